@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what persys needs on a fresh Debian machine (as root): etcd, Docker, protoc, busybox
+# for test images, and the npm dependencies. Safe to run again; skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v protoc >/dev/null || need+=(protobuf-compiler libprotobuf-dev)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test against real processes (etcd, the API server, the CLI) and ends with one line:
+# "N passed, N failed". Exits non-zero on any failure. Usage: hack/test.sh [vitest filters…]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash hack/install.sh || exit 2
+bash hack/codegen.sh --check || exit 1
+npx tsc -p tsconfig.json || { echo "typecheck failed"; echo "0 passed, 1 failed"; exit 1; }
+
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+status=$?
+if [ -s "$report" ]; then
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + (r.numFailedTestSuites || 0)} failed`);
+  ' "$report"
+else
+  echo "0 passed, 1 failed"
+  [ $status -eq 0 ] && status=1
+fi
+exit $status

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { findKind, KINDS } from './kinds.js';
+import { fromWire, toWire, type Resource } from './resource.js';
+
+describe('kinds table', () => {
+  it('resolves kinds by name, plural, singular and short name', () => {
+    expect(findKind('Container')?.kind).toBe('Container');
+    expect(findKind('containers')?.kind).toBe('Container');
+    expect(findKind('ct')?.kind).toBe('Container');
+    expect(findKind('CS')?.kind).toBe('ContainerSet');
+    expect(findKind('cj')?.kind).toBe('CronJob');
+    expect(findKind('no')?.kind).toBe('Node');
+    expect(findKind('pods')).toBeUndefined();
+  });
+
+  it('scopes Namespace and Node to the cluster and everything else to a namespace', () => {
+    const clusterScoped = KINDS.filter((k) => !k.namespaced).map((k) => k.kind);
+    expect(clusterScoped.sort()).toEqual(['Namespace', 'Node']);
+  });
+});
+
+describe('wire conversion', () => {
+  it('round-trips a Container manifest through the typed oneof unchanged', () => {
+    const manifest: Resource = {
+      apiVersion: 'persys.dev/v1',
+      kind: 'Container',
+      metadata: { name: 'web', namespace: 'default', labels: { app: 'web' } },
+      spec: {
+        image: 'persys/busybox:test',
+        command: ['httpd', '-f'],
+        ports: [{ containerPort: 80, hostPort: 8080, protocol: 'TCP' }],
+        resources: { requests: { cpu: '500m', memory: '256Mi' } },
+      },
+    };
+    const wire = toWire(manifest);
+    expect(wire.object?.$case).toBe('container');
+    expect(fromWire(wire)).toEqual(manifest);
+  });
+
+  it('keeps an explicit zero for optional fields such as replicas', () => {
+    const set: Resource = {
+      apiVersion: 'persys.dev/v1',
+      kind: 'ContainerSet',
+      metadata: { name: 'api' },
+      spec: { replicas: 0 },
+    };
+    expect(fromWire(toWire(set))?.spec).toEqual({ replicas: 0 });
+  });
+});

@@ -1,0 +1,48 @@
+// The plain-JSON shape of every object (the proto JSON mapping): what manifests, storage,
+// `get -o yaml` and controllers handle. The gRPC edge converts it to and from the typed oneof.
+import type { Object as WireObject } from '../gen/persys/v1/api.js';
+import type { ObjectMeta } from '../gen/persys/v1/meta.js';
+import { findKind, kindByOneofCase, type KindInfo } from './kinds.js';
+
+export type Metadata = Partial<ObjectMeta>;
+
+export interface Resource {
+  apiVersion: string;
+  kind: string;
+  metadata: Metadata;
+  spec?: any;
+  status?: any;
+  [field: string]: unknown;
+}
+
+/** The key an object is known by: kind, namespace ('' when cluster-scoped) and name. */
+export interface ObjectKey {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export function keyOf(obj: Resource): ObjectKey {
+  return { kind: obj.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' };
+}
+
+export function formatKey(k: ObjectKey): string {
+  return k.namespace ? `${k.kind} ${k.namespace}/${k.name}` : `${k.kind} ${k.name}`;
+}
+
+/** Typed oneof → plain JSON object. Returns undefined when the oneof is empty. */
+export function fromWire(wire: WireObject | undefined): Resource | undefined {
+  const o = wire?.object;
+  if (!o) return undefined;
+  const info = kindByOneofCase(o.$case)!;
+  const json = info.codec.toJSON(o.value) as Resource;
+  json.kind ||= info.kind;
+  json.metadata ??= {};
+  return json;
+}
+
+/** Plain JSON object → typed oneof. Fields the proto does not know are dropped: validate first. */
+export function toWire(obj: Resource, info: KindInfo | undefined = findKind(obj.kind)): WireObject {
+  if (!info) throw new Error(`unknown kind ${JSON.stringify(obj.kind)}`);
+  return { object: { $case: info.oneofCase, value: info.codec.fromJSON(obj) } as WireObject['object'] };
+}
