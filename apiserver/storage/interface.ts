@@ -1,0 +1,68 @@
+// The storage contract the API server needs from a backend. etcd implements it (etcd.ts); any other
+// backend must pass the same conformance suite (conformance.ts).
+import type { Resource } from '../../lib/api/resource.js';
+
+/** One stored object. `revision` is the backend's modification revision (etcd: mod_revision). */
+export interface StoredObject {
+  key: string;
+  value: Resource;
+  revision: string;
+}
+
+export interface ListOptions {
+  /** Maximum number of items; 0 or undefined = all. */
+  limit?: number;
+  /** Opaque token returned by a previous page; the next page is read at that page's revision. */
+  continue?: string;
+}
+
+export interface ListResult {
+  items: StoredObject[];
+  /** The revision the list was read at. Watch from here (exclusive) to miss nothing. */
+  revision: string;
+  /** Set when more items remain. */
+  continue?: string;
+  remaining: number;
+}
+
+export type StorageEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StorageEvent {
+  type: StorageEventType;
+  key: string;
+  /** For DELETED: the last value before deletion. */
+  value: Resource;
+  /** The revision of this change (for DELETED: the revision of the delete). */
+  revision: string;
+}
+
+export interface StorageWatch {
+  close(): void;
+}
+
+export interface WatchHandlers {
+  onEvent(event: StorageEvent): void;
+  /** Called once; the watch is over. TooOldError when `fromRevision` was compacted. */
+  onError(err: Error): void;
+}
+
+export interface Storage {
+  /** Fails with AlreadyExistsError when the key exists. */
+  create(key: string, value: Resource): Promise<StoredObject>;
+  get(key: string): Promise<StoredObject | undefined>;
+  /** All keys under `prefix`, in key order, consistent at one revision across pages. */
+  list(prefix: string, options?: ListOptions): Promise<ListResult>;
+  /**
+   * Replaces the value. With `expectedRevision`, fails with ConflictError unless the stored
+   * revision equals it (one compare-and-swap transaction). NotFoundError when absent.
+   */
+  update(key: string, value: Resource, expectedRevision?: string): Promise<StoredObject>;
+  /** Removes the key and returns what was stored. Conflict/NotFound as for update. */
+  delete(key: string, expectedRevision?: string): Promise<StoredObject>;
+  /** Every change under `prefix` after `fromRevision` (exclusive), in revision order. */
+  watch(prefix: string, fromRevision: string, handlers: WatchHandlers): StorageWatch;
+  currentRevision(): Promise<string>;
+  /** Discards history before `revision`; later watches or continues from before it get TooOldError. */
+  compact(revision: string): Promise<void>;
+  close(): Promise<void>;
+}
