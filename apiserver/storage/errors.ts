@@ -39,3 +39,6 @@ export class TooOldError extends StorageError {
     );
   }
 }
+
+/** → INVALID_ARGUMENT: a revision or continue token the caller sent cannot be used. */
+export class InvalidRequestError extends StorageError {}

@@ -30,7 +30,10 @@ export type StorageEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export interface StorageEvent {
   type: StorageEventType;
   key: string;
-  /** For DELETED: the last value before deletion. */
+  /**
+   * For DELETED: the last value before deletion, its metadata.resourceVersion set to the delete's
+   * revision (as Kubernetes does).
+   */
   value: Resource;
   /** The revision of this change (for DELETED: the revision of the delete). */
   revision: string;
@@ -57,7 +60,10 @@ export interface Storage {
    * revision equals it (one compare-and-swap transaction). NotFoundError when absent.
    */
   update(key: string, value: Resource, expectedRevision?: string): Promise<StoredObject>;
-  /** Removes the key and returns what was stored. Conflict/NotFound as for update. */
+  /**
+   * Removes the key and returns what was stored, with the revision it was stored at (not the
+   * revision of the delete). Conflict/NotFound as for update.
+   */
   delete(key: string, expectedRevision?: string): Promise<StoredObject>;
   /** Every change under `prefix` after `fromRevision` (exclusive), in revision order. */
   watch(prefix: string, fromRevision: string, handlers: WatchHandlers): StorageWatch;

@@ -1,10 +1,13 @@
 // The plain-JSON shape of every object (the proto JSON mapping): what manifests, storage,
 // `get -o yaml` and controllers handle. The gRPC edge converts it to and from the typed oneof.
 import type { Object as WireObject } from '../gen/persys/v1/api.js';
-import type { ObjectMeta } from '../gen/persys/v1/meta.js';
+import type { ObjectMeta, OwnerReference } from '../gen/persys/v1/meta.js';
 import { findKind, kindByOneofCase, type KindInfo } from './kinds.js';
 
-export type Metadata = Partial<ObjectMeta>;
+/** ObjectMeta as JSON: every field may be absent (the proto JSON mapping omits defaults). */
+export type Metadata = Partial<Omit<ObjectMeta, 'ownerReferences'>> & {
+  ownerReferences?: (Partial<OwnerReference> & { kind: string; name: string; uid: string })[];
+};
 
 export interface Resource {
   apiVersion: string;

@@ -1,0 +1,393 @@
+// The etcd implementation of Storage: objects are JSON under one key prefix, resourceVersion is the
+// key's mod_revision, and every conditional write is a single etcd transaction.
+import { Etcd3, type IKeyValue, type IOptions, type ICompare, type Watcher } from 'etcd3';
+import type { Logger } from 'pino';
+import type { Resource } from '../../lib/api/resource.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, InvalidRequestError, StorageError, TooOldError } from './errors.js';
+import type {
+  ListOptions,
+  ListResult,
+  Storage,
+  StorageEvent,
+  StoredObject,
+  StorageWatch,
+  WatchHandlers,
+} from './interface.js';
+
+export interface EtcdStorageOptions {
+  endpoints: string[];
+  /** Every key is stored under `${prefix}/`. @default '/persys' */
+  prefix?: string;
+  /** A client owned by the caller; close() then leaves it open. */
+  client?: Etcd3;
+  /** Where failures that reach no caller (closing a watch) are reported. */
+  logger?: Logger;
+}
+
+/** The outcome of one kube-apiserver-style compaction turn (see compactInTurn). */
+export interface CompactionTurn {
+  /** The version of the compaction key: a logical clock shared by every API server. */
+  time: number;
+  /** The revision observed now; the next turn compacts up to it. */
+  revision: string;
+  /** True when this call won the turn and compacted. */
+  compacted: boolean;
+}
+
+/** Same key and scheme as kube-apiserver, so API servers (even kube's) sharing one etcd take turns. */
+export const COMPACT_REV_KEY = 'compact_rev_key';
+
+// etcd 3.4 rejects pings more often than every 5 s (GOAWAY too_many_pings), and does not permit
+// pings without an active call, so keep the defaults for those.
+const keepalive = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };
+
+interface ContinueToken {
+  rev: string;
+  /** Relative key the next page starts at (inclusive). */
+  start: string;
+}
+
+export class EtcdStorage implements Storage {
+  private readonly client: Etcd3;
+  private readonly ownsClient: boolean;
+  /** Always ends in '/', so prefix '/persys' never sees keys of '/persys2'. */
+  private readonly root: string;
+  private readonly logger?: Logger;
+  private readonly watches = new Set<EtcdWatch>();
+
+  constructor(opts: EtcdStorageOptions) {
+    this.ownsClient = !opts.client;
+    this.client =
+      opts.client ??
+      new Etcd3({ hosts: opts.endpoints, grpcOptions: keepalive as IOptions['grpcOptions'] });
+    this.root = `${(opts.prefix ?? '/persys').replace(/\/+$/, '')}/`;
+    this.logger = opts.logger;
+  }
+
+  async create(key: string, value: Resource): Promise<StoredObject> {
+    const k = this.abs(key);
+    const res = await this.client.kv.txn({
+      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: k, value: encode(value) } }],
+    });
+    if (!res.succeeded) throw new AlreadyExistsError(key);
+    return stored(key, value, res.header.revision);
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    const res = await this.client.kv.range({ key: this.abs(key) });
+    const kv = res.kvs[0];
+    return kv ? this.decode(kv) : undefined;
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    const token = options.continue ? parseContinue(options.continue, prefix) : undefined;
+    const limit = options.limit && options.limit > 0 ? options.limit : 0;
+    let res;
+    try {
+      res = await this.client.kv.range({
+        key: this.abs(token?.start ?? prefix),
+        range_end: prefixEnd(this.abs(prefix)),
+        limit,
+        // A first page reads at the latest revision; every later page at that same revision.
+        revision: token?.rev ?? 0,
+      });
+    } catch (err) {
+      if (token && isCompacted(err)) throw new TooOldError(token.rev);
+      throw err;
+    }
+    const revision = token?.rev ?? res.header.revision;
+    const items = res.kvs.map((kv) => this.decode(kv));
+    const remaining = Number(res.count) - items.length;
+    const result: ListResult = { items, revision, remaining };
+    if (res.more && items.length > 0) {
+      const next: ContinueToken = { rev: revision, start: `${items[items.length - 1]!.key}\x00` };
+      result.continue = Buffer.from(JSON.stringify(next)).toString('base64url');
+    }
+    return result;
+  }
+
+  async update(key: string, value: Resource, expectedRevision?: string): Promise<StoredObject> {
+    const k = this.abs(key);
+    const res = await this.client.kv.txn({
+      compare: this.preconditions(k, expectedRevision),
+      success: [{ request_put: { key: k, value: encode(value) } }],
+      failure: [{ request_range: { key: k } }],
+    });
+    if (!res.succeeded) this.throwFailed(key, res.responses[0]?.response_range.kvs[0], expectedRevision);
+    return stored(key, value, res.header.revision);
+  }
+
+  async delete(key: string, expectedRevision?: string): Promise<StoredObject> {
+    const k = this.abs(key);
+    const res = await this.client.kv.txn({
+      compare: this.preconditions(k, expectedRevision),
+      success: [{ request_delete_range: { key: k, prev_kv: true } }],
+      failure: [{ request_range: { key: k } }],
+    });
+    const found = res.responses[0];
+    if (!res.succeeded) this.throwFailed(key, found?.response_range.kvs[0], expectedRevision);
+    const prev = found?.response_delete_range.prev_kvs[0];
+    // Unreachable while the txn compares Create > 0, but a missing prev_kv must not pass silently.
+    if (!prev) throw new NotFoundError(key);
+    return this.decode(prev);
+  }
+
+  /** Throws StorageError at once for a fromRevision that is not a decimal revision. */
+  watch(prefix: string, fromRevision: string, handlers: WatchHandlers): StorageWatch {
+    if (!/^\d+$/.test(fromRevision)) throw new InvalidRequestError(`invalid revision ${JSON.stringify(fromRevision)}`);
+    const w = new EtcdWatch(this, prefix, fromRevision, handlers, () => this.watches.delete(w));
+    this.watches.add(w);
+    return w;
+  }
+
+  async currentRevision(): Promise<string> {
+    // Linearizable, so the answer is never older than a write this process has seen acknowledged.
+    const res = await this.client.kv.range({ key: Buffer.from(this.root), count_only: true });
+    return res.header.revision;
+  }
+
+  /** Compacting at or below the current compaction revision is a no-op: that history is gone already. */
+  async compact(revision: string): Promise<void> {
+    try {
+      await this.client.kv.compact({ revision, physical: false });
+    } catch (err) {
+      if (!isCompacted(err)) throw err;
+    }
+  }
+
+  /**
+   * One turn of kube-apiserver's compactor: compare-and-swap on the version of COMPACT_REV_KEY
+   * (a logical clock), and only the API server whose `knownTime` matched compacts, up to the
+   * `revision` it observed on its previous turn. Every other server learns the new time and
+   * tries again next interval, so one compaction happens per interval however many servers run.
+   * The key lives at the etcd root, not under the prefix, because compaction is etcd-wide.
+   */
+  async compactInTurn(knownTime: number, revision: string): Promise<CompactionTurn> {
+    const key = Buffer.from(COMPACT_REV_KEY);
+    const res = await this.client.kv.txn({
+      compare: [{ key, target: 'Version', result: 'Equal', version: knownTime }],
+      success: [{ request_put: { key, value: Buffer.from(revision) } }],
+      failure: [{ request_range: { key } }],
+    });
+    const observed = res.header.revision;
+    if (!res.succeeded) {
+      const remote = Number(res.responses[0]?.response_range.kvs[0]?.version ?? 0);
+      return { time: remote, revision: observed, compacted: false };
+    }
+    // The first turn only starts the clock: there is no revision from a previous turn yet.
+    if (revision === '0') return { time: knownTime + 1, revision: observed, compacted: false };
+    await this.compact(revision);
+    return { time: knownTime + 1, revision: observed, compacted: true };
+  }
+
+  async close(): Promise<void> {
+    for (const w of [...this.watches]) w.close();
+    if (this.ownsClient) this.client.close();
+  }
+
+  /** @internal for EtcdWatch */
+  startWatcher(prefix: string): Watcher {
+    return this.client
+      .watch()
+      .inRange({ start: this.abs(prefix), end: prefixEnd(this.abs(prefix)) })
+      .withPreviousKV()
+      .watcher();
+  }
+
+  /** @internal for EtcdWatch: whether `revision` is older than the compaction revision. */
+  async isCompacted(revision: string): Promise<boolean> {
+    try {
+      await this.client.kv.range({ key: Buffer.from(this.root), revision, count_only: true });
+      return false;
+    } catch (err) {
+      if (isCompacted(err)) return true;
+      throw err;
+    }
+  }
+
+  /** @internal */
+  decode(kv: IKeyValue, revision = kv.mod_revision): StoredObject {
+    const value = JSON.parse(kv.value.toString('utf8')) as Resource;
+    value.metadata = { ...value.metadata, resourceVersion: revision };
+    return { key: this.rel(kv.key), value, revision };
+  }
+
+  /** @internal */
+  reportDetached(what: string, err: unknown): void {
+    this.logger?.warn({ err }, what);
+  }
+
+  private preconditions(k: Buffer, expectedRevision?: string): ICompare[] {
+    // Create > 0 is "the key exists": without it, Mod == 0 would hold for a missing key.
+    const exists: ICompare = { key: k, target: 'Create', result: 'Greater', create_revision: 0 };
+    if (expectedRevision === undefined) return [exists];
+    if (!/^[1-9]\d*$/.test(expectedRevision)) {
+      // Not a revision etcd could have produced: compare against one that can never match.
+      return [exists, { key: k, target: 'Mod', result: 'Equal', mod_revision: -1 }];
+    }
+    return [exists, { key: k, target: 'Mod', result: 'Equal', mod_revision: expectedRevision }];
+  }
+
+  private throwFailed(key: string, current: IKeyValue | undefined, expectedRevision?: string): never {
+    if (!current) throw new NotFoundError(key);
+    throw new ConflictError(key, expectedRevision ?? '', current.mod_revision);
+  }
+
+  private abs(key: string): Buffer {
+    return Buffer.from(this.root + key);
+  }
+
+  private rel(key: Buffer): string {
+    return key.toString('utf8').slice(this.root.length);
+  }
+}
+
+/**
+ * One Storage watch over an etcd3 Watcher. The library reconnects by itself; this class keeps
+ * the resume revision honest, turns a cancelled watch into one onError, and never lets an
+ * exception escape the 'data' listener (there it would be an uncaught exception).
+ */
+class EtcdWatch implements StorageWatch {
+  private readonly watcher: Watcher;
+  /** The last revision handed to the caller; resume after it, never from the library's guess. */
+  private delivered: bigint;
+  private done = false;
+  /** Set once etcd has cancelled the watch: detaching it again would wait forever. */
+  private cancelledByServer = false;
+
+  constructor(
+    private readonly storage: EtcdStorage,
+    prefix: string,
+    fromRevision: string,
+    private readonly handlers: WatchHandlers,
+    private readonly onDone: () => void,
+  ) {
+    this.delivered = BigInt(fromRevision);
+    this.watcher = storage.startWatcher(prefix);
+    this.setStart();
+    // etcd3 1.1.2 advances its resume revision to the header revision of the 'created' response,
+    // which is ahead of the events a catching-up watch has yet to send: a reconnect there would
+    // skip events. 'connecting' fires synchronously before each create request is written.
+    this.watcher.on('connecting', () => this.setStart());
+    this.watcher.on('data', (res) => {
+      try {
+        if (this.done) return;
+        if (res.compact_revision && res.compact_revision !== '0') {
+          this.cancelledByServer = true;
+          this.fail(new TooOldError(this.delivered.toString(), res.compact_revision));
+          return;
+        }
+        // One transaction may change several keys at one revision: compare with the revision
+        // delivered before this response, so only a replay after a reconnect is skipped.
+        const floor = this.delivered;
+        for (const ev of res.events) {
+          if (this.done) return;
+          if (BigInt(ev.kv.mod_revision) <= floor) continue;
+          this.handlers.onEvent(this.toEvent(ev.type, ev.kv, ev.prev_kv));
+          this.delivered = BigInt(ev.kv.mod_revision);
+        }
+      } catch (err) {
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    // etcd3 1.1.2 reports a compacted start revision only as a generic "Watcher canceled" error
+    // (the response's compact_revision is dropped), so ask etcd whether our resume point is gone.
+    this.watcher.on('error', (err) => {
+      this.cancelledByServer = true;
+      if (this.done) return;
+      const resume = (this.delivered + 1n).toString();
+      const compacted = /compacted/i.test(err.message) ? Promise.resolve(true) : this.storage.isCompacted(resume);
+      compacted.then(
+        (yes) => this.fail(yes ? new TooOldError(this.delivered.toString()) : err),
+        () => this.fail(err),
+      );
+    });
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onDone();
+    if (this.cancelledByServer) return;
+    // cancel() can throw synchronously when the library's stream is mid-reconnect.
+    Promise.resolve()
+      .then(() => this.watcher.cancel())
+      .catch((err) => this.storage.reportDetached('cancelling etcd watch failed', err));
+  }
+
+  private setStart(): void {
+    this.watcher.request.start_revision = (this.delivered + 1n).toString();
+  }
+
+  private toEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev?: IKeyValue): StorageEvent {
+    if (type === 'Put') {
+      const obj = this.storage.decode(kv);
+      const added = kv.create_revision === kv.mod_revision;
+      return { type: added ? 'ADDED' : 'MODIFIED', key: obj.key, value: obj.value, revision: obj.revision };
+    }
+    if (!prev) {
+      // etcd omits prev_kv when the previous revision was compacted away: the caller cannot
+      // learn what was deleted from this event, so make it re-list (which reveals the delete).
+      throw new StorageError(`DELETE at revision ${kv.mod_revision} arrived without the deleted value; list again`);
+    }
+    // Like Kubernetes: the deleted object carries the revision of its deletion.
+    const obj = this.storage.decode(prev, kv.mod_revision);
+    return { type: 'DELETED', key: obj.key, value: obj.value, revision: kv.mod_revision };
+  }
+
+  private fail(err: Error): void {
+    if (this.done) return;
+    this.close();
+    try {
+      this.handlers.onError(err);
+    } catch (thrown) {
+      this.storage.reportDetached('watch onError handler threw', thrown);
+    }
+  }
+}
+
+function encode(value: Resource): Buffer {
+  const { resourceVersion: _rv, ...metadata } = value.metadata ?? {};
+  return Buffer.from(JSON.stringify({ ...value, metadata }));
+}
+
+function stored(key: string, value: Resource, revision: string): StoredObject {
+  return { key, value: { ...value, metadata: { ...value.metadata, resourceVersion: revision } }, revision };
+}
+
+/** The smallest key greater than every key starting with `prefix` (etcd's range_end for a prefix). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]); // all 0xff: to the end of the keyspace
+}
+
+function parseContinue(token: string, prefix: string): ContinueToken {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const t = parsed as Partial<ContinueToken> | undefined;
+  if (
+    !t ||
+    typeof t.rev !== 'string' ||
+    !/^[1-9]\d*$/.test(t.rev) ||
+    typeof t.start !== 'string' ||
+    !t.start.startsWith(prefix)
+  ) {
+    throw new InvalidRequestError(`invalid continue token for prefix ${JSON.stringify(prefix)}`);
+  }
+  return { rev: t.rev, start: t.start };
+}
+
+function isCompacted(err: unknown): boolean {
+  return err instanceof Error && err.message.includes('required revision has been compacted');
+}

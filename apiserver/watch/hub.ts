@@ -1,0 +1,116 @@
+// One WatchCache per kind for the whole API server, and the gRPC side of Watch: a client stream is a
+// filtered cache watcher whose events are written with back-pressure (a slow client fills its own
+// bounded buffer and is cut off; it never stalls the cache or other clients).
+import { once } from 'node:events';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { KINDS } from '../../lib/api/kinds.js';
+import { toWire, type Resource } from '../../lib/api/resource.js';
+import type { WatchEvent as WireWatchEvent, WatchRequest } from '../../lib/gen/persys/v1/api.js';
+import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
+import { toServiceError } from '../api/status.js';
+import { kindPrefix, resolveKind } from '../registry/keys.js';
+import { parseFieldSelector, parseLabelSelector } from '../registry/selectors.js';
+import type { Storage } from '../storage/interface.js';
+import { WatchCache } from './cache.js';
+import type { WatchEvent } from './event.js';
+
+export interface WatchHubOptions {
+  logger: Logger;
+  metrics?: ApiServerMetrics;
+  bookmarkIntervalMs?: number;
+}
+
+export class WatchHub {
+  private readonly caches = new Map<string, WatchCache>();
+  private started = false;
+
+  constructor(
+    storage: Storage,
+    private readonly opts: WatchHubOptions,
+  ) {
+    for (const info of KINDS) {
+      this.caches.set(
+        info.kind,
+        new WatchCache(storage, kindPrefix(info), {
+          logger: opts.logger.child({ component: 'watch-cache', kind: info.kind }),
+          bookmarkIntervalMs: opts.bookmarkIntervalMs,
+        }),
+      );
+    }
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([...this.caches.values()].map((c) => c.start()));
+    this.started = true;
+  }
+
+  cache(kind: string): WatchCache {
+    return this.caches.get(resolveKind(kind).kind)!;
+  }
+
+  async checkReady(): Promise<void> {
+    if (!this.started) throw new Error('watch caches are not synced yet');
+  }
+
+  /** Calls `listener` for every change of every kind from now on; returns the unsubscribe function. */
+  onChange(listener: (ev: WatchEvent) => void): () => void {
+    const watchers = [...this.caches.values()].map((cache) => {
+      const w = cache.watch({ fromRevision: cache.snapshot().revision });
+      void (async () => {
+        try {
+          for await (const ev of w.events) listener(ev);
+        } catch (err) {
+          this.opts.logger.warn({ err }, 'change listener ended');
+        }
+      })();
+      return w;
+    });
+    return () => watchers.forEach((w) => w.close());
+  }
+
+  /** Serves one Watch RPC until the client cancels or the watch ends. */
+  serve(call: ServerWritableStream<WatchRequest, WireWatchEvent>): void {
+    const req = call.request;
+    const info = resolveKind(req.kind);
+    const namespace = info.namespaced ? req.namespace : '';
+    const matchLabels = parseLabelSelector(req.labelSelector);
+    const matchFields = parseFieldSelector(req.fieldSelector);
+    const filter = (o: Resource) => (!namespace || o.metadata.namespace === namespace) && matchLabels(o) && matchFields(o);
+    const watcher = this.cache(info.kind).watch({
+      fromRevision: req.resourceVersion,
+      filter,
+      bookmarks: req.allowBookmarks,
+    });
+    const gauge = this.opts.metrics?.watchers;
+    gauge?.inc({ kind: info.kind });
+    let cancelled = false;
+    const onCancel = new Promise<void>((resolve) =>
+      call.once('cancelled', () => {
+        cancelled = true;
+        watcher.close();
+        resolve();
+      }),
+    );
+
+    void (async () => {
+      try {
+        for await (const ev of watcher.events) {
+          if (cancelled) break;
+          if (ev.type === 'BOOKMARK' && !req.allowBookmarks) continue;
+          const ok = call.write({ type: ev.type, object: ev.object ? toWire(ev.object, info) : undefined, resourceVersion: ev.revision });
+          if (!ok) await Promise.race([once(call, 'drain'), onCancel]);
+        }
+        if (!cancelled) call.end();
+      } catch (err) {
+        if (!cancelled) call.emit('error', toServiceError(err));
+      } finally {
+        gauge?.dec({ kind: info.kind });
+      }
+    })();
+  }
+
+  stop(): void {
+    for (const c of this.caches.values()) c.stop();
+  }
+}

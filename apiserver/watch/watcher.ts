@@ -1,0 +1,191 @@
+// One client's watch on a WatchCache: a bounded queue the cache fills synchronously and the client
+// drains through an async iterator, plus idle bookmarks. Filling never waits for the client.
+import type { Resource } from '../../lib/api/resource.js';
+import { SlowWatcherError, WatchError } from './errors.js';
+import { eventForWatcher, type CacheEvent, type WatchEvent } from './event.js';
+import { compareRevisions } from './revision.js';
+
+/**
+ * A client's watch. Iterate `events` once (single consumer). The iteration ends normally after
+ * close(); when the cache ends the watch (TooOldError, SlowWatcherError, CacheUnavailableError)
+ * the events already buffered are delivered first, then the iterator throws that error.
+ * Breaking out of a for-await loop closes the watcher.
+ */
+export interface Watcher {
+  readonly events: AsyncIterable<WatchEvent>;
+  close(): void;
+}
+
+export interface CacheWatcherOptions {
+  filter?: (obj: Resource) => boolean;
+  bufferSize: number;
+  /** Undefined: no bookmarks. */
+  bookmarkIntervalMs?: number;
+  currentRevision(): string;
+  /** Set while the watcher waits for the cache to reach the revision it resumes from. */
+  skipThrough?: string;
+  /** Called once when the watch ends for any reason, so the cache forgets it. */
+  onEnd(watcher: CacheWatcher, err?: Error): void;
+}
+
+type Pending = { resolve(r: IteratorResult<WatchEvent>): void; reject(err: unknown): void };
+
+export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
+  readonly events: AsyncIterable<WatchEvent> = { [Symbol.asyncIterator]: () => this };
+  private queue: (WatchEvent | undefined)[] = [];
+  private head = 0;
+  // Initial and replayed events may exceed bufferSize: the limit is for falling behind live.
+  private replayRemaining = 0;
+  private pending?: Pending;
+  private ended = false;
+  private error?: Error;
+  private skipThrough?: string;
+  private lastEnqueuedAt = Date.now();
+  private bookmarkTimer?: NodeJS.Timeout;
+
+  constructor(private readonly opts: CacheWatcherOptions) {
+    if (!Number.isInteger(opts.bufferSize) || opts.bufferSize < 1) {
+      throw new RangeError(`bufferSize must be ≥ 1, got ${opts.bufferSize}`);
+    }
+    this.skipThrough = opts.skipThrough;
+    if (opts.bookmarkIntervalMs !== undefined) this.scheduleBookmark(opts.bookmarkIntervalMs);
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Only while pending: the revision the client resumes from. */
+  get waitingFor(): string | undefined {
+    return this.skipThrough;
+  }
+
+  /** Queue events the client missed (initial ADDEDs or ring replay) before any live event. */
+  replay(events: readonly CacheEvent[]): void {
+    for (const ev of events) {
+      const out = this.visible(ev);
+      if (this.ended) return;
+      if (!out) continue;
+      this.push(out);
+      this.replayRemaining++;
+    }
+  }
+
+  /** A live event from the cache. Never throws and never waits. */
+  deliver(ev: CacheEvent): void {
+    if (this.ended) return;
+    if (this.skipThrough !== undefined) {
+      if (compareRevisions(ev.revision, this.skipThrough) <= 0) return;
+      this.skipThrough = undefined;
+    }
+    const out = this.visible(ev);
+    if (!out) return;
+    if (this.buffered() - this.replayRemaining >= this.opts.bufferSize) {
+      this.dropRevision(out.revision);
+      this.end(new SlowWatcherError(this.opts.bufferSize));
+      return;
+    }
+    this.push(out);
+  }
+
+  /** Ends the watch from the cache's side; buffered events are still delivered, then `err`. */
+  end(err?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = err;
+    clearTimeout(this.bookmarkTimer);
+    this.opts.onEnd(this, err);
+    if (this.pending && this.buffered() === 0) this.settleEnded();
+  }
+
+  close(): void {
+    this.queue = [];
+    this.head = 0;
+    this.replayRemaining = 0;
+    this.error = undefined;
+    if (!this.ended) this.end();
+    else if (this.pending) this.settleEnded();
+  }
+
+  next(): Promise<IteratorResult<WatchEvent>> {
+    if (this.head < this.queue.length) {
+      const value = this.queue[this.head]!;
+      this.queue[this.head++] = undefined;
+      if (this.replayRemaining > 0) this.replayRemaining--;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.pending) return Promise.reject(new WatchError('Watcher.events supports a single consumer'));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      if (this.ended) this.settleEnded();
+    });
+  }
+
+  return(): Promise<IteratorResult<WatchEvent>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private visible(ev: CacheEvent): WatchEvent | undefined {
+    try {
+      return eventForWatcher(ev, this.opts.filter);
+    } catch (err) {
+      this.end(new WatchError('watch filter threw', { cause: err }));
+      return undefined;
+    }
+  }
+
+  private buffered(): number {
+    return this.queue.length - this.head;
+  }
+
+  private push(ev: WatchEvent): void {
+    this.lastEnqueuedAt = Date.now();
+    const pending = this.pending;
+    if (pending) {
+      this.pending = undefined;
+      pending.resolve({ value: ev, done: false });
+    } else {
+      this.queue.push(ev);
+    }
+  }
+
+  // The client resumes from the last revision it received, which claims it has every event at
+  // that revision; so events sharing the dropped event's revision must not be delivered either.
+  private dropRevision(revision: string): void {
+    while (this.buffered() > 0 && this.queue[this.queue.length - 1]!.revision === revision) {
+      this.queue.pop();
+      if (this.replayRemaining > this.buffered()) this.replayRemaining = this.buffered();
+    }
+  }
+
+  private settleEnded(): void {
+    const pending = this.pending!;
+    this.pending = undefined;
+    const err = this.error;
+    this.error = undefined;
+    if (err) pending.reject(err);
+    else pending.resolve({ value: undefined, done: true });
+  }
+
+  private scheduleBookmark(delayMs: number): void {
+    this.bookmarkTimer = setTimeout(() => this.bookmarkTick(), delayMs);
+    this.bookmarkTimer.unref();
+  }
+
+  private bookmarkTick(): void {
+    if (this.ended) return;
+    const interval = this.opts.bookmarkIntervalMs!;
+    const idleMs = Date.now() - this.lastEnqueuedAt;
+    if (idleMs < interval) return this.scheduleBookmark(interval - idleMs);
+    // A client with unread events or still waiting for its start revision gains nothing from one.
+    if (this.buffered() === 0 && this.skipThrough === undefined) {
+      this.push({ type: 'BOOKMARK', revision: this.opts.currentRevision() });
+    }
+    this.scheduleBookmark(interval);
+  }
+}
