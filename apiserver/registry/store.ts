@@ -1,0 +1,360 @@
+// The resource registry: Kubernetes API semantics (uid, generation, status subresource, finalizers,
+// namespaces, apply) on top of the storage contract. Every write is validated by admit() first.
+import { randomUUID, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import YAML from 'yaml';
+import { LAST_APPLIED_ANNOTATION, NAMESPACE_FINALIZER } from '../../lib/api/annotations.js';
+import { API_VERSION, KINDS, findKind, type KindInfo } from '../../lib/api/kinds.js';
+import type { Resource } from '../../lib/api/resource.js';
+import type { Storage, StoredObject } from '../storage/interface.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../storage/errors.js';
+import { admit } from '../validation/index.js';
+import { status as Code } from '@grpc/grpc-js';
+import { ApiStatusError, alreadyExists, conflict, failedPrecondition, invalid, notFound } from '../api/status.js';
+import { clone, declaredFields, declaredFieldsChanged, deepEqual, mergeApplied } from './merge.js';
+import { effectiveNamespace, kindPrefix, objectKey, resolveKind } from './keys.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Who asks (the client certificate's subject); logged on every write. */
+  identity?: string;
+}
+
+export interface DeleteOptions extends WriteOptions {
+  resourceVersion?: string;
+  uid?: string;
+  propagationPolicy?: string;
+}
+
+export interface ListQuery {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface ListPage {
+  items: Resource[];
+  resourceVersion: string;
+  continue: string;
+  remaining: number;
+}
+
+export type ApplyResult = 'created' | 'configured' | 'unchanged';
+
+/** How often a write without a resourceVersion precondition retries after losing a race. */
+const MAX_RETRIES = 8;
+
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export class ResourceStore {
+  constructor(
+    readonly storage: Storage,
+    private readonly log: Logger,
+  ) {}
+
+  async get(kind: string, namespace: string, name: string): Promise<Resource> {
+    const info = resolveKind(kind);
+    return (await this.mustGet(info, effectiveNamespace(info, namespace), name)).value;
+  }
+
+  async list(kind: string, query: ListQuery = {}): Promise<ListPage> {
+    const info = resolveKind(kind);
+    const matchLabels = parseLabelSelector(query.labelSelector ?? '');
+    const matchFields = parseFieldSelector(query.fieldSelector ?? '');
+    const matches = (o: Resource) => matchLabels(o) && matchFields(o);
+    const prefix = kindPrefix(info, info.namespaced ? (query.namespace ?? '') : '');
+    const limit = Math.max(0, query.limit ?? 0);
+    if (!limit) {
+      const res = await this.storage.list(prefix, { continue: query.continue || undefined });
+      return { items: res.items.map((i) => i.value).filter(matches), resourceVersion: res.revision, continue: '', remaining: 0 };
+    }
+    // With selectors a page may match less than it read: keep reading, never returning more than limit.
+    const items: Resource[] = [];
+    let token = query.continue || undefined;
+    for (;;) {
+      const page = await this.storage.list(prefix, { limit: limit - items.length, continue: token });
+      items.push(...page.items.map((i) => i.value).filter(matches));
+      token = page.continue;
+      if (!token || items.length >= limit) {
+        return { items, resourceVersion: page.revision, continue: token ?? '', remaining: token ? page.remaining : 0 };
+      }
+    }
+  }
+
+  async create(raw: unknown, opts: WriteOptions = {}): Promise<Resource> {
+    const obj = admit(raw);
+    const info = resolveKind(obj.kind);
+    const ns = obj.metadata.namespace ?? '';
+    if (info.namespaced) await this.requireActiveNamespace(ns);
+    prepareNew(obj, info);
+    for (let attempt = 0; ; attempt++) {
+      const generated = !obj.metadata.name;
+      if (generated) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
+      const name = obj.metadata.name!;
+      if (opts.dryRun) return obj;
+      try {
+        const stored = await this.storage.create(objectKey(info, ns, name), obj);
+        this.audit('create', stored.value, opts);
+        return stored.value;
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+        if (!generated || attempt >= 3) throw alreadyExists(info.kind, name, ns);
+        obj.metadata.name = '';
+      }
+    }
+  }
+
+  async update(raw: unknown, opts: WriteOptions = {}): Promise<Resource> {
+    const probe = admit(raw);
+    const info = resolveKind(probe.kind);
+    const precondition = probe.metadata.resourceVersion;
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.mustGet(info, probe.metadata.namespace ?? '', probe.metadata.name ?? '');
+      const obj = info.kind === 'Secret' ? admit(raw, { old: cur.value }) : clone(probe);
+      checkPreconditions(info, cur, precondition, probe.metadata.uid);
+      const next = mergeServerFields(obj, cur.value, info);
+      try {
+        return await this.write(info, cur, next, opts, 'update');
+      } catch (err) {
+        if (err instanceof ConflictError && !precondition && attempt < MAX_RETRIES) continue;
+        throw err instanceof ConflictError ? conflict(info.kind, cur.value.metadata.name!) : err;
+      }
+    }
+  }
+
+  async updateStatus(raw: unknown, opts: WriteOptions = {}): Promise<Resource> {
+    const probe = raw as Resource;
+    const info = resolveKind(String(probe?.kind ?? ''));
+    if (!info.hasStatus) throw invalid(`${info.kind} has no status`);
+    const precondition = probe.metadata?.resourceVersion;
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.mustGet(info, effectiveNamespace(info, probe.metadata?.namespace), probe.metadata?.name ?? '');
+      const obj = admit(raw, { old: cur.value, subresource: 'status' });
+      checkPreconditions(info, cur, precondition, obj.metadata.uid);
+      const next = clone(cur.value);
+      next.status = obj.status;
+      try {
+        return await this.write(info, cur, next, opts, 'updateStatus');
+      } catch (err) {
+        if (err instanceof ConflictError && !precondition && attempt < MAX_RETRIES) continue;
+        throw err instanceof ConflictError ? conflict(info.kind, cur.value.metadata.name!) : err;
+      }
+    }
+  }
+
+  async delete(kind: string, namespace: string, name: string, opts: DeleteOptions = {}): Promise<Resource> {
+    const info = resolveKind(kind);
+    const ns = effectiveNamespace(info, namespace);
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.mustGet(info, ns, name);
+      checkPreconditions(info, cur, opts.resourceVersion, opts.uid);
+      try {
+        if (opts.propagationPolicy === 'Orphan' && !opts.dryRun) await this.orphanDependents(cur.value);
+        if (finalizersOf(cur.value).length > 0) {
+          if (cur.value.metadata.deletionTimestamp) return cur.value;
+          const marked = clone(cur.value);
+          marked.metadata.deletionTimestamp = now();
+          if (info.kind === 'Namespace') marked.status = { ...marked.status, phase: 'Terminating' };
+          return await this.write(info, cur, marked, opts, 'delete');
+        }
+        if (opts.dryRun) return cur.value;
+        const deleted = await this.storage.delete(objectKey(info, ns, name), cur.revision);
+        this.audit('delete', deleted.value, opts);
+        return deleted.value;
+      } catch (err) {
+        if (err instanceof ConflictError && !opts.resourceVersion && attempt < MAX_RETRIES) continue;
+        if (err instanceof NotFoundError) throw notFound(info.kind, name, ns);
+        throw err instanceof ConflictError ? conflict(info.kind, name) : err;
+      }
+    }
+  }
+
+  /**
+   * Creates the object, or merges the manifest into the live object (see mergeApplied). Applying
+   * the same manifest again writes nothing. Status is never touched.
+   */
+  async apply(source: string | Resource, opts: WriteOptions = {}): Promise<{ object: Resource; result: ApplyResult }> {
+    const applied = (typeof source === 'string' ? parseManifest(source) : clone(source)) as Resource;
+    const desired = admit(applied); // reports errors against the manifest as written
+    const info = resolveKind(desired.kind);
+    delete applied.status;
+    const meta = (applied.metadata ??= {});
+    if (info.namespaced) meta.namespace = desired.metadata.namespace;
+    const annotations = { ...(meta.annotations ?? {}) };
+    delete annotations[LAST_APPLIED_ANNOTATION];
+    meta.annotations = annotations;
+    const lastApplied = JSON.stringify({ ...applied, metadata: { ...meta, annotations: emptyToUndefined(annotations) } });
+    meta.annotations = { ...annotations, [LAST_APPLIED_ANNOTATION]: lastApplied };
+
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.storage.get(objectKey(info, desired.metadata.namespace ?? '', desired.metadata.name ?? ''));
+      if (!cur) {
+        try {
+          return { object: await this.create(applied, opts), result: 'created' };
+        } catch (err) {
+          if (isStatus(err, Code.ALREADY_EXISTS) && attempt < MAX_RETRIES) continue;
+          throw err;
+        }
+      }
+      const live = cur.value;
+      const previous = safeJson(live.metadata.annotations?.[LAST_APPLIED_ANNOTATION]);
+      const base = { apiVersion: live.apiVersion, kind: live.kind, metadata: live.metadata, ...declaredFields(live) };
+      const merged = mergeApplied(base, previous, applied) as Resource;
+      merged.metadata.resourceVersion = cur.revision;
+      try {
+        const object = await this.update(merged, opts);
+        return { object, result: object.metadata.resourceVersion === cur.revision ? 'unchanged' : 'configured' };
+      } catch (err) {
+        if (isStatus(err, Code.ABORTED) && attempt < MAX_RETRIES) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** The namespace lifecycle's last step: once the namespace is empty, drop its finalizer (deleting it). */
+  async finalizeNamespace(name: string, opts: WriteOptions = {}): Promise<void> {
+    const info = resolveKind('Namespace');
+    const cur = await this.storage.get(objectKey(info, '', name));
+    if (!cur?.value.metadata.deletionTimestamp) return;
+    const next = clone(cur.value);
+    next.spec = { ...next.spec, finalizers: (next.spec?.finalizers ?? []).filter((f: string) => f !== NAMESPACE_FINALIZER) };
+    await this.write(info, cur, next, opts, 'finalize');
+  }
+
+  /** Writes `next` over `cur` unless nothing changed; completes deletion when the last finalizer goes. */
+  private async write(info: KindInfo, cur: StoredObject, next: Resource, opts: WriteOptions, verb: string): Promise<Resource> {
+    if (deepEqual(next, cur.value)) return cur.value;
+    const key = objectKey(info, cur.value.metadata.namespace ?? '', cur.value.metadata.name!);
+    if (next.metadata.deletionTimestamp && finalizersOf(next).length === 0) {
+      if (opts.dryRun) return next;
+      const deleted = await this.storage.delete(key, cur.revision);
+      this.audit(`${verb} (finalized)`, deleted.value, opts);
+      return next;
+    }
+    if (opts.dryRun) return next;
+    const stored = await this.storage.update(key, next, cur.revision);
+    this.audit(verb, stored.value, opts);
+    return stored.value;
+  }
+
+  private async mustGet(info: KindInfo, ns: string, name: string): Promise<StoredObject> {
+    const cur = await this.storage.get(objectKey(info, ns, name));
+    if (!cur) throw notFound(info.kind, name, ns);
+    return cur;
+  }
+
+  private async requireActiveNamespace(ns: string): Promise<void> {
+    const cur = await this.storage.get(objectKey(findKind('Namespace')!, '', ns));
+    if (!cur) throw notFound('Namespace', ns);
+    if (cur.value.metadata.deletionTimestamp) {
+      throw failedPrecondition(`namespace "${ns}" is being terminated: nothing new can be created in it`);
+    }
+  }
+
+  /** Orphan deletion: dependents keep running and lose their reference to the deleted owner. */
+  private async orphanDependents(owner: Resource): Promise<void> {
+    for (const info of KINDS) {
+      const { items } = await this.storage.list(kindPrefix(info));
+      for (const dep of items) {
+        const refs = dep.value.metadata.ownerReferences ?? [];
+        if (!refs.some((r) => r.uid === owner.metadata.uid)) continue;
+        const next = clone(dep.value);
+        next.metadata.ownerReferences = refs.filter((r) => r.uid !== owner.metadata.uid);
+        await this.storage.update(dep.key, next, dep.revision).catch((err) => {
+          if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+        });
+      }
+    }
+  }
+
+  private audit(verb: string, obj: Resource, opts: WriteOptions): void {
+    this.log.info(
+      { verb, kind: obj.kind, namespace: obj.metadata.namespace || undefined, name: obj.metadata.name, identity: opts.identity, resourceVersion: obj.metadata.resourceVersion },
+      `${verb} ${obj.kind}`,
+    );
+  }
+}
+
+function prepareNew(obj: Resource, info: KindInfo): void {
+  const m = obj.metadata;
+  m.uid = randomUUID();
+  m.creationTimestamp = now();
+  m.generation = 1;
+  delete m.resourceVersion;
+  delete m.deletionTimestamp;
+  obj.apiVersion = API_VERSION;
+  if (info.kind === 'Namespace') {
+    obj.spec = { ...obj.spec, finalizers: [...new Set([...(obj.spec?.finalizers ?? []), NAMESPACE_FINALIZER])] };
+    obj.status = { phase: 'Active' };
+  } else if (info.hasStatus) {
+    delete obj.status;
+  }
+}
+
+/** Server-owned fields of `cur` win over what an update sends; generation follows declared changes. */
+function mergeServerFields(obj: Resource, cur: Resource, info: KindInfo): Resource {
+  const next = clone(obj);
+  const m = next.metadata;
+  m.uid = cur.metadata.uid;
+  m.creationTimestamp = cur.metadata.creationTimestamp;
+  m.resourceVersion = cur.metadata.resourceVersion;
+  if (cur.metadata.deletionTimestamp) m.deletionTimestamp = cur.metadata.deletionTimestamp;
+  else delete m.deletionTimestamp;
+  m.generation = (cur.metadata.generation ?? 1) + (declaredFieldsChanged(next, cur) ? 1 : 0);
+  if (info.hasStatus) {
+    if (cur.status === undefined) delete next.status;
+    else next.status = cur.status;
+  }
+  if (info.kind === 'Namespace') next.spec = cur.spec; // its finalizers are the server's
+  return next;
+}
+
+function checkPreconditions(info: KindInfo, cur: StoredObject, resourceVersion?: string, uid?: string): void {
+  if (resourceVersion && resourceVersion !== cur.revision) throw conflict(info.kind, cur.value.metadata.name!);
+  if (uid && uid !== cur.value.metadata.uid) {
+    throw conflict(info.kind, cur.value.metadata.name!, `precondition failed: uid ${uid} does not match ${cur.value.metadata.uid}`);
+  }
+}
+
+export function finalizersOf(obj: Resource): string[] {
+  const meta = obj.metadata.finalizers ?? [];
+  return obj.kind === 'Namespace' ? [...meta, ...(obj.spec?.finalizers ?? [])] : meta;
+}
+
+function randomSuffix(): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  return [...randomBytes(5)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+function parseManifest(text: string): unknown {
+  const docs = YAML.parseAllDocuments(text);
+  const real = docs.filter((d) => d.contents !== null);
+  if (real.length !== 1) throw invalid(`manifest must hold exactly one object, found ${real.length}`);
+  const doc = real[0]!;
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const line = e.linePos?.[0];
+    throw invalid(`manifest is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${e.message.split('\n')[0]}`);
+  }
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
+function safeJson(text: string | undefined): unknown {
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+function emptyToUndefined<T extends object>(o: T): T | undefined {
+  return Object.keys(o).length ? o : undefined;
+}
+
+function isStatus(err: unknown, code: Code): boolean {
+  return err instanceof ApiStatusError && err.code === code;
+}

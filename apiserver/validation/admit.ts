@@ -1,0 +1,117 @@
+// The admission pipeline: top-level checks, the strict structural check against the proto,
+// defaulting, then semantic validation per kind; every error collected and thrown once.
+import { API_VERSION, findKind, type KindInfo } from '../../lib/api/kinds.js';
+import type { Resource } from '../../lib/api/resource.js';
+import { validateEvent, validateLease, validateNamespace, validateNode } from './cluster.js';
+import { validateComposeStack } from './composestack.js';
+import { validateContainer } from './container.js';
+import { validateContainerSet } from './containerset.js';
+import { validateCronJob } from './cronjob.js';
+import { applyDefaults, defaultMetadata } from './defaults.js';
+import { FieldErrors, ValidationError, type FieldError } from './errors.js';
+import { isWithin } from './field-path.js';
+import { validateObjectMeta } from './metadata.js';
+import { conformToMessage, messageTypeOf } from './schema.js';
+import { validateSecret } from './secret.js';
+import { validateSwarmService } from './swarmservice.js';
+
+/** etcd's default request limit; objects are stored whole under one key. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+export interface AdmitOptions {
+  /** The stored object this one replaces, for rules about fields that may not change. */
+  old?: Resource;
+  /** 'status' for UpdateStatus: only metadata and the status shape are checked. */
+  subresource?: 'status';
+}
+
+type KindValidator = (obj: Resource, errs: FieldErrors, old?: Resource) => void;
+
+const VALIDATORS: Record<string, KindValidator> = {
+  Namespace: validateNamespace,
+  Node: validateNode,
+  Container: validateContainer,
+  ContainerSet: validateContainerSet,
+  ComposeStack: validateComposeStack,
+  SwarmService: validateSwarmService,
+  CronJob: validateCronJob,
+  Secret: validateSecret,
+  Event: validateEvent,
+  Lease: validateLease,
+};
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function objectNameOf(raw: Record<string, unknown>): string {
+  const meta = raw['metadata'];
+  if (!isPlainObject(meta)) return '';
+  if (typeof meta['name'] === 'string' && meta['name']) return meta['name'];
+  return typeof meta['generateName'] === 'string' ? meta['generateName'] : '';
+}
+
+/** apiVersion, kind and size: what must hold before the kind's schema can even be chosen. */
+function checkTopLevel(raw: Record<string, unknown>, errs: FieldErrors): KindInfo | undefined {
+  const apiVersion = raw['apiVersion'];
+  if (apiVersion === undefined || apiVersion === null || apiVersion === '') errs.add('apiVersion', 'required');
+  else if (apiVersion !== API_VERSION) errs.add('apiVersion', `must be ${JSON.stringify(API_VERSION)}, got ${JSON.stringify(apiVersion)}`);
+
+  const kind = raw['kind'];
+  let info: KindInfo | undefined;
+  if (kind === undefined || kind === null || kind === '') errs.add('kind', 'required');
+  else if (typeof kind !== 'string') errs.add('kind', `expected string, got ${Array.isArray(kind) ? 'array' : typeof kind}`);
+  else {
+    const found = findKind(kind);
+    // The CLI resolves plurals and short names; a stored object must name its kind exactly.
+    if (found && found.kind === kind) info = found;
+    else errs.add('kind', `unknown kind ${JSON.stringify(kind)}${found ? ` (did you mean ${JSON.stringify(found.kind)}?)` : ''}`);
+  }
+
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(raw));
+  } catch (e) {
+    errs.add('', `object is not serializable as JSON: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (bytes > MAX_OBJECT_BYTES) errs.add('', `object is ${bytes} bytes, the limit is ${MAX_OBJECT_BYTES}`);
+  return info;
+}
+
+/** Turns untrusted input (a parsed manifest or a typed object's JSON) into a defaulted, valid Resource, or throws ValidationError. */
+export function admit(raw: unknown, opts: AdmitOptions = {}): Resource {
+  if (!isPlainObject(raw)) {
+    const got = raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw;
+    throw new ValidationError('Object', '', [{ path: '', message: `expected a JSON object, got ${got}` }]);
+  }
+  const reportedKind = typeof raw['kind'] === 'string' && raw['kind'] ? raw['kind'] : 'Object';
+  const fail = (errors: FieldError[]): never => {
+    throw new ValidationError(reportedKind, objectNameOf(raw), errors);
+  };
+
+  const top = new FieldErrors();
+  const info = checkTopLevel(raw, top);
+  if (!info) return fail(top.list);
+  if (opts.subresource === 'status' && !info.hasStatus) top.add('status', `kind ${info.kind} has no status subresource`);
+
+  const structural = new FieldErrors();
+  const { apiVersion: _apiVersion, kind: _kind, ...body } = raw;
+  const conformed = conformToMessage(messageTypeOf(info.kind), body, '', structural)!;
+  const obj = { apiVersion: API_VERSION, kind: info.kind, ...conformed } as Resource;
+
+  const semantic = new FieldErrors();
+  if (opts.subresource === 'status') {
+    defaultMetadata(obj, info);
+  } else {
+    applyDefaults(obj, info);
+    VALIDATORS[info.kind]!(obj, semantic, opts.old);
+  }
+  validateObjectMeta(obj.metadata, info, semantic);
+
+  // A field the schema already rejected was left out, so rules about it would only repeat that.
+  const rejected = structural.list.map((e) => e.path);
+  const consequential = semantic.list.filter((e) => !rejected.some((p) => isWithin(e.path, p)));
+  const errors = [...top.list, ...structural.list, ...consequential];
+  if (errors.length > 0) fail(errors);
+  return obj;
+}

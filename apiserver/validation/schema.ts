@@ -1,0 +1,202 @@
+// The structural half of validation: untrusted JSON is walked against the kind's proto message
+// (protobufjs reflection over proto/persys/v1), so unknown fields and wrong types are errors.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { fieldPath, itemPath } from './field-path.js';
+import type { FieldErrors } from './errors.js';
+
+const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
+const PROTO_PACKAGE_DIR = 'persys/v1';
+
+/**
+ * Fields typed string in the proto that manifests may also write as numbers, normalized to strings:
+ * Kubernetes' IntOrString budgets, and quantities, which YAML turns into numbers when unquoted (`cpu: 2`).
+ */
+const NUMBER_AS_STRING_FIELDS: ReadonlyMap<string, 'integer' | 'number'> = new Map([
+  ['.persys.v1.RollingUpdate.maxSurge', 'integer'],
+  ['.persys.v1.RollingUpdate.maxUnavailable', 'integer'],
+  ['.persys.v1.ResourceList.cpu', 'number'],
+  ['.persys.v1.ResourceList.memory', 'number'],
+]);
+
+const INT32 = new Set(['int32', 'sint32', 'sfixed32']);
+const UINT32 = new Set(['uint32', 'fixed32']);
+const INT64 = new Set(['int64', 'sint64', 'sfixed64']);
+const UINT64 = new Set(['uint64', 'fixed64']);
+
+let root: protobuf.Root | undefined;
+
+function loadRoot(): protobuf.Root {
+  const r = new protobuf.Root();
+  // Imports in the .proto files are written relative to proto/ ("persys/v1/meta.proto").
+  r.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target));
+  const files = readdirSync(path.join(PROTO_ROOT, PROTO_PACKAGE_DIR))
+    .filter((f) => f.endsWith('.proto'))
+    .sort()
+    .map((f) => `${PROTO_PACKAGE_DIR}/${f}`);
+  r.loadSync(files);
+  r.resolveAll();
+  return r;
+}
+
+/** The message type of a kind ("Container" → persys.v1.Container); loads the protos once. */
+export function messageTypeOf(kind: string): protobuf.Type {
+  root ??= loadRoot();
+  return root.lookupType(`persys.v1.${kind}`);
+}
+
+const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Sets a key as an own property, so a key such as "__proto__" in a map stays plain data. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Checks `value` against message `type` and returns a clean copy: nulls dropped (absent), unknown and
+ * ill-typed fields reported to `errs` and left out, IntOrString fields normalized to strings.
+ * Only the lowerCamelCase JSON names are accepted, so "container_port" is an unknown field.
+ */
+export function conformToMessage(
+  type: protobuf.Type,
+  value: unknown,
+  at: string,
+  errs: FieldErrors,
+): Record<string, unknown> | undefined {
+  if (!isPlainObject(value)) {
+    errs.add(at, `expected object, got ${typeName(value)}`);
+    return undefined;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const p = fieldPath(at, key);
+    if (!Object.hasOwn(type.fields, key)) {
+      errs.add(p, `unknown field ${JSON.stringify(key)}`);
+      continue;
+    }
+    if (v === null || v === undefined) continue;
+    const field = type.fields[key]!;
+    const clean = conformToField(field, v, p, errs);
+    if (clean !== undefined) setOwn(out, key, clean);
+  }
+  return out;
+}
+
+function conformToField(field: protobuf.Field, value: unknown, at: string, errs: FieldErrors): unknown {
+  if (field.map) {
+    if (!isPlainObject(value)) {
+      errs.add(at, `expected map, got ${typeName(value)}`);
+      return undefined;
+    }
+    const keyType = field instanceof protobuf.MapField ? field.keyType : 'string';
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const p = itemPath(at, k);
+      if (keyType !== 'string' && keyType !== 'bool' && !/^-?\d+$/.test(k)) {
+        errs.add(p, `map key must be an integer, got ${JSON.stringify(k)}`);
+        continue;
+      }
+      if (v === null || v === undefined) continue;
+      const clean = conformToSingle(field, v, p, errs);
+      if (clean !== undefined) setOwn(out, k, clean);
+    }
+    return out;
+  }
+  if (field.repeated) {
+    if (!Array.isArray(value)) {
+      errs.add(at, `expected array, got ${typeName(value)}`);
+      return undefined;
+    }
+    const out: unknown[] = [];
+    value.forEach((item, i) => {
+      const clean = conformToSingle(field, item, itemPath(at, i), errs);
+      if (clean !== undefined) out.push(clean);
+    });
+    return out;
+  }
+  return conformToSingle(field, value, at, errs);
+}
+
+function conformToSingle(field: protobuf.Field, value: unknown, at: string, errs: FieldErrors): unknown {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) return conformToMessage(resolved, value, at, errs);
+  if (resolved instanceof protobuf.Enum) {
+    if (typeof value === 'string' && Object.hasOwn(resolved.values, value)) return value;
+    if (typeof value === 'number' && Object.values(resolved.values).includes(value)) return value;
+    errs.add(at, `expected one of ${Object.keys(resolved.values).join(', ')}, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  const numberAsString = field.type === 'string' ? NUMBER_AS_STRING_FIELDS.get(`${field.parent!.fullName}.${field.name}`) : undefined;
+  if (numberAsString) {
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' && (numberAsString === 'number' ? Number.isFinite(value) : Number.isInteger(value))) {
+      return String(value);
+    }
+    errs.add(at, `expected ${numberAsString} or string, got ${typeof value === 'number' ? value : typeName(value)}`);
+    return undefined;
+  }
+  return conformToScalar(field.type, value, at, errs);
+}
+
+function conformToScalar(type: string, value: unknown, at: string, errs: FieldErrors): unknown {
+  const mismatch = (expected: string): undefined => {
+    errs.add(at, `expected ${expected}, got ${typeName(value)}`);
+    return undefined;
+  };
+  switch (type) {
+    case 'string':
+      return typeof value === 'string' ? value : mismatch('string');
+    case 'bytes':
+      return typeof value === 'string' ? value : mismatch('base64 string');
+    case 'bool':
+      return typeof value === 'boolean' ? value : mismatch('boolean');
+    case 'double':
+    case 'float':
+      return typeof value === 'number' && Number.isFinite(value) ? value : mismatch('number');
+  }
+  if (INT32.has(type) || UINT32.has(type)) {
+    if (typeof value !== 'number') return mismatch('integer');
+    const [min, max] = INT32.has(type) ? [-(2 ** 31), 2 ** 31 - 1] : [0, 2 ** 32 - 1];
+    if (!Number.isInteger(value)) {
+      errs.add(at, `expected integer, got ${value}`);
+      return undefined;
+    }
+    if (value < min || value > max) {
+      errs.add(at, `expected integer, got ${value} (out of ${type} range)`);
+      return undefined;
+    }
+    return value;
+  }
+  if (INT64.has(type) || UINT64.has(type)) {
+    // The proto JSON mapping writes 64-bit integers as strings; manifests may use plain numbers.
+    const signed = INT64.has(type);
+    let big: bigint;
+    if (typeof value === 'number' && Number.isSafeInteger(value)) big = BigInt(value);
+    else if (typeof value === 'string' && /^-?\d+$/.test(value)) big = BigInt(value);
+    else if (typeof value === 'number' || typeof value === 'string') {
+      errs.add(at, `expected integer, got ${JSON.stringify(value)}`);
+      return undefined;
+    } else return mismatch('integer');
+    const [min, max] = signed ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
+    if (big < min || big > max) {
+      errs.add(at, `expected integer, got ${String(value)} (out of ${type} range)`);
+      return undefined;
+    }
+    return value;
+  }
+  throw new Error(`schema: unsupported proto scalar type ${type}`);
+}
+
+/** A generated message type as it looks after conformToMessage: plain JSON with every field optional. */
+export type Conformed<T> = T extends (infer U)[]
+  ? Conformed<U>[]
+  : T extends object
+    ? string extends keyof T
+      ? { [key: string]: Conformed<T[keyof T]> }
+      : { [K in keyof T]?: Conformed<T[K]> }
+    : T;

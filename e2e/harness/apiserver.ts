@@ -1,0 +1,56 @@
+// Runs a real API server (in this process, on a free port, with its own PKI and etcd prefix) and
+// hands tests an mTLS client as the cluster admin.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ApiClient } from '../../lib/client/client.js';
+import type { ClientConfig } from '../../lib/client/config.js';
+import { silentLogger } from '../../lib/observability/logger.js';
+import { initPki, type PkiPaths } from '../../apiserver/pki/index.js';
+import { startApiServer, type RunningApiServer } from '../../apiserver/server.js';
+
+export interface TestApiServer {
+  server: RunningApiServer;
+  client: ApiClient;
+  config: ClientConfig;
+  pki: PkiPaths;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestApiServer(etcdEndpoint: string, opts: { compactionIntervalMs?: number } = {}): Promise<TestApiServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
+  const pki = await initPki(join(dir, 'pki'));
+  const server = await startApiServer({
+    etcdEndpoints: [etcdEndpoint],
+    etcdPrefix: `/test-${randomBytes(6).toString('hex')}`,
+    listen: '127.0.0.1:0',
+    metricsListen: '127.0.0.1:0',
+    caCertFile: pki.caCert,
+    serverCertFile: pki.serverCert,
+    serverKeyFile: pki.serverKey,
+    compactionIntervalMs: opts.compactionIntervalMs ?? 3_600_000,
+    logger: silentLogger(),
+  });
+  const config: ClientConfig = {
+    server: `127.0.0.1:${server.port}`,
+    caCert: pki.caCert,
+    clientCert: pki.adminCert,
+    clientKey: pki.adminKey,
+    namespace: 'default',
+  };
+  const client = new ApiClient(config);
+  return {
+    server,
+    client,
+    config,
+    pki,
+    dir,
+    async stop() {
+      client.close();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,195 @@
+// A promise-based client for the Resources service over mTLS, speaking plain `Resource` objects.
+// The CLI, controllers and node agents all talk to the API server through it.
+import { readFileSync } from 'node:fs';
+import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import {
+  ResourcesClient,
+  type APIResource,
+  type WatchRequest,
+} from '../gen/persys/v1/api.js';
+import { fromWire, toWire, type Resource } from '../api/resource.js';
+import type { ClientConfig } from './config.js';
+
+/** A failed API call: the gRPC status code, its name and the server's message. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly code: Status,
+    readonly codeName: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  static from(err: ServiceError): ApiError {
+    const codeName = Status[err.code] ?? String(err.code);
+    return new ApiError(err.code, codeName, err.details || err.message, { cause: err });
+  }
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface ListResult {
+  items: Resource[];
+  resourceVersion: string;
+  continue: string;
+  remainingItemCount: number;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  resourceVersion?: string;
+  allowBookmarks?: boolean;
+}
+
+export interface ClientWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  object?: Resource;
+  resourceVersion: string;
+}
+
+export interface DeleteOptions {
+  resourceVersion?: string;
+  uid?: string;
+  dryRun?: boolean;
+  propagationPolicy?: 'Background' | 'Orphan';
+}
+
+export type ApplyResult = 'created' | 'configured' | 'unchanged';
+
+type Callback<T> = (err: ServiceError | null, res: T) => void;
+
+export class ApiClient {
+  readonly raw: ResourcesClient;
+
+  constructor(readonly config: ClientConfig, options: { deadlineMs?: number } = {}) {
+    const creds = credentials.createSsl(
+      readFileSync(config.caCert),
+      readFileSync(config.clientKey),
+      readFileSync(config.clientCert),
+    );
+    this.raw = new ResourcesClient(config.server, creds, {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+    });
+    this.deadlineMs = options.deadlineMs ?? 30_000;
+  }
+
+  private readonly deadlineMs: number;
+
+  private call<Req, Res>(method: (req: Req, md: Metadata, opts: { deadline: Date }, cb: Callback<Res>) => unknown, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      method.call(this.raw, req, new Metadata(), { deadline: new Date(Date.now() + this.deadlineMs) }, (err, res) =>
+        err ? reject(ApiError.from(err)) : resolve(res),
+      );
+    });
+  }
+
+  async create(obj: Resource, opts: { dryRun?: boolean } = {}): Promise<Resource> {
+    return fromWire(await this.call(this.raw.create, { object: toWire(obj), dryRun: !!opts.dryRun }))!;
+  }
+
+  async get(kind: string, name: string, namespace = ''): Promise<Resource> {
+    return fromWire(await this.call(this.raw.get, { kind, namespace, name }))!;
+  }
+
+  async list(kind: string, opts: ListOptions = {}): Promise<ListResult> {
+    const res = await this.call(this.raw.list, {
+      kind,
+      namespace: opts.namespace ?? '',
+      labelSelector: opts.labelSelector ?? '',
+      fieldSelector: opts.fieldSelector ?? '',
+      limit: opts.limit ?? 0,
+      continue: opts.continue ?? '',
+    });
+    return {
+      items: res.items.map((i) => fromWire(i)!),
+      resourceVersion: res.resourceVersion,
+      continue: res.continue,
+      remainingItemCount: Number(res.remainingItemCount),
+    };
+  }
+
+  async update(obj: Resource, opts: { dryRun?: boolean } = {}): Promise<Resource> {
+    return fromWire(await this.call(this.raw.update, { object: toWire(obj), dryRun: !!opts.dryRun }))!;
+  }
+
+  async updateStatus(obj: Resource, opts: { dryRun?: boolean } = {}): Promise<Resource> {
+    return fromWire(await this.call(this.raw.updateStatus, { object: toWire(obj), dryRun: !!opts.dryRun }))!;
+  }
+
+  async delete(kind: string, name: string, namespace = '', opts: DeleteOptions = {}): Promise<Resource> {
+    return fromWire(
+      await this.call(this.raw.delete, {
+        kind,
+        namespace,
+        name,
+        resourceVersion: opts.resourceVersion ?? '',
+        uid: opts.uid ?? '',
+        dryRun: !!opts.dryRun,
+        propagationPolicy: opts.propagationPolicy ?? '',
+      }),
+    )!;
+  }
+
+  /** Applies one object given as manifest text (validated strictly by the server) or as an object. */
+  async apply(
+    source: string | Resource,
+    opts: { dryRun?: boolean; fieldManager?: string } = {},
+  ): Promise<{ object: Resource; result: ApplyResult }> {
+    const res = await this.call(this.raw.apply, {
+      source: typeof source === 'string' ? { $case: 'manifest', value: source } : { $case: 'object', value: toWire(source) },
+      fieldManager: opts.fieldManager ?? 'persys',
+      dryRun: !!opts.dryRun,
+    });
+    return { object: fromWire(res.object)!, result: res.result as ApplyResult };
+  }
+
+  async listKinds(): Promise<APIResource[]> {
+    return (await this.call(this.raw.listKinds, {})).resources;
+  }
+
+  /**
+   * Streams changes. The iterator ends when the server ends the stream and throws ApiError on a
+   * stream error (e.g. OUT_OF_RANGE "too old": list again). Break out of the loop to cancel.
+   */
+  async *watch(kind: string, opts: WatchOptions = {}): AsyncGenerator<ClientWatchEvent> {
+    const req: WatchRequest = {
+      kind,
+      namespace: opts.namespace ?? '',
+      labelSelector: opts.labelSelector ?? '',
+      fieldSelector: opts.fieldSelector ?? '',
+      resourceVersion: opts.resourceVersion ?? '',
+      allowBookmarks: !!opts.allowBookmarks,
+    };
+    const stream = this.raw.watch(req);
+    try {
+      for await (const ev of stream) {
+        yield {
+          type: ev.type,
+          object: fromWire(ev.object),
+          resourceVersion: ev.resourceVersion,
+        } as ClientWatchEvent;
+      }
+    } catch (err) {
+      const e = err as ServiceError;
+      if (e.code === Status.CANCELLED) return;
+      throw typeof e.code === 'number' ? ApiError.from(e) : err;
+    } finally {
+      stream.cancel();
+    }
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}
