@@ -16,6 +16,7 @@ import { ensureDefaultNamespace } from './registry/bootstrap.js';
 import { ResourceStore } from './registry/store.js';
 import { startCompactor } from './storage/compactor.js';
 import { EtcdStorage } from './storage/etcd.js';
+import { MeasuredStorage } from './storage/measured.js';
 import { WatchHub } from './watch/hub.js';
 
 export interface ApiServerOptions {
@@ -31,6 +32,8 @@ export interface ApiServerOptions {
   serverKeyFile: string;
   /** @default 5 minutes, as kube-apiserver */
   compactionIntervalMs?: number;
+  /** Idle time after which a watcher that allows bookmarks gets one. @default 60 s */
+  bookmarkIntervalMs?: number;
   logger: Logger;
 }
 
@@ -52,14 +55,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const log = opts.logger;
   const registry = createRegistry();
   const metrics = apiServerMetrics(registry);
-  const storage = new EtcdStorage({ endpoints: opts.etcdEndpoints, prefix: opts.etcdPrefix });
+  const etcd = new EtcdStorage({ endpoints: opts.etcdEndpoints, prefix: opts.etcdPrefix, logger: log });
+  const storage = new MeasuredStorage(etcd, metrics.etcdDuration);
   const store = new ResourceStore(storage, log);
   await ensureDefaultNamespace(store);
 
-  const watches = new WatchHub(storage, { logger: log, metrics });
+  const watches = new WatchHub(storage, { logger: log, metrics, bookmarkIntervalMs: opts.bookmarkIntervalMs });
   await watches.start();
   const gc = startGarbageCollector(store, watches, { logger: log });
-  const compactor = startCompactor(storage, {
+  // The compactor coordinates API servers through etcd itself (compactInTurn), so it gets the backend.
+  const compactor = startCompactor(etcd, {
     intervalMs: opts.compactionIntervalMs,
     logger: log,
     onCompact: () => metrics.compactions.inc(),

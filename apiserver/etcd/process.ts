@@ -55,6 +55,8 @@ export async function startEtcdProcess(opts: EtcdProcessOptions): Promise<EtcdPr
     '--initial-advertise-peer-urls', opts.peerUrl,
     '--initial-cluster', `persys=${opts.peerUrl}`,
     '--log-level', 'error',
+    // Watch caches of quiet kinds learn the current revision from these (kube-apiserver relies on them too).
+    '--experimental-watch-progress-notify-interval', '2s',
     ...(opts.unsafeNoFsync ? ['--unsafe-no-fsync'] : []),
   ];
   let child: ChildProcess;

@@ -287,6 +287,11 @@ class EtcdWatch implements StorageWatch {
           this.handlers.onEvent(this.toEvent(ev.type, ev.kv, ev.prev_kv));
           this.delivered = BigInt(ev.kv.mod_revision);
         }
+        // A progress notification: etcd has sent every event up to its header revision.
+        if (res.events.length === 0 && res.header?.revision && BigInt(res.header.revision) > this.delivered) {
+          this.delivered = BigInt(res.header.revision);
+          this.handlers.onProgress?.(res.header.revision);
+        }
       } catch (err) {
         this.fail(err instanceof Error ? err : new Error(String(err)));
       }

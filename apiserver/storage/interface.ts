@@ -45,6 +45,11 @@ export interface StorageWatch {
 
 export interface WatchHandlers {
   onEvent(event: StorageEvent): void;
+  /**
+   * Optional: every change under the prefix up to `revision` has been delivered (etcd progress
+   * notifications). Lets caches of quiet prefixes stay current with the store's revision.
+   */
+  onProgress?(revision: string): void;
   /** Called once; the watch is over. TooOldError when `fromRevision` was compacted. */
   onError(err: Error): void;
 }

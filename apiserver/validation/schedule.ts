@@ -1,5 +1,6 @@
 // CronJob schedules: 5-field cron, an optional leading seconds field, the @-macros and
 // `@every <duration>`, checked with cron-parser 5 in the CronJob's time zone.
+import { parseDuration } from '../../lib/api/duration.js';
 import { CronExpressionParser } from 'cron-parser';
 
 /** Macros accepted in spec.schedule and the cron expression each stands for. */
@@ -13,15 +14,10 @@ export const SCHEDULE_MACROS: Readonly<Record<string, string>> = {
   '@hourly': '0 * * * *',
 };
 
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a Go-style duration such as "10s", "5m" or "1h30m" to milliseconds; undefined if malformed. */
-export function parseDurationMs(d: string): number | undefined {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(d)) return undefined;
-  let ms = 0;
-  for (const [, n, , unit] of d.matchAll(/(\d+(\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * DURATION_UNITS_MS[unit!]!;
-  return ms;
-}
+/** Milliseconds in a Go-style duration such as 10s or 1h30m; undefined when malformed. */
+export const parseDurationMs = parseDuration;
 
 /** Why `schedule` is not a valid schedule in time zone `tz`, or undefined when it is. */
 export function scheduleError(schedule: string, tz = 'UTC'): string | undefined {

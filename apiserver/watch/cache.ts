@@ -258,6 +258,9 @@ export class WatchCache {
         onError: (err) => {
           if (current()) this.onStorageWatchError(err, openedAt);
         },
+        onProgress: (revision) => {
+          if (current()) this.onProgress(revision);
+        },
       });
     } catch (err) {
       this.onStorageWatchError(err as Error, openedAt);
@@ -295,6 +298,15 @@ export class WatchCache {
           : { type: 'ADDED', key: ev.key, object, revision },
       );
     }
+    this.resolveWaiters();
+  }
+
+  // Nothing under the prefix changed up to `revision`: quiet caches still move forward, so pending
+  // watchers start, waiters resolve and bookmarks carry the store's revision.
+  private onProgress(revision: string): void {
+    if (compareRevisions(revision, this.revision) <= 0) return;
+    this.revision = revision;
+    for (const w of this.watchers) w.advanceTo(revision);
     this.resolveWaiters();
   }
 

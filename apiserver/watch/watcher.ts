@@ -71,6 +71,11 @@ export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
     }
   }
 
+  /** The cache reached `revision` without an event for this watcher: a pending start is over. */
+  advanceTo(revision: string): void {
+    if (this.skipThrough !== undefined && compareRevisions(revision, this.skipThrough) >= 0) this.skipThrough = undefined;
+  }
+
   /** A live event from the cache. Never throws and never waits. */
   deliver(ev: CacheEvent): void {
     if (this.ended) return;

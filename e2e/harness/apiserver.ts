@@ -19,7 +19,7 @@ export interface TestApiServer {
   stop(): Promise<void>;
 }
 
-export async function startTestApiServer(etcdEndpoint: string, opts: { compactionIntervalMs?: number } = {}): Promise<TestApiServer> {
+export async function startTestApiServer(etcdEndpoint: string, opts: { compactionIntervalMs?: number; bookmarkIntervalMs?: number } = {}): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
   const pki = await initPki(join(dir, 'pki'));
   const server = await startApiServer({
@@ -31,6 +31,7 @@ export async function startTestApiServer(etcdEndpoint: string, opts: { compactio
     serverCertFile: pki.serverCert,
     serverKeyFile: pki.serverKey,
     compactionIntervalMs: opts.compactionIntervalMs ?? 3_600_000,
+    bookmarkIntervalMs: opts.bookmarkIntervalMs,
     logger: silentLogger(),
   });
   const config: ClientConfig = {

@@ -49,6 +49,8 @@ export interface WatchOptions {
   fieldSelector?: string;
   resourceVersion?: string;
   allowBookmarks?: boolean;
+  /** Cancels the stream; the iterator then ends without an error. */
+  signal?: AbortSignal;
 }
 
 export interface ClientWatchEvent {
@@ -172,6 +174,9 @@ export class ApiClient {
       allowBookmarks: !!opts.allowBookmarks,
     };
     const stream = this.raw.watch(req);
+    const cancel = () => stream.cancel();
+    if (opts.signal?.aborted) cancel();
+    opts.signal?.addEventListener('abort', cancel, { once: true });
     try {
       for await (const ev of stream) {
         yield {
@@ -185,6 +190,7 @@ export class ApiClient {
       if (e.code === Status.CANCELLED) return;
       throw typeof e.code === 'number' ? ApiError.from(e) : err;
     } finally {
+      opts.signal?.removeEventListener('abort', cancel);
       stream.cancel();
     }
   }

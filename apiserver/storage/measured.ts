@@ -1,0 +1,48 @@
+// A Storage decorator that times every backend call into etcd_request_duration_seconds.
+import type { Histogram } from 'prom-client';
+import type { ListOptions, Storage, StorageWatch, WatchHandlers } from './interface.js';
+import type { Resource } from '../../lib/api/resource.js';
+
+export class MeasuredStorage implements Storage {
+  constructor(
+    private readonly inner: Storage,
+    private readonly duration: Histogram<'operation'>,
+  ) {}
+
+  private async time<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const end = this.duration.startTimer({ operation });
+    try {
+      return await call();
+    } finally {
+      end();
+    }
+  }
+
+  create(key: string, value: Resource) {
+    return this.time('create', () => this.inner.create(key, value));
+  }
+  get(key: string) {
+    return this.time('get', () => this.inner.get(key));
+  }
+  list(prefix: string, options?: ListOptions) {
+    return this.time('list', () => this.inner.list(prefix, options));
+  }
+  update(key: string, value: Resource, expectedRevision?: string) {
+    return this.time('update', () => this.inner.update(key, value, expectedRevision));
+  }
+  delete(key: string, expectedRevision?: string) {
+    return this.time('delete', () => this.inner.delete(key, expectedRevision));
+  }
+  watch(prefix: string, fromRevision: string, handlers: WatchHandlers): StorageWatch {
+    return this.inner.watch(prefix, fromRevision, handlers);
+  }
+  currentRevision() {
+    return this.time('currentRevision', () => this.inner.currentRevision());
+  }
+  compact(revision: string) {
+    return this.time('compact', () => this.inner.compact(revision));
+  }
+  close() {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,79 @@
+// `persys apiserver`: runs one API server process against an existing etcd (for production and HA;
+// `persys up` runs everything on one machine).
+import { join, resolve } from 'node:path';
+import { parseDuration } from '../duration.js';
+import { createLogger } from '../../observability/logger.js';
+import { startApiServer } from '../../../apiserver/server.js';
+import { pkiPaths } from '../../../apiserver/pki/index.js';
+import { str, type Command, type FlagSpecs } from '../command.js';
+import { UsageError } from '../errors.js';
+import { DATA_DIR_FLAG } from './pki.js';
+
+export const API_SERVER_FLAGS: FlagSpecs = {
+  listen: { type: 'string', env: 'PERSYS_LISTEN', valueName: 'HOST:PORT', default: '127.0.0.1:7443', description: 'gRPC API address (mTLS)' },
+  'metrics-listen': {
+    type: 'string',
+    env: 'PERSYS_METRICS_LISTEN',
+    valueName: 'HOST:PORT',
+    default: '127.0.0.1:7080',
+    description: 'address of /metrics, /healthz and /readyz',
+  },
+  'etcd-prefix': { type: 'string', env: 'PERSYS_ETCD_PREFIX', valueName: 'PREFIX', default: '/persys', description: 'etcd key prefix' },
+  'compaction-interval': {
+    type: 'string',
+    env: 'PERSYS_COMPACTION_INTERVAL',
+    valueName: 'DURATION',
+    default: '5m',
+    description: 'how often etcd history is compacted',
+  },
+  'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
+};
+
+/** Resolves once SIGINT or SIGTERM arrives (or the signal aborts). */
+export function untilStopped(signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (why: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(why);
+    };
+    const onInt = () => done('SIGINT');
+    const onTerm = () => done('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    signal?.addEventListener('abort', () => done('abort'), { once: true });
+  });
+}
+
+export const apiserverCommand: Command = {
+  name: 'apiserver',
+  summary: 'Run an API server against an existing etcd',
+  usage: 'persys apiserver --etcd-servers URL[,URL] [--data-dir DIR | --tls-* FILES] [flags]',
+  flags: {
+    ...API_SERVER_FLAGS,
+    'etcd-servers': { type: 'string', env: 'PERSYS_ETCD_SERVERS', valueName: 'URLS', description: 'comma-separated etcd client URLs' },
+    'data-dir': DATA_DIR_FLAG,
+    'tls-ca-file': { type: 'string', env: 'PERSYS_TLS_CA_FILE', valueName: 'FILE', description: 'CA of client certificates (default DATA_DIR/pki/ca.crt)' },
+    'tls-cert-file': { type: 'string', env: 'PERSYS_TLS_CERT_FILE', valueName: 'FILE', description: 'server certificate (default DATA_DIR/pki/server.crt)' },
+    'tls-key-file': { type: 'string', env: 'PERSYS_TLS_KEY_FILE', valueName: 'FILE', description: 'server key (default DATA_DIR/pki/server.key)' },
+  },
+  async run(ctx) {
+    const etcd = str(ctx.flags, 'etcd-servers');
+    if (!etcd) throw new UsageError('--etcd-servers is required', 'apiserver');
+    const pki = pkiPaths(join(resolve(str(ctx.flags, 'data-dir')!), 'pki'));
+    const server = await startApiServer({
+      etcdEndpoints: etcd.split(','),
+      etcdPrefix: str(ctx.flags, 'etcd-prefix'),
+      listen: str(ctx.flags, 'listen'),
+      metricsListen: str(ctx.flags, 'metrics-listen'),
+      caCertFile: str(ctx.flags, 'tls-ca-file') ?? pki.caCert,
+      serverCertFile: str(ctx.flags, 'tls-cert-file') ?? pki.serverCert,
+      serverKeyFile: str(ctx.flags, 'tls-key-file') ?? pki.serverKey,
+      compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
+      logger: createLogger('apiserver', str(ctx.flags, 'log-level')),
+    });
+    await untilStopped(ctx.io.signal);
+    await server.stop();
+    return 0;
+  },
+};

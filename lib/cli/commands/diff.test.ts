@@ -1,0 +1,52 @@
+// persys diff, run in-process against the in-memory FakeClient.
+import { describe, expect, it } from 'vitest';
+import { FakeClient } from '../testing/fake-client.js';
+import { runCli } from '../testing/run-cli.js';
+
+const manifest = (image: string) =>
+  `apiVersion: persys.dev/v1\nkind: Container\nmetadata:\n  name: web\nspec:\n  image: ${image}\n`;
+
+async function liveWeb(): Promise<FakeClient> {
+  const fake = new FakeClient();
+  await runCli(fake, ['apply', '-f', '-'], { stdin: manifest('nginx:1') });
+  return fake;
+}
+
+describe('persys diff', () => {
+  it('exits 0 with no output when apply would change nothing', async () => {
+    const fake = await liveWeb();
+    const r = await runCli(fake, ['diff', '-f', '-'], { stdin: manifest('nginx:1') });
+    expect(r).toMatchObject({ code: 0, out: '', err: '' });
+  });
+
+  it('exits 1 with a unified diff of live against the dry-run result', async () => {
+    const fake = await liveWeb();
+    const r = await runCli(fake, ['diff', '-f', '-'], { stdin: manifest('nginx:2') });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('--- live/container/web\n+++ merged/container/web\n');
+    expect(r.out).toContain('-  image: nginx:1\n+  image: nginx:2\n');
+    expect(r.out).not.toContain('resourceVersion');
+    expect(fake.objects.get('Container/default/web')!.spec.image).toBe('nginx:1');
+  });
+
+  it('shows a new object as entirely added, without server-invented fields', async () => {
+    const r = await runCli(new FakeClient(), ['diff', '-f', '-'], { stdin: manifest('nginx:1') });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^--- live\/container\/web\n\+\+\+ merged\/container\/web\n@@ -0,0 \+1,\d+ @@\n/);
+    expect(r.out).not.toMatch(/uid|creationTimestamp|last-applied/);
+  });
+
+  it('exits 2 when the server rejects an object', async () => {
+    const fake = new FakeClient();
+    fake.invalidNames.add('web');
+    const r = await runCli(fake, ['diff', '-f', '-'], { stdin: manifest('nginx:1') });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('Error from server (Invalid): error when diffing container/web from "-"');
+  });
+
+  it('exits 2 on a usage error', async () => {
+    const r = await runCli(new FakeClient(), ['diff']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('you must give -f FILE');
+  });
+});

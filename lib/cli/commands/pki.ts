@@ -1,0 +1,58 @@
+// `persys pki init`: creates the cluster CA, the API server's certificate and an admin client
+// certificate under DATA_DIR/pki, and writes DATA_DIR/config.yaml for the CLI.
+import { join, resolve } from 'node:path';
+import { CONFIG_FILE_NAME, DEFAULT_SERVER, writeClientConfig } from '../../client/config.js';
+import { caCertHash, initPki, type PkiPaths } from '../../../apiserver/pki/index.js';
+import { readFileSync } from 'node:fs';
+import { list, str, type Command } from '../command.js';
+import { UsageError } from '../errors.js';
+
+export const DATA_DIR_FLAG = {
+  type: 'string',
+  env: 'PERSYS_DATA_DIR',
+  valueName: 'DIR',
+  default: './.persys',
+  description: 'where persys keeps its state (etcd data, PKI, CLI config)',
+} as const;
+
+/** Creates the PKI (idempotent) and the CLI config pointing at `server` with the admin identity. */
+export async function initClusterPki(dataDir: string, server: string, serverHosts: string[] = []): Promise<{ pki: PkiPaths; configFile: string }> {
+  const pki = await initPki(join(dataDir, 'pki'), { serverHosts });
+  const configFile = join(dataDir, CONFIG_FILE_NAME);
+  writeClientConfig(configFile, {
+    server,
+    caCert: pki.caCert,
+    clientCert: pki.adminCert,
+    clientKey: pki.adminKey,
+    namespace: 'default',
+  });
+  return { pki, configFile };
+}
+
+export const pkiCommand: Command = {
+  name: 'pki',
+  summary: 'Manage the cluster PKI (pki init)',
+  usage: 'persys pki init [--data-dir DIR] [--server-host NAME_OR_IP ...]',
+  description:
+    'init creates DIR/pki/{ca,server,admin}.{crt,key} (kept when they exist) and DIR/config.yaml, ' +
+    'which the CLI finds by itself in ./.persys or through --config / PERSYS_CONFIG.',
+  flags: {
+    'data-dir': DATA_DIR_FLAG,
+    'server-host': { type: 'string', multiple: true, valueName: 'HOST', description: 'extra DNS name or IP for the server certificate' },
+    'advertise-address': {
+      type: 'string',
+      valueName: 'HOST:PORT',
+      default: DEFAULT_SERVER,
+      description: 'API server address written into the CLI config',
+    },
+  },
+  async run(ctx) {
+    if (ctx.args[0] !== 'init') throw new UsageError('unknown or missing subcommand: use "persys pki init"', 'pki');
+    const dataDir = resolve(str(ctx.flags, 'data-dir')!);
+    const { pki, configFile } = await initClusterPki(dataDir, str(ctx.flags, 'advertise-address')!, list(ctx.flags, 'server-host'));
+    ctx.io.out(`PKI in ${pki.dir}`);
+    ctx.io.out(`CA certificate hash: ${caCertHash(readFileSync(pki.caCert, 'utf8'))}`);
+    ctx.io.out(`CLI config written to ${configFile}`);
+    return 0;
+  },
+};

@@ -1,0 +1,94 @@
+// Entry point of the `persys` CLI: finds the subcommand, parses its flags, runs it with a lazily
+// connected client and turns errors into kubectl-style messages and exit codes.
+import { ApiClient } from '../client/client.js';
+import { loadClientConfig, type ClientConfig } from '../client/config.js';
+import { parseCommandLine, splitCommand } from './args.js';
+import type { CliClient, Command, CommandContext } from './command.js';
+import { commands, findCommand } from './commands/index.js';
+import { formatError, UsageError } from './errors.js';
+import { processIo, type Io } from './io.js';
+import { commandUsage, topLevelUsage } from './usage.js';
+
+/** What main() may be given instead of the real thing (tests, embedding). */
+export interface MainDeps {
+  newClient?: (config: ClientConfig) => CliClient;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => Date;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs one CLI invocation; returns the process exit code. Never throws. */
+export async function main(argv: string[], io: Io = processIo, deps: MainDeps = {}): Promise<number> {
+  const { name, rest } = splitCommand(argv);
+  if (name === undefined || name === 'help') {
+    const topic = name === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
+    const cmd = topic ? findCommand(topic) : undefined;
+    if (topic && !cmd) return unknownCommand(io, topic);
+    if (!topic && rest.length && !rest.some((a) => a === '--help' || a === '-h')) {
+      io.err('error: no command given');
+      io.err(`Run 'persys --help' for usage.`);
+      return 1;
+    }
+    io.out(cmd ? commandUsage(cmd) : topLevelUsage(commands.values()));
+    return 0;
+  }
+  const cmd = findCommand(name);
+  if (!cmd) return unknownCommand(io, name);
+  return runCommand(cmd, rest, io, deps);
+}
+
+function connect(config: ClientConfig): CliClient {
+  try {
+    return new ApiClient(config);
+  } catch (err) {
+    throw new Error(
+      `cannot load client credentials (ca ${config.caCert}, cert ${config.clientCert}, key ${config.clientKey}): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+function unknownCommand(io: Io, name: string): number {
+  io.err(`error: unknown command "${name}" for "persys"`);
+  io.err(`Run 'persys --help' for usage.`);
+  return 1;
+}
+
+async function runCommand(cmd: Command, args: string[], io: Io, deps: MainDeps): Promise<number> {
+  let config: ClientConfig | undefined;
+  let client: CliClient | undefined;
+  try {
+    const parsed = parseCommandLine(args, cmd.flags ?? {}, cmd.name, deps.env ?? process.env);
+    if (parsed.help) {
+      io.out(commandUsage(cmd));
+      return 0;
+    }
+    const g = parsed.globals;
+    const ctx: CommandContext = {
+      io,
+      args: parsed.positionals,
+      flags: parsed.flags,
+      globals: g,
+      config: () =>
+        (config ??= loadClientConfig({
+          config: g.config,
+          server: g.server,
+          caCert: g.caCert,
+          clientCert: g.clientCert,
+          clientKey: g.clientKey,
+          namespace: g.namespace,
+        })),
+      namespace: () => g.namespace ?? ctx.config().namespace,
+      client: () => (client ??= (deps.newClient ?? connect)(ctx.config())),
+      sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      now: deps.now ?? (() => new Date()),
+    };
+    return await cmd.run(ctx);
+  } catch (err) {
+    io.err(formatError(err, config?.server));
+    if (err instanceof UsageError) io.err(`See 'persys ${err.command ? err.command + ' ' : ''}--help' for usage.`);
+    return cmd.errorExitCode ?? 1;
+  } finally {
+    client?.close();
+  }
+}

@@ -1,0 +1,221 @@
+// The `persys get` table of each kind: which columns it shows (and which only with -o wide),
+// modelled on kubectl's printers for the nearest Kubernetes kind.
+import type { Resource } from '../../api/resource.js';
+import { age, humanDuration } from './age.js';
+
+export interface Column {
+  header: string;
+  /** Shown only with -o wide. */
+  wide?: boolean;
+  value(obj: Resource, now: Date): string;
+}
+
+export interface KindTable {
+  /** False for kinds whose rows are not identified by name (Event, like kubectl). */
+  showName: boolean;
+  columns: Column[];
+}
+
+const NONE = '<none>';
+const orNone = (v: unknown): string => (v === undefined || v === null || v === '' ? NONE : String(v));
+const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
+
+const AGE: Column = { header: 'AGE', value: (o, now) => age(o.metadata.creationTimestamp, now) };
+
+function containerStatus(o: Resource): string {
+  if (o.metadata.deletionTimestamp) return 'Terminating';
+  const s = o.status ?? {};
+  if ((s.phase === 'Failed' || s.phase === 'Pending') && s.reason) return s.reason;
+  return s.phase || 'Pending';
+}
+
+function containerPorts(ports: any[] | undefined): string {
+  if (!ports?.length) return NONE;
+  return ports
+    .map((p) => {
+      const proto = (p.protocol || 'TCP').toLowerCase();
+      return p.hostPort ? `${p.hostPort}:${p.containerPort}/${proto}` : `${p.containerPort}/${proto}`;
+    })
+    .join(',');
+}
+
+function servicePorts(ports: any[] | undefined): string {
+  if (!ports?.length) return NONE;
+  return ports
+    .map((p) => {
+      const proto = (p.protocol || 'tcp').toLowerCase();
+      return p.publishedPort ? `*:${p.publishedPort}->${p.targetPort}/${proto}` : `${p.targetPort}/${proto}`;
+    })
+    .join(',');
+}
+
+function condition(o: Resource, type: string): any | undefined {
+  return (o.status?.conditions as any[] | undefined)?.find((c) => c.type === type);
+}
+
+function nodeStatus(o: Resource): string {
+  const ready = condition(o, 'Ready');
+  const state = ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
+  return o.spec?.unschedulable ? `${state},SchedulingDisabled` : state;
+}
+
+function nodeRoles(o: Resource): string {
+  const role = o.status?.swarm?.role || o.spec?.swarm?.role;
+  return role && role !== 'none' ? role : NONE;
+}
+
+/** Bytes in binary units, as kubectl prints memory quantities: 512Mi, 1.5Gi. */
+export function formatBytes(bytes: number): string {
+  const units = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const rounded = v >= 10 || i === 0 ? Math.round(v).toString() : (Math.round(v * 10) / 10).toString();
+  return `${rounded}${units[i]}`;
+}
+
+function nodeMemory(o: Resource): string {
+  const used = o.status?.usage?.memoryBytes;
+  if (used === undefined) return NONE;
+  const cap = o.status?.capacity?.memory;
+  return cap ? `${formatBytes(num(used))}/${cap}` : formatBytes(num(used));
+}
+
+function internalIp(o: Resource): string {
+  return orNone((o.status?.addresses as any[] | undefined)?.find((a) => a.type === 'InternalIP')?.address);
+}
+
+function composeServices(o: Resource): string {
+  const services = (o.status?.services as any[] | undefined) ?? [];
+  const ready = services.filter((s) => num(s.running) >= num(s.desired)).length;
+  return `${ready}/${services.length}`;
+}
+
+function sinceOrNone(ts: string | undefined, now: Date): string {
+  return ts ? age(ts, now) : NONE;
+}
+
+function untilOrNone(ts: string | undefined, now: Date): string {
+  if (!ts) return NONE;
+  const t = Date.parse(ts);
+  return Number.isNaN(t) ? NONE : `in ${humanDuration(Math.max(0, t - now.getTime()))}`;
+}
+
+function involvedObject(o: Resource): string {
+  const ref = (o as any).involvedObject ?? {};
+  return `${String(ref.kind ?? '').toLowerCase()}/${ref.name ?? ''}`;
+}
+
+const TABLES: Record<string, KindTable> = {
+  Container: {
+    showName: true,
+    columns: [
+      { header: 'IMAGE', value: (o) => orNone(o.spec?.image) },
+      { header: 'NODE', value: (o) => orNone(o.spec?.nodeName) },
+      { header: 'STATUS', value: containerStatus },
+      { header: 'RESTARTS', value: (o) => String(num(o.status?.restartCount)) },
+      AGE,
+      { header: 'CONTAINER-ID', wide: true, value: (o) => orNone(o.status?.containerId?.slice(0, 12)) },
+      { header: 'PORTS', wide: true, value: (o) => containerPorts(o.spec?.ports) },
+    ],
+  },
+  ContainerSet: {
+    showName: true,
+    columns: [
+      { header: 'READY', value: (o) => `${num(o.status?.readyReplicas)}/${o.spec?.replicas ?? 1}` },
+      { header: 'UP-TO-DATE', value: (o) => String(num(o.status?.updatedReplicas)) },
+      { header: 'AVAILABLE', value: (o) => String(num(o.status?.availableReplicas)) },
+      AGE,
+      { header: 'IMAGE', wide: true, value: (o) => orNone(o.spec?.template?.spec?.image) },
+    ],
+  },
+  CronJob: {
+    showName: true,
+    columns: [
+      { header: 'SCHEDULE', value: (o) => orNone(o.spec?.schedule) },
+      { header: 'TIMEZONE', value: (o) => orNone(o.spec?.timeZone) },
+      { header: 'SUSPEND', value: (o) => (o.spec?.suspend ? 'True' : 'False') },
+      { header: 'ACTIVE', value: (o) => String((o.status?.active as unknown[] | undefined)?.length ?? 0) },
+      { header: 'LAST SCHEDULE', value: (o, now) => sinceOrNone(o.status?.lastScheduleTime, now) },
+      { header: 'NEXT', value: (o, now) => untilOrNone(o.status?.nextScheduleTime, now) },
+      AGE,
+      { header: 'IMAGE', wide: true, value: (o) => orNone(o.spec?.jobTemplate?.spec?.image) },
+    ],
+  },
+  Node: {
+    showName: true,
+    columns: [
+      { header: 'STATUS', value: nodeStatus },
+      { header: 'ROLES', value: nodeRoles },
+      AGE,
+      { header: 'VERSION', value: (o) => orNone(o.status?.dockerVersion) },
+      { header: 'INTERNAL-IP', wide: true, value: internalIp },
+      {
+        header: 'CPU%',
+        wide: true,
+        value: (o) => (o.status?.usage?.cpuPercent === undefined ? NONE : `${Math.round(num(o.status.usage.cpuPercent))}%`),
+      },
+      { header: 'MEMORY', wide: true, value: nodeMemory },
+    ],
+  },
+  ComposeStack: {
+    showName: true,
+    columns: [
+      { header: 'NODE', value: (o) => orNone(o.status?.nodeName || o.spec?.nodeName) },
+      { header: 'SERVICES', value: composeServices },
+      { header: 'STATUS', value: (o) => (o.metadata.deletionTimestamp ? 'Terminating' : o.status?.phase || 'Pending') },
+      AGE,
+    ],
+  },
+  SwarmService: {
+    showName: true,
+    columns: [
+      { header: 'MODE', value: (o) => o.spec?.mode || 'replicated' },
+      {
+        header: 'REPLICAS',
+        value: (o) =>
+          `${num(o.status?.runningTasks)}/${o.status?.desiredTasks ?? (o.spec?.mode === 'global' ? 0 : (o.spec?.replicas ?? 1))}`,
+      },
+      { header: 'IMAGE', value: (o) => orNone(o.spec?.image) },
+      { header: 'PORTS', value: (o) => servicePorts(o.spec?.ports) },
+      AGE,
+    ],
+  },
+  Secret: {
+    showName: true,
+    columns: [
+      { header: 'TYPE', value: (o) => String(o.type || 'Opaque') },
+      { header: 'DATA', value: (o) => String(Object.keys((o.data as object | undefined) ?? {}).length) },
+      AGE,
+    ],
+  },
+  Event: {
+    showName: false,
+    columns: [
+      {
+        header: 'LAST SEEN',
+        value: (o, now) => age((o.lastTimestamp as string) || (o.firstTimestamp as string) || o.metadata.creationTimestamp, now),
+      },
+      { header: 'TYPE', value: (o) => orNone(o.type) },
+      { header: 'REASON', value: (o) => orNone(o.reason) },
+      { header: 'OBJECT', value: involvedObject },
+      { header: 'MESSAGE', value: (o) => orNone(o.message) },
+    ],
+  },
+  Namespace: {
+    showName: true,
+    columns: [{ header: 'STATUS', value: (o) => o.status?.phase || 'Active' }, AGE],
+  },
+  Lease: {
+    showName: true,
+    columns: [{ header: 'HOLDER', value: (o) => orNone(o.spec?.holderIdentity) }, AGE],
+  },
+};
+
+/** The table of `kind`; NAME and AGE for kinds without their own. */
+export function tableFor(kind: string): KindTable {
+  return TABLES[kind] ?? { showName: true, columns: [AGE] };
+}
