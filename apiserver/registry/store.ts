@@ -148,6 +148,9 @@ export class ResourceStore {
   async delete(kind: string, namespace: string, name: string, opts: DeleteOptions = {}): Promise<Resource> {
     const info = resolveKind(kind);
     const ns = effectiveNamespace(info, namespace);
+    if (info.kind === 'Namespace' && name === 'default') {
+      throw failedPrecondition('namespace "default" may not be deleted: objects without a namespace go there');
+    }
     for (let attempt = 0; ; attempt++) {
       const cur = await this.mustGet(info, ns, name);
       checkPreconditions(info, cur, opts.resourceVersion, opts.uid);

@@ -11,6 +11,7 @@ import { EtcdStorage } from '../storage/etcd.js';
 import { WatchCache } from './cache.js';
 import type { WatchEvent } from './event.js';
 import type { Watcher } from './watcher.js';
+import { brief, take } from './testing.js';
 
 const endpoint = inject('etcdEndpoint');
 const filePrefix = `/persys-test/watch-cache-${randomUUID()}`;
@@ -22,18 +23,6 @@ const container = (name: string, labels: Record<string, string> = {}, image = 'b
   spec: { image },
 });
 
-async function take(w: Watcher, n: number): Promise<WatchEvent[]> {
-  const it = w.events[Symbol.asyncIterator]();
-  const out: WatchEvent[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) throw new Error(`watch ended after ${out.length} events`);
-    out.push(r.value);
-  }
-  return out;
-}
-
-const brief = (evs: WatchEvent[]) => evs.map((e) => `${e.type} ${e.object?.metadata.name ?? ''}@${e.revision}`);
 
 /** A TCP proxy to etcd whose connections can be cut and refused, like a network partition. */
 async function startProxy(target: string): Promise<{ endpoint: string; cut(): void; restore(): void; close(): Promise<void> }> {

@@ -8,6 +8,7 @@ import { WatchCache, type WatchCacheOptions } from './cache.js';
 import { CacheUnavailableError, SlowWatcherError, TooLargeRevisionError } from './errors.js';
 import type { WatchEvent } from './event.js';
 import type { Watcher } from './watcher.js';
+import { brief, take } from './testing.js';
 
 // An in-memory Storage with etcd's revision semantics, which can fail its watches and make
 // changes its watches never report (as while a watch is disconnected).
@@ -113,18 +114,6 @@ async function newCache(storage: FakeStorage, opts: WatchCacheOptions = {}) {
   return { cache, delays };
 }
 
-async function take(w: Watcher, n: number): Promise<WatchEvent[]> {
-  const it = w.events[Symbol.asyncIterator]();
-  const out: WatchEvent[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) throw new Error(`watch ended after ${out.length} events`);
-    out.push(r.value);
-  }
-  return out;
-}
-
-const brief = (evs: WatchEvent[]) => evs.map((e) => `${e.type} ${e.object?.metadata.name ?? ''}@${e.revision}`);
 
 describe('WatchCache', () => {
   it('lists at start and serves a snapshot in key order at the list revision', async () => {

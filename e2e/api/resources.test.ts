@@ -254,6 +254,12 @@ describe('list: selectors and paging', () => {
 });
 
 describe('namespaces', () => {
+  it('refuses to delete the default namespace', async () => {
+    const err = await apiError(api.client.delete('Namespace', 'default'));
+    expect(err.code).toBe(Code.FAILED_PRECONDITION);
+    expect(await exists('Namespace', 'default', '')).toBe(true);
+  });
+
   it('refuses objects in a namespace that does not exist', async () => {
     const err = await apiError(api.client.create(container('ns-a', { metadata: { namespace: 'nowhere' } })));
     expect(err.code).toBe(Code.NOT_FOUND);

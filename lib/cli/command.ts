@@ -1,7 +1,7 @@
 // What a `persys` subcommand is: its flags (with env-var fallbacks shown in --help) and a run
 // function that gets the parsed command line, the streams and a lazily built API client.
 import type { ApiClient } from '../client/client.js';
-import type { ClientConfig } from '../client/config.js';
+import type { ClientConfig, ConfigOverrides } from '../client/config.js';
 import type { Io } from './io.js';
 
 export interface FlagSpec {
@@ -26,16 +26,8 @@ export type CliClient = Pick<
   'create' | 'get' | 'list' | 'update' | 'delete' | 'apply' | 'watch' | 'listKinds' | 'close'
 >;
 
-/** Options every command accepts (connection and namespace). */
-export interface GlobalOptions {
-  config?: string;
-  server?: string;
-  caCert?: string;
-  clientCert?: string;
-  clientKey?: string;
-  /** -n as given; undefined when not on the command line. */
-  namespace?: string;
-}
+/** Options every command accepts (connection and namespace); -n is undefined when not given. */
+export type GlobalOptions = ConfigOverrides;
 
 export interface CommandContext {
   io: Io;

@@ -20,13 +20,12 @@ export const CONFIG_FILE_NAME = 'config.yaml';
 
 /** Config file search order: explicit path, $PERSYS_CONFIG, ./.persys/config.yaml, ~/.persys/config.yaml. */
 export function findConfigFile(explicit?: string): string | undefined {
+  if (explicit) return explicit;
   const candidates = [
-    explicit,
     process.env.PERSYS_CONFIG,
     join(process.cwd(), '.persys', CONFIG_FILE_NAME),
     join(homedir(), '.persys', CONFIG_FILE_NAME),
   ];
-  if (explicit) return explicit;
   return candidates.find((p): p is string => !!p && existsSync(p));
 }
 
