@@ -14,6 +14,8 @@ import { resourcesService } from './api/service.js';
 import { startGarbageCollector } from './registry/gc.js';
 import { ensureDefaultNamespace } from './registry/bootstrap.js';
 import { ResourceStore } from './registry/store.js';
+import { objectKey } from './registry/keys.js';
+import { findKind } from '../lib/api/kinds.js';
 import { startCompactor } from './storage/compactor.js';
 import { EtcdStorage } from './storage/etcd.js';
 import { MeasuredStorage } from './storage/measured.js';
@@ -57,10 +59,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const metrics = apiServerMetrics(registry);
   const etcd = new EtcdStorage({ endpoints: opts.etcdEndpoints, prefix: opts.etcdPrefix, logger: log });
   const storage = new MeasuredStorage(etcd, metrics.etcdDuration);
-  const store = new ResourceStore(storage, log);
-  await ensureDefaultNamespace(store);
-
   const watches = new WatchHub(storage, { logger: log, metrics, bookmarkIntervalMs: opts.bookmarkIntervalMs });
+  const namespaces = watches.cache('Namespace');
+  const store = new ResourceStore(storage, log, {
+    cachedNamespace: (name) => namespaces.get(objectKey(findKind('Namespace')!, '', name)),
+  });
+  await ensureDefaultNamespace(store);
   await watches.start();
   const gc = startGarbageCollector(store, watches, { logger: log });
   // The compactor coordinates API servers through etcd itself (compactInTurn), so it gets the backend.

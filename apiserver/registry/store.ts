@@ -49,10 +49,19 @@ const MAX_RETRIES = 8;
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+export interface ResourceStoreOptions {
+  /**
+   * A cached view of Namespaces (the watch cache): creates check the namespace there and read etcd
+   * only on a miss, like Kubernetes' NamespaceLifecycle admission.
+   */
+  cachedNamespace?: (name: string) => Resource | undefined;
+}
+
 export class ResourceStore {
   constructor(
     readonly storage: Storage,
     private readonly log: Logger,
+    private readonly opts: ResourceStoreOptions = {},
   ) {}
 
   async get(kind: string, namespace: string, name: string): Promise<Resource> {
@@ -250,9 +259,9 @@ export class ResourceStore {
   }
 
   private async requireActiveNamespace(ns: string): Promise<void> {
-    const cur = await this.storage.get(objectKey(findKind('Namespace')!, '', ns));
-    if (!cur) throw notFound('Namespace', ns);
-    if (cur.value.metadata.deletionTimestamp) {
+    const namespace = this.opts.cachedNamespace?.(ns) ?? (await this.storage.get(objectKey(findKind('Namespace')!, '', ns)))?.value;
+    if (!namespace) throw notFound('Namespace', ns);
+    if (namespace.metadata.deletionTimestamp) {
       throw failedPrecondition(`namespace "${ns}" is being terminated: nothing new can be created in it`);
     }
   }

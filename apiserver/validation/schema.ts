@@ -82,7 +82,8 @@ export function conformToMessage(
     if (v === null || v === undefined) continue;
     const field = type.fields[key]!;
     const clean = conformToField(field, v, p, errs);
-    if (clean !== undefined) setOwn(out, key, clean);
+    // `key` is a field name of the message, never "__proto__": a plain assignment is safe and cheap.
+    if (clean !== undefined) out[key] = clean;
   }
   return out;
 }

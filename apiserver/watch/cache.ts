@@ -126,6 +126,11 @@ export class WatchCache {
     return watcher;
   }
 
+  /** The cached object under `key` (a storage key below this cache's prefix), if any. Read-only. */
+  get(key: string): Resource | undefined {
+    return this.objects.get(key);
+  }
+
   /** Current objects in key order, and the revision they are current to. Objects are shared: read-only. */
   snapshot(): { revision: string; objects: Resource[] } {
     this.readyHistory();

@@ -34,7 +34,7 @@ const USAGE = `usage: npm run bench:apiserver -- [flags]
   --timeout SECONDS      abort the whole run after this long (default 300)
   --server MODE          auto | cli (bin/persys.js apiserver) | child (hack/bench/apiserver-child.ts)
   --server-cpu-prof DIR  run the API server under node --cpu-prof, profile written to DIR
-  --server-entry FILE    with --server child: run FILE instead of hack/bench/apiserver-child.ts
+  --server-entry FILE    implies --server child: run FILE instead of hack/bench/apiserver-child.ts
                          (same arguments), to try a server change without touching the tree
   --json FILE            write the JSON result there (default: the last line of stdout)`;
 
@@ -185,10 +185,12 @@ async function benchRawEtcd(etcd: EtcdInstance, opts: Options, signal: AbortSign
   const client = new Etcd3({ hosts: etcd.endpoint });
   const pids = { etcd: etcd.pid(), 'load generator': process.pid };
   try {
+    // Bodies are built before the clock starts: the baseline should time etcd and its client only.
+    const bodies = Array.from({ length: opts.objects }, (_, i) => storedBody(i));
     const warm = Math.min(200, opts.objects);
-    await runPool(warm, opts.concurrency, signal, (i) => client.put(`/bench-warm/${i}`).value(storedBody(i)).then(() => undefined));
+    await runPool(warm, opts.concurrency, signal, (i) => client.put(`/bench-warm/${i}`).value(bodies[i]!).then(() => undefined));
     const put = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i) => {
-      await client.put(`/bench-raw/containers/default/bench-${i}`).value(storedBody(i));
+      await client.put(`/bench-raw/containers/default/bench-${i}`).value(bodies[i]!);
     });
     const nsKey = Buffer.from('/bench-txn/namespaces/default');
     await client.put(nsKey).value('{"kind":"Namespace"}');
@@ -197,7 +199,7 @@ async function benchRawEtcd(etcd: EtcdInstance, opts: Options, signal: AbortSign
       await client.get(nsKey).buffer();
       const res = await client.kv.txn({
         compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [{ request_put: { key, value: storedBody(i) } }],
+        success: [{ request_put: { key, value: bodies[i]! } }],
       });
       if (!res.succeeded) throw new Error(`raw txn: ${key.toString()} exists already`);
     });
@@ -235,7 +237,7 @@ async function waitForPort(port: number, child: ChildProcess, deadlineMs: number
 }
 
 async function startServerProcess(etcdEndpoint: string, dataDir: string, opts: Options): Promise<ServerProcess> {
-  let mode: 'cli' | 'child' = opts.server === 'child' ? 'child' : 'cli';
+  let mode: 'cli' | 'child' = opts.server === 'child' || opts.serverEntry ? 'child' : 'cli';
   if (mode === 'cli' && !cliWorks(dataDir)) {
     if (opts.server === 'cli') throw new Error('`persys pki init` failed and --server cli was asked for');
     mode = 'child';
@@ -296,8 +298,9 @@ interface WatchResult {
   expected: number;
   delivered: number;
   missing: number;
-  /** Watchers whose stream ended with an error before seeing every event. */
+  /** Watchers whose stream ended with an error before seeing every event, and the first such error. */
   streamErrors: number;
+  firstStreamError?: string;
   delayMs: Summary;
   createLatencyMs: Summary;
   writeSeconds: number;
@@ -317,6 +320,7 @@ async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids,
     const delays: number[] = [];
     let warmSeen = 0;
     let streamErrors = 0;
+    let firstStreamError: string | undefined;
     let finished = 0;
     let allFinished!: () => void;
     const allDone = new Promise<void>((r) => (allFinished = r));
@@ -334,8 +338,9 @@ async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids,
           delays.push(received - Number(t0));
           if (++seen === opts.events) break;
         }
-      } catch {
+      } catch (err) {
         streamErrors++;
+        firstStreamError ??= err instanceof Error ? err.message : String(err);
       } finally {
         if (++finished === opts.watchers) allFinished();
       }
@@ -375,6 +380,7 @@ async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids,
       delivered: delays.length,
       missing: expected - delays.length,
       streamErrors,
+      firstStreamError,
       delayMs: summarize(delays),
       createLatencyMs: summarize(createLatency),
       writeSeconds,
@@ -445,7 +451,7 @@ async function main(): Promise<number> {
     report(`watch fan-out:   ${watch.watchers} watchers x ${watch.events} events, p50 ${fmt(d.p50)} ms p90 ${fmt(d.p90)} ms` +
       ` p99 ${fmt(d.p99)} ms max ${fmt(d.max)} ms (target p99 < ${WATCH_TARGET_P99_MS} ms)`);
     report(`                 ${watch.delivered}/${watch.expected} deliveries, ${watch.missing} missing, ${watch.streamErrors} stream errors;` +
-      ` writes at ${opts.eventRate || 'max'}/s over ${opts.watchConnections} watch connections, create p50 ${fmt(watch.createLatencyMs.p50)} ms`);
+      `${watch.firstStreamError ? ` (first: ${watch.firstStreamError})` : ''} writes at ${opts.eventRate || 'max'}/s over ${opts.watchConnections} watch connections, create p50 ${fmt(watch.createLatencyMs.p50)} ms`);
     report(cpuLine(watch.cpuSeconds, watch.writeSeconds));
 
     const result = {
