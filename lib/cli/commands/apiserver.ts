@@ -3,8 +3,6 @@
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { createLogger } from '../../observability/logger.js';
-import { startApiServer } from '../../../apiserver/server.js';
-import { pkiPaths } from '../../../apiserver/pki/index.js';
 import { str, type Command, type FlagSpecs } from '../command.js';
 import { UsageError } from '../errors.js';
 import { DATA_DIR_FLAG } from './pki.js';
@@ -60,6 +58,9 @@ export const apiserverCommand: Command = {
   async run(ctx) {
     const etcd = str(ctx.flags, 'etcd-servers');
     if (!etcd) throw new UsageError('--etcd-servers is required', 'apiserver');
+    // Server code is loaded on use, so client commands start fast.
+    const { startApiServer } = await import('../../../apiserver/server.js');
+    const { pkiPaths } = await import('../../../apiserver/pki/files.js');
     const pki = pkiPaths(join(resolve(str(ctx.flags, 'data-dir')!), 'pki'));
     const server = await startApiServer({
       etcdEndpoints: etcd.split(','),

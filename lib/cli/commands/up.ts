@@ -2,8 +2,7 @@
 // --etcd-servers is given), the PKI on first run, the API server — with state under --data-dir.
 import { join, resolve } from 'node:path';
 import { createLogger } from '../../observability/logger.js';
-import { startApiServer } from '../../../apiserver/server.js';
-import { startEtcdProcess, type EtcdProcess } from '../../../apiserver/etcd/process.js';
+import type { EtcdProcess } from '../../../apiserver/etcd/process.js';
 import { str, type Command } from '../command.js';
 import { parseDuration } from '../duration.js';
 import { API_SERVER_FLAGS, untilStopped } from './apiserver.js';
@@ -44,6 +43,9 @@ export const upCommand: Command = {
     },
   },
   async run(ctx) {
+    // Server code is loaded on use, so client commands start fast.
+    const { startApiServer } = await import('../../../apiserver/server.js');
+    const { startEtcdProcess } = await import('../../../apiserver/etcd/process.js');
     const dataDir = resolve(str(ctx.flags, 'data-dir')!);
     const listen = str(ctx.flags, 'listen')!;
     const log = createLogger('up', str(ctx.flags, 'log-level'));
