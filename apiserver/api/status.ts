@@ -37,8 +37,17 @@ export const failedPrecondition = (message: string) => new ApiStatusError(Code.F
 export const permissionDenied = (message: string) => new ApiStatusError(Code.PERMISSION_DENIED, message);
 
 /** Maps any error thrown inside the server to the status a client sees. Unknown errors become INTERNAL. */
+/**
+ * Status details travel in an HTTP/2 header: a message over the peer's header limit (~64 KiB) would
+ * drop the whole connection, so no message may come close.
+ */
+const MAX_DETAILS = 4096;
+
 export function toServiceError(err: unknown): Partial<ServiceError> & { code: Code; details: string } {
-  const mk = (code: Code, details: string) => ({ code, details, message: details, metadata: new Metadata() });
+  const mk = (code: Code, text: string) => {
+    const details = text.length > MAX_DETAILS ? `${text.slice(0, MAX_DETAILS)}… (message truncated)` : text;
+    return { code, details, message: details, metadata: new Metadata() };
+  };
   if (err instanceof ApiStatusError) return mk(err.code, err.message);
   if (err instanceof ValidationError) return mk(Code.INVALID_ARGUMENT, err.message);
   if (err instanceof SelectorError) return mk(Code.INVALID_ARGUMENT, err.message);

@@ -351,7 +351,12 @@ function parseManifest(text: string): unknown {
     const line = e.linePos?.[0];
     throw invalid(`manifest is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${e.message.split('\n')[0]}`);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // e.g. an alias bomb: "Excessive alias count indicates a resource exhaustion attack"
+    throw invalid(`manifest cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 function safeJson(text: string | undefined): unknown {

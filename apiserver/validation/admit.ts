@@ -84,14 +84,9 @@ export function admit(raw: unknown, opts: AdmitOptions = {}): Resource {
     const got = raw === null ? 'null' : Array.isArray(raw) ? 'array' : typeof raw;
     throw new ValidationError('Object', '', [{ path: '', message: `expected a JSON object, got ${got}` }]);
   }
-  const reportedKind = typeof raw['kind'] === 'string' && raw['kind'] ? raw['kind'] : 'Object';
-  const fail = (errors: FieldError[]): never => {
-    throw new ValidationError(reportedKind, objectNameOf(raw), errors);
-  };
-
   const top = new FieldErrors();
   const info = checkTopLevel(raw, top);
-  if (!info) return fail(top.list);
+  if (!info) return invalidObject(raw, top.list);
   if (opts.subresource === 'status' && !info.hasStatus) top.add('status', `kind ${info.kind} has no status subresource`);
 
   const structural = new FieldErrors();
@@ -108,10 +103,14 @@ export function admit(raw: unknown, opts: AdmitOptions = {}): Resource {
   }
   validateObjectMeta(obj.metadata, info, semantic);
 
+  if (top.size + structural.size + semantic.size === 0) return obj;
   // A field the schema already rejected was left out, so rules about it would only repeat that.
   const rejected = structural.list.map((e) => e.path);
   const consequential = semantic.list.filter((e) => !rejected.some((p) => isWithin(e.path, p)));
-  const errors = [...top.list, ...structural.list, ...consequential];
-  if (errors.length > 0) fail(errors);
-  return obj;
+  return invalidObject(raw, [...top.list, ...structural.list, ...consequential]);
+}
+
+function invalidObject(raw: Record<string, unknown>, errors: FieldError[]): never {
+  const reportedKind = typeof raw['kind'] === 'string' && raw['kind'] ? raw['kind'] : 'Object';
+  throw new ValidationError(reportedKind, objectNameOf(raw), errors);
 }

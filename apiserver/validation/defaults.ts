@@ -98,21 +98,22 @@ export function defaultMetadata(obj: Resource, info: KindInfo): void {
   if (info.namespaced) obj.metadata.namespace ||= 'default';
 }
 
+const withSpec = (obj: Resource): Spec => (obj.spec ??= {});
+
 export function applyDefaults(obj: Resource, info: KindInfo): void {
   defaultMetadata(obj, info);
-  const withSpec = (): Spec => (obj.spec ??= {});
   switch (info.kind) {
     case 'Container':
-      defaultContainerSpec(withSpec());
+      defaultContainerSpec(withSpec(obj));
       break;
     case 'ContainerSet':
-      defaultContainerSet(withSpec());
+      defaultContainerSet(withSpec(obj));
       break;
     case 'CronJob':
-      defaultCronJob(withSpec());
+      defaultCronJob(withSpec(obj));
       break;
     case 'SwarmService':
-      defaultSwarmService(withSpec());
+      defaultSwarmService(withSpec(obj));
       break;
     case 'Secret':
       defaultSecret(obj);

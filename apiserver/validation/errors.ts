@@ -7,7 +7,20 @@ export interface FieldError {
   message: string;
 }
 
-const describe = (e: FieldError): string => (e.path ? `${e.path}: ${e.message}` : e.message);
+/** The most of one path or message an error repeats: bad input can be megabytes long. */
+const MAX_PART = 200;
+const MAX_ERRORS = 20;
+
+// Cut from the middle: a message quotes the bad value first and says what is wrong at the end.
+const shorten = (s: string): string =>
+  s.length > MAX_PART ? `${s.slice(0, MAX_PART / 2)}…(${s.length - MAX_PART} characters)…${s.slice(-MAX_PART / 2)}` : s;
+
+const describe = (e: FieldError): string => (e.path ? `${shorten(e.path)}: ${shorten(e.message)}` : shorten(e.message));
+
+function summarize(errors: FieldError[]): string {
+  const shown = errors.slice(0, MAX_ERRORS).map(describe).join('; ');
+  return errors.length > MAX_ERRORS ? `${shown}; and ${errors.length - MAX_ERRORS} more errors` : shown;
+}
 
 /** Thrown by admit(): `Container "web" is invalid: spec.image: required; …`. */
 export class ValidationError extends Error {
@@ -18,7 +31,7 @@ export class ValidationError extends Error {
     readonly objectName: string,
     readonly errors: FieldError[],
   ) {
-    super(`${kind} ${JSON.stringify(objectName)} is invalid: ${errors.map(describe).join('; ')}`);
+    super(`${shorten(kind)} ${JSON.stringify(shorten(objectName))} is invalid: ${summarize(errors)}`);
   }
 }
 

@@ -27,6 +27,9 @@ const INT64 = new Set(['int64', 'sint64', 'sfixed64']);
 const UINT64 = new Set(['uint64', 'fixed64']);
 
 let root: protobuf.Root | undefined;
+/** Kind → message type, and NUMBER_AS_STRING_FIELDS keyed by Field: both looked up once, not per value. */
+const messageTypes = new Map<string, protobuf.Type>();
+let numberAsStringFields: ReadonlyMap<protobuf.Field, 'integer' | 'number'> | undefined;
 
 function loadRoot(): protobuf.Root {
   const r = new protobuf.Root();
@@ -38,13 +41,24 @@ function loadRoot(): protobuf.Root {
     .map((f) => `${PROTO_PACKAGE_DIR}/${f}`);
   r.loadSync(files);
   r.resolveAll();
+  numberAsStringFields = new Map(
+    [...NUMBER_AS_STRING_FIELDS].map(([fullName, expect]) => {
+      const dot = fullName.lastIndexOf('.');
+      return [r.lookupType(fullName.slice(0, dot)).fields[fullName.slice(dot + 1)]!, expect];
+    }),
+  );
   return r;
 }
 
 /** The message type of a kind ("Container" → persys.v1.Container); loads the protos once. */
 export function messageTypeOf(kind: string): protobuf.Type {
-  root ??= loadRoot();
-  return root.lookupType(`persys.v1.${kind}`);
+  let type = messageTypes.get(kind);
+  if (!type) {
+    root ??= loadRoot();
+    type = root.lookupType(`persys.v1.${kind}`);
+    messageTypes.set(kind, type);
+  }
+  return type;
 }
 
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
@@ -73,12 +87,13 @@ export function conformToMessage(
     return undefined;
   }
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
     const p = fieldPath(at, key);
     if (!Object.hasOwn(type.fields, key)) {
       errs.add(p, `unknown field ${JSON.stringify(key)}`);
       continue;
     }
+    const v = value[key];
     if (v === null || v === undefined) continue;
     const field = type.fields[key]!;
     const clean = conformToField(field, v, p, errs);
@@ -96,7 +111,8 @@ function conformToField(field: protobuf.Field, value: unknown, at: string, errs:
     }
     const keyType = field instanceof protobuf.MapField ? field.keyType : 'string';
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const k of Object.keys(value)) {
+      const v = value[k];
       const p = itemPath(at, k);
       if (keyType !== 'string' && keyType !== 'bool' && !/^-?\d+$/.test(k)) {
         errs.add(p, `map key must be an integer, got ${JSON.stringify(k)}`);
@@ -104,7 +120,11 @@ function conformToField(field: protobuf.Field, value: unknown, at: string, errs:
       }
       if (v === null || v === undefined) continue;
       const clean = conformToSingle(field, v, p, errs);
-      if (clean !== undefined) setOwn(out, k, clean);
+      // defineProperty only where needed: assignment is much cheaper, and only "__proto__" would misbehave.
+      if (clean !== undefined) {
+        if (k === '__proto__') setOwn(out, k, clean);
+        else out[k] = clean;
+      }
     }
     return out;
   }
@@ -114,10 +134,11 @@ function conformToField(field: protobuf.Field, value: unknown, at: string, errs:
       return undefined;
     }
     const out: unknown[] = [];
-    value.forEach((item, i) => {
-      const clean = conformToSingle(field, item, itemPath(at, i), errs);
+    // A plain loop: under tsx every closure created per call is also renamed (esbuild's __name), which is costly here.
+    for (let i = 0; i < value.length; i++) {
+      const clean = conformToSingle(field, value[i], itemPath(at, i), errs);
       if (clean !== undefined) out.push(clean);
-    });
+    }
     return out;
   }
   return conformToSingle(field, value, at, errs);
@@ -132,7 +153,8 @@ function conformToSingle(field: protobuf.Field, value: unknown, at: string, errs
     errs.add(at, `expected one of ${Object.keys(resolved.values).join(', ')}, got ${JSON.stringify(value)}`);
     return undefined;
   }
-  const numberAsString = field.type === 'string' ? NUMBER_AS_STRING_FIELDS.get(`${field.parent!.fullName}.${field.name}`) : undefined;
+  // Keyed by Field: `fullName` is a getter that rebuilds the dotted path on every read.
+  const numberAsString = field.type === 'string' ? numberAsStringFields!.get(field) : undefined;
   if (numberAsString) {
     if (typeof value === 'string') return value;
     if (typeof value === 'number' && (numberAsString === 'number' ? Number.isFinite(value) : Number.isInteger(value))) {
@@ -144,24 +166,25 @@ function conformToSingle(field: protobuf.Field, value: unknown, at: string, errs
   return conformToScalar(field.type, value, at, errs);
 }
 
+function mismatch(expected: string, value: unknown, at: string, errs: FieldErrors): undefined {
+  errs.add(at, `expected ${expected}, got ${typeName(value)}`);
+  return undefined;
+}
+
 function conformToScalar(type: string, value: unknown, at: string, errs: FieldErrors): unknown {
-  const mismatch = (expected: string): undefined => {
-    errs.add(at, `expected ${expected}, got ${typeName(value)}`);
-    return undefined;
-  };
   switch (type) {
     case 'string':
-      return typeof value === 'string' ? value : mismatch('string');
+      return typeof value === 'string' ? value : mismatch('string', value, at, errs);
     case 'bytes':
-      return typeof value === 'string' ? value : mismatch('base64 string');
+      return typeof value === 'string' ? value : mismatch('base64 string', value, at, errs);
     case 'bool':
-      return typeof value === 'boolean' ? value : mismatch('boolean');
+      return typeof value === 'boolean' ? value : mismatch('boolean', value, at, errs);
     case 'double':
     case 'float':
-      return typeof value === 'number' && Number.isFinite(value) ? value : mismatch('number');
+      return typeof value === 'number' && Number.isFinite(value) ? value : mismatch('number', value, at, errs);
   }
   if (INT32.has(type) || UINT32.has(type)) {
-    if (typeof value !== 'number') return mismatch('integer');
+    if (typeof value !== 'number') return mismatch('integer', value, at, errs);
     const [min, max] = INT32.has(type) ? [-(2 ** 31), 2 ** 31 - 1] : [0, 2 ** 32 - 1];
     if (!Number.isInteger(value)) {
       errs.add(at, `expected integer, got ${value}`);
@@ -182,7 +205,7 @@ function conformToScalar(type: string, value: unknown, at: string, errs: FieldEr
     else if (typeof value === 'number' || typeof value === 'string') {
       errs.add(at, `expected integer, got ${JSON.stringify(value)}`);
       return undefined;
-    } else return mismatch('integer');
+    } else return mismatch('integer', value, at, errs);
     const [min, max] = signed ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
     if (big < min || big > max) {
       errs.add(at, `expected integer, got ${String(value)} (out of ${type} range)`);

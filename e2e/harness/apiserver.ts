@@ -19,12 +19,13 @@ export interface TestApiServer {
   stop(): Promise<void>;
 }
 
-export async function startTestApiServer(etcdEndpoint: string, opts: { compactionIntervalMs?: number; bookmarkIntervalMs?: number } = {}): Promise<TestApiServer> {
+export async function startTestApiServer(etcdEndpoint: string, opts: { compactionIntervalMs?: number; bookmarkIntervalMs?: number; etcdPrefix?: string } = {}): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
   const pki = await initPki(join(dir, 'pki'));
   const server = await startApiServer({
     etcdEndpoints: [etcdEndpoint],
-    etcdPrefix: `/test-${randomBytes(6).toString('hex')}`,
+    // A fixed prefix lets a test restart the API server over the same data.
+    etcdPrefix: opts.etcdPrefix ?? `/test-${randomBytes(6).toString('hex')}`,
     listen: '127.0.0.1:0',
     metricsListen: '127.0.0.1:0',
     caCertFile: pki.caCert,

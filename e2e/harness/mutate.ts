@@ -3,7 +3,7 @@
 import YAML from 'yaml';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
 type Path = (string | number)[];
 
 /** mulberry32: tiny, fast and the same sequence on every machine for a given seed. */
@@ -273,4 +273,57 @@ export function manifestText(rng: Rng, value: Json, corrupt: boolean): { text: s
   if (!corrupt) return { text, what: json ? 'as JSON' : 'as YAML' };
   const [out, what] = rng.pick(TEXT_CORRUPTORS)(rng, text);
   return { text: out, what: `${json ? 'JSON' : 'YAML'} text: ${what}` };
+}
+
+/** One malformed input: sent as manifest text, or as an object through the typed client. */
+export interface Variant {
+  i: number;
+  /** What was done to the seed, for the failure message. */
+  what: string;
+  send: string | JsonObject;
+}
+
+export interface VariantOptions {
+  seed: number;
+  count: number;
+  /** Variants (by index) whose one field is made larger than the object size limit. */
+  oversizedAt?: number[];
+  /** Variants (by index) with one field just below the limit. */
+  nearLimitAt?: number[];
+  limitBytes: number;
+  /** Each variant is named `${namePrefix}${i}` before mutation, so its outcome can be traced in storage. */
+  namePrefix: string;
+}
+
+/** All variants come from one PRNG up front, so the set never depends on how they are scheduled. */
+export function generateVariants(seeds: Json[], opts: VariantOptions): Variant[] {
+  const rng = new Rng(opts.seed);
+  const oversized = new Set(opts.oversizedAt ?? []);
+  const nearLimit = new Set(opts.nearLimitAt ?? []);
+  const out: Variant[] = [];
+  for (let i = 0; i < opts.count; i++) {
+    const seed = structuredClone(rng.pick(seeds)) as JsonObject;
+    const unique = `${opts.namePrefix}${i}`;
+    seed['metadata'] = { ...(seed['metadata'] as JsonObject), name: unique };
+    if (oversized.has(i) || nearLimit.has(i)) {
+      const bytes = oversized.has(i) ? opts.limitBytes + 1 + rng.int(400_000) : Math.floor(opts.limitBytes * (0.4 + 0.5 * rng.next()));
+      const m = withHugeString(rng, seed, bytes);
+      out.push({ i, what: m.what, send: JSON.stringify(m.value) });
+      continue;
+    }
+    const roll = rng.next();
+    if (roll < 0.2) {
+      const base = rng.chance(0.5) ? mutateObject(rng, seed, unique) : { value: seed, what: 'unmutated' };
+      const t = manifestText(rng, base.value, true);
+      out.push({ i, what: `${base.what}; ${t.what}`, send: t.text });
+    } else {
+      const m = mutateObject(rng, seed, unique);
+      if (roll < 0.35) out.push({ i, what: `${m.what} (as object)`, send: m.value as JsonObject });
+      else {
+        const t = manifestText(rng, m.value, false);
+        out.push({ i, what: `${m.what} (${t.what})`, send: t.text });
+      }
+    }
+  }
+  return out;
 }

@@ -62,7 +62,8 @@ for (const k of KINDS) {
 const byCase = new Map(KINDS.map((k) => [k.oneofCase, k]));
 
 /** Resolves "Container", "containers", "container" or "ct" (case-insensitive); undefined if unknown. */
-export function findKind(name: string): KindInfo | undefined {
+export function findKind(name: unknown): KindInfo | undefined {
+  if (typeof name !== 'string') return undefined;
   return byAnyName.get(name) ?? byAnyName.get(name.toLowerCase());
 }
 

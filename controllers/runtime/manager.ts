@@ -1,0 +1,88 @@
+// Runs a process's controllers (controller-runtime's manager): starts the informers, waits for their
+// caches, runs the controllers only while this process leads, and serves /metrics /healthz /readyz.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { serveObservability, type ObservabilityServer } from '../../lib/observability/http.js';
+import type { Controller } from './controller.js';
+import type { Informer } from './informer.js';
+import { LeaderElector, type LeaderElectorOptions } from './leader.js';
+
+export interface RunControllersOptions {
+  controllers: Controller[];
+  /** Every informer the controllers read from; readiness is all of them synced. */
+  informers: Informer[];
+  /** Without it the controllers run as soon as the caches sync: for a single replica only. */
+  leaderElection?: Omit<LeaderElectorOptions, 'logger' | 'registry'>;
+  registry: Registry;
+  logger: Logger;
+  /** Where /metrics, /healthz and /readyz listen; port 0 picks one. @default { host: '127.0.0.1', port: 0 } */
+  observability?: { host?: string; port: number };
+}
+
+export interface RunningControllers {
+  metricsPort: number;
+  /** True while the controllers run (always after sync when there is no leader election). */
+  isActive(): boolean;
+  /** Stops the controllers (waiting for in-flight reconciles), releases the lease, stops informers and the port. */
+  stop(): Promise<void>;
+}
+
+export async function runControllers(opts: RunControllersOptions): Promise<RunningControllers> {
+  const log = opts.logger.child({ component: 'controller-manager' });
+  const abort = new AbortController();
+  const observability: ObservabilityServer = await serveObservability({
+    host: opts.observability?.host,
+    port: opts.observability?.port ?? 0,
+    registry: opts.registry,
+    readiness: [
+      {
+        name: 'informers',
+        check: async () => {
+          const unsynced = opts.informers.filter((i) => !i.hasSynced()).map((i) => i.kind);
+          if (unsynced.length) throw new Error(`caches not synced: ${unsynced.join(', ')}`);
+        },
+      },
+    ],
+  });
+  let active = false;
+  const runAll = async (signal: AbortSignal) => {
+    active = true;
+    log.info({ controllers: opts.controllers.map((c) => c.name) }, 'starting controllers');
+    try {
+      await Promise.all(opts.controllers.map((c) => c.run(signal)));
+    } finally {
+      active = false;
+    }
+  };
+
+  for (const i of opts.informers) i.start();
+  const main = (async () => {
+    await Promise.all(opts.informers.map((i) => i.waitForSync(abort.signal)));
+    log.info('caches synced');
+    if (!opts.leaderElection) return runAll(abort.signal);
+    const elector = new LeaderElector({ ...opts.leaderElection, logger: opts.logger, registry: opts.registry });
+    // Losing the lease stops the workers; the caches stay warm, so campaigning again is cheap and a
+    // regained leadership starts from a full replay of the caches.
+    let leading: Promise<void> | undefined;
+    while (!abort.signal.aborted) {
+      await elector.run({ onStartedLeading: (signal) => (leading = runAll(signal)) }, abort.signal);
+      // Workers finish their current reconcile before this process may campaign again.
+      await leading?.catch((err) => log.error({ err }, 'controllers failed'));
+      leading = undefined;
+      if (!abort.signal.aborted) log.warn('leadership lost; controllers stopped; campaigning again');
+    }
+  })().catch((err) => {
+    if (!abort.signal.aborted) log.error({ err }, 'controller manager failed');
+  });
+
+  return {
+    metricsPort: observability.port,
+    isActive: () => active,
+    async stop() {
+      abort.abort();
+      await main;
+      await Promise.all(opts.informers.map((i) => i.stop()));
+      await observability.close();
+    },
+  };
+}
