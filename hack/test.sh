@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test against real processes (etcd, the API server, the CLI) and ends with one line:
+# Runs every test against real processes (etcd, dockerd, the API server, the CLI) and ends with one line:
 # "N passed, N failed". Exits non-zero on any failure. Usage: hack/test.sh [vitest filters…]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash hack/install.sh || exit 2
+bash hack/docker.sh || exit 2   # a real Docker engine and the persys/busybox test image
 bash hack/codegen.sh --check || exit 1
 npx tsc -p tsconfig.json || { echo "typecheck failed"; echo "0 passed, 1 failed"; exit 1; }
 

@@ -1,0 +1,250 @@
+// Real Docker engines for tests: the host's dockerd (started by hack/docker.sh) and throwaway second
+// "hosts", each a dockerd in its own network namespace reached over a veth pair, as FIELD-NOTES describe.
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import Dockerode from 'dockerode';
+
+const run = promisify(execFile);
+
+export const HOST_SOCKET = '/var/run/docker.sock';
+export const TEST_IMAGE = 'persys/busybox:latest';
+const DOCKER_SH = fileURLToPath(new URL('../../hack/docker.sh', import.meta.url));
+
+let hostDocker: Promise<Dockerode> | undefined;
+
+/** Starts the host's dockerd and builds the test image if needed (once per process). */
+export function ensureDocker(): Promise<Dockerode> {
+  hostDocker ??= run('bash', [DOCKER_SH], { timeout: 180_000 }).then(
+    () => new Dockerode({ socketPath: HOST_SOCKET }),
+    (e: Error & { stdout?: string; stderr?: string }) => {
+      hostDocker = undefined;
+      throw new Error(`hack/docker.sh failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    },
+  );
+  return hostDocker;
+}
+
+export interface SecondDocker {
+  /** Path of the engine's unix socket. */
+  socket: string;
+  docker: Dockerode;
+  /** The engine host's address on the veth pair: where its published ports are reachable from here. */
+  address: string;
+  /** This machine's end of the veth pair (e.g. for `swarm init --advertise-addr`). */
+  hostAddress: string;
+  stop(): Promise<void>;
+}
+
+/** Thrown when this machine cannot create network namespaces (not root, or no CAP_NET_ADMIN). */
+export class NetnsUnavailableError extends Error {
+  override readonly name = 'NetnsUnavailableError';
+}
+
+/** Whether `ip netns add` works here, so tests can skip with a clear message when it does not. */
+export async function netnsSupported(): Promise<boolean> {
+  const probe = `persys-probe-${process.pid}`;
+  try {
+    await run('ip', ['netns', 'add', probe]);
+    await run('ip', ['netns', 'del', probe]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,30}$/;
+
+function pathsFor(name: string) {
+  return {
+    netns: `/var/run/netns/${name}`,
+    socket: `/run/persys-${name}.sock`,
+    dataRoot: `/var/lib/persys-${name}`,
+    execRoot: `/run/persys-${name}-exec`,
+    pidfile: `/run/persys-${name}.pid`,
+    log: join(tmpdir(), `persys-${name}-dockerd.log`),
+  };
+}
+
+/**
+ * Starts a dockerd in network namespace `name` with its own socket, data-root and bridge range, and
+ * loads the test image into it. Leftovers of an earlier run with the same name are removed first.
+ */
+export async function startSecondDocker(name: string): Promise<SecondDocker> {
+  if (!NAME.test(name)) throw new Error(`second Docker name ${JSON.stringify(name)} must match ${NAME}`);
+  await ensureDocker();
+  const p = pathsFor(name);
+  await removeLeftovers(name);
+
+  try {
+    await run('ip', ['netns', 'add', name]);
+  } catch (e) {
+    throw new NetnsUnavailableError(`cannot create network namespace ${name}: ${(e as Error).message}`);
+  }
+  let link: VethLink | undefined;
+  let pid: number | undefined;
+  const stop = async () => {
+    if (pid !== undefined) await killAndWait(pid);
+    pid = undefined;
+    if (link) await run('ip', ['link', 'del', link.hostIf]).catch(() => undefined);
+    await run('ip', ['netns', 'del', name]).catch(() => undefined);
+    await removeDirs(p);
+  };
+  try {
+    link = await createVeth(name);
+    const log = openSync(p.log, 'w');
+    const child = spawn(
+      'nsenter',
+      [
+        `--net=${p.netns}`,
+        'dockerd',
+        '-H', `unix://${p.socket}`,
+        '--data-root', p.dataRoot,
+        '--exec-root', p.execRoot,
+        '--pidfile', p.pidfile,
+        // Its own bridge range, so routes on this machine never confuse it with docker0's.
+        '--bip', `10.233.${link.octet}.1/24`,
+        // Test containers (httpd as pid 1) ignore SIGTERM; don't wait 15 s for each on stop().
+        '--shutdown-timeout', '2',
+      ],
+      { detached: true, stdio: ['ignore', log, log] },
+    );
+    closeSync(log);
+    child.unref();
+    pid = child.pid; // nsenter execs dockerd, so this is dockerd's pid
+    let exited: string | undefined;
+    child.once('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
+
+    const docker = new Dockerode({ socketPath: p.socket });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await docker.ping();
+        break;
+      } catch {
+        if (exited || Date.now() > deadline) {
+          throw new Error(`second dockerd ${name} ${exited ?? 'did not answer in 60 s'}:\n${logTail(p.log)}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    await run('bash', [
+      '-o', 'pipefail', '-c',
+      `docker -H unix://${HOST_SOCKET} save ${TEST_IMAGE} | docker -H unix://${p.socket} load`,
+    ]);
+    return {
+      socket: p.socket,
+      docker,
+      address: link.nsAddress,
+      hostAddress: link.hostAddress,
+      async stop() {
+        await stop();
+        rmSync(p.log, { force: true });
+      },
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+interface VethLink {
+  octet: number;
+  hostIf: string;
+  hostAddress: string;
+  nsAddress: string;
+}
+
+/**
+ * A /30 in 10.231.0.0/16 per second host. `ip link add` fails if the interface name exists, which
+ * makes it the lock between test processes choosing the same third octet.
+ */
+async function createVeth(name: string): Promise<VethLink> {
+  const start = createHash('sha256').update(name).digest()[0]!;
+  const used = (await run('ip', ['-o', '-4', 'addr'])).stdout;
+  for (let i = 0; i < 256; i++) {
+    const octet = (start + i) % 256;
+    const hostAddress = `10.231.${octet}.1`;
+    const nsAddress = `10.231.${octet}.2`;
+    if (used.includes(` ${hostAddress}/`)) continue;
+    const hostIf = `persys${octet}h`;
+    const nsIf = `persys${octet}n`;
+    try {
+      await run('ip', ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf]);
+    } catch {
+      continue;
+    }
+    await run('ip', ['link', 'set', nsIf, 'netns', name]);
+    await run('ip', ['addr', 'add', `${hostAddress}/30`, 'dev', hostIf]);
+    await run('ip', ['link', 'set', hostIf, 'up']);
+    const inNs = (...args: string[]) => run('nsenter', [`--net=/var/run/netns/${name}`, 'ip', ...args]);
+    await inNs('link', 'set', 'lo', 'up');
+    await inNs('addr', 'add', `${nsAddress}/30`, 'dev', nsIf);
+    await inNs('link', 'set', nsIf, 'up');
+    await inNs('route', 'add', 'default', 'via', hostAddress);
+    return { octet, hostIf, hostAddress, nsAddress };
+  }
+  throw new Error('no free /30 left in 10.231.0.0/16 for a second Docker host');
+}
+
+/** A crashed earlier run may have left this name's dockerd, netns and directories behind. */
+async function removeLeftovers(name: string): Promise<void> {
+  const p = pathsFor(name);
+  if (existsSync(p.pidfile)) {
+    const pid = Number(readFileSync(p.pidfile, 'utf8').trim());
+    // Only a dockerd that is provably ours: its command line names our data-root.
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      /* not running */
+    }
+    if (pid > 0 && cmdline.includes(p.dataRoot)) await killAndWait(pid);
+  }
+  if (existsSync(p.netns)) await run('ip', ['netns', 'del', name]).catch(() => undefined);
+  await removeDirs(p);
+}
+
+async function killAndWait(pid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 30_000;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (alive()) {
+    process.kill(pid, 'SIGKILL');
+    while (alive()) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function removeDirs(p: ReturnType<typeof pathsFor>): Promise<void> {
+  // dockerd unmounts its layers on a clean stop; after a SIGKILL some may still be mounted.
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(`${p.dataRoot}/`) || m.startsWith(`${p.execRoot}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) await run('umount', ['-l', m]).catch(() => undefined);
+  for (const dir of [p.dataRoot, p.execRoot]) rmSync(dir, { recursive: true, force: true });
+  rmSync(p.socket, { force: true });
+  rmSync(p.pidfile, { force: true });
+}
+
+function logTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-30).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,64 @@
+// Typed errors of the agent's Docker runtime, so callers branch on a class instead of on an engine
+// message, and so the circuit breaker can tell an engine failure from a caller's mistake.
+
+/** A non-optional secretKeyRef names a secret or key that does not exist (yet). */
+export class MissingSecretError extends Error {
+  override readonly name = 'MissingSecretError';
+  constructor(
+    readonly namespace: string,
+    readonly secret: string,
+    readonly key: string,
+    readonly envVar: string,
+  ) {
+    super(`env ${envVar}: secret ${namespace}/${secret} has no key ${JSON.stringify(key)} (or does not exist)`);
+  }
+}
+
+/** The image is not on the node, and persys has no registry to pull it from. */
+export class ImageNotFoundError extends Error {
+  override readonly name = 'ImageNotFoundError';
+  constructor(
+    readonly image: string,
+    readonly node: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`image ${image} is not present on node ${node} and there is no registry to pull from`, options);
+  }
+}
+
+/** Refusal to act on a container persys did not create (it has no dev.persys.uid label). */
+export class UnmanagedContainerError extends Error {
+  override readonly name = 'UnmanagedContainerError';
+  constructor(readonly id: string) {
+    super(`container ${id} is not managed by persys (no dev.persys.uid label); refusing to touch it`);
+  }
+}
+
+/** A Docker call did not finish within its deadline; it was aborted. */
+export class DockerTimeoutError extends Error {
+  override readonly name = 'DockerTimeoutError';
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`docker ${operation} did not finish within ${timeoutMs} ms`);
+  }
+}
+
+/** The circuit breaker is open: the engine failed repeatedly, so calls fail fast for a while. */
+export class DockerUnavailableError extends Error {
+  override readonly name = 'DockerUnavailableError';
+  constructor(
+    readonly node: string,
+    readonly operation: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`docker engine on node ${node} is unavailable (circuit open after repeated failures); ${operation} not attempted`, options);
+  }
+}
+
+/** The HTTP status of an error from the engine (dockerode sets statusCode), if it has one. */
+export function engineStatus(err: unknown): number | undefined {
+  const code = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}

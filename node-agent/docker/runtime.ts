@@ -1,0 +1,399 @@
+// The node agent's view of its Docker engine: the few operations reconciliation needs, each with a
+// deadline and behind one circuit breaker, and none of them on containers persys did not create.
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import CircuitBreaker from 'opossum';
+import type Dockerode from 'dockerode';
+import {
+  DockerTimeoutError,
+  DockerUnavailableError,
+  ImageNotFoundError,
+  UnmanagedContainerError,
+  engineStatus,
+} from './errors.js';
+import { decodeJsonLines, type DockerEvent } from './events.js';
+import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_SPEC_HASH, LABEL_UID } from './labels.js';
+import { chunksStream, demuxBuffer, demuxLive } from './logs.js';
+
+export interface DockerRuntimeOptions {
+  docker: Dockerode;
+  /** This node's name, for error messages. */
+  node: string;
+  /** Deadline of one engine call. @default 10_000 */
+  callTimeoutMs?: number;
+  /** Deadline of an exec, from create to exit code. @default 30_000 */
+  execTimeoutMs?: number;
+  breaker?: {
+    /** Calls in the rolling window before the breaker may open. @default 5 */
+    volumeThreshold?: number;
+    /** @default 50 */
+    errorThresholdPercentage?: number;
+    /** How long it stays open before one trial call. @default 10_000 */
+    resetTimeoutMs?: number;
+    /** @default 10_000 */
+    rollingCountTimeoutMs?: number;
+  };
+}
+
+export type BreakerState = 'closed' | 'open' | 'halfOpen';
+
+export interface ManagedContainer {
+  id: string;
+  /** Docker's name for it, without the leading slash. */
+  containerName: string;
+  uid: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  image: string;
+  /** created, running, paused, restarting, removing, exited or dead. */
+  state: string;
+  exitCode: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** starting, healthy or unhealthy; absent without a healthcheck. */
+  health?: string;
+  specHash?: string;
+}
+
+export interface LogsOptions {
+  follow?: boolean;
+  /** Lines from the end; all when absent. */
+  tail?: number;
+  /** Only lines after this time (a Date or unix seconds). */
+  since?: Date | number;
+  /** Ends a followed log. */
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface EventsOptions {
+  /** Replay from this time (a Date or unix seconds), to resume after a reconnect. */
+  since?: Date | number;
+  /** Engine event filters. @default only containers with the dev.persys.uid label */
+  filters?: Record<string, string[]>;
+  /** Ends the iteration. */
+  signal?: AbortSignal;
+}
+
+type Attempt = (signal: AbortSignal) => Promise<unknown>;
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+const LIST_CONCURRENCY = 8;
+
+/**
+ * Errors that say nothing about the engine's health: the caller's own mistakes or races (missing
+ * object, conflict, already started/stopped, bad request) and the caller cancelling.
+ */
+function isCallerSide(err: unknown): boolean {
+  const status = engineStatus(err);
+  if (status !== undefined && (status === 304 || (status >= 400 && status < 500))) return true;
+  return err instanceof ImageNotFoundError || err instanceof UnmanagedContainerError || (err as Error)?.name === 'AbortError';
+}
+
+function seconds(t: Date | number | undefined): number | undefined {
+  return t instanceof Date ? Math.floor(t.getTime() / 1000) : t;
+}
+
+export class DockerRuntime extends EventEmitter {
+  readonly node: string;
+  private readonly docker: Dockerode;
+  private readonly callTimeoutMs: number;
+  private readonly execTimeoutMs: number;
+  private readonly breaker: CircuitBreaker<[Attempt, AbortSignal], unknown>;
+
+  constructor(opts: DockerRuntimeOptions) {
+    super();
+    this.docker = opts.docker;
+    this.node = opts.node;
+    this.callTimeoutMs = opts.callTimeoutMs ?? 10_000;
+    this.execTimeoutMs = opts.execTimeoutMs ?? 30_000;
+    const b = opts.breaker ?? {};
+    this.breaker = new CircuitBreaker((attempt: Attempt, signal: AbortSignal) => attempt(signal), {
+      name: `docker-${opts.node}`,
+      // Deadlines differ per call (a stop waits for the container), so each call enforces its own
+      // with its own AbortController; opossum's single shared controller would, on one timeout,
+      // abort every call in flight and stay aborted while the circuit is closed.
+      timeout: false,
+      volumeThreshold: b.volumeThreshold ?? 5,
+      errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
+      resetTimeout: b.resetTimeoutMs ?? 10_000,
+      rollingCountTimeout: b.rollingCountTimeoutMs ?? 10_000,
+      errorFilter: isCallerSide,
+    });
+    // Bridged so the agent's metrics can count transitions (opossum-prometheus would drag in prom-client 12).
+    this.breaker.on('open', () => this.emit('open'));
+    this.breaker.on('halfOpen', () => this.emit('halfOpen'));
+    this.breaker.on('close', () => this.emit('close'));
+  }
+
+  breakerState(): BreakerState {
+    if (this.breaker.opened) return 'open';
+    return this.breaker.halfOpen ? 'halfOpen' : 'closed';
+  }
+
+  /** Stops the breaker's statistics timers. */
+  close(): void {
+    this.breaker.shutdown();
+  }
+
+  /** Every persys container on the engine, running or not. Containers without the uid label never appear. */
+  async listManaged(): Promise<ManagedContainer[]> {
+    const listed = await this.call('list', (abortSignal) =>
+      this.docker.listContainers({ all: true, filters: { label: [LABEL_UID] }, abortSignal }),
+    );
+    const ids = listed.filter((c) => c.Labels?.[LABEL_UID]).map((c) => c.Id);
+    const out: ManagedContainer[] = [];
+    for (let i = 0; i < ids.length; i += LIST_CONCURRENCY) {
+      const batch = await Promise.all(ids.slice(i, i + LIST_CONCURRENCY).map((id) => this.inspectIfPresent(id)));
+      for (const info of batch) if (info) out.push(toManaged(info));
+    }
+    return out.filter((c) => c.uid);
+  }
+
+  /** Creates the named volume unless it exists; an existing volume keeps its labels. */
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    // The engine answers an existing name with that volume, so create is already idempotent.
+    await this.call('ensureVolume', (abortSignal) => this.docker.createVolume({ Name: name, Labels: labels, abortSignal }));
+  }
+
+  /** Creates a container from createOptions(); returns its id. */
+  async create(opts: Dockerode.ContainerCreateOptions): Promise<string> {
+    if (!opts.Labels?.[LABEL_UID]) throw new Error(`refusing to create container ${opts.name ?? ''} without a ${LABEL_UID} label`);
+    const { name, ...body } = opts;
+    return this.call('create', async (abortSignal) => {
+      try {
+        // Body and query apart: dockerode would otherwise copy every field, env (and secrets) included,
+        // into the URL, where engine debug logs and proxies record it.
+        const created = await this.docker.createContainer({ _query: name ? { name } : {}, _body: body, abortSignal } as never);
+        return created.id;
+      } catch (e) {
+        if (engineStatus(e) === 404 && /no such image/i.test(String((e as Error).message))) {
+          throw new ImageNotFoundError(opts.Image ?? '', this.node, { cause: e });
+        }
+        throw e;
+      }
+    });
+  }
+
+  async start(id: string): Promise<void> {
+    await this.assertManaged(id);
+    await this.call('start', (abortSignal) => this.docker.getContainer(id).start({ abortSignal }).catch(alreadyDone));
+  }
+
+  /** SIGTERM, then SIGKILL after timeoutS. */
+  async stop(id: string, timeoutS = 10): Promise<void> {
+    await this.assertManaged(id);
+    await this.call('stop', (abortSignal) => this.docker.getContainer(id).stop({ t: timeoutS, abortSignal }).catch(alreadyDone), {
+      timeoutMs: timeoutS * 1000 + this.callTimeoutMs,
+    });
+  }
+
+  /** Removes the container (killing it if running); a container already gone is not an error. */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.assertManaged(id);
+      await this.call('remove', (abortSignal) => this.docker.getContainer(id).remove({ force: true, abortSignal }));
+    } catch (e) {
+      if (engineStatus(e) !== 404) throw e;
+    }
+  }
+
+  inspect(id: string): Promise<Dockerode.ContainerInspectInfo> {
+    return this.call('inspect', (abortSignal) => this.docker.getContainer(id).inspect({ abortSignal }));
+  }
+
+  /**
+   * The container's output as an object-mode stream of LogChunk ({stream, data}). A followed log
+   * ends when the container stops or `signal` aborts.
+   */
+  async logs(id: string, opts: LogsOptions = {}): Promise<Readable> {
+    const query = { stdout: true, stderr: true, tail: opts.tail, since: seconds(opts.since) };
+    const container = this.docker.getContainer(id);
+    if (!opts.follow) {
+      const buf = await this.call('logs', (abortSignal) => container.logs({ ...query, follow: false, abortSignal }), {
+        signal: opts.signal,
+      });
+      return chunksStream(demuxBuffer(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf))));
+    }
+    const live = await this.call('logs', (abortSignal) => container.logs({ ...query, follow: true, abortSignal }), {
+      signal: opts.signal,
+      stream: true,
+    });
+    return demuxLive(live as Readable, this.docker.modem.demuxStream.bind(this.docker.modem), () => !!opts.signal?.aborted);
+  }
+
+  /** Runs `cmd` in the running container and waits for it to exit. */
+  async exec(id: string, cmd: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecResult> {
+    await this.assertManaged(id);
+    return this.call(
+      'exec',
+      async (abortSignal) => {
+        const exec = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, abortSignal });
+        const stream = (await exec.start({ hijack: true, stdin: false, abortSignal })) as Readable;
+        const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+        await new Promise<void>((resolve, reject) => {
+          // After the upgrade the socket is no longer the request's: end it ourselves on abort.
+          const onAbort = () => stream.destroy(abortSignal.reason);
+          abortSignal.addEventListener('abort', onAbort, { once: true });
+          const sink = (into: Buffer[]) => ({ write: (b: Buffer) => into.push(Buffer.from(b)) }) as unknown as NodeJS.WritableStream;
+          this.docker.modem.demuxStream(stream, sink(out.stdout), sink(out.stderr));
+          stream.once('error', reject);
+          stream.once('close', () => {
+            abortSignal.removeEventListener('abort', onAbort);
+            resolve();
+          });
+        });
+        const info = await exec.inspect({ abortSignal });
+        return {
+          exitCode: info.ExitCode ?? -1,
+          stdout: Buffer.concat(out.stdout).toString('utf8'),
+          stderr: Buffer.concat(out.stderr).toString('utf8'),
+        };
+      },
+      { timeoutMs: opts.timeoutMs ?? this.execTimeoutMs, signal: opts.signal },
+    );
+  }
+
+  /**
+   * Engine events, parsed, until `signal` aborts or the engine closes the stream. After an error or
+   * end, list again and resume with `since` (events in between are replayed by the engine).
+   */
+  async *events(opts: EventsOptions = {}): AsyncGenerator<DockerEvent> {
+    const filters = opts.filters ?? { type: ['container'], label: [LABEL_UID] };
+    const stream = (await this.call(
+      'events',
+      (abortSignal) => this.docker.getEvents({ since: seconds(opts.since), filters, abortSignal }),
+      { signal: opts.signal, stream: true },
+    )) as Readable;
+    try {
+      for await (const event of decodeJsonLines(stream)) yield event;
+    } catch (e) {
+      if (opts.signal?.aborted) return;
+      throw e;
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.call('imageExists', (abortSignal) => this.dial(`/images/${ref}/json`, abortSignal, { 404: 'no such image' }));
+      return true;
+    } catch (e) {
+      if (engineStatus(e) === 404) return false;
+      throw e;
+    }
+  }
+
+  version(): Promise<Dockerode.DockerVersion> {
+    return this.call('version', (abortSignal) => this.dial('/version', abortSignal) as Promise<Dockerode.DockerVersion>);
+  }
+
+  /** Engine facts for Node status: NCPU, MemTotal, ServerVersion, and the rest of `docker info`. */
+  info(): Promise<{ NCPU: number; MemTotal: number; ServerVersion: string; [field: string]: unknown }> {
+    return this.call('info', (abortSignal) => this.dial('/info', abortSignal) as Promise<never>);
+  }
+
+  /** Checks the label before a mutation: the agent shares the engine with whatever else runs there. */
+  private async assertManaged(id: string): Promise<Dockerode.ContainerInspectInfo> {
+    const info = await this.inspect(id);
+    if (!info.Config?.Labels?.[LABEL_UID]) throw new UnmanagedContainerError(id);
+    return info;
+  }
+
+  private async inspectIfPresent(id: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    try {
+      return await this.inspect(id);
+    } catch (e) {
+      if (engineStatus(e) === 404) return undefined; // removed between list and inspect
+      throw e;
+    }
+  }
+
+  /** A GET through the engine client, for endpoints whose dockerode method ignores abortSignal. */
+  private dial(path: string, abortSignal: AbortSignal, statusCodes: Record<number, string> = {}): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        { path, method: 'GET', abortSignal, statusCodes: { 200: true, 500: 'server error', ...statusCodes } } as never,
+        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data)),
+      );
+    });
+  }
+
+  /**
+   * Runs one engine call through the breaker with its own deadline. `stream` calls return a live
+   * stream: the deadline covers only opening it, and the caller's signal keeps governing it after.
+   */
+  private async call<T>(
+    operation: string,
+    attempt: (signal: AbortSignal) => Promise<T>,
+    opts: { timeoutMs?: number; signal?: AbortSignal; stream?: boolean } = {},
+  ): Promise<T> {
+    const timeoutMs = opts.timeoutMs ?? this.callTimeoutMs;
+    const caller = opts.signal;
+    caller?.throwIfAborted();
+    const controller = new AbortController();
+    const onCallerAbort = () => controller.abort(caller?.reason);
+    caller?.addEventListener('abort', onCallerAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(new DockerTimeoutError(operation, timeoutMs)), timeoutMs);
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined); // settles after the race for calls that finished in time
+    let ok = false;
+    try {
+      const result = (await this.breaker.fire(async (signal) => {
+        try {
+          // The race rejects at the deadline even if a dockerode method ignores the signal.
+          return await Promise.race([attempt(signal), aborted]);
+        } catch (e) {
+          if (!signal.aborted) throw e;
+          const reason: unknown = signal.reason;
+          if (reason instanceof DockerTimeoutError) throw reason;
+          throw reason instanceof Error && reason.name === 'AbortError'
+            ? reason
+            : new DOMException(`docker ${operation} aborted by caller`, 'AbortError');
+        }
+      }, controller.signal)) as T;
+      ok = true;
+      return result;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'EOPENBREAKER') throw new DockerUnavailableError(this.node, operation, { cause: e });
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      if (!(opts.stream && ok)) caller?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+}
+
+/** 304: the container was already started / stopped, which is what was asked. */
+function alreadyDone(e: unknown): void {
+  if (engineStatus(e) !== 304) throw e;
+}
+
+function toManaged(info: Dockerode.ContainerInspectInfo): ManagedContainer {
+  const labels = info.Config?.Labels ?? {};
+  const time = (t: string | undefined) => (t && t !== ZERO_TIME ? t : undefined);
+  return {
+    id: info.Id,
+    containerName: info.Name.replace(/^\//, ''),
+    uid: labels[LABEL_UID] ?? '',
+    kind: labels[LABEL_KIND] ?? '',
+    namespace: labels[LABEL_NAMESPACE] ?? '',
+    name: labels[LABEL_NAME] ?? '',
+    image: info.Config?.Image ?? '',
+    state: info.State.Status,
+    exitCode: info.State.ExitCode,
+    startedAt: time(info.State.StartedAt),
+    finishedAt: time(info.State.FinishedAt),
+    health: info.State.Health?.Status || undefined,
+    specHash: labels[LABEL_SPEC_HASH],
+  };
+}

@@ -1,0 +1,126 @@
+// Translation of a Container object into Docker's create options: a pure function, so what persys
+// asks of the engine can be read (and tested) without an engine.
+import type Dockerode from 'dockerode';
+import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerSpec, DeepPartial, Healthcheck } from '../../lib/gen/persys/v1/workloads.js';
+import { parseCpuMillis, parseMemoryBytes } from '../../apiserver/validation/index.js';
+import { MissingSecretError } from './errors.js';
+import { LABEL_SPEC_HASH, labelsFor, specHash, volumeLabelsFor } from './labels.js';
+
+export interface CreateOptionsContext {
+  /** The node this agent runs on, recorded on every object it creates. */
+  node: string;
+  /** A secret's value, or undefined when the secret or key does not exist. */
+  resolveSecret(namespace: string, name: string, key: string): string | undefined;
+}
+
+type Spec = DeepPartial<ContainerSpec>;
+
+const NS_PER_SECOND = 1e9;
+
+/** `persys-<namespace>-<name>-<uid first 8>`: readable in `docker ps`, unique per object incarnation. */
+export function containerName(container: Resource): string {
+  const { namespace, name, uid } = container.metadata;
+  return `persys-${namespace || 'default'}-${name}-${(uid ?? '').slice(0, 8)}`;
+}
+
+export function createOptions(container: Resource, ctx: CreateOptionsContext): Dockerode.ContainerCreateOptions {
+  const spec: Spec = container.spec ?? {};
+  const namespace = container.metadata.namespace || 'default';
+  const ports = publishedPorts(spec);
+  const opts: Dockerode.ContainerCreateOptions = {
+    name: containerName(container),
+    Image: spec.image,
+    Env: env(spec, namespace, ctx),
+    Labels: { ...labelsFor(container, ctx.node), [LABEL_SPEC_HASH]: specHash(container.spec) },
+    HostConfig: {
+      // The agent restarts containers itself, with back-off, and reports each restart.
+      RestartPolicy: { Name: 'no' },
+      Mounts: mounts(spec, volumeLabelsFor(container, ctx.node)),
+      PortBindings: ports.bindings,
+      ...resources(spec),
+    },
+  };
+  if (spec.command?.length) opts.Entrypoint = spec.command as string[];
+  if (spec.args?.length) opts.Cmd = spec.args as string[];
+  if (Object.keys(ports.exposed).length) opts.ExposedPorts = ports.exposed;
+  if (spec.workingDir) opts.WorkingDir = spec.workingDir;
+  if (spec.user) opts.User = spec.user;
+  if (spec.healthcheck) opts.Healthcheck = healthcheck(spec.healthcheck);
+  return opts;
+}
+
+function env(spec: Spec, namespace: string, ctx: CreateOptionsContext): string[] {
+  const out: string[] = [];
+  for (const e of spec.env ?? []) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (!ref) {
+      out.push(`${e.name}=${e.value ?? ''}`);
+      continue;
+    }
+    const value = ctx.resolveSecret(namespace, ref.name ?? '', ref.key ?? '');
+    if (value !== undefined) out.push(`${e.name}=${value}`);
+    else if (!ref.optional) throw new MissingSecretError(namespace, ref.name ?? '', ref.key ?? '', e.name ?? '');
+  }
+  return out;
+}
+
+function publishedPorts(spec: Spec) {
+  const exposed: Record<string, {}> = {};
+  const bindings: Record<string, { HostPort: string; HostIp: string }[]> = {};
+  for (const p of spec.ports ?? []) {
+    const key = `${p.containerPort}/${(p.protocol || 'TCP').toLowerCase()}`;
+    exposed[key] = {};
+    if (p.hostPort) (bindings[key] ??= []).push({ HostPort: String(p.hostPort), HostIp: p.hostIp ?? '' });
+  }
+  return { exposed, bindings };
+}
+
+function mounts(spec: Spec, volumeLabels: Record<string, string>): Dockerode.MountSettings[] {
+  return (spec.volumes ?? []).map((v): Dockerode.MountSettings => {
+    const target = v.mountPath ?? '';
+    const readOnly = !!v.readOnly;
+    if (!v.volumeName) return { Type: 'bind', Source: v.hostPath ?? '', Target: target, ReadOnly: readOnly };
+    return {
+      Type: 'volume',
+      Source: v.volumeName,
+      Target: target,
+      ReadOnly: readOnly,
+      // Applied when the engine creates the volume on first use; the typings wrongly require a driver.
+      VolumeOptions: { Labels: volumeLabels } as Dockerode.MountSettings['VolumeOptions'],
+    };
+  });
+}
+
+/** Limits become hard Docker limits; requests are the scheduler's business and set nothing here. */
+function resources(spec: Spec): Pick<Dockerode.HostConfig, 'NanoCpus' | 'Memory'> {
+  const limits = spec.resources?.limits;
+  const out: Pick<Dockerode.HostConfig, 'NanoCpus' | 'Memory'> = {};
+  if (limits?.cpu) out.NanoCpus = parseCpuMillis(limits.cpu) * 1e6;
+  if (limits?.memory) out.Memory = parseMemoryBytes(limits.memory);
+  return out;
+}
+
+/**
+ * Docker runs healthchecks inside the container, so probes use tools the image likely has. Debian's
+ * busybox nc has no -z, hence the fallback that connects and hands the socket to `true`.
+ */
+export function healthcheck(h: DeepPartial<Healthcheck>): Dockerode.HealthConfig {
+  let test: string[];
+  if (h.exec) test = ['CMD', ...((h.exec.command ?? []) as string[])];
+  else if (h.httpGet) {
+    const path = h.httpGet.path ? (h.httpGet.path.startsWith('/') ? h.httpGet.path : `/${h.httpGet.path}`) : '/';
+    test = ['CMD', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${h.httpGet.port}${path}`];
+  } else if (h.tcpSocket) {
+    const port = Number(h.tcpSocket.port);
+    test = ['CMD-SHELL', `nc -z 127.0.0.1 ${port} 2>/dev/null || nc -w 2 127.0.0.1 ${port} -e true`];
+  } else {
+    throw new Error('healthcheck needs one of exec, httpGet or tcpSocket');
+  }
+  const out: Dockerode.HealthConfig = { Test: test };
+  if (h.intervalSeconds) out.Interval = h.intervalSeconds * NS_PER_SECOND;
+  if (h.timeoutSeconds) out.Timeout = h.timeoutSeconds * NS_PER_SECOND;
+  if (h.retries) out.Retries = h.retries;
+  if (h.startPeriodSeconds) out.StartPeriod = h.startPeriodSeconds * NS_PER_SECOND;
+  return out;
+}
