@@ -79,8 +79,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-    // Nothing serves channelz here, and its per-call bookkeeping costs every request.
-    'grpc.enable_channelz': 0,
   });
   server.addService(ResourcesService, resourcesService({ store, watches, metrics, log }));
   const health = new HealthImplementation({ '': 'SERVING', 'persys.v1.Resources': 'SERVING' });

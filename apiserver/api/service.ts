@@ -6,7 +6,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
 import { API_VERSION, KINDS } from '../../lib/api/kinds.js';
-import { fromWire, toWire, type Resource } from '../../lib/api/resource.js';
+import { fromWire, kindOfWire, toWire, type Resource } from '../../lib/api/resource.js';
 import type {
   ApplyRequest,
   ApplyResponse,
@@ -74,10 +74,6 @@ function objectOf(wire: WireObject | undefined): Resource {
   const obj = fromWire(wire);
   if (!obj) throw invalid('object: required (set exactly one kind field, e.g. "container")');
   return obj;
-}
-
-function kindOfWire(wire: WireObject | undefined): string {
-  return fromWire(wire)?.kind ?? '';
 }
 
 export function resourcesService(deps: ServiceDeps): UntypedServiceImplementation {

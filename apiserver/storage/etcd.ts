@@ -38,9 +38,8 @@ export interface CompactionTurn {
 export const COMPACT_REV_KEY = 'compact_rev_key';
 
 // etcd 3.4 rejects pings more often than every 5 s (GOAWAY too_many_pings), and does not permit
-// pings without an active call, so keep the defaults for those. Channelz is off: nothing reads it,
-// and its per-call bookkeeping is paid on every etcd request.
-const grpcOptions = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000, 'grpc.enable_channelz': 0 };
+// pings without an active call, so keep the defaults for those.
+const keepalive = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };
 
 interface ContinueToken {
   rev: string;
@@ -60,7 +59,7 @@ export class EtcdStorage implements Storage {
     this.ownsClient = !opts.client;
     this.client =
       opts.client ??
-      new Etcd3({ hosts: opts.endpoints, grpcOptions: grpcOptions as IOptions['grpcOptions'] });
+      new Etcd3({ hosts: opts.endpoints, grpcOptions: keepalive as IOptions['grpcOptions'] });
     this.root = `${(opts.prefix ?? '/persys').replace(/\/+$/, '')}/`;
     this.logger = opts.logger;
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findKind, KINDS } from './kinds.js';
-import { fromWire, toWire, type Resource } from './resource.js';
+import { fromWire, kindOfWire, toWire, type Resource } from './resource.js';
 
 describe('kinds table', () => {
   it('resolves kinds by name, plural, singular and short name', () => {
@@ -45,5 +45,20 @@ describe('wire conversion', () => {
       spec: { replicas: 0 },
     };
     expect(fromWire(toWire(set))?.spec).toEqual({ replicas: 0 });
+  });
+
+  it('kindOfWire names the same kind as fromWire, whether or not the typed object sets kind', () => {
+    for (const info of KINDS) {
+      const wire = toWire({ apiVersion: 'persys.dev/v1', kind: info.kind, metadata: { name: 'x' } });
+      expect(kindOfWire(wire)).toBe(info.kind);
+      (wire.object!.value as { kind: string }).kind = '';
+      expect(kindOfWire(wire)).toBe(fromWire(wire)!.kind);
+      expect(kindOfWire(wire)).toBe(info.kind);
+    }
+    const mislabelled = toWire({ apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name: 'x' } });
+    (mislabelled.object!.value as { kind: string }).kind = 'Secret';
+    expect(kindOfWire(mislabelled)).toBe(fromWire(mislabelled)!.kind);
+    expect(kindOfWire({ object: undefined })).toBe('');
+    expect(kindOfWire(undefined)).toBe('');
   });
 });

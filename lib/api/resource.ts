@@ -44,6 +44,13 @@ export function fromWire(wire: WireObject | undefined): Resource | undefined {
   return json;
 }
 
+/** The kind fromWire(wire) would report, read without converting (and copying) the whole object. */
+export function kindOfWire(wire: WireObject | undefined): string {
+  const o = wire?.object;
+  if (!o) return '';
+  return (o.value as { kind?: string }).kind || kindByOneofCase(o.$case)!.kind;
+}
+
 /** Plain JSON object → typed oneof. Fields the proto does not know are dropped: validate first. */
 export function toWire(obj: Resource, info: KindInfo | undefined = findKind(obj.kind)): WireObject {
   if (!info) throw new Error(`unknown kind ${JSON.stringify(obj.kind)}`);
