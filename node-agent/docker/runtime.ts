@@ -12,7 +12,7 @@ import {
   engineStatus,
 } from './errors.js';
 import { decodeJsonLines, type DockerEvent } from './events.js';
-import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_SPEC_HASH, LABEL_UID } from './labels.js';
+import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE, LABEL_SPEC_HASH, LABEL_UID } from './labels.js';
 import { chunksStream, demuxBuffer, demuxLive } from './logs.js';
 
 export interface DockerRuntimeOptions {
@@ -45,6 +45,8 @@ export interface ManagedContainer {
   kind: string;
   namespace: string;
   name: string;
+  /** The node label: an agent leaves containers another node's agent created on a shared engine. */
+  node?: string;
   image: string;
   /** created, running, paused, restarting, removing, exited or dead. */
   state: string;
@@ -281,6 +283,13 @@ export class DockerRuntime extends EventEmitter {
     }
   }
 
+  /** One resource-usage sample of a running container (the engine waits ~1 s to fill precpu_stats). */
+  stats(id: string): Promise<Dockerode.ContainerStats> {
+    // The typings omit abortSignal; dockerode passes it on to the request.
+    const opts = (abortSignal: AbortSignal) => ({ stream: false, abortSignal }) as { stream: false };
+    return this.call('stats', (abortSignal) => this.docker.getContainer(id).stats(opts(abortSignal)));
+  }
+
   async imageExists(ref: string): Promise<boolean> {
     try {
       await this.call('imageExists', (abortSignal) => this.dial(`/images/${ref}/json`, abortSignal, { 404: 'no such image' }));
@@ -388,6 +397,7 @@ function toManaged(info: Dockerode.ContainerInspectInfo): ManagedContainer {
     kind: labels[LABEL_KIND] ?? '',
     namespace: labels[LABEL_NAMESPACE] ?? '',
     name: labels[LABEL_NAME] ?? '',
+    node: labels[LABEL_NODE] || undefined,
     image: info.Config?.Image ?? '',
     state: info.State.Status,
     exitCode: info.State.ExitCode,

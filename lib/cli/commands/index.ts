@@ -1,9 +1,11 @@
 // The registry of `persys` subcommands. Components add theirs here (one file per command in this
 // folder); `persys --help` lists them in registration order.
 import type { Command } from '../command.js';
+import { agentCommand } from './agent.js';
 import { apiResourcesCommand } from './api-resources.js';
 import { apiserverCommand } from './apiserver.js';
 import { applyCommand } from './apply.js';
+import { controllerCommand, controllersCommand } from './controller.js';
 import { deleteCommand } from './delete.js';
 import { describeCommand } from './describe.js';
 import { diffCommand } from './diff.js';
@@ -37,6 +39,9 @@ for (const cmd of [
   versionCommand,
   pkiCommand,
   apiserverCommand,
+  agentCommand,
+  controllerCommand,
+  controllersCommand,
 ]) {
   registerCommand(cmd);
 }

@@ -1,0 +1,106 @@
+// Wiring of the docker controller's scheduler: Container and Node informers, the Controller whose
+// keys are Containers, and the events that make an unschedulable Container worth another try.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Resource } from '../../lib/api/resource.js';
+import type { ApiClient } from '../../lib/client/client.js';
+import type { Clock } from '../runtime/clock.js';
+import { Controller } from '../runtime/controller.js';
+import { EventRecorder } from '../runtime/events.js';
+import { BY_NODE_NAME, indexByNodeName } from '../runtime/indexers.js';
+import { Informer } from '../runtime/informer.js';
+import { objectKey } from '../runtime/keys.js';
+import { AssumedBindings } from './assumed.js';
+import { concernsScheduler, needsScheduling, newSchedulerReconciler } from './reconcile.js';
+
+export const SCHEDULER_NAME = 'docker-scheduler';
+
+export interface DockerControllerOptions {
+  client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'update' | 'updateStatus'>;
+  logger: Logger;
+  registry?: Registry;
+  /** Containers bound in parallel; placements stay consistent through the assume cache. @default 4 */
+  workers?: number;
+  /** @default the EventRecorder of component "docker-controller" */
+  recorder?: Pick<EventRecorder, 'record'>;
+  clock?: Clock;
+  /** @default 1000 */
+  unschedulableInitialBackoffMs?: number;
+  /** @default 60000 */
+  unschedulableMaxBackoffMs?: number;
+  /** Passed to the informers (tests shorten back-off with it). */
+  informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** What a controller process runs: controllers and the informers they read (see runControllers). */
+export interface DockerController {
+  controllers: Controller[];
+  informers: Informer[];
+}
+
+export function newDockerController(opts: DockerControllerOptions): DockerController {
+  const containers = new Informer({
+    client: opts.client,
+    kind: 'Container',
+    indexers: { [BY_NODE_NAME]: indexByNodeName },
+    logger: opts.logger,
+    delay: opts.informerDelay,
+  });
+  const nodes = new Informer({ client: opts.client, kind: 'Node', logger: opts.logger, delay: opts.informerDelay });
+  const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'docker-controller', logger: opts.logger, clock: opts.clock });
+  const controller = new Controller({
+    name: SCHEDULER_NAME,
+    workers: opts.workers ?? 4,
+    logger: opts.logger,
+    registry: opts.registry,
+    clock: opts.clock,
+    reconcile: newSchedulerReconciler({
+      client: opts.client,
+      containers,
+      nodes,
+      assumed: new AssumedBindings(60_000, opts.clock),
+      recorder,
+      clock: opts.clock,
+      unschedulableInitialBackoffMs: opts.unschedulableInitialBackoffMs,
+      unschedulableMaxBackoffMs: opts.unschedulableMaxBackoffMs,
+    }),
+  });
+  controller.watch(containers, (c) => (concernsScheduler(c) ? objectKey(c) : undefined));
+
+  // What frees or adds room anywhere sends every waiting Container back to the scheduler at once,
+  // instead of leaving it to its back-off (kube-scheduler's move to the active queue).
+  const retryUnscheduled = () => {
+    for (const c of containers.list()) if (needsScheduling(c)) controller.enqueue(objectKey(c));
+  };
+  nodes.addEventHandler({
+    onAdd: retryUnscheduled,
+    onUpdate: (old, node) => {
+      if (nodeFitChanged(old, node)) retryUnscheduled();
+    },
+  });
+  containers.addEventHandler({
+    onUpdate: (old, c) => {
+      if (holdsNode(old) && !holdsNode(c)) retryUnscheduled();
+    },
+    onDelete: (c) => {
+      if (holdsNode(c)) retryUnscheduled();
+    },
+  });
+  return { controllers: [controller], informers: [containers, nodes] };
+}
+
+/** Bound and not finished: it occupies CPU, memory and ports on its node. */
+function holdsNode(c: Resource): boolean {
+  return !!c.spec?.nodeName && c.status?.phase !== 'Succeeded' && c.status?.phase !== 'Failed';
+}
+
+// Heartbeats and usage figures change often and never change what fits.
+function nodeFitChanged(a: Resource, b: Resource): boolean {
+  const ready = (n: Resource) => ((n.status?.conditions ?? []) as { type?: string; status?: string }[]).find((c) => c.type === 'Ready')?.status;
+  return (
+    ready(a) !== ready(b) ||
+    !!a.spec?.unschedulable !== !!b.spec?.unschedulable ||
+    JSON.stringify(a.metadata.labels ?? {}) !== JSON.stringify(b.metadata.labels ?? {}) ||
+    JSON.stringify(a.status?.allocatable ?? {}) !== JSON.stringify(b.status?.allocatable ?? {})
+  );
+}

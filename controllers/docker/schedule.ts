@@ -1,0 +1,182 @@
+// Where an unbound Container should run (kube-scheduler's filter-then-score, as a pure function):
+// filters say why each node cannot take it, scores pick the least-allocated, least-crowded node.
+import type { Resource } from '../../lib/api/resource.js';
+import { parseCpuMillis, parseMemoryBytes } from '../../apiserver/validation/index.js';
+
+export interface ScheduleResult {
+  /** The chosen node; absent when no node fits. */
+  node?: string;
+  /** Why no node fits, kube-scheduler style: "0/3 nodes are available: 2 insufficient memory, …". */
+  reason?: string;
+}
+
+/** Containers already bound to each node (by node name), the container being scheduled may be among them. */
+export type ContainersByNode = ReadonlyMap<string, readonly Resource[]> | Readonly<Record<string, readonly Resource[]>>;
+
+interface Requests {
+  cpuMillis: number;
+  memoryBytes: number;
+}
+
+interface HostPort {
+  ip: string;
+  port: number;
+  protocol: string;
+}
+
+interface Candidate {
+  name: string;
+  score: number;
+  siblings: number;
+}
+
+const ANY_IP = '0.0.0.0';
+const MAX_SCORE = 100;
+const TERMINAL_PHASES = new Set(['Succeeded', 'Failed']);
+
+// How each filter's reason reads after its count in the message.
+const NOT_READY = 'node(s) were not ready';
+const UNSCHEDULABLE = 'node(s) were unschedulable';
+const SELECTOR_MISMATCH = "node(s) didn't match node selector";
+const INSUFFICIENT_CPU = 'insufficient cpu';
+const INSUFFICIENT_MEMORY = 'insufficient memory';
+const portInUse = (p: HostPort) => `node(s) had port ${p.port}/${p.protocol} already in use`;
+
+export function scheduleContainer(container: Resource, nodes: readonly Resource[], containersOnNodes: ContainersByNode): ScheduleResult {
+  const request = requestsOf(container);
+  const ports = hostPortsOf(container);
+  const failures = new Map<string, number>();
+  const feasible: Candidate[] = [];
+  for (const node of nodes) {
+    const name = node.metadata.name;
+    if (!name) continue;
+    const neighbours = (lookup(containersOnNodes, name) ?? []).filter((c) => holdsResources(c) && !sameObject(c, container));
+    const reasons = unfitReasons(node, container, request, ports, neighbours);
+    if (reasons.length > 0) {
+      for (const r of reasons) failures.set(r, (failures.get(r) ?? 0) + 1);
+      continue;
+    }
+    feasible.push({ name, score: leastAllocatedScore(node, request, neighbours), siblings: neighbours.filter((c) => isSibling(container, c)).length });
+  }
+  if (feasible.length === 0) return { reason: unschedulableMessage(nodes.length, failures) };
+  feasible.sort((a, b) => b.score - a.score || a.siblings - b.siblings || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { node: feasible[0]!.name };
+}
+
+/** "0/3 nodes are available: 2 insufficient memory, 1 node(s) were unschedulable." */
+export function unschedulableMessage(total: number, failures: ReadonlyMap<string, number>): string {
+  if (total === 0) return '0/0 nodes are available: no nodes are registered.';
+  const parts = [...failures]
+    .sort(([ra, na], [rb, nb]) => nb - na || (ra < rb ? -1 : ra > rb ? 1 : 0))
+    .map(([reason, n]) => `${n} ${reason}`);
+  return `0/${total} nodes are available: ${parts.join(', ')}.`;
+}
+
+// Filters in kube-scheduler's order; the first failing one decides, except that CPU and memory are
+// reported together, as NodeResourcesFit does.
+function unfitReasons(node: Resource, container: Resource, request: Requests, ports: HostPort[], neighbours: Resource[]): string[] {
+  if (!isReady(node)) return [NOT_READY];
+  if (node.spec?.unschedulable) return [UNSCHEDULABLE];
+  if (!selectorMatches(container.spec?.nodeSelector, node.metadata.labels)) return [SELECTOR_MISMATCH];
+  const taken = neighbours.flatMap(hostPortsOf);
+  const clash = ports.find((p) => taken.some((t) => portsConflict(p, t)));
+  if (clash) return [portInUse(clash)];
+  const free = freeResources(node, neighbours);
+  const reasons: string[] = [];
+  if (request.cpuMillis > free.cpuMillis) reasons.push(INSUFFICIENT_CPU);
+  if (request.memoryBytes > free.memoryBytes) reasons.push(INSUFFICIENT_MEMORY);
+  return reasons;
+}
+
+function isReady(node: Resource): boolean {
+  const conditions = (node.status?.conditions ?? []) as { type?: string; status?: string }[];
+  return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function selectorMatches(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
+}
+
+/** Two bindings clash on the same port and protocol when their addresses overlap (0.0.0.0 overlaps all). */
+function portsConflict(a: HostPort, b: HostPort): boolean {
+  return a.port === b.port && a.protocol === b.protocol && (a.ip === b.ip || a.ip === ANY_IP || b.ip === ANY_IP);
+}
+
+function hostPortsOf(c: Resource): HostPort[] {
+  const ports = (c.spec?.ports ?? []) as { hostPort?: number; hostIp?: string; protocol?: string }[];
+  return ports
+    .filter((p) => (p.hostPort ?? 0) > 0)
+    .map((p) => ({ ip: p.hostIp || ANY_IP, port: p.hostPort!, protocol: (p.protocol || 'TCP').toUpperCase() }));
+}
+
+function freeResources(node: Resource, neighbours: Resource[]): Requests {
+  const allocatable = allocatableOf(node);
+  let cpuMillis = allocatable.cpuMillis;
+  let memoryBytes = allocatable.memoryBytes;
+  for (const c of neighbours) {
+    const r = requestsOf(c);
+    cpuMillis -= r.cpuMillis;
+    memoryBytes -= r.memoryBytes;
+  }
+  return { cpuMillis, memoryBytes };
+}
+
+// kube-scheduler's LeastAllocated: per resource, integer share left free after placing; their mean.
+// Integer scores make near-equal nodes tie, so the spread tiebreak gets a say.
+function leastAllocatedScore(node: Resource, request: Requests, neighbours: Resource[]): number {
+  const allocatable = allocatableOf(node);
+  const free = freeResources(node, neighbours);
+  const share = (left: number, total: number) => (total > 0 ? Math.floor((Math.max(0, left) * MAX_SCORE) / total) : 0);
+  const cpu = share(free.cpuMillis - request.cpuMillis, allocatable.cpuMillis);
+  const memory = share(free.memoryBytes - request.memoryBytes, allocatable.memoryBytes);
+  return Math.floor((cpu + memory) / 2);
+}
+
+/** Same controller owner, or (without owners) the same labels: replicas of one thing, to be spread. */
+function isSibling(container: Resource, other: Resource): boolean {
+  const owners = (container.metadata.ownerReferences ?? []).map((r) => r.uid).filter(Boolean);
+  if (owners.length > 0) return (other.metadata.ownerReferences ?? []).some((r) => owners.includes(r.uid));
+  const labels = Object.entries(container.metadata.labels ?? {});
+  return labels.length > 0 && labels.every(([k, v]) => other.metadata.labels?.[k] === v);
+}
+
+/** What a container reserves: its requests, else its limits (Kubernetes defaults requests to limits), else 0. */
+function requestsOf(c: Resource): Requests {
+  const { requests, limits } = (c.spec?.resources ?? {}) as { requests?: Quantities; limits?: Quantities };
+  return {
+    cpuMillis: quantity(requests?.cpu || limits?.cpu, parseCpuMillis),
+    memoryBytes: quantity(requests?.memory || limits?.memory, parseMemoryBytes),
+  };
+}
+
+function allocatableOf(node: Resource): Requests {
+  const a = (node.status?.allocatable ?? {}) as Quantities;
+  return { cpuMillis: quantity(a.cpu, parseCpuMillis), memoryBytes: quantity(a.memory, parseMemoryBytes) };
+}
+
+type Quantities = { cpu?: string; memory?: string };
+
+// The API server rejects malformed quantities, so a bad one here is a stored relic: counting it as 0
+// keeps one bad object from stopping scheduling for everyone.
+function quantity(q: string | undefined, parse: (q: string) => number): number {
+  if (!q) return 0;
+  try {
+    return parse(q);
+  } catch {
+    return 0;
+  }
+}
+
+/** Finished containers free their node's CPU, memory and ports. */
+function holdsResources(c: Resource): boolean {
+  return !TERMINAL_PHASES.has(c.status?.phase);
+}
+
+function sameObject(a: Resource, b: Resource): boolean {
+  if (a.metadata.uid && b.metadata.uid) return a.metadata.uid === b.metadata.uid;
+  return a.metadata.name === b.metadata.name && (a.metadata.namespace ?? '') === (b.metadata.namespace ?? '');
+}
+
+function lookup(byNode: ContainersByNode, name: string): readonly Resource[] | undefined {
+  return byNode instanceof Map ? byNode.get(name) : (byNode as Readonly<Record<string, readonly Resource[]>>)[name];
+}

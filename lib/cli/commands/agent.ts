@@ -1,0 +1,126 @@
+// `persys agent`: runs the node agent on this Docker host: joins with a token (once), then keeps one
+// mTLS stream to the API servers and the engine at the node's desired state until stopped.
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { createLogger } from '../../observability/logger.js';
+import { parseDuration } from '../duration.js';
+import { str, type Command } from '../command.js';
+import { UsageError } from '../errors.js';
+import { untilStopped } from './apiserver.js';
+import { clientVersion } from './version.js';
+
+/** "k=v,k2=v2" → a label map; UsageError on a malformed pair. */
+export function parseLabels(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--labels: "${pair}" is not KEY=VALUE`, 'agent');
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run the node agent on this Docker host',
+  usage: 'persys agent --server HOST:PORT[,HOST:PORT] --token TOKEN --ca-cert-hash sha256:HEX [flags]',
+  description:
+    'The first run joins the cluster: it checks the CA presented on the join port against --ca-cert-hash,\n' +
+    'sends a CSR with the token and stores the node certificate under --data-dir; later runs use it and\n' +
+    'need neither --token nor --ca-cert-hash. Stopping the agent leaves its containers running.',
+  flags: {
+    server: {
+      type: 'string',
+      env: 'PERSYS_SERVER',
+      valueName: 'HOST:PORT[,…]',
+      default: '127.0.0.1:7443',
+      description: 'API servers (mTLS port), comma-separated; the agent fails over between them',
+    },
+    'join-server': {
+      type: 'string',
+      env: 'PERSYS_JOIN_SERVER',
+      valueName: 'HOST:PORT',
+      description: 'join port (default: the first --server port + 1)',
+    },
+    token: { type: 'string', env: 'PERSYS_TOKEN', valueName: 'TOKEN', description: 'join token from `persys token create`' },
+    'ca-cert-hash': {
+      type: 'string',
+      env: 'PERSYS_CA_CERT_HASH',
+      valueName: 'sha256:HEX',
+      description: 'hash of the cluster CA public key, pinned when joining',
+    },
+    'node-name': { type: 'string', env: 'PERSYS_NODE_NAME', valueName: 'NAME', description: 'node name (default: the hostname)' },
+    labels: { type: 'string', env: 'PERSYS_LABELS', valueName: 'K=V,…', description: 'labels of the Node' },
+    'data-dir': {
+      type: 'string',
+      env: 'PERSYS_AGENT_DATA_DIR',
+      valueName: 'DIR',
+      default: './.persys-agent',
+      description: 'where the node certificate is kept',
+    },
+    'docker-host': {
+      type: 'string',
+      env: 'PERSYS_DOCKER_HOST',
+      valueName: 'URL',
+      default: 'unix:///var/run/docker.sock',
+      description: 'Docker engine (unix:///path or tcp://host:port)',
+    },
+    'heartbeat-interval': {
+      type: 'string',
+      env: 'PERSYS_HEARTBEAT_INTERVAL',
+      valueName: 'DURATION',
+      default: '10s',
+      description: 'how often usage and liveness are sent',
+    },
+    'reserved-cpu': { type: 'string', env: 'PERSYS_RESERVED_CPU', valueName: 'CPU', default: '100m', description: 'CPU kept out of allocatable' },
+    'reserved-memory': {
+      type: 'string',
+      env: 'PERSYS_RESERVED_MEMORY',
+      valueName: 'BYTES',
+      default: '256Mi',
+      description: 'memory kept out of allocatable',
+    },
+    'metrics-listen': {
+      type: 'string',
+      env: 'PERSYS_METRICS_LISTEN',
+      valueName: 'HOST:PORT',
+      default: '127.0.0.1:0',
+      description: 'address of /metrics, /healthz and /readyz',
+    },
+    'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
+  },
+  async run(ctx) {
+    const { parseServerList } = await import('../../../node-agent/address.js');
+    let servers: string[];
+    try {
+      servers = parseServerList(str(ctx.flags, 'server') ?? '');
+    } catch (e) {
+      throw new UsageError(`--server: ${(e as Error).message}`, 'agent');
+    }
+    const labels = parseLabels(str(ctx.flags, 'labels'));
+    const heartbeatIntervalMs = parseDuration(str(ctx.flags, 'heartbeat-interval')!, 'heartbeat-interval', 'agent');
+    const logger = createLogger('agent', str(ctx.flags, 'log-level'));
+    // Agent code is loaded on use, so client commands start fast.
+    const { startNodeAgent } = await import('../../../node-agent/run.js');
+    const running = await startNodeAgent({
+      nodeName: str(ctx.flags, 'node-name') || hostname(),
+      servers,
+      joinServer: str(ctx.flags, 'join-server'),
+      token: str(ctx.flags, 'token'),
+      caCertHash: str(ctx.flags, 'ca-cert-hash'),
+      dataDir: resolve(str(ctx.flags, 'data-dir')!),
+      labels,
+      dockerHost: str(ctx.flags, 'docker-host'),
+      heartbeatIntervalMs,
+      metricsListen: str(ctx.flags, 'metrics-listen'),
+      reservedCpu: str(ctx.flags, 'reserved-cpu'),
+      reservedMemory: str(ctx.flags, 'reserved-memory'),
+      agentVersion: clientVersion(),
+      logger,
+    });
+    const why = await untilStopped(ctx.io.signal);
+    logger.info({ signal: why }, 'stopping');
+    await running.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,69 @@
+// `persys controller docker` and `persys controllers` in-process against a real API server: they
+// schedule Containers while holding their Lease, release it on stop, and refuse unknown names.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestApiServer, type TestApiServer } from '../../../e2e/harness/apiserver.js';
+import { captureIo } from '../io.js';
+import { main } from '../main.js';
+
+let api: TestApiServer;
+beforeAll(async () => {
+  api = await startTestApiServer(inject('etcdEndpoint'));
+  const node = await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Node', metadata: { name: 'cli-n1' }, spec: {} });
+  await api.client.updateStatus({ ...node, status: { conditions: [{ type: 'Ready', status: 'True' }], allocatable: { cpu: '2', memory: '2Gi' } } });
+});
+afterAll(async () => api?.stop());
+
+const connection = () => [
+  '--server', api.config.server,
+  '--ca-cert', api.config.caCert,
+  '--client-cert', api.config.clientCert,
+  '--client-key', api.config.clientKey,
+  '--metrics-listen', '127.0.0.1:0',
+  '--log-level', 'silent',
+];
+
+async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+async function boundNode(name: string): Promise<string | undefined> {
+  await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name, namespace: 'default' }, spec: { image: 'persys/busybox:latest' } });
+  return eventually(async () => (await api.client.get('Container', name, 'default')).spec?.nodeName, `${name} bound`);
+}
+
+describe('persys controller(s)', () => {
+  it('controllers runs the docker controller under the Lease persys-controller-docker and releases it on stop', async () => {
+    const stop = new AbortController();
+    const io = captureIo('', stop.signal);
+    const exit = main(['controllers', ...connection()], io);
+    expect(await boundNode('cli-a')).toBe('cli-n1');
+    const lease = await api.client.get('Lease', 'persys-controller-docker', 'default');
+    expect(lease.spec.holderIdentity).toMatch(/_\d+_[0-9a-f]{6}$/);
+    stop.abort();
+    expect(await exit).toBe(0);
+    expect((await api.client.get('Lease', 'persys-controller-docker', 'default')).spec.holderIdentity ?? '').toBe('');
+  });
+
+  it('controller docker --leader-elect=false schedules without a Lease of its own', async () => {
+    await api.client.delete('Lease', 'persys-controller-docker', 'default');
+    const stop = new AbortController();
+    const exit = main(['controller', 'docker', '--leader-elect=false', ...connection()], captureIo('', stop.signal));
+    expect(await boundNode('cli-b')).toBe('cli-n1');
+    stop.abort();
+    expect(await exit).toBe(0);
+    await expect(api.client.get('Lease', 'persys-controller-docker', 'default')).rejects.toMatchObject({ codeName: 'NOT_FOUND' });
+  });
+
+  it('refuses an unknown controller and names the known ones', async () => {
+    const io = captureIo();
+    expect(await main(['controller', 'nosuch', ...connection()], io)).toBe(1);
+    expect(io.stderr()).toContain('unknown controller "nosuch": one of docker');
+  });
+});

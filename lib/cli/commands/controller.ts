@@ -1,0 +1,132 @@
+// `persys controller NAME` runs one controller; `persys controllers` runs all of them in one process.
+// Each is leader-elected on its own Lease, so any mix of copies of either command never acts twice.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Controller, Informer, RunningControllers } from '../../../controllers/runtime/index.js';
+import { ApiClient } from '../../client/client.js';
+import { createLogger } from '../../observability/logger.js';
+import { createRegistry } from '../../observability/metrics.js';
+import { bool, str, type Command, type CommandContext, type FlagSpecs } from '../command.js';
+import { UsageError } from '../errors.js';
+import { untilStopped } from './apiserver.js';
+
+/** What a controller process runs for one controller. */
+export interface ControllerSet {
+  controllers: Controller[];
+  informers: Informer[];
+}
+
+export interface ControllerDeps {
+  client: ApiClient;
+  logger: Logger;
+  registry: Registry;
+}
+
+export type ControllerFactory = (deps: ControllerDeps) => Promise<ControllerSet>;
+
+/** Every controller by name; `persys controllers` runs them all. Controller code loads on use. */
+export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
+  docker: async (deps) => (await import('../../../controllers/docker/controller.js')).newDockerController(deps),
+};
+
+/** The Lease a controller's copies compete for. */
+export const leaseName = (controller: string) => `persys-controller-${controller}`;
+
+export const CONTROLLER_FLAGS: FlagSpecs = {
+  'leader-elect': {
+    type: 'boolean',
+    env: 'PERSYS_LEADER_ELECT',
+    default: true,
+    description: 'act only while holding the Lease persys-controller-NAME; --leader-elect=false is for a single copy',
+  },
+  'leader-elect-namespace': {
+    type: 'string',
+    env: 'PERSYS_LEADER_ELECT_NAMESPACE',
+    valueName: 'NS',
+    default: 'default',
+    description: 'namespace of the leader-election Leases (must exist)',
+  },
+  'metrics-listen': {
+    type: 'string',
+    env: 'PERSYS_METRICS_LISTEN',
+    valueName: 'HOST:PORT',
+    default: '127.0.0.1:7081',
+    description: 'address of /metrics, /healthz and /readyz (port 0 picks one)',
+  },
+  'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
+};
+
+const known = () => Object.keys(CONTROLLERS).join(', ');
+
+export const controllerCommand: Command = {
+  name: 'controller',
+  summary: 'Run one controller (controller docker)',
+  usage: 'persys controller NAME [flags]',
+  description: `Runs the named controller until SIGINT or SIGTERM. Controllers: ${known()}.`,
+  flags: CONTROLLER_FLAGS,
+  async run(ctx) {
+    const name = ctx.args[0];
+    if (!name) throw new UsageError(`missing controller name: one of ${known()}`, 'controller');
+    if (ctx.args.length > 1) throw new UsageError(`unexpected arguments: ${ctx.args.slice(1).join(' ')}`, 'controller');
+    if (!Object.hasOwn(CONTROLLERS, name)) throw new UsageError(`unknown controller "${name}": one of ${known()}`, 'controller');
+    return runNamedControllers(ctx, [name]);
+  },
+};
+
+export const controllersCommand: Command = {
+  name: 'controllers',
+  summary: 'Run every controller in one process',
+  usage: 'persys controllers [flags]',
+  description: `Runs ${known()} until SIGINT or SIGTERM, each leader-elected on its own Lease.`,
+  flags: CONTROLLER_FLAGS,
+  async run(ctx) {
+    if (ctx.args.length > 0) throw new UsageError(`unexpected arguments: ${ctx.args.join(' ')}`, 'controllers');
+    return runNamedControllers(ctx, Object.keys(CONTROLLERS));
+  },
+};
+
+async function runNamedControllers(ctx: CommandContext, names: string[]): Promise<number> {
+  const command = names.length === 1 ? 'controller' : 'controllers';
+  const [host, port] = splitHostPort(str(ctx.flags, 'metrics-listen')!, command);
+  const logger = createLogger(names.length === 1 ? `controller-${names[0]}` : 'controllers', str(ctx.flags, 'log-level'));
+  const registry = createRegistry();
+  const client = new ApiClient(ctx.config());
+  const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const running: RunningControllers[] = [];
+  try {
+    const { runControllers } = await import('../../../controllers/runtime/index.js');
+    for (const [i, name] of names.entries()) {
+      const set = await CONTROLLERS[name]!({ client, logger: logger.child({ controllerSet: name }), registry });
+      running.push(
+        await runControllers({
+          ...set,
+          registry,
+          logger,
+          // One metrics address per process: further controllers get a port of their own choosing.
+          observability: { host, port: i === 0 ? port : 0 },
+          leaderElection: bool(ctx.flags, 'leader-elect')
+            ? { client, name: leaseName(name), namespace: str(ctx.flags, 'leader-elect-namespace')!, identity }
+            : undefined,
+        }),
+      );
+      logger.info({ controller: name, metricsPort: running.at(-1)!.metricsPort, identity }, 'controller started');
+    }
+    const why = await untilStopped(ctx.io.signal);
+    logger.info({ signal: why }, 'stopping');
+    return 0;
+  } finally {
+    for (const r of running.reverse()) await r.stop();
+    client.close();
+  }
+}
+
+function splitHostPort(hostPort: string, command: string): [string, number] {
+  const i = hostPort.lastIndexOf(':');
+  const port = Number(hostPort.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`invalid --metrics-listen "${hostPort}": use HOST:PORT`, command);
+  }
+  return [hostPort.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port];
+}

@@ -1,0 +1,240 @@
+// The agent's one bidirectional mTLS stream to an API server: Hello, then desired state in and
+// status, heartbeats and request answers out. Reconnects with jittered back-off, failing over
+// between the --server addresses; the containers keep running meanwhile.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { fromWire, toWire, type Resource } from '../lib/api/resource.js';
+import {
+  AgentsClient,
+  type AgentMessage,
+  type Heartbeat,
+  type NodeInfo,
+  type ServerMessage,
+} from '../lib/gen/persys/v1/agent.js';
+import { silentLogger } from '../lib/observability/logger.js';
+import type { NodeAgent } from './agent.js';
+import type { NodeCredentials } from './join.js';
+import type { AgentMetrics } from './metrics.js';
+import type { RequestHandler } from './requests.js';
+
+export interface BackoffOptions {
+  /** @default 1_000 */
+  initialMs?: number;
+  /** @default 30_000 */
+  maxMs?: number;
+  /** @default Math.random */
+  random?: () => number;
+  /** @default an abortable setTimeout */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Exponential with "equal jitter": half the step fixed, half random, so agents do not reconnect in lockstep. */
+export function backoffDelay(attempt: number, opts: BackoffOptions = {}): number {
+  const initial = opts.initialMs ?? 1_000;
+  const max = opts.maxMs ?? 30_000;
+  const step = Math.min(max, initial * 2 ** Math.min(attempt, 30));
+  return Math.round(step / 2 + (opts.random ?? Math.random)() * (step / 2));
+}
+
+export interface AgentConnectionOptions {
+  /** API server addresses (mTLS port), tried in turn. */
+  servers: string[];
+  credentials: NodeCredentials;
+  agent: NodeAgent;
+  requests: RequestHandler;
+  nodeInfo(): Promise<NodeInfo>;
+  heartbeat(): Promise<Heartbeat>;
+  /** @default 10_000 */
+  heartbeatIntervalMs?: number;
+  /** A stream that brings no DesiredState within this time is abandoned. @default 30_000 */
+  syncTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  logger?: Logger;
+  metrics?: AgentMetrics;
+  /** Called whenever the stream becomes usable or is lost. */
+  onConnectedChange?(connected: boolean, server: string): void;
+}
+
+type Stream = ClientDuplexStream<AgentMessage, ServerMessage>;
+
+const CHANNEL_OPTIONS = {
+  // FIELD-NOTES: keepalive is off by default; 10 s / 5 s finds a dead server within 15 s.
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.max_reconnect_backoff_ms': 30_000,
+};
+
+export class AgentConnection {
+  private readonly log: Logger;
+  private readonly clients = new Map<string, AgentsClient>();
+  private readonly stopping = new AbortController();
+  private loop?: Promise<void>;
+  private current?: Stream;
+  private isConnected = false;
+
+  constructor(private readonly opts: AgentConnectionOptions) {
+    if (!opts.servers.length) throw new Error('no API server address');
+    this.log = opts.logger ?? silentLogger();
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    this.current?.cancel();
+    await this.loop;
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopping.signal;
+    const pause = this.opts.backoff?.sleep ?? ((ms, s) => sleep(ms, undefined, { signal: s }).catch(() => undefined));
+    let attempt = 0;
+    for (let i = 0; !signal.aborted; i++) {
+      const server = this.opts.servers[i % this.opts.servers.length]!;
+      const { synced, error } = await this.session(server);
+      // A fresh channel next time: the old one would fail calls fast during its own reconnect back-off.
+      this.clients.get(server)?.close();
+      this.clients.delete(server);
+      if (signal.aborted) break;
+      if (synced) attempt = 0;
+      const delay = backoffDelay(attempt++, this.opts.backoff);
+      this.log.warn(
+        { server, err: error, retryInMs: delay, next: this.opts.servers[(i + 1) % this.opts.servers.length] },
+        synced ? 'stream to the API server lost; containers keep running' : 'cannot open the stream to the API server',
+      );
+      await pause(delay, signal);
+    }
+  }
+
+  private client(server: string): AgentsClient {
+    let c = this.clients.get(server);
+    if (!c) {
+      const { caPem, keyPem, certPem } = this.opts.credentials;
+      c = new AgentsClient(server, credentials.createSsl(Buffer.from(caPem), Buffer.from(keyPem), Buffer.from(certPem)), CHANNEL_OPTIONS);
+      this.clients.set(server, c);
+    }
+    return c;
+  }
+
+  /** One stream's life; resolves when it ends, saying whether it got as far as a desired state. */
+  private session(server: string): Promise<{ synced: boolean; error?: unknown }> {
+    const { agent, requests } = this.opts;
+    const log = this.log.child({ server });
+    return new Promise((resolve) => {
+      const call = this.client(server).connect();
+      this.current = call;
+      let synced = false;
+      let ended = false;
+      let heartbeatTimer: NodeJS.Timeout | undefined;
+      let closed!: () => void;
+      const whenClosed = new Promise<void>((r) => (closed = r));
+
+      const send = async (msg: AgentMessage): Promise<void> => {
+        if (ended) return;
+        // Honour backpressure, or a followed log to a slow server would grow memory without bound.
+        if (!call.write(msg)) await Promise.race([new Promise((r) => call.once('drain', r)), whenClosed]);
+      };
+      const syncTimer = setTimeout(() => {
+        log.warn({ timeoutMs: this.opts.syncTimeoutMs ?? 30_000 }, 'no desired state from the API server; reconnecting');
+        call.cancel();
+      }, this.opts.syncTimeoutMs ?? 30_000);
+
+      const finish = (error?: unknown) => {
+        if (ended) return;
+        ended = true;
+        closed();
+        clearTimeout(syncTimer);
+        clearInterval(heartbeatTimer);
+        agent.detach();
+        requests.cancelAll();
+        if (this.isConnected) {
+          this.isConnected = false;
+          this.opts.metrics?.streamConnected.set(0);
+          this.opts.onConnectedChange?.(false, server);
+        }
+        if (!synced) this.opts.metrics?.streamConnects.inc({ result: 'failed' });
+        call.removeAllListeners('data');
+        call.on('error', () => undefined); // late errors after cancel
+        call.cancel();
+        if (this.current === call) this.current = undefined;
+        resolve({ synced, error });
+      };
+
+      let heartbeatBusy = false;
+      const beat = () => {
+        if (heartbeatBusy || ended) return;
+        heartbeatBusy = true;
+        this.opts
+          .heartbeat()
+          .then((hb) => send({ message: { $case: 'heartbeat', value: hb } }))
+          .catch((e: unknown) => log.warn({ err: e }, 'heartbeat failed'))
+          .finally(() => (heartbeatBusy = false));
+      };
+
+      const onSynced = () => {
+        synced = true;
+        clearTimeout(syncTimer);
+        this.isConnected = true;
+        this.opts.metrics?.streamConnected.set(1);
+        this.opts.metrics?.streamConnects.inc({ result: 'connected' });
+        this.opts.onConnectedChange?.(true, server);
+        log.info('stream to the API server established; desired state received');
+        // A new stream starts with every status, then only changes.
+        agent.attach((objects: Resource[]) => {
+          send({ message: { $case: 'status', value: { objects: objects.map((o) => toWire(o)) } } }).catch((e: unknown) =>
+            log.warn({ err: e }, 'cannot send status'),
+          );
+        });
+        beat();
+        heartbeatTimer = setInterval(beat, this.opts.heartbeatIntervalMs ?? 10_000);
+      };
+
+      call.on('data', (msg: ServerMessage) => {
+        const m = msg.message;
+        try {
+          switch (m?.$case) {
+            case 'desired':
+              agent.setDesired(m.value.objects.map((o) => fromWire(o)).filter((o): o is Resource => !!o));
+              if (!synced) onSynced();
+              break;
+            case 'change': {
+              const obj = fromWire(m.value.object);
+              const type = m.value.type === 'DELETE' ? 'DELETE' : m.value.type === 'UPSERT' ? 'UPSERT' : undefined;
+              if (obj && type) agent.applyChange(type, obj);
+              else log.warn({ type: m.value.type }, 'ignoring a malformed desired change');
+              break;
+            }
+            case 'request':
+              requests.handle(m.value, (chunk) => send({ message: { $case: 'chunk', value: chunk } }));
+              break;
+            case 'cancel':
+              requests.cancel(m.value.requestId);
+              break;
+          }
+        } catch (e) {
+          log.error({ err: e }, 'cannot handle a server message');
+        }
+      });
+      call.on('error', (e) => finish(e));
+      call.on('end', () => finish(new Error('the API server ended the stream')));
+
+      this.opts
+        .nodeInfo()
+        .then((node) => send({ message: { $case: 'hello', value: { node } } }))
+        .catch((e: unknown) => {
+          log.error({ err: e }, 'cannot send Hello');
+          finish(e);
+        });
+    });
+  }
+}

@@ -1,0 +1,104 @@
+// Logs and exec requests answered as StreamChunks from a real container, and a followed log that
+// ends when the request is cancelled.
+import { randomUUID } from 'node:crypto';
+import type Dockerode from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ensureDocker, TEST_IMAGE } from '../e2e/harness/docker.js';
+import type { StreamChunk } from '../lib/gen/persys/v1/agent.js';
+import { silentLogger } from '../lib/observability/logger.js';
+import { LABEL_NODE } from './docker/labels.js';
+import { DockerRuntime } from './docker/runtime.js';
+import { createOptions } from './docker/spec.js';
+import { pickContainer, RequestHandler } from './requests.js';
+
+const NODE = `req-${randomUUID().slice(0, 8)}`;
+let docker: Dockerode;
+let runtime: DockerRuntime;
+let handler: RequestHandler;
+
+beforeAll(async () => {
+  docker = await ensureDocker();
+  runtime = new DockerRuntime({ docker, node: NODE });
+  handler = new RequestHandler(runtime, () => runtime.listManaged(), silentLogger());
+  const c = {
+    apiVersion: 'persys.dev/v1',
+    kind: 'Container',
+    metadata: { name: 'talker', namespace: 'reqtest', uid: randomUUID() },
+    spec: { image: TEST_IMAGE, command: ['sh', '-c', 'echo hello; echo oops >&2; sleep 600'] },
+  };
+  const id = await runtime.create(createOptions(c, { node: NODE, resolveSecret: () => undefined }));
+  await runtime.start(id);
+});
+
+afterAll(async () => {
+  handler?.cancelAll();
+  runtime?.close();
+  const mine = await docker.listContainers({ all: true, filters: { label: [`${LABEL_NODE}=${NODE}`] } });
+  await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true })));
+});
+
+function collect(): { chunks: StreamChunk[]; send: (c: StreamChunk) => Promise<void> } {
+  const chunks: StreamChunk[] = [];
+  return { chunks, send: async (c) => void chunks.push(c) };
+}
+
+const text = (chunks: StreamChunk[], stream: string) =>
+  chunks.filter((c) => c.stream === stream).map((c) => c.data.toString()).join('');
+
+describe('RequestHandler', () => {
+  it('answers a logs request with stdout and stderr chunks, then an end chunk', async () => {
+    await vi.waitFor(
+      async () => {
+        const { chunks, send } = collect();
+        handler.handle({ requestId: 'r1', request: { $case: 'logs', value: { kind: 'Container', namespace: 'reqtest', name: 'talker', follow: false, tailLines: 0, sinceTime: '', timestamps: false, service: '' } } }, send);
+        await vi.waitFor(() => expect(chunks.at(-1)?.end).toBe(true), { timeout: 10_000 });
+        expect(text(chunks, 'stdout')).toBe('hello\n');
+        expect(text(chunks, 'stderr')).toBe('oops\n');
+        expect(chunks.every((c) => c.requestId === 'r1')).toBe(true);
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+  });
+
+  it('answers an exec request with its output and exit code', async () => {
+    const { chunks, send } = collect();
+    handler.handle({ requestId: 'r2', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'talker', command: ['sh', '-c', 'echo hi; exit 3'] } } }, send);
+    await vi.waitFor(() => expect(chunks.at(-1)?.end).toBe(true), { timeout: 15_000 });
+    expect(text(chunks, 'stdout')).toBe('hi\n');
+    expect(chunks.at(-1)).toMatchObject({ end: true, exitCode: 3, error: '' });
+  });
+
+  it('answers a request for an unknown container with an error chunk', async () => {
+    const { chunks, send } = collect();
+    handler.handle({ requestId: 'r3', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'nope', command: ['true'] } } }, send);
+    await vi.waitFor(() => expect(chunks).toHaveLength(1), { timeout: 10_000 });
+    expect(chunks[0]).toMatchObject({ end: true, requestId: 'r3' });
+    expect(chunks[0]!.error).toMatch(/no container for Container reqtest\/nope/);
+  });
+
+  it('stops a followed log when the request is cancelled, sending no end chunk after', async () => {
+    const { chunks, send } = collect();
+    handler.handle({ requestId: 'r4', request: { $case: 'logs', value: { kind: 'Container', namespace: 'reqtest', name: 'talker', follow: true, tailLines: 0, sinceTime: '', timestamps: false, service: '' } } }, send);
+    await vi.waitFor(() => expect(text(chunks, 'stdout')).toBe('hello\n'), { timeout: 10_000 });
+    handler.cancel('r4');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(chunks.some((c) => c.end || c.error)).toBe(false);
+  });
+});
+
+describe('pickContainer', () => {
+  it('prefers the running container of the object', () => {
+    const base = { containerName: '', uid: 'u', kind: 'Container', namespace: 'ns', name: 'a', image: '', exitCode: 0 };
+    const picked = pickContainer(
+      [
+        { ...base, id: 'old', state: 'exited', startedAt: '2025-01-02T00:00:00Z' },
+        { ...base, id: 'live', state: 'running', startedAt: '2025-01-01T00:00:00Z' },
+        { ...base, id: 'other', name: 'b', state: 'running' },
+      ],
+      'Container',
+      'ns',
+      'a',
+    );
+    expect(picked?.id).toBe('live');
+  });
+});

@@ -1,0 +1,91 @@
+// Answers to the API server's on-demand requests (logs, exec) as StreamChunks, each cancellable by
+// its request id; a followed log runs until the container stops or the server cancels it.
+import type { Logger } from 'pino';
+import type { AgentRequest, StreamChunk } from '../lib/gen/persys/v1/agent.js';
+import type { LogChunk } from './docker/logs.js';
+import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
+
+/** Sends one chunk; resolves when the transport can take more (backpressure). */
+export type ChunkSender = (chunk: StreamChunk) => Promise<void>;
+
+const chunk = (requestId: string, fields: Partial<StreamChunk>): StreamChunk => ({
+  requestId,
+  stream: '',
+  data: Buffer.alloc(0),
+  end: false,
+  exitCode: 0,
+  error: '',
+  ...fields,
+});
+
+/** The container answering for an object: the running one, else the most recently started. */
+export function pickContainer(all: ManagedContainer[], kind: string, namespace: string, name: string): ManagedContainer | undefined {
+  const matches = all.filter((c) => c.kind === (kind || 'Container') && c.namespace === (namespace || 'default') && c.name === name);
+  return matches.sort(
+    (a, b) =>
+      Number(b.state === 'running') - Number(a.state === 'running') ||
+      Date.parse(b.startedAt ?? '0') - Date.parse(a.startedAt ?? '0'),
+  )[0];
+}
+
+export class RequestHandler {
+  private readonly inflight = new Map<string, AbortController>();
+
+  constructor(
+    private readonly runtime: DockerRuntime,
+    private readonly containers: () => Promise<ManagedContainer[]>,
+    private readonly log: Logger,
+  ) {}
+
+  handle(req: AgentRequest, send: ChunkSender): void {
+    const id = req.requestId;
+    const abort = new AbortController();
+    this.inflight.set(id, abort);
+    this.answer(req, send, abort.signal)
+      .catch(async (e: unknown) => {
+        if (abort.signal.aborted) return;
+        this.log.info({ requestId: id, err: e }, 'request failed');
+        await send(chunk(id, { end: true, error: (e as Error)?.message ?? String(e) })).catch(() => undefined);
+      })
+      .finally(() => this.inflight.delete(id));
+  }
+
+  cancel(requestId: string): void {
+    this.inflight.get(requestId)?.abort();
+  }
+
+  /** On stream loss: nobody is left to read the answers. */
+  cancelAll(): void {
+    for (const a of this.inflight.values()) a.abort();
+  }
+
+  private async answer(req: AgentRequest, send: ChunkSender, signal: AbortSignal): Promise<void> {
+    const id = req.requestId;
+    const r = req.request;
+    if (!r) throw new Error('empty request');
+    const { kind, namespace, name } = r.value;
+    if ((kind || 'Container') !== 'Container') throw new Error(`${r.$case} of kind ${kind} is not supported by this agent`);
+    const target = pickContainer(await this.containers(), kind, namespace, name);
+    if (!target) throw new Error(`no container for Container ${namespace || 'default'}/${name} on this node`);
+
+    if (r.$case === 'exec') {
+      const res = await this.runtime.exec(target.id, r.value.command, { signal });
+      if (res.stdout) await send(chunk(id, { stream: 'stdout', data: Buffer.from(res.stdout) }));
+      if (res.stderr) await send(chunk(id, { stream: 'stderr', data: Buffer.from(res.stderr) }));
+      await send(chunk(id, { end: true, exitCode: res.exitCode }));
+      return;
+    }
+    const q = r.value;
+    const logs = await this.runtime.logs(target.id, {
+      follow: q.follow,
+      tail: q.tailLines > 0 ? q.tailLines : undefined,
+      since: q.sinceTime ? new Date(q.sinceTime) : undefined,
+      signal,
+    });
+    for await (const c of logs as AsyncIterable<LogChunk>) {
+      if (signal.aborted) break;
+      await send(chunk(id, { stream: c.stream, data: c.data }));
+    }
+    if (!signal.aborted) await send(chunk(id, { end: true }));
+  }
+}

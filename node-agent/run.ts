@@ -1,0 +1,151 @@
+// One node agent process assembled: Docker runtime, credentials (joining if needed), the control
+// loop, the API server stream, heartbeats and the /metrics /healthz /readyz port. Used by
+// `persys agent` and by `persys up`.
+import Dockerode from 'dockerode';
+import type { Logger } from 'pino';
+import type { Heartbeat } from '../lib/gen/persys/v1/agent.js';
+import { serveObservability, type ObservabilityServer } from '../lib/observability/http.js';
+import { silentLogger } from '../lib/observability/logger.js';
+import { createRegistry } from '../lib/observability/metrics.js';
+import { defaultJoinServer, splitHostPort } from './address.js';
+import { NodeAgent } from './agent.js';
+import { AgentConnection, type BackoffOptions } from './connection.js';
+import { DockerRuntime } from './docker/runtime.js';
+import { ensureNodeCredentials } from './join.js';
+import { agentMetrics } from './metrics.js';
+import { RequestHandler } from './requests.js';
+import { ContainerUsageSampler, hostNodeInfo, NodeUsageSampler } from './usage.js';
+
+export interface NodeAgentProcessOptions {
+  nodeName: string;
+  /** mTLS API server addresses, failed over in order. */
+  servers: string[];
+  /** @default the first server's port + 1 */
+  joinServer?: string;
+  token?: string;
+  caCertHash?: string;
+  dataDir: string;
+  labels?: Record<string, string>;
+  /** unix:///path or tcp://host:port. @default unix:///var/run/docker.sock */
+  dockerHost?: string;
+  /** @default 10_000 */
+  heartbeatIntervalMs?: number;
+  /** HOST:PORT of /metrics, /healthz, /readyz; none when absent. */
+  metricsListen?: string;
+  /** @default '100m' */
+  reservedCpu?: string;
+  /** @default '256Mi' */
+  reservedMemory?: string;
+  agentVersion?: string;
+  logger?: Logger;
+  backoff?: BackoffOptions;
+}
+
+export interface RunningNodeAgent {
+  agent: NodeAgent;
+  connection: AgentConnection;
+  runtime: DockerRuntime;
+  /** Port of the observability server, when one was asked for. */
+  metricsPort?: number;
+  /** Stops the agent; containers keep running. */
+  stop(): Promise<void>;
+}
+
+export function dockerFromHost(host = 'unix:///var/run/docker.sock'): Dockerode {
+  if (host.startsWith('unix://')) return new Dockerode({ socketPath: host.slice('unix://'.length) });
+  const m = /^(?:tcp|http):\/\/([^:/]+):(\d+)\/?$/.exec(host);
+  if (!m) throw new Error(`--docker-host ${JSON.stringify(host)}: use unix:///path or tcp://host:port`);
+  return new Dockerode({ host: m[1], port: Number(m[2]) });
+}
+
+export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<RunningNodeAgent> {
+  const log = opts.logger ?? silentLogger();
+  const registry = createRegistry();
+  const metrics = agentMetrics(registry);
+  const runtime = new DockerRuntime({ docker: dockerFromHost(opts.dockerHost), node: opts.nodeName });
+  let obs: ObservabilityServer | undefined;
+  try {
+    const creds = await ensureNodeCredentials({
+      dataDir: opts.dataDir,
+      nodeName: opts.nodeName,
+      joinServer: opts.joinServer ?? defaultJoinServer(opts.servers[0]!),
+      token: opts.token,
+      caCertHash: opts.caCertHash,
+      logger: log,
+    });
+    const agent = new NodeAgent({ node: opts.nodeName, runtime, logger: log.child({ loop: 'reconcile' }), metrics });
+    const requests = new RequestHandler(runtime, () => agent.managedContainers(), log.child({ loop: 'requests' }));
+    const nodeUsage = new NodeUsageSampler();
+    const containerUsage = new ContainerUsageSampler(runtime);
+    const heartbeat = async (): Promise<Heartbeat> => {
+      const usage = nodeUsage.sample();
+      const health = agent.dockerHealth();
+      // With the engine down, the heartbeat says so rather than waiting on stats calls.
+      const containers = health.healthy ? await containerUsage.sample(await agent.managedContainers().catch(() => [])) : [];
+      return { usage, containers, dockerHealthy: health.healthy, dockerMessage: health.message };
+    };
+    const connection = new AgentConnection({
+      servers: opts.servers,
+      credentials: creds,
+      agent,
+      requests,
+      nodeInfo: () =>
+        hostNodeInfo({
+          runtime,
+          reservedCpu: opts.reservedCpu ?? '100m',
+          reservedMemory: opts.reservedMemory ?? '256Mi',
+          labels: opts.labels ?? {},
+          agentVersion: opts.agentVersion ?? '',
+        }),
+      heartbeat,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+      backoff: opts.backoff,
+      logger: log.child({ loop: 'stream' }),
+      metrics,
+    });
+    if (opts.metricsListen) {
+      const { host, port } = splitHostPort(opts.metricsListen);
+      obs = await serveObservability({
+        host,
+        port,
+        registry,
+        readiness: [
+          {
+            name: 'stream',
+            check: async () => {
+              if (!connection.connected) throw new Error('not connected to an API server');
+            },
+          },
+          {
+            name: 'docker',
+            check: async () => {
+              const h = agent.dockerHealth();
+              if (!h.healthy) throw new Error(h.message);
+            },
+          },
+        ],
+      });
+      log.info({ port: obs.port }, 'serving /metrics, /healthz and /readyz');
+    }
+    agent.start();
+    connection.start();
+    log.info({ node: opts.nodeName, servers: opts.servers }, 'node agent started');
+    return {
+      agent,
+      connection,
+      runtime,
+      metricsPort: obs?.port,
+      async stop() {
+        await connection.stop();
+        await agent.stop();
+        runtime.close();
+        await obs?.close();
+        log.info('node agent stopped; containers left running');
+      },
+    };
+  } catch (e) {
+    runtime.close();
+    await obs?.close();
+    throw e;
+  }
+}

@@ -1,0 +1,113 @@
+// Usage figures from /proc text and Docker stats, and NodeInfo's capacity and allocatable.
+import { describe, expect, it } from 'vitest';
+import {
+  buildNodeInfo,
+  containerUsageFromStats,
+  cpuPercent,
+  NodeUsageSampler,
+  parseDiskstats,
+  parseMeminfo,
+  parseNetDev,
+  parseProcStat,
+} from './usage.js';
+
+const STAT = (user: number, idle: number) => `cpu  ${user} 0 0 ${idle} 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\n`;
+const MEMINFO = 'MemTotal:        2048000 kB\nMemFree:          100000 kB\nMemAvailable:    1024000 kB\n';
+const DISKSTATS = (read: number, written: number) =>
+  [
+    `   8       0 sda 10 0 ${read} 5 20 0 ${written} 7 0 0 0`,
+    `   8       1 sda1 10 0 ${read} 5 20 0 ${written} 7 0 0 0`,
+    `   7       0 loop0 1 0 999 0 0 0 999 0 0 0 0`,
+  ].join('\n');
+const NETDEV = (rx: number, tx: number) =>
+  [
+    'Inter-|   Receive                                                |  Transmit',
+    ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+    `    lo: 5000 1 0 0 0 0 0 0 5000 1 0 0 0 0 0 0`,
+    `  eth0: ${rx} 1 0 0 0 0 0 0 ${tx} 1 0 0 0 0 0 0`,
+  ].join('\n');
+
+describe('/proc parsers', () => {
+  it('computes CPU % from the busy share of the jiffies between two samples', () => {
+    expect(cpuPercent(parseProcStat(STAT(100, 100)), parseProcStat(STAT(130, 170)))).toBe(30);
+    expect(cpuPercent(parseProcStat(STAT(100, 100)), parseProcStat(STAT(100, 100)))).toBe(0);
+  });
+
+  it('reads total and available memory in bytes', () => {
+    expect(parseMeminfo(MEMINFO)).toEqual({ totalBytes: 2048000 * 1024, availableBytes: 1024000 * 1024 });
+  });
+
+  it('counts whole disks only, in 512-byte sectors', () => {
+    expect(parseDiskstats(DISKSTATS(4, 8), (d) => d === 'sda')).toEqual({ readBytes: 2048, writeBytes: 4096 });
+  });
+
+  it('sums network bytes of every interface except loopback', () => {
+    expect(parseNetDev(NETDEV(300, 700))).toEqual({ rxBytes: 300, txBytes: 700 });
+  });
+});
+
+describe('NodeUsageSampler', () => {
+  it('reports rates per second between samples', () => {
+    let t = 0;
+    let files: Record<string, string> = {
+      '/proc/stat': STAT(0, 0),
+      '/proc/meminfo': MEMINFO,
+      '/proc/diskstats': DISKSTATS(0, 0),
+      '/proc/net/dev': NETDEV(0, 0),
+    };
+    const sampler = new NodeUsageSampler((p) => files[p]!, () => t);
+    t = 2_000;
+    files = { ...files, '/proc/stat': STAT(50, 150), '/proc/diskstats': DISKSTATS(8, 16), '/proc/net/dev': NETDEV(2000, 4000) };
+    const u = sampler.sample();
+    // isWholeDisk consults /sys/block, where no "sda" need exist: disk rates are checked via parseDiskstats.
+    expect(u).toMatchObject({
+      cpuPercent: 25,
+      memoryBytes: String(1024000 * 1024),
+      networkRxBytesPerSecond: '1000',
+      networkTxBytesPerSecond: '2000',
+    });
+  });
+});
+
+describe('containerUsageFromStats', () => {
+  it('computes CPU % as docker stats does and subtracts inactive page cache from memory', () => {
+    const u = containerUsageFromStats({
+      cpu_stats: { cpu_usage: { total_usage: 3_000 }, system_cpu_usage: 20_000, online_cpus: 2 },
+      precpu_stats: { cpu_usage: { total_usage: 1_000 }, system_cpu_usage: 10_000 },
+      memory_stats: { usage: 10_000, limit: 50_000, stats: { inactive_file: 4_000 } },
+      networks: { eth0: { rx_bytes: 10, tx_bytes: 20 }, eth1: { rx_bytes: 1, tx_bytes: 2 } },
+    } as never);
+    expect(u).toEqual({ cpuPercent: 40, memoryBytes: 6_000, memoryLimitBytes: 50_000, rxBytes: 11, txBytes: 22 });
+  });
+});
+
+describe('buildNodeInfo', () => {
+  it('reports capacity, allocatable after the reserve, InternalIP and Hostname addresses', () => {
+    const info = buildNodeInfo({
+      cpus: 2,
+      memTotalBytes: 4 * 1024 ** 3,
+      reservedCpu: '100m',
+      reservedMemory: '256Mi',
+      dockerVersion: '24.0.5',
+      hostname: 'host-a',
+      interfaces: {
+        lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true } as never],
+        eth0: [
+          { address: '10.0.0.5', family: 'IPv4', internal: false } as never,
+          { address: 'fe80::1', family: 'IPv6', internal: false } as never,
+        ],
+      },
+      labels: { zone: 'a' },
+      os: 'linux',
+      architecture: 'amd64',
+      agentVersion: '0.1.0',
+    });
+    expect(info.capacity).toEqual({ cpu: '2', memory: `${4 * 1024 * 1024}Ki` });
+    expect(info.allocatable).toEqual({ cpu: '1900m', memory: `${4 * 1024 * 1024 - 256 * 1024}Ki` });
+    expect(info.addresses).toEqual([
+      { type: 'InternalIP', address: '10.0.0.5' },
+      { type: 'Hostname', address: 'host-a' },
+    ]);
+    expect(info.labels).toEqual({ zone: 'a' });
+  });
+});

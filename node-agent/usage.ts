@@ -1,0 +1,258 @@
+// What the agent reports about its host: node usage as rates from /proc deltas (CPU, memory, disk
+// I/O, network), per-container usage from Docker stats, and NodeInfo (capacity, allocatable, ...).
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import type Dockerode from 'dockerode';
+import { parseCpuMillis, parseMemoryBytes } from '../apiserver/validation/index.js';
+import type { NodeUsage } from '../lib/gen/persys/v1/cluster.js';
+import type { ContainerUsage, NodeInfo } from '../lib/gen/persys/v1/agent.js';
+import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
+
+export interface CpuTimes {
+  idle: number;
+  total: number;
+}
+
+/** The aggregate `cpu` line of /proc/stat: idle (idle + iowait) and total jiffies. */
+export function parseProcStat(text: string): CpuTimes {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new Error('/proc/stat has no aggregate cpu line');
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // guest and guest_nice are already counted in user and nice.
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { idle: (v[3] ?? 0) + (v[4] ?? 0), total };
+}
+
+export function cpuPercent(prev: CpuTimes, cur: CpuTimes): number {
+  const total = cur.total - prev.total;
+  if (total <= 0) return 0;
+  return Math.max(0, Math.min(100, (100 * (total - (cur.idle - prev.idle))) / total));
+}
+
+/** MemTotal and MemAvailable in bytes. */
+export function parseMeminfo(text: string): { totalBytes: number; availableBytes: number } {
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  const totalBytes = kb('MemTotal');
+  const available = kb('MemAvailable');
+  return { totalBytes, availableBytes: available || kb('MemFree') + kb('Buffers') + kb('Cached') };
+}
+
+/** Bytes read and written by whole disks (partitions would count twice); sectors are 512 bytes here. */
+export function parseDiskstats(text: string, isDisk: (device: string) => boolean): { readBytes: number; writeBytes: number } {
+  let readBytes = 0;
+  let writeBytes = 0;
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || !isDisk(f[2]!)) continue;
+    readBytes += Number(f[5]) * 512;
+    writeBytes += Number(f[9]) * 512;
+  }
+  return { readBytes, writeBytes };
+}
+
+/** Received and transmitted bytes over every interface but loopback. */
+export function parseNetDev(text: string): { rxBytes: number; txBytes: number } {
+  let rxBytes = 0;
+  let txBytes = 0;
+  for (const line of text.split('\n').slice(2)) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    if (name === 'lo') continue;
+    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    rxBytes += f[0] ?? 0;
+    txBytes += f[8] ?? 0;
+  }
+  return { rxBytes, txBytes };
+}
+
+/** A real block device listed in /sys/block that is neither a loop nor a RAM disk. */
+function isWholeDisk(device: string): boolean {
+  return !/^(loop|ram|zram)/.test(device) && existsSync(`/sys/block/${device.replace(/\//g, '!')}`);
+}
+
+interface Counters {
+  at: number;
+  cpu: CpuTimes;
+  readBytes: number;
+  writeBytes: number;
+  rxBytes: number;
+  txBytes: number;
+}
+
+const perSecond = (delta: number, ms: number) => (ms > 0 ? String(Math.max(0, Math.round((delta * 1000) / ms))) : '0');
+
+/** Node usage since the previous sample (the first call covers the time since construction). */
+export class NodeUsageSampler {
+  private last: Counters;
+
+  constructor(
+    private readonly read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+    private readonly now: () => number = Date.now,
+  ) {
+    this.last = this.counters();
+  }
+
+  sample(): NodeUsage {
+    const cur = this.counters();
+    const prev = this.last;
+    this.last = cur;
+    const ms = cur.at - prev.at;
+    const mem = parseMeminfo(this.read('/proc/meminfo'));
+    return {
+      cpuPercent: Math.round(cpuPercent(prev.cpu, cur.cpu) * 10) / 10,
+      memoryBytes: String(mem.totalBytes - mem.availableBytes),
+      diskReadBytesPerSecond: perSecond(cur.readBytes - prev.readBytes, ms),
+      diskWriteBytesPerSecond: perSecond(cur.writeBytes - prev.writeBytes, ms),
+      networkRxBytesPerSecond: perSecond(cur.rxBytes - prev.rxBytes, ms),
+      networkTxBytesPerSecond: perSecond(cur.txBytes - prev.txBytes, ms),
+    };
+  }
+
+  private counters(): Counters {
+    const disk = parseDiskstats(this.read('/proc/diskstats'), isWholeDisk);
+    const net = parseNetDev(this.read('/proc/net/dev'));
+    return { at: this.now(), cpu: parseProcStat(this.read('/proc/stat')), ...disk, ...net };
+  }
+}
+
+/** CPU % of the whole host (as `docker stats`), memory without page cache, and network totals. */
+export function containerUsageFromStats(s: Dockerode.ContainerStats): {
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  rxBytes: number;
+  txBytes: number;
+} {
+  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const systemDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
+  const cpus = s.cpu_stats?.online_cpus || s.cpu_stats?.cpu_usage?.percpu_usage?.length || 1;
+  const cpu = systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0;
+  const stats = (s.memory_stats?.stats ?? {}) as Record<string, number>;
+  // cgroup v2 names it inactive_file, v1 total_inactive_file; docker stats subtracts it too.
+  const cache = stats['inactive_file'] ?? stats['total_inactive_file'] ?? 0;
+  let rxBytes = 0;
+  let txBytes = 0;
+  for (const n of Object.values(s.networks ?? {})) {
+    rxBytes += n.rx_bytes ?? 0;
+    txBytes += n.tx_bytes ?? 0;
+  }
+  return {
+    cpuPercent: Math.round(cpu * 10) / 10,
+    memoryBytes: Math.max(0, (s.memory_stats?.usage ?? 0) - cache),
+    memoryLimitBytes: s.memory_stats?.limit ?? 0,
+    rxBytes,
+    txBytes,
+  };
+}
+
+/** Per-container usage, one stats call per running container; network as rates between calls. */
+export class ContainerUsageSampler {
+  private readonly lastNet = new Map<string, { at: number; rx: number; tx: number }>();
+
+  constructor(
+    private readonly runtime: DockerRuntime,
+    private readonly now: () => number = Date.now,
+    private readonly concurrency = 8,
+  ) {}
+
+  async sample(containers: ManagedContainer[]): Promise<ContainerUsage[]> {
+    const running = containers.filter((c) => c.state === 'running' && c.kind === 'Container');
+    const out: ContainerUsage[] = [];
+    for (let i = 0; i < running.length; i += this.concurrency) {
+      const batch = await Promise.all(running.slice(i, i + this.concurrency).map((c) => this.one(c)));
+      for (const u of batch) if (u) out.push(u);
+    }
+    const live = new Set(running.map((c) => c.id));
+    for (const id of this.lastNet.keys()) if (!live.has(id)) this.lastNet.delete(id);
+    return out;
+  }
+
+  private async one(c: ManagedContainer): Promise<ContainerUsage | undefined> {
+    let stats: Dockerode.ContainerStats;
+    try {
+      stats = await this.runtime.stats(c.id);
+    } catch {
+      return undefined; // stopped meanwhile, or the engine is down (the heartbeat says so)
+    }
+    const u = containerUsageFromStats(stats);
+    const at = this.now();
+    const prev = this.lastNet.get(c.id);
+    this.lastNet.set(c.id, { at, rx: u.rxBytes, tx: u.txBytes });
+    return {
+      uid: c.uid,
+      namespace: c.namespace,
+      name: c.name,
+      cpuPercent: u.cpuPercent,
+      memoryBytes: String(u.memoryBytes),
+      memoryLimitBytes: String(u.memoryLimitBytes),
+      networkRxBytesPerSecond: prev ? perSecond(u.rxBytes - prev.rx, at - prev.at) : '0',
+      networkTxBytesPerSecond: prev ? perSecond(u.txBytes - prev.tx, at - prev.at) : '0',
+    };
+  }
+}
+
+export interface NodeInfoInput {
+  cpus: number;
+  memTotalBytes: number;
+  reservedCpu: string;
+  reservedMemory: string;
+  dockerVersion: string;
+  hostname: string;
+  interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  labels: Record<string, string>;
+  os: string;
+  architecture: string;
+  agentVersion: string;
+}
+
+/** Capacity as the host has it, allocatable after the reserve, addresses: non-internal IPv4 + hostname. */
+export function buildNodeInfo(i: NodeInfoInput): NodeInfo {
+  const cpuMillis = Math.max(0, i.cpus * 1000 - parseCpuMillis(i.reservedCpu));
+  const memKi = Math.floor(i.memTotalBytes / 1024);
+  const allocKi = Math.max(0, Math.floor((i.memTotalBytes - parseMemoryBytes(i.reservedMemory)) / 1024));
+  const addresses = Object.values(i.interfaces)
+    .flatMap((list) => list ?? [])
+    .filter((a) => a.family === 'IPv4' && !a.internal)
+    .map((a) => ({ type: 'InternalIP', address: a.address }));
+  return {
+    capacity: { cpu: String(i.cpus), memory: `${memKi}Ki` },
+    allocatable: { cpu: cpuMillis % 1000 === 0 ? String(cpuMillis / 1000) : `${cpuMillis}m`, memory: `${allocKi}Ki` },
+    dockerVersion: i.dockerVersion,
+    addresses: [...addresses, { type: 'Hostname', address: i.hostname }],
+    labels: i.labels,
+    os: i.os,
+    architecture: i.architecture,
+    agentVersion: i.agentVersion,
+  };
+}
+
+/** NodeInfo of this host; the Docker version is left empty when the engine does not answer. */
+export async function hostNodeInfo(opts: {
+  runtime: DockerRuntime;
+  reservedCpu: string;
+  reservedMemory: string;
+  labels: Record<string, string>;
+  agentVersion: string;
+}): Promise<NodeInfo> {
+  const dockerVersion = await opts.runtime.version().then((v) => v.Version, () => '');
+  let memTotalBytes = os.totalmem();
+  try {
+    memTotalBytes = parseMeminfo(readFileSync('/proc/meminfo', 'utf8')).totalBytes || memTotalBytes;
+  } catch {
+    // not Linux: os.totalmem() is the same figure
+  }
+  return buildNodeInfo({
+    cpus: os.cpus().length,
+    memTotalBytes,
+    reservedCpu: opts.reservedCpu,
+    reservedMemory: opts.reservedMemory,
+    dockerVersion,
+    hostname: os.hostname(),
+    interfaces: os.networkInterfaces(),
+    labels: opts.labels,
+    os: os.platform(),
+    architecture: os.arch() === 'x64' ? 'amd64' : os.arch(),
+    agentVersion: opts.agentVersion,
+  });
+}
