@@ -1,18 +1,27 @@
 // Assembles one API server process: etcd storage, watch caches, the registry, the garbage collector,
-// the compactor, the mTLS gRPC server (Resources, health, reflection) and the metrics/health port.
-import { readFileSync } from 'node:fs';
+// the compactor, the mTLS gRPC server (Resources, Operations, the agent stream, health, reflection),
+// the join port (Agents.Join over server-only TLS) and the metrics/health port.
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as Code } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { ResourcesService } from '../lib/gen/persys/v1/api.js';
+import { AgentsService, OperationsService } from '../lib/gen/persys/v1/agent.js';
 import { serveObservability, type ObservabilityServer } from '../lib/observability/http.js';
 import { apiServerMetrics, createRegistry } from '../lib/observability/metrics.js';
 import { resourcesService } from './api/service.js';
+import { authzInterceptor } from './api/authz.js';
+import { operationsService } from './api/operations.js';
+import { AgentHub } from './agents/hub.js';
+import { joinService } from './agents/join.js';
+import { agentHubMetrics } from './agents/metrics.js';
+import { caCertHash, type CertBundle } from './pki/index.js';
 import { startGarbageCollector } from './registry/gc.js';
-import { ensureDefaultNamespace } from './registry/bootstrap.js';
+import { ensureBootstrapNamespaces } from './registry/bootstrap.js';
 import { ResourceStore } from './registry/store.js';
 import { objectKey } from './registry/keys.js';
 import { findKind } from '../lib/api/kinds.js';
@@ -32,6 +41,12 @@ export interface ApiServerOptions {
   caCertFile: string;
   serverCertFile: string;
   serverKeyFile: string;
+  /** The CA's private key, to sign node certificates at Join; without it Join answers UNAVAILABLE. */
+  caKeyFile?: string;
+  /** host:port of the join port (TLS, no client certificate, Agents.Join only). @default the API port + 1 (port 0 → a free port) */
+  joinListen?: string;
+  /** host:port new nodes are told to dial in join commands. @default the API address (this host's name for a wildcard) */
+  advertiseAddress?: string;
   /** @default 5 minutes, as kube-apiserver */
   compactionIntervalMs?: number;
   /** Idle time after which a watcher that allows bookmarks gets one. @default 60 s */
@@ -41,8 +56,11 @@ export interface ApiServerOptions {
 
 export interface RunningApiServer {
   port: number;
+  /** The join port actually bound. */
+  joinPort: number;
   metricsPort: number;
   store: ResourceStore;
+  agents: AgentHub;
   stop(): Promise<void>;
 }
 
@@ -55,6 +73,13 @@ function splitHostPort(hostPort: string): [string, number] {
 
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.logger;
+  const caPem = readFileSync(opts.caCertFile, 'utf8');
+  const serverCertPem = readFileSync(opts.serverCertFile, 'utf8');
+  const serverKeyPem = readFileSync(opts.serverKeyFile);
+  const ca: CertBundle | undefined =
+    opts.caKeyFile && existsSync(opts.caKeyFile) ? { certPem: caPem, keyPem: readFileSync(opts.caKeyFile, 'utf8') } : undefined;
+  if (!ca) log.warn({ caKeyFile: opts.caKeyFile }, 'no CA key: nodes cannot join through this API server');
+
   const registry = createRegistry();
   const metrics = apiServerMetrics(registry);
   const etcd = new EtcdStorage({ endpoints: opts.etcdEndpoints, prefix: opts.etcdPrefix, logger: log });
@@ -64,7 +89,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const store = new ResourceStore(storage, log, {
     cachedNamespace: (name) => namespaces.get(objectKey(findKind('Namespace')!, '', name)),
   });
-  await ensureDefaultNamespace(store);
+  await ensureBootstrapNamespaces(store);
   await watches.start();
   const gc = startGarbageCollector(store, watches, { logger: log });
   // The compactor coordinates API servers through etcd itself (compactInTurn), so it gets the backend.
@@ -74,27 +99,76 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     onCompact: () => metrics.compactions.inc(),
   });
 
+  const hub = new AgentHub({ store, watches, logger: log, metrics: agentHubMetrics(registry) });
   const server = new Server({
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    interceptors: [
+      authzInterceptor((path, code) => {
+        const method = path.slice(path.lastIndexOf('/') + 1);
+        metrics.requests.inc({ verb: method.charAt(0).toLowerCase() + method.slice(1), kind: '', code: Code[code] ?? String(code) });
+      }),
+    ],
   });
   server.addService(ResourcesService, resourcesService({ store, watches, metrics, log }));
-  const health = new HealthImplementation({ '': 'SERVING', 'persys.v1.Resources': 'SERVING' });
+  server.addService(AgentsService, hub.service());
+  let boundPort = 0;
+  let joinPort = 0;
+  const [host, port] = splitHostPort(opts.listen ?? '127.0.0.1:7443');
+  const advertise = () => opts.advertiseAddress ?? `${['0.0.0.0', '::', ''].includes(host) ? hostname() : host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  server.addService(
+    OperationsService,
+    operationsService({
+      store,
+      hub,
+      log,
+      metrics,
+      caCertHash: caCertHash(caPem),
+      advertiseAddress: advertise,
+      joinAddress: () => {
+        if (joinPort === boundPort + 1 && !opts.advertiseAddress) return undefined;
+        return `${advertise().replace(/:\d+$/, '')}:${joinPort}`;
+      },
+    }),
+  );
+  const health = new HealthImplementation({ '': 'SERVING', 'persys.v1.Resources': 'SERVING', 'persys.v1.Operations': 'SERVING', 'persys.v1.Agents': 'SERVING' });
   health.addToServer(server);
-  const definitions = protoLoader.loadSync('persys/v1/api.proto', { includeDirs: [PROTO_DIR] });
+  const definitions = protoLoader.loadSync(['persys/v1/api.proto', 'persys/v1/agent.proto'], { includeDirs: [PROTO_DIR] });
   new ReflectionService(definitions).addToServer(server);
 
   const credentials = ServerCredentials.createSsl(
-    readFileSync(opts.caCertFile),
-    [{ private_key: readFileSync(opts.serverKeyFile), cert_chain: readFileSync(opts.serverCertFile) }],
+    Buffer.from(caPem),
+    [{ private_key: serverKeyPem, cert_chain: Buffer.from(serverCertPem) }],
     true,
   );
-  const [host, port] = splitHostPort(opts.listen ?? '127.0.0.1:7443');
-  const boundPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  const bind = (srv: Server, h: string, p: number, creds: ServerCredentials) =>
+    new Promise<number>((resolve, reject) =>
+      srv.bindAsync(`${h.includes(':') ? `[${h}]` : h}:${p}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
+    );
+  boundPort = await bind(server, host, port, credentials);
+
+  // The join port: server-auth TLS only (a joining node has no certificate yet). The chain carries the
+  // CA after the server certificate so the node can pin the CA by its hash before trusting anything.
+  const joinServer = new Server();
+  joinServer.addService(AgentsService, joinService({ store, ca, log: log.child({ component: 'join' }) }));
+  const [joinHost, joinPortWanted] = opts.joinListen ? splitHostPort(opts.joinListen) : [host, port === 0 ? 0 : port + 1];
+  const joinCredentials = ServerCredentials.createSsl(
+    null,
+    [{ private_key: serverKeyPem, cert_chain: Buffer.from(`${serverCertPem.trimEnd()}\n${caPem.trimEnd()}\n`) }],
+    false,
   );
+  try {
+    joinPort = await bind(joinServer, joinHost, joinPortWanted, joinCredentials);
+  } catch (err) {
+    server.forceShutdown();
+    gc.stop();
+    compactor.stop();
+    watches.stop();
+    await storage.close();
+    throw new Error(`cannot listen on the join port ${joinHost}:${joinPortWanted} (set --join-listen): ${(err as Error).message}`, { cause: err });
+  }
 
   const [mHost, mPort] = splitHostPort(opts.metricsListen ?? '127.0.0.1:7080');
   const observability: ObservabilityServer = await serveObservability({
@@ -106,14 +180,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       { name: 'watch-caches', check: async () => watches.checkReady() },
     ],
   });
-  log.info({ port: boundPort, metricsPort: observability.port }, 'API server listening');
+  log.info({ port: boundPort, joinPort, metricsPort: observability.port }, 'API server listening');
 
   return {
     port: boundPort,
+    joinPort,
     metricsPort: observability.port,
     store,
+    agents: hub,
     async stop() {
       health.setStatus('', 'NOT_SERVING');
+      hub.stop();
+      joinServer.forceShutdown();
       gc.stop();
       compactor.stop();
       watches.stop();

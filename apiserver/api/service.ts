@@ -1,6 +1,5 @@
 // The gRPC Resources service: decodes requests, calls the registry, encodes results, and records
 // every call's identity, outcome and latency. Watch streams are served from the watch caches.
-import { TLSSocket } from 'node:tls';
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -21,7 +20,8 @@ import type {
   WatchEvent,
   WatchRequest,
 } from '../../lib/gen/persys/v1/api.js';
-import { identityFromPeerCertificate, type Identity } from '../pki/index.js';
+import type { Identity } from '../pki/index.js';
+import { callerIdentity } from './authz.js';
 import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import { ApiStatusError, codeName, invalid, toServiceError } from './status.js';
@@ -35,38 +35,10 @@ export interface ServiceDeps {
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-/** The grpc-js 1.14 internals between a handler's call and its HTTP/2 session (not public API). */
-interface CallInternals {
-  call?: CallInternals;
-  nextCall?: CallInternals;
-  stream?: { session?: { socket?: unknown } };
-}
-
-/**
- * The TLS socket a call arrived on: the handler's call wraps one intercepting call per interceptor,
- * the innermost holds the HTTP/2 stream. Undefined when grpc-js changes that shape (then nothing is cached).
- */
-function tlsSocketOf(call: AnyCall): TLSSocket | undefined {
-  let inner = (call as CallInternals).call;
-  while (inner && !inner.stream) inner = inner.nextCall;
-  const socket = inner?.stream?.session?.socket;
-  return socket instanceof TLSSocket ? socket : undefined;
-}
-
-/**
- * Identities per connection: getAuthContext() re-parses the peer certificate (getPeerCertificate, ~5% of
- * a create) on every call, yet it cannot change while a connection lives (Node's HTTP/2 disables TLS renegotiation).
- */
-const identities = new WeakMap<TLSSocket, Identity>();
-
 function identityOf(call: AnyCall): Identity {
-  const socket = tlsSocketOf(call);
-  const known = socket && identities.get(socket);
-  if (known) return known;
-  const id = identityFromPeerCertificate(call.getAuthContext()?.sslPeerCertificate);
-  // The TLS layer already refuses peers without a CA-signed certificate; this is defence in depth.
+  const id = callerIdentity(call);
+  // The TLS layer and the authz interceptor already refuse such peers; this is defence in depth.
   if (!id) throw new ApiStatusError(Code.UNAUTHENTICATED, 'a client certificate signed by the cluster CA is required');
-  if (socket) identities.set(socket, id);
   return id;
 }
 

@@ -33,11 +33,12 @@ describe('Apply refuses every invalid manifest of the table', () => {
     expect((err as ApiError).message).toContain(message);
   });
 
-  it('stored nothing: every kind is empty but for the default namespace', async () => {
+  it('stored nothing: every kind is empty but for the bootstrap namespaces', async () => {
     for (const info of KINDS) {
       const { items } = await api.client.list(info.kind);
       const names = items.map((i) => `${i.kind}/${i.metadata.name}`);
-      expect(names).toEqual(info.kind === 'Namespace' ? ['Namespace/default'] : []);
+      const bootstrap = ['default', 'persys-node-lease', 'persys-system'].map((n) => `Namespace/${n}`);
+      expect(names).toEqual(info.kind === 'Namespace' ? bootstrap : []);
     }
   });
 });

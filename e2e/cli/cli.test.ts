@@ -69,9 +69,10 @@ async function stopUp(): Promise<number | null> {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'persys-cli-'));
-  const [api, metrics, etcdClient, etcdPeer] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [api, joinPort, metrics, etcdClient, etcdPeer] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   upArgs = [
     '--listen', `127.0.0.1:${api}`,
+    '--join-listen', `127.0.0.1:${joinPort}`,
     '--metrics-listen', `127.0.0.1:${metrics}`,
     '--etcd-client-url', `http://127.0.0.1:${etcdClient}`,
     '--etcd-peer-url', `http://127.0.0.1:${etcdPeer}`,

@@ -19,7 +19,10 @@ export interface TestApiServer {
   stop(): Promise<void>;
 }
 
-export async function startTestApiServer(etcdEndpoint: string, opts: { compactionIntervalMs?: number; bookmarkIntervalMs?: number; etcdPrefix?: string } = {}): Promise<TestApiServer> {
+export async function startTestApiServer(
+  etcdEndpoint: string,
+  opts: { compactionIntervalMs?: number; bookmarkIntervalMs?: number; etcdPrefix?: string; withoutCaKey?: boolean } = {},
+): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
   const pki = await initPki(join(dir, 'pki'));
   const server = await startApiServer({
@@ -31,6 +34,8 @@ export async function startTestApiServer(etcdEndpoint: string, opts: { compactio
     caCertFile: pki.caCert,
     serverCertFile: pki.serverCert,
     serverKeyFile: pki.serverKey,
+    // Lets nodes join (Agents.Join signs with it); withoutCaKey runs a server that cannot sign.
+    caKeyFile: opts.withoutCaKey ? undefined : pki.caKey,
     compactionIntervalMs: opts.compactionIntervalMs ?? 3_600_000,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     logger: silentLogger(),

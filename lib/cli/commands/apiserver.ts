@@ -9,6 +9,18 @@ import { DATA_DIR_FLAG } from './pki.js';
 
 export const API_SERVER_FLAGS: FlagSpecs = {
   listen: { type: 'string', env: 'PERSYS_LISTEN', valueName: 'HOST:PORT', default: '127.0.0.1:7443', description: 'gRPC API address (mTLS)' },
+  'join-listen': {
+    type: 'string',
+    env: 'PERSYS_JOIN_LISTEN',
+    valueName: 'HOST:PORT',
+    description: 'join port: TLS without client certificates, for `persys agent --token` (default: the --listen port + 1)',
+  },
+  'advertise-address': {
+    type: 'string',
+    env: 'PERSYS_ADVERTISE_ADDRESS',
+    valueName: 'HOST:PORT',
+    description: 'API address printed in join commands (default: the --listen address)',
+  },
   'metrics-listen': {
     type: 'string',
     env: 'PERSYS_METRICS_LISTEN',
@@ -54,6 +66,12 @@ export const apiserverCommand: Command = {
     'tls-ca-file': { type: 'string', env: 'PERSYS_TLS_CA_FILE', valueName: 'FILE', description: 'CA of client certificates (default DATA_DIR/pki/ca.crt)' },
     'tls-cert-file': { type: 'string', env: 'PERSYS_TLS_CERT_FILE', valueName: 'FILE', description: 'server certificate (default DATA_DIR/pki/server.crt)' },
     'tls-key-file': { type: 'string', env: 'PERSYS_TLS_KEY_FILE', valueName: 'FILE', description: 'server key (default DATA_DIR/pki/server.key)' },
+    'ca-key-file': {
+      type: 'string',
+      env: 'PERSYS_CA_KEY_FILE',
+      valueName: 'FILE',
+      description: 'CA key, to sign node certificates when nodes join (default DATA_DIR/pki/ca.key when present)',
+    },
   },
   async run(ctx) {
     const etcd = str(ctx.flags, 'etcd-servers');
@@ -70,6 +88,9 @@ export const apiserverCommand: Command = {
       caCertFile: str(ctx.flags, 'tls-ca-file') ?? pki.caCert,
       serverCertFile: str(ctx.flags, 'tls-cert-file') ?? pki.serverCert,
       serverKeyFile: str(ctx.flags, 'tls-key-file') ?? pki.serverKey,
+      caKeyFile: str(ctx.flags, 'ca-key-file') ?? pki.caKey,
+      joinListen: str(ctx.flags, 'join-listen'),
+      advertiseAddress: str(ctx.flags, 'advertise-address'),
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
       logger: createLogger('apiserver', str(ctx.flags, 'log-level')),
     });

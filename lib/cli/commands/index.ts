@@ -9,8 +9,12 @@ import { controllerCommand, controllersCommand } from './controller.js';
 import { deleteCommand } from './delete.js';
 import { describeCommand } from './describe.js';
 import { diffCommand } from './diff.js';
+import { execCommand } from './exec.js';
 import { getCommand } from './get.js';
+import { logsCommand } from './logs.js';
 import { pkiCommand } from './pki.js';
+import { tokenCommand } from './token.js';
+import { topCommand } from './top.js';
 import { upCommand } from './up.js';
 import { versionCommand } from './version.js';
 
@@ -35,6 +39,10 @@ for (const cmd of [
   describeCommand,
   deleteCommand,
   diffCommand,
+  logsCommand,
+  execCommand,
+  topCommand,
+  tokenCommand,
   apiResourcesCommand,
   versionCommand,
   pkiCommand,

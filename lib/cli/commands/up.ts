@@ -75,6 +75,9 @@ export const upCommand: Command = {
         caCertFile: pki.caCert,
         serverCertFile: pki.serverCert,
         serverKeyFile: pki.serverKey,
+        caKeyFile: pki.caKey,
+        joinListen: str(ctx.flags, 'join-listen'),
+        advertiseAddress: str(ctx.flags, 'advertise-address'),
         compactionIntervalMs,
         logger: createLogger('apiserver', str(ctx.flags, 'log-level')),
       });
@@ -88,6 +91,7 @@ export const upCommand: Command = {
       [
         `persys is up (state in ${dataDir})`,
         `  API server  ${dialAddress(listen).replace(/:\d+$/, '')}:${server.port} (mTLS)`,
+        `  join port   ${dialAddress(listen).replace(/:\d+$/, '')}:${server.joinPort} (TLS, for \`persys agent --token\`)`,
         `  metrics     http://${str(ctx.flags, 'metrics-listen')!.replace(/:\d+$/, '')}:${server.metricsPort}/metrics`,
         `  etcd        ${etcdEndpoints.join(',')}${etcd ? ` (pid ${etcd.pid()})` : ''}`,
         '',
@@ -95,6 +99,7 @@ export const upCommand: Command = {
         ...(inCwd ? [] : [`  export PERSYS_CONFIG=${configFile}`]),
         '  persys apply -f manifests/examples/',
         '  persys get containers',
+        '  persys token create        # then run the printed `persys agent …` on each Docker host',
         '',
         'Press Ctrl-C to stop.',
       ].join('\n'),

@@ -1,0 +1,63 @@
+// Agents.Join, served alone on the join port (TLS without client certificates): a valid join token
+// buys a node client certificate (CN system:node:NAME, O system:nodes) for the CSR's key.
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status as Code } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { JoinRequest, JoinResponse } from '../../lib/gen/persys/v1/agent.js';
+import { ApiStatusError, toServiceError } from '../api/status.js';
+import { NODE_USER_PREFIX, NODES_GROUP } from '../api/authz.js';
+import { InvalidCsrError, signCsr, type CertBundle } from '../pki/index.js';
+import type { ResourceStore } from '../registry/store.js';
+import { dns1123SubdomainError } from '../validation/names.js';
+import { JoinTokenError, verifyJoinToken } from './tokens.js';
+
+export interface JoinDeps {
+  store: ResourceStore;
+  /** The cluster CA with its key; undefined when this API server cannot sign (no --ca-key). */
+  ca: CertBundle | undefined;
+  log: Logger;
+}
+
+export async function joinNode(deps: JoinDeps, req: JoinRequest): Promise<JoinResponse> {
+  try {
+    await verifyJoinToken(deps.store, req.token);
+  } catch (err) {
+    if (err instanceof JoinTokenError) throw new ApiStatusError(Code.UNAUTHENTICATED, err.message);
+    throw err;
+  }
+  const nameError = dns1123SubdomainError(req.nodeName);
+  if (!req.nodeName || nameError) throw new ApiStatusError(Code.INVALID_ARGUMENT, `node_name: ${req.nodeName ? nameError : 'required'}`);
+  if (!deps.ca) throw new ApiStatusError(Code.UNAVAILABLE, 'this API server cannot sign node certificates (it was started without the CA key)');
+  let certificatePem: string;
+  try {
+    certificatePem = await signCsr(deps.ca, req.csrPem, {
+      commonName: `${NODE_USER_PREFIX}${req.nodeName}`,
+      organizations: [NODES_GROUP],
+      usage: 'client',
+    });
+  } catch (err) {
+    if (err instanceof InvalidCsrError) throw new ApiStatusError(Code.INVALID_ARGUMENT, `csr_pem: ${err.message}`);
+    throw err;
+  }
+  return { certificatePem, caCertificatePem: deps.ca.certPem };
+}
+
+export function joinService(deps: JoinDeps): UntypedServiceImplementation {
+  return {
+    join: (call: ServerUnaryCall<JoinRequest, JoinResponse>, callback: sendUnaryData<JoinResponse>) => {
+      const node = call.request.nodeName;
+      joinNode(deps, call.request).then(
+        (res) => {
+          deps.log.info({ node, peer: call.getPeer() }, 'node joined: certificate issued');
+          callback(null, res);
+        },
+        (err: unknown) => {
+          const se = toServiceError(err);
+          if (se.code === Code.INTERNAL) deps.log.error({ err, node }, 'join failed');
+          else deps.log.warn({ node, peer: call.getPeer(), reason: se.details }, 'join refused');
+          callback(se);
+        },
+      );
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// The Node's status as its agent reports it: facts from Hello, the Ready and DockerReady conditions.
+// Pure functions of (previous status, report, time), so a write happens only when one returns a change.
+import type { NodeInfo } from '../../lib/gen/persys/v1/agent.js';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+const nonEmpty = <T extends Record<string, unknown>>(o: T | undefined): T | undefined => {
+  if (!o) return undefined;
+  const out = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== '' && v !== undefined)) as T;
+  return Object.keys(out).length ? out : undefined;
+};
+
+/** Replaces the condition of the same type; its transition time moves only when its status does. */
+export function setCondition(conditions: Condition[] | undefined, next: Condition, now: string): Condition[] {
+  const list = [...(conditions ?? [])];
+  const i = list.findIndex((c) => c.type === next.type);
+  const prev = i >= 0 ? list[i] : undefined;
+  const merged: Condition = {
+    ...next,
+    lastTransitionTime: prev && prev.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : now,
+  };
+  if (i >= 0) list[i] = merged;
+  else list.push(merged);
+  return list;
+}
+
+export function conditionOf(status: any, type: string): Condition | undefined {
+  return ((status?.conditions ?? []) as Condition[]).find((c) => c.type === type);
+}
+
+/** The status after a Hello: reported facts replace the old ones; other writers' fields (swarm, usage, other conditions) stay. */
+export function statusAfterHello(prev: any, info: NodeInfo, now: string): any {
+  let conditions = setCondition(prev?.conditions, { type: 'Ready', status: 'True', reason: 'AgentConnected', message: 'the node agent is connected' }, now);
+  if (!conditionOf({ conditions }, 'DockerReady')) {
+    conditions = setCondition(conditions, { type: 'DockerReady', status: 'Unknown', reason: 'NoHeartbeatYet', message: 'no heartbeat received yet' }, now);
+  }
+  const status: Record<string, unknown> = {
+    ...(prev ?? {}),
+    conditions,
+    capacity: nonEmpty(info.capacity as unknown as Record<string, unknown>),
+    allocatable: nonEmpty(info.allocatable as unknown as Record<string, unknown>),
+    dockerVersion: info.dockerVersion || undefined,
+    addresses: info.addresses.length ? info.addresses.map((a) => ({ type: a.type, address: a.address })) : undefined,
+    os: info.os || undefined,
+    architecture: info.architecture || undefined,
+    agentVersion: info.agentVersion || undefined,
+    lastHeartbeatTime: now,
+  };
+  for (const k of Object.keys(status)) if (status[k] === undefined) delete status[k];
+  return status;
+}
+
+/** The status with DockerReady set from a heartbeat, or undefined when the condition already says so. */
+export function statusAfterDockerHealth(prev: any, healthy: boolean, message: string, now: string): any | undefined {
+  const want = healthy ? 'True' : 'False';
+  const cur = conditionOf(prev, 'DockerReady');
+  if (cur?.status === want) return undefined;
+  const conditions = setCondition(
+    prev?.conditions,
+    {
+      type: 'DockerReady',
+      status: want,
+      reason: healthy ? 'DockerResponding' : 'DockerUnavailable',
+      message: message || (healthy ? 'the Docker engine answers' : 'the Docker engine does not answer'),
+    },
+    now,
+  );
+  return { ...(prev ?? {}), conditions, lastHeartbeatTime: now };
+}

@@ -1,0 +1,373 @@
+// One node agent's stream on this API server: Hello registers the Node, then the node's desired
+// state flows out (snapshot, then changes from the watch caches) while heartbeats, status reports and
+// request answers flow in. etcd is written only on change, plus the Lease renewal per heartbeat.
+import { status as Code, Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { findKind } from '../../lib/api/kinds.js';
+import { fromWire, toWire, type Resource } from '../../lib/api/resource.js';
+import type { AgentMessage, AgentRequest, ContainerUsage, Heartbeat, NodeInfo, ServerMessage, StreamChunk } from '../../lib/gen/persys/v1/agent.js';
+import type { NodeUsage } from '../../lib/gen/persys/v1/cluster.js';
+import type { ResourceList } from '../../lib/gen/persys/v1/meta.js';
+import { ApiStatusError } from '../api/status.js';
+import { NODE_LEASE_NAMESPACE } from '../registry/bootstrap.js';
+import { effectiveNamespace, objectKey } from '../registry/keys.js';
+import { clone, deepEqual } from '../registry/merge.js';
+import type { ResourceStore } from '../registry/store.js';
+import type { WatchHub } from '../watch/hub.js';
+import type { Watcher } from '../watch/watcher.js';
+import type { WatchEvent } from '../watch/event.js';
+import { isBoundTo, NodeDesiredState, type DesiredChange } from './desired.js';
+import type { AgentHubMetrics } from './metrics.js';
+import { conditionOf, statusAfterDockerHealth, statusAfterHello } from './node-status.js';
+
+export type AgentStream = ServerDuplexStream<AgentMessage, ServerMessage>;
+
+export interface SessionDeps {
+  store: ResourceStore;
+  watches: WatchHub;
+  log: Logger;
+  metrics?: AgentHubMetrics;
+  /** Written into the node's Lease; the node controller declares the node lost after it. @default 40 */
+  leaseDurationSeconds?: number;
+}
+
+/** Where the answer to one AgentRequest goes. */
+export interface RequestSink {
+  chunk(c: StreamChunk): void;
+  /** The request can get no more chunks (the stream closed). */
+  failed(err: ApiStatusError): void;
+}
+
+export interface LastHeartbeat {
+  at: string;
+  usage?: NodeUsage;
+  containers: ContainerUsage[];
+}
+
+const API_VERSION = 'persys.dev/v1';
+const nowRfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const isCode = (err: unknown, ...codes: Code[]) => err instanceof ApiStatusError && codes.includes(err.code);
+
+export class AgentSession {
+  readonly log: Logger;
+  /** Set after Hello: what the agent reported, for Top. */
+  allocatable?: ResourceList;
+  lastHeartbeat?: LastHeartbeat;
+  private closed = false;
+  private onClosed!: () => void;
+  private readonly whenClosed = new Promise<void>((r) => (this.onClosed = r));
+  private hello = false;
+  private watchers: Watcher[] = [];
+  private readonly requests = new Map<string, RequestSink>();
+  private dockerHealthy?: boolean;
+  private nodeUid?: string;
+  private lease?: Resource;
+  private readonly identity: string;
+
+  constructor(
+    readonly node: string,
+    private readonly call: AgentStream,
+    private readonly deps: SessionDeps,
+    private readonly onEnd: (s: AgentSession) => void,
+  ) {
+    this.log = deps.log.child({ node });
+    this.identity = `system:node:${node}`;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Reads the agent's messages one at a time (pausing the stream, so a busy server slows the agent). */
+  start(): void {
+    const call = this.call;
+    call.on('data', (msg: AgentMessage) => {
+      call.pause();
+      this.handle(msg)
+        .catch((err: unknown) => {
+          if (this.closed) return;
+          if (err instanceof ApiStatusError && err.code === Code.INVALID_ARGUMENT) return this.close(err.code, err.message);
+          this.log.error({ err }, 'cannot handle an agent message');
+          this.close(Code.UNAVAILABLE, `the API server could not handle a message: ${(err as Error).message}; reconnect`);
+        })
+        .finally(() => {
+          if (!this.closed) call.resume();
+        });
+    });
+    call.on('end', () => {
+      if (this.closed) return;
+      this.finish('agent ended the stream');
+      call.end();
+    });
+    call.on('cancelled', () => this.finish('agent cancelled the stream'));
+    call.on('error', (err) => this.finish(`stream error: ${err.message}`));
+  }
+
+  /** Ends the stream with a status the agent sees (it reconnects after UNAVAILABLE / ABORTED). */
+  close(code: Code, message: string): void {
+    if (this.closed) return;
+    this.finish(message);
+    const call = this.call as AgentStream & { cancelled?: boolean };
+    if (call.destroyed || call.cancelled) return;
+    call.emit('error', Object.assign(new Error(message), { code, details: message, metadata: new Metadata() }));
+  }
+
+  /** Sends one message, waiting while the agent is slow to read; resolves without sending once closed. */
+  async send(msg: ServerMessage): Promise<void> {
+    if (this.closed) return;
+    if (this.call.write(msg)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.call.off('drain', done);
+        resolve();
+      };
+      this.call.on('drain', done);
+      void this.whenClosed.then(done);
+    });
+  }
+
+  /** Sends an AgentRequest whose chunks go to `sink` until one ends it or cancelRequest is called. */
+  openRequest(request: AgentRequest, sink: RequestSink): void {
+    if (this.closed) return sink.failed(new ApiStatusError(Code.UNAVAILABLE, `node "${this.node}" disconnected`));
+    this.requests.set(request.requestId, sink);
+    void this.send({ message: { $case: 'request', value: request } });
+  }
+
+  cancelRequest(requestId: string): void {
+    if (!this.requests.delete(requestId)) return;
+    void this.send({ message: { $case: 'cancel', value: { requestId } } });
+  }
+
+  private finish(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClosed();
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    const err = new ApiStatusError(Code.UNAVAILABLE, `node "${this.node}" disconnected from this API server`);
+    for (const sink of this.requests.values()) sink.failed(err);
+    this.requests.clear();
+    this.log.info({ why }, 'agent stream closed');
+    this.onEnd(this);
+  }
+
+  private async handle(msg: AgentMessage): Promise<void> {
+    const m = msg.message;
+    this.deps.metrics?.messages.inc({ type: m?.$case ?? 'empty' });
+    if (!this.hello) {
+      if (m?.$case !== 'hello') throw new ApiStatusError(Code.INVALID_ARGUMENT, 'the first message of the agent stream must be Hello');
+      this.hello = true;
+      await this.onHello(m.value.node ?? ({ labels: {}, addresses: [] } as unknown as NodeInfo));
+      if (!this.closed) await this.startDesiredState();
+      return;
+    }
+    switch (m?.$case) {
+      case 'hello':
+        throw new ApiStatusError(Code.INVALID_ARGUMENT, 'Hello may only be the first message of the agent stream');
+      case 'heartbeat':
+        return this.onHeartbeat(m.value);
+      case 'status':
+        return this.onStatus(m.value.objects.map((o) => fromWire(o)).filter((o): o is Resource => !!o));
+      case 'chunk':
+        return this.onChunk(m.value);
+    }
+  }
+
+  private async onHello(info: NodeInfo): Promise<void> {
+    const labels = info.labels ?? {};
+    for (let attempt = 0; ; attempt++) {
+      let node = await this.deps.store.get('Node', '', this.node).catch((err: unknown) => {
+        if (isCode(err, Code.NOT_FOUND)) return undefined;
+        throw err;
+      });
+      try {
+        if (!node) {
+          node = await this.deps.store.create(
+            { apiVersion: API_VERSION, kind: 'Node', metadata: { name: this.node, labels: Object.keys(labels).length ? labels : undefined }, spec: {} },
+            { identity: this.identity },
+          );
+        } else if (Object.entries(labels).some(([k, v]) => node!.metadata.labels?.[k] !== v)) {
+          const next = clone(node);
+          next.metadata.labels = { ...node.metadata.labels, ...labels };
+          node = await this.deps.store.update(next, { identity: this.identity });
+        }
+      } catch (err) {
+        if (attempt < 5 && isCode(err, Code.ALREADY_EXISTS, Code.ABORTED)) continue;
+        throw err;
+      }
+      this.nodeUid = node.metadata.uid;
+      break;
+    }
+    this.allocatable = info.allocatable;
+    const now = nowRfc3339();
+    const written = await this.patchNodeStatus((prev) => statusAfterHello(prev, info, now));
+    const docker = conditionOf(written?.status, 'DockerReady')?.status;
+    this.dockerHealthy = docker === 'True' ? true : docker === 'False' ? false : undefined;
+    this.log.info({ agentVersion: info.agentVersion }, 'agent connected');
+  }
+
+  /** Read-modify-write of the Node's status; `mutate` returns undefined for "no change". */
+  private async patchNodeStatus(mutate: (prev: any) => any | undefined): Promise<Resource | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.deps.store.get('Node', '', this.node);
+      const status = mutate(cur.status);
+      if (status === undefined || deepEqual(status, cur.status)) return cur;
+      try {
+        return await this.deps.store.updateStatus(
+          { apiVersion: API_VERSION, kind: 'Node', metadata: { name: this.node, resourceVersion: cur.metadata.resourceVersion }, status },
+          { identity: this.identity },
+        );
+      } catch (err) {
+        if (attempt < 5 && isCode(err, Code.ABORTED)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * The snapshot and both watches are taken in one synchronous step, so no change can fall between
+   * what the snapshot holds and what the watches deliver.
+   */
+  private async startDesiredState(): Promise<void> {
+    const containers = this.deps.watches.cache('Container');
+    const secrets = this.deps.watches.cache('Secret');
+    const secretInfo = findKind('Secret')!;
+    const desired = new NodeDesiredState(this.node, ({ namespace, name }) => secrets.get(objectKey(secretInfo, namespace, name)));
+    const cSnap = containers.snapshot();
+    const sRev = secrets.snapshot().revision;
+    const objects = desired.initial(cSnap.objects);
+    const node = this.node;
+    const cw = containers.watch({ fromRevision: cSnap.revision, filter: (o) => isBoundTo(o, node) });
+    const sw = secrets.watch({ fromRevision: sRev, filter: (o) => desired.isReferenced(o) });
+    this.watchers.push(cw, sw);
+    await this.send({ message: { $case: 'desired', value: { objects: objects.map((o) => toWire(o)) } } });
+    this.log.info({ objects: objects.length, revision: cSnap.revision }, 'desired state sent');
+    void this.pump(cw, (ev) => desired.onContainer(ev));
+    void this.pump(sw, (ev) => desired.onSecret(ev));
+  }
+
+  private async pump(w: Watcher, changesFor: (ev: WatchEvent) => DesiredChange[]): Promise<void> {
+    try {
+      for await (const ev of w.events) {
+        if (this.closed) return;
+        for (const ch of changesFor(ev)) {
+          await this.send({ message: { $case: 'change', value: { type: ch.type, object: toWire(ch.object) } } });
+        }
+      }
+    } catch (err) {
+      if (this.closed) return;
+      this.log.warn({ err }, 'desired state watch ended; closing the stream so the agent re-syncs');
+      this.close(Code.UNAVAILABLE, `desired state watch ended (${(err as Error).message}): reconnect`);
+    }
+  }
+
+  private async onHeartbeat(hb: Heartbeat): Promise<void> {
+    const now = new Date().toISOString();
+    this.lastHeartbeat = { at: now.replace(/\.\d{3}Z$/, 'Z'), usage: hb.usage, containers: hb.containers };
+    await this.renewLease(now);
+    if (this.dockerHealthy !== hb.dockerHealthy) {
+      const at = nowRfc3339();
+      await this.patchNodeStatus((prev) => statusAfterDockerHealth(prev, hb.dockerHealthy, hb.dockerMessage, at));
+      this.dockerHealthy = hb.dockerHealthy;
+      this.log.info({ dockerHealthy: hb.dockerHealthy, message: hb.dockerMessage }, 'Docker condition changed');
+    }
+  }
+
+  /** One write per heartbeat: the Lease is updated with the resourceVersion of the last write. */
+  private async renewLease(now: string): Promise<void> {
+    const duration = this.deps.leaseDurationSeconds ?? 40;
+    const store = this.deps.store;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        if (!this.lease) {
+          this.lease = await store.get('Lease', NODE_LEASE_NAMESPACE, this.node).catch(async (err: unknown) => {
+            if (!isCode(err, Code.NOT_FOUND)) throw err;
+            return store.create(
+              {
+                apiVersion: API_VERSION,
+                kind: 'Lease',
+                metadata: {
+                  name: this.node,
+                  namespace: NODE_LEASE_NAMESPACE,
+                  // Deleting the Node takes its Lease with it.
+                  ownerReferences: this.nodeUid ? [{ apiVersion: API_VERSION, kind: 'Node', name: this.node, uid: this.nodeUid }] : undefined,
+                },
+                spec: { holderIdentity: this.node, leaseDurationSeconds: duration, acquireTime: now, renewTime: now },
+              },
+              { identity: this.identity },
+            );
+          });
+          if (this.lease.spec?.renewTime === now) return;
+        }
+        const next = clone(this.lease);
+        next.spec = { ...next.spec, holderIdentity: this.node, leaseDurationSeconds: duration, renewTime: now };
+        this.lease = await store.update(next, { identity: this.identity });
+        return;
+      } catch (err) {
+        if (!isCode(err, Code.ABORTED, Code.NOT_FOUND, Code.ALREADY_EXISTS)) throw err;
+        this.lease = undefined;
+      }
+    }
+    this.log.warn('could not renew the node Lease after several conflicts');
+  }
+
+  /** Writes each reported status that differs from the stored one, for objects bound to this node only. */
+  private async onStatus(objects: Resource[]): Promise<void> {
+    const metrics = this.deps.metrics?.statusWrites;
+    for (const obj of objects) {
+      const info = findKind(obj.kind);
+      if (!info?.hasStatus) {
+        this.log.warn({ kind: obj.kind }, 'status report for a kind without status ignored');
+        metrics?.inc({ outcome: 'ignored' });
+        continue;
+      }
+      const ns = effectiveNamespace(info, obj.metadata.namespace);
+      const cached = this.deps.watches.cache(info.kind).get(objectKey(info, ns, obj.metadata.name ?? ''));
+      const where = { kind: info.kind, namespace: ns || undefined, name: obj.metadata.name };
+      if (!cached) {
+        this.log.debug(where, 'status report for an object that no longer exists ignored');
+        metrics?.inc({ outcome: 'ignored' });
+        continue;
+      }
+      if (cached.spec?.nodeName !== this.node) {
+        this.log.warn({ ...where, boundTo: cached.spec?.nodeName || undefined }, 'status report for an object not bound to this node ignored');
+        metrics?.inc({ outcome: 'ignored' });
+        continue;
+      }
+      if (obj.metadata.uid && obj.metadata.uid !== cached.metadata.uid) {
+        this.log.debug(where, 'status report for an older object of the same name ignored');
+        metrics?.inc({ outcome: 'ignored' });
+        continue;
+      }
+      if (sameStatus(cached, obj)) {
+        metrics?.inc({ outcome: 'unchanged' });
+        continue;
+      }
+      try {
+        await this.deps.store.updateStatus(
+          { apiVersion: API_VERSION, kind: info.kind, metadata: { name: obj.metadata.name, namespace: ns || undefined, uid: cached.metadata.uid }, status: obj.status },
+          { identity: this.identity },
+        );
+        metrics?.inc({ outcome: 'written' });
+      } catch (err) {
+        // The object went away or was replaced meanwhile: the next report settles it.
+        if (!isCode(err, Code.NOT_FOUND, Code.ABORTED, Code.INVALID_ARGUMENT)) throw err;
+        this.log.warn({ ...where, err }, 'status not written');
+      }
+    }
+  }
+
+  private onChunk(chunk: StreamChunk): void {
+    const sink = this.requests.get(chunk.requestId);
+    if (!sink) return; // late answer to a cancelled request
+    if (chunk.end || chunk.error) this.requests.delete(chunk.requestId);
+    sink.chunk(chunk);
+  }
+}
+
+/** Compares statuses in their wire form, so defaults and field order do not count as changes. */
+function sameStatus(stored: Resource, reported: Resource): boolean {
+  const info = findKind(stored.kind)!;
+  const norm = (o: Resource) => (info.codec.toJSON(info.codec.fromJSON({ ...o, metadata: {} })) as Resource).status ?? {};
+  return deepEqual(norm(stored), norm({ ...stored, status: reported.status }));
+}

@@ -1,0 +1,143 @@
+// The gRPC Operations service: logs and exec relayed through the target node's agent stream on this
+// API server, top from the hub's memory, and join tokens for new nodes.
+import { randomUUID } from 'node:crypto';
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status as Code, Metadata } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type {
+  AgentRequest,
+  CreateJoinTokenRequest,
+  CreateJoinTokenResponse,
+  ExecRequest,
+  LogsRequest,
+  StreamChunk,
+  TopRequest,
+  TopResponse,
+} from '../../lib/gen/persys/v1/agent.js';
+import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
+import type { AgentHub } from '../agents/hub.js';
+import { createJoinToken } from '../agents/tokens.js';
+import type { ResourceStore } from '../registry/store.js';
+import { callerIdentity } from './authz.js';
+import { ApiStatusError, codeName, toServiceError } from './status.js';
+
+export interface OperationsDeps {
+  store: ResourceStore;
+  hub: AgentHub;
+  log: Logger;
+  metrics?: ApiServerMetrics;
+  /** sha256:<hex> of the cluster CA, for join commands. */
+  caCertHash: string;
+  /** The API address new nodes are told to dial. */
+  advertiseAddress(): string;
+  /** The join port's address, when it is not the API port + 1 (the agent's default). */
+  joinAddress(): string | undefined;
+}
+
+/** A caller that reads slower than the node answers is cut off beyond this much buffered output. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export function operationsService(deps: OperationsDeps): UntypedServiceImplementation {
+  const { store, hub, log, metrics } = deps;
+  const count = (verb: string, err?: unknown) =>
+    metrics?.requests.inc({ verb, kind: verb === 'logs' || verb === 'exec' ? 'Container' : '', code: err ? codeName(toServiceError(err).code) : 'OK' });
+
+  const fail = (call: ServerWritableStream<unknown, unknown>, err: unknown) => {
+    const se = toServiceError(err);
+    if (se.code === Code.INTERNAL) log.error({ err }, 'operation failed');
+    call.emit('error', Object.assign(new Error(se.details), se));
+  };
+
+  /** Finds the node running the object and streams the agent's answer to the caller until it ends. */
+  async function relay(verb: 'logs' | 'exec', call: ServerWritableStream<LogsRequest | ExecRequest, StreamChunk>): Promise<void> {
+    const req = call.request;
+    const kind = req.kind || 'Container';
+    if (kind !== 'Container') throw new ApiStatusError(Code.INVALID_ARGUMENT, `kind: ${verb} supports Container, got ${JSON.stringify(req.kind)}`);
+    if (!req.name) throw new ApiStatusError(Code.INVALID_ARGUMENT, 'name: required');
+    const namespace = req.namespace || 'default';
+    const obj = await store.get('Container', namespace, req.name);
+    const node = obj.spec?.nodeName as string | undefined;
+    if (!node) throw new ApiStatusError(Code.FAILED_PRECONDITION, `Container ${namespace}/${req.name} is not scheduled to a node yet`);
+    const session = hub.session(node);
+    if (!session) throw new ApiStatusError(Code.UNAVAILABLE, `node "${node}" is not connected to this API server`);
+
+    const requestId = randomUUID();
+    const request: AgentRequest = {
+      requestId,
+      request: verb === 'logs' ? { $case: 'logs', value: { ...(req as LogsRequest), kind, namespace } } : { $case: 'exec', value: { ...(req as ExecRequest), kind, namespace } },
+    };
+    let done = false;
+    const finish = (err?: unknown) => {
+      if (done) return;
+      done = true;
+      count(verb, err);
+      if (err) fail(call, err);
+      else call.end();
+    };
+    call.on('cancelled', () => {
+      if (done) return;
+      done = true;
+      count(verb, new ApiStatusError(Code.CANCELLED, 'cancelled'));
+      session.cancelRequest(requestId);
+    });
+    log.info({ verb, namespace, name: req.name, node, requestId, user: callerIdentity(call)?.user }, `${verb} relayed to node`);
+    session.openRequest(request, {
+      chunk(c) {
+        if (done) return;
+        if (c.error) return finish(new ApiStatusError(Code.UNKNOWN, `node "${node}": ${c.error}`));
+        if (c.data.length || c.end) call.write(c);
+        if (c.end) return finish();
+        if (call.writableLength > MAX_BUFFERED_BYTES) {
+          session.cancelRequest(requestId);
+          finish(new ApiStatusError(Code.RESOURCE_EXHAUSTED, `the client read ${verb} output too slowly; more than ${MAX_BUFFERED_BYTES} bytes were waiting`));
+        }
+      },
+      failed: (err) => finish(err),
+    });
+  }
+
+  const streaming = (verb: 'logs' | 'exec') => (call: ServerWritableStream<LogsRequest | ExecRequest, StreamChunk>) => {
+    relay(verb, call).catch((err: unknown) => {
+      count(verb, err);
+      fail(call, err);
+    });
+  };
+
+  return {
+    logs: streaming('logs'),
+    exec: streaming('exec'),
+    top: (call: ServerUnaryCall<TopRequest, TopResponse>, callback: sendUnaryData<TopResponse>) => {
+      try {
+        const res = hub.top(call.request.what, call.request.namespace);
+        count('top');
+        callback(null, res);
+      } catch (err) {
+        count('top', err);
+        callback(toServiceError(err));
+      }
+    },
+    createJoinToken: (call: ServerUnaryCall<CreateJoinTokenRequest, CreateJoinTokenResponse>, callback: sendUnaryData<CreateJoinTokenResponse>) => {
+      const user = callerIdentity(call)?.user;
+      createJoinToken(store, { ttlSeconds: call.request.ttlSeconds, description: call.request.description, identity: user })
+        .then(({ token, expiresAt }) => {
+          const join = deps.joinAddress();
+          const joinCommand = [
+            'persys agent',
+            `--server ${deps.advertiseAddress()}`,
+            ...(join ? [`--join-server ${join}`] : []),
+            `--token ${token}`,
+            `--ca-cert-hash ${deps.caCertHash}`,
+          ].join(' ');
+          log.info({ user, expiresAt }, 'join token created');
+          count('createJoinToken');
+          callback(null, { token, expiresAt, caCertHash: deps.caCertHash, joinCommand });
+        })
+        .catch((err: unknown) => {
+          count('createJoinToken', err);
+          const se = toServiceError(err);
+          if (se.code === Code.INTERNAL) log.error({ err }, 'join token not created');
+          callback({ ...se, metadata: new Metadata() });
+        });
+    },
+  };
+}

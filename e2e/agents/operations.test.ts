@@ -1,0 +1,185 @@
+// Logs, exec and top through the API server: the request goes down the target node's real agent
+// stream (a test agent answering over mTLS), its chunks come back to the caller, and cancelling the
+// caller cancels the request on the node. The CLI commands run in-process against the real server.
+import { readFileSync } from 'node:fs';
+import { status as Code } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Resource } from '../../lib/api/resource.js';
+import { ApiError } from '../../lib/client/client.js';
+import { OperationsClient } from '../../lib/client/operations.js';
+import { captureIo } from '../../lib/cli/io.js';
+import { main } from '../../lib/cli/main.js';
+import type { AgentRequest } from '../../lib/gen/persys/v1/agent.js';
+import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { heartbeat, joinAsNode, TestAgent } from './test-agent.js';
+
+let api: TestApiServer;
+let ops: OperationsClient;
+let agent: TestAgent;
+const requests: AgentRequest[] = [];
+
+const container = (name: string, nodeName?: string): Resource => ({
+  apiVersion: 'persys.dev/v1',
+  kind: 'Container',
+  metadata: { name, namespace: 'shop' },
+  spec: { image: 'busybox', nodeName },
+});
+
+beforeAll(async () => {
+  api = await startTestApiServer(inject('etcdEndpoint'));
+  ops = new OperationsClient(api.config);
+  await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  for (const c of [container('web', 'ops-node'), container('broken', 'ops-node'), container('ghosted', 'ghost'), container('unscheduled')]) {
+    await api.client.create(c);
+  }
+  agent = new TestAgent(api, await joinAsNode(api, readFileSync(api.pki.caCert, 'utf8'), 'ops-node'));
+  agent.answer = (req, send, cancelled) => {
+    requests.push(req);
+    const r = req.request!;
+    if (r.value.name === 'broken') return send({ error: 'no container for Container shop/broken on this node' });
+    if (r.$case === 'exec') {
+      send({ stream: 'stdout', data: Buffer.from(`ran ${r.value.command.join(' ')}\n`) });
+      send({ stream: 'stderr', data: Buffer.from('warn') });
+      send({ stream: 'stderr', data: Buffer.from('ing\n') });
+      return send({ end: true, exitCode: 3 });
+    }
+    if (!r.value.follow) {
+      send({ data: Buffer.from('line 1\nli') });
+      send({ data: Buffer.from('ne 2\n') });
+      return send({ end: true });
+    }
+    // Followed: a line every 20 ms until the server cancels the request.
+    const timer = setInterval(() => send({ data: Buffer.from('tick\n') }), 20);
+    cancelled.addEventListener('abort', () => clearInterval(timer));
+  };
+  agent.hello();
+  await agent.desired();
+});
+afterAll(async () => {
+  ops?.close();
+  agent?.close();
+  await api?.stop();
+});
+
+const creds = () => ['--server', api.config.server, '--ca-cert', api.config.caCert, '--client-cert', api.config.clientCert, '--client-key', api.config.clientKey];
+
+async function cli(args: string[], signal?: AbortSignal) {
+  const io = captureIo('', signal);
+  // Global flags first: after `--` everything belongs to the command being exec'd.
+  const code = await main([...creds(), ...args], io, { env: {} });
+  return { code, out: io.stdout(), err: io.stderr() };
+}
+
+async function collect(it: AsyncIterable<{ data: Buffer }>): Promise<string> {
+  let s = '';
+  for await (const c of it) s += c.data.toString();
+  return s;
+}
+
+describe('logs', () => {
+  it("relays a container's log from its node's agent, passing the request through", async () => {
+    expect(await collect(ops.logs('web', { namespace: 'shop', tailLines: 5 }))).toBe('line 1\nline 2\n');
+    const req = requests.at(-1)!;
+    expect(req.request?.$case).toBe('logs');
+    expect(req.request?.value).toMatchObject({ kind: 'Container', namespace: 'shop', name: 'web', tailLines: 5, follow: false });
+  });
+
+  it('prints whole lines with `persys logs container/NAME`', async () => {
+    const res = await cli(['logs', 'container/web', '-n', 'shop', '--tail', '2']);
+    expect(res).toMatchObject({ code: 0, out: 'line 1\nline 2\n' });
+  });
+
+  it('cancels the request on the node when a followed log is abandoned', async () => {
+    const abort = new AbortController();
+    let lines = 0;
+    for await (const c of ops.logs('web', { namespace: 'shop', follow: true, signal: abort.signal })) {
+      lines += c.data.toString().split('\n').length - 1;
+      if (lines >= 3) abort.abort();
+    }
+    expect(lines).toBeGreaterThanOrEqual(3);
+    const id = requests.at(-1)!.requestId;
+    await agent.waitFor(() => (agent.cancels.includes(id) ? true : undefined));
+  });
+
+  it('stops `persys logs -f` on the CLI signal and cancels on the node', async () => {
+    const abort = new AbortController();
+    const before = agent.cancels.length;
+    const run = cli(['logs', '-f', 'ct/web', '-n', 'shop'], abort.signal);
+    const followedOpen = () => {
+      const last = requests.at(-1);
+      return last?.request?.$case === 'logs' && last.request.value.follow && !agent.cancels.includes(last.requestId) ? true : undefined;
+    };
+    await agent.waitFor(followedOpen);
+    await new Promise((r) => setTimeout(r, 100));
+    abort.abort();
+    const res = await run;
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/^(tick\n)+$/);
+    await agent.waitFor(() => (agent.cancels.length > before ? true : undefined));
+  });
+
+  it('answers UNAVAILABLE for a node not connected here, FAILED_PRECONDITION when unscheduled, NOT_FOUND when absent', async () => {
+    const errOf = (name: string) => collect(ops.logs(name, { namespace: 'shop' })).then(() => undefined, (e: ApiError) => e);
+    const ghost = await errOf('ghosted');
+    expect(ghost?.code).toBe(Code.UNAVAILABLE);
+    expect(ghost?.message).toContain('node "ghost" is not connected to this API server');
+    expect((await errOf('unscheduled'))?.code).toBe(Code.FAILED_PRECONDITION);
+    expect((await errOf('nope'))?.code).toBe(Code.NOT_FOUND);
+  });
+
+  it("passes the agent's error on, naming the node", async () => {
+    const err = await collect(ops.logs('broken', { namespace: 'shop' })).then(() => undefined, (e: ApiError) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err?.message).toContain('node "ops-node": no container for Container shop/broken');
+  });
+});
+
+describe('exec', () => {
+  it('runs the command through the agent and returns its output and exit code', async () => {
+    const res = await ops.exec('web', ['sh', '-c', 'echo hi'], { namespace: 'shop' });
+    expect(res).toEqual({ exitCode: 3, stdout: Buffer.from('ran sh -c echo hi\n'), stderr: Buffer.from('warning\n') });
+    expect(requests.at(-1)?.request).toMatchObject({ $case: 'exec', value: { namespace: 'shop', name: 'web', command: ['sh', '-c', 'echo hi'] } });
+  });
+
+  it('`persys exec container/NAME -- CMD` exits with the command’s exit code', async () => {
+    const res = await cli(['exec', 'container/web', '-n', 'shop', '--', 'ls', '-la', '/']);
+    expect(res).toEqual({ code: 3, out: 'ran ls -la /\n', err: 'warning\n' });
+  });
+});
+
+describe('top and tokens', () => {
+  it('`persys top nodes` shows the usage of the last heartbeat', async () => {
+    agent.heartbeat(heartbeat());
+    let res = await cli(['top', 'nodes']);
+    for (let i = 0; i < 50 && !res.out.includes('12.5%'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      res = await cli(['top', 'nodes']);
+    }
+    expect(res.code).toBe(0);
+    expect(res.out).toMatch(/^NAME\s+CPU%\s+MEMORY/);
+    expect(res.out).toMatch(/ops-node\s+12\.5%\s+1Mi\s+3900m\s+7936Mi/);
+  });
+
+  it('`persys token create` prints a token and the join command using it', async () => {
+    const res = await cli(['token', 'create', '--ttl', '1h', '--description', 'ci']);
+    expect(res.code).toBe(0);
+    const [token, command] = res.out.trim().split('\n');
+    expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    expect(command).toMatch(new RegExp(`^persys agent --server 127\\.0\\.0\\.1:${api.server.port} .*--token ${token} --ca-cert-hash sha256:[0-9a-f]{64}$`));
+    expect(res.err).toMatch(/expires at/);
+  });
+});
+
+describe('when the node goes away', () => {
+  it('ends a followed log with UNAVAILABLE', async () => {
+    const stream = ops.logs('web', { namespace: 'shop', follow: true });
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    agent.close();
+    const err = await (async () => {
+      for await (const _ of stream) void _;
+    })().then(() => undefined, (e: ApiError) => e);
+    expect(err?.code).toBe(Code.UNAVAILABLE);
+    expect(err?.message).toMatch(/disconnected/);
+  });
+});

@@ -1,0 +1,42 @@
+// `persys logs`: a Container's output, streamed from its node's agent through the API server.
+import { OperationsClient } from '../../client/operations.js';
+import { bool, str, type Command } from '../command.js';
+import { UsageError } from '../errors.js';
+import { LineWriter } from '../lines.js';
+import { parseContainerTarget } from '../target.js';
+
+export const logsCommand: Command = {
+  name: 'logs',
+  summary: "Print a container's logs",
+  usage: 'persys logs [-f] [--tail N] container/NAME',
+  flags: {
+    follow: { type: 'boolean', short: 'f', description: 'keep streaming new output' },
+    tail: { type: 'string', valueName: 'N', default: '-1', description: 'only the last N lines (-1: all)' },
+    timestamps: { type: 'boolean', description: 'prefix each line with its time' },
+  },
+  async run(ctx) {
+    const { name, consumed } = parseContainerTarget(ctx.args, 'logs');
+    if (ctx.args.length > consumed) throw new UsageError(`unexpected argument "${ctx.args[consumed]}"`, 'logs');
+    const tail = Number(str(ctx.flags, 'tail'));
+    if (!Number.isInteger(tail) || tail < -1) throw new UsageError(`--tail must be a whole number ≥ -1, got "${str(ctx.flags, 'tail')}"`, 'logs');
+    const client = new OperationsClient(ctx.config());
+    const stdout = new LineWriter((l) => ctx.io.out(l));
+    const stderr = new LineWriter((l) => ctx.io.err(l));
+    try {
+      for await (const c of client.logs(name, {
+        namespace: ctx.namespace(),
+        follow: bool(ctx.flags, 'follow'),
+        tailLines: tail < 0 ? 0 : tail,
+        timestamps: bool(ctx.flags, 'timestamps'),
+        signal: ctx.io.signal,
+      })) {
+        (c.stream === 'stderr' ? stderr : stdout).push(c.data);
+      }
+      return 0;
+    } finally {
+      stdout.flush();
+      stderr.flush();
+      client.close();
+    }
+  },
+};
