@@ -76,6 +76,8 @@ beforeAll(async () => {
     '--metrics-listen', `127.0.0.1:${metrics}`,
     '--etcd-client-url', `http://127.0.0.1:${etcdClient}`,
     '--etcd-peer-url', `http://127.0.0.1:${etcdPeer}`,
+    // The CLI is under test here; e2e/cli/up.test.ts runs up with its agent.
+    '--agent=false',
   ];
   await startUp();
 }, 90_000);

@@ -44,21 +44,21 @@ describe('persys controller(s)', () => {
     const io = captureIo('', stop.signal);
     const exit = main(['controllers', ...connection()], io);
     expect(await boundNode('cli-a')).toBe('cli-n1');
-    const lease = await api.client.get('Lease', 'persys-controller-docker', 'default');
+    const lease = await api.client.get('Lease', 'persys-controller-docker', 'persys-system');
     expect(lease.spec.holderIdentity).toMatch(/_\d+_[0-9a-f]{6}$/);
     stop.abort();
     expect(await exit).toBe(0);
-    expect((await api.client.get('Lease', 'persys-controller-docker', 'default')).spec.holderIdentity ?? '').toBe('');
+    expect((await api.client.get('Lease', 'persys-controller-docker', 'persys-system')).spec.holderIdentity ?? '').toBe('');
   });
 
   it('controller docker --leader-elect=false schedules without a Lease of its own', async () => {
-    await api.client.delete('Lease', 'persys-controller-docker', 'default');
+    await api.client.delete('Lease', 'persys-controller-docker', 'persys-system');
     const stop = new AbortController();
     const exit = main(['controller', 'docker', '--leader-elect=false', ...connection()], captureIo('', stop.signal));
     expect(await boundNode('cli-b')).toBe('cli-n1');
     stop.abort();
     expect(await exit).toBe(0);
-    await expect(api.client.get('Lease', 'persys-controller-docker', 'default')).rejects.toMatchObject({ codeName: 'NOT_FOUND' });
+    await expect(api.client.get('Lease', 'persys-controller-docker', 'persys-system')).rejects.toMatchObject({ codeName: 'NOT_FOUND' });
   });
 
   it('refuses an unknown controller and names the known ones', async () => {

@@ -45,8 +45,8 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     type: 'string',
     env: 'PERSYS_LEADER_ELECT_NAMESPACE',
     valueName: 'NS',
-    default: 'default',
-    description: 'namespace of the leader-election Leases (must exist)',
+    default: 'persys-system',
+    description: 'namespace of the leader-election Leases',
   },
   'metrics-listen': {
     type: 'string',
@@ -87,17 +87,25 @@ export const controllersCommand: Command = {
   },
 };
 
-async function runNamedControllers(ctx: CommandContext, names: string[]): Promise<number> {
-  const command = names.length === 1 ? 'controller' : 'controllers';
-  const [host, port] = splitHostPort(str(ctx.flags, 'metrics-listen')!, command);
-  const logger = createLogger(names.length === 1 ? `controller-${names[0]}` : 'controllers', str(ctx.flags, 'log-level'));
-  const registry = createRegistry();
-  const client = new ApiClient(ctx.config());
+export interface StartControllersOptions {
+  client: ApiClient;
+  names: string[];
+  logger: Logger;
+  registry: Registry;
+  /** Where the first controller serves /metrics, /healthz, /readyz; later ones pick a free port. */
+  metrics: { host: string; port: number };
+  /** Namespace of the leader-election Leases; undefined runs without leader election. */
+  leaderElectNamespace?: string;
+}
+
+/** Starts the named controllers in this process (`persys controllers` and `persys up` use it). */
+export async function startControllers(opts: StartControllersOptions): Promise<RunningControllers[]> {
+  const { client, logger, registry } = opts;
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const running: RunningControllers[] = [];
+  const { runControllers } = await import('../../../controllers/runtime/index.js');
   try {
-    const { runControllers } = await import('../../../controllers/runtime/index.js');
-    for (const [i, name] of names.entries()) {
+    for (const [i, name] of opts.names.entries()) {
       const set = await CONTROLLERS[name]!({ client, logger: logger.child({ controllerSet: name }), registry });
       running.push(
         await runControllers({
@@ -105,14 +113,37 @@ async function runNamedControllers(ctx: CommandContext, names: string[]): Promis
           registry,
           logger,
           // One metrics address per process: further controllers get a port of their own choosing.
-          observability: { host, port: i === 0 ? port : 0 },
-          leaderElection: bool(ctx.flags, 'leader-elect')
-            ? { client, name: leaseName(name), namespace: str(ctx.flags, 'leader-elect-namespace')!, identity }
-            : undefined,
+          observability: { host: opts.metrics.host, port: i === 0 ? opts.metrics.port : 0 },
+          leaderElection:
+            opts.leaderElectNamespace !== undefined
+              ? { client, name: leaseName(name), namespace: opts.leaderElectNamespace, identity }
+              : undefined,
         }),
       );
       logger.info({ controller: name, metricsPort: running.at(-1)!.metricsPort, identity }, 'controller started');
     }
+  } catch (err) {
+    for (const r of running.reverse()) await r.stop();
+    throw err;
+  }
+  return running;
+}
+
+async function runNamedControllers(ctx: CommandContext, names: string[]): Promise<number> {
+  const command = names.length === 1 ? 'controller' : 'controllers';
+  const [host, port] = splitHostPort(str(ctx.flags, 'metrics-listen')!, command);
+  const logger = createLogger(names.length === 1 ? `controller-${names[0]}` : 'controllers', str(ctx.flags, 'log-level'));
+  const client = new ApiClient(ctx.config());
+  let running: RunningControllers[] = [];
+  try {
+    running = await startControllers({
+      client,
+      names,
+      logger,
+      registry: createRegistry(),
+      metrics: { host, port },
+      leaderElectNamespace: bool(ctx.flags, 'leader-elect') ? str(ctx.flags, 'leader-elect-namespace')! : undefined,
+    });
     const why = await untilStopped(ctx.io.signal);
     logger.info({ signal: why }, 'stopping');
     return 0;

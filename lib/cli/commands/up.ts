@@ -1,9 +1,15 @@
-// `persys up`: a complete local control plane in the foreground — its own supervised etcd (unless
-// --etcd-servers is given), the PKI on first run, the API server — with state under --data-dir.
+// `persys up`: a complete local persys in the foreground — its own supervised etcd (unless
+// --etcd-servers is given), the PKI on first run, the API server, the controllers and a local node
+// agent — with state under --data-dir.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../../observability/logger.js';
 import type { EtcdProcess } from '../../../apiserver/etcd/process.js';
-import { str, type Command } from '../command.js';
+import { bool, str, type Command } from '../command.js';
+import { ApiClient } from '../../client/client.js';
+import { createRegistry } from '../../observability/metrics.js';
+import { CONTROLLERS, startControllers } from './controller.js';
 import { parseDuration } from '../duration.js';
 import { API_SERVER_FLAGS, untilStopped } from './apiserver.js';
 import { DATA_DIR_FLAG, initClusterPki } from './pki.js';
@@ -15,9 +21,36 @@ function dialAddress(listen: string): string {
   return ['0.0.0.0', '::', '[::]', ''].includes(host) ? `127.0.0.1:${listen.slice(i + 1)}` : listen;
 }
 
+/** The machine's own node: joined through the join port with a fresh short-lived token, like any other. */
+async function startLocalAgent(opts: {
+  dataDir: string;
+  nodeName: string;
+  server: string;
+  joinServer: string;
+  caCert: string;
+  dockerHost: string;
+  createToken(): Promise<string>;
+  logLevel?: string;
+}) {
+  const { startNodeAgent } = await import('../../../node-agent/run.js');
+  const { loadCredentials } = await import('../../../node-agent/join.js');
+  const { caCertHash } = await import('../../../apiserver/pki/index.js');
+  const joined = loadCredentials(opts.dataDir) !== undefined;
+  return startNodeAgent({
+    nodeName: opts.nodeName,
+    servers: [opts.server],
+    joinServer: opts.joinServer,
+    token: joined ? undefined : await opts.createToken(),
+    caCertHash: caCertHash(readFileSync(opts.caCert, 'utf8')),
+    dataDir: opts.dataDir,
+    dockerHost: opts.dockerHost,
+    logger: createLogger('agent', opts.logLevel),
+  });
+}
+
 export const upCommand: Command = {
   name: 'up',
-  summary: 'Run a complete local persys (etcd, API server) in the foreground',
+  summary: 'Run a complete local persys (etcd, API server, controllers, a node agent) in the foreground',
   usage: 'persys up [--data-dir DIR] [--etcd-servers URLS] [flags]',
   description: 'State lives under --data-dir; starting again keeps it. Ctrl-C stops everything cleanly.',
   flags: {
@@ -35,6 +68,24 @@ export const upCommand: Command = {
       default: 'http://127.0.0.1:23790',
       description: 'client URL of the etcd that up starts',
     },
+    controllers: {
+      type: 'boolean',
+      default: true,
+      description: 'run every controller in this process (--controllers=false to run them elsewhere)',
+    },
+    agent: {
+      type: 'boolean',
+      default: true,
+      description: 'run a node agent for this machine, joined with a token like any other (--agent=false for none)',
+    },
+    'docker-host': {
+      type: 'string',
+      env: 'PERSYS_DOCKER_HOST',
+      valueName: 'URL',
+      default: 'unix:///var/run/docker.sock',
+      description: "the local agent's Docker engine",
+    },
+    'node-name': { type: 'string', env: 'PERSYS_NODE_NAME', valueName: 'NAME', description: 'name of the local node (default: the hostname)' },
     'etcd-peer-url': {
       type: 'string',
       valueName: 'URL',
@@ -46,6 +97,7 @@ export const upCommand: Command = {
     // Server code is loaded on use, so client commands start fast.
     const { startApiServer } = await import('../../../apiserver/server.js');
     const { startEtcdProcess } = await import('../../../apiserver/etcd/process.js');
+    const { createJoinToken } = await import('../../../apiserver/agents/tokens.js');
     const dataDir = resolve(str(ctx.flags, 'data-dir')!);
     const listen = str(ctx.flags, 'listen')!;
     const log = createLogger('up', str(ctx.flags, 'log-level'));
@@ -86,6 +138,42 @@ export const upCommand: Command = {
       throw err;
     }
 
+    const apiAddress = `${dialAddress(listen).replace(/:\d+$/, '')}:${server.port}`;
+    const stops: (() => Promise<void>)[] = [() => server.stop(), async () => void (await etcd?.stop())];
+    try {
+      if (bool(ctx.flags, 'controllers')) {
+        const client = new ApiClient({ server: apiAddress, caCert: pki.caCert, clientCert: pki.adminCert, clientKey: pki.adminKey, namespace: 'default' });
+        const running = await startControllers({
+          client,
+          names: Object.keys(CONTROLLERS),
+          logger: createLogger('controllers', str(ctx.flags, 'log-level')),
+          registry: createRegistry(),
+          metrics: { host: '127.0.0.1', port: 0 },
+          leaderElectNamespace: 'persys-system',
+        });
+        stops.unshift(async () => {
+          for (const r of running.reverse()) await r.stop();
+          client.close();
+        });
+      }
+      if (bool(ctx.flags, 'agent')) {
+        const agent = await startLocalAgent({
+          dataDir: join(dataDir, 'agent'),
+          nodeName: str(ctx.flags, 'node-name') ?? hostname(),
+          server: apiAddress,
+          joinServer: `${dialAddress(listen).replace(/:\d+$/, '')}:${server.joinPort}`,
+          caCert: pki.caCert,
+          dockerHost: str(ctx.flags, 'docker-host')!,
+          createToken: async () => (await createJoinToken(server.store, { ttlSeconds: 600, description: 'persys up: local agent' })).token,
+          logLevel: str(ctx.flags, 'log-level'),
+        });
+        stops.unshift(() => agent.stop());
+      }
+    } catch (err) {
+      for (const stop of stops) await stop();
+      throw err;
+    }
+
     const inCwd = resolve('.persys') === dataDir;
     ctx.io.err(
       [
@@ -106,8 +194,8 @@ export const upCommand: Command = {
     );
     const why = await untilStopped(ctx.io.signal);
     log.info({ why }, 'stopping');
-    await server.stop();
-    await etcd?.stop();
+    // Agent first (its containers keep running), then controllers, the API server and etcd.
+    for (const stop of stops) await stop();
     ctx.io.err('persys stopped');
     return 0;
   },
