@@ -169,3 +169,24 @@ describe('containers on a two-node cluster', () => {
     }
   });
 });
+
+describe('a Docker engine that goes away', () => {
+  const dockerReady = (n: Resource) =>
+    (n.status?.conditions ?? []).find((c: { type: string }) => c.type === 'DockerReady')?.status as string | undefined;
+
+  it('turns the node DockerReady=False while the engine is down, and reconciles its containers when it is back', async () => {
+    await cluster.client.apply(container('engine-b', { nodeSelector: { zone: 'b' } }));
+    await waitRunning('engine-b');
+    await second.stopEngine();
+    try {
+      await eventually('node-b DockerReady=False', () => cluster.client.get('Node', 'node-b'), (n) => dockerReady(n) === 'False', 90_000);
+    } finally {
+      await second.startEngine();
+    }
+    await eventually('node-b DockerReady=True', () => cluster.client.get('Node', 'node-b'), (n) => dockerReady(n) === 'True', 90_000);
+    await eventually('engine-b running again', () => dockerCopies('engine-b'), (c) => c.length === 1 && c[0]!.state === 'running', 90_000);
+    expect(await phaseOf('engine-b')).toBe('Running');
+    await cluster.client.delete('Container', 'engine-b', 'e2e');
+    await eventually('engine-b to leave Docker', () => dockerCopies('engine-b'), (c) => c.length === 0);
+  }, 300_000);
+});

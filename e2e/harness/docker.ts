@@ -37,6 +37,10 @@ export interface SecondDocker {
   address: string;
   /** This machine's end of the veth pair (e.g. for `swarm init --advertise-addr`). */
   hostAddress: string;
+  /** Stops only the engine (its containers stop with it); the namespace, data and socket path stay. */
+  stopEngine(): Promise<void>;
+  /** Starts the engine again on the same data root (after stopEngine). */
+  startEngine(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,9 +98,9 @@ export async function startSecondDocker(name: string): Promise<SecondDocker> {
     await run('ip', ['netns', 'del', name]).catch(() => undefined);
     await removeDirs(p);
   };
-  try {
-    link = await createVeth(name);
-    const log = openSync(p.log, 'w');
+  const docker = new Dockerode({ socketPath: p.socket });
+  const launch = async (octet: number) => {
+    const log = openSync(p.log, 'a');
     const child = spawn(
       'nsenter',
       [
@@ -107,7 +111,7 @@ export async function startSecondDocker(name: string): Promise<SecondDocker> {
         '--exec-root', p.execRoot,
         '--pidfile', p.pidfile,
         // Its own bridge range, so routes on this machine never confuse it with docker0's.
-        '--bip', `10.233.${link.octet}.1/24`,
+        '--bip', `10.233.${octet}.1/24`,
         // Test containers (httpd as pid 1) ignore SIGTERM; don't wait 15 s for each on stop().
         '--shutdown-timeout', '2',
       ],
@@ -118,8 +122,6 @@ export async function startSecondDocker(name: string): Promise<SecondDocker> {
     pid = child.pid; // nsenter execs dockerd, so this is dockerd's pid
     let exited: string | undefined;
     child.once('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
-
-    const docker = new Dockerode({ socketPath: p.socket });
     const deadline = Date.now() + 60_000;
     for (;;) {
       try {
@@ -132,6 +134,10 @@ export async function startSecondDocker(name: string): Promise<SecondDocker> {
         await new Promise((r) => setTimeout(r, 250));
       }
     }
+  };
+  try {
+    link = await createVeth(name);
+    await launch(link.octet);
     await run('bash', [
       '-o', 'pipefail', '-c',
       `docker -H unix://${HOST_SOCKET} save ${TEST_IMAGE} | docker -H unix://${p.socket} load`,
@@ -141,6 +147,13 @@ export async function startSecondDocker(name: string): Promise<SecondDocker> {
       docker,
       address: link.nsAddress,
       hostAddress: link.hostAddress,
+      async stopEngine() {
+        if (pid !== undefined) await killAndWait(pid);
+        pid = undefined;
+      },
+      async startEngine() {
+        if (pid === undefined) await launch(link!.octet);
+      },
       async stop() {
         await stop();
         rmSync(p.log, { force: true });
