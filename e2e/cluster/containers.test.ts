@@ -20,6 +20,7 @@ beforeAll(async () => {
       { name: 'node-b', dockerHost: `unix://${second.socket}`, labels: { zone: 'b' } },
     ],
   });
+  await cluster.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: 'e2e' } });
 }, 180_000);
 
 afterAll(async () => {
@@ -56,10 +57,6 @@ async function waitRunning(name: string, timeoutMs = 60_000): Promise<Resource> 
 }
 
 describe('containers on a two-node cluster', () => {
-  beforeAll(async () => {
-    await cluster.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: 'e2e' } });
-  });
-
   it('runs an applied Container on the node its nodeSelector picks, streams its logs, execs in it, and removes it on delete', async () => {
     await cluster.client.apply(container('sel-b', { nodeSelector: { zone: 'b' } }));
     const running = await waitRunning('sel-b');
@@ -189,4 +186,24 @@ describe('a Docker engine that goes away', () => {
     await cluster.client.delete('Container', 'engine-b', 'e2e');
     await eventually('engine-b to leave Docker', () => dockerCopies('engine-b'), (c) => c.length === 0);
   }, 300_000);
+});
+
+describe('etcd that crashes', () => {
+  it('after kill -9 of etcd the cluster recovers when etcd is back: nothing lost, nothing doubled', async () => {
+    await cluster.client.apply(container('etcd-a', { nodeSelector: { zone: 'a' } }));
+    const before = await waitRunning('etcd-a');
+    await cluster.etcd.kill();
+    await new Promise((r) => setTimeout(r, 2_000));
+    // Agents keep what runs while the control plane is gone.
+    expect(await dockerCopies('etcd-a')).toEqual([{ node: 'node-a', state: 'running' }]);
+    await cluster.etcd.restart();
+    await eventually('the API to accept writes again', () => cluster.client.apply(container('etcd-b', { nodeSelector: { zone: 'b' } })), () => true, 60_000);
+    await waitRunning('etcd-b', 90_000);
+    expect((await cluster.client.get('Container', 'etcd-a', 'e2e')).status.containerId).toBe(before.status.containerId);
+    expect(await dockerCopies('etcd-a')).toEqual([{ node: 'node-a', state: 'running' }]);
+    expect(await dockerCopies('etcd-b')).toEqual([{ node: 'node-b', state: 'running' }]);
+    await cluster.client.delete('Container', 'etcd-a', 'e2e');
+    await cluster.client.delete('Container', 'etcd-b', 'e2e');
+    for (const n of ['etcd-a', 'etcd-b']) await eventually(`${n} to leave Docker`, () => dockerCopies(n), (c) => c.length === 0);
+  }, 240_000);
 });

@@ -1,5 +1,5 @@
 // Starts a throwaway etcd server in a temp directory on free loopback ports, for tests and benchmarks.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,9 @@ export interface EtcdInstance {
   endpoint: string;
   dataDir: string;
   pid(): number | undefined;
+  /** SIGKILL, like a crash; `restart()` brings it back on the same data and ports. */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,16 +30,28 @@ export async function freePort(): Promise<number> {
 export async function startEtcd(): Promise<EtcdInstance> {
   const dataDir = mkdtempSync(join(tmpdir(), 'persys-etcd-'));
   const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const etcd = await startEtcdProcess({
+  const options = {
     dataDir,
     clientUrl: `http://127.0.0.1:${clientPort}`,
     peerUrl: `http://127.0.0.1:${peerPort}`,
     unsafeNoFsync: true,
-  });
+  };
+  let etcd = await startEtcdProcess(options);
   return {
     endpoint: etcd.endpoint,
     dataDir,
-    pid: etcd.pid,
+    pid: () => etcd.pid(),
+    async kill() {
+      const pid = etcd.pid();
+      if (pid === undefined) return;
+      process.kill(pid, 'SIGKILL');
+      while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async restart() {
+      etcd = await startEtcdProcess(options);
+    },
     async stop() {
       await etcd.stop();
       rmSync(dataDir, { recursive: true, force: true });
