@@ -145,6 +145,14 @@ describe('containers on a two-node cluster', () => {
     await cluster.client.delete('Container', 'after-restart', 'e2e');
   });
 
+  it('shows nodes with their live usage in get nodes -o wide, and top', async () => {
+    const wide = await eventually('usage in get nodes -o wide', () => cluster.persys(['get', 'nodes', '-o', 'wide']), (r) => /node-a\s+Ready.*\d+%/.test(r.stdout));
+    expect(wide.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+INTERNAL-IP\s+CPU%\s+MEMORY/);
+    const top = await cluster.persys(['top', 'nodes']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('node-b');
+  });
+
   it('the node certificate of an agent cannot act as an admin', async () => {
     const { ApiClient } = await import('../../lib/client/client.js');
     const dir = `${cluster.dir}/agents/node-a`;

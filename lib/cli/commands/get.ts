@@ -73,6 +73,8 @@ export const getCommand: Command = {
       }
     }
 
+    if (info.kind === 'Node' && format === 'wide') objects = await withLiveUsage(ctx, objects);
+
     let widths: number[] = [];
     if (objects.length || (!names.length && (format === 'yaml' || format === 'json'))) {
       if (format === 'table' || format === 'wide') {
@@ -147,5 +149,27 @@ async function watchAndPrint(
     // A watch the server ended resumes from the last revision seen, after a pause so a server that
     // keeps ending streams is not hammered.
     if (!signal?.aborted) await ctx.sleep(250);
+  }
+}
+
+/**
+ * Node usage lives in the API server's memory (agents report it at every heartbeat; writing it to
+ * etcd would cost a write per node per heartbeat), so `get nodes -o wide` asks for it separately.
+ */
+async function withLiveUsage(ctx: CommandContext, nodes: Resource[]): Promise<Resource[]> {
+  const { OperationsClient } = await import('../../client/operations.js');
+  const { NodeUsage } = await import('../../gen/persys/v1/cluster.js');
+  const ops = new OperationsClient(ctx.config());
+  try {
+    const top = await ops.top('nodes');
+    const usage = new Map(top.nodes.map((n) => [n.name, n.usage]));
+    return nodes.map((n) => {
+      const u = usage.get(n.metadata.name ?? '');
+      return u ? { ...n, status: { ...n.status, usage: NodeUsage.toJSON(u) } } : n;
+    });
+  } catch {
+    return nodes; // usage is a nicety: the table still prints without it
+  } finally {
+    ops.close();
   }
 }
