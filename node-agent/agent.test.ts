@@ -29,8 +29,8 @@ function containerResource(name: string, spec: Record<string, unknown> = {}): Re
   };
 }
 
-function newAgent(): { agent: NodeAgent; reports: Resource[] } {
-  const agent = new NodeAgent({ node: NODE, runtime, resyncIntervalMs: 1_000 });
+function newAgent(resyncIntervalMs = 1_000): { agent: NodeAgent; reports: Resource[] } {
+  const agent = new NodeAgent({ node: NODE, runtime, resyncIntervalMs });
   const reports: Resource[] = [];
   agent.attach((objs) => reports.push(...objs));
   agents.push(agent);
@@ -182,6 +182,51 @@ describe('NodeAgent on the real engine', () => {
       expect(list[0]!.Id).not.toBe(before);
       expect(list[0]!.Command).toContain('601');
     }, { timeout: 20_000, interval: 200 });
+  });
+
+  it('reports Running straight after create+start and a container\'s exit from its event, with no resync in between', async () => {
+    const { agent, reports } = newAgent(3_600_000);
+    agent.start();
+    const web = containerResource('no-resync');
+    const job = containerResource('exits', { command: ['sh', '-c', 'exit 3'], restartPolicy: 'Never' });
+    agent.setDesired([web, job]);
+    // No reconcileNow: only the first list (at start), the workers and the engine events may act.
+    await vi.waitFor(() => {
+      const last = (uid: string) => reports.filter((r) => r.metadata.uid === uid).at(-1)?.status;
+      expect(last(web.metadata.uid!)).toMatchObject({ phase: 'Running' });
+      expect(last(job.metadata.uid!)).toMatchObject({ phase: 'Failed', exitCode: 3 });
+    }, { timeout: 20_000, interval: 100 });
+    expect((await containersOf(web.metadata.uid!)).map((c) => c.State)).toEqual(['running']);
+  });
+
+  it('re-lists without inspecting containers whose state did not change', async () => {
+    const { agent } = newAgent(3_600_000);
+    agent.start();
+    const cs = [containerResource('quiet-1'), containerResource('quiet-2')];
+    agent.setDesired(cs);
+    await vi.waitFor(async () => {
+      await agent.reconcileNow();
+      for (const c of cs) expect((await containersOf(c.metadata.uid!)).map((x) => x.State)).toEqual(['running']);
+    }, { timeout: 20_000, interval: 200 });
+    await agent.reconcileNow();
+    const inspect = vi.spyOn(runtime, 'inspectManaged');
+    const inspectAll = vi.spyOn(runtime, 'listManaged');
+    try {
+      await agent.reconcileNow();
+      await agent.reconcileNow();
+      expect(inspect).not.toHaveBeenCalled();
+      expect(inspectAll).not.toHaveBeenCalled();
+      // A change the agent did not make is seen by the next list and inspected.
+      const id = (await containersOf(cs[0]!.metadata.uid!))[0]!.Id;
+      await docker.getContainer(id).kill();
+      await vi.waitFor(async () => {
+        await agent.reconcileNow();
+        expect(inspect).toHaveBeenCalledWith(id);
+      }, { timeout: 10_000, interval: 100 });
+    } finally {
+      inspect.mockRestore();
+      inspectAll.mockRestore();
+    }
   });
 
   it('reports Docker unhealthy while the engine is unreachable, then reconciles as soon as it is back', async () => {

@@ -1,7 +1,9 @@
-// The node agent's control loop: keeps the local Docker engine at the desired state it is given and
-// reports container status to a sink. The API server stream is one adapter of its inputs and sink.
+// The node agent's control loop: a work queue of uids, fed by desired-state changes, Docker events and
+// a periodic re-list, keeps the local engine at the desired state and reports status to a sink.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { ItemExponentialRateLimiter } from '../controllers/runtime/ratelimit.js';
+import { WorkQueue } from '../controllers/runtime/workqueue.js';
 import type { Resource } from '../lib/api/resource.js';
 import { silentLogger } from '../lib/observability/logger.js';
 import { DesiredState } from './desired.js';
@@ -12,11 +14,14 @@ import {
   MissingSecretError,
   engineStatus,
 } from './docker/errors.js';
+import type { DockerEvent } from './docker/events.js';
+import { LABEL_NODE, LABEL_UID } from './docker/labels.js';
 import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
 import { createOptions } from './docker/spec.js';
 import type { AgentMetrics } from './metrics.js';
+import { ObservedContainers } from './observed.js';
 import {
-  reconcile,
+  reconcileUid,
   RESTART_BACKOFF_INITIAL_MS,
   RESTART_BACKOFF_MAX_MS,
   type Action,
@@ -34,7 +39,7 @@ export interface NodeAgentOptions {
   metrics?: AgentMetrics;
   /** @default Date.now */
   now?: () => number;
-  /** Full re-list and reconcile even without events. @default 10_000 */
+  /** Re-list the engine and reconcile every uid even without events. @default 10_000 */
   resyncIntervalMs?: number;
   /** Containers (uids) acted on at once; one uid is never acted on concurrently. @default 8 */
   concurrency?: number;
@@ -46,6 +51,8 @@ export interface DockerHealth {
 }
 
 const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
+/** Decide-and-act rounds one worker turn may take for its uid (remove a duplicate, then start, ...). */
+const MAX_STEPS_PER_TURN = 3;
 
 export class NodeAgent {
   readonly node: string;
@@ -60,15 +67,27 @@ export class NodeAgent {
   private readonly previous = new Map<string, ContainerStatus>();
   /** Status JSON last handed to the current sink, per uid. */
   private readonly reported = new Map<string, string>();
+  private readonly observed = new ObservedContainers();
+  // Engine trouble (not a container's own failure) retries a uid 1 s doubling to 30 s.
+  private readonly queue = new WorkQueue({ name: 'node-agent', rateLimiter: new ItemExponentialRateLimiter(1_000, 30_000) });
+  /** Uids a worker is creating or starting a container for: their create/start events are its own doing. */
+  private readonly starting = new Set<string>();
+  private desiredIndex?: Map<string, Resource>;
   private sink?: StatusSink;
-  private dirty = false;
-  private loop?: Promise<void>;
+  private pendingReports: Resource[] = [];
+  private flushScheduled = false;
+  /** The cache holds a full list: until then a missing container may only be unseen. */
+  private listed = false;
+  private resyncWanted = false;
+  private resyncing?: Promise<void>;
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  private workers: Promise<void>[] = [];
   private dockerError?: string;
   private resyncTimer?: NodeJS.Timeout;
-  private requeueTimer?: NodeJS.Timeout;
   private readonly stopping = new AbortController();
   private events?: Promise<void>;
-  private passes = 0;
+  private reconciles = 0;
   private readonly onBreakerOpen = () => {
     this.log.warn('docker circuit breaker open: engine calls fail fast until a trial call succeeds');
     this.metrics?.breakerState.set(BREAKER_STATE.open);
@@ -78,7 +97,7 @@ export class NodeAgent {
   private readonly onBreakerClose = () => {
     this.log.info('docker circuit breaker closed: engine answers again, reconciling');
     this.metrics?.breakerState.set(BREAKER_STATE.closed);
-    this.trigger();
+    void this.resync();
   };
 
   constructor(opts: NodeAgentOptions) {
@@ -91,51 +110,66 @@ export class NodeAgent {
     this.concurrency = opts.concurrency ?? 8;
   }
 
-  /** Starts watching Docker events and the periodic resync. */
+  /** Starts the workers, the Docker event watch and the periodic resync. */
   start(): void {
     this.runtime.on('open', this.onBreakerOpen);
     this.runtime.on('halfOpen', this.onBreakerHalfOpen);
     this.runtime.on('close', this.onBreakerClose);
-    this.resyncTimer = setInterval(() => this.trigger(), this.resyncIntervalMs);
+    this.workers = Array.from({ length: this.concurrency }, () => this.worker());
+    this.resyncTimer = setInterval(() => void this.resync(), this.resyncIntervalMs);
     this.resyncTimer.unref();
     this.events = this.watchEvents();
-    this.trigger();
+    void this.resync();
   }
 
-  /** Stops acting and waits for the pass in progress; every container keeps running. */
+  /** Stops acting and waits for the work in progress; every container keeps running. */
   async stop(): Promise<void> {
     this.stopping.abort();
     clearInterval(this.resyncTimer);
-    clearTimeout(this.requeueTimer);
+    this.queue.shutDown();
     this.runtime.off('open', this.onBreakerOpen);
     this.runtime.off('halfOpen', this.onBreakerHalfOpen);
     this.runtime.off('close', this.onBreakerClose);
-    await this.loop;
+    await Promise.all(this.workers);
+    await this.resyncing;
     await this.events;
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** The node's complete desired state (on every stream (re)connect). */
   setDesired(objects: Resource[]): void {
+    const before = this.desiredUids();
     this.desired.replace(objects);
-    this.trigger();
+    this.desiredIndex = undefined;
+    if (!this.listed) {
+      void this.resync();
+      return;
+    }
+    for (const uid of before) this.queue.add(uid);
+    this.enqueueAll();
   }
 
   applyChange(type: 'UPSERT' | 'DELETE', obj: Resource): void {
+    // A new incarnation under the same name replaces the old one, whose containers become orphans.
+    const replaced = this.desired.get(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name ?? '')?.metadata.uid;
     if (type === 'DELETE') this.desired.delete(obj);
     else this.desired.upsert(obj);
-    this.trigger();
+    this.desiredIndex = undefined;
+    for (const uid of [replaced, obj.metadata.uid]) if (uid) this.queue.add(uid);
   }
 
   /** Reports go to `sink` from now on, starting with every container's current status. */
   attach(sink: StatusSink): void {
     this.sink = sink;
     this.reported.clear();
-    this.trigger();
+    this.pendingReports = [];
+    for (const uid of this.desiredUids()) this.queue.add(uid);
   }
 
   detach(): void {
     this.sink = undefined;
     this.reported.clear();
+    this.pendingReports = [];
   }
 
   dockerHealth(): DockerHealth {
@@ -146,152 +180,265 @@ export class NodeAgent {
     return { healthy: true, message: '' };
   }
 
-  /** Managed containers of this node (for logs, exec and usage). */
+  /** Managed containers of this node (for logs, exec and usage), from the cache once it is filled. */
   async managedContainers(): Promise<ManagedContainer[]> {
-    return (await this.runtime.listManaged()).filter((c) => !c.node || c.node === this.node);
+    const all = this.listed ? this.observed.all() : await this.runtime.listManaged();
+    return all.filter((c) => !c.node || c.node === this.node);
   }
 
-  /** Runs passes until one finds nothing left to do right now; resolves when that pass ends. */
+  /** Re-lists the engine, reconciles every uid, and resolves once no uid is queued or being worked on. */
   async reconcileNow(): Promise<void> {
-    this.trigger();
-    await this.loop;
+    await this.resync();
+    await this.idle();
   }
 
-  /** Asks for a pass; passes never overlap, and requests during one coalesce into the next. */
-  trigger(): void {
-    if (this.stopping.signal.aborted) return;
-    this.dirty = true;
-    this.loop ??= this.runPasses().finally(() => (this.loop = undefined));
-  }
-
-  private async runPasses(): Promise<void> {
-    while (this.dirty && !this.stopping.signal.aborted) {
-      this.dirty = false;
-      const started = performance.now();
-      try {
-        await this.pass();
-        this.metrics?.reconciles.inc({ result: 'success' });
-      } catch (e) {
-        this.metrics?.reconciles.inc({ result: 'error' });
-        this.log.error({ err: e }, 'reconcile pass failed');
-      } finally {
-        this.metrics?.reconcileDuration.observe((performance.now() - started) / 1000);
+  /** Lists the engine into the cache and queues every uid; requests during one coalesce into the next. */
+  resync(): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
+    this.resyncWanted = true;
+    this.resyncing ??= (async () => {
+      while (this.resyncWanted && !this.stopping.signal.aborted) {
+        this.resyncWanted = false;
+        await this.resyncOnce();
       }
-    }
+    })().finally(() => {
+      this.resyncing = undefined;
+      this.checkIdle();
+    });
+    return this.resyncing;
   }
 
-  private async pass(): Promise<void> {
-    // Before the first complete desired state everything would look orphaned.
-    if (!this.desired.synced) return;
-    const log = this.log.child({ pass: ++this.passes });
-    let observed: ManagedContainer[];
+  private async resyncOnce(): Promise<void> {
+    const mark = this.observed.mark();
+    let listed;
     try {
-      observed = await this.runtime.listManaged();
+      listed = await this.runtime.listSummaries();
       this.setDockerOk();
     } catch (e) {
       this.setDockerError(e);
-      log.warn({ err: e }, 'cannot list containers; retrying at the next resync');
+      this.log.warn({ err: e }, 'cannot list containers; retrying at the next resync');
       return;
     }
-    this.metrics?.managedContainers.set(observed.filter((c) => !c.node || c.node === this.node).length);
-    const desired = this.desired.all();
-    const now = this.now();
-    const result = reconcile({ node: this.node, desired, observed, memory: this.memory, previous: this.previous, now });
-
-    const desiredUids = new Set(desired.map((o) => o.metadata.uid));
-    for (const uid of [...this.memory.keys()]) if (!desiredUids.has(uid)) this.memory.delete(uid);
-    for (const uid of [...this.previous.keys()]) if (!desiredUids.has(uid)) this.previous.delete(uid);
-    for (const uid of [...this.reported.keys()]) if (!desiredUids.has(uid)) this.reported.delete(uid);
-    this.report(result.statuses, desired);
-
-    clearTimeout(this.requeueTimer);
-    if (result.requeueAfterMs !== undefined) {
-      this.requeueTimer = setTimeout(() => this.trigger(), result.requeueAfterMs + 50);
-      this.requeueTimer.unref();
+    const seen = new Set<string>();
+    for (const s of listed) {
+      // Another node's agent may share this engine: its containers are never inspected or touched.
+      if (s.node && s.node !== this.node) continue;
+      seen.add(s.id);
+      const c = this.observed.get(s.id);
+      const changed =
+        !c || c.state !== s.state || c.health !== s.health || (s.exitCode !== undefined && c.exitCode !== s.exitCode);
+      if (changed) this.observed.markStale(s.uid, s.id);
     }
-    if (!result.actions.length) return;
-    await this.applyAll(result.actions, log);
-    // Level-triggered: look again rather than trust that each step did what it should.
-    this.dirty = true;
+    // Gone from the engine, unless written after the list began (a container a worker just created).
+    for (const c of this.observed.all()) {
+      if (!seen.has(c.id) && this.observed.writtenBefore(c.id, mark)) this.observed.markStale(c.uid, c.id);
+    }
+    this.listed = true;
+    this.metrics?.managedContainers.set(seen.size);
+    this.enqueueAll();
   }
 
-  private report(statuses: Map<string, ContainerStatus>, desired: Resource[]): void {
-    const changed: Resource[] = [];
-    for (const obj of desired) {
-      const uid = obj.metadata.uid;
-      const status = uid ? statuses.get(uid) : undefined;
-      if (!uid || !status) continue;
-      this.previous.set(uid, status);
-      const json = JSON.stringify(status);
-      if (!this.sink || this.reported.get(uid) === json) continue;
-      this.reported.set(uid, json);
-      changed.push({
-        apiVersion: obj.apiVersion || 'persys.dev/v1',
-        kind: obj.kind,
-        metadata: { namespace: obj.metadata.namespace, name: obj.metadata.name, uid },
-        status,
-      });
-    }
-    if (changed.length && this.sink) this.sink(changed);
+  private enqueueAll(): void {
+    for (const uid of new Set([...this.desiredUids(), ...this.observed.uids()])) this.queue.add(uid);
   }
 
-  /** Serially per uid, up to `concurrency` uids at once. */
-  private async applyAll(actions: Action[], log: Logger): Promise<void> {
-    const byUid = new Map<string, Action[]>();
-    for (const a of actions) byUid.set(a.uid, [...(byUid.get(a.uid) ?? []), a]);
-    const queue = [...byUid.values()];
-    const worker = async () => {
-      for (let steps = queue.shift(); steps; steps = queue.shift()) {
-        for (const a of steps) {
-          if (this.stopping.signal.aborted) return;
-          if (!(await this.applyOne(a, log))) break;
+  private desiredUids(): string[] {
+    return [...this.desiredByUid().keys()];
+  }
+
+  private desiredByUid(): Map<string, Resource> {
+    this.desiredIndex ??= new Map(this.desired.all().flatMap((o) => (o.metadata.uid ? [[o.metadata.uid, o] as const] : [])));
+    return this.desiredIndex;
+  }
+
+  /** Resolves once nothing is listing, queued (delayed adds aside) or being worked on. */
+  private idle(): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.checkIdle();
+    });
+  }
+
+  private checkIdle(): void {
+    // After the current microtasks: a key handed to a waiting worker is only counted once it resumes.
+    setImmediate(() => {
+      if (this.resyncing || this.queue.len() > 0 || this.active > 0) return;
+      for (const w of this.idleWaiters.splice(0)) w();
+    });
+  }
+
+  private async worker(): Promise<void> {
+    for (let uid = await this.queue.get(); uid !== undefined; uid = await this.queue.get()) {
+      this.active++;
+      const started = performance.now();
+      try {
+        await this.reconcileOne(uid);
+        this.metrics?.reconciles.inc({ result: 'success' });
+      } catch (e) {
+        this.metrics?.reconciles.inc({ result: 'error' });
+        this.log.error({ err: e, uid }, 'reconcile failed');
+      } finally {
+        this.metrics?.reconcileDuration.observe((performance.now() - started) / 1000);
+        this.active--;
+        this.queue.done(uid);
+        this.checkIdle();
+      }
+    }
+  }
+
+  /**
+   * One turn for one uid: refresh its stale containers, decide, report, act, and decide again from
+   * what the actions left in the cache (so Running is reported without going to the queue's back).
+   */
+  private async reconcileOne(uid: string): Promise<void> {
+    // Before the first complete desired state everything would look orphaned; before the first
+    // list, a container that exists could look missing and be created twice.
+    if (!this.desired.synced || !this.listed) return;
+    const log = this.log.child({ uid, reconcile: ++this.reconciles });
+    for (let step = 0; !this.stopping.signal.aborted; step++) {
+      for (const id of this.observed.takeStale(uid)) {
+        try {
+          await this.refresh(uid, id);
+        } catch (e) {
+          this.observed.markStale(uid, id);
+          this.engineTrouble(uid, e, log, 'inspect');
+          return;
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
+      const desired = this.desiredByUid().get(uid);
+      const result = reconcileUid({
+        node: this.node,
+        uid,
+        desired,
+        observed: this.observed.ofUid(uid),
+        memory: this.memory.get(uid),
+        previous: this.previous.get(uid),
+        now: this.now(),
+      });
+      if (!desired) {
+        this.memory.delete(uid);
+        this.previous.delete(uid);
+        this.reported.delete(uid);
+      }
+      if (desired && result.status) this.report(desired, result.status);
+      if (result.requeueAfterMs !== undefined) this.queue.addAfter(uid, result.requeueAfterMs + 50);
+      if (!result.actions.length) {
+        this.queue.forget(uid);
+        return;
+      }
+      // A uid that keeps needing steps yields its worker to the others.
+      if (step === MAX_STEPS_PER_TURN) {
+        this.queue.add(uid);
+        return;
+      }
+      for (const a of result.actions) {
+        if (this.stopping.signal.aborted) return;
+        const outcome = await this.applyOne(a, log);
+        // Engine trouble has queued the uid with its back-off already.
+        if (outcome === 'engine') return;
+        if (outcome === 'failed') break;
+      }
+    }
   }
 
-  /** One action; false when it failed (the uid's later steps wait for the next pass). */
-  private async applyOne(a: Action, log: Logger): Promise<boolean> {
-    const alog = log.child({ uid: a.uid, action: a.type, ...('id' in a ? { containerId: a.id.slice(0, 12) } : {}) });
+  /** One inspect of one container into the cache. */
+  private async refresh(uid: string, id: string): Promise<void> {
+    this.observed.unmarkStale(uid, id);
+    const c = await this.runtime.inspectManaged(id);
+    if (c && (!c.node || c.node === this.node)) this.observed.set(c);
+    else this.observed.delete(id);
+  }
+
+  private report(obj: Resource, status: ContainerStatus): void {
+    const uid = obj.metadata.uid!;
+    this.previous.set(uid, status);
+    const json = JSON.stringify(status);
+    if (!this.sink || this.reported.get(uid) === json) return;
+    this.reported.set(uid, json);
+    this.pendingReports.push({
+      apiVersion: obj.apiVersion || 'persys.dev/v1',
+      kind: obj.kind,
+      metadata: { namespace: obj.metadata.namespace, name: obj.metadata.name, uid },
+      status,
+    });
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Statuses decided in the same turn of the event loop travel in one message.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const batch = this.pendingReports;
+      this.pendingReports = [];
+      if (batch.length && this.sink) this.sink(batch);
+    });
+  }
+
+  /** One action; after a failure the uid's later steps wait for its next turn. */
+  private async applyOne(a: Action, log: Logger): Promise<'done' | 'failed' | 'engine'> {
+    const alog = log.child({ action: a.type, ...('id' in a ? { containerId: a.id.slice(0, 12) } : {}) });
+    const starts = a.type !== 'remove';
+    if (starts) this.starting.add(a.uid);
     try {
       switch (a.type) {
         case 'create':
           await this.createAndStart(a.container);
           break;
         case 'recreate':
-          await this.runtime.remove(a.id);
+          await this.remove(a.uid, a.id);
           await this.createAndStart(a.container);
           break;
         case 'start':
           await this.runtime.start(a.id);
           this.clearFailure(a.uid);
+          await this.refresh(a.uid, a.id);
           break;
         case 'restart':
           await this.runtime.start(a.id);
           this.memory.set(a.uid, { restartCount: a.restartCount, backoffMs: a.backoffMs });
+          await this.refresh(a.uid, a.id);
           break;
         case 'remove':
-          await this.runtime.remove(a.id);
+          await this.remove(a.uid, a.id);
           break;
       }
       alog.info(a.type === 'remove' ? { reason: a.reason } : {}, `${a.type} done`);
       this.metrics?.actions.inc({ action: a.type, result: 'success' });
-      return true;
+      this.queue.forget(a.uid);
+      return 'done';
     } catch (e) {
       this.metrics?.actions.inc({ action: a.type, result: 'error' });
-      if (e instanceof DockerUnavailableError || e instanceof DockerTimeoutError) {
-        // The engine's trouble, not this container's: reported as the node's Docker condition.
-        this.setDockerError(e);
-        alog.warn({ err: e }, `${a.type} failed: docker engine unavailable`);
-        return false;
-      }
+      const createdNothing = e instanceof ImageNotFoundError || e instanceof MissingSecretError;
+      // A failed create may still have made the container (a timeout, a name taken): list again.
+      if ((a.type === 'create' || a.type === 'recreate') && !createdNothing) void this.resync();
+      if (this.engineTrouble(a.uid, e, alog, a.type)) return 'engine';
       this.recordFailure(a, e);
       alog.warn({ err: e }, `${a.type} failed`);
-      return false;
+      return 'failed';
+    } finally {
+      if (starts) this.starting.delete(a.uid);
     }
   }
 
+  /** The engine's trouble, not this container's: the node's Docker condition says so and the uid retries. */
+  private engineTrouble(uid: string, e: unknown, log: Logger, what: string): boolean {
+    if (!(e instanceof DockerUnavailableError || e instanceof DockerTimeoutError)) {
+      if (what !== 'inspect') return false;
+      log.warn({ err: e }, 'inspect failed');
+    } else {
+      this.setDockerError(e);
+      log.warn({ err: e }, `${what} failed: docker engine unavailable`);
+    }
+    this.queue.addRateLimited(uid);
+    return true;
+  }
+
+  private async remove(uid: string, id: string): Promise<void> {
+    await this.runtime.remove(id);
+    this.observed.unmarkStale(uid, id);
+    this.observed.delete(id);
+  }
+
+  /** create + start + one inspect: the status can say Running without waiting for a resync. */
   private async createAndStart(container: Resource): Promise<void> {
     const uid = container.metadata.uid!;
     const opts = createOptions(container, {
@@ -300,7 +447,10 @@ export class NodeAgent {
     });
     const id = await this.runtime.create(opts);
     this.memory.set(uid, { restartCount: 0, backoffMs: RESTART_BACKOFF_INITIAL_MS });
-    await this.runtime.start(id);
+    // Should the start fail, the next turn inspects the created container rather than create another.
+    this.observed.markStale(uid, id);
+    await this.runtime.startCreated(id);
+    await this.refresh(uid, id);
   }
 
   private recordFailure(a: Action, e: unknown): void {
@@ -339,11 +489,27 @@ export class NodeAgent {
   }
 
   private setDockerError(e: unknown): void {
+    // A call the open breaker refused says less than the failure that opened it.
+    if (e instanceof DockerUnavailableError && this.dockerError) return;
     this.dockerError = (e as Error)?.message ?? String(e);
     this.metrics?.dockerHealthy.set(0);
   }
 
-  /** Engine events trigger a pass; after a broken event stream, resume from the last event seen. */
+  /** An engine event marks its container stale and queues its uid (the worker re-reads, never trusts the payload). */
+  private onEvent(ev: DockerEvent): void {
+    // Healthcheck probes are execs: they say nothing new (health_status events do).
+    if (ev.Type !== 'container' || ev.Action.startsWith('exec_')) return;
+    const uid = ev.Actor?.Attributes?.[LABEL_UID];
+    const node = ev.Actor?.Attributes?.[LABEL_NODE];
+    if (!uid || (node && node !== this.node)) return;
+    // The worker holding the uid inspects what its own create and start made.
+    if ((ev.Action === 'create' || ev.Action === 'start') && this.starting.has(uid)) return;
+    if (ev.Action === 'start' && this.observed.get(ev.Actor.ID)?.state === 'running') return;
+    this.observed.markStale(uid, ev.Actor.ID);
+    this.queue.add(uid);
+  }
+
+  /** Engine events feed the queue; after a broken event stream, resume from the last event seen and re-list. */
   private async watchEvents(): Promise<void> {
     const signal = this.stopping.signal;
     let since: number | undefined;
@@ -353,8 +519,7 @@ export class NodeAgent {
         for await (const ev of this.runtime.events({ since, signal })) {
           since = ev.time;
           delay = 1_000;
-          // Healthcheck probes are execs: they say nothing new (health_status events do).
-          if (!ev.Action.startsWith('exec_')) this.trigger();
+          this.onEvent(ev);
         }
       } catch (e) {
         if (signal.aborted) return;
@@ -364,7 +529,7 @@ export class NodeAgent {
       await sleep(delay, undefined, { signal }).catch(() => undefined);
       delay = Math.min(delay * 2, 30_000);
       // Events may have been missed in between.
-      this.trigger();
+      void this.resync();
     }
   }
 }

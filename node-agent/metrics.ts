@@ -1,4 +1,4 @@
-// The node agent's Prometheus metrics (agent_*): reconcile passes and actions, the Docker breaker,
+// The node agent's Prometheus metrics (agent_*): reconciles (one per container uid) and actions, the Docker breaker,
 // and whether the stream to an API server is up.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -6,13 +6,13 @@ export function agentMetrics(registry: Registry) {
   return {
     reconciles: new Counter({
       name: 'agent_reconcile_total',
-      help: 'Reconcile passes by result (success, error).',
+      help: 'Reconciles of one container uid, by result (success, error).',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
     reconcileDuration: new Histogram({
       name: 'agent_reconcile_duration_seconds',
-      help: 'Duration of one reconcile pass, actions included.',
+      help: 'Duration of one uid reconcile, actions included.',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
@@ -24,7 +24,7 @@ export function agentMetrics(registry: Registry) {
     }),
     managedContainers: new Gauge({
       name: 'agent_managed_containers',
-      help: 'Containers labelled for this node at the last pass.',
+      help: 'Containers labelled for this node at the last re-list.',
       registers: [registry],
     }),
     breakerState: new Gauge({

@@ -6,6 +6,7 @@ import { specHash } from './docker/labels.js';
 import type { ManagedContainer } from './docker/runtime.js';
 import {
   reconcile,
+  reconcileUid,
   RESTART_BACKOFF_INITIAL_MS,
   RESTART_BACKOFF_MAX_MS,
   type Action,
@@ -299,5 +300,34 @@ describe('Ready condition', () => {
     const before = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2020-01-01T00:00:00.000Z' }] } as ContainerStatus;
     expect(run(observed('a'), before).lastTransitionTime).toBe('2020-01-01T00:00:00.000Z');
     expect(run(observed('a', { health: 'unhealthy' }), before).lastTransitionTime).toBe(new Date(NOW).toISOString());
+  });
+});
+
+describe('reconcileUid (one worker turn)', () => {
+  const one = (uid: string, desired: Resource | undefined, obs: ManagedContainer[]) =>
+    reconcileUid({ node: NODE, uid, desired, observed: obs, now: NOW });
+
+  it.each([
+    { name: 'removes every container of an undesired uid except those being removed', desired: undefined,
+      observed: [observed('x'), observed('x', { id: 'x2', state: 'removing' })], actions: [{ type: 'remove', id: 'id-x', reason: 'orphan' }] },
+    { name: 'ignores containers of another node and of another uid', desired: undefined,
+      observed: [observed('x', { node: 'n2' }), observed('y')], actions: [] },
+    { name: 'creates the desired container when only another node has one', desired: container('a'),
+      observed: [observed('a', { node: 'n2' })], actions: [{ type: 'create', uid: 'a' }] },
+    { name: 'takes no action and reports nothing for a desired object that is not a Container',
+      desired: { apiVersion: 'persys.dev/v1', kind: 'ComposeStack', metadata: { name: 's', namespace: 'default', uid: 'a' } },
+      observed: [observed('a', { kind: 'ComposeStack' })], actions: [] },
+  ] as { name: string; desired?: Resource; observed: ManagedContainer[]; actions: Partial<Action>[] }[])('$name', (c) => {
+    const uid = c.desired?.metadata.uid ?? 'x';
+    const r = one(uid, c.desired, c.observed);
+    expect(r.actions).toHaveLength(c.actions.length);
+    c.actions.forEach((a, i) => expect(r.actions[i]).toMatchObject(a));
+    if (!c.desired || c.desired.kind !== 'Container') expect(r.status).toBeUndefined();
+  });
+
+  it('reports Running from the container a create+start just inspected', () => {
+    const r = one('a', container('a'), [observed('a', { id: 'new', startedAt: iso(10) })]);
+    expect(r.actions).toEqual([]);
+    expect(r.status).toMatchObject({ phase: 'Running', containerId: 'new', conditions: [{ type: 'Ready', status: 'True' }] });
   });
 });

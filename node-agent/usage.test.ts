@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildNodeInfo,
+  ContainerUsageSampler,
   containerUsageFromStats,
   cpuPercent,
   NodeUsageSampler,
@@ -10,6 +11,7 @@ import {
   parseNetDev,
   parseProcStat,
 } from './usage.js';
+import type { ManagedContainer } from './docker/runtime.js';
 
 const STAT = (user: number, idle: number) => `cpu  ${user} 0 0 ${idle} 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\n`;
 const MEMINFO = 'MemTotal:        2048000 kB\nMemFree:          100000 kB\nMemAvailable:    1024000 kB\n';
@@ -78,6 +80,69 @@ describe('containerUsageFromStats', () => {
       networks: { eth0: { rx_bytes: 10, tx_bytes: 20 }, eth1: { rx_bytes: 1, tx_bytes: 2 } },
     } as never);
     expect(u).toEqual({ cpuPercent: 40, memoryBytes: 6_000, memoryLimitBytes: 50_000, rxBytes: 11, txBytes: 22 });
+  });
+});
+
+describe('ContainerUsageSampler', () => {
+  const running = (id: string, state = 'running'): ManagedContainer => ({
+    id, containerName: id, uid: `u-${id}`, kind: 'Container', namespace: 'ns', name: id, image: 'img', state, exitCode: 0,
+  });
+  // One-shot stats: cumulative counters, precpu_stats empty.
+  const oneShot = (cpu: number, system: number, rx: number) =>
+    ({ cpu_stats: { cpu_usage: { total_usage: cpu }, system_cpu_usage: system, online_cpus: 1 }, precpu_stats: {},
+      memory_stats: { usage: 100, limit: 0 }, networks: { eth0: { rx_bytes: rx, tx_bytes: 0 } } }) as never;
+
+  function fakeRuntime() {
+    const counters = new Map<string, number>();
+    let inFlight = 0;
+    const rt = {
+      calls: [] as { id: string; oneShot?: boolean }[],
+      maxInFlight: 0,
+      async stats(id: string, opts: { oneShot?: boolean } = {}) {
+        rt.calls.push({ id, oneShot: opts.oneShot });
+        rt.maxInFlight = Math.max(rt.maxInFlight, ++inFlight);
+        await new Promise((r) => setTimeout(r, 1));
+        inFlight--;
+        const n = (counters.get(id) ?? 0) + 1;
+        counters.set(id, n);
+        return oneShot(n * 500, n * 1_000, n * 30_000);
+      },
+    };
+    return rt;
+  }
+
+  it('samples each running Container at most once per max age and reuses the sample in between', async () => {
+    let now = 0;
+    const rt = fakeRuntime();
+    const sampler = new ContainerUsageSampler(rt, { now: () => now, maxAgeMs: 30_000 });
+    const list = [running('a'), running('b'), running('c', 'exited')];
+    expect((await sampler.sample(list)).map((u) => u.name)).toEqual(['a', 'b']);
+    now = 10_000;
+    expect((await sampler.sample(list)).map((u) => u.name)).toEqual(['a', 'b']);
+    expect(rt.calls.map((c) => c.id)).toEqual(['a', 'b']);
+    now = 30_000;
+    await sampler.sample(list);
+    expect(rt.calls.map((c) => c.id)).toEqual(['a', 'b', 'a', 'b']);
+    expect(rt.calls.every((c) => c.oneShot)).toBe(true);
+  });
+
+  it('reports CPU and network as rates against its own previous sample (one-shot stats carry no precpu)', async () => {
+    let now = 0;
+    const sampler = new ContainerUsageSampler(fakeRuntime(), { now: () => now, maxAgeMs: 30_000 });
+    const [first] = await sampler.sample([running('a')]);
+    expect(first).toMatchObject({ cpuPercent: 0, networkRxBytesPerSecond: '0' });
+    now = 30_000;
+    const [second] = await sampler.sample([running('a')]);
+    // 500 of 1000 system jiffies on one CPU; 30,000 bytes over 30 s.
+    expect(second).toMatchObject({ cpuPercent: 50, networkRxBytesPerSecond: '1000', memoryBytes: '100' });
+  });
+
+  it('keeps at most `concurrency` stats calls in flight', async () => {
+    const rt = fakeRuntime();
+    const sampler = new ContainerUsageSampler(rt, { concurrency: 3 });
+    const out = await sampler.sample(Array.from({ length: 10 }, (_, i) => running(`c${i}`)));
+    expect(out).toHaveLength(10);
+    expect(rt.maxInFlight).toBe(3);
   });
 });
 

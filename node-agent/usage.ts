@@ -1,5 +1,5 @@
 // What the agent reports about its host: node usage as rates from /proc deltas (CPU, memory, disk
-// I/O, network), per-container usage from Docker stats, and NodeInfo (capacity, allocatable, ...).
+// I/O, network), per-container usage from sparse Docker stats, and NodeInfo (capacity, allocatable, ...).
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type Dockerode from 'dockerode';
@@ -146,49 +146,88 @@ export function containerUsageFromStats(s: Dockerode.ContainerStats): {
   };
 }
 
-/** Per-container usage, one stats call per running container; network as rates between calls. */
+export interface ContainerUsageSamplerOptions {
+  /** @default Date.now */
+  now?: () => number;
+  /** Stats calls in flight at once. @default 4 */
+  concurrency?: number;
+  /** A container's sample is reused until it is this old. @default 30_000 */
+  maxAgeMs?: number;
+}
+
+interface Sample {
+  at: number;
+  stats: Dockerode.ContainerStats;
+  usage: ContainerUsage;
+}
+
+/**
+ * Per-container usage from one-shot stats calls, each container sampled at most every `maxAgeMs`
+ * (the engine's own stats call blocks ~1 s per container to fill precpu_stats; at a 10 s heartbeat
+ * that kept it busy most of the time). CPU and network are rates between this sampler's own samples.
+ */
 export class ContainerUsageSampler {
-  private readonly lastNet = new Map<string, { at: number; rx: number; tx: number }>();
+  private readonly last = new Map<string, Sample>();
+  private readonly now: () => number;
+  private readonly concurrency: number;
+  private readonly maxAgeMs: number;
 
   constructor(
-    private readonly runtime: DockerRuntime,
-    private readonly now: () => number = Date.now,
-    private readonly concurrency = 8,
-  ) {}
-
-  async sample(containers: ManagedContainer[]): Promise<ContainerUsage[]> {
-    const running = containers.filter((c) => c.state === 'running' && c.kind === 'Container');
-    const out: ContainerUsage[] = [];
-    for (let i = 0; i < running.length; i += this.concurrency) {
-      const batch = await Promise.all(running.slice(i, i + this.concurrency).map((c) => this.one(c)));
-      for (const u of batch) if (u) out.push(u);
-    }
-    const live = new Set(running.map((c) => c.id));
-    for (const id of this.lastNet.keys()) if (!live.has(id)) this.lastNet.delete(id);
-    return out;
+    private readonly runtime: Pick<DockerRuntime, 'stats'>,
+    opts: ContainerUsageSamplerOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.concurrency = opts.concurrency ?? 4;
+    this.maxAgeMs = opts.maxAgeMs ?? 30_000;
   }
 
-  private async one(c: ManagedContainer): Promise<ContainerUsage | undefined> {
+  /** Usage of every running Container; a container's first sample reports CPU and network as 0. */
+  async sample(containers: ManagedContainer[]): Promise<ContainerUsage[]> {
+    const running = containers.filter((c) => c.state === 'running' && c.kind === 'Container');
+    const now = this.now();
+    const due = running.filter((c) => {
+      const s = this.last.get(c.id);
+      return !s || now - s.at >= this.maxAgeMs;
+    });
+    let next = 0;
+    const worker = async () => {
+      for (let c = due[next++]; c; c = due[next++]) await this.one(c);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, due.length) }, worker));
+    const live = new Set(running.map((c) => c.id));
+    for (const id of this.last.keys()) if (!live.has(id)) this.last.delete(id);
+    return running.flatMap((c) => {
+      const u = this.last.get(c.id)?.usage;
+      return u ? [u] : [];
+    });
+  }
+
+  private async one(c: ManagedContainer): Promise<void> {
     let stats: Dockerode.ContainerStats;
     try {
-      stats = await this.runtime.stats(c.id);
+      stats = await this.runtime.stats(c.id, { oneShot: true });
     } catch {
-      return undefined; // stopped meanwhile, or the engine is down (the heartbeat says so)
+      return; // stopped meanwhile, or the engine is down (the heartbeat says so); the last sample stays
     }
-    const u = containerUsageFromStats(stats);
     const at = this.now();
-    const prev = this.lastNet.get(c.id);
-    this.lastNet.set(c.id, { at, rx: u.rxBytes, tx: u.txBytes });
-    return {
-      uid: c.uid,
-      namespace: c.namespace,
-      name: c.name,
-      cpuPercent: u.cpuPercent,
-      memoryBytes: String(u.memoryBytes),
-      memoryLimitBytes: String(u.memoryLimitBytes),
-      networkRxBytesPerSecond: prev ? perSecond(u.rxBytes - prev.rx, at - prev.at) : '0',
-      networkTxBytesPerSecond: prev ? perSecond(u.txBytes - prev.tx, at - prev.at) : '0',
-    };
+    const prev = this.last.get(c.id);
+    // One-shot stats leave precpu_stats empty: the previous sample is the CPU baseline.
+    const u = containerUsageFromStats({ ...stats, precpu_stats: prev?.stats.cpu_stats ?? stats.cpu_stats });
+    const before = prev ? containerUsageFromStats(prev.stats) : undefined;
+    this.last.set(c.id, {
+      at,
+      stats,
+      usage: {
+        uid: c.uid,
+        namespace: c.namespace,
+        name: c.name,
+        cpuPercent: u.cpuPercent,
+        memoryBytes: String(u.memoryBytes),
+        memoryLimitBytes: String(u.memoryLimitBytes),
+        networkRxBytesPerSecond: prev && before ? perSecond(u.rxBytes - before.rxBytes, at - prev.at) : '0',
+        networkTxBytesPerSecond: prev && before ? perSecond(u.txBytes - before.txBytes, at - prev.at) : '0',
+      },
+    });
   }
 }
 

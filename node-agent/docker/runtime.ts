@@ -83,6 +83,18 @@ export interface EventsOptions {
   signal?: AbortSignal;
 }
 
+/** What one list call says about a managed container: enough to tell whether a cached inspect is stale. */
+export interface ContainerSummary {
+  id: string;
+  uid: string;
+  node?: string;
+  state: string;
+  /** starting, healthy or unhealthy; absent without a healthcheck. */
+  health?: string;
+  /** Only for exited containers. */
+  exitCode?: number;
+}
+
 type Attempt = (signal: AbortSignal) => Promise<unknown>;
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -158,6 +170,21 @@ export class DockerRuntime extends EventEmitter {
     return out.filter((c) => c.uid);
   }
 
+  /** One list call, no inspects: every persys container with its state, health and exit code. */
+  async listSummaries(): Promise<ContainerSummary[]> {
+    const listed = await this.call('list', (abortSignal) =>
+      this.docker.listContainers({ all: true, filters: { label: [LABEL_UID] }, abortSignal }),
+    );
+    return listed.filter((c) => c.Labels?.[LABEL_UID]).map(toSummary);
+  }
+
+  /** The container as ManagedContainer; undefined when it is gone or not a persys container. */
+  async inspectManaged(id: string): Promise<ManagedContainer | undefined> {
+    const info = await this.inspectIfPresent(id);
+    if (!info?.Config?.Labels?.[LABEL_UID]) return undefined;
+    return toManaged(info);
+  }
+
   /** Creates the named volume unless it exists; an existing volume keeps its labels. */
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
     // The engine answers an existing name with that volume, so create is already idempotent.
@@ -185,6 +212,14 @@ export class DockerRuntime extends EventEmitter {
 
   async start(id: string): Promise<void> {
     await this.assertManaged(id);
+    await this.call('start', (abortSignal) => this.docker.getContainer(id).start({ abortSignal }).catch(alreadyDone));
+  }
+
+  /**
+   * Starts a container that create() has just returned. create() refuses options without the uid
+   * label, so the managed check start() makes would be one more engine call proving nothing.
+   */
+  async startCreated(id: string): Promise<void> {
     await this.call('start', (abortSignal) => this.docker.getContainer(id).start({ abortSignal }).catch(alreadyDone));
   }
 
@@ -283,11 +318,16 @@ export class DockerRuntime extends EventEmitter {
     }
   }
 
-  /** One resource-usage sample of a running container (the engine waits ~1 s to fill precpu_stats). */
-  stats(id: string): Promise<Dockerode.ContainerStats> {
-    // The typings omit abortSignal; dockerode passes it on to the request.
-    const opts = (abortSignal: AbortSignal) => ({ stream: false, abortSignal }) as { stream: false };
-    return this.call('stats', (abortSignal) => this.docker.getContainer(id).stats(opts(abortSignal)));
+  /**
+   * One resource-usage sample of a running container. By default the engine waits ~1 s to fill
+   * precpu_stats; `oneShot` answers at once with precpu_stats empty (API 1.41+), for callers that
+   * keep the previous sample themselves.
+   */
+  stats(id: string, opts: { oneShot?: boolean } = {}): Promise<Dockerode.ContainerStats> {
+    const query = opts.oneShot ? { 'one-shot': true } : {};
+    // The typings omit abortSignal and one-shot; dockerode passes both on to the request.
+    const request = (abortSignal: AbortSignal) => ({ stream: false, ...query, abortSignal }) as unknown as { stream: false };
+    return this.call('stats', (abortSignal) => this.docker.getContainer(id).stats(request(abortSignal)));
   }
 
   async imageExists(ref: string): Promise<boolean> {
@@ -385,6 +425,21 @@ export class DockerRuntime extends EventEmitter {
 /** 304: the container was already started / stopped, which is what was asked. */
 function alreadyDone(e: unknown): void {
   if (engineStatus(e) !== 304) throw e;
+}
+
+function toSummary(c: Dockerode.ContainerInfo): ContainerSummary {
+  const labels = c.Labels ?? {};
+  // Status is Docker's human text: "Up 2 minutes (healthy)", "Exited (137) 5 seconds ago".
+  const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status ?? '')?.[1]?.replace('health: ', '');
+  const exit = /^Exited \((-?\d+)\)/.exec(c.Status ?? '')?.[1];
+  return {
+    id: c.Id,
+    uid: labels[LABEL_UID] ?? '',
+    node: labels[LABEL_NODE] || undefined,
+    state: c.State,
+    health,
+    exitCode: exit === undefined ? undefined : Number(exit),
+  };
 }
 
 function toManaged(info: Dockerode.ContainerInspectInfo): ManagedContainer {
