@@ -3,6 +3,7 @@
 import type { Resource } from '../lib/api/resource.js';
 import { specHash } from './docker/labels.js';
 import type { ManagedContainer } from './docker/runtime.js';
+import type { Condition } from '../lib/api/resource.js';
 
 /** kubelet's CrashLoopBackOff: 10 s doubling to 5 min, forgotten after 10 min of running. */
 export const RESTART_BACKOFF_INITIAL_MS = 10_000;
@@ -38,14 +39,6 @@ export type Action =
   | { type: 'remove'; uid: string; id: string; reason: 'orphan' | 'duplicate' | 'dead' }
   /** The spec changed: remove this container, then create and start the new one. */
   | { type: 'recreate'; uid: string; id: string; container: Resource };
-
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
 
 /** ContainerStatus in its JSON form, as StatusReport carries it. */
 export interface ContainerStatus {

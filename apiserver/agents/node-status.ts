@@ -1,14 +1,7 @@
 // The Node's status as its agent reports it: facts from Hello, the Ready and DockerReady conditions.
 // Pure functions of (previous status, report, time), so a write happens only when one returns a change.
 import type { NodeInfo } from '../../lib/gen/persys/v1/agent.js';
-
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-}
+import type { Condition } from '../../lib/api/resource.js';
 
 const nonEmpty = <T extends Record<string, unknown>>(o: T | undefined): T | undefined => {
   if (!o) return undefined;

@@ -9,6 +9,15 @@ export type Metadata = Partial<Omit<ObjectMeta, 'ownerReferences'>> & {
   ownerReferences?: (Partial<OwnerReference> & { kind: string; name: string; uid: string })[];
 };
 
+/** A status condition in its JSON form (Ready, Scheduled, DockerReady …). */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
 export interface Resource {
   apiVersion: string;
   kind: string;
