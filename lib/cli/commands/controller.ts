@@ -29,6 +29,8 @@ export type ControllerFactory = (deps: ControllerDeps) => Promise<ControllerSet>
 /** Every controller by name; `persys controllers` runs them all. Controller code loads on use. */
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   docker: async (deps) => (await import('../../../controllers/docker/controller.js')).newDockerController(deps),
+  containerset: async (deps) => (await import('../../../controllers/containerset/controller.js')).newContainerSetController(deps),
+  node: async (deps) => (await import('../../../controllers/node/controller.js')).newNodeController(deps),
 };
 
 /** The Lease a controller's copies compete for. */

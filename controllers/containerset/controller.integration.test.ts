@@ -1,0 +1,173 @@
+// The ContainerSet controller against a real API server (no Docker): the test plays the agents by
+// writing Container status, and checks scaling, a surge-only rolling update and cascading deletion.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Resource } from '../../lib/api/resource.js';
+import { silentLogger } from '../../lib/observability/logger.js';
+import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiserver.js';
+import { runControllers, type RunningControllers } from '../runtime/manager.js';
+import { newContainerSetController } from './controller.js';
+import { TEMPLATE_HASH_LABEL } from './rollout.js';
+
+let api: TestApiServer;
+let running: RunningControllers;
+beforeAll(async () => {
+  api = await startTestApiServer(inject('etcdEndpoint'));
+  const registry = new Registry();
+  const set = newContainerSetController({
+    client: api.client,
+    logger: silentLogger(),
+    registry,
+    informerDelay: (ms, signal) => sleep(Math.min(ms, 50), undefined, { signal }).catch(() => undefined),
+  });
+  running = await runControllers({ ...set, registry, logger: silentLogger() });
+});
+afterAll(async () => {
+  await running?.stop();
+  await api?.stop();
+});
+
+async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const NS = 'default';
+async function ownedBy(set: Resource): Promise<Resource[]> {
+  const all = (await api.client.list('Container', { namespace: NS })).items;
+  return all.filter((c) => !c.metadata.deletionTimestamp && c.metadata.ownerReferences?.some((r) => r.uid === set.metadata.uid && r.controller));
+}
+const isReady = (c: Resource) => (c.status?.conditions ?? []).some((x: { type: string; status: string }) => x.type === 'Ready' && x.status === 'True');
+
+// Stands in for the node agents: every owned Container not yet ready becomes Running and Ready.
+async function markAllReady(set: Resource): Promise<void> {
+  for (const c of await ownedBy(set)) {
+    if (isReady(c)) continue;
+    await api.client.updateStatus({
+      ...c,
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', reason: 'Started', lastTransitionTime: new Date().toISOString() }] },
+    });
+  }
+}
+
+function containerSet(name: string, replicas: number, image: string): Resource {
+  return {
+    apiVersion: 'persys.dev/v1',
+    kind: 'ContainerSet',
+    metadata: { name, namespace: NS },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { image } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '1', maxUnavailable: '0' } },
+    },
+  };
+}
+
+async function setSpec(name: string, change: (spec: any) => void): Promise<Resource> {
+  for (;;) {
+    const s = await api.client.get('ContainerSet', name, NS);
+    change(s.spec);
+    try {
+      return await api.client.update(s);
+    } catch (err) {
+      if ((err as { codeName?: string }).codeName !== 'ABORTED') throw err;
+    }
+  }
+}
+
+const countIs = (set: Resource, n: number) => async () => {
+  const owned = await ownedBy(set);
+  return owned.length === n ? owned : undefined;
+};
+
+describe('ContainerSet controller', () => {
+  it('creates, scales, rolls out without dropping below R ready, and is garbage collected with its set', async () => {
+    const set = await api.client.create(containerSet('web', 3, 'web:1'));
+
+    const first = await eventually(countIs(set, 3), '3 Containers');
+    for (const c of first) {
+      expect(c.metadata.name).toMatch(/^web-/);
+      expect(c.metadata.labels).toMatchObject({ app: 'web', [TEMPLATE_HASH_LABEL]: expect.any(String) });
+      expect(c.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'ContainerSet', name: 'web', uid: set.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+      expect(c.spec.image).toBe('web:1');
+    }
+    await markAllReady(set);
+    await eventually(async () => (await api.client.get('ContainerSet', 'web', NS)).status?.readyReplicas === 3, 'status readyReplicas 3');
+
+    await setSpec('web', (s) => (s.replicas = 5));
+    await eventually(countIs(set, 5), '5 Containers');
+    await markAllReady(set);
+    await eventually(async () => (await api.client.get('ContainerSet', 'web', NS)).status?.readyReplicas === 5, 'status readyReplicas 5');
+    await setSpec('web', (s) => (s.replicas = 2));
+    const two = await eventually(countIs(set, 2), '2 Containers');
+    expect(two.every(isReady)).toBe(true);
+
+    await setSpec('web', (s) => (s.replicas = 3));
+    await eventually(countIs(set, 3), '3 Containers again');
+    await markAllReady(set);
+    const oldHash = (await ownedBy(set))[0]!.metadata.labels![TEMPLATE_HASH_LABEL];
+
+    await setSpec('web', (s) => (s.template.spec.image = 'web:2'));
+    let maxSeen = 0;
+    const final = await eventually(
+      async () => {
+        const owned = await ownedBy(set);
+        const ready = owned.filter(isReady);
+        expect(ready.length).toBeGreaterThanOrEqual(3);
+        maxSeen = Math.max(maxSeen, owned.length);
+        const fresh = owned.filter((c) => c.metadata.labels![TEMPLATE_HASH_LABEL] !== oldHash);
+        if (fresh.length === 3 && owned.length === 3 && fresh.every(isReady)) return owned;
+        await markAllReady(set);
+        return undefined;
+      },
+      'rollout to web:2',
+      30_000,
+    );
+    expect(final.map((c) => c.spec.image)).toEqual(['web:2', 'web:2', 'web:2']);
+    // maxSurge 1: one extra Container at most, and the surge must have happened (old ones go only after new are ready).
+    expect(maxSeen).toBe(4);
+    const status = await eventually(async () => {
+      const s = await api.client.get('ContainerSet', 'web', NS);
+      return s.status?.updatedReplicas === 3 && s.status?.readyReplicas === 3 && s.status?.replicas === 3 ? s.status : undefined;
+    }, 'status after rollout');
+    expect(status.currentRevision).toBe(final[0]!.metadata.labels![TEMPLATE_HASH_LABEL]);
+
+    const events = (await api.client.list('Event', { namespace: NS })).items.filter((e) => (e['involvedObject'] as { name: string }).name === 'web');
+    expect(events.map((e) => e['reason'])).toEqual(expect.arrayContaining(['ScalingUp', 'ScalingDown', 'RollingUpdate']));
+
+    await api.client.delete('ContainerSet', 'web', NS);
+    await eventually(async () => (await api.client.list('Container', { namespace: NS })).items.every((c) => c.metadata.ownerReferences?.[0]?.uid !== set.metadata.uid), 'GC of owned Containers');
+  }, 90_000);
+
+  it('replaces a failed Container and, with Recreate, never runs old and new revisions together', async () => {
+    const spec = containerSet('batch', 2, 'batch:1');
+    spec.spec.strategy = { type: 'Recreate' };
+    const set = await api.client.create(spec);
+    const first = await eventually(countIs(set, 2), '2 Containers');
+    await markAllReady(set);
+    await api.client.updateStatus({ ...(await api.client.get('Container', first[0]!.metadata.name!, NS)), status: { phase: 'Failed' } });
+    const replaced = await eventually(async () => {
+      const owned = await ownedBy(set);
+      return owned.length === 2 && !owned.some((c) => c.metadata.name === first[0]!.metadata.name) ? owned : undefined;
+    }, 'failed Container replaced');
+    expect(replaced.some((c) => c.metadata.name === first[1]!.metadata.name)).toBe(true);
+    await markAllReady(set);
+
+    await setSpec('batch', (s) => (s.template.spec.image = 'batch:2'));
+    const final = await eventually(async () => {
+      const owned = await ownedBy(set);
+      const images = new Set(owned.map((c) => c.spec.image));
+      expect(images.size).toBeLessThanOrEqual(1);
+      return owned.length === 2 && images.has('batch:2') ? owned : undefined;
+    }, 'recreate to batch:2');
+    expect(final.map((c) => c.spec.image)).toEqual(['batch:2', 'batch:2']);
+    await api.client.delete('ContainerSet', 'batch', NS);
+  }, 60_000);
+});

@@ -1,0 +1,171 @@
+// Wiring of the ContainerSet controller: ContainerSet and Container informers, and the reconcile that
+// applies one rollout step (rollout.ts) by creating and deleting owned Containers and writing status.
+import { status as Code } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Resource } from '../../lib/api/resource.js';
+import { ApiError, type ApiClient } from '../../lib/client/client.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { Controller, type Reconciler } from '../runtime/controller.js';
+import { EventRecorder } from '../runtime/events.js';
+import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
+import { Informer } from '../runtime/informer.js';
+import { objectKey, splitKey } from '../runtime/keys.js';
+import { Expectations } from './expectations.js';
+import { planRollout, statusEqual, TEMPLATE_HASH_LABEL } from './rollout.js';
+
+export const CONTAINERSET_CONTROLLER_NAME = 'containerset';
+
+export interface ContainerSetControllerOptions {
+  client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'update' | 'updateStatus' | 'delete'>;
+  logger: Logger;
+  registry?: Registry;
+  /** @default 4 */
+  workers?: number;
+  /** @default the EventRecorder of component "containerset-controller" */
+  recorder?: Pick<EventRecorder, 'record'>;
+  clock?: Clock;
+  /** Passed to the informers (tests shorten back-off with it). */
+  informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export interface ContainerSetController {
+  controllers: Controller[];
+  informers: Informer[];
+}
+
+/** The key of the ContainerSet that controls `c`, if one does. */
+function controllingSetKey(c: Resource): string | undefined {
+  const ref = (c.metadata.ownerReferences ?? []).find((r) => r.kind === 'ContainerSet' && r.controller);
+  return ref ? objectKey({ metadata: { namespace: c.metadata.namespace, name: ref.name } }) : undefined;
+}
+
+export function newContainerSetController(opts: ContainerSetControllerOptions): ContainerSetController {
+  const clock = opts.clock ?? systemClock;
+  const sets = new Informer({ client: opts.client, kind: 'ContainerSet', logger: opts.logger, delay: opts.informerDelay });
+  const containers = new Informer({
+    client: opts.client,
+    kind: 'Container',
+    indexers: { [BY_OWNER_UID]: indexByOwnerUid },
+    logger: opts.logger,
+    delay: opts.informerDelay,
+  });
+  const recorder =
+    opts.recorder ?? new EventRecorder({ client: opts.client, component: 'containerset-controller', logger: opts.logger, clock: opts.clock });
+  const expectations = new Expectations(clock);
+
+  const controller = new Controller({
+    name: CONTAINERSET_CONTROLLER_NAME,
+    workers: opts.workers ?? 4,
+    logger: opts.logger,
+    registry: opts.registry,
+    clock: opts.clock,
+    reconcile: newContainerSetReconciler({ client: opts.client, sets, containers, recorder, clock, expectations }),
+  });
+  controller.watch(sets);
+  controller.watch(containers, (c) => controllingSetKey(c));
+  containers.addEventHandler({
+    onAdd: (c) => {
+      const key = controllingSetKey(c);
+      if (key) expectations.observedAdd(key);
+    },
+    onUpdate: (_old, c) => {
+      const key = controllingSetKey(c);
+      if (key && c.metadata.deletionTimestamp) expectations.observedDelete(key, c.metadata.name!);
+    },
+    onDelete: (c) => {
+      const key = controllingSetKey(c);
+      if (key) expectations.observedDelete(key, c.metadata.name!);
+    },
+  });
+  sets.addEventHandler({ onDelete: (s) => expectations.forget(objectKey(s)) });
+  return { controllers: [controller], informers: [sets, containers] };
+}
+
+interface ReconcilerDeps {
+  client: ContainerSetControllerOptions['client'];
+  sets: Informer;
+  containers: Informer;
+  recorder: Pick<EventRecorder, 'record'>;
+  clock: Clock;
+  expectations: Expectations;
+}
+
+const isNotFound = (err: unknown) => err instanceof ApiError && err.code === Code.NOT_FOUND;
+
+function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
+  return async (key, ctx) => {
+    const set = deps.sets.getByKey(key);
+    // A deleted set's Containers go with it through the garbage collector (ownerReferences).
+    if (!set || set.metadata.deletionTimestamp) return;
+    if (!deps.expectations.satisfied(key)) return { requeueAfterMs: 1000 };
+    const { namespace } = splitKey(key);
+    const uid = set.metadata.uid!;
+    const owned = deps.containers
+      .byIndex(BY_OWNER_UID, uid)
+      .filter((c) => c.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller));
+    const plan = planRollout(set, owned, deps.clock.now());
+
+    if (plan.create > 0 || plan.delete.length > 0) deps.expectations.expect(key, plan.create, plan.delete);
+    const template = set.spec?.template ?? {};
+    let created = 0;
+    let firstError: unknown;
+    for (let i = 0; i < plan.create; i++) {
+      try {
+        await deps.client.create({
+          apiVersion: 'persys.dev/v1',
+          kind: 'Container',
+          metadata: {
+            generateName: `${set.metadata.name}-`,
+            namespace,
+            labels: { ...(template.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: plan.hash },
+            annotations: template.metadata?.annotations,
+            ownerReferences: [
+              { apiVersion: set.apiVersion, kind: 'ContainerSet', name: set.metadata.name!, uid, controller: true, blockOwnerDeletion: true },
+            ],
+          },
+          spec: template.spec ?? {},
+        });
+        created++;
+      } catch (err) {
+        // The rest would fail the same way (quota, invalid template): stop and retry with back-off.
+        deps.expectations.lowerAdds(key, plan.create - created);
+        firstError = err;
+        break;
+      }
+    }
+    let deleted = 0;
+    for (const name of plan.delete) {
+      const c = owned.find((x) => x.metadata.name === name)!;
+      try {
+        await deps.client.delete('Container', name, namespace, { uid: c.metadata.uid });
+        deleted++;
+      } catch (err) {
+        deps.expectations.observedDelete(key, name);
+        if (!isNotFound(err)) firstError ??= err;
+      }
+    }
+    if (created > 0) {
+      const reason = plan.status.updatedReplicas < plan.status.replicas ? 'RollingUpdate' : 'ScalingUp';
+      void deps.recorder.record(set, 'Normal', reason, `Created ${created} Container(s) of revision ${plan.hash}`);
+    }
+    if (deleted > 0) {
+      const reasons = new Set(plan.delete.map((n) => plan.deleteReasons[n]));
+      const reason = reasons.has('Rollout') ? 'RollingUpdate' : reasons.has('ScaleDown') ? 'ScalingDown' : 'ReplacingFailed';
+      void deps.recorder.record(set, 'Normal', reason, `Deleted ${deleted} Container(s): ${plan.delete.join(', ')}`);
+    }
+
+    if (!statusEqual(set.status, plan.status)) {
+      try {
+        await deps.client.updateStatus({ ...set, status: { ...(set.status ?? {}), ...plan.status } });
+      } catch (err) {
+        if (!isNotFound(err)) firstError ??= err;
+      }
+    }
+    if (firstError) throw firstError;
+    // Availability after minReadySeconds depends on time alone: look again when it may have changed.
+    const minReady = Number(set.spec?.minReadySeconds ?? 0);
+    if (minReady > 0 && plan.status.availableReplicas < plan.status.readyReplicas) return { requeueAfterMs: minReady * 1000 };
+    return;
+  };
+}

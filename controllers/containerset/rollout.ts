@@ -1,0 +1,206 @@
+// The ContainerSet rollout step (Kubernetes Deployment math), pure: from the set and the Containers it
+// owns, which Containers to create and delete now, and the status that describes what was observed.
+import { createHash } from 'node:crypto';
+import type { Condition, Resource } from '../../lib/api/resource.js';
+
+export const TEMPLATE_HASH_LABEL = 'persys.dev/template-hash';
+
+export interface RolloutPlan {
+  /** Hash of the set's template: the value of TEMPLATE_HASH_LABEL on Containers to create. */
+  hash: string;
+  /** Containers to create from the template. */
+  create: number;
+  /** Names of owned Containers to delete. */
+  delete: string[];
+  /** Why the deletions happen, for events: failed/lost replacement, scale down or rollout. */
+  deleteReasons: Record<string, 'Replace' | 'ScaleDown' | 'Rollout'>;
+  status: ContainerSetStatus;
+}
+
+export interface ContainerSetStatus {
+  replicas: number;
+  readyReplicas: number;
+  updatedReplicas: number;
+  availableReplicas: number;
+  observedGeneration: number;
+  currentRevision: string;
+  conditions: Condition[];
+}
+
+/** A stable hash of the template: key order never changes it, any value change does. */
+export function templateHash(template: unknown): string {
+  return createHash('sha256').update(stableJson(template ?? {})).digest('hex').slice(0, 10);
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** "25%" of total rounded up or down, or an absolute "1" / 1; undefined or empty uses the fallback. */
+export function scaledValue(value: string | number | undefined, total: number, roundUp: boolean, fallback = '25%'): number {
+  const v = value === undefined || value === '' ? fallback : value;
+  if (typeof v === 'number') return Math.max(0, Math.trunc(v));
+  const m = /^(\d+)%$/.exec(v.trim());
+  if (m) {
+    const exact = (Number(m[1]) * total) / 100;
+    return roundUp ? Math.ceil(exact) : Math.floor(exact);
+  }
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : 0;
+}
+
+const isTerminal = (c: Resource) => c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
+const isLost = (c: Resource) => c.status?.phase === 'Unknown';
+const readyCondition = (c: Resource): Condition | undefined =>
+  ((c.status?.conditions ?? []) as Condition[]).find((x) => x.type === 'Ready');
+
+/** Ready: its Ready condition is True, or it runs and has no healthcheck to say otherwise. */
+export function isContainerReady(c: Resource): boolean {
+  const cond = readyCondition(c);
+  if (cond) return cond.status === 'True';
+  return c.status?.phase === 'Running' && !c.spec?.healthcheck;
+}
+
+// Available: ready for at least minReadySeconds (Kubernetes' availability rule).
+function isAvailable(c: Resource, minReadySeconds: number, nowMs: number): boolean {
+  if (!isContainerReady(c)) return false;
+  if (minReadySeconds <= 0) return true;
+  const since = Date.parse(readyCondition(c)?.lastTransitionTime ?? '');
+  return Number.isFinite(since) && since + minReadySeconds * 1000 <= nowMs;
+}
+
+// Which to delete first when scaling down: not ready before ready, then the newest (the controller's
+// ActivePods ranking, reduced to what persys observes).
+function deletionOrder(a: Resource, b: Resource): number {
+  const ra = isContainerReady(a) ? 1 : 0;
+  const rb = isContainerReady(b) ? 1 : 0;
+  if (ra !== rb) return ra - rb;
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  if (ta !== tb) return ta < tb ? 1 : -1;
+  const na = a.metadata.name ?? '';
+  const nb = b.metadata.name ?? '';
+  return na < nb ? 1 : na > nb ? -1 : 0;
+}
+
+/** One step toward the set's desired state; `nowMs` only dates conditions and measures availability. */
+export function planRollout(set: Resource, owned: Resource[], nowMs: number): RolloutPlan {
+  const spec = set.spec ?? {};
+  const desired = Math.max(0, Number(spec.replicas ?? 1));
+  const hash = templateHash(spec.template);
+  const minReadySeconds = Number(spec.minReadySeconds ?? 0);
+  const live = owned.filter((c) => !c.metadata.deletionTimestamp);
+  const broken = live.filter((c) => isTerminal(c) || isLost(c));
+  const active = live.filter((c) => !isTerminal(c) && !isLost(c));
+  const current = active.filter((c) => c.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash);
+  const old = active.filter((c) => c.metadata.labels?.[TEMPLATE_HASH_LABEL] !== hash);
+
+  const deleteReasons: RolloutPlan['deleteReasons'] = {};
+  for (const c of broken) deleteReasons[c.metadata.name!] = 'Replace';
+  let create = 0;
+
+  const scaleCurrent = () => {
+    if (current.length < desired) create = desired - current.length;
+    else for (const c of [...current].sort(deletionOrder).slice(0, current.length - desired)) deleteReasons[c.metadata.name!] = 'ScaleDown';
+  };
+
+  const recreate = spec.strategy?.type === 'Recreate';
+  const oldTerminating = owned.some((c) => c.metadata.deletionTimestamp && c.metadata.labels?.[TEMPLATE_HASH_LABEL] !== hash);
+  if (recreate && (old.length > 0 || oldTerminating)) {
+    // Recreate: nothing of the new template runs until every old Container is gone.
+    for (const c of old) deleteReasons[c.metadata.name!] = 'Rollout';
+  } else if (old.length === 0) {
+    scaleCurrent();
+  } else {
+    let maxSurge = scaledValue(spec.strategy?.rollingUpdate?.maxSurge, desired, true);
+    const maxUnavailable = scaledValue(spec.strategy?.rollingUpdate?.maxUnavailable, desired, false);
+    if (maxSurge === 0 && maxUnavailable === 0) maxSurge = 1; // else the rollout could never move
+    const total = active.length;
+    if (current.length > desired) {
+      for (const c of [...current].sort(deletionOrder).slice(0, current.length - desired)) deleteReasons[c.metadata.name!] = 'ScaleDown';
+    } else {
+      create = Math.max(0, Math.min(desired + maxSurge - total, desired - current.length));
+    }
+    // Old Containers go only while the ready count stays at or above desired − maxUnavailable.
+    const minAvailable = desired - maxUnavailable;
+    const currentNotReady = current.filter((c) => !isContainerReady(c)).length;
+    const maxScaledDown = total - minAvailable - currentNotReady;
+    if (maxScaledDown > 0) {
+      const ranked = [...old].sort(deletionOrder);
+      const notReady = ranked.filter((c) => !isContainerReady(c)).slice(0, maxScaledDown);
+      for (const c of notReady) deleteReasons[c.metadata.name!] = 'Rollout';
+      const readyTotal = active.filter(isContainerReady).length;
+      const readyOld = ranked.filter(isContainerReady);
+      for (const c of readyOld.slice(0, Math.max(0, readyTotal - minAvailable))) deleteReasons[c.metadata.name!] = 'Rollout';
+    }
+  }
+
+  return {
+    hash,
+    create,
+    delete: Object.keys(deleteReasons),
+    deleteReasons,
+    status: computeStatus(set, active, current, hash, desired, minReadySeconds, nowMs),
+  };
+}
+
+function computeStatus(
+  set: Resource,
+  active: Resource[],
+  current: Resource[],
+  hash: string,
+  desired: number,
+  minReadySeconds: number,
+  nowMs: number,
+): ContainerSetStatus {
+  const ready = active.filter(isContainerReady).length;
+  const available = active.filter((c) => isAvailable(c, minReadySeconds, nowMs)).length;
+  const currentAvailable = current.filter((c) => isAvailable(c, minReadySeconds, nowMs)).length;
+  const maxUnavailable =
+    set.spec?.strategy?.type === 'Recreate' ? 0 : scaledValue(set.spec?.strategy?.rollingUpdate?.maxUnavailable, desired, false);
+  const complete = current.length === desired && active.length === desired && currentAvailable === desired;
+  const previous = (set.status?.conditions ?? []) as Condition[];
+  const now = new Date(nowMs).toISOString();
+  const condition = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
+    const before = previous.find((c) => c.type === type);
+    const lastTransitionTime = before && before.status === status && before.lastTransitionTime ? before.lastTransitionTime : now;
+    return { type, status, reason, message, lastTransitionTime };
+  };
+  return {
+    replicas: active.length,
+    readyReplicas: ready,
+    updatedReplicas: current.length,
+    availableReplicas: available,
+    observedGeneration: Number(set.metadata.generation ?? 0),
+    currentRevision: hash,
+    conditions: [
+      available >= desired - maxUnavailable
+        ? condition('Available', 'True', 'MinimumReplicasAvailable', `${available} of ${desired} available`)
+        : condition('Available', 'False', 'MinimumReplicasUnavailable', `${available} of ${desired} available`),
+      complete
+        ? condition('Progressing', 'True', 'NewContainersAvailable', `revision ${hash} is available`)
+        : condition('Progressing', 'True', 'ContainersUpdating', `${current.length} of ${desired} updated, ${currentAvailable} available`),
+    ],
+  };
+}
+
+/** Whether a written status already says what `next` says (the proto JSON form omits zeros). */
+export function statusEqual(written: any, next: ContainerSetStatus): boolean {
+  const w = written ?? {};
+  for (const k of ['replicas', 'readyReplicas', 'updatedReplicas', 'availableReplicas', 'observedGeneration'] as const) {
+    if (Number(w[k] ?? 0) !== next[k]) return false;
+  }
+  if ((w.currentRevision ?? '') !== next.currentRevision) return false;
+  const wc = (w.conditions ?? []) as Condition[];
+  if (wc.length !== next.conditions.length) return false;
+  return next.conditions.every((c, i) => {
+    const o = wc[i]!;
+    return o.type === c.type && o.status === c.status && (o.reason ?? '') === c.reason && (o.message ?? '') === c.message;
+  });
+}

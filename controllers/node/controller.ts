@@ -1,0 +1,125 @@
+// Wiring of the node lifecycle controller: Node, node Lease and Container informers feed one cluster-wide
+// key, re-evaluated every few seconds because the passing of time is what makes a lease stale.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Condition, Resource } from '../../lib/api/resource.js';
+import type { ApiClient } from '../../lib/client/client.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
+import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
+import { EventRecorder } from '../runtime/events.js';
+import { Informer } from '../runtime/informer.js';
+import { EvictionLimiter } from './eviction-limiter.js';
+import { NODE_LEASE_NAMESPACE, planNodeHealth } from './health.js';
+
+export const NODE_CONTROLLER_NAME = 'node-lifecycle';
+/** The whole cluster is one key: full-disruption mode needs every node at once. */
+export const CLUSTER_KEY = 'cluster';
+
+export interface NodeControllerOptions {
+  client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'update' | 'updateStatus' | 'delete'>;
+  logger: Logger;
+  registry?: Registry;
+  /** @default 20000 */
+  gracePeriodMs?: number;
+  /** @default 30000 */
+  evictionTimeoutMs?: number;
+  /** @default 1 */
+  evictionsPerSecond?: number;
+  /** How often the cluster is re-evaluated without any event. @default 2000 */
+  resyncMs?: number;
+  /** @default the EventRecorder of component "node-controller" */
+  recorder?: Pick<EventRecorder, 'record'>;
+  clock?: Clock;
+  informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export interface NodeController {
+  controllers: Controller[];
+  informers: Informer[];
+}
+
+export function newNodeController(opts: NodeControllerOptions): NodeController {
+  const common = { client: opts.client, logger: opts.logger, delay: opts.informerDelay };
+  const nodes = new Informer({ ...common, kind: 'Node' });
+  const leases = new Informer({ ...common, kind: 'Lease', namespace: NODE_LEASE_NAMESPACE });
+  const containers = new Informer({ ...common, kind: 'Container' });
+  const clock = opts.clock ?? systemClock;
+  const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'node-controller', logger: opts.logger, clock });
+  const limiter = new EvictionLimiter(opts.evictionsPerSecond ?? 1);
+  // Standalone Containers already reported, by uid, so each is reported once rather than every round.
+  const reported = new Set<string>();
+  const resyncMs = opts.resyncMs ?? 2_000;
+
+  async function reconcile(_key: string, ctx: ReconcileContext): Promise<Result> {
+    const now = clock.now();
+    const plan = planNodeHealth({
+      nodes: nodes.list(),
+      leases: leases.list(),
+      containers: containers.list(),
+      nowMs: now,
+      gracePeriodMs: opts.gracePeriodMs,
+      evictionTimeoutMs: opts.evictionTimeoutMs,
+      evictionBudget: limiter.available(now),
+    });
+    const stamp = new Date(now).toISOString();
+    // One failed write must not hold back the others: each is retried on the next round.
+    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        ctx.log.warn({ err }, `${what} failed; retrying next round`);
+      }
+    };
+
+    for (const { node, condition } of plan.readyChanges) {
+      if (ctx.signal.aborted) return;
+      await attempt(`setting Ready=${condition.status} on node ${node.metadata.name}`, async () => {
+        await opts.client.updateStatus({ ...node, status: { ...(node.status ?? {}), conditions: withCondition(node.status?.conditions, condition, stamp) } });
+        ctx.log.info({ node: node.metadata.name, ready: condition.status, reason: condition.reason }, 'node Ready changed');
+        if (condition.status !== 'True') await recorder.record(node, 'Warning', 'NodeNotReady', `Node ${node.metadata.name} status is now: ${condition.reason} (${condition.message})`);
+        else await recorder.record(node, 'Normal', 'NodeReady', `Node ${node.metadata.name} renews its lease again`);
+      });
+    }
+    for (const c of plan.markUnknown) {
+      if (ctx.signal.aborted) return;
+      await attempt(`marking container ${c.metadata.namespace}/${c.metadata.name} Unknown`, () =>
+        opts.client.updateStatus({ ...c, status: { ...(c.status ?? {}), phase: 'Unknown', reason: 'NodeLost', message: `node ${c.spec.nodeName} is not ready` } }),
+      );
+    }
+    let evicted = 0;
+    for (const c of plan.evict) {
+      if (ctx.signal.aborted) return;
+      await attempt(`evicting container ${c.metadata.namespace}/${c.metadata.name}`, async () => {
+        evicted++;
+        await recorder.record(c, 'Warning', 'EvictingContainer', `node ${c.spec.nodeName} is not ready; deleting so its ContainerSet replaces it`);
+        await opts.client.delete('Container', c.metadata.name!, c.metadata.namespace ?? '', { uid: c.metadata.uid });
+        ctx.log.info({ container: `${c.metadata.namespace}/${c.metadata.name}`, node: c.spec.nodeName }, 'evicted container');
+      });
+    }
+    limiter.spend(evicted);
+    for (const c of plan.stranded) {
+      const uid = c.metadata.uid ?? `${c.metadata.namespace}/${c.metadata.name}`;
+      if (reported.has(uid)) continue;
+      reported.add(uid);
+      await recorder.record(c, 'Warning', 'NodeNotReady', `node ${c.spec.nodeName} is not ready and nothing owns this Container to replace it; left in place`);
+    }
+    if (plan.evictionsDeferred > 0) ctx.log.info({ deferred: plan.evictionsDeferred }, 'evictions deferred by the rate limit');
+    if (plan.fullDisruption) ctx.log.warn('every node is NotReady: evictions are suspended');
+    return { requeueAfterMs: resyncMs };
+  }
+
+  const controller = new Controller({ name: NODE_CONTROLLER_NAME, logger: opts.logger, registry: opts.registry, clock: opts.clock, reconcile });
+  for (const inf of [nodes, leases, containers]) controller.watch(inf, () => CLUSTER_KEY);
+  return { controllers: [controller], informers: [nodes, leases, containers] };
+}
+
+/** Replaces the condition of the same type; its transition time moves only when its status does. */
+function withCondition(conditions: Condition[] | undefined, next: Condition, now: string): Condition[] {
+  const list = [...(conditions ?? [])];
+  const i = list.findIndex((c) => c.type === next.type);
+  const prev = i >= 0 ? list[i] : undefined;
+  const merged = { ...next, lastTransitionTime: prev?.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : now };
+  if (i >= 0) list[i] = merged;
+  else list.push(merged);
+  return list;
+}

@@ -1,0 +1,109 @@
+// Node lifecycle decisions (kube-controller-manager's node lifecycle controller) as a pure function of
+// Nodes, their agents' Leases and the time: which nodes go Ready=Unknown, which Containers are evicted.
+import type { Condition, Resource } from '../../lib/api/resource.js';
+
+export const NODE_LEASE_NAMESPACE = 'persys-node-lease';
+export const REASON_STATUS_UNKNOWN = 'NodeStatusUnknown';
+export const REASON_LEASE_RENEWED = 'LeaseRenewed';
+export const MESSAGE_STATUS_UNKNOWN = 'agent stopped renewing its lease';
+
+export interface NodeHealthInput {
+  nodes: Resource[];
+  /** Leases in NODE_LEASE_NAMESPACE, named after their node. */
+  leases: Resource[];
+  /** Containers (only those with spec.nodeName matter). */
+  containers: Resource[];
+  nowMs: number;
+  /** A lease not renewed for this long means the agent is gone. @default 20000 */
+  gracePeriodMs?: number;
+  /** How long a node stays NotReady before its ContainerSet-owned Containers are deleted. @default 30000 */
+  evictionTimeoutMs?: number;
+  /** Evictions allowed in this evaluation (from the rate limiter); the rest wait for a later one. */
+  evictionBudget: number;
+}
+
+export interface NodeHealthPlan {
+  /** Nodes whose Ready condition should become this one (Unknown, or True again when we had set Unknown). */
+  readyChanges: { node: Resource; condition: Condition }[];
+  /** Containers on NotReady nodes whose phase should become Unknown. */
+  markUnknown: Resource[];
+  /** ContainerSet-owned Containers to delete now so their set replaces them elsewhere. */
+  evict: Resource[];
+  /** Due for eviction but over this round's budget. */
+  evictionsDeferred: number;
+  /** Standalone Containers on long-NotReady nodes: nothing will replace them, so they are only reported. */
+  stranded: Resource[];
+  /** Every node is NotReady: the fault is more likely ours (or the network's) than theirs, so nothing is evicted. */
+  fullDisruption: boolean;
+}
+
+const TERMINAL = new Set(['Succeeded', 'Failed']);
+
+export function readyCondition(node: Resource): Condition | undefined {
+  return ((node.status?.conditions ?? []) as Condition[]).find((c) => c.type === 'Ready');
+}
+
+/** When the node's agent last proved it lives: its lease's renewTime, or the node's creation if no lease yet. */
+export function lastProbeMs(node: Resource, lease: Resource | undefined): number | undefined {
+  const t = lease?.spec?.renewTime ?? lease?.spec?.acquireTime ?? node.metadata.creationTimestamp;
+  const ms = t ? Date.parse(t) : NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function ownedByContainerSet(c: Resource): boolean {
+  return (c.metadata.ownerReferences ?? []).some((o) => o.kind === 'ContainerSet' && o.controller !== false);
+}
+
+/**
+ * Recovery choice: when a fresh lease is seen on a node whose Ready=Unknown was set by us
+ * (reason NodeStatusUnknown), Ready goes back to True with reason LeaseRenewed. A renewing agent is
+ * connected, and its stream may never have dropped, so no Hello would come to restore it. Ready
+ * False/Unknown set by anyone else (the API server when an agent disconnects) is left alone.
+ */
+export function planNodeHealth(input: NodeHealthInput): NodeHealthPlan {
+  const grace = input.gracePeriodMs ?? 20_000;
+  const evictionTimeout = input.evictionTimeoutMs ?? 30_000;
+  const now = input.nowMs;
+  const leases = new Map(input.leases.map((l) => [l.metadata.name ?? '', l]));
+  const plan: NodeHealthPlan = { readyChanges: [], markUnknown: [], evict: [], evictionsDeferred: 0, stranded: [], fullDisruption: false };
+
+  // Ready as it will be after this round's changes, and since when it has not been True.
+  const notReadySince = new Map<string, number>();
+  for (const node of input.nodes) {
+    const name = node.metadata.name ?? '';
+    const ready = readyCondition(node);
+    const probe = lastProbeMs(node, leases.get(name));
+    const stale = probe === undefined || now - probe > grace;
+    const since = (c: Condition | undefined) => (c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : NaN);
+    if (stale && ready?.status === 'True') {
+      plan.readyChanges.push({ node, condition: { type: 'Ready', status: 'Unknown', reason: REASON_STATUS_UNKNOWN, message: MESSAGE_STATUS_UNKNOWN } });
+      notReadySince.set(name, now);
+    } else if (!stale && ready?.status === 'Unknown' && ready.reason === REASON_STATUS_UNKNOWN) {
+      plan.readyChanges.push({ node, condition: { type: 'Ready', status: 'True', reason: REASON_LEASE_RENEWED, message: 'agent renews its lease again' } });
+    } else if (ready?.status !== 'True') {
+      // A node that never was Ready (no condition) has never run anything worth evicting for; count it from creation.
+      const t = since(ready);
+      notReadySince.set(name, Number.isNaN(t) ? (probe ?? now) : t);
+    }
+  }
+
+  plan.fullDisruption = input.nodes.length > 0 && notReadySince.size === input.nodes.length;
+  let budget = Math.max(0, Math.floor(input.evictionBudget));
+  const candidates = input.containers
+    .filter((c) => c.spec?.nodeName && notReadySince.has(c.spec.nodeName) && !c.metadata.deletionTimestamp)
+    .sort((a, b) => key(a).localeCompare(key(b)));
+  for (const c of candidates) {
+    const phase = c.status?.phase;
+    if (TERMINAL.has(phase)) continue;
+    if (phase !== 'Unknown') plan.markUnknown.push(c);
+    if (plan.fullDisruption || now - notReadySince.get(c.spec.nodeName)! < evictionTimeout) continue;
+    if (!ownedByContainerSet(c)) plan.stranded.push(c);
+    else if (budget > 0) {
+      plan.evict.push(c);
+      budget--;
+    } else plan.evictionsDeferred++;
+  }
+  return plan;
+}
+
+const key = (c: Resource) => `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`;
