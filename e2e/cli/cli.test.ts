@@ -176,6 +176,18 @@ describe('persys CLI against persys up', () => {
     expect((await persys(['get', 'ct', 'web', '-n', 'demo'])).code).toBe(0);
   });
 
+  it('scales a ContainerSet, honouring a --current-replicas precondition', async () => {
+    const before = YAML.parse((await persys(['get', 'cs', 'frontend', '-n', 'demo', '-o', 'yaml'])).stdout).spec.replicas;
+    const wrong = await persys(['scale', 'cs/frontend', '-n', 'demo', '--replicas', '4', '--current-replicas', String(before + 1)]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`expected ${before + 1} replicas`);
+    const res = await persys(['scale', 'containerset/frontend', '-n', 'demo', '--replicas', '4', '--current-replicas', String(before)]);
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim()).toBe('containerset/frontend scaled');
+    expect(YAML.parse((await persys(['get', 'cs', 'frontend', '-n', 'demo', '-o', 'yaml'])).stdout).spec.replicas).toBe(4);
+    expect((await persys(['scale', 'ct/web', '-n', 'demo', '--replicas', '2'])).code).toBe(1);
+  });
+
   it('describes an object', async () => {
     const res = await persys(['describe', 'ct', 'web', '-n', 'demo']);
     expect(res.code).toBe(0);

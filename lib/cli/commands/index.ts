@@ -13,6 +13,7 @@ import { execCommand } from './exec.js';
 import { getCommand } from './get.js';
 import { logsCommand } from './logs.js';
 import { pkiCommand } from './pki.js';
+import { scaleCommand } from './scale.js';
 import { tokenCommand } from './token.js';
 import { topCommand } from './top.js';
 import { upCommand } from './up.js';
@@ -38,6 +39,7 @@ for (const cmd of [
   getCommand,
   describeCommand,
   deleteCommand,
+  scaleCommand,
   diffCommand,
   logsCommand,
   execCommand,
