@@ -215,3 +215,39 @@ describe('etcd that crashes', () => {
     for (const n of ['etcd-a', 'etcd-b']) await eventually(`${n} to leave Docker`, () => dockerCopies(n), (c) => c.length === 0);
   }, 240_000);
 });
+
+describe('ContainerSets on real engines', () => {
+  const owned = async (set: string) =>
+    (await cluster.client.list('Container', { namespace: 'e2e', labelSelector: `set=${set}` })).items;
+
+  it('runs the replicas of a ContainerSet across the nodes and removes them from Docker when scaled down', async () => {
+    await cluster.client.apply({
+      apiVersion: 'persys.dev/v1',
+      kind: 'ContainerSet',
+      metadata: { name: 'web-set', namespace: 'e2e' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { set: 'web-set' } },
+        template: {
+          metadata: { labels: { set: 'web-set' } },
+          spec: { image: 'persys/busybox:latest', command: ['sh', '-c', 'exec sleep 3600'] },
+        },
+      },
+    });
+    const running = await eventually('3 replicas Running', () => owned('web-set'), (cs) => cs.length === 3 && cs.every((c) => c.status?.phase === 'Running'), 90_000);
+    const copies = (await Promise.all(running.map((c) => dockerCopies(c.metadata.name!)))).flat();
+    expect(copies).toHaveLength(3);
+    expect(copies.every((c) => c.state === 'running')).toBe(true);
+    const set = await eventually('readyReplicas 3', () => cluster.client.get('ContainerSet', 'web-set', 'e2e'), (s) => s.status?.readyReplicas === 3);
+    await cluster.client.update({ ...set, spec: { ...set.spec, replicas: 1 } });
+    await eventually('1 replica left', () => owned('web-set'), (cs) => cs.length === 1, 60_000);
+    await eventually(
+      'Docker down to 1 copy',
+      async () => (await Promise.all(running.map((c) => dockerCopies(c.metadata.name!)))).flat(),
+      (c) => c.length === 1,
+      60_000,
+    );
+    await cluster.client.delete('ContainerSet', 'web-set', 'e2e');
+    await eventually('the set and its containers gone', () => owned('web-set'), (cs) => cs.length === 0, 60_000);
+  }, 240_000);
+});
