@@ -9,6 +9,7 @@ import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiser
 import { runControllers, type RunningControllers } from '../runtime/manager.js';
 import { newContainerSetController } from './controller.js';
 import { TEMPLATE_HASH_LABEL } from './rollout.js';
+import { waitFor } from '../../e2e/harness/wait.js';
 
 let api: TestApiServer;
 let running: RunningControllers;
@@ -27,16 +28,6 @@ afterAll(async () => {
   await running?.stop();
   await api?.stop();
 });
-
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const NS = 'default';
 async function ownedBy(set: Resource): Promise<Resource[]> {
@@ -91,7 +82,7 @@ describe('ContainerSet controller', () => {
   it('creates, scales, rolls out without dropping below R ready, and is garbage collected with its set', async () => {
     const set = await api.client.create(containerSet('web', 3, 'web:1'));
 
-    const first = await eventually(countIs(set, 3), '3 Containers');
+    const first = await waitFor(countIs(set, 3), '3 Containers');
     for (const c of first) {
       expect(c.metadata.name).toMatch(/^web-/);
       expect(c.metadata.labels).toMatchObject({ app: 'web', [TEMPLATE_HASH_LABEL]: expect.any(String) });
@@ -99,24 +90,24 @@ describe('ContainerSet controller', () => {
       expect(c.spec.image).toBe('web:1');
     }
     await markAllReady(set);
-    await eventually(async () => (await api.client.get('ContainerSet', 'web', NS)).status?.readyReplicas === 3, 'status readyReplicas 3');
+    await waitFor(async () => (await api.client.get('ContainerSet', 'web', NS)).status?.readyReplicas === 3, 'status readyReplicas 3');
 
     await setSpec('web', (s) => (s.replicas = 5));
-    await eventually(countIs(set, 5), '5 Containers');
+    await waitFor(countIs(set, 5), '5 Containers');
     await markAllReady(set);
-    await eventually(async () => (await api.client.get('ContainerSet', 'web', NS)).status?.readyReplicas === 5, 'status readyReplicas 5');
+    await waitFor(async () => (await api.client.get('ContainerSet', 'web', NS)).status?.readyReplicas === 5, 'status readyReplicas 5');
     await setSpec('web', (s) => (s.replicas = 2));
-    const two = await eventually(countIs(set, 2), '2 Containers');
+    const two = await waitFor(countIs(set, 2), '2 Containers');
     expect(two.every(isReady)).toBe(true);
 
     await setSpec('web', (s) => (s.replicas = 3));
-    await eventually(countIs(set, 3), '3 Containers again');
+    await waitFor(countIs(set, 3), '3 Containers again');
     await markAllReady(set);
     const oldHash = (await ownedBy(set))[0]!.metadata.labels![TEMPLATE_HASH_LABEL];
 
     await setSpec('web', (s) => (s.template.spec.image = 'web:2'));
     let maxSeen = 0;
-    const final = await eventually(
+    const final = await waitFor(
       async () => {
         const owned = await ownedBy(set);
         const ready = owned.filter(isReady);
@@ -133,7 +124,7 @@ describe('ContainerSet controller', () => {
     expect(final.map((c) => c.spec.image)).toEqual(['web:2', 'web:2', 'web:2']);
     // maxSurge 1: one extra Container at most, and the surge must have happened (old ones go only after new are ready).
     expect(maxSeen).toBe(4);
-    const status = await eventually(async () => {
+    const status = await waitFor(async () => {
       const s = await api.client.get('ContainerSet', 'web', NS);
       return s.status?.updatedReplicas === 3 && s.status?.readyReplicas === 3 && s.status?.replicas === 3 ? s.status : undefined;
     }, 'status after rollout');
@@ -143,17 +134,17 @@ describe('ContainerSet controller', () => {
     expect(events.map((e) => e['reason'])).toEqual(expect.arrayContaining(['ScalingUp', 'ScalingDown', 'RollingUpdate']));
 
     await api.client.delete('ContainerSet', 'web', NS);
-    await eventually(async () => (await api.client.list('Container', { namespace: NS })).items.every((c) => c.metadata.ownerReferences?.[0]?.uid !== set.metadata.uid), 'GC of owned Containers');
+    await waitFor(async () => (await api.client.list('Container', { namespace: NS })).items.every((c) => c.metadata.ownerReferences?.[0]?.uid !== set.metadata.uid), 'GC of owned Containers');
   }, 90_000);
 
   it('replaces a failed Container and, with Recreate, never runs old and new revisions together', async () => {
     const spec = containerSet('batch', 2, 'batch:1');
     spec.spec.strategy = { type: 'Recreate' };
     const set = await api.client.create(spec);
-    const first = await eventually(countIs(set, 2), '2 Containers');
+    const first = await waitFor(countIs(set, 2), '2 Containers');
     await markAllReady(set);
     await api.client.updateStatus({ ...(await api.client.get('Container', first[0]!.metadata.name!, NS)), status: { phase: 'Failed' } });
-    const replaced = await eventually(async () => {
+    const replaced = await waitFor(async () => {
       const owned = await ownedBy(set);
       return owned.length === 2 && !owned.some((c) => c.metadata.name === first[0]!.metadata.name) ? owned : undefined;
     }, 'failed Container replaced');
@@ -161,7 +152,7 @@ describe('ContainerSet controller', () => {
     await markAllReady(set);
 
     await setSpec('batch', (s) => (s.template.spec.image = 'batch:2'));
-    const final = await eventually(async () => {
+    const final = await waitFor(async () => {
       const owned = await ownedBy(set);
       const images = new Set(owned.map((c) => c.spec.image));
       expect(images.size).toBeLessThanOrEqual(1);

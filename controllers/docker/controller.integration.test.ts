@@ -10,6 +10,7 @@ import { silentLogger } from '../../lib/observability/logger.js';
 import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiserver.js';
 import { runControllers, type RunControllersOptions, type RunningControllers } from '../runtime/manager.js';
 import { newDockerController, type DockerControllerOptions } from './controller.js';
+import { waitFor } from '../../e2e/harness/wait.js';
 
 let api: TestApiServer;
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -21,16 +22,6 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 interface NodeOpts {
   cpu: string;
@@ -115,16 +106,16 @@ describe('docker controller scheduler', () => {
     await api.client.create(container('on-ssd', { nodeSelector: { disk: 'ssd' } }));
     await api.client.create(container('big', { memory: '6Gi' }));
     await api.client.create(container('in-zone-a', { cpu: '500m', nodeSelector: { zone: 'a' } }));
-    expect(await eventually(() => nodeOf('on-ssd'), 'on-ssd bound')).toBe('n3');
-    expect(await eventually(() => nodeOf('big'), 'big bound')).toBe('n2');
-    expect(await eventually(() => nodeOf('in-zone-a'), 'in-zone-a bound')).toBe('n1');
+    expect(await waitFor(() => nodeOf('on-ssd'), 'on-ssd bound')).toBe('n3');
+    expect(await waitFor(() => nodeOf('big'), 'big bound')).toBe('n2');
+    expect(await waitFor(() => nodeOf('in-zone-a'), 'in-zone-a bound')).toBe('n1');
 
-    const big = await eventually(async () => {
+    const big = await waitFor(async () => {
       const c = await get('big');
       return c.status?.phase === 'Scheduled' && c;
     }, 'big reported');
     expect(scheduledCondition(big)).toMatchObject({ status: 'True', reason: 'Scheduled' });
-    const events = await eventually(async () => {
+    const events = await waitFor(async () => {
       const e = await eventsAbout('big');
       return e.length > 0 && e;
     }, 'Scheduled event');
@@ -141,21 +132,21 @@ describe('docker controller scheduler', () => {
 
     await api.client.create(container('huge', { memory: '16Gi' }));
     const message = '0/3 nodes are available: 2 insufficient memory, 1 node(s) were not ready.';
-    const pending = await eventually(async () => {
+    const pending = await waitFor(async () => {
       const c = await get('huge');
       return c.status?.phase === 'Pending' && c;
     }, 'huge reported Pending');
     expect(pending.spec.nodeName ?? '').toBe('');
     expect(scheduledCondition(pending)).toMatchObject({ status: 'False', reason: 'Unschedulable', message });
-    const [event] = await eventually(async () => {
+    const [event] = await waitFor(async () => {
       const e = await eventsAbout('huge');
       return e.length > 0 && e;
     }, 'FailedScheduling event');
     expect(event).toMatchObject({ type: 'Warning', reason: 'FailedScheduling', message, source: { component: 'docker-controller' } });
 
     await putNode('n1', { cpu: '8', memory: '32Gi' });
-    expect(await eventually(() => nodeOf('huge'), 'huge bound after the node grew')).toBe('n1');
-    const scheduled = await eventually(async () => {
+    expect(await waitFor(() => nodeOf('huge'), 'huge bound after the node grew')).toBe('n1');
+    const scheduled = await waitFor(async () => {
       const c = await get('huge');
       return c.status?.phase === 'Scheduled' && c;
     }, 'huge reported Scheduled');
@@ -168,7 +159,7 @@ describe('docker controller scheduler', () => {
 
     const names = ['web-1', 'web-2', 'web-3', 'web-4'];
     await Promise.all(names.map((n) => api.client.create(container(n, { hostPort: 8080 }))));
-    const settled = await eventually(async () => {
+    const settled = await waitFor(async () => {
       const all = await Promise.all(names.map(get));
       return all.every((c) => c.spec.nodeName || c.status?.phase === 'Pending') && all;
     }, 'every web container bound or pending');
@@ -184,7 +175,7 @@ describe('docker controller scheduler', () => {
     // A finished container holds no port: its node can take the one left over.
     const finished = await get(bound[0]!.metadata.name!);
     await api.client.updateStatus({ ...finished, status: { ...finished.status, phase: 'Failed', exitCode: 1 } });
-    expect(await eventually(() => nodeOf(left!.metadata.name!), 'the left-over container bound')).toBe(finished.spec.nodeName);
+    expect(await waitFor(() => nodeOf(left!.metadata.name!), 'the left-over container bound')).toBe(finished.spec.nodeName);
   });
 
   it('with two leader-elected copies, binds each Container exactly once, across a hand-over', async () => {
@@ -201,7 +192,7 @@ describe('docker controller scheduler', () => {
         }),
       );
     }
-    await eventually(async () => copies.some((c) => c.isActive()), 'a leader');
+    await waitFor(async () => copies.some((c) => c.isActive()), 'a leader');
     let mostActive = 0;
     const sampler = setInterval(() => (mostActive = Math.max(mostActive, copies.filter((c) => c.isActive()).length)), 5);
     cleanups.push(() => clearInterval(sampler));
@@ -224,13 +215,13 @@ describe('docker controller scheduler', () => {
 
     const names = Array.from({ length: 20 }, (_, i) => `job-${i}`);
     for (const n of names.slice(0, 10)) await api.client.create(container(n, { cpu: '100m', memory: '64Mi', labels: { app: 'job' } }));
-    await eventually(async () => (await nodeOf('job-0')) !== undefined, 'the first binds');
+    await waitFor(async () => (await nodeOf('job-0')) !== undefined, 'the first binds');
     // Hand leadership over while Containers are still arriving.
     const leader = copies.findIndex((c) => c.isActive());
     await copies[leader]!.stop();
     await Promise.all(names.slice(10).map((n) => api.client.create(container(n, { cpu: '100m', memory: '64Mi', labels: { app: 'job' } }))));
-    await eventually(async () => copies[1 - leader]!.isActive(), 'the other copy leads');
-    await eventually(async () => (await Promise.all(names.map(nodeOf))).every(Boolean), 'all 20 bound');
+    await waitFor(async () => copies[1 - leader]!.isActive(), 'the other copy leads');
+    await waitFor(async () => (await Promise.all(names.map(nodeOf))).every(Boolean), 'all 20 bound');
     await sleep(300);
     watching.abort();
     await watched;

@@ -9,6 +9,7 @@ import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiser
 import { runControllers } from '../runtime/manager.js';
 import { newNodeController } from './controller.js';
 import { NODE_LEASE_NAMESPACE, REASON_LEASE_RENEWED, REASON_STATUS_UNKNOWN } from './health.js';
+import { waitFor } from '../../e2e/harness/wait.js';
 
 let api: TestApiServer;
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -20,16 +21,6 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function readyNode(name: string): Promise<void> {
   const node = await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Node', metadata: { name }, spec: {} });
@@ -107,14 +98,14 @@ describe('node lifecycle controller', () => {
     keepRenewing(['n2']);
     await startNodeController();
 
-    const cond = await eventually(async () => ((await ready('n1'))?.status === 'Unknown' ? ready('n1') : undefined), 'n1 Ready=Unknown');
+    const cond = await waitFor(async () => ((await ready('n1'))?.status === 'Unknown' ? ready('n1') : undefined), 'n1 Ready=Unknown');
     expect(cond?.reason).toBe(REASON_STATUS_UNKNOWN);
-    await eventually(async () => (await phase('alone-on-n1')) === 'Unknown', 'standalone container phase Unknown');
-    await eventually(async () => !(await exists('owned-on-n1')), 'eviction of the ContainerSet-owned container on n1');
+    await waitFor(async () => (await phase('alone-on-n1')) === 'Unknown', 'standalone container phase Unknown');
+    await waitFor(async () => !(await exists('owned-on-n1')), 'eviction of the ContainerSet-owned container on n1');
 
     const events = (await api.client.list('Event', { namespace: 'default' })).items;
     expect(events.some((e) => e.reason === 'EvictingContainer' && (e.involvedObject as { name: string }).name === 'owned-on-n1')).toBe(true);
-    await eventually(
+    await waitFor(
       async () =>
         (await api.client.list('Event', { namespace: 'default' })).items.some(
           (e) => e.reason === 'NodeNotReady' && (e.involvedObject as { name: string }).name === 'alone-on-n1',
@@ -132,9 +123,9 @@ describe('node lifecycle controller', () => {
     await readyNode('n2');
     keepRenewing(['n2']);
     await startNodeController();
-    await eventually(async () => (await ready('n1'))?.status === 'Unknown', 'n1 Ready=Unknown');
+    await waitFor(async () => (await ready('n1'))?.status === 'Unknown', 'n1 Ready=Unknown');
     keepRenewing(['n1']);
-    const back = await eventually(async () => ((await ready('n1'))?.status === 'True' ? ready('n1') : undefined), 'n1 Ready=True again');
+    const back = await waitFor(async () => ((await ready('n1'))?.status === 'True' ? ready('n1') : undefined), 'n1 Ready=True again');
     expect(back?.reason).toBe(REASON_LEASE_RENEWED);
   });
 
@@ -146,8 +137,8 @@ describe('node lifecycle controller', () => {
     await runningContainer('owned-on-n2', 'n2', web);
     await startNodeController();
 
-    await eventually(async () => (await ready('n1'))?.status === 'Unknown' && (await ready('n2'))?.status === 'Unknown', 'both nodes Unknown');
-    await eventually(async () => (await phase('owned-on-n1')) === 'Unknown' && (await phase('owned-on-n2')) === 'Unknown', 'both containers Unknown');
+    await waitFor(async () => (await ready('n1'))?.status === 'Unknown' && (await ready('n2'))?.status === 'Unknown', 'both nodes Unknown');
+    await waitFor(async () => (await phase('owned-on-n1')) === 'Unknown' && (await phase('owned-on-n2')) === 'Unknown', 'both containers Unknown');
     // Well past the 2 s eviction timeout, with the controller re-evaluating every 200 ms.
     await sleep(3_500);
     expect(await exists('owned-on-n1')).toBe(true);

@@ -9,6 +9,7 @@ import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiser
 import { Controller, type Reconciler } from './controller.js';
 import { Informer } from './informer.js';
 import { splitKey } from './keys.js';
+import { waitFor } from '../../e2e/harness/wait.js';
 
 let api: TestApiServer;
 beforeAll(async () => {
@@ -20,14 +21,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function eventually(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const container = (name: string, labels: Record<string, string>, metadata: Resource['metadata'] = {}): Resource => ({
   apiVersion: 'persys.dev/v1',
@@ -63,15 +56,15 @@ describe('Controller with a real informer', () => {
       const { namespace, name } = splitKey(key);
       seen.push(`${key}:${informer.get(namespace, name) ? 'present' : 'absent'}`);
     }));
-    await eventually(() => seen.includes('default/ctl-a:present'), 'existing object reconciled');
+    await waitFor(() => seen.includes('default/ctl-a:present'), 'existing object reconciled');
     await api.client.create(container('ctl-b', labels));
-    await eventually(() => seen.includes('default/ctl-b:present'), 'new object reconciled');
+    await waitFor(() => seen.includes('default/ctl-b:present'), 'new object reconciled');
     const b = await api.client.get('Container', 'ctl-b', 'default');
     const before = seen.length;
     await api.client.update({ ...b, spec: { ...b.spec, args: ['x'] } });
-    await eventually(() => seen.length > before, 'update reconciled');
+    await waitFor(() => seen.length > before, 'update reconciled');
     await api.client.delete('Container', 'ctl-b', 'default');
-    await eventually(() => seen.includes('default/ctl-b:absent'), 'delete reconciled');
+    await waitFor(() => seen.includes('default/ctl-b:absent'), 'delete reconciled');
   });
 
   it('enqueues the owner key when a map function maps an owned object to it', async () => {
@@ -86,7 +79,7 @@ describe('Controller with a real informer', () => {
     );
     await api.client.create(container('web-1', { suite: 'ctl-owner' }, { ownerReferences: [{ apiVersion: 'persys.dev/v1', kind: 'ContainerSet', name: 'web', uid: 'u-web' }] }));
     await api.client.create(container('loner', { suite: 'ctl-owner' }));
-    await eventually(() => keys.has('default/web'), 'owner reconciled');
+    await waitFor(() => keys.has('default/web'), 'owner reconciled');
     await sleep(200);
     expect([...keys]).toEqual(['default/web']);
   });
@@ -101,7 +94,7 @@ describe('Controller with a real informer', () => {
     });
     await api.client.create(container('flaky', { suite: 'ctl-retry' }));
     await api.client.create(container('periodic', { suite: 'ctl-retry' }));
-    await eventually(() => attempts.get('default/flaky') === 4 && attempts.get('default/periodic') === 3, 'retries and requeues');
+    await waitFor(() => attempts.get('default/flaky') === 4 && attempts.get('default/periodic') === 3, 'retries and requeues');
     await sleep(300);
     expect(attempts.get('default/flaky')).toBe(4);
     expect(attempts.get('default/periodic')).toBe(3);

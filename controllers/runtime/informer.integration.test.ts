@@ -8,6 +8,7 @@ import type { ListOptions, WatchOptions } from '../../lib/client/client.js';
 import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiserver.js';
 import { BY_NODE_NAME, BY_OWNER_UID, indexByNodeName, indexByOwnerUid } from './indexers.js';
 import { Informer, type ListWatcher } from './informer.js';
+import { waitFor } from '../../e2e/harness/wait.js';
 
 const endpoint = inject('etcdEndpoint');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -21,14 +22,6 @@ const container = (name: string, spec: Record<string, unknown> = {}, metadata: R
   metadata: { name, namespace: 'default', ...metadata },
   spec: { image: 'persys/busybox:latest', ...spec },
 });
-
-async function eventually(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /**
  * Routes list and watch to whichever real API server is current, so one informer can live through
@@ -95,18 +88,18 @@ describe('Informer against a real API server', () => {
     expect(informer.get('default', 'inf-a')?.spec.image).toBe('persys/busybox:latest');
 
     const b = await api.client.create(container('inf-b', { nodeName: 'node-1' }));
-    await eventually(() => informer.byIndex(BY_NODE_NAME, 'node-1').length === 1, 'inf-b indexed on node-1');
+    await waitFor(() => informer.byIndex(BY_NODE_NAME, 'node-1').length === 1, 'inf-b indexed on node-1');
 
     const a = informer.get('default', 'inf-a')!;
     const a2 = await api.client.update({ ...a, spec: { ...a.spec, args: ['serve'] } });
-    await eventually(() => informer.get('default', 'inf-a')?.metadata.resourceVersion === a2.metadata.resourceVersion, 'inf-a update');
+    await waitFor(() => informer.get('default', 'inf-a')?.metadata.resourceVersion === a2.metadata.resourceVersion, 'inf-a update');
     expect(informer.get('default', 'inf-a')?.spec.args).toEqual(['serve']);
 
     await api.client.create(container('inf-c', {}, { ownerReferences: [{ apiVersion: 'persys.dev/v1', kind: 'ContainerSet', name: 'set', uid: 'owner-uid-1' }] }));
-    await eventually(() => informer.byIndex(BY_OWNER_UID, 'owner-uid-1').length === 1, 'inf-c indexed by owner');
+    await waitFor(() => informer.byIndex(BY_OWNER_UID, 'owner-uid-1').length === 1, 'inf-c indexed by owner');
 
     await api.client.delete('Container', 'inf-b', 'default');
-    await eventually(() => informer.get('default', 'inf-b') === undefined, 'inf-b deleted');
+    await waitFor(() => informer.get('default', 'inf-b') === undefined, 'inf-b deleted');
     expect(informer.byIndex(BY_NODE_NAME, 'node-1')).toEqual([]);
     expect(events).toEqual([
       'add inf-a',
@@ -124,7 +117,7 @@ describe('Informer against a real API server', () => {
     const before = BigInt(informer.lastSyncResourceVersion());
     // A write to another kind advances etcd's revision without any Container event.
     await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: `bm-${randomBytes(3).toString('hex')}`, namespace: 'default' } });
-    await eventually(() => BigInt(informer.lastSyncResourceVersion()) > before, 'a bookmark past the write', 10_000);
+    await waitFor(() => BigInt(informer.lastSyncResourceVersion()) > before, 'a bookmark past the write', 10_000);
   });
 });
 
@@ -140,7 +133,7 @@ describe('Informer across API server restarts', () => {
     const source = new SwitchableServer(first, 'first');
     const { informer, deleted } = startInformer(source);
     await informer.waitForSync();
-    await eventually(() => informer.list().length === 2, 'both objects cached');
+    await waitFor(() => informer.list().length === 2, 'both objects cached');
 
     await first.stop();
     const lastSeen = informer.lastSyncResourceVersion();
@@ -153,7 +146,7 @@ describe('Informer across API server restarts', () => {
     const kept = await second.client.update({ ...keep, spec: { ...keep.spec, args: ['v2'] } });
     await second.client.create(container('fresh'));
 
-    await eventually(
+    await waitFor(
       () =>
         informer.get('default', 'doomed') === undefined &&
         informer.get('default', 'keep')?.metadata.resourceVersion === kept.metadata.resourceVersion &&
@@ -174,7 +167,7 @@ describe('Informer across API server restarts', () => {
     const source = new SwitchableServer(first, 'first');
     const { informer, deleted, events } = startInformer(source);
     await informer.waitForSync();
-    await eventually(() => informer.list().length === 2, 'both objects cached');
+    await waitFor(() => informer.list().length === 2, 'both objects cached');
     await first.stop();
 
     // Changes made while the informer is away, then a server whose history starts after them.
@@ -186,7 +179,7 @@ describe('Informer across API server restarts', () => {
     cleanups.push(() => third.stop());
     source.switchTo(third, 'third');
 
-    await eventually(() => informer.get('default', 'vanishes') === undefined && informer.get('default', 'appears') !== undefined, 're-list');
+    await waitFor(() => informer.get('default', 'vanishes') === undefined && informer.get('default', 'appears') !== undefined, 're-list');
     const onThird = source.calls.filter((c) => c.server === 'third').map((c) => c.verb);
     expect(onThird.slice(0, 3)).toEqual(['watch', 'list', 'watch']);
     // The synthesized delete carries the last state the cache knew.

@@ -10,6 +10,7 @@ import { ApiClient } from '../../lib/client/client.js';
 import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiserver.js';
 import { Informer } from './informer.js';
 import { LeaderElector, leaseExpired, type LeaderElectorOptions } from './leader.js';
+import { waitFor } from '../../e2e/harness/wait.js';
 
 let api: TestApiServer;
 beforeAll(async () => {
@@ -21,14 +22,6 @@ const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function eventually(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const FAST = { leaseDurationMs: 1_000, renewDeadlineMs: 600, retryPeriodMs: 150 };
 const leaseName = () => `lease-${randomBytes(4).toString('hex')}`;
@@ -92,7 +85,7 @@ describe('LeaderElector', () => {
     const leadership = new Leadership();
     campaign(name, 'a', leadership);
     campaign(name, 'b', leadership);
-    await eventually(() => leadership.leaders.size === 1, 'a leader');
+    await waitFor(() => leadership.leaders.size === 1, 'a leader');
     const leader = [...leadership.leaders][0]!;
     const first = await api.client.get('Lease', name, 'default');
     await sleep(500);
@@ -129,12 +122,12 @@ describe('LeaderElector', () => {
     const versions = recordLease(name);
     const slow = { leaseDurationMs: 10_000, renewDeadlineMs: 5_000, retryPeriodMs: 100 };
     const a = campaign(name, 'a', leadership, slow);
-    await eventually(() => leadership.leaders.has('a'), 'a leads');
+    await waitFor(() => leadership.leaders.has('a'), 'a leads');
     const b = campaign(name, 'b', leadership, slow);
     a.abort.abort();
     await a.done;
     expect(a.stoppedLeading()).toBe(1);
-    await eventually(() => leadership.leaders.has('b'), 'b leads');
+    await waitFor(() => leadership.leaders.has('b'), 'b leads');
     expect(leadership.history).toEqual(['+a', '-a', '+b']);
     expect(leadership.overlaps).toBe(0);
     expect(versions.some((v) => !v.spec.holderIdentity)).toBe(true);
@@ -152,14 +145,14 @@ describe('LeaderElector', () => {
     const versions = recordLease(name);
     const partitioned = new ApiClient(api.config);
     const a = campaign(name, 'a', leadership, { client: partitioned });
-    await eventually(() => leadership.leaders.has('a'), 'a leads');
+    await waitFor(() => leadership.leaders.has('a'), 'a leads');
     campaign(name, 'b', leadership);
     await sleep(300);
     partitioned.close();
     await a.done;
     expect(a.stoppedLeading()).toBe(1);
     expect(leadership.leaders.has('a')).toBe(false);
-    await eventually(() => leadership.leaders.has('b'), 'b leads');
+    await waitFor(() => leadership.leaders.has('b'), 'b leads');
     expect(leadership.overlaps).toBe(0);
     const lastOfA = versions.filter((v) => v.spec.holderIdentity === 'a').at(-1)!;
     const firstOfB = versions.find((v) => v.spec.holderIdentity === 'b')!;
@@ -183,7 +176,7 @@ describe('LeaderElector', () => {
     child.kill('SIGKILL');
     const leadership = new Leadership();
     campaign(name, 'survivor', leadership);
-    await eventually(() => leadership.leaders.has('survivor'), 'survivor leads');
+    await waitFor(() => leadership.leaders.has('survivor'), 'survivor leads');
     const lastOfDoomed = versions.filter((v) => v.spec.holderIdentity === 'doomed').at(-1)!;
     const firstOfSurvivor = versions.find((v) => v.spec.holderIdentity === 'survivor')!;
     expect(leaseExpired(lastOfDoomed.spec, Date.parse(firstOfSurvivor.spec.acquireTime))).toBe(true);

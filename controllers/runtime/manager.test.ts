@@ -10,6 +10,7 @@ import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiser
 import { Controller } from './controller.js';
 import { Informer } from './informer.js';
 import { runControllers, type RunningControllers } from './manager.js';
+import { waitFor } from '../../e2e/harness/wait.js';
 
 let api: TestApiServer;
 beforeAll(async () => {
@@ -21,14 +22,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function eventually(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const get = async (port: number, path: string) => {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -69,12 +62,12 @@ describe('runControllers', () => {
     const one = await replica('one', lease, reconciled);
     const two = await replica('two', lease, reconciled);
     const all: Record<string, RunningControllers> = { one, two };
-    await eventually(async () => (await get(one.metricsPort, '/readyz')).status === 200 && (await get(two.metricsPort, '/readyz')).status === 200, 'both ready');
-    await eventually(() => one.isActive() !== two.isActive(), 'one active replica');
+    await waitFor(async () => (await get(one.metricsPort, '/readyz')).status === 200 && (await get(two.metricsPort, '/readyz')).status === 200, 'both ready');
+    await waitFor(() => one.isActive() !== two.isActive(), 'one active replica');
     const [leaderName, followerName] = one.isActive() ? ['one', 'two'] : ['two', 'one'];
 
     await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name: `${lease}-a`, namespace: 'default', labels: { lease } }, spec: { image: 'persys/busybox:latest' } });
-    await eventually(() => reconciled.includes(`${leaderName}:default/${lease}-a`), 'the leader reconciles');
+    await waitFor(() => reconciled.includes(`${leaderName}:default/${lease}-a`), 'the leader reconciles');
     const metrics = (await get(all[leaderName]!.metricsPort, '/metrics')).body;
     expect(metrics).toContain('controller_runtime_reconcile_total{controller="demo",result="success"}');
     expect(metrics).toContain('workqueue_adds_total{name="demo"}');
@@ -85,9 +78,9 @@ describe('runControllers', () => {
     expect(reconciled.every((r) => r.startsWith(`${leaderName}:`))).toBe(true);
 
     await all[leaderName]!.stop();
-    await eventually(() => all[followerName]!.isActive(), 'the follower takes over');
+    await waitFor(() => all[followerName]!.isActive(), 'the follower takes over');
     // A new leader starts from its whole cache, so it reconciles what the old one already did too.
-    await eventually(() => reconciled.includes(`${followerName}:default/${lease}-a`), 'the new leader reconciles the cached object');
+    await waitFor(() => reconciled.includes(`${followerName}:default/${lease}-a`), 'the new leader reconciles the cached object');
     expect(all[leaderName]!.isActive()).toBe(false);
   });
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApiServer, type TestApiServer } from '../../../e2e/harness/apiserver.js';
 import { captureIo } from '../io.js';
 import { main } from '../main.js';
+import { waitFor } from '../../../e2e/harness/wait.js';
 
 let api: TestApiServer;
 beforeAll(async () => {
@@ -23,19 +24,9 @@ const connection = () => [
   '--log-level', 'silent',
 ];
 
-async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
 async function boundNode(name: string): Promise<string | undefined> {
   await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name, namespace: 'default' }, spec: { image: 'persys/busybox:latest' } });
-  return eventually(async () => (await api.client.get('Container', name, 'default')).spec?.nodeName, `${name} bound`);
+  return waitFor(async () => (await api.client.get('Container', name, 'default')).spec?.nodeName, `${name} bound`);
 }
 
 describe('persys controller(s)', () => {
