@@ -98,6 +98,14 @@ export async function eventually<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)?.slice(0, 2000)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
 }
 
+export interface ClusterOptions {
+  agents: AgentSpec[];
+  /** false: the controllers process is created but not started. */
+  controllers?: boolean;
+  /** Extra flags of `persys controllers` (e.g. short node timeouts). */
+  controllerArgs?: string[];
+}
+
 export class TestCluster {
   readonly dir: string;
   etcd!: EtcdInstance;
@@ -115,7 +123,7 @@ export class TestCluster {
     this.dir = mkdtempSync(join(tmpdir(), 'persys-cluster-'));
   }
 
-  static async start(opts: { agents: AgentSpec[]; controllers?: boolean }): Promise<TestCluster> {
+  static async start(opts: ClusterOptions): Promise<TestCluster> {
     const c = new TestCluster();
     try {
       await c.boot(opts);
@@ -130,7 +138,7 @@ export class TestCluster {
     return c;
   }
 
-  private async boot(opts: { agents: AgentSpec[]; controllers?: boolean }): Promise<void> {
+  private async boot(opts: ClusterOptions): Promise<void> {
     this.etcd = await startEtcd();
     this.apiPort = await freePort();
     this.joinPort = await freePort();
@@ -160,7 +168,7 @@ export class TestCluster {
 
     this.controllers = new ManagedProcess(
       'controllers',
-      () => ['controllers', '--config', join(this.dir, 'config.yaml'), '--metrics-listen', '127.0.0.1:0'],
+      () => ['controllers', '--config', join(this.dir, 'config.yaml'), '--metrics-listen', '127.0.0.1:0', ...(opts.controllerArgs ?? [])],
       this.dir,
     );
     if (opts.controllers !== false) this.controllers.start();

@@ -57,4 +57,13 @@ describe('persys controller(s)', () => {
     expect(await main(['controller', 'nosuch', ...connection()], io)).toBe(1);
     expect(io.stderr()).toContain('unknown controller "nosuch": one of docker');
   });
+
+  it('refuses a malformed node timeout or eviction rate before starting anything', async () => {
+    const io = captureIo();
+    expect(await main(['controllers', '--node-eviction-rate', '0', ...connection()], io)).toBe(1);
+    expect(io.stderr()).toContain('invalid --node-eviction-rate "0"');
+    const io2 = captureIo();
+    expect(await main(['controller', 'node', '--node-monitor-grace-period', 'soon', ...connection()], io2)).toBe(1);
+    expect(io2.stderr()).toContain('invalid duration "soon" for --node-monitor-grace-period');
+  });
 });

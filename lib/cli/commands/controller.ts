@@ -8,7 +8,8 @@ import type { Controller, Informer, RunningControllers } from '../../../controll
 import { ApiClient } from '../../client/client.js';
 import { createLogger } from '../../observability/logger.js';
 import { createRegistry } from '../../observability/metrics.js';
-import { bool, str, type Command, type CommandContext, type FlagSpecs } from '../command.js';
+import { bool, str, type Command, type CommandContext, type FlagSpecs, type FlagValues } from '../command.js';
+import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import { untilStopped } from './apiserver.js';
 
@@ -18,10 +19,19 @@ export interface ControllerSet {
   informers: Informer[];
 }
 
+/** Tunables of individual controllers, from `persys controller(s)` flags; absent means the default. */
+export interface ControllerSettings {
+  nodeMonitorGracePeriodMs?: number;
+  nodeEvictionTimeoutMs?: number;
+  nodeEvictionRate?: number;
+  autoscalerSyncPeriodMs?: number;
+}
+
 export interface ControllerDeps {
   client: ApiClient;
   logger: Logger;
   registry: Registry;
+  settings: ControllerSettings;
 }
 
 export type ControllerFactory = (deps: ControllerDeps) => Promise<ControllerSet>;
@@ -30,7 +40,13 @@ export type ControllerFactory = (deps: ControllerDeps) => Promise<ControllerSet>
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   docker: async (deps) => (await import('../../../controllers/docker/controller.js')).newDockerController(deps),
   containerset: async (deps) => (await import('../../../controllers/containerset/controller.js')).newContainerSetController(deps),
-  node: async (deps) => (await import('../../../controllers/node/controller.js')).newNodeController(deps),
+  node: async (deps) =>
+    (await import('../../../controllers/node/controller.js')).newNodeController({
+      ...deps,
+      gracePeriodMs: deps.settings.nodeMonitorGracePeriodMs,
+      evictionTimeoutMs: deps.settings.nodeEvictionTimeoutMs,
+      evictionsPerSecond: deps.settings.nodeEvictionRate,
+    }),
 };
 
 /** The Lease a controller's copies compete for. */
@@ -58,7 +74,43 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     description: 'address of /metrics, /healthz and /readyz (port 0 picks one)',
   },
   'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
+  'node-monitor-grace-period': {
+    type: 'string',
+    env: 'PERSYS_NODE_MONITOR_GRACE_PERIOD',
+    valueName: 'DURATION',
+    default: '20s',
+    description: "how old a node's lease may get before the node is NotReady (keep it above the agents' stream keepalive timeout)",
+  },
+  'node-eviction-timeout': {
+    type: 'string',
+    env: 'PERSYS_NODE_EVICTION_TIMEOUT',
+    valueName: 'DURATION',
+    default: '30s',
+    description: "how long a node stays NotReady before its ContainerSets' Containers are replaced elsewhere",
+  },
+  'node-eviction-rate': {
+    type: 'string',
+    env: 'PERSYS_NODE_EVICTION_RATE',
+    valueName: 'PER_SECOND',
+    default: '1',
+    description: 'Containers evicted per second at most, cluster-wide',
+  },
 };
+
+/** The ControllerSettings in parsed `persys controller(s)` flags. */
+export function controllerSettings(flags: FlagValues, command: string): ControllerSettings {
+  const rate = Number(str(flags, 'node-eviction-rate'));
+  if (!Number.isFinite(rate) || rate <= 0) {
+    throw new UsageError(`invalid --node-eviction-rate "${str(flags, 'node-eviction-rate')}": use a positive number`, command);
+  }
+  const grace = parseDuration(str(flags, 'node-monitor-grace-period')!, 'node-monitor-grace-period', command);
+  if (grace <= 0) throw new UsageError('--node-monitor-grace-period must be longer than 0s', command);
+  return {
+    nodeMonitorGracePeriodMs: grace,
+    nodeEvictionTimeoutMs: parseDuration(str(flags, 'node-eviction-timeout')!, 'node-eviction-timeout', command),
+    nodeEvictionRate: rate,
+  };
+}
 
 const known = () => Object.keys(CONTROLLERS).join(', ');
 
@@ -98,6 +150,7 @@ export interface StartControllersOptions {
   metrics: { host: string; port: number };
   /** Namespace of the leader-election Leases; undefined runs without leader election. */
   leaderElectNamespace?: string;
+  settings?: ControllerSettings;
 }
 
 /** Starts the named controllers in this process (`persys controllers` and `persys up` use it). */
@@ -108,7 +161,7 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
   const { runControllers } = await import('../../../controllers/runtime/index.js');
   try {
     for (const [i, name] of opts.names.entries()) {
-      const set = await CONTROLLERS[name]!({ client, logger: logger.child({ controllerSet: name }), registry });
+      const set = await CONTROLLERS[name]!({ client, logger: logger.child({ controllerSet: name }), registry, settings: opts.settings ?? {} });
       running.push(
         await runControllers({
           ...set,
@@ -134,6 +187,7 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
 async function runNamedControllers(ctx: CommandContext, names: string[]): Promise<number> {
   const command = names.length === 1 ? 'controller' : 'controllers';
   const [host, port] = splitHostPort(str(ctx.flags, 'metrics-listen')!, command);
+  const settings = controllerSettings(ctx.flags, command);
   const logger = createLogger(names.length === 1 ? `controller-${names[0]}` : 'controllers', str(ctx.flags, 'log-level'));
   const client = new ApiClient(ctx.config());
   let running: RunningControllers[] = [];
@@ -145,6 +199,7 @@ async function runNamedControllers(ctx: CommandContext, names: string[]): Promis
       registry: createRegistry(),
       metrics: { host, port },
       leaderElectNamespace: bool(ctx.flags, 'leader-elect') ? str(ctx.flags, 'leader-elect-namespace')! : undefined,
+      settings,
     });
     const why = await untilStopped(ctx.io.signal);
     logger.info({ signal: why }, 'stopping');
