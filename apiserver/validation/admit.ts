@@ -5,7 +5,7 @@ import type { Resource } from '../../lib/api/resource.js';
 import { validateEvent, validateLease, validateNamespace, validateNode } from './cluster.js';
 import { validateComposeStack } from './composestack.js';
 import { validateContainer } from './container.js';
-import { validateContainerSet } from './containerset.js';
+import { validateContainerSet, validateControllerRevision } from './containerset.js';
 import { validateCronJob } from './cronjob.js';
 import { applyDefaults, defaultMetadata } from './defaults.js';
 import { FieldErrors, ValidationError, type FieldError } from './errors.js';
@@ -38,6 +38,7 @@ const VALIDATORS: Record<string, KindValidator> = {
   Secret: validateSecret,
   Event: validateEvent,
   Lease: validateLease,
+  ControllerRevision: validateControllerRevision,
 };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

@@ -82,3 +82,12 @@ export function validateContainerSet(obj: Resource, errs: FieldErrors): void {
     a.targetCpuUtilizationPercent || a.targetMemoryUtilizationPercent || Number(a.targetNetworkBytesPerSecond ?? 0) || a.targetResponseTimeMs;
   if (!hasTarget) errs.add('spec.autoscale', 'at least one target (cpu, memory, network or response time) is required');
 }
+
+/** A ControllerRevision holds a template a ContainerSet could run again: the same checks apply. */
+export function validateControllerRevision(obj: Resource, errs: FieldErrors): void {
+  const revision = Number(obj['revision'] ?? 0);
+  if (!Number.isInteger(revision) || revision < 1) errs.add('revision', 'must be at least 1');
+  const template = (obj['template'] ?? {}) as { metadata?: any; spec?: any };
+  validateTemplateMeta(template.metadata, 'template.metadata', errs);
+  validateContainerSpec(template.spec, 'template.spec', errs);
+}

@@ -172,6 +172,18 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
     path: 'spec.autoscale.targetCpuUtilizationPercent',
     message: 'must be 1-100',
   },
+  {
+    name: 'an autoscale without any target',
+    manifest: containerSet(`${TEMPLATE}\nautoscale: {minReplicas: 1, maxReplicas: 2}`),
+    path: 'spec.autoscale',
+    message: 'at least one target',
+  },
+  {
+    name: 'a negative autoscale scale-down window',
+    manifest: containerSet(`${TEMPLATE}\nautoscale: {minReplicas: 1, maxReplicas: 2, targetCpuUtilizationPercent: 50, scaleDownStabilizationSeconds: -1}`),
+    path: 'spec.autoscale.scaleDownStabilizationSeconds',
+    message: 'greater than or equal to 0',
+  },
   // CronJob
   { name: 'a cron minute of 61', manifest: cronJob(`schedule: "61 * * * *"\n${JOB}`), path: 'spec.schedule', message: 'expected range 0-59' },
   { name: 'a cron with 3 fields', manifest: cronJob(`schedule: "* * *"\n${JOB}`), path: 'spec.schedule', message: 'expected 5 fields' },

@@ -161,4 +161,38 @@ describe('ContainerSet controller', () => {
     expect(final.map((c) => c.spec.image)).toEqual(['batch:2', 'batch:2']);
     await api.client.delete('ContainerSet', 'batch', NS);
   }, 60_000);
+
+  it('records each template as a numbered ControllerRevision, trims to revisionHistoryLimit, and fails a stuck rollout after its deadline', async () => {
+    const spec = containerSet('hist', 1, 'hist:1');
+    spec.spec.revisionHistoryLimit = 1;
+    spec.spec.progressDeadlineSeconds = 2;
+    const set = await api.client.create(spec);
+    const revisions = async () =>
+      (await api.client.list('ControllerRevision', { namespace: NS })).items
+        .filter((r) => r.metadata.ownerReferences?.[0]?.uid === set.metadata.uid)
+        .map((r) => [Number(r['revision']), (r['template'] as any).spec.image])
+        .sort((a, b) => a[0] - b[0]);
+    await waitFor(countIs(set, 1), '1 Container');
+    await markAllReady(set);
+    await waitFor(async () => JSON.stringify(await revisions()) === JSON.stringify([[1, 'hist:1']]), 'revision 1');
+
+    await setSpec('hist', (s) => (s.template.spec.image = 'hist:2'));
+    await waitFor(async () => JSON.stringify(await revisions()) === JSON.stringify([[1, 'hist:1'], [2, 'hist:2']]), 'revision 2');
+    await setSpec('hist', (s) => (s.template.spec.image = 'hist:3'));
+    // The limit keeps one old revision besides the current one.
+    await waitFor(async () => JSON.stringify(await revisions()) === JSON.stringify([[2, 'hist:2'], [3, 'hist:3']]), 'revision 3, revision 1 trimmed');
+
+    // Nobody makes hist:3 ready: after 2 s without progress the rollout is failed, with an Event.
+    const progressing = await waitFor(async () => {
+      const s = await api.client.get('ContainerSet', 'hist', NS);
+      const c = (s.status?.conditions ?? []).find((x: { type: string }) => x.type === 'Progressing');
+      return c?.status === 'False' ? c : undefined;
+    }, 'Progressing=False', 20_000);
+    expect(progressing.reason).toBe('ProgressDeadlineExceeded');
+    const events = (await api.client.list('Event', { namespace: NS })).items.filter((e) => (e['involvedObject'] as { name: string }).name === 'hist');
+    expect(events.map((e) => e['reason'])).toContain('ProgressDeadlineExceeded');
+
+    await api.client.delete('ContainerSet', 'hist', NS);
+    await waitFor(async () => (await revisions()).length === 0, 'revisions garbage collected');
+  }, 60_000);
 });

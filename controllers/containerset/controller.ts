@@ -12,7 +12,8 @@ import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
 import { Informer } from '../runtime/informer.js';
 import { objectKey, splitKey } from '../runtime/keys.js';
 import { Expectations } from './expectations.js';
-import { planRollout, statusEqual, TEMPLATE_HASH_LABEL } from './rollout.js';
+import { planRevisions } from './revisions.js';
+import { planRollout, PROGRESS_DEADLINE_EXCEEDED, statusEqual, TEMPLATE_HASH_LABEL } from './rollout.js';
 
 export const CONTAINERSET_CONTROLLER_NAME = 'containerset';
 
@@ -50,6 +51,13 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
     logger: opts.logger,
     delay: opts.informerDelay,
   });
+  const revisions = new Informer({
+    client: opts.client,
+    kind: 'ControllerRevision',
+    indexers: { [BY_OWNER_UID]: indexByOwnerUid },
+    logger: opts.logger,
+    delay: opts.informerDelay,
+  });
   const recorder =
     opts.recorder ?? new EventRecorder({ client: opts.client, component: 'containerset-controller', logger: opts.logger, clock: opts.clock });
   const expectations = new Expectations(clock);
@@ -60,7 +68,7 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
     logger: opts.logger,
     registry: opts.registry,
     clock: opts.clock,
-    reconcile: newContainerSetReconciler({ client: opts.client, sets, containers, recorder, clock, expectations }),
+    reconcile: newContainerSetReconciler({ client: opts.client, sets, containers, revisions, recorder, clock, expectations }),
   });
   controller.watch(sets);
   controller.watch(containers, (c) => controllingSetKey(c));
@@ -79,13 +87,14 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
     },
   });
   sets.addEventHandler({ onDelete: (s) => expectations.forget(objectKey(s)) });
-  return { controllers: [controller], informers: [sets, containers] };
+  return { controllers: [controller], informers: [sets, containers, revisions] };
 }
 
 interface ReconcilerDeps {
   client: ContainerSetControllerOptions['client'];
   sets: Informer;
   containers: Informer;
+  revisions: Informer;
   recorder: Pick<EventRecorder, 'record'>;
   clock: Clock;
   expectations: Expectations;
@@ -155,17 +164,64 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
       void deps.recorder.record(set, 'Normal', reason, `Deleted ${deleted} Container(s): ${plan.delete.join(', ')}`);
     }
 
+    try {
+      await syncRevisions(deps, set, plan.hash);
+    } catch (err) {
+      if (!isNotFound(err)) firstError ??= err;
+    }
+
     if (!statusEqual(set.status, plan.status)) {
       try {
         await deps.client.updateStatus({ ...set, status: { ...(set.status ?? {}), ...plan.status } });
+        const was = (set.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Progressing');
+        const now = plan.status.conditions.find((c) => c.type === 'Progressing')!;
+        if (now.reason === PROGRESS_DEADLINE_EXCEEDED && was?.reason !== PROGRESS_DEADLINE_EXCEEDED) {
+          void deps.recorder.record(set, 'Warning', PROGRESS_DEADLINE_EXCEEDED, now.message ?? 'the rollout has timed out progressing');
+        }
       } catch (err) {
         if (!isNotFound(err)) firstError ??= err;
       }
     }
     if (firstError) throw firstError;
-    // Availability after minReadySeconds depends on time alone: look again when it may have changed.
+    // Availability after minReadySeconds and the progress deadline depend on time alone: look again then.
+    const waits: number[] = [];
     const minReady = Number(set.spec?.minReadySeconds ?? 0);
-    if (minReady > 0 && plan.status.availableReplicas < plan.status.readyReplicas) return { requeueAfterMs: minReady * 1000 };
-    return;
+    if (minReady > 0 && plan.status.availableReplicas < plan.status.readyReplicas) waits.push(minReady * 1000);
+    if (plan.progressDeadlineAtMs !== undefined) waits.push(Math.max(1000, plan.progressDeadlineAtMs - deps.clock.now() + 100));
+    return waits.length ? { requeueAfterMs: Math.min(...waits) } : undefined;
   };
+}
+
+/** Records the set's current template as a ControllerRevision and trims the old ones (revisions.ts). */
+async function syncRevisions(deps: ReconcilerDeps, set: Resource, hash: string): Promise<void> {
+  const uid = set.metadata.uid!;
+  const owned = deps.revisions.byIndex(BY_OWNER_UID, uid);
+  const plan = planRevisions(set, owned, hash);
+  const namespace = set.metadata.namespace!;
+  if (plan.upsert?.existing) {
+    await deps.client.update({ ...plan.upsert.existing, revision: String(plan.upsert.revision) });
+  } else if (plan.upsert) {
+    await deps.client.create({
+      apiVersion: 'persys.dev/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name: plan.upsert.name,
+        namespace,
+        labels: set.spec?.template?.metadata?.labels,
+        ownerReferences: [
+          { apiVersion: set.apiVersion, kind: 'ContainerSet', name: set.metadata.name!, uid, controller: true, blockOwnerDeletion: true },
+        ],
+      },
+      template: set.spec?.template ?? {},
+      revision: String(plan.upsert.revision),
+    }).catch((err) => {
+      if (!(err instanceof ApiError && err.code === Code.ALREADY_EXISTS)) throw err;
+    });
+  }
+  for (const name of plan.delete) {
+    const r = owned.find((x) => x.metadata.name === name)!;
+    await deps.client.delete('ControllerRevision', name, namespace, { uid: r.metadata.uid }).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
 }

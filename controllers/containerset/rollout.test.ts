@@ -1,7 +1,7 @@
 // Table-driven cases for the ContainerSet rollout step: scaling, replacement, RollingUpdate bounds and Recreate.
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
-import { planRollout, scaledValue, statusEqual, templateHash, TEMPLATE_HASH_LABEL } from './rollout.js';
+import { DRAIN_ANNOTATION, planRollout, scaledValue, statusEqual, templateHash, TEMPLATE_HASH_LABEL } from './rollout.js';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 const template = { metadata: { labels: { app: 'web' } }, spec: { image: 'web:2' } };
@@ -226,6 +226,51 @@ describe('planRollout', () => {
     const again = planRollout({ ...set(2), status: first }, many('n', 1, 2, NEW), NOW + 60_000).status;
     expect(again.conditions[0]!.lastTransitionTime).toBe(first.conditions[0]!.lastTransitionTime);
     expect(statusEqual(first, again)).toBe(true);
+  });
+
+  const progressing = (status: { conditions: { type: string }[] }) => status.conditions.find((x) => x.type === 'Progressing') as any;
+  // A rollout stuck with one new Container that never becomes ready.
+  const stuck = () => [...many('o', 1, 2, OLD), c('n3', NEW, 'starting')];
+
+  it('marks a rollout that makes no progress within progressDeadlineSeconds as failed, and recovers on progress', () => {
+    const s = set(2, rolling('1', '0'), { progressDeadlineSeconds: 60 });
+    const started = planRollout(s, stuck(), NOW);
+    expect(progressing(started.status)).toMatchObject({ status: 'True', reason: 'ContainersUpdating', lastUpdateTime: new Date(NOW).toISOString() });
+    expect(started.progressDeadlineAtMs).toBe(NOW + 60_000);
+
+    const waiting = planRollout({ ...s, status: started.status }, stuck(), NOW + 59_000);
+    expect(progressing(waiting.status)).toMatchObject({ status: 'True', lastUpdateTime: new Date(NOW).toISOString() });
+    expect(waiting.progressDeadlineAtMs).toBe(NOW + 60_000);
+
+    const late = planRollout({ ...s, status: waiting.status }, stuck(), NOW + 61_000);
+    expect(progressing(late.status)).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(progressing(late.status).message).toContain('has timed out progressing');
+    expect(late.progressDeadlineAtMs).toBeUndefined();
+    const stillLate = planRollout({ ...s, status: late.status }, stuck(), NOW + 120_000);
+    expect(progressing(stillLate.status).reason).toBe('ProgressDeadlineExceeded');
+
+    // The new Container finally becomes ready: that is progress, the condition is True again.
+    const moving = planRollout({ ...s, status: stillLate.status }, [...many('o', 1, 2, OLD), c('n3', NEW)], NOW + 130_000);
+    expect(progressing(moving.status)).toMatchObject({ status: 'True', reason: 'ContainersUpdating' });
+  });
+
+  it('defaults progressDeadlineSeconds to 600 like Kubernetes', () => {
+    const s = set(2, rolling('1', '0'));
+    const started = planRollout(s, stuck(), NOW);
+    expect(started.progressDeadlineAtMs).toBe(NOW + 600_000);
+    expect(progressing(planRollout({ ...s, status: started.status }, stuck(), NOW + 599_000).status).status).toBe('True');
+    expect(progressing(planRollout({ ...s, status: started.status }, stuck(), NOW + 600_000).status).status).toBe('False');
+  });
+
+  it('moves a drained Container like an outdated one: the replacement first when maxUnavailable is 0', () => {
+    const drained = c('c2', NEW);
+    drained.metadata.annotations = { [DRAIN_ANNOTATION]: 'node-a' };
+    const s = set(3, rolling('1', '0'));
+    const first = planRollout(s, [c('c1', NEW), drained, c('c3', NEW)], NOW);
+    expect(first).toMatchObject({ create: 1, delete: [] });
+    const second = planRollout(s, [c('c1', NEW), drained, c('c3', NEW), c('c4', NEW)], NOW);
+    expect(second).toMatchObject({ create: 0, delete: ['c2'] });
+    expect(second.deleteReasons['c2']).toBe('Rollout');
   });
 });
 

@@ -4,6 +4,11 @@ import { createHash } from 'node:crypto';
 import type { Condition, Resource } from '../../lib/api/resource.js';
 
 export const TEMPLATE_HASH_LABEL = 'persys.dev/template-hash';
+/** Set on a Container by `persys drain`: its set moves it elsewhere like an outdated replica, within budget. */
+export const DRAIN_ANNOTATION = 'persys.dev/drain-requested';
+/** Kubernetes' default for a Deployment's progressDeadlineSeconds. */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+export const PROGRESS_DEADLINE_EXCEEDED = 'ProgressDeadlineExceeded';
 
 export interface RolloutPlan {
   /** Hash of the set's template: the value of TEMPLATE_HASH_LABEL on Containers to create. */
@@ -15,6 +20,8 @@ export interface RolloutPlan {
   /** Why the deletions happen, for events: failed/lost replacement, scale down or rollout. */
   deleteReasons: Record<string, 'Replace' | 'ScaleDown' | 'Rollout'>;
   status: ContainerSetStatus;
+  /** When the rollout will have made no progress for progressDeadlineSeconds, if it is still under way. */
+  progressDeadlineAtMs?: number;
 }
 
 export interface ContainerSetStatus {
@@ -98,8 +105,10 @@ export function planRollout(set: Resource, owned: Resource[], nowMs: number): Ro
   const live = owned.filter((c) => !c.metadata.deletionTimestamp);
   const broken = live.filter((c) => isTerminal(c) || isLost(c));
   const active = live.filter((c) => !isTerminal(c) && !isLost(c));
-  const current = active.filter((c) => c.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash);
-  const old = active.filter((c) => c.metadata.labels?.[TEMPLATE_HASH_LABEL] !== hash);
+  // A Container asked to leave its node (drain) is replaced like one of an older template.
+  const isCurrent = (c: Resource) => c.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash && !c.metadata.annotations?.[DRAIN_ANNOTATION];
+  const current = active.filter(isCurrent);
+  const old = active.filter((c) => !isCurrent(c));
 
   const deleteReasons: RolloutPlan['deleteReasons'] = {};
   for (const c of broken) deleteReasons[c.metadata.name!] = 'Replace';
@@ -141,13 +150,31 @@ export function planRollout(set: Resource, owned: Resource[], nowMs: number): Ro
     }
   }
 
+  const status = computeStatus(set, active, current, hash, desired, minReadySeconds, nowMs);
+  const progressing = status.conditions.find((c) => c.type === 'Progressing')!;
+  const deadlineSeconds = Number(spec.progressDeadlineSeconds || DEFAULT_PROGRESS_DEADLINE_SECONDS);
+  const underWay = progressing.status === 'True' && progressing.reason === 'ContainersUpdating';
   return {
     hash,
     create,
     delete: Object.keys(deleteReasons),
     deleteReasons,
-    status: computeStatus(set, active, current, hash, desired, minReadySeconds, nowMs),
+    status,
+    progressDeadlineAtMs: underWay ? Date.parse(progressing.lastUpdateTime!) + deadlineSeconds * 1000 : undefined,
   };
+}
+
+// Progress, as Kubernetes counts it: a new revision, or more updated, ready or available replicas, or fewer old.
+function madeProgress(before: any, after: Omit<ContainerSetStatus, 'conditions'>): boolean {
+  const b = before ?? {};
+  const n = (k: string) => Number(b[k] ?? 0);
+  return (
+    (b.currentRevision ?? '') !== after.currentRevision ||
+    after.updatedReplicas > n('updatedReplicas') ||
+    after.readyReplicas > n('readyReplicas') ||
+    after.availableReplicas > n('availableReplicas') ||
+    after.replicas - after.updatedReplicas < n('replicas') - n('updatedReplicas')
+  );
 }
 
 function computeStatus(
@@ -172,22 +199,52 @@ function computeStatus(
     const lastTransitionTime = before && before.status === status && before.lastTransitionTime ? before.lastTransitionTime : now;
     return { type, status, reason, message, lastTransitionTime };
   };
-  return {
+  const counts = {
     replicas: active.length,
     readyReplicas: ready,
     updatedReplicas: current.length,
     availableReplicas: available,
     observedGeneration: Number(set.metadata.generation ?? 0),
     currentRevision: hash,
+  };
+  return {
+    ...counts,
     conditions: [
       available >= desired - maxUnavailable
         ? condition('Available', 'True', 'MinimumReplicasAvailable', `${available} of ${desired} available`)
         : condition('Available', 'False', 'MinimumReplicasUnavailable', `${available} of ${desired} available`),
-      complete
-        ? condition('Progressing', 'True', 'NewContainersAvailable', `revision ${hash} is available`)
-        : condition('Progressing', 'True', 'ContainersUpdating', `${current.length} of ${desired} updated, ${currentAvailable} available`),
+      progressingCondition(set, counts, complete, condition, nowMs, `${current.length} of ${desired} updated, ${currentAvailable} available`),
     ],
   };
+}
+
+// Progressing: True while the rollout moves (lastUpdateTime marks the last move), False once it has not moved
+// for progressDeadlineSeconds, True again as soon as it moves or completes (Kubernetes' rules).
+function progressingCondition(
+  set: Resource,
+  counts: Omit<ContainerSetStatus, 'conditions'>,
+  complete: boolean,
+  condition: (type: string, status: Condition['status'], reason: string, message: string) => Condition,
+  nowMs: number,
+  progressMessage: string,
+): Condition {
+  const now = new Date(nowMs).toISOString();
+  const before = ((set.status?.conditions ?? []) as Condition[]).find((c) => c.type === 'Progressing');
+  if (complete) {
+    const c = condition('Progressing', 'True', 'NewContainersAvailable', `revision ${counts.currentRevision} is available`);
+    return { ...c, lastUpdateTime: before?.reason === 'NewContainersAvailable' && before.lastUpdateTime ? before.lastUpdateTime : now };
+  }
+  if (!before || madeProgress(set.status, counts)) {
+    return { ...condition('Progressing', 'True', 'ContainersUpdating', progressMessage), lastUpdateTime: now };
+  }
+  const deadlineSeconds = Number(set.spec?.progressDeadlineSeconds || DEFAULT_PROGRESS_DEADLINE_SECONDS);
+  const lastProgress = Date.parse(before.lastUpdateTime ?? before.lastTransitionTime ?? '') || nowMs;
+  if (before.reason === PROGRESS_DEADLINE_EXCEEDED || lastProgress + deadlineSeconds * 1000 <= nowMs) {
+    const c = condition('Progressing', 'False', PROGRESS_DEADLINE_EXCEEDED, `ContainerSet "${set.metadata.name}" has timed out progressing: ${progressMessage}`);
+    return { ...c, lastUpdateTime: before.reason === PROGRESS_DEADLINE_EXCEEDED && before.lastUpdateTime ? before.lastUpdateTime : now };
+  }
+  // Still within the deadline; a new message alone is not progress.
+  return { ...condition('Progressing', 'True', 'ContainersUpdating', progressMessage), lastUpdateTime: new Date(lastProgress).toISOString() };
 }
 
 /** Whether a written status already says what `next` says (the proto JSON form omits zeros). */

@@ -1,7 +1,7 @@
 // The table of persys.dev/v1 kinds: names, scope and how each maps to the proto `Object` oneof.
 // Server, CLI and controllers all resolve kinds through this one table.
 import { Event, Lease, Namespace, Node, Secret } from '../gen/persys/v1/cluster.js';
-import { ComposeStack, Container, ContainerSet, CronJob, SwarmService } from '../gen/persys/v1/workloads.js';
+import { ComposeStack, Container, ContainerSet, ControllerRevision, CronJob, SwarmService } from '../gen/persys/v1/workloads.js';
 
 export const API_VERSION = 'persys.dev/v1';
 
@@ -53,6 +53,7 @@ export const KINDS: readonly KindInfo[] = [
   kind('Secret', 'secrets', [], true, false, Secret),
   kind('Event', 'events', ['ev'], true, false, Event),
   kind('Lease', 'leases', [], true, false, Lease),
+  kind('ControllerRevision', 'controllerrevisions', [], true, false, ControllerRevision),
 ];
 
 const byAnyName = new Map<string, KindInfo>();

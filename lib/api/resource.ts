@@ -16,6 +16,8 @@ export interface Condition {
   reason?: string;
   message?: string;
   lastTransitionTime?: string;
+  /** When the condition last reported something new (a ContainerSet's Progressing: the last progress). */
+  lastUpdateTime?: string;
 }
 
 export interface Resource {

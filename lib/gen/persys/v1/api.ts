@@ -21,7 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Event, Lease, Namespace, Node, Secret } from "./cluster.js";
-import { ComposeStack, Container, ContainerSet, CronJob, SwarmService } from "./workloads.js";
+import { ComposeStack, Container, ContainerSet, ControllerRevision, CronJob, SwarmService } from "./workloads.js";
 
 export const protobufPackage = "persys.v1";
 
@@ -42,6 +42,7 @@ export interface Object {
     | { $case: "secret"; value: Secret }
     | { $case: "event"; value: Event }
     | { $case: "lease"; value: Lease }
+    | { $case: "controllerRevision"; value: ControllerRevision }
     | undefined;
 }
 
@@ -192,6 +193,9 @@ export const Object: MessageFns<Object> = {
       case "lease":
         Lease.encode(message.object.value, writer.uint32(82).fork()).join();
         break;
+      case "controllerRevision":
+        ControllerRevision.encode(message.object.value, writer.uint32(90).fork()).join();
+        break;
     }
     return writer;
   },
@@ -289,6 +293,14 @@ export const Object: MessageFns<Object> = {
             message.object = { $case: "lease", value: Lease.decode(reader, reader.uint32()) };
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.object = { $case: "controllerRevision", value: ControllerRevision.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -331,6 +343,10 @@ export const Object: MessageFns<Object> = {
         ? { $case: "event", value: Event.fromJSON(object.event) }
         : isSet(object.lease)
         ? { $case: "lease", value: Lease.fromJSON(object.lease) }
+        : isSet(object.controllerRevision)
+        ? { $case: "controllerRevision", value: ControllerRevision.fromJSON(object.controllerRevision) }
+        : isSet(object.controller_revision)
+        ? { $case: "controllerRevision", value: ControllerRevision.fromJSON(object.controller_revision) }
         : undefined,
     };
   },
@@ -357,6 +373,8 @@ export const Object: MessageFns<Object> = {
       obj.event = Event.toJSON(message.object.value);
     } else if (message.object?.$case === "lease") {
       obj.lease = Lease.toJSON(message.object.value);
+    } else if (message.object?.$case === "controllerRevision") {
+      obj.controllerRevision = ControllerRevision.toJSON(message.object.value);
     }
     return obj;
   },
@@ -424,6 +442,12 @@ export const Object: MessageFns<Object> = {
       case "lease": {
         if (object.object?.value !== undefined && object.object?.value !== null) {
           message.object = { $case: "lease", value: Lease.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "controllerRevision": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "controllerRevision", value: ControllerRevision.fromPartial(object.object.value) };
         }
         break;
       }

@@ -65,6 +65,8 @@ export interface Condition {
   message: string;
   lastTransitionTime: string;
   observedGeneration: number;
+  /** When the condition last said something new (a ContainerSet's Progressing: the last progress). */
+  lastUpdateTime: string;
 }
 
 export interface ObjectReference {
@@ -772,7 +774,15 @@ export const ObjectMeta_AnnotationsEntry: MessageFns<ObjectMeta_AnnotationsEntry
 };
 
 function createBaseCondition(): Condition {
-  return { type: "", status: "", reason: "", message: "", lastTransitionTime: "", observedGeneration: 0 };
+  return {
+    type: "",
+    status: "",
+    reason: "",
+    message: "",
+    lastTransitionTime: "",
+    observedGeneration: 0,
+    lastUpdateTime: "",
+  };
 }
 
 export const Condition: MessageFns<Condition> = {
@@ -794,6 +804,9 @@ export const Condition: MessageFns<Condition> = {
     }
     if (message.observedGeneration !== 0) {
       writer.uint32(48).int32(message.observedGeneration);
+    }
+    if (message.lastUpdateTime !== "") {
+      writer.uint32(58).string(message.lastUpdateTime);
     }
     return writer;
   },
@@ -859,6 +872,14 @@ export const Condition: MessageFns<Condition> = {
             message.observedGeneration = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.lastUpdateTime = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -887,6 +908,11 @@ export const Condition: MessageFns<Condition> = {
         : isSet(object.observed_generation)
         ? globalThis.Number(object.observed_generation)
         : 0,
+      lastUpdateTime: isSet(object.lastUpdateTime)
+        ? globalThis.String(object.lastUpdateTime)
+        : isSet(object.last_update_time)
+        ? globalThis.String(object.last_update_time)
+        : "",
     };
   },
 
@@ -910,6 +936,9 @@ export const Condition: MessageFns<Condition> = {
     if (message.observedGeneration !== 0) {
       obj.observedGeneration = Math.round(message.observedGeneration);
     }
+    if (message.lastUpdateTime !== "") {
+      obj.lastUpdateTime = message.lastUpdateTime;
+    }
     return obj;
   },
 
@@ -924,6 +953,7 @@ export const Condition: MessageFns<Condition> = {
     message.message = object.message ?? "";
     message.lastTransitionTime = object.lastTransitionTime ?? "";
     message.observedGeneration = object.observedGeneration ?? 0;
+    message.lastUpdateTime = object.lastUpdateTime ?? "";
     return message;
   },
 };

@@ -201,6 +201,21 @@ export interface ContainerSet {
   status?: ContainerSetStatus | undefined;
 }
 
+/**
+ * One revision of a ContainerSet's template, kept for `persys rollout history` and `rollout undo`.
+ * Named SET-HASH, owned by the set; the set's revisionHistoryLimit bounds how many old ones stay.
+ */
+export interface ControllerRevision {
+  apiVersion: string;
+  kind: string;
+  metadata?: ObjectMeta | undefined;
+  template?:
+    | ContainerTemplate
+    | undefined;
+  /** Increases with every rollout of the set; an undo gives the restored template the next number. */
+  revision: string;
+}
+
 export interface ComposeStackSpec {
   /** A Compose file (compose-spec format) as YAML text. */
   compose: string;
@@ -3568,6 +3583,147 @@ export const ContainerSet: MessageFns<ContainerSet> = {
     message.status = (object.status !== undefined && object.status !== null)
       ? ContainerSetStatus.fromPartial(object.status)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseControllerRevision(): ControllerRevision {
+  return { apiVersion: "", kind: "", metadata: undefined, template: undefined, revision: "0" };
+}
+
+export const ControllerRevision: MessageFns<ControllerRevision> = {
+  encode(message: ControllerRevision, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.apiVersion !== "") {
+      writer.uint32(10).string(message.apiVersion);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.metadata !== undefined) {
+      ObjectMeta.encode(message.metadata, writer.uint32(26).fork()).join();
+    }
+    if (message.template !== undefined) {
+      ContainerTemplate.encode(message.template, writer.uint32(34).fork()).join();
+    }
+    if (message.revision !== "0") {
+      writer.uint32(40).int64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ControllerRevision {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseControllerRevision();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.metadata = ObjectMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.template = ContainerTemplate.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.revision = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ControllerRevision {
+    return {
+      apiVersion: isSet(object.apiVersion)
+        ? globalThis.String(object.apiVersion)
+        : isSet(object.api_version)
+        ? globalThis.String(object.api_version)
+        : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      metadata: isSet(object.metadata) ? ObjectMeta.fromJSON(object.metadata) : undefined,
+      template: isSet(object.template) ? ContainerTemplate.fromJSON(object.template) : undefined,
+      revision: isSet(object.revision) ? globalThis.String(object.revision) : "0",
+    };
+  },
+
+  toJSON(message: ControllerRevision): unknown {
+    const obj: any = {};
+    if (message.apiVersion !== "") {
+      obj.apiVersion = message.apiVersion;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.metadata !== undefined) {
+      obj.metadata = ObjectMeta.toJSON(message.metadata);
+    }
+    if (message.template !== undefined) {
+      obj.template = ContainerTemplate.toJSON(message.template);
+    }
+    if (message.revision !== "0") {
+      obj.revision = message.revision;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ControllerRevision>, I>>(base?: I): ControllerRevision {
+    return ControllerRevision.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ControllerRevision>, I>>(object: I): ControllerRevision {
+    const message = createBaseControllerRevision();
+    message.apiVersion = object.apiVersion ?? "";
+    message.kind = object.kind ?? "";
+    message.metadata = (object.metadata !== undefined && object.metadata !== null)
+      ? ObjectMeta.fromPartial(object.metadata)
+      : undefined;
+    message.template = (object.template !== undefined && object.template !== null)
+      ? ContainerTemplate.fromPartial(object.template)
+      : undefined;
+    message.revision = object.revision ?? "0";
     return message;
   },
 };
