@@ -51,7 +51,9 @@ export function untilStopped(signal?: AbortSignal): Promise<string> {
     const onTerm = () => done('SIGTERM');
     process.once('SIGINT', onInt);
     process.once('SIGTERM', onTerm);
-    signal?.addEventListener('abort', () => done('abort'), { once: true });
+    // A stop asked for while the process was still starting counts too.
+    if (signal?.aborted) done('abort');
+    else signal?.addEventListener('abort', () => done('abort'), { once: true });
   });
 }
 
