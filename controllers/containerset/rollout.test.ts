@@ -1,7 +1,8 @@
 // Table-driven cases for the ContainerSet rollout step: scaling, replacement, RollingUpdate bounds and Recreate.
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
-import { DRAIN_ANNOTATION, planRollout, scaledValue, statusEqual, templateHash, TEMPLATE_HASH_LABEL } from './rollout.js';
+import { DRAIN_ANNOTATION } from '../../lib/api/annotations.js';
+import { planRollout, scaledValue, statusEqual, templateHash, TEMPLATE_HASH_LABEL } from './rollout.js';
 
 const NOW = Date.parse('2026-01-01T00:10:00Z');
 const template = { metadata: { labels: { app: 'web' } }, spec: { image: 'web:2' } };
@@ -68,7 +69,9 @@ const cases: Case[] = [
   { name: 'scales to zero', set: set(0), owned: many('c', 1, 2, NEW), create: 0, delete: ['c2', 'c1'] },
   { name: 'replaces a failed Container', set: set(3), owned: [c('c1', NEW), c('c2', NEW, 'failed'), c('c3', NEW)], create: 1, delete: ['c2'] },
   { name: 'replaces a succeeded Container', set: set(2), owned: [c('c1', NEW, 'succeeded'), c('c2', NEW)], create: 1, delete: ['c1'] },
-  { name: 'replaces a lost Container', set: set(2), owned: [c('c1', NEW), c('c2', NEW, 'lost')], create: 1, delete: ['c2'] },
+  // Only the node controller's eviction (after its timeout, rate-limited) replaces it: it deletes the Container.
+  { name: 'keeps a Container on a lost node until it is evicted', set: set(2), owned: [c('c1', NEW), c('c2', NEW, 'lost')], create: 0, delete: [] },
+  { name: 'scales down a lost Container first', set: set(1), owned: [c('c1', NEW), c('c2', NEW, 'lost')], create: 0, delete: ['c2'] },
   {
     name: 'does not count a terminating Container and does not delete it again',
     set: set(2),
@@ -271,6 +274,13 @@ describe('planRollout', () => {
     const second = planRollout(s, [c('c1', NEW), drained, c('c3', NEW), c('c4', NEW)], NOW);
     expect(second).toMatchObject({ create: 0, delete: ['c2'] });
     expect(second.deleteReasons['c2']).toBe('Rollout');
+  });
+
+  it('lets a drained Container that is not ready go at once, even with no budget left', () => {
+    const drained = c('c2', NEW, 'starting');
+    drained.metadata.annotations = { [DRAIN_ANNOTATION]: 'node-a' };
+    const plan = planRollout(set(2, rolling('1', '0')), [drained, c('c3', NEW, 'starting')], NOW);
+    expect(plan.delete).toEqual(['c2']);
   });
 });
 

@@ -1,11 +1,11 @@
 // The ContainerSet rollout step (Kubernetes Deployment math), pure: from the set and the Containers it
 // owns, which Containers to create and delete now, and the status that describes what was observed.
 import { createHash } from 'node:crypto';
+import { DRAIN_ANNOTATION } from '../../lib/api/annotations.js';
 import type { Condition, Resource } from '../../lib/api/resource.js';
+import { stableJson } from '../../lib/api/stable-json.js';
 
 export const TEMPLATE_HASH_LABEL = 'persys.dev/template-hash';
-/** Set on a Container by `persys drain`: its set moves it elsewhere like an outdated replica, within budget. */
-export const DRAIN_ANNOTATION = 'persys.dev/drain-requested';
 /** Kubernetes' default for a Deployment's progressDeadlineSeconds. */
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 export const PROGRESS_DEADLINE_EXCEEDED = 'ProgressDeadlineExceeded';
@@ -39,16 +39,6 @@ export function templateHash(template: unknown): string {
   return createHash('sha256').update(stableJson(template ?? {})).digest('hex').slice(0, 10);
 }
 
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 /** "25%" of total rounded up or down, or an absolute "1" / 1; undefined or empty uses the fallback. */
 export function scaledValue(value: string | number | undefined, total: number, roundUp: boolean, fallback = '25%'): number {
   const v = value === undefined || value === '' ? fallback : value;
@@ -63,12 +53,16 @@ export function scaledValue(value: string | number | undefined, total: number, r
 }
 
 const isTerminal = (c: Resource) => c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
-const isLost = (c: Resource) => c.status?.phase === 'Unknown';
 const readyCondition = (c: Resource): Condition | undefined =>
   ((c.status?.conditions ?? []) as Condition[]).find((x) => x.type === 'Ready');
 
-/** Ready: its Ready condition is True, or it runs and has no healthcheck to say otherwise. */
+/**
+ * Ready: its Ready condition is True, or it runs and has no healthcheck to say otherwise. A Container on a
+ * lost node (phase Unknown) is not ready but still counts: it is replaced only once the node controller
+ * evicts it, after the eviction timeout and within its rate limit.
+ */
 export function isContainerReady(c: Resource): boolean {
+  if (c.status?.phase === 'Unknown') return false;
   const cond = readyCondition(c);
   if (cond) return cond.status === 'True';
   return c.status?.phase === 'Running' && !c.spec?.healthcheck;
@@ -103,8 +97,8 @@ export function planRollout(set: Resource, owned: Resource[], nowMs: number): Ro
   const hash = templateHash(spec.template);
   const minReadySeconds = Number(spec.minReadySeconds ?? 0);
   const live = owned.filter((c) => !c.metadata.deletionTimestamp);
-  const broken = live.filter((c) => isTerminal(c) || isLost(c));
-  const active = live.filter((c) => !isTerminal(c) && !isLost(c));
+  const broken = live.filter(isTerminal);
+  const active = live.filter((c) => !isTerminal(c));
   // A Container asked to leave its node (drain) is replaced like one of an older template.
   const isCurrent = (c: Resource) => c.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash && !c.metadata.annotations?.[DRAIN_ANNOTATION];
   const current = active.filter(isCurrent);
@@ -148,6 +142,8 @@ export function planRollout(set: Resource, owned: Resource[], nowMs: number): Ro
       const readyOld = ranked.filter(isContainerReady);
       for (const c of readyOld.slice(0, Math.max(0, readyTotal - minAvailable))) deleteReasons[c.metadata.name!] = 'Rollout';
     }
+    // A drained Container that is not ready serves nobody: it leaves at once, whatever the budget.
+    for (const c of old) if (c.metadata.annotations?.[DRAIN_ANNOTATION] && !isContainerReady(c)) deleteReasons[c.metadata.name!] = 'Rollout';
   }
 
   const status = computeStatus(set, active, current, hash, desired, minReadySeconds, nowMs);

@@ -5,3 +5,10 @@ export const LAST_APPLIED_ANNOTATION = 'persys.dev/last-applied-configuration';
 
 /** Held by every Namespace until the API server has deleted everything in it. */
 export const NAMESPACE_FINALIZER = 'persys.dev/namespace';
+
+/** Set on a Container by `persys drain` (value: the node): its ContainerSet moves it elsewhere like an
+ * outdated replica, within the set's rolling-update budget. */
+export const DRAIN_ANNOTATION = 'persys.dev/drain-requested';
+
+/** Set on a ContainerSet's template by `persys rollout restart`: a new value rolls every replica. */
+export const RESTARTED_AT_ANNOTATION = 'persys.dev/restartedAt';
