@@ -40,6 +40,11 @@ export type ControllerFactory = (deps: ControllerDeps) => Promise<ControllerSet>
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   docker: async (deps) => (await import('../../../controllers/docker/controller.js')).newDockerController(deps),
   containerset: async (deps) => (await import('../../../controllers/containerset/controller.js')).newContainerSetController(deps),
+  autoscaler: async (deps) =>
+    (await import('../../../controllers/autoscaler/controller.js')).newAutoscalerController({
+      ...deps,
+      syncPeriodMs: deps.settings.autoscalerSyncPeriodMs,
+    }),
   node: async (deps) =>
     (await import('../../../controllers/node/controller.js')).newNodeController({
       ...deps,
@@ -95,6 +100,13 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     default: '1',
     description: 'Containers evicted per second at most, cluster-wide',
   },
+  'autoscaler-sync-period': {
+    type: 'string',
+    env: 'PERSYS_AUTOSCALER_SYNC_PERIOD',
+    valueName: 'DURATION',
+    default: '15s',
+    description: "how often the autoscaler reads usage and resizes ContainerSets with spec.autoscale",
+  },
 };
 
 /** The ControllerSettings in parsed `persys controller(s)` flags. */
@@ -109,6 +121,7 @@ export function controllerSettings(flags: FlagValues, command: string): Controll
     nodeMonitorGracePeriodMs: grace,
     nodeEvictionTimeoutMs: parseDuration(str(flags, 'node-eviction-timeout')!, 'node-eviction-timeout', command),
     nodeEvictionRate: rate,
+    autoscalerSyncPeriodMs: parseDuration(str(flags, 'autoscaler-sync-period')!, 'autoscaler-sync-period', command),
   };
 }
 
