@@ -17,3 +17,13 @@ export function parseContainerTarget(args: string[], command: string): { name: s
   if (!name) throw new UsageError('you must specify the NAME of the container', command);
   return { name, consumed };
 }
+
+/** The ContainerSet named by "containerset/NAME", "cs/NAME" or "cs NAME" (scale and rollout work on sets only). */
+export function parseContainerSetTarget(args: string[], command: string): string {
+  const target = args[0] ?? '';
+  const [kindName, name] = target.includes('/') ? target.split('/', 2) : [target, args[1]];
+  if (findKind(kindName ?? '')?.kind !== 'ContainerSet' || !name) {
+    throw new UsageError(`${command} works on ContainerSets: use containerset/NAME (or cs/NAME)`, command);
+  }
+  return name;
+}

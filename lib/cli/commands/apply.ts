@@ -5,7 +5,9 @@ import type { CliClient, Command, CommandContext } from '../command.js';
 import { bool, str } from '../command.js';
 import { formatError, UsageError } from '../errors.js';
 import { FILE_FLAGS, manifestKind, manifestRef, readManifests } from '../manifests.js';
+import { parseDuration } from '../duration.js';
 import { resourceName } from '../printers/output.js';
+import { waitConverged, type ObjectRef } from '../wait-converged.js';
 
 export const LAST_APPLIED_ANNOTATION = 'persys.dev/last-applied-configuration';
 
@@ -23,7 +25,7 @@ const objectKey = (kind: string, namespace: string, name: string) => `${kind}/${
 export const applyCommand: Command = {
   name: 'apply',
   summary: 'Create or update objects from manifest files',
-  usage: 'persys apply -f FILE|DIR|- [-f ...] [-R] [--dry-run=server] [--prune -l SELECTOR]',
+  usage: 'persys apply -f FILE|DIR|- [-f ...] [-R] [--dry-run=server] [--prune -l SELECTOR] [--wait [--timeout D]]',
   description:
     'Each document is sent as written; the server validates it strictly. Namespaces are applied first.\n' +
     'With --prune, objects matching the selector that were applied before (they carry the\n' +
@@ -34,6 +36,8 @@ export const applyCommand: Command = {
     prune: { type: 'boolean', description: 'delete previously applied objects missing from the manifests (needs -l)' },
     selector: { type: 'string', short: 'l', valueName: 'SELECTOR', description: 'label selector limiting --prune, e.g. app=shop' },
     'field-manager': { type: 'string', valueName: 'NAME', default: 'persys', description: 'name recorded as the applier' },
+    wait: { type: 'boolean', description: 'wait until every applied object has converged, printing what is still converging' },
+    timeout: { type: 'string', valueName: 'DURATION', default: '5m', description: 'how long --wait waits (0: no limit)' },
   },
   async run(ctx) {
     const dryRun = parseDryRun(str(ctx.flags, 'dry-run'), 'apply');
@@ -48,23 +52,29 @@ export const applyCommand: Command = {
       ...manifests.filter((m) => manifestKind(m) !== 'Namespace'),
     ];
     const suffix = dryRun ? ' (server dry run)' : '';
+    const wait = bool(ctx.flags, 'wait');
+    const timeoutMs = parseDuration(str(ctx.flags, 'timeout')!, 'timeout', 'apply');
+    if (wait && dryRun) throw new UsageError('--wait cannot be combined with --dry-run', 'apply');
     const client = ctx.client();
     let failed = false;
+    const applied: ObjectRef[] = [];
     for (const m of ordered) {
       try {
         const { object, result } = await client.apply(m.text, { dryRun, fieldManager: str(ctx.flags, 'field-manager') });
         ctx.io.out(`${resourceName(object)} ${result}${suffix}`);
+        applied.push({ kind: object.kind, name: object.metadata.name!, namespace: object.metadata.namespace ?? '' });
       } catch (err) {
         failed = true;
         ctx.io.err(formatError(err, ctx.config().server, `applying ${manifestRef(m)} from "${m.source}"`));
       }
     }
     if (prune) {
-      const applied = new Set(manifests.map((m) => objectKey(manifestKind(m), m.namespace, m.name)));
+      const appliedKeys = new Set(manifests.map((m) => objectKey(manifestKind(m), m.namespace, m.name)));
       const namespaces = new Set(manifests.filter((m) => m.namespace).map((m) => m.namespace));
       if (!namespaces.size) namespaces.add(ctx.namespace());
-      if (!(await pruneObjects(ctx, client, selector!, applied, namespaces, dryRun))) failed = true;
+      if (!(await pruneObjects(ctx, client, selector!, appliedKeys, namespaces, dryRun))) failed = true;
     }
+    if (wait && !failed) await waitConverged(ctx, applied, { timeoutMs });
     return failed ? 1 : 0;
   },
 };

@@ -12,7 +12,9 @@ import { diffCommand } from './diff.js';
 import { execCommand } from './exec.js';
 import { getCommand } from './get.js';
 import { logsCommand } from './logs.js';
+import { cordonCommand, drainCommand, uncordonCommand } from './node-maintenance.js';
 import { pkiCommand } from './pki.js';
+import { rolloutCommand } from './rollout.js';
 import { scaleCommand } from './scale.js';
 import { tokenCommand } from './token.js';
 import { topCommand } from './top.js';
@@ -40,6 +42,10 @@ for (const cmd of [
   describeCommand,
   deleteCommand,
   scaleCommand,
+  rolloutCommand,
+  cordonCommand,
+  uncordonCommand,
+  drainCommand,
   diffCommand,
   logsCommand,
   execCommand,
