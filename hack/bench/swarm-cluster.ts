@@ -1,0 +1,130 @@
+// A Docker Swarm of second Docker engines (each a dockerd in its own network namespace) for benchmarks:
+// lets the namespaces reach each other through this machine, forms the swarm, and undoes both.
+import { execFile } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import type Dockerode from 'dockerode';
+import type { SecondDocker } from '../../e2e/harness/docker.js';
+
+const run = promisify(execFile);
+
+/** Marks our FORWARD rules so removal touches exactly those. */
+const RULE_COMMENT = 'persys-bench-swarm';
+/** Overlay subnets away from 10.0.0.0/8's low ranges and the veth /30s (10.231/16) and bridges (10.233/16). */
+const ADDR_POOL = '10.240.0.0/16';
+
+export interface SwarmMember {
+  engine: SecondDocker;
+  nodeId: string;
+  role: 'manager' | 'worker';
+}
+
+export interface SwarmCluster {
+  manager: SwarmMember;
+  members: SwarmMember[];
+  /** Removes the forwarding rules this cluster added and makes every engine leave the swarm. */
+  dismantle(): Promise<void>;
+}
+
+/** The host-side interface holding `address` (startSecondDocker does not report its name). */
+async function interfaceOf(address: string): Promise<string> {
+  const out = (await run('ip', ['-o', '-4', 'addr', 'show', 'to', `${address}/32`])).stdout.trim();
+  const name = out.split(/\s+/)[1];
+  if (!name) throw new Error(`no interface on this machine holds ${address}`);
+  return name.replace(/@.*$/, '');
+}
+
+/**
+ * Lets traffic be routed between the engines' veth links. The host engine's iptables FORWARD policy is
+ * DROP, so without these rules the namespaces reach this machine but not each other.
+ */
+async function allowForwarding(engines: SecondDocker[]): Promise<() => Promise<void>> {
+  const ifs = await Promise.all(engines.map((e) => interfaceOf(e.hostAddress)));
+  const rules: string[][] = [];
+  const undo = async () => {
+    for (const r of rules.splice(0).reverse()) {
+      await run('iptables', ['-D', 'FORWARD', ...r]).catch((e: Error) => console.error(`cleanup: iptables -D FORWARD ${r.join(' ')}: ${e.message}`));
+    }
+  };
+  try {
+    const forward = (await run('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+    if (forward !== '1') throw new Error('net.ipv4.ip_forward is off: the engines could not reach each other (this bench does not change it, the host engine usually turns it on)');
+    for (const a of ifs) {
+      for (const b of ifs) {
+        if (a === b) continue;
+        const rule = ['-i', a, '-o', b, '-m', 'comment', '--comment', RULE_COMMENT, '-j', 'ACCEPT'];
+        await run('iptables', ['-I', 'FORWARD', '1', ...rule]);
+        rules.push(rule);
+      }
+    }
+  } catch (e) {
+    await undo();
+    throw e;
+  }
+  return undo;
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (done(last)) return last;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 300)}${lastErr ? `; error: ${String(lastErr)}` : ''}`);
+    }
+    await sleep(250);
+  }
+}
+
+/** Node id → `ready`/`down`/…, as the manager sees it. */
+export async function nodeStates(manager: Dockerode): Promise<Map<string, string>> {
+  const nodes = (await manager.listNodes()) as { ID: string; Status?: { State?: string } }[];
+  return new Map(nodes.map((n) => [n.ID, n.Status?.State ?? 'unknown']));
+}
+
+/**
+ * `swarm init` on the first engine, `swarm join` of the others as workers over their veth addresses;
+ * resolves once the manager sees every node ready.
+ */
+export async function formSwarm(engines: SecondDocker[], timeoutMs: number): Promise<SwarmCluster> {
+  if (engines.length < 2) throw new Error('a swarm of one engine measures no failover');
+  const removeRules = await allowForwarding(engines);
+  const joined: SecondDocker[] = [];
+  const dismantle = async () => {
+    for (const e of joined.reverse()) {
+      await e.docker.swarmLeave({ force: true }).catch((err: Error) => console.error(`cleanup: swarm leave on ${e.address}: ${err.message}`));
+    }
+    await removeRules();
+  };
+  try {
+    const [first, ...rest] = engines as [SecondDocker, ...SecondDocker[]];
+    await first.docker.swarmInit({
+      ListenAddr: `${first.address}:2377`,
+      AdvertiseAddr: first.address,
+      DefaultAddrPool: [ADDR_POOL],
+      SubnetSize: 24,
+    });
+    joined.push(first);
+    const token = ((await first.docker.swarmInspect()) as { JoinTokens: { Worker: string } }).JoinTokens.Worker;
+    for (const e of rest) {
+      await e.docker.swarmJoin({ ListenAddr: `${e.address}:2377`, AdvertiseAddr: e.address, RemoteAddrs: [`${first.address}:2377`], JoinToken: token });
+      joined.push(e);
+    }
+    await until(`${engines.length} swarm nodes ready`, timeoutMs, () => nodeStates(first.docker), (m) => m.size === engines.length && [...m.values()].every((s) => s === 'ready'));
+    const members: SwarmMember[] = [];
+    for (const [i, e] of engines.entries()) {
+      const info = (await e.docker.info()) as { Swarm: { NodeID: string } };
+      members.push({ engine: e, nodeId: info.Swarm.NodeID, role: i === 0 ? 'manager' : 'worker' });
+    }
+    return { manager: members[0]!, members, dismantle };
+  } catch (e) {
+    await dismantle();
+    throw e;
+  }
+}
