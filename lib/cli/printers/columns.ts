@@ -109,6 +109,24 @@ function involvedObject(o: Resource): string {
   return `${String(ref.kind ?? '').toLowerCase()}/${ref.name ?? ''}`;
 }
 
+function controllerOf(o: Resource): string {
+  const ref = o.metadata.ownerReferences?.find((r) => r.controller);
+  return ref ? `${ref.kind.toLowerCase()}/${ref.name}` : NONE;
+}
+
+// "1-5 cpu 80%/50%": the bounds and, per metric target, the current figure over the target (like kubectl get hpa).
+function autoscaleSummary(o: Resource): string {
+  const a = o.spec?.autoscale;
+  if (!a) return NONE;
+  const cur = o.status?.autoscale ?? {};
+  const figures: string[] = [];
+  if (a.targetCpuUtilizationPercent) figures.push(`cpu ${num(cur.currentCpuUtilizationPercent)}%/${a.targetCpuUtilizationPercent}%`);
+  if (a.targetMemoryUtilizationPercent) figures.push(`memory ${num(cur.currentMemoryUtilizationPercent)}%/${a.targetMemoryUtilizationPercent}%`);
+  if (Number(a.targetNetworkBytesPerSecond ?? 0)) figures.push(`net ${num(cur.currentNetworkBytesPerSecond)}/${a.targetNetworkBytesPerSecond}B/s`);
+  if (a.targetResponseTimeMs) figures.push(`rt ${num(cur.currentResponseTimeMs)}/${a.targetResponseTimeMs}ms`);
+  return `${a.minReplicas ?? 1}-${a.maxReplicas} ${figures.join(' ')}`.trim();
+}
+
 const TABLES: Record<string, KindTable> = {
   Container: {
     showName: true,
@@ -130,6 +148,15 @@ const TABLES: Record<string, KindTable> = {
       { header: 'AVAILABLE', value: (o) => String(num(o.status?.availableReplicas)) },
       AGE,
       { header: 'IMAGE', wide: true, value: (o) => orNone(o.spec?.template?.spec?.image) },
+      { header: 'AUTOSCALE', wide: true, value: autoscaleSummary },
+    ],
+  },
+  ControllerRevision: {
+    showName: true,
+    columns: [
+      { header: 'CONTROLLER', value: controllerOf },
+      { header: 'REVISION', value: (o) => String(num(o['revision'])) },
+      AGE,
     ],
   },
   CronJob: {

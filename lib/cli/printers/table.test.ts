@@ -51,6 +51,22 @@ describe('renderTable', () => {
     ]);
   });
 
+  it('shows an autoscaled ContainerSet\'s bounds and current/target figures in wide output', () => {
+    const cs = obj('ContainerSet', 'api', {
+      spec: { replicas: 2, template: { spec: { image: 'api:1' } }, autoscale: { minReplicas: 1, maxReplicas: 5, targetCpuUtilizationPercent: 50 } },
+      status: { readyReplicas: 2, autoscale: { currentCpuUtilizationPercent: 80 } },
+    }, 60);
+    const [header, row] = renderTable('ContainerSet', [cs], { now, wide: true });
+    expect(header).toMatch(/IMAGE\s+AUTOSCALE$/);
+    expect(row).toMatch(/api:1\s+1-5 cpu 80%\/50%$/);
+  });
+
+  it('lists ControllerRevisions with their set and number', () => {
+    const rev = obj('ControllerRevision', 'web-abc', { revision: '3' }, 60);
+    rev.metadata.ownerReferences = [{ apiVersion: 'persys.dev/v1', kind: 'ContainerSet', name: 'web', uid: 'u', controller: true }];
+    expect(renderTable('ControllerRevision', [rev], { now })[1]).toMatch(/^web-abc\s+containerset\/web\s+3\s+/);
+  });
+
   it('derives Node STATUS from the Ready condition and cordoning, and ROLES from the swarm role', () => {
     const ready = obj('Node', 'n1', {
       spec: { unschedulable: true },
