@@ -63,7 +63,7 @@ async function containerSet(name: string): Promise<Resource> {
   });
 }
 
-async function runningContainer(name: string, nodeName: string, owner?: Resource): Promise<void> {
+async function runningContainer(name: string, nodeName: string, owner?: Resource, spec: Record<string, unknown> = {}): Promise<void> {
   const c = await api.client.create({
     apiVersion: 'persys.dev/v1',
     kind: 'Container',
@@ -72,7 +72,7 @@ async function runningContainer(name: string, nodeName: string, owner?: Resource
       namespace: 'default',
       ownerReferences: owner ? [{ apiVersion: 'persys.dev/v1', kind: 'ContainerSet', name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true }] : [],
     },
-    spec: { image: 'persys/busybox:latest', nodeName },
+    spec: { image: 'persys/busybox:latest', nodeName, ...spec },
   });
   await api.client.updateStatus({ ...c, status: { phase: 'Running' } });
 }
@@ -116,6 +116,22 @@ describe('node lifecycle controller', () => {
     expect(await phase('alone-on-n1')).toBe('Unknown');
     expect((await ready('n2'))?.status).toBe('True');
     expect(await phase('owned-on-n2')).toBe('Running');
+  });
+
+  it('unbinds a standalone Container that allows rescheduling, so the scheduler can place it elsewhere', async () => {
+    await readyNode('n1');
+    await readyNode('n2');
+    await runningContainer('mover', 'n1', undefined, { rescheduleOnNodeLoss: true });
+    keepRenewing(['n2']);
+    await startNodeController();
+
+    const moved = await waitFor(async () => {
+      const c = await api.client.get('Container', 'mover', 'default');
+      return !c.spec.nodeName ? c : undefined;
+    }, 'mover unbound from n1');
+    expect(moved.status).toMatchObject({ phase: 'Pending', reason: 'Rescheduled', message: 'node n1 was lost' });
+    const events = (await api.client.list('Event', { namespace: 'default' })).items;
+    expect(events.some((e) => e.reason === 'Rescheduling' && (e.involvedObject as { name: string }).name === 'mover')).toBe(true);
   });
 
   it('sets Ready back to True with reason LeaseRenewed when a stale lease is renewed again', async () => {

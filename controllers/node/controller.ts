@@ -96,6 +96,18 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
         ctx.log.info({ container: `${c.metadata.namespace}/${c.metadata.name}`, node: c.spec.nodeName }, 'evicted container');
       });
     }
+    for (const c of plan.reschedule) {
+      if (ctx.signal.aborted) return;
+      await attempt(`rescheduling container ${c.metadata.namespace}/${c.metadata.name}`, async () => {
+        evicted++;
+        const lost = c.spec.nodeName;
+        // Unbound, the scheduler places it on a healthy node; the lost node's agent removes its copy when back.
+        const moved = await opts.client.update({ ...c, spec: { ...c.spec, nodeName: '' } });
+        await opts.client.updateStatus({ ...moved, status: { phase: 'Pending', reason: 'Rescheduled', message: `node ${lost} was lost` } });
+        await recorder.record(c, 'Warning', 'Rescheduling', `node ${lost} is not ready; moving this Container to a healthy node (rescheduleOnNodeLoss)`);
+        ctx.log.info({ container: `${c.metadata.namespace}/${c.metadata.name}`, node: lost }, 'rescheduled container');
+      });
+    }
     limiter.spend(evicted);
     for (const c of plan.stranded) {
       const uid = c.metadata.uid ?? `${c.metadata.namespace}/${c.metadata.name}`;

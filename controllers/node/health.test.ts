@@ -80,6 +80,19 @@ describe('planNodeHealth', () => {
     expect(names(p.stranded)).toEqual(stranded);
   });
 
+  it('moves a standalone Container whose spec allows it, within the same eviction budget', () => {
+    const movable = (name: string) => ({ ...container(name, 'a', { phase: 'Unknown' }), spec: { image: 'x', nodeName: 'a', rescheduleOnNodeLoss: true } });
+    const p = plan({
+      nodes: [node('a', 'Unknown', T0 - 31_000, REASON_STATUS_UNKNOWN), node('b', 'True')],
+      leases: [lease('a', T0 - 60_000), lease('b', T0)],
+      containers: [movable('m1'), movable('m2'), container('s', 'a', { phase: 'Unknown' })],
+      evictionBudget: 1,
+    });
+    expect(names(p.reschedule)).toEqual(['m1']);
+    expect(p.evictionsDeferred).toBe(1);
+    expect(names(p.stranded)).toEqual(['s']);
+  });
+
   it('evicts nothing when every node is NotReady (full disruption)', () => {
     const p = plan({
       nodes: [node('a', 'Unknown', T0 - 600_000, REASON_STATUS_UNKNOWN), node('b', 'True')],

@@ -33,6 +33,8 @@ export interface NodeHealthPlan {
   evictionsDeferred: number;
   /** Standalone Containers on long-NotReady nodes: nothing will replace them, so they are only reported. */
   stranded: Resource[];
+  /** Standalone Containers that allow it (spec.rescheduleOnNodeLoss): unbind them so the scheduler moves them. */
+  reschedule: Resource[];
   /** Every node is NotReady: the fault is more likely ours (or the network's) than theirs, so nothing is evicted. */
   fullDisruption: boolean;
 }
@@ -65,7 +67,7 @@ export function planNodeHealth(input: NodeHealthInput): NodeHealthPlan {
   const evictionTimeout = input.evictionTimeoutMs ?? 30_000;
   const now = input.nowMs;
   const leases = new Map(input.leases.map((l) => [l.metadata.name ?? '', l]));
-  const plan: NodeHealthPlan = { readyChanges: [], markUnknown: [], evict: [], evictionsDeferred: 0, stranded: [], fullDisruption: false };
+  const plan: NodeHealthPlan = { readyChanges: [], markUnknown: [], evict: [], evictionsDeferred: 0, stranded: [], reschedule: [], fullDisruption: false };
 
   // Ready as it will be after this round's changes, and since when it has not been True.
   const notReadySince = new Map<string, number>();
@@ -97,9 +99,10 @@ export function planNodeHealth(input: NodeHealthInput): NodeHealthPlan {
     if (TERMINAL.has(phase)) continue;
     if (phase !== 'Unknown') plan.markUnknown.push(c);
     if (plan.fullDisruption || now - notReadySince.get(c.spec.nodeName)! < evictionTimeout) continue;
-    if (!ownedByContainerSet(c)) plan.stranded.push(c);
+    const movable = ownedByContainerSet(c) || c.spec?.rescheduleOnNodeLoss === true;
+    if (!movable) plan.stranded.push(c);
     else if (budget > 0) {
-      plan.evict.push(c);
+      (ownedByContainerSet(c) ? plan.evict : plan.reschedule).push(c);
       budget--;
     } else plan.evictionsDeferred++;
   }

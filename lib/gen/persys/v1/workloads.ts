@@ -92,6 +92,11 @@ export interface ContainerSpec {
   nodeName: string;
   workingDir: string;
   user: string;
+  /**
+   * A standalone Container on a lost node is only reported (it may hold local state); true lets the node
+   * controller move it to a healthy node after the eviction timeout, as it does a ContainerSet's replicas.
+   */
+  rescheduleOnNodeLoss: boolean;
 }
 
 export interface ContainerSpec_NodeSelectorEntry {
@@ -1360,6 +1365,7 @@ function createBaseContainerSpec(): ContainerSpec {
     nodeName: "",
     workingDir: "",
     user: "",
+    rescheduleOnNodeLoss: false,
   };
 }
 
@@ -1403,6 +1409,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
     if (message.user !== "") {
       writer.uint32(106).string(message.user);
+    }
+    if (message.rescheduleOnNodeLoss !== false) {
+      writer.uint32(112).bool(message.rescheduleOnNodeLoss);
     }
     return writer;
   },
@@ -1527,6 +1536,14 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.user = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.rescheduleOnNodeLoss = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1592,6 +1609,11 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         ? globalThis.String(object.working_dir)
         : "",
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      rescheduleOnNodeLoss: isSet(object.rescheduleOnNodeLoss)
+        ? globalThis.Boolean(object.rescheduleOnNodeLoss)
+        : isSet(object.reschedule_on_node_loss)
+        ? globalThis.Boolean(object.reschedule_on_node_loss)
+        : false,
     };
   },
 
@@ -1642,6 +1664,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.rescheduleOnNodeLoss !== false) {
+      obj.rescheduleOnNodeLoss = message.rescheduleOnNodeLoss;
+    }
     return obj;
   },
 
@@ -1675,6 +1700,7 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     message.nodeName = object.nodeName ?? "";
     message.workingDir = object.workingDir ?? "";
     message.user = object.user ?? "";
+    message.rescheduleOnNodeLoss = object.rescheduleOnNodeLoss ?? false;
     return message;
   },
 };
