@@ -58,10 +58,15 @@ export interface AgentConnectionOptions {
 
 type Stream = ClientDuplexStream<AgentMessage, ServerMessage>;
 
+const KEEPALIVE_TIME_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 5_000;
+/** How long the stream's keepalive may take to declare a silent peer dead; a node grace period should exceed it. */
+export const STREAM_KEEPALIVE_DETECTION_MS = KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS;
+
 const CHANNEL_OPTIONS = {
   // FIELD-NOTES: keepalive is off by default; 10 s / 5 s finds a dead server within 15 s.
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.max_reconnect_backoff_ms': 30_000,
 };

@@ -201,7 +201,14 @@ async function runNamedControllers(ctx: CommandContext, names: string[]): Promis
   const command = names.length === 1 ? 'controller' : 'controllers';
   const [host, port] = splitHostPort(str(ctx.flags, 'metrics-listen')!, command);
   const settings = controllerSettings(ctx.flags, command);
+  const { STREAM_KEEPALIVE_DETECTION_MS } = await import('../../../node-agent/connection.js');
   const logger = createLogger(names.length === 1 ? `controller-${names[0]}` : 'controllers', str(ctx.flags, 'log-level'));
+  if (names.includes('node') && settings.nodeMonitorGracePeriodMs! <= STREAM_KEEPALIVE_DETECTION_MS) {
+    logger.warn(
+      { gracePeriodMs: settings.nodeMonitorGracePeriodMs, keepaliveDetectionMs: STREAM_KEEPALIVE_DETECTION_MS },
+      "--node-monitor-grace-period is not longer than the agents' stream keepalive timeout: a slow network can make nodes flap",
+    );
+  }
   const client = new ApiClient(ctx.config());
   let running: RunningControllers[] = [];
   try {
