@@ -1,4 +1,4 @@
-// Usage figures from /proc text and Docker stats, and NodeInfo's capacity and allocatable.
+// Usage figures from /proc text, Docker stats and healthcheck logs, and NodeInfo's capacity and allocatable.
 import { describe, expect, it } from 'vitest';
 import {
   buildNodeInfo,
@@ -84,9 +84,13 @@ describe('containerUsageFromStats', () => {
 });
 
 describe('ContainerUsageSampler', () => {
-  const running = (id: string, state = 'running'): ManagedContainer => ({
-    id, containerName: id, uid: `u-${id}`, kind: 'Container', namespace: 'ns', name: id, image: 'img', state, exitCode: 0,
+  const running = (id: string, state = 'running', health?: string): ManagedContainer => ({
+    id, containerName: id, uid: `u-${id}`, kind: 'Container', namespace: 'ns', name: id, image: 'img', state, exitCode: 0, health,
   });
+  const withHealthcheck = (id: string) => running(id, 'running', 'healthy');
+  /** A Health.Log whose probes took `ms` each. */
+  const healthLog = (...ms: number[]) =>
+    ms.map((d, i) => ({ Start: new Date(i * 10_000).toISOString(), End: new Date(i * 10_000 + d).toISOString(), ExitCode: 0, Output: '' }));
   // One-shot stats: cumulative counters, precpu_stats empty.
   const oneShot = (cpu: number, system: number, rx: number) =>
     ({ cpu_stats: { cpu_usage: { total_usage: cpu }, system_cpu_usage: system, online_cpus: 1 }, precpu_stats: {},
@@ -97,7 +101,16 @@ describe('ContainerUsageSampler', () => {
     let inFlight = 0;
     const rt = {
       calls: [] as { id: string; oneShot?: boolean }[],
+      inspected: [] as string[],
       maxInFlight: 0,
+      /** Health.Log per container id; an id missing here fails its inspect. */
+      logs: new Map<string, ReturnType<typeof healthLog>>(),
+      async inspect(id: string) {
+        rt.inspected.push(id);
+        const log = rt.logs.get(id);
+        if (!log) throw new Error(`inspect ${id}: engine error`);
+        return { State: { Health: { Status: 'healthy', FailingStreak: 0, Log: log } } } as never;
+      },
       async stats(id: string, opts: { oneShot?: boolean } = {}) {
         rt.calls.push({ id, oneShot: opts.oneShot });
         rt.maxInFlight = Math.max(rt.maxInFlight, ++inFlight);
@@ -135,6 +148,41 @@ describe('ContainerUsageSampler', () => {
     const [second] = await sampler.sample([running('a')]);
     // 500 of 1000 system jiffies on one CPU; 30,000 bytes over 30 s.
     expect(second).toMatchObject({ cpuPercent: 50, networkRxBytesPerSecond: '1000', memoryBytes: '100' });
+  });
+
+  it('reports the healthcheck response time of containers with a healthcheck and 0 for the rest, inspecting only the former', async () => {
+    const rt = fakeRuntime();
+    rt.logs.set('h', healthLog(900, 200, 220, 240));
+    const sampler = new ContainerUsageSampler(rt);
+    const out = await sampler.sample([withHealthcheck('h'), running('plain')]);
+    expect(out.map((u) => [u.name, u.healthResponseTimeMs])).toEqual([['h', 220], ['plain', 0]]);
+    expect(rt.inspected).toEqual(['h']);
+  });
+
+  it('re-reads the healthcheck log at each new sample, not in between', async () => {
+    let now = 0;
+    const rt = fakeRuntime();
+    rt.logs.set('h', healthLog(100));
+    const sampler = new ContainerUsageSampler(rt, { now: () => now, maxAgeMs: 30_000 });
+    await sampler.sample([withHealthcheck('h')]);
+    rt.logs.set('h', healthLog(100, 400, 400, 400));
+    now = 10_000;
+    expect((await sampler.sample([withHealthcheck('h')]))[0]?.healthResponseTimeMs).toBe(100);
+    now = 30_000;
+    expect((await sampler.sample([withHealthcheck('h')]))[0]?.healthResponseTimeMs).toBe(400);
+    expect(rt.inspected).toEqual(['h', 'h']);
+  });
+
+  it('keeps the previous response time when an inspect fails, while stats still refresh', async () => {
+    let now = 0;
+    const rt = fakeRuntime();
+    rt.logs.set('h', healthLog(300));
+    const sampler = new ContainerUsageSampler(rt, { now: () => now, maxAgeMs: 0 });
+    await sampler.sample([withHealthcheck('h')]);
+    rt.logs.delete('h');
+    now = 30_000;
+    const [u] = await sampler.sample([withHealthcheck('h')]);
+    expect(u).toMatchObject({ healthResponseTimeMs: 300, networkRxBytesPerSecond: '1000' });
   });
 
   it('keeps at most `concurrency` stats calls in flight', async () => {

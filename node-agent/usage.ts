@@ -1,5 +1,6 @@
 // What the agent reports about its host: node usage as rates from /proc deltas (CPU, memory, disk
-// I/O, network), per-container usage from sparse Docker stats, and NodeInfo (capacity, allocatable, ...).
+// I/O, network), per-container usage from sparse Docker stats (plus healthcheck response time from inspect),
+// and NodeInfo (capacity, allocatable, ...).
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type Dockerode from 'dockerode';
@@ -7,6 +8,7 @@ import { parseCpuMillis, parseMemoryBytes } from '../apiserver/validation/index.
 import type { NodeUsage } from '../lib/gen/persys/v1/cluster.js';
 import type { ContainerUsage, NodeInfo } from '../lib/gen/persys/v1/agent.js';
 import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
+import { healthResponseTimeMs } from './health-response-time.js';
 
 export interface CpuTimes {
   idle: number;
@@ -149,7 +151,7 @@ export function containerUsageFromStats(s: Dockerode.ContainerStats): {
 export interface ContainerUsageSamplerOptions {
   /** @default Date.now */
   now?: () => number;
-  /** Stats calls in flight at once. @default 4 */
+  /** Containers sampled at once (one stats call, and one inspect for those with a healthcheck). @default 4 */
   concurrency?: number;
   /** A container's sample is reused until it is this old. @default 30_000 */
   maxAgeMs?: number;
@@ -165,6 +167,8 @@ interface Sample {
  * Per-container usage from one-shot stats calls, each container sampled at most every `maxAgeMs`
  * (the engine's own stats call blocks ~1 s per container to fill precpu_stats; at a 10 s heartbeat
  * that kept it busy most of the time). CPU and network are rates between this sampler's own samples.
+ * Containers with a healthcheck are also inspected, at the same cadence, for the durations of their
+ * latest probes: the agent's cached inspect is refreshed only on state changes, so its Health.Log is old.
  */
 export class ContainerUsageSampler {
   private readonly last = new Map<string, Sample>();
@@ -173,7 +177,7 @@ export class ContainerUsageSampler {
   private readonly maxAgeMs: number;
 
   constructor(
-    private readonly runtime: Pick<DockerRuntime, 'stats'>,
+    private readonly runtime: Pick<DockerRuntime, 'stats' | 'inspect'>,
     opts: ContainerUsageSamplerOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
@@ -203,14 +207,15 @@ export class ContainerUsageSampler {
   }
 
   private async one(c: ManagedContainer): Promise<void> {
+    const prev = this.last.get(c.id);
     let stats: Dockerode.ContainerStats;
+    let responseMs: number;
     try {
-      stats = await this.runtime.stats(c.id, { oneShot: true });
+      [stats, responseMs] = await Promise.all([this.runtime.stats(c.id, { oneShot: true }), this.healthResponseTime(c, prev)]);
     } catch {
       return; // stopped meanwhile, or the engine is down (the heartbeat says so); the last sample stays
     }
     const at = this.now();
-    const prev = this.last.get(c.id);
     // One-shot stats leave precpu_stats empty: the previous sample is the CPU baseline.
     const u = containerUsageFromStats({ ...stats, precpu_stats: prev?.stats.cpu_stats ?? stats.cpu_stats });
     const before = prev ? containerUsageFromStats(prev.stats) : undefined;
@@ -226,8 +231,19 @@ export class ContainerUsageSampler {
         memoryLimitBytes: String(u.memoryLimitBytes),
         networkRxBytesPerSecond: prev && before ? perSecond(u.rxBytes - before.rxBytes, at - prev.at) : '0',
         networkTxBytesPerSecond: prev && before ? perSecond(u.txBytes - before.txBytes, at - prev.at) : '0',
+        healthResponseTimeMs: responseMs,
       },
     });
+  }
+
+  /** 0 without a healthcheck; the previous figure when the inspect fails, as stats failures keep theirs. */
+  private async healthResponseTime(c: ManagedContainer, prev: Sample | undefined): Promise<number> {
+    if (!c.health) return 0;
+    try {
+      return healthResponseTimeMs((await this.runtime.inspect(c.id)).State.Health?.Log);
+    } catch {
+      return prev?.usage.healthResponseTimeMs ?? 0;
+    }
   }
 }
 

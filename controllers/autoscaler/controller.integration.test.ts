@@ -38,6 +38,7 @@ beforeAll(async () => {
         memoryLimitBytes: '100000',
         networkRxBytesPerSecond: '0',
         networkTxBytesPerSecond: '0',
+        healthResponseTimeMs: 0,
       }));
     },
     informerDelay: (ms, signal) => sleep(Math.min(ms, 50), undefined, { signal }).catch(() => undefined),

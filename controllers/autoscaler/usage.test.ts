@@ -1,10 +1,13 @@
-// The usage snapshot: one fetch per round shared by every set, converted from the wire's strings.
+// The usage snapshot: one fetch per round shared by every set, converted from the wire's strings; the
+// healthcheck response time reaches the HPA's response-time target only when an agent measured it.
 import { describe, expect, it } from 'vitest';
+import type { Resource } from '../../lib/api/resource.js';
 import type { ContainerUsage } from '../../lib/gen/persys/v1/agent.js';
 import { FakeClock } from '../runtime/fake-clock.js';
-import { UsageSnapshot } from './usage.js';
+import { decideReplicas } from './hpa.js';
+import { toUsageSample, UsageSnapshot } from './usage.js';
 
-const sample = (uid: string, cpu: number): ContainerUsage => ({
+const sample = (uid: string, cpu: number, healthResponseTimeMs = 0): ContainerUsage => ({
   uid,
   namespace: 'ns',
   name: uid,
@@ -13,6 +16,41 @@ const sample = (uid: string, cpu: number): ContainerUsage => ({
   memoryLimitBytes: '4096',
   networkRxBytesPerSecond: '100',
   networkTxBytesPerSecond: '23',
+  healthResponseTimeMs,
+});
+
+describe('toUsageSample', () => {
+  it('carries a measured healthcheck response time as responseTimeMs', () => {
+    expect(toUsageSample(sample('a', 1, 240)).responseTimeMs).toBe(240);
+  });
+
+  it('leaves responseTimeMs out when the agent reported 0 (no healthcheck, or no probe yet)', () => {
+    expect(toUsageSample(sample('a', 1, 0))).not.toHaveProperty('responseTimeMs');
+  });
+
+  it('lets replicas without a measured response time dampen a scale-up instead of counting as fast', () => {
+    const set: Resource = {
+      apiVersion: 'persys.dev/v1',
+      kind: 'ContainerSet',
+      metadata: { name: 'web', namespace: 'ns' },
+      spec: {
+        replicas: 2,
+        autoscale: { minReplicas: 1, maxReplicas: 10, targetResponseTimeMs: 100 },
+        template: { metadata: { labels: { app: 'web' } }, spec: { image: 'x' } },
+      },
+    };
+    const decide = (...ms: number[]) =>
+      decideReplicas({
+        set,
+        replicas: ms.map((m, i) => ({ name: `web-${i}`, ready: true, usage: toUsageSample(sample(`u${i}`, 0, m)) })),
+        history: [],
+        nowMs: 0,
+      });
+    // Both measured at 250 ms against 100: ceil(2 × 2.5) = 5.
+    expect(decide(250, 250)).toMatchObject({ desiredReplicas: 5, reason: 'response time 250ms above target 100ms' });
+    // One unknown counts as idle on a scale-up: mean (250 + 0) / 2 = 125 → ceil(2 × 1.25) = 3.
+    expect(decide(250, 0).desiredReplicas).toBe(3);
+  });
 });
 
 describe('UsageSnapshot', () => {

@@ -1,5 +1,5 @@
 // Per-container usage for the autoscaler: one Operations.Top call serves every set reconciled in the
-// same round, keyed by Container uid and converted from the wire's int64 strings.
+// same round, keyed by Container uid and converted from the wire's int64 strings and zero-means-unknown fields.
 import type { ContainerUsage } from '../../lib/gen/persys/v1/agent.js';
 import type { Clock } from '../runtime/clock.js';
 import type { UsageSample } from './hpa.js';
@@ -7,13 +7,17 @@ import type { UsageSample } from './hpa.js';
 /** Fetches the usage of every container the agents report (e.g. OperationsClient.top('containers')). */
 export type UsageSource = () => Promise<ContainerUsage[]>;
 
+/** A healthcheck response time of 0 means unknown: left out, so hpa counts the replica as missing, not as fast. */
 export function toUsageSample(u: ContainerUsage): UsageSample {
-  return {
+  const sample: UsageSample = {
     cpuPercent: Number(u.cpuPercent) || 0,
     memoryBytes: Number(u.memoryBytes) || 0,
     memoryLimitBytes: Number(u.memoryLimitBytes) || 0,
     networkBytesPerSecond: (Number(u.networkRxBytesPerSecond) || 0) + (Number(u.networkTxBytesPerSecond) || 0),
   };
+  const responseTimeMs = Number(u.healthResponseTimeMs) || 0;
+  if (responseTimeMs > 0) sample.responseTimeMs = responseTimeMs;
+  return sample;
 }
 
 /** Usage by Container uid, fetched at most once per maxAgeMs; concurrent callers share one fetch. */

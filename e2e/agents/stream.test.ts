@@ -183,7 +183,7 @@ describe('agent stream', () => {
   it('keeps heartbeat usage in memory for top', async () => {
     const agent = await connected('top-node');
     await agent.desired();
-    agent.heartbeat(heartbeat({ containers: [{ uid: 'u', namespace: 'shop', name: 'c1', cpuPercent: 1.5, memoryBytes: '2048', memoryLimitBytes: '0', networkRxBytesPerSecond: '0', networkTxBytesPerSecond: '0' }] }));
+    agent.heartbeat(heartbeat({ containers: [{ uid: 'u', namespace: 'shop', name: 'c1', cpuPercent: 1.5, memoryBytes: '2048', memoryLimitBytes: '0', networkRxBytesPerSecond: '0', networkTxBytesPerSecond: '0', healthResponseTimeMs: 0 }] }));
     await eventually(async () => api.server.agents.top('nodes').nodes.find((n) => n.name === 'top-node'), (n) => !!n?.lastHeartbeatTime);
     const node = api.server.agents.top('nodes').nodes.find((n) => n.name === 'top-node')!;
     expect(node.usage?.cpuPercent).toBe(12.5);

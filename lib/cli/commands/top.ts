@@ -1,5 +1,5 @@
-// `persys top`: CPU, memory and network use of nodes or containers, from the heartbeats the agents
-// connected to this API server sent last (kept in memory, never written to etcd).
+// `persys top`: CPU, memory and network use of nodes or containers (and containers' healthcheck response
+// time), from the heartbeats the agents connected to this API server sent last (in memory, never in etcd).
 import { OperationsClient } from '../../client/operations.js';
 import { bool, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -40,7 +40,7 @@ export const topCommand: Command = {
         ];
       } else {
         rows = [
-          [...(all ? ['NAMESPACE'] : []), 'NAME', 'CPU%', 'MEMORY', 'LIMIT', 'NET RX', 'NET TX'],
+          [...(all ? ['NAMESPACE'] : []), 'NAME', 'CPU%', 'MEMORY', 'LIMIT', 'NET RX', 'NET TX', 'HEALTH RT'],
           ...res.containers.map((c) => [
             ...(all ? [c.namespace] : []),
             c.name,
@@ -49,6 +49,8 @@ export const topCommand: Command = {
             Number(c.memoryLimitBytes) ? bytes(c.memoryLimitBytes) : '<none>',
             rate(c.networkRxBytesPerSecond),
             rate(c.networkTxBytesPerSecond),
+            // 0: no healthcheck, or no probe finished yet.
+            c.healthResponseTimeMs ? `${c.healthResponseTimeMs}ms` : '-',
           ]),
         ];
       }

@@ -79,6 +79,8 @@ export interface ContainerUsage {
   memoryLimitBytes: string;
   networkRxBytesPerSecond: string;
   networkTxBytesPerSecond: string;
+  /** Mean duration of the latest healthcheck probes; 0 when the container has no healthcheck or none ran yet. */
+  healthResponseTimeMs: number;
 }
 
 /**
@@ -805,6 +807,7 @@ function createBaseContainerUsage(): ContainerUsage {
     memoryLimitBytes: "0",
     networkRxBytesPerSecond: "0",
     networkTxBytesPerSecond: "0",
+    healthResponseTimeMs: 0,
   };
 }
 
@@ -833,6 +836,9 @@ export const ContainerUsage: MessageFns<ContainerUsage> = {
     }
     if (message.networkTxBytesPerSecond !== "0") {
       writer.uint32(64).int64(message.networkTxBytesPerSecond);
+    }
+    if (message.healthResponseTimeMs !== 0) {
+      writer.uint32(72).int32(message.healthResponseTimeMs);
     }
     return writer;
   },
@@ -914,6 +920,14 @@ export const ContainerUsage: MessageFns<ContainerUsage> = {
             message.networkTxBytesPerSecond = reader.int64().toString();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.healthResponseTimeMs = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -956,6 +970,11 @@ export const ContainerUsage: MessageFns<ContainerUsage> = {
         : isSet(object.network_tx_bytes_per_second)
         ? globalThis.String(object.network_tx_bytes_per_second)
         : "0",
+      healthResponseTimeMs: isSet(object.healthResponseTimeMs)
+        ? globalThis.Number(object.healthResponseTimeMs)
+        : isSet(object.health_response_time_ms)
+        ? globalThis.Number(object.health_response_time_ms)
+        : 0,
     };
   },
 
@@ -985,6 +1004,9 @@ export const ContainerUsage: MessageFns<ContainerUsage> = {
     if (message.networkTxBytesPerSecond !== "0") {
       obj.networkTxBytesPerSecond = message.networkTxBytesPerSecond;
     }
+    if (message.healthResponseTimeMs !== 0) {
+      obj.healthResponseTimeMs = Math.round(message.healthResponseTimeMs);
+    }
     return obj;
   },
 
@@ -1001,6 +1023,7 @@ export const ContainerUsage: MessageFns<ContainerUsage> = {
     message.memoryLimitBytes = object.memoryLimitBytes ?? "0";
     message.networkRxBytesPerSecond = object.networkRxBytesPerSecond ?? "0";
     message.networkTxBytesPerSecond = object.networkTxBytesPerSecond ?? "0";
+    message.healthResponseTimeMs = object.healthResponseTimeMs ?? 0;
     return message;
   },
 };
