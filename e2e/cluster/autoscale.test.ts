@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
-import { ensureDocker, TEST_IMAGE } from '../harness/docker.js';
+import { ensureDocker, removeNamespaceContainers, TEST_IMAGE } from '../harness/docker.js';
 import { eventually, TestCluster } from '../harness/cluster.js';
 
 const NS = 'autoscale-e2e';
@@ -22,9 +22,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
-  // The agent leaves its containers running when it stops; remove this file's.
-  const left = await docker.listContainers({ all: true, filters: { label: [`dev.persys.namespace=${NS}`] } });
-  await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  await removeNamespaceContainers([docker], NS);
 }, 120_000);
 
 function containerSet(name: string, replicas: number, command: string, autoscale: Record<string, unknown>): Resource {

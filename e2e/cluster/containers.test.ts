@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
-import { ensureDocker, startSecondDocker } from '../harness/docker.js';
+import { ensureDocker, removeNamespaceContainers, startSecondDocker } from '../harness/docker.js';
 import { eventually, TestCluster } from '../harness/cluster.js';
 
 let cluster: TestCluster;
@@ -25,11 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
-  // Remove what the agents left running (they keep containers on purpose when they stop).
-  for (const docker of [hostDocker, second?.docker].filter(Boolean) as Dockerode[]) {
-    const left = await docker.listContainers({ all: true, filters: { label: ['dev.persys.namespace=e2e'] } });
-    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-  }
+  await removeNamespaceContainers([hostDocker, second?.docker], 'e2e');
   await second?.stop();
 }, 120_000);
 

@@ -9,7 +9,7 @@ import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
 import { eventually, TestCluster } from '../harness/cluster.js';
-import { startSecondDocker, type SecondDocker } from '../harness/docker.js';
+import { removeNamespaceContainers, startSecondDocker, type SecondDocker } from '../harness/docker.js';
 
 const run = promisify(execFile);
 const BIN = resolve(import.meta.dirname, '../../bin/persys.js');
@@ -45,11 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const t of teardown.splice(0).reverse()) await t().catch(() => undefined);
   await cluster?.stop();
-  // Agents leave containers running when they stop, on purpose.
-  for (const docker of [one?.docker, two?.docker].filter(Boolean) as Dockerode[]) {
-    const left = await docker.listContainers({ all: true, filters: { label: [`dev.persys.namespace=${NS}`] } }).catch(() => []);
-    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-  }
+  await removeNamespaceContainers([one?.docker, two?.docker], NS);
   await one?.stop();
   await two?.stop();
 }, 180_000);

@@ -261,3 +261,15 @@ function logTail(path: string): string {
     return '(no log)';
   }
 }
+
+/**
+ * Force-removes every container persys made for `namespace` on these engines: agents keep their
+ * containers running when they stop, on purpose, so each test file cleans up its own namespace.
+ */
+export async function removeNamespaceContainers(engines: (Dockerode | undefined)[], namespace: string): Promise<void> {
+  for (const docker of engines) {
+    if (!docker) continue;
+    const left = await docker.listContainers({ all: true, filters: { label: [`dev.persys.namespace=${namespace}`] } }).catch(() => []);
+    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  }
+}
