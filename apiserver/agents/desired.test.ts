@@ -32,21 +32,28 @@ describe('NodeDesiredState', () => {
     expect(objs.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Secret/s1', 'Container/a']);
   });
 
+  it('includes the ComposeStacks bound to the node, and drops one moved elsewhere', () => {
+    const stack = (name: string, nodeName?: string): Resource => ({ apiVersion: 'persys.dev/v1', kind: 'ComposeStack', metadata: { name, namespace: 'ns', resourceVersion: '3' }, spec: { compose: 'services: {}', nodeName } });
+    const t = tracker({});
+    expect(t.initial([stack('shop', 'n1'), stack('other', 'n2'), stack('unplaced')]).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ComposeStack/shop']);
+    expect(show(t.onWorkload(ev('MODIFIED', stack('shop', 'n2'))))).toEqual(['DELETE ComposeStack/shop']);
+  });
+
   it('sends a newly referenced secret before the container that needs it, and deletes it with its last referrer', () => {
     const t = tracker({ s1: sec('s1', '5') });
     t.initial([]);
-    expect(show(t.onContainer(ev('ADDED', ct('a', 'n1', ['s1']))))).toEqual(['UPSERT Secret/s1', 'UPSERT Container/a']);
-    expect(show(t.onContainer(ev('ADDED', ct('b', 'n1', ['s1']))))).toEqual(['UPSERT Container/b']);
-    expect(show(t.onContainer(ev('DELETED', ct('a', 'n1', ['s1']))))).toEqual(['DELETE Container/a']);
-    expect(show(t.onContainer(ev('DELETED', ct('b', 'n1', ['s1']))))).toEqual(['DELETE Container/b', 'DELETE Secret/s1']);
+    expect(show(t.onWorkload(ev('ADDED', ct('a', 'n1', ['s1']))))).toEqual(['UPSERT Secret/s1', 'UPSERT Container/a']);
+    expect(show(t.onWorkload(ev('ADDED', ct('b', 'n1', ['s1']))))).toEqual(['UPSERT Container/b']);
+    expect(show(t.onWorkload(ev('DELETED', ct('a', 'n1', ['s1']))))).toEqual(['DELETE Container/a']);
+    expect(show(t.onWorkload(ev('DELETED', ct('b', 'n1', ['s1']))))).toEqual(['DELETE Container/b', 'DELETE Secret/s1']);
   });
 
   it('treats a container rebound elsewhere as deleted, and ignores status-only changes', () => {
     const t = tracker({});
     t.initial([ct('a', 'n1')]);
-    expect(t.onContainer(ev('MODIFIED', ct('a', 'n1', [], { status: { phase: 'Running' }, metadata: { name: 'a', namespace: 'ns', resourceVersion: '11' } })))).toEqual([]);
-    expect(show(t.onContainer(ev('MODIFIED', ct('a', 'n1', [], { metadata: { name: 'a', namespace: 'ns', resourceVersion: '12', labels: { x: 'y' } } }))))).toEqual(['UPSERT Container/a']);
-    expect(show(t.onContainer(ev('MODIFIED', ct('a', 'n2'))))).toEqual(['DELETE Container/a']);
+    expect(t.onWorkload(ev('MODIFIED', ct('a', 'n1', [], { status: { phase: 'Running' }, metadata: { name: 'a', namespace: 'ns', resourceVersion: '11' } })))).toEqual([]);
+    expect(show(t.onWorkload(ev('MODIFIED', ct('a', 'n1', [], { metadata: { name: 'a', namespace: 'ns', resourceVersion: '12', labels: { x: 'y' } } }))))).toEqual(['UPSERT Container/a']);
+    expect(show(t.onWorkload(ev('MODIFIED', ct('a', 'n2'))))).toEqual(['DELETE Container/a']);
   });
 
   it('forwards only changes of referenced secrets, never an older copy than the one sent', () => {

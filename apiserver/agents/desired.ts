@@ -1,4 +1,4 @@
-// What one node must know: the Containers bound to it and the Secrets their env refers to. Pure
+// What one node must know: the Containers and ComposeStacks bound to it and the Secrets Container env refers to. Pure
 // bookkeeping: turns watch events into the DesiredChanges the node's stream carries.
 import type { Resource } from '../../lib/api/resource.js';
 import type { WatchEvent } from '../watch/event.js';
@@ -13,8 +13,11 @@ export interface DesiredChange {
 const keyOf = (o: Resource) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 const secretKey = (namespace: string, name: string) => `Secret/${namespace}/${name}`;
 
+/** The kinds a node agent runs; spec.nodeName binds one to a node. */
+export const NODE_BOUND_KINDS = ['Container', 'ComposeStack'] as const;
+
 export function isBoundTo(obj: Resource, node: string): boolean {
-  return obj.kind === 'Container' && obj.spec?.nodeName === node;
+  return (NODE_BOUND_KINDS as readonly string[]).includes(obj.kind) && obj.spec?.nodeName === node;
 }
 
 /** Keys of the Secrets a Container's env reads (same namespace, as in Kubernetes). */
@@ -47,7 +50,7 @@ export class NodeDesiredState {
     private readonly secretNow: (key: { namespace: string; name: string }) => Resource | undefined,
   ) {}
 
-  /** The full desired state from a snapshot of Containers (any node; filtered here). */
+  /** The full desired state from a snapshot of the bound kinds (any node; filtered here). */
   initial(containers: Iterable<Resource>): Resource[] {
     const out: Resource[] = [];
     for (const c of containers) {
@@ -62,8 +65,8 @@ export class NodeDesiredState {
     return this.referrers.has(keyOf(secret));
   }
 
-  /** A Container event from a watcher filtered to this node (leaving the node arrives as DELETED). */
-  onContainer(ev: WatchEvent): DesiredChange[] {
+  /** A Container or ComposeStack event from a watcher filtered to this node (leaving the node arrives as DELETED). */
+  onWorkload(ev: WatchEvent): DesiredChange[] {
     const obj = ev.object;
     if (!obj || ev.type === 'BOOKMARK') return [];
     const key = keyOf(obj);

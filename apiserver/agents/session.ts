@@ -16,7 +16,7 @@ import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import type { Watcher } from '../watch/watcher.js';
 import type { WatchEvent } from '../watch/event.js';
-import { isBoundTo, NodeDesiredState, type DesiredChange } from './desired.js';
+import { isBoundTo, NODE_BOUND_KINDS, NodeDesiredState, type DesiredChange } from './desired.js';
 import type { AgentHubMetrics } from './metrics.js';
 import { conditionOf, statusAfterDockerHealth, statusAfterHello } from './node-status.js';
 
@@ -225,24 +225,30 @@ export class AgentSession {
   }
 
   /**
-   * The snapshot and both watches are taken in one synchronous step, so no change can fall between
+   * The snapshots and the watches are taken in one synchronous step, so no change can fall between
    * what the snapshot holds and what the watches deliver.
    */
   private async startDesiredState(): Promise<void> {
-    const containers = this.deps.watches.cache('Container');
     const secrets = this.deps.watches.cache('Secret');
     const secretInfo = findKind('Secret')!;
     const desired = new NodeDesiredState(this.node, ({ namespace, name }) => secrets.get(objectKey(secretInfo, namespace, name)));
-    const cSnap = containers.snapshot();
-    const sRev = secrets.snapshot().revision;
-    const objects = desired.initial(cSnap.objects);
     const node = this.node;
-    const cw = containers.watch({ fromRevision: cSnap.revision, filter: (o) => isBoundTo(o, node) });
+    const objects: Resource[] = [];
+    const workloadWatches: Watcher[] = [];
+    const revisions: string[] = [];
+    for (const kind of NODE_BOUND_KINDS) {
+      const cache = this.deps.watches.cache(kind);
+      const snap = cache.snapshot();
+      objects.push(...desired.initial(snap.objects));
+      workloadWatches.push(cache.watch({ fromRevision: snap.revision, filter: (o) => isBoundTo(o, node) }));
+      revisions.push(snap.revision);
+    }
+    const sRev = secrets.snapshot().revision;
     const sw = secrets.watch({ fromRevision: sRev, filter: (o) => desired.isReferenced(o) });
-    this.watchers.push(cw, sw);
+    this.watchers.push(...workloadWatches, sw);
     await this.send({ message: { $case: 'desired', value: { objects: objects.map((o) => toWire(o)) } } });
-    this.log.info({ objects: objects.length, revision: cSnap.revision }, 'desired state sent');
-    void this.pump(cw, (ev) => desired.onContainer(ev));
+    this.log.info({ objects: objects.length, revisions }, 'desired state sent');
+    for (const w of workloadWatches) void this.pump(w, (ev) => desired.onWorkload(ev));
     void this.pump(sw, (ev) => desired.onSecret(ev));
   }
 
