@@ -29,8 +29,8 @@ import {
   type ContainerStatus,
 } from './reconcile.js';
 
-/** Receives status objects (apiVersion, kind, metadata {namespace, name, uid}, status) that changed. */
-export type StatusSink = (objects: Resource[]) => void;
+import type { DesiredStateConsumer, StatusSink } from './desired-router.js';
+export type { StatusSink };
 
 export interface NodeAgentOptions {
   node: string;
@@ -54,7 +54,7 @@ const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 /** Decide-and-act rounds one worker turn may take for its uid (remove a duplicate, then start, ...). */
 const MAX_STEPS_PER_TURN = 3;
 
-export class NodeAgent {
+export class NodeAgent implements DesiredStateConsumer {
   readonly node: string;
   readonly desired = new DesiredState();
   private readonly runtime: DockerRuntime;

@@ -13,7 +13,7 @@ import {
   type ServerMessage,
 } from '../lib/gen/persys/v1/agent.js';
 import { silentLogger } from '../lib/observability/logger.js';
-import type { NodeAgent } from './agent.js';
+import type { DesiredStateConsumer } from './desired-router.js';
 import type { NodeCredentials } from './join.js';
 import type { AgentMetrics } from './metrics.js';
 import type { RequestHandler } from './requests.js';
@@ -41,7 +41,8 @@ export interface AgentConnectionOptions {
   /** API server addresses (mTLS port), tried in turn. */
   servers: string[];
   credentials: NodeCredentials;
-  agent: NodeAgent;
+  /** Where desired state goes and status comes from (the NodeAgent, or a router over several engines). */
+  agent: DesiredStateConsumer;
   requests: RequestHandler;
   nodeInfo(): Promise<NodeInfo>;
   heartbeat(): Promise<Heartbeat>;

@@ -9,6 +9,7 @@ import { silentLogger } from '../lib/observability/logger.js';
 import { createRegistry } from '../lib/observability/metrics.js';
 import { defaultJoinServer, splitHostPort } from './address.js';
 import { NodeAgent } from './agent.js';
+import { DesiredRouter } from './desired-router.js';
 import { AgentConnection, type BackoffOptions } from './connection.js';
 import { DockerRuntime } from './docker/runtime.js';
 import { ensureNodeCredentials } from './join.js';
@@ -87,7 +88,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
     const connection = new AgentConnection({
       servers: opts.servers,
       credentials: creds,
-      agent,
+      agent: new DesiredRouter([{ kinds: ['Container', 'Secret'], consumer: agent }]),
       requests,
       nodeInfo: () =>
         hostNodeInfo({
