@@ -88,12 +88,6 @@ function internalIp(o: Resource): string {
   return orNone((o.status?.addresses as any[] | undefined)?.find((a) => a.type === 'InternalIP')?.address);
 }
 
-function composeServices(o: Resource): string {
-  const services = (o.status?.services as any[] | undefined) ?? [];
-  const ready = services.filter((s) => num(s.running) >= num(s.desired)).length;
-  return `${ready}/${services.length}`;
-}
-
 function sinceOrNone(ts: string | undefined, now: Date): string {
   return ts ? age(ts, now) : NONE;
 }
@@ -108,6 +102,17 @@ function involvedObject(o: Resource): string {
   const ref = (o as any).involvedObject ?? {};
   return `${String(ref.kind ?? '').toLowerCase()}/${ref.name ?? ''}`;
 }
+
+interface ComposeServiceStatus {
+  name: string;
+  desired?: number;
+  running?: number;
+  reason?: string;
+}
+
+const composeServices = (o: Resource): ComposeServiceStatus[] => (o.status?.services ?? []) as ComposeServiceStatus[];
+// A service is ready when all its replicas run and the agent has nothing to say against it (unhealthy, waiting).
+const serviceReady = (s: ComposeServiceStatus) => num(s.running) >= num(s.desired) && !s.reason;
 
 function controllerOf(o: Resource): string {
   const ref = o.metadata.ownerReferences?.find((r) => r.controller);
@@ -151,6 +156,17 @@ const TABLES: Record<string, KindTable> = {
       { header: 'AUTOSCALE', wide: true, value: autoscaleSummary },
     ],
   },
+  ComposeStack: {
+    showName: true,
+    columns: [
+      { header: 'READY', value: (o) => `${composeServices(o).filter(serviceReady).length}/${composeServices(o).length}` },
+      { header: 'STATUS', value: (o) => (o.metadata.deletionTimestamp ? 'Terminating' : o.status?.phase || 'Pending') },
+      { header: 'NODE', value: (o) => orNone(o.spec?.nodeName) },
+      AGE,
+      { header: 'PROJECT', wide: true, value: (o) => o.spec?.projectName || o.metadata.name || NONE },
+      { header: 'SERVICES', wide: true, value: (o) => composeServices(o).map((x) => `${x.name} ${num(x.running)}/${num(x.desired)}`).join(', ') || NONE },
+    ],
+  },
   ControllerRevision: {
     showName: true,
     columns: [
@@ -186,15 +202,6 @@ const TABLES: Record<string, KindTable> = {
         value: (o) => (o.status?.usage?.cpuPercent === undefined ? NONE : `${Math.round(num(o.status.usage.cpuPercent))}%`),
       },
       { header: 'MEMORY', wide: true, value: nodeMemory },
-    ],
-  },
-  ComposeStack: {
-    showName: true,
-    columns: [
-      { header: 'NODE', value: (o) => orNone(o.status?.nodeName || o.spec?.nodeName) },
-      { header: 'SERVICES', value: composeServices },
-      { header: 'STATUS', value: (o) => (o.metadata.deletionTimestamp ? 'Terminating' : o.status?.phase || 'Pending') },
-      AGE,
     ],
   },
   SwarmService: {

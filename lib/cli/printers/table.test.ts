@@ -61,6 +61,16 @@ describe('renderTable', () => {
     expect(row).toMatch(/api:1\s+1-5 cpu 80%\/50%$/);
   });
 
+  it('prints a ComposeStack\'s READY as ready services over all, with each service in wide output', () => {
+    const stack = obj('ComposeStack', 'shop', {
+      spec: { nodeName: 'n1' },
+      status: { phase: 'Running', services: [{ name: 'web', desired: 2, running: 2 }, { name: 'db', desired: 1, running: 1, reason: 'unhealthy' }] },
+    }, 60);
+    const [header, row] = renderTable('ComposeStack', [stack], { now, wide: true });
+    expect(header).toMatch(/^NAME\s+READY\s+STATUS\s+NODE\s+AGE\s+PROJECT\s+SERVICES$/);
+    expect(row).toMatch(/^shop\s+1\/2\s+Running\s+n1\s+\S+\s+shop\s+web 2\/2, db 1\/1$/);
+  });
+
   it('lists ControllerRevisions with their set and number', () => {
     const rev = obj('ControllerRevision', 'web-abc', { revision: '3' }, 60);
     rev.metadata.ownerReferences = [{ apiVersion: 'persys.dev/v1', kind: 'ContainerSet', name: 'web', uid: 'u', controller: true }];
@@ -130,7 +140,7 @@ describe('renderTable', () => {
       spec: { nodeName: 'n1' },
       status: { phase: 'Running', services: [{ name: 'db', desired: 1, running: 1 }, { name: 'web', desired: 2, running: 1 }] },
     });
-    expect(renderTable('ComposeStack', [st], { now })[1]!.split(/\s{2,}/)).toEqual(['blog', 'n1', '1/2', 'Running', '5m']);
+    expect(renderTable('ComposeStack', [st], { now })[1]!.split(/\s{2,}/)).toEqual(['blog', '1/2', 'Running', 'n1', '5m']);
   });
 });
 
