@@ -24,7 +24,7 @@ beforeAll(async () => {
     apiVersion: 'persys.dev/v1',
     kind: 'Container',
     metadata: { name: 'talker', namespace: 'reqtest', uid: randomUUID() },
-    spec: { image: TEST_IMAGE, command: ['sh', '-c', 'echo hello; echo oops >&2; sleep 600'] },
+    spec: { image: TEST_IMAGE, command: ['sh', '-c', 'echo hello; echo oops >&2; sleep 600'], service: '' },
   };
   const id = await runtime.create(createOptions(c, { node: NODE, resolveSecret: () => undefined }));
   await runtime.start(id);
@@ -62,7 +62,7 @@ describe('RequestHandler', () => {
 
   it('answers an exec request with its output and exit code', async () => {
     const { chunks, send } = collect();
-    handler.handle({ requestId: 'r2', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'talker', command: ['sh', '-c', 'echo hi; exit 3'] } } }, send);
+    handler.handle({ requestId: 'r2', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'talker', command: ['sh', '-c', 'echo hi; exit 3'], service: '' } } }, send);
     await vi.waitFor(() => expect(chunks.at(-1)?.end).toBe(true), { timeout: 15_000 });
     expect(text(chunks, 'stdout')).toBe('hi\n');
     expect(chunks.at(-1)).toMatchObject({ end: true, exitCode: 3, error: '' });
@@ -70,7 +70,7 @@ describe('RequestHandler', () => {
 
   it('answers a request for an unknown container with an error chunk', async () => {
     const { chunks, send } = collect();
-    handler.handle({ requestId: 'r3', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'nope', command: ['true'] } } }, send);
+    handler.handle({ requestId: 'r3', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'nope', command: ['true'], service: '' } } }, send);
     await vi.waitFor(() => expect(chunks).toHaveLength(1), { timeout: 10_000 });
     expect(chunks[0]).toMatchObject({ end: true, requestId: 'r3' });
     expect(chunks[0]!.error).toMatch(/no container for Container reqtest\/nope/);

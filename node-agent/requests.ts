@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { AgentRequest, StreamChunk } from '../lib/gen/persys/v1/agent.js';
 import type { LogChunk } from './docker/logs.js';
+import { mergeLabelledLogs } from './stack-logs.js';
 import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
 
 /** Sends one chunk; resolves when the transport can take more (backpressure). */
@@ -17,6 +18,13 @@ const chunk = (requestId: string, fields: Partial<StreamChunk>): StreamChunk => 
   error: '',
   ...fields,
 });
+
+export interface StackContainer {
+  id: string;
+  service: string;
+  /** com.docker.compose.container-number */
+  number: number;
+}
 
 /** The container answering for an object: the running one, else the most recently started. */
 export function pickContainer(all: ManagedContainer[], kind: string, namespace: string, name: string): ManagedContainer | undefined {
@@ -35,6 +43,8 @@ export class RequestHandler {
     private readonly runtime: DockerRuntime,
     private readonly containers: () => Promise<ManagedContainer[]>,
     private readonly log: Logger,
+    /** The containers of a ComposeStack on this node (of one service, when given), for logs and exec. */
+    private readonly stackContainers?: (namespace: string, name: string, service?: string) => Promise<StackContainer[]>,
   ) {}
 
   handle(req: AgentRequest, send: ChunkSender): void {
@@ -64,9 +74,49 @@ export class RequestHandler {
     const r = req.request;
     if (!r) throw new Error('empty request');
     const { kind, namespace, name } = r.value;
+    if (kind === 'ComposeStack' && this.stackContainers) return this.answerForStack(req, send, signal);
     if ((kind || 'Container') !== 'Container') throw new Error(`${r.$case} of kind ${kind} is not supported by this agent`);
     const target = pickContainer(await this.containers(), kind, namespace, name);
     if (!target) throw new Error(`no container for Container ${namespace || 'default'}/${name} on this node`);
+    return this.answerFor(target.id, req, send, signal);
+  }
+
+  /** Logs of every container of the stack (or of one service), merged like `docker compose logs`; exec in a service's first replica. */
+  private async answerForStack(req: AgentRequest, send: ChunkSender, signal: AbortSignal): Promise<void> {
+    const r = req.request!;
+    const { namespace, name } = r.value;
+    const service = r.value.service;
+    const targets = (await this.stackContainers!(namespace || 'default', name, service || undefined)).sort(
+      (a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : a.number - b.number),
+    );
+    const what = `ComposeStack ${namespace || 'default'}/${name}${service ? ` service ${service}` : ''}`;
+    if (!targets.length) throw new Error(`no containers for ${what} on this node`);
+    if (r.$case === 'exec') {
+      if (!service) throw new Error(`exec in a ComposeStack needs a service`);
+      return this.answerFor(targets[0]!.id, req, send, signal);
+    }
+    const q = r.value;
+    const sources = await Promise.all(
+      targets.map(async (t) => ({
+        label: `${t.service}-${t.number}`,
+        chunks: (await this.runtime.logs(t.id, {
+          follow: q.follow,
+          tail: q.tailLines > 0 ? q.tailLines : undefined,
+          since: q.sinceTime ? new Date(q.sinceTime) : undefined,
+          signal,
+        })) as AsyncIterable<LogChunk>,
+      })),
+    );
+    for await (const c of mergeLabelledLogs(sources, signal)) {
+      await send(chunk(req.requestId, { stream: c.stream, data: c.data }));
+    }
+    if (!signal.aborted) await send(chunk(req.requestId, { end: true }));
+  }
+
+  private async answerFor(containerId: string, req: AgentRequest, send: ChunkSender, signal: AbortSignal): Promise<void> {
+    const id = req.requestId;
+    const r = req.request!;
+    const target = { id: containerId };
 
     if (r.$case === 'exec') {
       const res = await this.runtime.exec(target.id, r.value.command, { signal });

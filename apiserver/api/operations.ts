@@ -39,8 +39,8 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 export function operationsService(deps: OperationsDeps): UntypedServiceImplementation {
   const { store, hub, log, metrics } = deps;
-  const count = (verb: string, err?: unknown) =>
-    metrics?.requests.inc({ verb, kind: verb === 'logs' || verb === 'exec' ? 'Container' : '', code: err ? codeName(toServiceError(err).code) : 'OK' });
+  const count = (verb: string, err?: unknown, kind = '') =>
+    metrics?.requests.inc({ verb, kind, code: err ? codeName(toServiceError(err).code) : 'OK' });
 
   const fail = (call: ServerWritableStream<unknown, unknown>, err: unknown) => {
     const se = toServiceError(err);
@@ -52,12 +52,17 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
   async function relay(verb: 'logs' | 'exec', call: ServerWritableStream<LogsRequest | ExecRequest, StreamChunk>): Promise<void> {
     const req = call.request;
     const kind = req.kind || 'Container';
-    if (kind !== 'Container') throw new ApiStatusError(Code.INVALID_ARGUMENT, `kind: ${verb} supports Container, got ${JSON.stringify(req.kind)}`);
+    if (kind !== 'Container' && kind !== 'ComposeStack') {
+      throw new ApiStatusError(Code.INVALID_ARGUMENT, `kind: ${verb} supports Container and ComposeStack, got ${JSON.stringify(req.kind)}`);
+    }
     if (!req.name) throw new ApiStatusError(Code.INVALID_ARGUMENT, 'name: required');
+    if (verb === 'exec' && kind === 'ComposeStack' && !req.service) {
+      throw new ApiStatusError(Code.INVALID_ARGUMENT, 'service: required to exec in a ComposeStack (the command runs in its first replica)');
+    }
     const namespace = req.namespace || 'default';
-    const obj = await store.get('Container', namespace, req.name);
+    const obj = await store.get(kind, namespace, req.name);
     const node = obj.spec?.nodeName as string | undefined;
-    if (!node) throw new ApiStatusError(Code.FAILED_PRECONDITION, `Container ${namespace}/${req.name} is not scheduled to a node yet`);
+    if (!node) throw new ApiStatusError(Code.FAILED_PRECONDITION, `${kind} ${namespace}/${req.name} is not scheduled to a node yet`);
     const session = hub.session(node);
     if (!session) throw new ApiStatusError(Code.UNAVAILABLE, `node "${node}" is not connected to this API server`);
 
@@ -70,14 +75,14 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
     const finish = (err?: unknown) => {
       if (done) return;
       done = true;
-      count(verb, err);
+      count(verb, err, kind);
       if (err) fail(call, err);
       else call.end();
     };
     call.on('cancelled', () => {
       if (done) return;
       done = true;
-      count(verb, new ApiStatusError(Code.CANCELLED, 'cancelled'));
+      count(verb, new ApiStatusError(Code.CANCELLED, 'cancelled'), kind);
       session.cancelRequest(requestId);
     });
     log.info({ verb, namespace, name: req.name, node, requestId, user: callerIdentity(call)?.user }, `${verb} relayed to node`);
@@ -98,7 +103,7 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
 
   const streaming = (verb: 'logs' | 'exec') => (call: ServerWritableStream<LogsRequest | ExecRequest, StreamChunk>) => {
     relay(verb, call).catch((err: unknown) => {
-      count(verb, err);
+      count(verb, err, call.request.kind || 'Container');
       fail(call, err);
     });
   };

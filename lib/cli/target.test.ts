@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './errors.js';
-import { parseContainerTarget } from './target.js';
+import { parseRunningTarget } from './target.js';
 
-describe('parseContainerTarget', () => {
+describe('parseRunningTarget', () => {
   it.each([
     [['container/web'], 'web', 1],
     [['ct/web', 'sh'], 'web', 1],
@@ -10,10 +10,15 @@ describe('parseContainerTarget', () => {
     [['container', 'web', 'sh'], 'web', 2],
     [['web', 'sh'], 'web', 1],
   ])('reads %j as container %s', (args, name, consumed) => {
-    expect(parseContainerTarget(args, 'logs')).toEqual({ name, consumed });
+    expect(parseRunningTarget(args, 'logs')).toEqual({ kind: 'Container', name, consumed });
+  });
+
+  it('reads composestack/NAME and cps NAME as a ComposeStack', () => {
+    expect(parseRunningTarget(['composestack/shop'], 'logs')).toEqual({ kind: 'ComposeStack', name: 'shop', consumed: 1 });
+    expect(parseRunningTarget(['cps', 'shop'], 'logs')).toEqual({ kind: 'ComposeStack', name: 'shop', consumed: 2 });
   });
 
   it.each([[[]], [['node/n1']], [['container/']], [['container']], [['cs/web']]])('refuses %j with a usage error', (args) => {
-    expect(() => parseContainerTarget(args, 'exec')).toThrow(UsageError);
+    expect(() => parseRunningTarget(args, 'exec')).toThrow(UsageError);
   });
 });

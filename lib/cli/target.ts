@@ -1,21 +1,26 @@
 // The object argument of logs and exec: "container/NAME", "ct/NAME", "container NAME" or a bare NAME
-// (kubectl's forms); only Containers run processes a node agent can reach.
+// (kubectl's forms), or "composestack/NAME"; those are the objects whose processes a node agent reaches.
 import { findKind } from '../api/kinds.js';
 import { UsageError } from './errors.js';
 
-/** The Container's name and how many positionals it took (1 for KIND/NAME or NAME, 2 for KIND NAME). */
-export function parseContainerTarget(args: string[], command: string): { name: string; consumed: number } {
+export type RunningKind = 'Container' | 'ComposeStack';
+
+/**
+ * The object whose processes a command reaches (a Container, or a ComposeStack's containers), its name and
+ * how many positionals it took (1 for KIND/NAME or NAME, 2 for KIND NAME); a bare NAME is a Container.
+ */
+export function parseRunningTarget(args: string[], command: string): { kind: RunningKind; name: string; consumed: number } {
   const first = args[0];
-  if (!first) throw new UsageError('you must specify the container: container/NAME', command);
+  if (!first) throw new UsageError('you must specify the container: container/NAME (or composestack/NAME)', command);
   const slash = first.indexOf('/');
-  if (slash < 0 && !findKind(first)) return { name: first, consumed: 1 };
-  const [kind, name, consumed] = slash >= 0 ? [first.slice(0, slash), first.slice(slash + 1), 1] : [first, args[1], 2];
-  const info = findKind(kind);
-  if (info?.kind !== 'Container') {
-    throw new UsageError(`${command} works on containers: use container/NAME (got "${first}")`, command);
+  if (slash < 0 && !findKind(first)) return { kind: 'Container', name: first, consumed: 1 };
+  const [kindName, name, consumed] = slash >= 0 ? [first.slice(0, slash), first.slice(slash + 1), 1] : [first, args[1], 2];
+  const kind = findKind(kindName)?.kind;
+  if (kind !== 'Container' && kind !== 'ComposeStack') {
+    throw new UsageError(`${command} works on containers and compose stacks: use container/NAME or composestack/NAME (got "${first}")`, command);
   }
-  if (!name) throw new UsageError('you must specify the NAME of the container', command);
-  return { name, consumed };
+  if (!name) throw new UsageError(`you must specify the NAME of the ${kind === 'Container' ? 'container' : 'compose stack'}`, command);
+  return { kind, name, consumed };
 }
 
 /** The ContainerSet named by "containerset/NAME", "cs/NAME" or "cs NAME" (scale and rollout work on sets only). */

@@ -11,7 +11,13 @@ import {
 import { ApiError } from './client.js';
 import type { ClientConfig } from './config.js';
 
-export interface LogsOptions {
+/** Whose output: a Container (default), or a ComposeStack's containers (one service's, when given). */
+export interface TargetOptions {
+  kind?: 'Container' | 'ComposeStack';
+  service?: string;
+}
+
+export interface LogsOptions extends TargetOptions {
   namespace?: string;
   follow?: boolean;
   /** 0 or absent: all lines. */
@@ -22,7 +28,7 @@ export interface LogsOptions {
   signal?: AbortSignal;
 }
 
-export interface ExecOptions {
+export interface ExecOptions extends TargetOptions {
   namespace?: string;
   /** Called with each piece of output as it arrives. */
   onOutput?(stream: 'stdout' | 'stderr', data: Buffer): void;
@@ -48,21 +54,21 @@ export class OperationsClient {
   /** Log chunks of a Container as the node's agent sends them; ends when the log does (or on abort). */
   async *logs(name: string, opts: LogsOptions = {}): AsyncGenerator<StreamChunk> {
     const stream = this.raw.logs({
-      kind: 'Container',
+      kind: opts.kind ?? 'Container',
       namespace: opts.namespace ?? '',
       name,
       follow: !!opts.follow,
       tailLines: opts.tailLines ?? 0,
       sinceTime: opts.sinceTime ?? '',
       timestamps: !!opts.timestamps,
-      service: '',
+      service: opts.service ?? '',
     });
     yield* chunks(stream, opts.signal);
   }
 
   /** Runs `command` in a Container; resolves with its exit code and output once it has finished. */
   async exec(name: string, command: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const stream = this.raw.exec({ kind: 'Container', namespace: opts.namespace ?? '', name, command });
+    const stream = this.raw.exec({ kind: opts.kind ?? 'Container', namespace: opts.namespace ?? '', name, command, service: opts.service ?? '' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let exitCode: number | undefined;

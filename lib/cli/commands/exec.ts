@@ -1,17 +1,20 @@
 // `persys exec`: runs a command in a Container through its node's agent; exits with its exit code.
 import { OperationsClient } from '../../client/operations.js';
-import type { Command } from '../command.js';
+import { str, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { LineWriter } from '../lines.js';
-import { parseContainerTarget } from '../target.js';
+import { parseRunningTarget } from '../target.js';
 
 export const execCommand: Command = {
   name: 'exec',
   summary: 'Run a command in a container',
-  usage: 'persys exec container/NAME -- COMMAND [ARGS...]',
-  description: "The exit code is the command's. There is no TTY and no standard input.",
+  usage: 'persys exec container/NAME -- COMMAND [ARGS...]\npersys exec composestack/NAME --service S -- COMMAND [ARGS...]',
+  description: "The exit code is the command's. There is no TTY and no standard input. In a compose stack the\ncommand runs in the service's first replica.",
+  flags: { service: { type: 'string', valueName: 'S', description: 'the compose service to run in (composestack/NAME only)' } },
   async run(ctx) {
-    const { name, consumed } = parseContainerTarget(ctx.args, 'exec');
+    const { kind, name, consumed } = parseRunningTarget(ctx.args, 'exec');
+    const service = str(ctx.flags, 'service');
+    if (service && kind !== 'ComposeStack') throw new UsageError('--service applies to composestack/NAME only', 'exec');
     const command = ctx.args.slice(consumed);
     if (!command.length) throw new UsageError('you must specify the command to run after --', 'exec');
     const client = new OperationsClient(ctx.config());
@@ -20,6 +23,8 @@ export const execCommand: Command = {
     try {
       const res = await client.exec(name, command, {
         namespace: ctx.namespace(),
+        kind,
+        service,
         signal: ctx.io.signal,
         onOutput: (stream, data) => (stream === 'stderr' ? stderr : stdout).push(data),
       });

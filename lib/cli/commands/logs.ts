@@ -3,19 +3,23 @@ import { OperationsClient } from '../../client/operations.js';
 import { bool, str, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { LineWriter } from '../lines.js';
-import { parseContainerTarget } from '../target.js';
+import { parseRunningTarget } from '../target.js';
 
 export const logsCommand: Command = {
   name: 'logs',
-  summary: "Print a container's logs",
-  usage: 'persys logs [-f] [--tail N] container/NAME',
+  summary: "Print a container's or a compose stack's logs",
+  usage: 'persys logs [-f] [--tail N] container/NAME\npersys logs [-f] [--tail N] composestack/NAME [--service S]',
+  description: "A compose stack's lines are prefixed with their container, as docker compose logs does (web-1 | …).",
   flags: {
     follow: { type: 'boolean', short: 'f', description: 'keep streaming new output' },
     tail: { type: 'string', valueName: 'N', default: '-1', description: 'only the last N lines (-1: all)' },
     timestamps: { type: 'boolean', description: 'prefix each line with its time' },
+    service: { type: 'string', valueName: 'S', description: 'only this compose service (composestack/NAME only)' },
   },
   async run(ctx) {
-    const { name, consumed } = parseContainerTarget(ctx.args, 'logs');
+    const { kind, name, consumed } = parseRunningTarget(ctx.args, 'logs');
+    const service = str(ctx.flags, 'service');
+    if (service && kind !== 'ComposeStack') throw new UsageError('--service applies to composestack/NAME only', 'logs');
     if (ctx.args.length > consumed) throw new UsageError(`unexpected argument "${ctx.args[consumed]}"`, 'logs');
     const tail = Number(str(ctx.flags, 'tail'));
     if (!Number.isInteger(tail) || tail < -1) throw new UsageError(`--tail must be a whole number ≥ -1, got "${str(ctx.flags, 'tail')}"`, 'logs');
@@ -25,6 +29,8 @@ export const logsCommand: Command = {
     try {
       for await (const c of client.logs(name, {
         namespace: ctx.namespace(),
+        kind,
+        service,
         follow: bool(ctx.flags, 'follow'),
         tailLines: tail < 0 ? 0 : tail,
         timestamps: bool(ctx.flags, 'timestamps'),

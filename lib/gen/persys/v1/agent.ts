@@ -156,6 +156,8 @@ export interface ExecRequest {
   namespace: string;
   name: string;
   command: string[];
+  /** ComposeStack service whose first replica runs the command. */
+  service: string;
 }
 
 export interface AgentRequest {
@@ -1881,7 +1883,7 @@ export const LogsRequest: MessageFns<LogsRequest> = {
 };
 
 function createBaseExecRequest(): ExecRequest {
-  return { kind: "", namespace: "", name: "", command: [] };
+  return { kind: "", namespace: "", name: "", command: [], service: "" };
 }
 
 export const ExecRequest: MessageFns<ExecRequest> = {
@@ -1897,6 +1899,9 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     }
     for (const v of message.command) {
       writer.uint32(34).string(v!);
+    }
+    if (message.service !== "") {
+      writer.uint32(42).string(message.service);
     }
     return writer;
   },
@@ -1946,6 +1951,14 @@ export const ExecRequest: MessageFns<ExecRequest> = {
             message.command.push(reader.string());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1964,6 +1977,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
       namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       command: globalThis.Array.isArray(object?.command) ? object.command.map((e: any) => globalThis.String(e)) : [],
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
     };
   },
 
@@ -1981,6 +1995,9 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     if (message.command?.length) {
       obj.command = message.command;
     }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
     return obj;
   },
 
@@ -1993,6 +2010,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     message.namespace = object.namespace ?? "";
     message.name = object.name ?? "";
     message.command = object.command?.map((e) => e) || [];
+    message.service = object.service ?? "";
     return message;
   },
 };
