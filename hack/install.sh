@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what persys needs on a fresh Debian machine (as root): etcd, Docker, protoc, busybox
-# for test images, and the npm dependencies. Safe to run again; skips what is already there.
+# for test images, docker-compose (the compatibility tests and benchmark compare with it), and the npm dependencies. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,7 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v protoc >/dev/null || need+=(protobuf-compiler libprotobuf-dev)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v openssl >/dev/null || need+=(openssl)
+command -v docker-compose >/dev/null || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
