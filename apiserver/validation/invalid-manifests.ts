@@ -206,7 +206,17 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   { name: 'unparseable compose YAML', manifest: compose('services:\n  web:\n    image: x\n   bad: 1\n'), path: 'spec.compose', message: 'invalid YAML: All mapping items must start at the same column at line 4' },
   { name: 'a compose file that is a list', manifest: compose('- web\n- db\n'), path: 'spec.compose', message: 'must be a YAML mapping' },
   { name: 'a compose file without services', manifest: compose('volumes: {data: {}}\n'), path: 'spec.compose', message: 'services: must be a non-empty mapping' },
-  { name: 'a compose service that builds', manifest: compose('services:\n  web:\n    build: .\n'), path: 'spec.compose', message: 'services.web: image is required (persys cannot build images)' },
+  { name: 'a compose service that builds', manifest: compose('services:\n  web:\n    build: .\n'), path: 'spec.compose', message: 'services.web.build: persys cannot build images: set image' },
+  { name: 'an unknown compose service key', manifest: compose('services:\n  web: {image: x, foo: 1}\n'), path: 'spec.compose', message: "services.web additional property 'foo' is not allowed" },
+  { name: 'a compose env_file', manifest: compose('services:\n  web: {image: x, env_file: .env}\n'), path: 'spec.compose', message: 'services.web.env_file: persys does not support env_file' },
+  { name: 'a compose port that is not a number', manifest: compose('services:\n  web: {image: x, ports: [abc]}\n'), path: 'spec.compose', message: 'services.web.ports[0]: invalid port "abc"' },
+  { name: 'an undeclared compose volume', manifest: compose('services:\n  db: {image: x, volumes: ["data:/d"]}\n'), path: 'spec.compose', message: 'volumes: "data" used by services.db is not declared' },
+  {
+    name: 'a compose variable spec.env does not set',
+    manifest: compose('services:\n  web: {image: "x:${TAG:?set TAG}"}\n', 'env: {OTHER: "1"}'),
+    path: 'spec.compose',
+    message: 'services.web.image: required variable TAG is missing a value: set TAG',
+  },
   { name: 'a negative compose scale', manifest: compose('services:\n  web: {image: x}\n', 'scale: {web: -1}'), path: 'spec.scale[web]', message: 'greater than or equal to 0' },
   { name: 'a scale for a missing service', manifest: compose('services:\n  web: {image: x}\n', 'scale: {api: 2}'), path: 'spec.scale[api]', message: 'no service "api"' },
   // SwarmService
