@@ -1,0 +1,29 @@
+// Where a ComposeStack runs, pure: the whole project goes to one node (its containers share networks
+// and volumes there). The stack is placed like one Container with the stack's node selector, its
+// published ports and the sum of its memory reservations, so the docker scheduler's filters apply.
+import type { Resource } from '../../lib/api/resource.js';
+import type { ComposeProject } from '../../lib/compose/model.js';
+import { scheduleContainer, type ContainersByNode, type ScheduleResult } from '../docker/schedule.js';
+
+/** The Container the scheduler sees for a stack: what the node must offer for every service of it. */
+export function placementProbe(stack: Resource, project: ComposeProject | undefined): Resource {
+  const ports = (project?.services ?? []).flatMap((s) =>
+    s.ports.filter((p) => p.published).map((p) => ({ containerPort: p.target, hostPort: p.published, protocol: p.protocol.toUpperCase(), hostIp: p.hostIp })),
+  );
+  const memory = (project?.services ?? []).reduce((sum, s) => sum + s.replicas * (s.resources.memoryReservationBytes ?? 0), 0);
+  return {
+    apiVersion: 'persys.dev/v1',
+    kind: 'Container',
+    metadata: { name: stack.metadata.name, namespace: stack.metadata.namespace, uid: stack.metadata.uid },
+    spec: {
+      image: 'compose-stack',
+      nodeSelector: stack.spec?.nodeSelector,
+      ports,
+      resources: memory > 0 ? { requests: { memory: String(memory) } } : undefined,
+    },
+  };
+}
+
+export function placeStack(stack: Resource, project: ComposeProject | undefined, nodes: readonly Resource[], containersOnNodes: ContainersByNode): ScheduleResult {
+  return scheduleContainer(placementProbe(stack, project), nodes, containersOnNodes);
+}
