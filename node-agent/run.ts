@@ -9,6 +9,7 @@ import { silentLogger } from '../lib/observability/logger.js';
 import { createRegistry } from '../lib/observability/metrics.js';
 import { defaultJoinServer, splitHostPort } from './address.js';
 import { NodeAgent } from './agent.js';
+import { ComposeAgent } from './compose/agent.js';
 import { DesiredRouter } from './desired-router.js';
 import { AgentConnection, type BackoffOptions } from './connection.js';
 import { DockerRuntime } from './docker/runtime.js';
@@ -63,7 +64,8 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
   const log = opts.logger ?? silentLogger();
   const registry = createRegistry();
   const metrics = agentMetrics(registry);
-  const runtime = new DockerRuntime({ docker: dockerFromHost(opts.dockerHost), node: opts.nodeName });
+  const docker = dockerFromHost(opts.dockerHost);
+  const runtime = new DockerRuntime({ docker, node: opts.nodeName });
   let obs: ObservabilityServer | undefined;
   try {
     const creds = await ensureNodeCredentials({
@@ -75,7 +77,10 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       logger: log,
     });
     const agent = new NodeAgent({ node: opts.nodeName, runtime, logger: log.child({ loop: 'reconcile' }), metrics });
-    const requests = new RequestHandler(runtime, () => agent.managedContainers(), log.child({ loop: 'requests' }));
+    const stacks = new ComposeAgent({ node: opts.nodeName, docker, logger: log.child({ loop: 'compose' }) });
+    const requests = new RequestHandler(runtime, () => agent.managedContainers(), log.child({ loop: 'requests' }), (ns, name, service) =>
+      stacks.containersOf(ns, name, service),
+    );
     const nodeUsage = new NodeUsageSampler();
     const containerUsage = new ContainerUsageSampler(runtime);
     const heartbeat = async (): Promise<Heartbeat> => {
@@ -88,7 +93,10 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
     const connection = new AgentConnection({
       servers: opts.servers,
       credentials: creds,
-      agent: new DesiredRouter([{ kinds: ['Container', 'Secret'], consumer: agent }]),
+      agent: new DesiredRouter([
+        { kinds: ['Container', 'Secret'], consumer: agent },
+        { kinds: ['ComposeStack'], consumer: stacks },
+      ]),
       requests,
       nodeInfo: () =>
         hostNodeInfo({
@@ -129,6 +137,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       log.info({ port: obs.port }, 'serving /metrics, /healthz and /readyz');
     }
     agent.start();
+    stacks.start();
     connection.start();
     log.info({ node: opts.nodeName, servers: opts.servers }, 'node agent started');
     return {
@@ -139,6 +148,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       async stop() {
         await connection.stop();
         await agent.stop();
+        await stacks.stop();
         runtime.close();
         await obs?.close();
         log.info('node agent stopped; containers left running');

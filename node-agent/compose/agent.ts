@@ -1,0 +1,455 @@
+// The node agent's Compose engine: keeps every ComposeStack bound to this node running on the local
+// Docker engine the way `docker compose up -d` would, continuously, and reports each stack's status.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Dockerode from 'dockerode';
+import type { Logger } from 'pino';
+import { ItemExponentialRateLimiter } from '../../controllers/runtime/ratelimit.js';
+import { WorkQueue } from '../../controllers/runtime/workqueue.js';
+import type { Resource } from '../../lib/api/resource.js';
+import { COMPOSE_LABELS, type ComposeProject, type ParseComposeResult } from '../../lib/compose/model.js';
+import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from '../docker/labels.js';
+import type { DockerEvent } from '../docker/events.js';
+import { containerPlan } from './container-spec.js';
+import { ComposeEngine } from './engine.js';
+import { networkLabels, ownedFilter, stackKey, volumeLabels, type StackIdentity } from './labels.js';
+import { loadDefaultParse, type ParseStack } from './parse-stack.js';
+import { planDelete, planStack, type ComposeAction, type StackPlan } from './plan.js';
+import { stackStatus, type ComposeStackStatus } from './status.js';
+
+/** Receives status objects (apiVersion, kind, metadata {namespace, name, uid}, status) that changed. */
+export type ComposeStatusSink = (objects: Resource[]) => void;
+
+export interface ComposeAgentOptions {
+  node: string;
+  docker: Dockerode;
+  logger: Logger;
+  /** Re-list the engine and reconcile every stack even without events. @default 10_000 */
+  resyncIntervalMs?: number;
+  /** @default lib/compose/parse.js's parseComposeProject with the stack's projectName, env and scale */
+  parse?: ParseStack;
+  /** @default Date.now */
+  now?: () => number;
+  /** Deadline of one engine call. @default 10_000 */
+  callTimeoutMs?: number;
+  /** Stacks acted on at once; one stack is never acted on concurrently. @default 4 */
+  concurrency?: number;
+}
+
+export interface StackContainer {
+  id: string;
+  service: string;
+  number: number;
+}
+
+/** Observe-plan-act rounds one turn may take for its stack before yielding its worker. */
+const MAX_STEPS_PER_TURN = 8;
+
+export class ComposeAgent {
+  readonly node: string;
+  private readonly engine: ComposeEngine;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly resyncIntervalMs: number;
+  private readonly concurrency: number;
+  private parse?: ParseStack;
+  private parseLoading?: Promise<ParseStack>;
+  private readonly parsed = new WeakMap<Resource, ParseComposeResult>();
+  private readonly desired = new Map<string, Resource>();
+  private synced = false;
+  /** Stacks to take down: whether their volumes go too (unknown after a restart: they stay). */
+  private readonly deleting = new Map<string, boolean>();
+  /** Per stack, service → message of its last failed action. */
+  private readonly failures = new Map<string, Record<string, string>>();
+  private readonly statuses = new Map<string, ComposeStackStatus>();
+  private readonly reported = new Map<string, string>();
+  // Engine trouble retries a stack 1 s doubling to 30 s.
+  private readonly queue = new WorkQueue({ name: 'compose-agent', rateLimiter: new ItemExponentialRateLimiter(1_000, 30_000) });
+  private sink?: ComposeStatusSink;
+  private pendingReports: Resource[] = [];
+  private flushScheduled = false;
+  private started = false;
+  private active = 0;
+  private resyncing?: Promise<void>;
+  private resyncWanted = false;
+  private idleWaiters: (() => void)[] = [];
+  private workers: Promise<void>[] = [];
+  private resyncTimer?: NodeJS.Timeout;
+  private events?: Promise<void>;
+  private readonly stopping = new AbortController();
+  private reconciles = 0;
+
+  constructor(opts: ComposeAgentOptions) {
+    this.node = opts.node;
+    this.engine = new ComposeEngine(opts.docker, opts.node, opts.callTimeoutMs);
+    this.log = opts.logger.child({ component: 'compose-agent' });
+    this.now = opts.now ?? Date.now;
+    this.resyncIntervalMs = opts.resyncIntervalMs ?? 10_000;
+    this.concurrency = opts.concurrency ?? 4;
+    this.parse = opts.parse;
+  }
+
+  /** Starts the workers, the Docker event watch and the periodic resync. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.workers = Array.from({ length: this.concurrency }, () => this.worker());
+    this.resyncTimer = setInterval(() => void this.resync(), this.resyncIntervalMs);
+    this.resyncTimer.unref();
+    this.events = this.watchEvents();
+    void this.resync();
+  }
+
+  /** Stops acting and waits for the work in progress; every container keeps running. */
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    await this.resyncing;
+    await this.events;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Reports go to `sink` from now on, starting with every stack's current status. */
+  attach(sink: ComposeStatusSink): void {
+    this.sink = sink;
+    this.reported.clear();
+    this.pendingReports = [];
+    for (const key of this.desired.keys()) this.queue.add(key);
+  }
+
+  detach(): void {
+    this.sink = undefined;
+    this.reported.clear();
+    this.pendingReports = [];
+  }
+
+  /** The complete set of ComposeStacks bound to this node; stacks it no longer holds are taken down. */
+  setDesired(stacks: Resource[]): void {
+    const before = new Map(this.desired);
+    this.desired.clear();
+    for (const s of stacks) this.desired.set(keyOfStack(s), s);
+    for (const [key, old] of before) {
+      if (!this.desired.has(key)) this.deleting.set(key, !!old.spec?.removeVolumesOnDelete);
+      this.queue.add(key);
+    }
+    for (const key of this.desired.keys()) this.deleting.delete(key);
+    this.synced = true;
+    // Stacks found on the engine but not desired (deleted while this agent was down) come from the resync.
+    void this.resync();
+  }
+
+  applyChange(type: 'UPSERT' | 'DELETE', stack: Resource): void {
+    const key = keyOfStack(stack);
+    if (type === 'UPSERT') {
+      this.desired.set(key, stack);
+      this.deleting.delete(key);
+    } else {
+      const cur = this.desired.get(key);
+      // A late DELETE of an older incarnation must not take down the newer one.
+      if (cur?.metadata.uid && stack.metadata.uid && cur.metadata.uid !== stack.metadata.uid) return;
+      this.desired.delete(key);
+      this.deleting.set(key, !!(stack.spec ?? cur?.spec)?.removeVolumesOnDelete);
+    }
+    this.queue.add(key);
+  }
+
+  /** The stack's containers on this node (optionally one service's), by service and number. */
+  async containersOf(namespace: string, name: string, service?: string): Promise<StackContainer[]> {
+    const filter = ownedFilter(this.node, { namespace, name });
+    if (service) filter.push(`${COMPOSE_LABELS.service}=${service}`);
+    const cs = await this.engine.containers(filter);
+    return cs
+      .map((c) => ({ id: c.id, service: c.service, number: c.number }))
+      .sort((a, b) => a.service.localeCompare(b.service) || a.number - b.number);
+  }
+
+  /**
+   * Converges every stack once: after start(), through the workers (resolving when nothing is queued
+   * or in progress; delayed re-checks such as a pending healthcheck are not waited for); before it, inline.
+   */
+  async reconcileNow(): Promise<void> {
+    if (!this.started) {
+      const keys = new Set([...this.desired.keys(), ...this.deleting.keys(), ...(await this.engine.ownedStacks())]);
+      for (const key of keys) await this.reconcileKey(key);
+      return;
+    }
+    await this.resync();
+    await this.idle();
+  }
+
+  /** Lists which stacks have objects here and queues them with every desired one. */
+  private resync(): Promise<void> {
+    if (this.stopping.signal.aborted || !this.started) return Promise.resolve();
+    this.resyncWanted = true;
+    this.resyncing ??= (async () => {
+      while (this.resyncWanted && !this.stopping.signal.aborted) {
+        this.resyncWanted = false;
+        try {
+          for (const key of await this.engine.ownedStacks()) this.queue.add(key);
+        } catch (e) {
+          this.log.warn({ err: e }, 'cannot list compose objects; retrying at the next resync');
+        }
+        for (const key of new Set([...this.desired.keys(), ...this.deleting.keys()])) this.queue.add(key);
+      }
+    })().finally(() => {
+      this.resyncing = undefined;
+      this.checkIdle();
+    });
+    return this.resyncing;
+  }
+
+  private idle(): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.checkIdle();
+    });
+  }
+
+  private checkIdle(): void {
+    // After the current microtasks: a key handed to a waiting worker is only counted once it resumes.
+    setImmediate(() => {
+      if (this.resyncing || this.queue.len() > 0 || this.active > 0) return;
+      for (const w of this.idleWaiters.splice(0)) w();
+    });
+  }
+
+  private async worker(): Promise<void> {
+    for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
+      this.active++;
+      try {
+        await this.reconcileKey(key);
+      } catch (e) {
+        this.log.warn({ err: e, stack: key }, 'compose reconcile failed; retrying with back-off');
+        this.queue.addRateLimited(key);
+      } finally {
+        this.active--;
+        this.queue.done(key);
+        this.checkIdle();
+      }
+    }
+  }
+
+  private async parser(): Promise<ParseStack> {
+    this.parseLoading ??= loadDefaultParse();
+    this.parse ??= await this.parseLoading;
+    return this.parse;
+  }
+
+  /** One turn for one stack: observe, plan, act, until nothing is left to do now. */
+  private async reconcileKey(key: string): Promise<void> {
+    // Before the first complete desired state every stack here would look deleted.
+    if (!this.synced) return;
+    const log = this.log.child({ stack: key, reconcile: ++this.reconciles });
+    const stack = this.desired.get(key);
+    if (!stack) return this.tearDown(key, log);
+    const parse = await this.parser();
+    let result = this.parsed.get(stack);
+    if (!result) {
+      try {
+        result = parse(stack);
+      } catch (e) {
+        result = { errors: [`cannot parse the compose file: ${(e as Error).message}`] };
+      }
+      this.parsed.set(stack, result);
+    }
+    if (!result.project) {
+      this.report(stack, stackStatus({ node: this.node, generation: generationOf(stack), parseErrors: result.errors, previous: this.statuses.get(key), now: this.now() }));
+      return;
+    }
+    const project = result.project;
+    const [namespace, name] = splitKey(key);
+    const id: StackIdentity = { namespace, name, uid: stack.metadata.uid ?? '', node: this.node };
+    for (let step = 0; ; step++) {
+      const observed = await this.engine.observe({ namespace, name }, project);
+      const plan = planStack({ key, uid: id.uid, node: this.node, project, observed, failures: this.failures.get(key), now: this.now() });
+      const stop = this.stopping.signal.aborted || !plan.actions.length || step === MAX_STEPS_PER_TURN;
+      if (stop) {
+        this.finishTurn(stack, plan);
+        this.queue.forget(key);
+        // A stack that keeps needing steps yields its worker to the others.
+        if (plan.actions.length && !this.stopping.signal.aborted) this.queue.add(key);
+        return;
+      }
+      for (const a of plan.actions) {
+        try {
+          await this.act(a, project, id, log);
+          this.clearFailure(key, a);
+        } catch (e) {
+          log.warn({ err: e, action: a.type }, `${a.type} failed`);
+          this.recordFailure(key, a, project, e);
+          const replanned = planStack({ key, uid: id.uid, node: this.node, project, observed: await this.engine.observe({ namespace, name }, project), failures: this.failures.get(key), now: this.now() });
+          this.finishTurn(stack, { ...replanned, requeueAfterMs: undefined });
+          this.queue.addRateLimited(key);
+          return;
+        }
+      }
+    }
+  }
+
+  private finishTurn(stack: Resource, plan: StackPlan): void {
+    const key = keyOfStack(stack);
+    this.report(
+      stack,
+      stackStatus({ node: this.node, generation: generationOf(stack), services: plan.services, previous: this.statuses.get(key), now: this.now() }),
+    );
+    if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs + 50);
+  }
+
+  /** Takes down what a stack no longer desired has on this node. */
+  private async tearDown(key: string, log: Logger): Promise<void> {
+    const [namespace, name] = splitKey(key);
+    const observed = await this.engine.observe({ namespace, name });
+    const actions = planDelete(observed, key, this.deleting.get(key) ?? false);
+    for (const a of actions) {
+      await this.act(a, undefined, undefined, log);
+    }
+    this.deleting.delete(key);
+    this.failures.delete(key);
+    this.statuses.delete(key);
+    this.reported.delete(key);
+    this.queue.forget(key);
+  }
+
+  private async act(a: ComposeAction, project: ComposeProject | undefined, id: StackIdentity | undefined, log: Logger): Promise<void> {
+    switch (a.type) {
+      case 'removeContainer':
+        await this.engine.removeContainer(a.id);
+        log.info({ container: a.name, reason: a.reason }, 'removed container');
+        return;
+      case 'removeNetwork':
+        await this.engine.removeNetwork(a.id);
+        log.info({ network: a.name, reason: a.reason }, 'removed network');
+        return;
+      case 'removeVolume':
+        await this.engine.removeVolume(a.name);
+        log.info({ volume: a.name, reason: a.reason }, 'removed volume');
+        return;
+      case 'createNetwork':
+        await this.engine.createNetwork(a.network.name, a.network.driver, networkLabels(project!, a.network, id!));
+        log.info({ network: a.network.name }, 'created network');
+        return;
+      case 'createVolume':
+        await this.engine.createVolume(a.volume.name, a.volume.driver, volumeLabels(project!, a.volume, id!));
+        log.info({ volume: a.volume.name }, 'created volume');
+        return;
+      case 'createContainer': {
+        const service = project!.services.find((s) => s.name === a.service)!;
+        const plan = containerPlan(project!, service, a.number, id!, a.imageId);
+        await this.engine.createAndStart(plan);
+        log.info({ container: plan.name }, 'created and started container');
+        return;
+      }
+      case 'startContainer':
+        await this.engine.start(a.id);
+        log.info({ container: a.name }, 'started container');
+        return;
+    }
+  }
+
+  private recordFailure(key: string, a: ComposeAction, project: ComposeProject, e: unknown): void {
+    const message = `${describe(a)} failed: ${(e as Error)?.message ?? String(e)}`;
+    const services =
+      a.type === 'createNetwork'
+        ? project.services.filter((s) => s.networks.some((n) => n.key === a.network.key)).map((s) => s.name)
+        : a.type === 'createVolume'
+          ? project.services.filter((s) => s.volumes.some((m) => m.type === 'volume' && m.source === a.volume.key)).map((s) => s.name)
+          : 'service' in a
+            ? [a.service]
+            : project.services.map((s) => s.name);
+    const f = { ...this.failures.get(key) };
+    for (const s of services) f[s] = message;
+    this.failures.set(key, f);
+  }
+
+  private clearFailure(key: string, a: ComposeAction): void {
+    const f = this.failures.get(key);
+    if (!f) return;
+    if ('service' in a) delete f[a.service];
+    else if (a.type === 'createNetwork' || a.type === 'createVolume') this.failures.delete(key);
+  }
+
+  private report(stack: Resource, status: ComposeStackStatus): void {
+    const key = keyOfStack(stack);
+    this.statuses.set(key, status);
+    const json = JSON.stringify(status);
+    if (!this.sink || this.reported.get(key) === json) return;
+    this.reported.set(key, json);
+    this.pendingReports.push({
+      apiVersion: 'persys.dev/v1',
+      kind: 'ComposeStack',
+      metadata: { namespace: stack.metadata.namespace, name: stack.metadata.name, uid: stack.metadata.uid },
+      status,
+    });
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Statuses decided in the same turn of the event loop travel in one message.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const batch = this.pendingReports;
+      this.pendingReports = [];
+      if (batch.length && this.sink) this.sink(batch);
+    });
+  }
+
+  /** A container event of a stack on this node queues that stack; the worker re-reads the engine. */
+  private onEvent(ev: DockerEvent): void {
+    // Healthcheck probes are execs: they say nothing new (health_status events do).
+    if (ev.Type !== 'container' || ev.Action.startsWith('exec_')) return;
+    const a = ev.Actor?.Attributes ?? {};
+    if (a[LABEL_NODE] !== this.node || a[LABEL_NAMESPACE] === undefined || a[LABEL_NAME] === undefined) return;
+    this.queue.add(stackKey(a[LABEL_NAMESPACE], a[LABEL_NAME]));
+  }
+
+  /** Engine events feed the queue; after a broken stream, resume from the last event seen and re-list. */
+  private async watchEvents(): Promise<void> {
+    const signal = this.stopping.signal;
+    let since: number | undefined;
+    let delay = 1_000;
+    while (!signal.aborted) {
+      try {
+        for await (const ev of this.engine.events(signal, since)) {
+          since = ev.time;
+          delay = 1_000;
+          this.onEvent(ev);
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        this.log.debug({ err: e }, 'docker event stream broke; resuming');
+      }
+      if (signal.aborted) return;
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      delay = Math.min(delay * 2, 30_000);
+      void this.resync();
+    }
+  }
+}
+
+function keyOfStack(stack: Resource): string {
+  return stackKey(stack.metadata.namespace ?? '', stack.metadata.name ?? '');
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+function generationOf(stack: Resource): number {
+  return Number(stack.metadata.generation ?? 0);
+}
+
+function describe(a: ComposeAction): string {
+  switch (a.type) {
+    case 'createContainer':
+      return `create ${a.service} number ${a.number}`;
+    case 'createNetwork':
+      return `create network ${a.network.name}`;
+    case 'createVolume':
+      return `create volume ${a.volume.name}`;
+    case 'removeVolume':
+      return `remove volume ${a.name}`;
+    default:
+      return `${a.type === 'startContainer' ? 'start' : 'remove'} ${a.name}`;
+  }
+}

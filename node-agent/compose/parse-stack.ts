@@ -1,0 +1,26 @@
+// How a ComposeStack object becomes a ComposeProject on the node: lib/compose/parse.ts with the
+// stack's project name, env and scale, loaded on first use so the agent starts without it.
+import type { Resource } from '../../lib/api/resource.js';
+import type { ParseComposeOptions, ParseComposeResult } from '../../lib/compose/model.js';
+
+export type ParseStack = (stack: Resource) => ParseComposeResult;
+
+export function parseOptions(stack: Resource): ParseComposeOptions {
+  const spec = stack.spec ?? {};
+  return {
+    projectName: spec.projectName || stack.metadata.name || '',
+    env: spec.env ?? {},
+    scale: spec.scale ?? {},
+  };
+}
+
+/** The default ParseStack: lib/compose/parse.js's parseComposeProject, imported on first call of this. */
+export async function loadDefaultParse(): Promise<ParseStack> {
+  const mod = await import('../../lib/compose/parse.js');
+  return (stack) => {
+    const compose = stack.spec?.compose;
+    // spec.compose may be structured (already-parsed YAML): the parser reads text.
+    const text = typeof compose === 'string' ? compose : JSON.stringify(compose ?? {});
+    return mod.parseComposeProject(text, parseOptions(stack));
+  };
+}
