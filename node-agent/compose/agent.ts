@@ -43,6 +43,8 @@ export interface StackContainer {
 
 /** Observe-plan-act rounds one turn may take for its stack before yielding its worker. */
 const MAX_STEPS_PER_TURN = 8;
+/** Services of one stack acted on at once (the engine's create+start gains little beyond this). */
+const CONTAINER_CONCURRENCY = 8;
 
 export class ComposeAgent {
   readonly node: string;
@@ -272,20 +274,52 @@ export class ComposeAgent {
         if (plan.actions.length && !this.stopping.signal.aborted) this.queue.add(key);
         return;
       }
-      for (const a of plan.actions) {
-        try {
-          await this.act(a, project, id, log);
-          this.clearFailure(key, a);
-        } catch (e) {
-          log.warn({ err: e, action: a.type }, `${a.type} failed`);
-          this.recordFailure(key, a, project, e);
-          const replanned = planStack({ key, uid: id.uid, node: this.node, project, observed: await this.engine.observe({ namespace, name }, project), failures: this.failures.get(key), now: this.now() });
-          this.finishTurn(stack, { ...replanned, requeueAfterMs: undefined });
-          this.queue.addRateLimited(key);
-          return;
-        }
+      if (!(await this.actAll(plan.actions, project, id, key, log))) {
+        const replanned = planStack({ key, uid: id.uid, node: this.node, project, observed: await this.engine.observe({ namespace, name }, project), failures: this.failures.get(key), now: this.now() });
+        this.finishTurn(stack, { ...replanned, requeueAfterMs: undefined });
+        this.queue.addRateLimited(key);
+        return;
       }
     }
+  }
+
+  /**
+   * Runs one plan's actions; false when one failed (recorded per service). Network and volume actions
+   * are barriers, in plan order; between them each service's container actions run in order while
+   * different services run at once, as Compose starts independent services in parallel. The planner
+   * only lets a service act once its dependencies are observed up, so one plan's services never wait on each other.
+   */
+  private async actAll(actions: ComposeAction[], project: ComposeProject, id: StackIdentity, key: string, log: Logger): Promise<boolean> {
+    let ok = true;
+    const attempt = async (a: ComposeAction): Promise<boolean> => {
+      try {
+        await this.act(a, project, id, log);
+        this.clearFailure(key, a);
+        return true;
+      } catch (e) {
+        log.warn({ err: e, action: a.type }, `${a.type} failed`);
+        this.recordFailure(key, a, project, e);
+        return false;
+      }
+    };
+    let batch = new Map<string, ComposeAction[]>();
+    const flush = async () => {
+      const groups = [...batch.values()];
+      batch = new Map();
+      await pool(groups, CONTAINER_CONCURRENCY, async (group) => {
+        for (const a of group) if (!(await attempt(a))) return void (ok = false);
+      });
+    };
+    for (const a of actions) {
+      if ('service' in a) {
+        batch.set(a.service, [...(batch.get(a.service) ?? []), a]);
+        continue;
+      }
+      await flush();
+      if (!ok || !(await attempt(a))) return false;
+    }
+    await flush();
+    return ok;
   }
 
   private finishTurn(stack: Resource, plan: StackPlan): void {
@@ -452,4 +486,12 @@ function describe(a: ComposeAction): string {
     default:
       return `${a.type === 'startContainer' ? 'start' : 'remove'} ${a.name}`;
   }
+}
+
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
 }

@@ -267,7 +267,8 @@ export class DockerRuntime extends EventEmitter {
 
   /** Runs `cmd` in the running container and waits for it to exit. */
   async exec(id: string, cmd: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ExecResult> {
-    await this.assertManaged(id);
+    // Exec changes nothing persys owns: a ComposeStack's container of this node may be reached too.
+    await this.assertManaged(id, { composeStacks: true });
     return this.call(
       'exec',
       async (abortSignal) => {
@@ -350,9 +351,11 @@ export class DockerRuntime extends EventEmitter {
   }
 
   /** Checks the label before a mutation: the agent shares the engine with whatever else runs there. */
-  private async assertManaged(id: string): Promise<Dockerode.ContainerInspectInfo> {
+  private async assertManaged(id: string, also: { composeStacks?: boolean } = {}): Promise<Dockerode.ContainerInspectInfo> {
     const info = await this.inspect(id);
-    if (!info.Config?.Labels?.[LABEL_UID]) throw new UnmanagedContainerError(id);
+    const labels = info.Config?.Labels ?? {};
+    const ofStack = !!also.composeStacks && labels[LABEL_KIND] === 'ComposeStack' && labels[LABEL_NODE] === this.node;
+    if (!labels[LABEL_UID] && !ofStack) throw new UnmanagedContainerError(id);
     return info;
   }
 
