@@ -40,6 +40,7 @@ export type ControllerFactory = (deps: ControllerDeps) => Promise<ControllerSet>
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   docker: async (deps) => (await import('../../../controllers/docker/controller.js')).newDockerController(deps),
   containerset: async (deps) => (await import('../../../controllers/containerset/controller.js')).newContainerSetController(deps),
+  cron: async (deps) => (await import('../../../controllers/cron/controller.js')).newCronController(deps),
   compose: async (deps) => (await import('../../../controllers/compose/controller.js')).newComposeController(deps),
   autoscaler: async (deps) =>
     (await import('../../../controllers/autoscaler/controller.js')).newAutoscalerController({

@@ -12,6 +12,7 @@ import { diffCommand } from './diff.js';
 import { execCommand } from './exec.js';
 import { getCommand } from './get.js';
 import { logsCommand } from './logs.js';
+import { createCommand } from './create.js';
 import { cordonCommand, drainCommand, uncordonCommand } from './node-maintenance.js';
 import { pkiCommand } from './pki.js';
 import { rolloutCommand } from './rollout.js';
@@ -38,6 +39,7 @@ export function findCommand(name: string): Command | undefined {
 for (const cmd of [
   upCommand,
   applyCommand,
+  createCommand,
   getCommand,
   describeCommand,
   deleteCommand,
