@@ -2,7 +2,6 @@
 // mTLS stream to the API servers and the engine at the node's desired state until stopped.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { createLogger } from '../../observability/logger.js';
 import { parseDuration } from '../duration.js';
 import { str, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -99,6 +98,7 @@ export const agentCommand: Command = {
     }
     const labels = parseLabels(str(ctx.flags, 'labels'));
     const heartbeatIntervalMs = parseDuration(str(ctx.flags, 'heartbeat-interval')!, 'heartbeat-interval', 'agent');
+    const { createLogger } = await import('../../observability/logger.js');
     const logger = createLogger('agent', str(ctx.flags, 'log-level'));
     // Agent code is loaded on use, so client commands start fast.
     const { startNodeAgent } = await import('../../../node-agent/run.js');

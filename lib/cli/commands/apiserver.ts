@@ -2,7 +2,6 @@
 // `persys up` runs everything on one machine).
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
-import { createLogger } from '../../observability/logger.js';
 import { str, type Command, type FlagSpecs } from '../command.js';
 import { UsageError } from '../errors.js';
 import { DATA_DIR_FLAG } from './pki.js';
@@ -94,7 +93,7 @@ export const apiserverCommand: Command = {
       joinListen: str(ctx.flags, 'join-listen'),
       advertiseAddress: str(ctx.flags, 'advertise-address'),
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
-      logger: createLogger('apiserver', str(ctx.flags, 'log-level')),
+      logger: (await import('../../observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level')),
     });
     await untilStopped(ctx.io.signal);
     await server.stop();

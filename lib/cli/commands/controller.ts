@@ -6,8 +6,6 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Controller, Informer, RunningControllers } from '../../../controllers/runtime/index.js';
 import { ApiClient } from '../../client/client.js';
-import { createLogger } from '../../observability/logger.js';
-import { createRegistry } from '../../observability/metrics.js';
 import { bool, str, type Command, type CommandContext, type FlagSpecs, type FlagValues } from '../command.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -204,6 +202,8 @@ async function runNamedControllers(ctx: CommandContext, names: string[]): Promis
   const [host, port] = splitHostPort(str(ctx.flags, 'metrics-listen')!, command);
   const settings = controllerSettings(ctx.flags, command);
   const { STREAM_KEEPALIVE_DETECTION_MS } = await import('../../../node-agent/connection.js');
+  const { createLogger } = await import('../../observability/logger.js');
+  const { createRegistry } = await import('../../observability/metrics.js');
   const logger = createLogger(names.length === 1 ? `controller-${names[0]}` : 'controllers', str(ctx.flags, 'log-level'));
   if (names.includes('node') && settings.nodeMonitorGracePeriodMs! <= STREAM_KEEPALIVE_DETECTION_MS) {
     logger.warn(

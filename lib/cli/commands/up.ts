@@ -4,11 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createLogger } from '../../observability/logger.js';
 import type { EtcdProcess } from '../../../apiserver/etcd/process.js';
 import { bool, str, type Command } from '../command.js';
 import { ApiClient } from '../../client/client.js';
-import { createRegistry } from '../../observability/metrics.js';
 import { CONTROLLERS, startControllers } from './controller.js';
 import { parseDuration } from '../duration.js';
 import { API_SERVER_FLAGS, untilStopped } from './apiserver.js';
@@ -44,7 +42,7 @@ async function startLocalAgent(opts: {
     caCertHash: caCertHash(readFileSync(opts.caCert, 'utf8')),
     dataDir: opts.dataDir,
     dockerHost: opts.dockerHost,
-    logger: createLogger('agent', opts.logLevel),
+    logger: (await import('../../observability/logger.js')).createLogger('agent', opts.logLevel),
   });
 }
 
@@ -98,6 +96,9 @@ export const upCommand: Command = {
     const { startApiServer } = await import('../../../apiserver/server.js');
     const { startEtcdProcess } = await import('../../../apiserver/etcd/process.js');
     const { createJoinToken } = await import('../../../apiserver/agents/tokens.js');
+    // Loaded on use like the rest: client commands should not pay for logging and metrics.
+    const { createLogger } = await import('../../observability/logger.js');
+    const { createRegistry } = await import('../../observability/metrics.js');
     const dataDir = resolve(str(ctx.flags, 'data-dir')!);
     const listen = str(ctx.flags, 'listen')!;
     const log = createLogger('up', str(ctx.flags, 'log-level'));
