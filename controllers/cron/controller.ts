@@ -15,12 +15,14 @@ import { objectKey } from '../runtime/keys.js';
 import { planCronJob } from './plan.js';
 
 export const CRON_CONTROLLER_NAME = 'cron';
+/** How long after creating runs their Events and the CronJob's status are written. */
+const DEFERRED_WRITES_MS = 1_000;
 
 export interface CronControllerOptions {
   client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'update' | 'updateStatus' | 'delete'>;
   logger: Logger;
   registry?: Registry;
-  /** @default 4 */
+  /** @default 8 */
   workers?: number;
   /** @default the EventRecorder of component "cronjob-controller" */
   recorder?: Pick<EventRecorder, 'record'>;
@@ -101,6 +103,16 @@ export function newCronController(opts: CronControllerOptions): CronController {
         if (codeOf(err) !== Code.ALREADY_EXISTS) throw err;
       }
     }
+    if (plan.create.length > 0) {
+      // Many CronJobs fall due in the same second: their creates go first. The Events and the status of
+      // this round follow a moment later (the status from a fresh plan); neither is needed for exactly-once,
+      // which rests on the runs' deterministic names.
+      const events = plan.events;
+      setTimeout(() => {
+        for (const e of events) void recorder.record(cronJob, e.type, e.reason, e.message);
+      }, DEFERRED_WRITES_MS).unref();
+      return { requeueAfterMs: Math.min(DEFERRED_WRITES_MS, plan.requeueAfterMs) };
+    }
     for (const e of plan.events) void recorder.record(cronJob, e.type, e.reason, e.message);
 
     // A suspended CronJob or an invalid schedule has no next time: the old one must not linger.
@@ -119,7 +131,7 @@ export function newCronController(opts: CronControllerOptions): CronController {
 
   const controller = new Controller({
     name: CRON_CONTROLLER_NAME,
-    workers: opts.workers ?? 4,
+    workers: opts.workers ?? 8,
     logger: opts.logger,
     registry: opts.registry,
     clock: opts.clock,

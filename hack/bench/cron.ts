@@ -37,7 +37,7 @@ const USAGE = `usage: npm run bench:cron -- [flags]
   --cronjobs N            CronJobs, all on the same schedule (default 500)
   --period SECONDS        schedule "*/SECONDS * * * * *"; must divide 60 (default 10)
   --duration SECONDS      measured window, a multiple of the period (default 120)
-  --workers W             cron controller workers (default 4, as in persys controllers)
+  --workers W             cron controller workers (default 8, as in persys controllers)
   --run-ms MS             how long the stand-in lets each run "run" before marking it Succeeded (default 1000)
   --finish-concurrency C  status writes the stand-in keeps in flight at most (default 32)
   --create-concurrency C  CronJob creates in flight at most while setting up (default 32)
@@ -64,7 +64,7 @@ function parseOptions(argv: string[]): Options {
       cronjobs: { type: 'string', default: '500' },
       period: { type: 'string', default: '10' },
       duration: { type: 'string', default: '120' },
-      workers: { type: 'string', default: '4' },
+      workers: { type: 'string', default: '8' },
       'run-ms': { type: 'string', default: '1000' },
       'finish-concurrency': { type: 'string', default: '32' },
       'create-concurrency': { type: 'string', default: '32' },
