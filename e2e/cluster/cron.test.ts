@@ -215,7 +215,8 @@ describe('CronJob on Docker', () => {
     );
     await withLogs(eventually('the replaced run to leave Docker', () => inDocker([firstName]), (l) => l.length === 0, 30_000, 200));
     await withLogs(eventually('the new run to run in Docker', () => inDocker([secondName]), (l) => l.some((c) => c.State === 'running'), 30_000, 200));
-    const deletes = await eventsOf('replace', 'SuccessfulDelete');
+    // The controller records a round's Events a moment after its creates.
+    const deletes = await withLogs(eventually('the SuccessfulDelete Event', () => eventsOf('replace', 'SuccessfulDelete'), (l) => l.length > 0, 30_000, 200));
     expect(deletes.map((e) => e['message'])).toContainEqual(`Deleted run ${firstName}: replaced by the run scheduled at ${new Date(scheduledSec(second.find((r) => r.metadata.name === secondName)!) * 1000).toISOString()} (concurrencyPolicy Replace)`);
 
     await deleteCronJob('replace');
