@@ -12,6 +12,7 @@ import { ApiError } from '../../lib/client/client.js';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { ensureDocker, TEST_IMAGE } from '../../e2e/harness/docker.js';
 import { fmt, summarize } from './stats.js';
+import { intFlag, until as untilEvery } from './until.js';
 
 const run = promisify(execFile);
 const NODE = 'bench-compose';
@@ -21,6 +22,9 @@ const PERSYS_PROJECT = STACK;
 const COMPOSE_PROJECT = 'benchcompose';
 const SERVICES = ['db', 'cache', 'api', 'worker', 'web'];
 const POLL_MS = 50;
+/** Bounded polling at this benchmark's granularity. */
+const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> =>
+  untilEvery(what, timeoutMs, probe, done, POLL_MS);
 
 /**
  * db → api → web/worker with a healthcheck gate on db (Docker's first probe comes 1 s after start, for
@@ -93,11 +97,7 @@ function parseOptions(argv: string[]): Options {
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${String(v)}\n${USAGE}`);
-    return n;
-  };
+  const int = intFlag(USAGE);
   const skip = new Set(values.skip.split(',').map((s) => s.trim()).filter(Boolean));
   for (const s of skip) if (!['persys', 'compose'].includes(s)) throw new Error(`--skip: unknown system ${s}\n${USAGE}`);
   return {
@@ -110,28 +110,7 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-class WaitTimeout extends Error {
-  override readonly name = 'WaitTimeout';
-}
 
-/** Polls until `done` holds; every wait in this benchmark is bounded. */
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean, intervalMs = POLL_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (done(last)) return last;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) {
-      throw new WaitTimeout(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}${lastErr ? `; error: ${String(lastErr)}` : ''}`);
-    }
-    await sleep(intervalMs);
-  }
-}
 
 const round = (v: number, d = 3) => (Number.isFinite(v) ? Number(v.toFixed(d)) : NaN);
 const secondsSince = (t0: number) => (Date.now() - t0) / 1000;

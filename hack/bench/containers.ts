@@ -17,6 +17,7 @@ import { decodeJsonLines, type DockerEvent } from '../../node-agent/docker/event
 import { LABEL_NAME, LABEL_NAMESPACE } from '../../node-agent/docker/labels.js';
 import { cpuSeconds, machineBusySeconds } from './process-cpu.js';
 import { fmt, summarize } from './stats.js';
+import { intFlag, until } from './until.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -80,11 +81,7 @@ function parseOptions(argv: string[]): Options & { concurrencySource: string } {
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${String(v)}\n${USAGE}`);
-    return n;
-  };
+  const int = intFlag(USAGE);
   const agent = agentConcurrency();
   const skip = new Set(values.skip.split(',').map((s) => s.trim()).filter(Boolean));
   for (const s of skip) if (!['persys', 'raw', 'swarm'].includes(s)) throw new Error(`--skip: unknown phase ${s}\n${USAGE}`);
@@ -103,28 +100,7 @@ function parseOptions(argv: string[]): Options & { concurrencySource: string } {
   };
 }
 
-class WaitTimeout extends Error {
-  override readonly name = 'WaitTimeout';
-}
 
-/** Polls until `done` holds; every wait in this benchmark is bounded. */
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (done(last)) return last;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) {
-      throw new WaitTimeout(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 300)}${lastErr ? `; error: ${String(lastErr)}` : ''}`);
-    }
-    await sleep(intervalMs);
-  }
-}
 
 async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];

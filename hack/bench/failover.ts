@@ -11,6 +11,7 @@ import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harn
 import { LABEL_NAMESPACE, LABEL_UID } from '../../node-agent/docker/labels.js';
 import { fmt, summarize } from './stats.js';
 import { formSwarm, nodeStates, type SwarmCluster, type SwarmMember } from './swarm-cluster.js';
+import { intFlag, until as untilEvery } from './until.js';
 
 const COMMAND = ['sh', '-c', 'exec sleep 3600'];
 const ENGINES = ['pbf1', 'pbf2', 'pbf3'];
@@ -18,6 +19,9 @@ const NAMESPACE = 'failover';
 const SET_LABEL = 'failover-set';
 const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
 const POLL_MS = 200;
+/** Bounded polling at this benchmark's granularity. */
+const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> =>
+  untilEvery(what, timeoutMs, probe, done, POLL_MS);
 
 const USAGE = `usage: node --import tsx hack/bench/failover.ts [flags]
   --replicas N            replicas of the ContainerSet and of the Swarm service (default 9)
@@ -62,11 +66,7 @@ function parseOptions(argv: string[]): Options {
     console.log(USAGE);
     process.exit(0);
   }
-  const int = (name: string, v: string | undefined, min: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${String(v)}\n${USAGE}`);
-    return n;
-  };
+  const int = intFlag(USAGE);
   const skip = new Set(values.skip.split(',').map((s) => s.trim()).filter(Boolean));
   for (const s of skip) if (!['persys', 'swarm'].includes(s)) throw new Error(`--skip: unknown system ${s}\n${USAGE}`);
   return {
@@ -83,28 +83,7 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-class WaitTimeout extends Error {
-  override readonly name = 'WaitTimeout';
-}
 
-/** Polls until `done` holds; every wait in this benchmark is bounded. */
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean, intervalMs = POLL_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (done(last)) return last;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) {
-      throw new WaitTimeout(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}${lastErr ? `; error: ${String(lastErr)}` : ''}`);
-    }
-    await sleep(intervalMs);
-  }
-}
 
 /** Seconds in a Go-style duration of one unit ("10s", "500ms", "1m"); NaN when it is not one. */
 function durationS(d: string): number {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import type { SecondDocker } from '../../e2e/harness/docker.js';
+import { until } from './until.js';
 
 const run = promisify(execFile);
 
@@ -64,23 +65,6 @@ async function allowForwarding(engines: SecondDocker[]): Promise<() => Promise<v
   return undo;
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (done(last)) return last;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 300)}${lastErr ? `; error: ${String(lastErr)}` : ''}`);
-    }
-    await sleep(250);
-  }
-}
 
 /** Node id → `ready`/`down`/…, as the manager sees it. */
 export async function nodeStates(manager: Dockerode): Promise<Map<string, string>> {

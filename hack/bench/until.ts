@@ -1,0 +1,35 @@
+// What every benchmark shares about waiting and flags: bounded polling that says what it was waiting
+// for, and whole-number flag values checked against the benchmark's usage text.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class WaitTimeout extends Error {
+  override readonly name = 'WaitTimeout';
+}
+
+/** Polls `probe` until `done` holds; throws WaitTimeout with the last value and error after `timeoutMs`. */
+export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (done(last)) return last;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) {
+      throw new WaitTimeout(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 400)}${lastErr ? `; error: ${String(lastErr)}` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** A reader of integer flags that names the flag and prints `usage` when a value is not a whole number ≥ min. */
+export function intFlag(usage: string): (name: string, value: string | undefined, min: number) => number {
+  return (name, value, min) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${String(value)}\n${usage}`);
+    return n;
+  };
+}
