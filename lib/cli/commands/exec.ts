@@ -1,5 +1,4 @@
 // `persys exec`: runs a command in a Container through its node's agent; exits with its exit code.
-import { OperationsClient } from '../../client/operations.js';
 import { str, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { LineWriter } from '../lines.js';
@@ -17,6 +16,8 @@ export const execCommand: Command = {
     if (service && kind !== 'ComposeStack') throw new UsageError('--service applies to composestack/NAME only', 'exec');
     const command = ctx.args.slice(consumed);
     if (!command.length) throw new UsageError('you must specify the command to run after --', 'exec');
+    // Loaded on use: commands that never reach an agent do not pay for the Operations service's code.
+    const { OperationsClient } = await import('../../client/operations.js');
     const client = new OperationsClient(ctx.config());
     const stdout = new LineWriter((l) => ctx.io.out(l));
     const stderr = new LineWriter((l) => ctx.io.err(l));

@@ -1,5 +1,4 @@
 // `persys logs`: a Container's output, streamed from its node's agent through the API server.
-import { OperationsClient } from '../../client/operations.js';
 import { bool, str, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { LineWriter } from '../lines.js';
@@ -23,6 +22,8 @@ export const logsCommand: Command = {
     if (ctx.args.length > consumed) throw new UsageError(`unexpected argument "${ctx.args[consumed]}"`, 'logs');
     const tail = Number(str(ctx.flags, 'tail'));
     if (!Number.isInteger(tail) || tail < -1) throw new UsageError(`--tail must be a whole number ≥ -1, got "${str(ctx.flags, 'tail')}"`, 'logs');
+    // Loaded on use: commands that never reach an agent do not pay for the Operations service's code.
+    const { OperationsClient } = await import('../../client/operations.js');
     const client = new OperationsClient(ctx.config());
     const stdout = new LineWriter((l) => ctx.io.out(l));
     const stderr = new LineWriter((l) => ctx.io.err(l));

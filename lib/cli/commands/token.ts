@@ -1,6 +1,5 @@
 // `persys token create`: a join token for new nodes (kubeadm style), printed with the ready
 // `persys agent …` command line that joins a Docker host with it.
-import { OperationsClient } from '../../client/operations.js';
 import { str, type Command } from '../command.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -21,6 +20,8 @@ export const tokenCommand: Command = {
     if (sub !== 'create') throw new UsageError(sub ? `unknown subcommand "${sub}": use create` : 'missing subcommand: use create', 'token');
     const ttlMs = parseDuration(str(ctx.flags, 'ttl')!, 'ttl', 'token');
     if (ttlMs < 1000) throw new UsageError('--ttl must be at least 1s', 'token');
+    // Loaded on use: commands that never reach an agent do not pay for the Operations service's code.
+    const { OperationsClient } = await import('../../client/operations.js');
     const client = new OperationsClient(ctx.config());
     try {
       const res = await client.createJoinToken({ ttlSeconds: Math.round(ttlMs / 1000), description: str(ctx.flags, 'description') });

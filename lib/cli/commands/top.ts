@@ -1,6 +1,5 @@
 // `persys top`: CPU, memory and network use of nodes or containers (and containers' healthcheck response
 // time), from the heartbeats the agents connected to this API server sent last (in memory, never in etcd).
-import { OperationsClient } from '../../client/operations.js';
 import { bool, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../printers/columns.js';
@@ -20,6 +19,8 @@ export const topCommand: Command = {
     const which = what === 'nodes' || what === 'node' || what === 'no' ? 'nodes' : what === 'containers' || what === 'container' || what === 'ct' ? 'containers' : undefined;
     if (!which) throw new UsageError('specify nodes or containers', 'top');
     const all = bool(ctx.flags, 'all-namespaces');
+    // Loaded on use: commands that never reach an agent do not pay for the Operations service's code.
+    const { OperationsClient } = await import('../../client/operations.js');
     const client = new OperationsClient(ctx.config());
     try {
       const res = await client.top(which, which === 'containers' && !all ? ctx.namespace() : '');
