@@ -33,7 +33,8 @@ describe('NodeDesiredState', () => {
   });
 
   it('includes the ComposeStacks bound to the node, and drops one moved elsewhere', () => {
-    const stack = (name: string, nodeName?: string): Resource => ({ apiVersion: 'persys.dev/v1', kind: 'ComposeStack', metadata: { name, namespace: 'ns', resourceVersion: '3' }, spec: { compose: 'services: {}', nodeName } });
+    // spec.env of a stack is a map of variables: it must not be read as a Container's env list.
+    const stack = (name: string, nodeName?: string): Resource => ({ apiVersion: 'persys.dev/v1', kind: 'ComposeStack', metadata: { name, namespace: 'ns', resourceVersion: '3' }, spec: { compose: 'services: {}', nodeName, env: { TAG: '1' } } });
     const t = tracker({});
     expect(t.initial([stack('shop', 'n1'), stack('other', 'n2'), stack('unplaced')]).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['ComposeStack/shop']);
     expect(show(t.onWorkload(ev('MODIFIED', stack('shop', 'n2'))))).toEqual(['DELETE ComposeStack/shop']);

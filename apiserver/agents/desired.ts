@@ -20,11 +20,13 @@ export function isBoundTo(obj: Resource, node: string): boolean {
   return (NODE_BOUND_KINDS as readonly string[]).includes(obj.kind) && obj.spec?.nodeName === node;
 }
 
-/** Keys of the Secrets a Container's env reads (same namespace, as in Kubernetes). */
+/** Keys of the Secrets a Container's env reads (same namespace, as in Kubernetes); none for other kinds. */
 export function referencedSecrets(container: Resource): string[] {
+  // A ComposeStack's spec.env is a map of interpolation variables, not a list of EnvVars.
+  if (container.kind !== 'Container' || !Array.isArray(container.spec?.env)) return [];
   const ns = container.metadata.namespace ?? 'default';
   const names = new Set<string>();
-  for (const e of (container.spec?.env ?? []) as { valueFrom?: { secretKeyRef?: { name?: string } } }[]) {
+  for (const e of container.spec.env as { valueFrom?: { secretKeyRef?: { name?: string } } }[]) {
     const name = e.valueFrom?.secretKeyRef?.name;
     if (name) names.add(secretKey(ns, name));
   }

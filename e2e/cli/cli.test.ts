@@ -93,6 +93,7 @@ describe('persys CLI against persys up', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'composestack/shop created',
       'container/web created',
       'containerset/frontend created',
       'cronjob/tick created',
