@@ -1,7 +1,7 @@
-// Answers to the API server's on-demand requests (logs, exec) as StreamChunks, each cancellable by
+// Answers to the API server's on-demand requests (logs, exec, swarm operations) as StreamChunks, each cancellable by
 // its request id; a followed log runs until the container stops or the server cancels it.
 import type { Logger } from 'pino';
-import type { AgentRequest, StreamChunk } from '../lib/gen/persys/v1/agent.js';
+import type { AgentRequest, StreamChunk, SwarmRequest, SwarmResponse } from '../lib/gen/persys/v1/agent.js';
 import type { LogChunk } from './docker/logs.js';
 import { mergeLabelledLogs } from './stack-logs.js';
 import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
@@ -45,6 +45,8 @@ export class RequestHandler {
     private readonly log: Logger,
     /** The containers of a ComposeStack on this node (of one service, when given), for logs and exec. */
     private readonly stackContainers?: (namespace: string, name: string, service?: string) => Promise<StackContainer[]>,
+    /** Carries out a swarm operation on this node's engine. */
+    private readonly swarm?: (req: SwarmRequest, signal: AbortSignal) => Promise<SwarmResponse>,
   ) {}
 
   handle(req: AgentRequest, send: ChunkSender): void {
@@ -73,6 +75,12 @@ export class RequestHandler {
     const id = req.requestId;
     const r = req.request;
     if (!r) throw new Error('empty request');
+    if (r.$case === 'swarm') {
+      if (!this.swarm) throw new Error('this agent does not carry out swarm operations');
+      const answer = await this.swarm(r.value, signal);
+      if (!signal.aborted) await send(chunk(id, { end: true, swarm: answer }));
+      return;
+    }
     const { kind, namespace, name } = r.value;
     if (kind === 'ComposeStack' && this.stackContainers) return this.answerForStack(req, send, signal);
     if ((kind || 'Container') !== 'Container') throw new Error(`${r.$case} of kind ${kind} is not supported by this agent`);
@@ -83,7 +91,7 @@ export class RequestHandler {
 
   /** Logs of every container of the stack (or of one service), merged like `docker compose logs`; exec in a service's first replica. */
   private async answerForStack(req: AgentRequest, send: ChunkSender, signal: AbortSignal): Promise<void> {
-    const r = req.request!;
+    const r = req.request as Extract<AgentRequest['request'], { $case: 'logs' | 'exec' }>;
     const { namespace, name } = r.value;
     const service = r.value.service;
     const targets = (await this.stackContainers!(namespace || 'default', name, service || undefined)).sort(
@@ -115,7 +123,7 @@ export class RequestHandler {
 
   private async answerFor(containerId: string, req: AgentRequest, send: ChunkSender, signal: AbortSignal): Promise<void> {
     const id = req.requestId;
-    const r = req.request!;
+    const r = req.request as Extract<AgentRequest['request'], { $case: 'logs' | 'exec' }>;
     const target = { id: containerId };
 
     if (r.$case === 'exec') {

@@ -28,6 +28,8 @@ export interface NodeAgentProcessOptions {
   caCertHash?: string;
   dataDir: string;
   labels?: Record<string, string>;
+  /** The address other nodes reach this one at (InternalIP; swarm's advertise address). @default detected */
+  nodeIp?: string;
   /** unix:///path or tcp://host:port. @default unix:///var/run/docker.sock */
   dockerHost?: string;
   /** @default 10_000 */
@@ -105,6 +107,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
           reservedMemory: opts.reservedMemory ?? '256Mi',
           labels: opts.labels ?? {},
           agentVersion: opts.agentVersion ?? '',
+          nodeIp: opts.nodeIp,
         }),
       heartbeat,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,

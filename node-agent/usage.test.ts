@@ -223,4 +223,25 @@ describe('buildNodeInfo', () => {
     ]);
     expect(info.labels).toEqual({ zone: 'a' });
   });
+
+  it('reports only --node-ip as the InternalIP when it is given', () => {
+    const info = buildNodeInfo({
+      cpus: 1,
+      memTotalBytes: 1024 ** 3,
+      reservedCpu: '0',
+      reservedMemory: '0',
+      dockerVersion: '',
+      hostname: 'host-b',
+      interfaces: { eth0: [{ address: '10.0.0.5', family: 'IPv4', internal: false } as never] },
+      labels: {},
+      os: 'linux',
+      architecture: 'amd64',
+      agentVersion: '',
+      nodeIp: '10.231.7.2',
+    });
+    expect(info.addresses).toEqual([
+      { type: 'InternalIP', address: '10.231.7.2' },
+      { type: 'Hostname', address: 'host-b' },
+    ]);
+  });
 });

@@ -259,17 +259,21 @@ export interface NodeInfoInput {
   os: string;
   architecture: string;
   agentVersion: string;
+  /** The node's address for other nodes (e.g. swarm's advertise address); detected from the interfaces when absent. */
+  nodeIp?: string;
 }
 
-/** Capacity as the host has it, allocatable after the reserve, addresses: non-internal IPv4 + hostname. */
+/** Capacity as the host has it, allocatable after the reserve, addresses: --node-ip or the non-internal IPv4s, + hostname. */
 export function buildNodeInfo(i: NodeInfoInput): NodeInfo {
   const cpuMillis = Math.max(0, i.cpus * 1000 - parseCpuMillis(i.reservedCpu));
   const memKi = Math.floor(i.memTotalBytes / 1024);
   const allocKi = Math.max(0, Math.floor((i.memTotalBytes - parseMemoryBytes(i.reservedMemory)) / 1024));
-  const addresses = Object.values(i.interfaces)
-    .flatMap((list) => list ?? [])
-    .filter((a) => a.family === 'IPv4' && !a.internal)
-    .map((a) => ({ type: 'InternalIP', address: a.address }));
+  const addresses = i.nodeIp
+    ? [{ type: 'InternalIP', address: i.nodeIp }]
+    : Object.values(i.interfaces)
+        .flatMap((list) => list ?? [])
+        .filter((a) => a.family === 'IPv4' && !a.internal)
+        .map((a) => ({ type: 'InternalIP', address: a.address }));
   return {
     capacity: { cpu: String(i.cpus), memory: `${memKi}Ki` },
     allocatable: { cpu: cpuMillis % 1000 === 0 ? String(cpuMillis / 1000) : `${cpuMillis}m`, memory: `${allocKi}Ki` },
@@ -289,6 +293,7 @@ export async function hostNodeInfo(opts: {
   reservedMemory: string;
   labels: Record<string, string>;
   agentVersion: string;
+  nodeIp?: string;
 }): Promise<NodeInfo> {
   const dockerVersion = await opts.runtime.version().then((v) => v.Version, () => '');
   let memTotalBytes = os.totalmem();
@@ -309,5 +314,6 @@ export async function hostNodeInfo(opts: {
     os: os.platform(),
     architecture: os.arch() === 'x64' ? 'amd64' : os.arch(),
     agentVersion: opts.agentVersion,
+    nodeIp: opts.nodeIp,
   });
 }

@@ -19,8 +19,8 @@ export const AGENT_CONNECT = '/persys.v1.Agents/Connect';
 
 /** The services each non-node group may call (by full service name). */
 const SERVICES_BY_GROUP: Record<string, readonly string[]> = {
-  [ADMIN_GROUP]: ['persys.v1.Resources', 'persys.v1.Operations', 'persys.v1.Agents', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'],
-  [CONTROLLERS_GROUP]: ['persys.v1.Resources', 'grpc.health.v1.Health'],
+  [ADMIN_GROUP]: ['persys.v1.Resources', 'persys.v1.Operations', 'persys.v1.SwarmOperations', 'persys.v1.Agents', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'],
+  [CONTROLLERS_GROUP]: ['persys.v1.Resources', 'persys.v1.SwarmOperations', 'grpc.health.v1.Health'],
 };
 
 export type Decision = { allowed: true } | { allowed: false; code: Code; message: string };

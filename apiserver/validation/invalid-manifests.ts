@@ -223,6 +223,12 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   { name: 'a SwarmService without image', manifest: swarm('replicas: 2'), path: 'spec.image', message: 'required' },
   { name: 'an unknown swarm mode', manifest: swarm('image: x\nmode: daemonset'), path: 'spec.mode', message: 'must be replicated or global' },
   { name: 'replicas on a global service', manifest: swarm('image: x\nmode: global\nreplicas: 2'), path: 'spec.replicas', message: 'only be set when mode is replicated' },
+  {
+    name: 'a SwarmService env from a Secret',
+    manifest: swarm('image: x\nenv:\n- {name: A, valueFrom: {secretKeyRef: {name: s, key: k}}}'),
+    path: 'spec.env[0].valueFrom',
+    message: 'not supported for a SwarmService',
+  },
   { name: 'a swarm targetPort of 0', manifest: swarm('image: x\nports:\n- {publishedPort: 80}'), path: 'spec.ports[0].targetPort', message: 'must be 1-65535' },
   { name: 'an uppercase swarm protocol', manifest: swarm('image: x\nports:\n- {targetPort: 80, protocol: TCP}'), path: 'spec.ports[0].protocol', message: 'must be tcp or udp' },
   { name: 'an unknown publishMode', manifest: swarm('image: x\nports:\n- {targetPort: 80, publishMode: vip}'), path: 'spec.ports[0].publishMode', message: 'must be ingress or host' },

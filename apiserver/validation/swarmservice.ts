@@ -47,6 +47,11 @@ export function validateSwarmService(obj: Resource, errs: FieldErrors): void {
   });
 
   validateEnv(spec.env, 'spec.env', errs);
+  (spec.env ?? []).forEach((e, i) => {
+    if (e.valueFrom) {
+      errs.add(fieldPath(itemPath('spec.env', i), 'valueFrom'), 'is not supported for a SwarmService (Docker would keep the value in the service spec); use value');
+    }
+  });
   validateResources(spec.resources, 'spec.resources', errs);
   validateUpdateConfig(spec.updateConfig, 'spec.updateConfig', ['pause', 'continue', 'rollback'], errs);
   validateUpdateConfig(spec.rollbackConfig, 'spec.rollbackConfig', ['pause', 'continue'], errs);

@@ -36,6 +36,7 @@ beforeAll(async () => {
   agent.answer = (req, send, cancelled) => {
     requests.push(req);
     const r = req.request!;
+    if (r.$case === 'swarm') return send({ error: 'not expected here' });
     if (r.value.name === 'broken') return send({ error: 'no container for Container shop/broken on this node' });
     if (r.$case === 'exec') {
       send({ stream: 'stdout', data: Buffer.from(`ran ${r.value.command.join(' ')}\n`) });

@@ -24,6 +24,8 @@ export interface AgentSpec {
   /** unix:///… socket of the Docker engine this node drives. */
   dockerHost: string;
   labels?: Record<string, string>;
+  /** --node-ip: the address other nodes reach this one at (an engine in a network namespace has its own). */
+  nodeIp?: string;
 }
 
 /** A child process started from `persys ARGS`, with its output kept for failure messages. */
@@ -215,6 +217,7 @@ export class TestCluster {
         '--heartbeat-interval', '1s',
         '--metrics-listen', '127.0.0.1:0',
         ...(labels ? ['--labels', labels] : []),
+        ...(spec.nodeIp ? ['--node-ip', spec.nodeIp] : []),
       ],
       this.dir,
     );

@@ -1,16 +1,10 @@
 // A Docker Swarm of second Docker engines (each a dockerd in its own network namespace) for benchmarks:
 // lets the namespaces reach each other through this machine, forms the swarm, and undoes both.
-import { execFile } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import type { SecondDocker } from '../../e2e/harness/docker.js';
+import { allowForwarding } from '../../e2e/harness/forwarding.js';
 import { until } from './until.js';
 
-const run = promisify(execFile);
-
-/** Marks our FORWARD rules so removal touches exactly those. */
-const RULE_COMMENT = 'persys-bench-swarm';
 /** Overlay subnets away from 10.0.0.0/8's low ranges and the veth /30s (10.231/16) and bridges (10.233/16). */
 const ADDR_POOL = '10.240.0.0/16';
 
@@ -27,45 +21,6 @@ export interface SwarmCluster {
   dismantle(): Promise<void>;
 }
 
-/** The host-side interface holding `address` (startSecondDocker does not report its name). */
-async function interfaceOf(address: string): Promise<string> {
-  const out = (await run('ip', ['-o', '-4', 'addr', 'show', 'to', `${address}/32`])).stdout.trim();
-  const name = out.split(/\s+/)[1];
-  if (!name) throw new Error(`no interface on this machine holds ${address}`);
-  return name.replace(/@.*$/, '');
-}
-
-/**
- * Lets traffic be routed between the engines' veth links. The host engine's iptables FORWARD policy is
- * DROP, so without these rules the namespaces reach this machine but not each other.
- */
-async function allowForwarding(engines: SecondDocker[]): Promise<() => Promise<void>> {
-  const ifs = await Promise.all(engines.map((e) => interfaceOf(e.hostAddress)));
-  const rules: string[][] = [];
-  const undo = async () => {
-    for (const r of rules.splice(0).reverse()) {
-      await run('iptables', ['-D', 'FORWARD', ...r]).catch((e: Error) => console.error(`cleanup: iptables -D FORWARD ${r.join(' ')}: ${e.message}`));
-    }
-  };
-  try {
-    const forward = (await run('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
-    if (forward !== '1') throw new Error('net.ipv4.ip_forward is off: the engines could not reach each other (this bench does not change it, the host engine usually turns it on)');
-    for (const a of ifs) {
-      for (const b of ifs) {
-        if (a === b) continue;
-        const rule = ['-i', a, '-o', b, '-m', 'comment', '--comment', RULE_COMMENT, '-j', 'ACCEPT'];
-        await run('iptables', ['-I', 'FORWARD', '1', ...rule]);
-        rules.push(rule);
-      }
-    }
-  } catch (e) {
-    await undo();
-    throw e;
-  }
-  return undo;
-}
-
-
 /** Node id → `ready`/`down`/…, as the manager sees it. */
 export async function nodeStates(manager: Dockerode): Promise<Map<string, string>> {
   const nodes = (await manager.listNodes()) as { ID: string; Status?: { State?: string } }[];
@@ -78,7 +33,7 @@ export async function nodeStates(manager: Dockerode): Promise<Map<string, string
  */
 export async function formSwarm(engines: SecondDocker[], timeoutMs: number): Promise<SwarmCluster> {
   if (engines.length < 2) throw new Error('a swarm of one engine measures no failover');
-  const removeRules = await allowForwarding(engines);
+  const removeRules = await allowForwarding(engines, 'persys-bench-swarm');
   const joined: SecondDocker[] = [];
   const dismantle = async () => {
     for (const e of joined.reverse()) {

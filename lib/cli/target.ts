@@ -32,3 +32,16 @@ export function parseContainerSetTarget(args: string[], command: string): string
   }
   return name;
 }
+
+export type ScalableKind = 'ContainerSet' | 'SwarmService';
+
+/** The object `scale` sets replicas of: "containerset/NAME", "swarmservice/NAME" (or their short names), or "KIND NAME". */
+export function parseScaleTarget(args: string[]): { kind: ScalableKind; name: string } {
+  const target = args[0] ?? '';
+  const [kindName, name] = target.includes('/') ? target.split('/', 2) : [target, args[1]];
+  const kind = findKind(kindName ?? '')?.kind;
+  if ((kind !== 'ContainerSet' && kind !== 'SwarmService') || !name) {
+    throw new UsageError('scale works on ContainerSets and SwarmServices: use containerset/NAME (cs/NAME) or swarmservice/NAME (ss/NAME)', 'scale');
+  }
+  return { kind, name };
+}

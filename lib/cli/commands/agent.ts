@@ -1,5 +1,6 @@
 // `persys agent`: runs the node agent on this Docker host: joins with a token (once), then keeps one
 // mTLS stream to the API servers and the engine at the node's desired state until stopped.
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
@@ -17,6 +18,13 @@ export function parseLabels(text: string | undefined): Record<string, string> {
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
+}
+
+/** --node-ip, checked to be an IP address. */
+function nodeIp(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  if (!isIP(text)) throw new UsageError(`--node-ip: "${text}" is not an IP address`, 'agent');
+  return text;
 }
 
 export const agentCommand: Command = {
@@ -50,6 +58,12 @@ export const agentCommand: Command = {
     },
     'node-name': { type: 'string', env: 'PERSYS_NODE_NAME', valueName: 'NAME', description: 'node name (default: the hostname)' },
     labels: { type: 'string', env: 'PERSYS_LABELS', valueName: 'K=V,…', description: 'labels of the Node' },
+    'node-ip': {
+      type: 'string',
+      env: 'PERSYS_NODE_IP',
+      valueName: 'IP',
+      description: "the node's address for other nodes (its InternalIP, swarm's advertise address); default: every non-loopback IPv4",
+    },
     'data-dir': {
       type: 'string',
       env: 'PERSYS_AGENT_DATA_DIR',
@@ -110,6 +124,7 @@ export const agentCommand: Command = {
       caCertHash: str(ctx.flags, 'ca-cert-hash'),
       dataDir: resolve(str(ctx.flags, 'data-dir')!),
       labels,
+      nodeIp: nodeIp(str(ctx.flags, 'node-ip')),
       dockerHost: str(ctx.flags, 'docker-host'),
       heartbeatIntervalMs,
       metricsListen: str(ctx.flags, 'metrics-listen'),

@@ -25,6 +25,7 @@ import {
 import { Object } from "./api.js";
 import { NodeAddress, NodeUsage } from "./cluster.js";
 import { ResourceList } from "./meta.js";
+import { SwarmService, SwarmServiceStatus } from "./workloads.js";
 
 export const protobufPackage = "persys.v1";
 
@@ -113,6 +114,8 @@ export interface StreamChunk {
   exitCode: number;
   /** Set when the request failed; ends the answer. */
   error: string;
+  /** The answer to a SwarmRequest (in its one, ending chunk). */
+  swarm?: SwarmResponse | undefined;
 }
 
 export interface AgentMessage {
@@ -162,7 +165,10 @@ export interface ExecRequest {
 
 export interface AgentRequest {
   requestId: string;
-  request?: { $case: "logs"; value: LogsRequest } | { $case: "exec"; value: ExecRequest } | undefined;
+  request?: { $case: "logs"; value: LogsRequest } | { $case: "exec"; value: ExecRequest } | {
+    $case: "swarm";
+    value: SwarmRequest;
+  } | undefined;
 }
 
 export interface CancelRequest {
@@ -209,6 +215,133 @@ export interface CreateJoinTokenResponse {
   caCertHash: string;
   /** A ready command line for the new node. */
   joinCommand: string;
+}
+
+/** The engine's swarm state; a manager adds the members and the join tokens. */
+export interface SwarmInspect {
+}
+
+export interface SwarmInit {
+  /** host[:port] other nodes reach this one at (the port defaults to 2377). */
+  advertiseAddr: string;
+  /** Overlay subnet pools in CIDR form; Docker's default (10.0.0.0/8) when empty. */
+  defaultAddrPool: string[];
+}
+
+export interface SwarmJoin {
+  /** host:port of managers. */
+  remoteAddrs: string[];
+  /** The worker or manager token: it decides the role the node joins with. */
+  joinToken: string;
+  advertiseAddr: string;
+}
+
+export interface SwarmLeave {
+  /** Required for a manager (Docker's --force). */
+  force: boolean;
+}
+
+/** Run on a manager: sets a member's role, availability and labels (the labels replace the old ones). */
+export interface SwarmNodeUpdate {
+  nodeId: string;
+  /** manager or worker */
+  role: string;
+  /** active, pause or drain */
+  availability: string;
+  labels: { [key: string]: string };
+}
+
+export interface SwarmNodeUpdate_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** Run on a manager: removes a member that has left or is down. */
+export interface SwarmNodeRemove {
+  nodeId: string;
+  force: boolean;
+}
+
+/**
+ * Run on a manager: removes the services (and overlay networks) persys created whose owner uid is
+ * not listed. Services persys did not create are never touched.
+ */
+export interface SwarmServicePrune {
+  keepUids: string[];
+}
+
+export interface SwarmRequest {
+  /** The Node whose agent carries the operation out. */
+  node: string;
+  operation?:
+    | { $case: "inspect"; value: SwarmInspect }
+    | { $case: "init"; value: SwarmInit }
+    | { $case: "join"; value: SwarmJoin }
+    | { $case: "leave"; value: SwarmLeave }
+    | { $case: "updateNode"; value: SwarmNodeUpdate }
+    | { $case: "removeNode"; value: SwarmNodeRemove }
+    | //
+    /**
+     * Run on a manager: creates the Docker service, or updates it when the spec changed, and
+     * answers with its status.
+     */
+    { $case: "applyService"; value: SwarmService }
+    | { $case: "pruneServices"; value: SwarmServicePrune }
+    | undefined;
+}
+
+/** A swarm node as a manager lists it. */
+export interface SwarmMember {
+  id: string;
+  hostname: string;
+  /** manager or worker */
+  role: string;
+  /** active, pause or drain */
+  availability: string;
+  /** ready, down, unknown or disconnected */
+  state: string;
+  addr: string;
+  /** reachable, unreachable or unknown; empty for workers. */
+  managerReachability: string;
+  leader: boolean;
+  labels: { [key: string]: string };
+  message: string;
+}
+
+export interface SwarmMember_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface SwarmJoinTokens {
+  worker: string;
+  manager: string;
+}
+
+export interface SwarmState {
+  /** inactive, pending, active, error or locked (Docker's LocalNodeState). */
+  localNodeState: string;
+  nodeId: string;
+  nodeAddr: string;
+  /** Whether this engine is a manager. */
+  controlAvailable: boolean;
+  /** Known to managers only. */
+  clusterId: string;
+  error: string;
+  /** host:port of the managers this engine knows. */
+  remoteManagers: string[];
+  /** From a manager only. */
+  members: SwarmMember[];
+  joinTokens?: SwarmJoinTokens | undefined;
+}
+
+export interface SwarmResponse {
+  state?: SwarmState | undefined;
+  service?:
+    | SwarmServiceStatus
+    | undefined;
+  /** namespace/name of the services prune_services removed. */
+  removedServices: string[];
 }
 
 function createBaseJoinRequest(): JoinRequest {
@@ -1229,7 +1362,7 @@ export const StatusReport: MessageFns<StatusReport> = {
 };
 
 function createBaseStreamChunk(): StreamChunk {
-  return { requestId: "", stream: "", data: Buffer.alloc(0), end: false, exitCode: 0, error: "" };
+  return { requestId: "", stream: "", data: Buffer.alloc(0), end: false, exitCode: 0, error: "", swarm: undefined };
 }
 
 export const StreamChunk: MessageFns<StreamChunk> = {
@@ -1251,6 +1384,9 @@ export const StreamChunk: MessageFns<StreamChunk> = {
     }
     if (message.error !== "") {
       writer.uint32(50).string(message.error);
+    }
+    if (message.swarm !== undefined) {
+      SwarmResponse.encode(message.swarm, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1316,6 +1452,14 @@ export const StreamChunk: MessageFns<StreamChunk> = {
             message.error = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.swarm = SwarmResponse.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1344,6 +1488,7 @@ export const StreamChunk: MessageFns<StreamChunk> = {
         ? globalThis.Number(object.exit_code)
         : 0,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
+      swarm: isSet(object.swarm) ? SwarmResponse.fromJSON(object.swarm) : undefined,
     };
   },
 
@@ -1367,6 +1512,9 @@ export const StreamChunk: MessageFns<StreamChunk> = {
     if (message.error !== "") {
       obj.error = message.error;
     }
+    if (message.swarm !== undefined) {
+      obj.swarm = SwarmResponse.toJSON(message.swarm);
+    }
     return obj;
   },
 
@@ -1381,6 +1529,9 @@ export const StreamChunk: MessageFns<StreamChunk> = {
     message.end = object.end ?? false;
     message.exitCode = object.exitCode ?? 0;
     message.error = object.error ?? "";
+    message.swarm = (object.swarm !== undefined && object.swarm !== null)
+      ? SwarmResponse.fromPartial(object.swarm)
+      : undefined;
     return message;
   },
 };
@@ -2031,6 +2182,9 @@ export const AgentRequest: MessageFns<AgentRequest> = {
       case "exec":
         ExecRequest.encode(message.request.value, writer.uint32(26).fork()).join();
         break;
+      case "swarm":
+        SwarmRequest.encode(message.request.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2072,6 +2226,14 @@ export const AgentRequest: MessageFns<AgentRequest> = {
             message.request = { $case: "exec", value: ExecRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.request = { $case: "swarm", value: SwarmRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2095,6 +2257,8 @@ export const AgentRequest: MessageFns<AgentRequest> = {
         ? { $case: "logs", value: LogsRequest.fromJSON(object.logs) }
         : isSet(object.exec)
         ? { $case: "exec", value: ExecRequest.fromJSON(object.exec) }
+        : isSet(object.swarm)
+        ? { $case: "swarm", value: SwarmRequest.fromJSON(object.swarm) }
         : undefined,
     };
   },
@@ -2108,6 +2272,8 @@ export const AgentRequest: MessageFns<AgentRequest> = {
       obj.logs = LogsRequest.toJSON(message.request.value);
     } else if (message.request?.$case === "exec") {
       obj.exec = ExecRequest.toJSON(message.request.value);
+    } else if (message.request?.$case === "swarm") {
+      obj.swarm = SwarmRequest.toJSON(message.request.value);
     }
     return obj;
   },
@@ -2128,6 +2294,12 @@ export const AgentRequest: MessageFns<AgentRequest> = {
       case "exec": {
         if (object.request?.value !== undefined && object.request?.value !== null) {
           message.request = { $case: "exec", value: ExecRequest.fromPartial(object.request.value) };
+        }
+        break;
+      }
+      case "swarm": {
+        if (object.request?.value !== undefined && object.request?.value !== null) {
+          message.request = { $case: "swarm", value: SwarmRequest.fromPartial(object.request.value) };
         }
         break;
       }
@@ -2867,6 +3039,1756 @@ export const CreateJoinTokenResponse: MessageFns<CreateJoinTokenResponse> = {
   },
 };
 
+function createBaseSwarmInspect(): SwarmInspect {
+  return {};
+}
+
+export const SwarmInspect: MessageFns<SwarmInspect> = {
+  encode(_: SwarmInspect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmInspect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmInspect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SwarmInspect {
+    return {};
+  },
+
+  toJSON(_: SwarmInspect): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmInspect>, I>>(base?: I): SwarmInspect {
+    return SwarmInspect.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmInspect>, I>>(_: I): SwarmInspect {
+    const message = createBaseSwarmInspect();
+    return message;
+  },
+};
+
+function createBaseSwarmInit(): SwarmInit {
+  return { advertiseAddr: "", defaultAddrPool: [] };
+}
+
+export const SwarmInit: MessageFns<SwarmInit> = {
+  encode(message: SwarmInit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.advertiseAddr !== "") {
+      writer.uint32(10).string(message.advertiseAddr);
+    }
+    for (const v of message.defaultAddrPool) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmInit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmInit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.advertiseAddr = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.defaultAddrPool.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmInit {
+    return {
+      advertiseAddr: isSet(object.advertiseAddr)
+        ? globalThis.String(object.advertiseAddr)
+        : isSet(object.advertise_addr)
+        ? globalThis.String(object.advertise_addr)
+        : "",
+      defaultAddrPool: globalThis.Array.isArray(object?.defaultAddrPool)
+        ? object.defaultAddrPool.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.default_addr_pool)
+        ? object.default_addr_pool.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SwarmInit): unknown {
+    const obj: any = {};
+    if (message.advertiseAddr !== "") {
+      obj.advertiseAddr = message.advertiseAddr;
+    }
+    if (message.defaultAddrPool?.length) {
+      obj.defaultAddrPool = message.defaultAddrPool;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmInit>, I>>(base?: I): SwarmInit {
+    return SwarmInit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmInit>, I>>(object: I): SwarmInit {
+    const message = createBaseSwarmInit();
+    message.advertiseAddr = object.advertiseAddr ?? "";
+    message.defaultAddrPool = object.defaultAddrPool?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSwarmJoin(): SwarmJoin {
+  return { remoteAddrs: [], joinToken: "", advertiseAddr: "" };
+}
+
+export const SwarmJoin: MessageFns<SwarmJoin> = {
+  encode(message: SwarmJoin, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.remoteAddrs) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.joinToken !== "") {
+      writer.uint32(18).string(message.joinToken);
+    }
+    if (message.advertiseAddr !== "") {
+      writer.uint32(26).string(message.advertiseAddr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmJoin {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmJoin();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.remoteAddrs.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.joinToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.advertiseAddr = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmJoin {
+    return {
+      remoteAddrs: globalThis.Array.isArray(object?.remoteAddrs)
+        ? object.remoteAddrs.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remote_addrs)
+        ? object.remote_addrs.map((e: any) => globalThis.String(e))
+        : [],
+      joinToken: isSet(object.joinToken)
+        ? globalThis.String(object.joinToken)
+        : isSet(object.join_token)
+        ? globalThis.String(object.join_token)
+        : "",
+      advertiseAddr: isSet(object.advertiseAddr)
+        ? globalThis.String(object.advertiseAddr)
+        : isSet(object.advertise_addr)
+        ? globalThis.String(object.advertise_addr)
+        : "",
+    };
+  },
+
+  toJSON(message: SwarmJoin): unknown {
+    const obj: any = {};
+    if (message.remoteAddrs?.length) {
+      obj.remoteAddrs = message.remoteAddrs;
+    }
+    if (message.joinToken !== "") {
+      obj.joinToken = message.joinToken;
+    }
+    if (message.advertiseAddr !== "") {
+      obj.advertiseAddr = message.advertiseAddr;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmJoin>, I>>(base?: I): SwarmJoin {
+    return SwarmJoin.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmJoin>, I>>(object: I): SwarmJoin {
+    const message = createBaseSwarmJoin();
+    message.remoteAddrs = object.remoteAddrs?.map((e) => e) || [];
+    message.joinToken = object.joinToken ?? "";
+    message.advertiseAddr = object.advertiseAddr ?? "";
+    return message;
+  },
+};
+
+function createBaseSwarmLeave(): SwarmLeave {
+  return { force: false };
+}
+
+export const SwarmLeave: MessageFns<SwarmLeave> = {
+  encode(message: SwarmLeave, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.force !== false) {
+      writer.uint32(8).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmLeave {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmLeave();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmLeave {
+    return { force: isSet(object.force) ? globalThis.Boolean(object.force) : false };
+  },
+
+  toJSON(message: SwarmLeave): unknown {
+    const obj: any = {};
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmLeave>, I>>(base?: I): SwarmLeave {
+    return SwarmLeave.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmLeave>, I>>(object: I): SwarmLeave {
+    const message = createBaseSwarmLeave();
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseSwarmNodeUpdate(): SwarmNodeUpdate {
+  return { nodeId: "", role: "", availability: "", labels: {} };
+}
+
+export const SwarmNodeUpdate: MessageFns<SwarmNodeUpdate> = {
+  encode(message: SwarmNodeUpdate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.availability !== "") {
+      writer.uint32(26).string(message.availability);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      SwarmNodeUpdate_LabelsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmNodeUpdate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmNodeUpdate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.availability = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            const entry4 = SwarmNodeUpdate_LabelsEntry.decode(reader, reader.uint32());
+            if (entry4.value !== undefined) {
+              message.labels[entry4.key] = entry4.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmNodeUpdate {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      availability: isSet(object.availability) ? globalThis.String(object.availability) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: SwarmNodeUpdate): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.availability !== "") {
+      obj.availability = message.availability;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmNodeUpdate>, I>>(base?: I): SwarmNodeUpdate {
+    return SwarmNodeUpdate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmNodeUpdate>, I>>(object: I): SwarmNodeUpdate {
+    const message = createBaseSwarmNodeUpdate();
+    message.nodeId = object.nodeId ?? "";
+    message.role = object.role ?? "";
+    message.availability = object.availability ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseSwarmNodeUpdate_LabelsEntry(): SwarmNodeUpdate_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const SwarmNodeUpdate_LabelsEntry: MessageFns<SwarmNodeUpdate_LabelsEntry> = {
+  encode(message: SwarmNodeUpdate_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmNodeUpdate_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmNodeUpdate_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmNodeUpdate_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SwarmNodeUpdate_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmNodeUpdate_LabelsEntry>, I>>(base?: I): SwarmNodeUpdate_LabelsEntry {
+    return SwarmNodeUpdate_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmNodeUpdate_LabelsEntry>, I>>(object: I): SwarmNodeUpdate_LabelsEntry {
+    const message = createBaseSwarmNodeUpdate_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSwarmNodeRemove(): SwarmNodeRemove {
+  return { nodeId: "", force: false };
+}
+
+export const SwarmNodeRemove: MessageFns<SwarmNodeRemove> = {
+  encode(message: SwarmNodeRemove, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmNodeRemove {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmNodeRemove();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmNodeRemove {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: SwarmNodeRemove): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmNodeRemove>, I>>(base?: I): SwarmNodeRemove {
+    return SwarmNodeRemove.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmNodeRemove>, I>>(object: I): SwarmNodeRemove {
+    const message = createBaseSwarmNodeRemove();
+    message.nodeId = object.nodeId ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseSwarmServicePrune(): SwarmServicePrune {
+  return { keepUids: [] };
+}
+
+export const SwarmServicePrune: MessageFns<SwarmServicePrune> = {
+  encode(message: SwarmServicePrune, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.keepUids) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmServicePrune {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmServicePrune();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keepUids.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmServicePrune {
+    return {
+      keepUids: globalThis.Array.isArray(object?.keepUids)
+        ? object.keepUids.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.keep_uids)
+        ? object.keep_uids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SwarmServicePrune): unknown {
+    const obj: any = {};
+    if (message.keepUids?.length) {
+      obj.keepUids = message.keepUids;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmServicePrune>, I>>(base?: I): SwarmServicePrune {
+    return SwarmServicePrune.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmServicePrune>, I>>(object: I): SwarmServicePrune {
+    const message = createBaseSwarmServicePrune();
+    message.keepUids = object.keepUids?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSwarmRequest(): SwarmRequest {
+  return { node: "", operation: undefined };
+}
+
+export const SwarmRequest: MessageFns<SwarmRequest> = {
+  encode(message: SwarmRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.node !== "") {
+      writer.uint32(10).string(message.node);
+    }
+    switch (message.operation?.$case) {
+      case "inspect":
+        SwarmInspect.encode(message.operation.value, writer.uint32(18).fork()).join();
+        break;
+      case "init":
+        SwarmInit.encode(message.operation.value, writer.uint32(26).fork()).join();
+        break;
+      case "join":
+        SwarmJoin.encode(message.operation.value, writer.uint32(34).fork()).join();
+        break;
+      case "leave":
+        SwarmLeave.encode(message.operation.value, writer.uint32(42).fork()).join();
+        break;
+      case "updateNode":
+        SwarmNodeUpdate.encode(message.operation.value, writer.uint32(50).fork()).join();
+        break;
+      case "removeNode":
+        SwarmNodeRemove.encode(message.operation.value, writer.uint32(58).fork()).join();
+        break;
+      case "applyService":
+        SwarmService.encode(message.operation.value, writer.uint32(66).fork()).join();
+        break;
+      case "pruneServices":
+        SwarmServicePrune.encode(message.operation.value, writer.uint32(74).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.operation = { $case: "inspect", value: SwarmInspect.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.operation = { $case: "init", value: SwarmInit.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.operation = { $case: "join", value: SwarmJoin.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.operation = { $case: "leave", value: SwarmLeave.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.operation = { $case: "updateNode", value: SwarmNodeUpdate.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.operation = { $case: "removeNode", value: SwarmNodeRemove.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.operation = { $case: "applyService", value: SwarmService.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.operation = { $case: "pruneServices", value: SwarmServicePrune.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmRequest {
+    return {
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+      operation: isSet(object.inspect)
+        ? { $case: "inspect", value: SwarmInspect.fromJSON(object.inspect) }
+        : isSet(object.init)
+        ? { $case: "init", value: SwarmInit.fromJSON(object.init) }
+        : isSet(object.join)
+        ? { $case: "join", value: SwarmJoin.fromJSON(object.join) }
+        : isSet(object.leave)
+        ? { $case: "leave", value: SwarmLeave.fromJSON(object.leave) }
+        : isSet(object.updateNode)
+        ? { $case: "updateNode", value: SwarmNodeUpdate.fromJSON(object.updateNode) }
+        : isSet(object.update_node)
+        ? { $case: "updateNode", value: SwarmNodeUpdate.fromJSON(object.update_node) }
+        : isSet(object.removeNode)
+        ? { $case: "removeNode", value: SwarmNodeRemove.fromJSON(object.removeNode) }
+        : isSet(object.remove_node)
+        ? { $case: "removeNode", value: SwarmNodeRemove.fromJSON(object.remove_node) }
+        : isSet(object.applyService)
+        ? { $case: "applyService", value: SwarmService.fromJSON(object.applyService) }
+        : isSet(object.apply_service)
+        ? { $case: "applyService", value: SwarmService.fromJSON(object.apply_service) }
+        : isSet(object.pruneServices)
+        ? { $case: "pruneServices", value: SwarmServicePrune.fromJSON(object.pruneServices) }
+        : isSet(object.prune_services)
+        ? { $case: "pruneServices", value: SwarmServicePrune.fromJSON(object.prune_services) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SwarmRequest): unknown {
+    const obj: any = {};
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    if (message.operation?.$case === "inspect") {
+      obj.inspect = SwarmInspect.toJSON(message.operation.value);
+    } else if (message.operation?.$case === "init") {
+      obj.init = SwarmInit.toJSON(message.operation.value);
+    } else if (message.operation?.$case === "join") {
+      obj.join = SwarmJoin.toJSON(message.operation.value);
+    } else if (message.operation?.$case === "leave") {
+      obj.leave = SwarmLeave.toJSON(message.operation.value);
+    } else if (message.operation?.$case === "updateNode") {
+      obj.updateNode = SwarmNodeUpdate.toJSON(message.operation.value);
+    } else if (message.operation?.$case === "removeNode") {
+      obj.removeNode = SwarmNodeRemove.toJSON(message.operation.value);
+    } else if (message.operation?.$case === "applyService") {
+      obj.applyService = SwarmService.toJSON(message.operation.value);
+    } else if (message.operation?.$case === "pruneServices") {
+      obj.pruneServices = SwarmServicePrune.toJSON(message.operation.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmRequest>, I>>(base?: I): SwarmRequest {
+    return SwarmRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmRequest>, I>>(object: I): SwarmRequest {
+    const message = createBaseSwarmRequest();
+    message.node = object.node ?? "";
+    switch (object.operation?.$case) {
+      case "inspect": {
+        if (object.operation?.value !== undefined && object.operation?.value !== null) {
+          message.operation = { $case: "inspect", value: SwarmInspect.fromPartial(object.operation.value) };
+        }
+        break;
+      }
+      case "init": {
+        if (object.operation?.value !== undefined && object.operation?.value !== null) {
+          message.operation = { $case: "init", value: SwarmInit.fromPartial(object.operation.value) };
+        }
+        break;
+      }
+      case "join": {
+        if (object.operation?.value !== undefined && object.operation?.value !== null) {
+          message.operation = { $case: "join", value: SwarmJoin.fromPartial(object.operation.value) };
+        }
+        break;
+      }
+      case "leave": {
+        if (object.operation?.value !== undefined && object.operation?.value !== null) {
+          message.operation = { $case: "leave", value: SwarmLeave.fromPartial(object.operation.value) };
+        }
+        break;
+      }
+      case "updateNode": {
+        if (object.operation?.value !== undefined && object.operation?.value !== null) {
+          message.operation = { $case: "updateNode", value: SwarmNodeUpdate.fromPartial(object.operation.value) };
+        }
+        break;
+      }
+      case "removeNode": {
+        if (object.operation?.value !== undefined && object.operation?.value !== null) {
+          message.operation = { $case: "removeNode", value: SwarmNodeRemove.fromPartial(object.operation.value) };
+        }
+        break;
+      }
+      case "applyService": {
+        if (object.operation?.value !== undefined && object.operation?.value !== null) {
+          message.operation = { $case: "applyService", value: SwarmService.fromPartial(object.operation.value) };
+        }
+        break;
+      }
+      case "pruneServices": {
+        if (object.operation?.value !== undefined && object.operation?.value !== null) {
+          message.operation = { $case: "pruneServices", value: SwarmServicePrune.fromPartial(object.operation.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseSwarmMember(): SwarmMember {
+  return {
+    id: "",
+    hostname: "",
+    role: "",
+    availability: "",
+    state: "",
+    addr: "",
+    managerReachability: "",
+    leader: false,
+    labels: {},
+    message: "",
+  };
+}
+
+export const SwarmMember: MessageFns<SwarmMember> = {
+  encode(message: SwarmMember, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(18).string(message.hostname);
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.availability !== "") {
+      writer.uint32(34).string(message.availability);
+    }
+    if (message.state !== "") {
+      writer.uint32(42).string(message.state);
+    }
+    if (message.addr !== "") {
+      writer.uint32(50).string(message.addr);
+    }
+    if (message.managerReachability !== "") {
+      writer.uint32(58).string(message.managerReachability);
+    }
+    if (message.leader !== false) {
+      writer.uint32(64).bool(message.leader);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      SwarmMember_LabelsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
+    if (message.message !== "") {
+      writer.uint32(82).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmMember {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.availability = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.addr = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.managerReachability = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.leader = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = SwarmMember_LabelsEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.labels[entry9.key] = entry9.value;
+            }
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmMember {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      hostname: isSet(object.hostname) ? globalThis.String(object.hostname) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      availability: isSet(object.availability) ? globalThis.String(object.availability) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      addr: isSet(object.addr) ? globalThis.String(object.addr) : "",
+      managerReachability: isSet(object.managerReachability)
+        ? globalThis.String(object.managerReachability)
+        : isSet(object.manager_reachability)
+        ? globalThis.String(object.manager_reachability)
+        : "",
+      leader: isSet(object.leader) ? globalThis.Boolean(object.leader) : false,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: SwarmMember): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.hostname !== "") {
+      obj.hostname = message.hostname;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.availability !== "") {
+      obj.availability = message.availability;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.addr !== "") {
+      obj.addr = message.addr;
+    }
+    if (message.managerReachability !== "") {
+      obj.managerReachability = message.managerReachability;
+    }
+    if (message.leader !== false) {
+      obj.leader = message.leader;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmMember>, I>>(base?: I): SwarmMember {
+    return SwarmMember.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmMember>, I>>(object: I): SwarmMember {
+    const message = createBaseSwarmMember();
+    message.id = object.id ?? "";
+    message.hostname = object.hostname ?? "";
+    message.role = object.role ?? "";
+    message.availability = object.availability ?? "";
+    message.state = object.state ?? "";
+    message.addr = object.addr ?? "";
+    message.managerReachability = object.managerReachability ?? "";
+    message.leader = object.leader ?? false;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseSwarmMember_LabelsEntry(): SwarmMember_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const SwarmMember_LabelsEntry: MessageFns<SwarmMember_LabelsEntry> = {
+  encode(message: SwarmMember_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmMember_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmMember_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmMember_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SwarmMember_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmMember_LabelsEntry>, I>>(base?: I): SwarmMember_LabelsEntry {
+    return SwarmMember_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmMember_LabelsEntry>, I>>(object: I): SwarmMember_LabelsEntry {
+    const message = createBaseSwarmMember_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSwarmJoinTokens(): SwarmJoinTokens {
+  return { worker: "", manager: "" };
+}
+
+export const SwarmJoinTokens: MessageFns<SwarmJoinTokens> = {
+  encode(message: SwarmJoinTokens, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.worker !== "") {
+      writer.uint32(10).string(message.worker);
+    }
+    if (message.manager !== "") {
+      writer.uint32(18).string(message.manager);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmJoinTokens {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmJoinTokens();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.worker = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.manager = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmJoinTokens {
+    return {
+      worker: isSet(object.worker) ? globalThis.String(object.worker) : "",
+      manager: isSet(object.manager) ? globalThis.String(object.manager) : "",
+    };
+  },
+
+  toJSON(message: SwarmJoinTokens): unknown {
+    const obj: any = {};
+    if (message.worker !== "") {
+      obj.worker = message.worker;
+    }
+    if (message.manager !== "") {
+      obj.manager = message.manager;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmJoinTokens>, I>>(base?: I): SwarmJoinTokens {
+    return SwarmJoinTokens.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmJoinTokens>, I>>(object: I): SwarmJoinTokens {
+    const message = createBaseSwarmJoinTokens();
+    message.worker = object.worker ?? "";
+    message.manager = object.manager ?? "";
+    return message;
+  },
+};
+
+function createBaseSwarmState(): SwarmState {
+  return {
+    localNodeState: "",
+    nodeId: "",
+    nodeAddr: "",
+    controlAvailable: false,
+    clusterId: "",
+    error: "",
+    remoteManagers: [],
+    members: [],
+    joinTokens: undefined,
+  };
+}
+
+export const SwarmState: MessageFns<SwarmState> = {
+  encode(message: SwarmState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.localNodeState !== "") {
+      writer.uint32(10).string(message.localNodeState);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    if (message.nodeAddr !== "") {
+      writer.uint32(26).string(message.nodeAddr);
+    }
+    if (message.controlAvailable !== false) {
+      writer.uint32(32).bool(message.controlAvailable);
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(42).string(message.clusterId);
+    }
+    if (message.error !== "") {
+      writer.uint32(50).string(message.error);
+    }
+    for (const v of message.remoteManagers) {
+      writer.uint32(58).string(v!);
+    }
+    for (const v of message.members) {
+      SwarmMember.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.joinTokens !== undefined) {
+      SwarmJoinTokens.encode(message.joinTokens, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.localNodeState = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeAddr = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.controlAvailable = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.remoteManagers.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.members.push(SwarmMember.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.joinTokens = SwarmJoinTokens.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmState {
+    return {
+      localNodeState: isSet(object.localNodeState)
+        ? globalThis.String(object.localNodeState)
+        : isSet(object.local_node_state)
+        ? globalThis.String(object.local_node_state)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeAddr: isSet(object.nodeAddr)
+        ? globalThis.String(object.nodeAddr)
+        : isSet(object.node_addr)
+        ? globalThis.String(object.node_addr)
+        : "",
+      controlAvailable: isSet(object.controlAvailable)
+        ? globalThis.Boolean(object.controlAvailable)
+        : isSet(object.control_available)
+        ? globalThis.Boolean(object.control_available)
+        : false,
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      remoteManagers: globalThis.Array.isArray(object?.remoteManagers)
+        ? object.remoteManagers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.remote_managers)
+        ? object.remote_managers.map((e: any) => globalThis.String(e))
+        : [],
+      members: globalThis.Array.isArray(object?.members)
+        ? object.members.map((e: any) => SwarmMember.fromJSON(e))
+        : [],
+      joinTokens: isSet(object.joinTokens)
+        ? SwarmJoinTokens.fromJSON(object.joinTokens)
+        : isSet(object.join_tokens)
+        ? SwarmJoinTokens.fromJSON(object.join_tokens)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SwarmState): unknown {
+    const obj: any = {};
+    if (message.localNodeState !== "") {
+      obj.localNodeState = message.localNodeState;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeAddr !== "") {
+      obj.nodeAddr = message.nodeAddr;
+    }
+    if (message.controlAvailable !== false) {
+      obj.controlAvailable = message.controlAvailable;
+    }
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.remoteManagers?.length) {
+      obj.remoteManagers = message.remoteManagers;
+    }
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => SwarmMember.toJSON(e));
+    }
+    if (message.joinTokens !== undefined) {
+      obj.joinTokens = SwarmJoinTokens.toJSON(message.joinTokens);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmState>, I>>(base?: I): SwarmState {
+    return SwarmState.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmState>, I>>(object: I): SwarmState {
+    const message = createBaseSwarmState();
+    message.localNodeState = object.localNodeState ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.nodeAddr = object.nodeAddr ?? "";
+    message.controlAvailable = object.controlAvailable ?? false;
+    message.clusterId = object.clusterId ?? "";
+    message.error = object.error ?? "";
+    message.remoteManagers = object.remoteManagers?.map((e) => e) || [];
+    message.members = object.members?.map((e) => SwarmMember.fromPartial(e)) || [];
+    message.joinTokens = (object.joinTokens !== undefined && object.joinTokens !== null)
+      ? SwarmJoinTokens.fromPartial(object.joinTokens)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSwarmResponse(): SwarmResponse {
+  return { state: undefined, service: undefined, removedServices: [] };
+}
+
+export const SwarmResponse: MessageFns<SwarmResponse> = {
+  encode(message: SwarmResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== undefined) {
+      SwarmState.encode(message.state, writer.uint32(10).fork()).join();
+    }
+    if (message.service !== undefined) {
+      SwarmServiceStatus.encode(message.service, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.removedServices) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SwarmResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSwarmResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.state = SwarmState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.service = SwarmServiceStatus.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.removedServices.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SwarmResponse {
+    return {
+      state: isSet(object.state) ? SwarmState.fromJSON(object.state) : undefined,
+      service: isSet(object.service) ? SwarmServiceStatus.fromJSON(object.service) : undefined,
+      removedServices: globalThis.Array.isArray(object?.removedServices)
+        ? object.removedServices.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.removed_services)
+        ? object.removed_services.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SwarmResponse): unknown {
+    const obj: any = {};
+    if (message.state !== undefined) {
+      obj.state = SwarmState.toJSON(message.state);
+    }
+    if (message.service !== undefined) {
+      obj.service = SwarmServiceStatus.toJSON(message.service);
+    }
+    if (message.removedServices?.length) {
+      obj.removedServices = message.removedServices;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SwarmResponse>, I>>(base?: I): SwarmResponse {
+    return SwarmResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SwarmResponse>, I>>(object: I): SwarmResponse {
+    const message = createBaseSwarmResponse();
+    message.state = (object.state !== undefined && object.state !== null)
+      ? SwarmState.fromPartial(object.state)
+      : undefined;
+    message.service = (object.service !== undefined && object.service !== null)
+      ? SwarmServiceStatus.fromPartial(object.service)
+      : undefined;
+    message.removedServices = object.removedServices?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * Served by every API server. Join is the one call that needs no client certificate (the token
  * authenticates it); Connect requires the node certificate Join issued.
@@ -3009,6 +4931,52 @@ export interface OperationsClient extends Client {
 export const OperationsClient = makeGenericClientConstructor(OperationsService, "persys.v1.Operations") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): OperationsClient;
   service: typeof OperationsService;
+  serviceName: string;
+};
+
+/**
+ * Docker Swarm membership and services, carried out by one node's agent on its own engine, for the
+ * swarm controller (controller and admin certificates). The API server relays each call over the
+ * stream of the node named in the request, which must be connected to that API server.
+ */
+export type SwarmOperationsService = typeof SwarmOperationsService;
+export const SwarmOperationsService = {
+  call: {
+    path: "/persys.v1.SwarmOperations/Call" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SwarmRequest): Buffer => Buffer.from(SwarmRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SwarmRequest => SwarmRequest.decode(value),
+    responseSerialize: (value: SwarmResponse): Buffer => Buffer.from(SwarmResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SwarmResponse => SwarmResponse.decode(value),
+  },
+} as const;
+
+export interface SwarmOperationsServer extends UntypedServiceImplementation {
+  call: handleUnaryCall<SwarmRequest, SwarmResponse>;
+}
+
+export interface SwarmOperationsClient extends Client {
+  call(request: SwarmRequest, callback: (error: ServiceError | null, response: SwarmResponse) => void): ClientUnaryCall;
+  call(
+    request: SwarmRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SwarmResponse) => void,
+  ): ClientUnaryCall;
+  call(
+    request: SwarmRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SwarmResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const SwarmOperationsClient = makeGenericClientConstructor(
+  SwarmOperationsService,
+  "persys.v1.SwarmOperations",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): SwarmOperationsClient;
+  service: typeof SwarmOperationsService;
   serviceName: string;
 };
 

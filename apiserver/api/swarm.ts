@@ -1,0 +1,71 @@
+// The gRPC SwarmOperations service: one swarm operation relayed to the named node's agent over its
+// stream on this API server, answered once. Join tokens pass through but are never logged.
+import { randomUUID } from 'node:crypto';
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status as Code } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { SwarmRequest, SwarmResponse } from '../../lib/gen/persys/v1/agent.js';
+import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
+import type { AgentHub } from '../agents/hub.js';
+import { ApiStatusError, codeName, toServiceError } from './status.js';
+
+export interface SwarmOperationsDeps {
+  hub: AgentHub;
+  log: Logger;
+  metrics?: ApiServerMetrics;
+  /** How long an agent may take to answer (a join waits for the swarm's raft). @default 90 s */
+  answerTimeoutMs?: number;
+}
+
+/** Sends `req` to its node's agent and resolves with the agent's one answer. */
+export function relaySwarmRequest(hub: AgentHub, req: SwarmRequest, timeoutMs: number): Promise<SwarmResponse> {
+  if (!req.node) return Promise.reject(new ApiStatusError(Code.INVALID_ARGUMENT, 'node: required'));
+  if (!req.operation) return Promise.reject(new ApiStatusError(Code.INVALID_ARGUMENT, 'operation: one of inspect, init, join, leave, updateNode, removeNode, applyService, pruneServices is required'));
+  const session = hub.session(req.node);
+  if (!session) return Promise.reject(new ApiStatusError(Code.UNAVAILABLE, `node "${req.node}" is not connected to this API server`));
+  const requestId = randomUUID();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      session.cancelRequest(requestId);
+      reject(new ApiStatusError(Code.DEADLINE_EXCEEDED, `node "${req.node}" did not answer swarm ${req.operation!.$case} within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    const settle = (fn: () => void) => {
+      clearTimeout(timer);
+      fn();
+    };
+    session.openRequest(
+      { requestId, request: { $case: 'swarm', value: req } },
+      {
+        chunk(c) {
+          if (c.error) return settle(() => reject(new ApiStatusError(Code.FAILED_PRECONDITION, `node "${req.node}": ${c.error}`)));
+          if (c.end) settle(() => resolve(c.swarm ?? { removedServices: [] }));
+        },
+        failed: (err) => settle(() => reject(err)),
+      },
+    );
+  });
+}
+
+export function swarmOperationsService(deps: SwarmOperationsDeps): UntypedServiceImplementation {
+  const { hub, log, metrics } = deps;
+  const timeoutMs = deps.answerTimeoutMs ?? 90_000;
+  return {
+    call: (call: ServerUnaryCall<SwarmRequest, SwarmResponse>, callback: sendUnaryData<SwarmResponse>) => {
+      const req = call.request;
+      const op = req.operation?.$case ?? '';
+      relaySwarmRequest(hub, req, timeoutMs)
+        .then((res) => {
+          metrics?.requests.inc({ verb: `swarm.${op}`, kind: '', code: 'OK' });
+          callback(null, res);
+        })
+        .catch((err: unknown) => {
+          const se = toServiceError(err);
+          metrics?.requests.inc({ verb: `swarm.${op}`, kind: '', code: codeName(se.code) });
+          // The request is logged by operation and node only: it may carry a join token.
+          if (se.code === Code.INTERNAL) log.error({ err, node: req.node, op }, 'swarm operation failed');
+          else log.info({ node: req.node, op, code: codeName(se.code), message: se.details }, 'swarm operation refused or failed');
+          callback(se);
+        });
+    },
+  };
+}
