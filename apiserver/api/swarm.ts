@@ -17,8 +17,8 @@ export interface SwarmOperationsDeps {
   answerTimeoutMs?: number;
 }
 
-/** Sends `req` to its node's agent and resolves with the agent's one answer. */
-export function relaySwarmRequest(hub: AgentHub, req: SwarmRequest, timeoutMs: number): Promise<SwarmResponse> {
+/** Sends `req` to its node's agent and resolves with the agent's one answer; `signal` (the caller gone) cancels it on the node. */
+export function relaySwarmRequest(hub: AgentHub, req: SwarmRequest, timeoutMs: number, signal?: AbortSignal): Promise<SwarmResponse> {
   if (!req.node) return Promise.reject(new ApiStatusError(Code.INVALID_ARGUMENT, 'node: required'));
   if (!req.operation) return Promise.reject(new ApiStatusError(Code.INVALID_ARGUMENT, 'operation: one of inspect, init, join, leave, updateNode, removeNode, applyService, pruneServices is required'));
   const session = hub.session(req.node);
@@ -29,10 +29,16 @@ export function relaySwarmRequest(hub: AgentHub, req: SwarmRequest, timeoutMs: n
       session.cancelRequest(requestId);
       reject(new ApiStatusError(Code.DEADLINE_EXCEEDED, `node "${req.node}" did not answer swarm ${req.operation!.$case} within ${timeoutMs / 1000} s`));
     }, timeoutMs);
+    const onAbort = () => {
+      session.cancelRequest(requestId);
+      settle(() => reject(new ApiStatusError(Code.CANCELLED, 'the caller cancelled the swarm operation')));
+    };
     const settle = (fn: () => void) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       fn();
     };
+    signal?.addEventListener('abort', onAbort, { once: true });
     session.openRequest(
       { requestId, request: { $case: 'swarm', value: req } },
       {
@@ -53,7 +59,9 @@ export function swarmOperationsService(deps: SwarmOperationsDeps): UntypedServic
     call: (call: ServerUnaryCall<SwarmRequest, SwarmResponse>, callback: sendUnaryData<SwarmResponse>) => {
       const req = call.request;
       const op = req.operation?.$case ?? '';
-      relaySwarmRequest(hub, req, timeoutMs)
+      const gone = new AbortController();
+      call.on('cancelled', () => gone.abort());
+      relaySwarmRequest(hub, req, timeoutMs, gone.signal)
         .then((res) => {
           metrics?.requests.inc({ verb: `swarm.${op}`, kind: '', code: 'OK' });
           callback(null, res);

@@ -1,0 +1,82 @@
+// SwarmOperations through the API server: the call goes down the named node's real agent stream (a test
+// agent answering over mTLS) and its one answer comes back; failures name the node and say why.
+import { readFileSync } from 'node:fs';
+import { status as Code } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ApiError } from '../../lib/client/client.js';
+import { SwarmClient } from '../../lib/client/swarm.js';
+import type { AgentRequest } from '../../lib/gen/persys/v1/agent.js';
+import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { joinAsNode, TestAgent } from './test-agent.js';
+
+const NODE = 'swarm-relay-node';
+let api: TestApiServer;
+let swarm: SwarmClient;
+let agent: TestAgent;
+const requests: AgentRequest[] = [];
+
+beforeAll(async () => {
+  api = await startTestApiServer(inject('etcdEndpoint'));
+  swarm = new SwarmClient(api.config, { deadlineMs: 10_000 });
+  agent = new TestAgent(api, await joinAsNode(api, readFileSync(api.pki.caCert, 'utf8'), NODE));
+  agent.answer = (req, send) => {
+    requests.push(req);
+    const r = req.request;
+    if (r?.$case !== 'swarm') return send({ error: 'not a swarm request' });
+    const op = r.value.operation;
+    if (op?.$case === 'inspect') {
+      return send({
+        end: true,
+        swarm: {
+          state: { localNodeState: 'active', nodeId: 'n0d3', nodeAddr: '10.0.0.9', controlAvailable: true, clusterId: 'c1', error: '', remoteManagers: ['10.0.0.9:2377'], members: [] },
+          removedServices: [],
+        },
+      });
+    }
+    if (op?.$case === 'join') return send({ error: 'Error response from daemon: This node is already part of a swarm' });
+    // Never answers anything else: the relay's deadline must end the call.
+  };
+  agent.hello();
+  await agent.desired();
+});
+
+afterAll(async () => {
+  swarm?.close();
+  agent?.close();
+  await api?.stop();
+});
+
+const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: ApiError) => e);
+
+describe('SwarmOperations.Call', () => {
+  it("relays the operation to the node's agent and returns its answer", async () => {
+    const res = await swarm.call(NODE, { $case: 'inspect', value: {} });
+    expect(res.state).toMatchObject({ localNodeState: 'active', nodeId: 'n0d3', controlAvailable: true, remoteManagers: ['10.0.0.9:2377'] });
+    const req = requests.at(-1)!;
+    expect(req.request).toMatchObject({ $case: 'swarm', value: { node: NODE, operation: { $case: 'inspect' } } });
+  });
+
+  it("passes the agent's error on as FAILED_PRECONDITION, naming the node", async () => {
+    const err = await failure(swarm.call(NODE, { $case: 'join', value: { remoteAddrs: ['10.0.0.1:2377'], joinToken: 'SWMTKN-x', advertiseAddr: '10.0.0.2' } }));
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err?.code).toBe(Code.FAILED_PRECONDITION);
+    expect(err?.message).toContain(`node "${NODE}": Error response from daemon: This node is already part of a swarm`);
+  });
+
+  it('answers UNAVAILABLE for a node not connected here and INVALID_ARGUMENT without a node or operation', async () => {
+    const ghost = await failure(swarm.call('ghost', { $case: 'inspect', value: {} }));
+    expect(ghost?.code).toBe(Code.UNAVAILABLE);
+    expect(ghost?.message).toContain('node "ghost" is not connected to this API server');
+    expect((await failure(swarm.call('', { $case: 'inspect', value: {} })))?.code).toBe(Code.INVALID_ARGUMENT);
+  });
+
+  it('ends a call the agent never answers with the caller deadline, and cancels it on the node', async () => {
+    const before = agent.cancels.length;
+    const err = await failure(swarm.call(NODE, { $case: 'leave', value: { force: false } }, { deadlineMs: 1_000 }));
+    expect(err?.code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(requests.at(-1)?.request).toMatchObject({ $case: 'swarm', value: { operation: { $case: 'leave' } } });
+    const id = requests.at(-1)!.requestId;
+    await agent.waitFor(() => (agent.cancels.includes(id) ? true : undefined));
+    expect(agent.cancels.length).toBe(before + 1);
+  });
+});
