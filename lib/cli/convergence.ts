@@ -53,6 +53,34 @@ export function containerConvergence(c: Resource): Convergence {
   return { done: false, message: `Waiting for ${name}: ${detail}${why ? ` (${why})` : ''}` };
 }
 
+/**
+ * A SwarmService is converged when its spec is observed, Docker's update (if any) has completed and every
+ * desired task runs; a paused or rolled-back update needs a change to go anywhere.
+ */
+export function swarmServiceConvergence(svc: Resource): Convergence {
+  const name = `swarmservice "${svc.metadata.name}"`;
+  const status = svc.status ?? {};
+  if (Number(status.observedGeneration ?? 0) < Number(svc.metadata.generation ?? 0)) {
+    return { done: false, message: `Waiting for ${name} spec update to be observed...` };
+  }
+  const running = Number(status.runningTasks ?? 0);
+  const desired = Number(status.desiredTasks ?? 0);
+  const state: string = status.updateState ?? '';
+  const why = status.updateMessage ? `: ${status.updateMessage}` : '';
+  if (state === 'paused' || state === 'rollback_paused') return { done: false, failed: `${name} update is paused${why}`, message: `${name} update is paused` };
+  if (state === 'rollback_completed') return { done: false, failed: `${name} update was rolled back${why}`, message: `${name} update was rolled back` };
+  const errors = ((status.taskErrors ?? []) as string[]).slice(0, 3);
+  const detail = errors.length ? ` (${errors.join('; ')})` : '';
+  if (state === 'updating' || state === 'rollback_started') {
+    const what = state === 'updating' ? 'rolling update' : 'rollback';
+    return { done: false, message: `Waiting for ${name} ${what} to finish: ${running} of ${desired} tasks running...${detail}` };
+  }
+  if (running < desired || !status.serviceId) {
+    return { done: false, message: `Waiting for ${name}: ${running} of ${desired} tasks running...${detail}` };
+  }
+  return { done: true, message: `${name} converged: ${running}/${desired} tasks running` };
+}
+
 /** Kinds without a notion of rolling out are converged once stored. */
 export function convergence(obj: Resource): Convergence {
   switch (obj.kind) {
@@ -60,6 +88,8 @@ export function convergence(obj: Resource): Convergence {
       return containerSetConvergence(obj);
     case 'Container':
       return containerConvergence(obj);
+    case 'SwarmService':
+      return swarmServiceConvergence(obj);
     default:
       return { done: true, message: `${obj.kind.toLowerCase()} "${obj.metadata.name}" is stored` };
   }
