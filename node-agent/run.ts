@@ -16,6 +16,7 @@ import { DockerRuntime } from './docker/runtime.js';
 import { ensureNodeCredentials } from './join.js';
 import { agentMetrics } from './metrics.js';
 import { RequestHandler } from './requests.js';
+import { SwarmEngine } from './swarm/engine.js';
 import { ContainerUsageSampler, hostNodeInfo, NodeUsageSampler } from './usage.js';
 
 export interface NodeAgentProcessOptions {
@@ -80,8 +81,13 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
     });
     const agent = new NodeAgent({ node: opts.nodeName, runtime, logger: log.child({ loop: 'reconcile' }), metrics });
     const stacks = new ComposeAgent({ node: opts.nodeName, docker, logger: log.child({ loop: 'compose' }) });
-    const requests = new RequestHandler(runtime, () => agent.managedContainers(), log.child({ loop: 'requests' }), (ns, name, service) =>
-      stacks.containersOf(ns, name, service),
+    const swarm = new SwarmEngine({ docker, node: opts.nodeName, logger: log });
+    const requests = new RequestHandler(
+      runtime,
+      () => agent.managedContainers(),
+      log.child({ loop: 'requests' }),
+      (ns, name, service) => stacks.containersOf(ns, name, service),
+      (req, signal) => swarm.handle(req, signal),
     );
     const nodeUsage = new NodeUsageSampler();
     const containerUsage = new ContainerUsageSampler(runtime);

@@ -115,7 +115,8 @@ export async function startSecondDocker(name: string): Promise<SecondDocker> {
         // Test containers (httpd as pid 1) ignore SIGTERM; don't wait 15 s for each on stop().
         '--shutdown-timeout', '2',
       ],
-      { detached: true, stdio: ['ignore', log, log] },
+      // No registry here: a swarm task would first try to pull its image and wait ~20 s for DNS to fail.
+      { detached: true, stdio: ['ignore', log, log], env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' } },
     );
     closeSync(log);
     child.unref();

@@ -45,6 +45,10 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
       ...deps,
       syncPeriodMs: deps.settings.autoscalerSyncPeriodMs,
     }),
+  swarm: async (deps) => {
+    const { SwarmClient } = await import('../../client/swarm.js');
+    return (await import('../../../controllers/swarm/controller.js')).newSwarmController({ ...deps, swarm: new SwarmClient(deps.client.config) });
+  },
   node: async (deps) =>
     (await import('../../../controllers/node/controller.js')).newNodeController({
       ...deps,

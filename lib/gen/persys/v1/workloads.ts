@@ -283,7 +283,8 @@ export interface ServicePort {
 }
 
 export interface ServiceUpdateConfig {
-  parallelism: number;
+  /** Tasks replaced at once; 0 replaces all at once. Unset: 1, as `docker service create` does. */
+  parallelism?: number | undefined;
   delaySeconds: number;
   /** pause, continue or rollback. */
   failureAction: string;
@@ -4852,12 +4853,19 @@ export const ServicePort: MessageFns<ServicePort> = {
 };
 
 function createBaseServiceUpdateConfig(): ServiceUpdateConfig {
-  return { parallelism: 0, delaySeconds: 0, failureAction: "", monitorSeconds: 0, maxFailureRatio: 0, order: "" };
+  return {
+    parallelism: undefined,
+    delaySeconds: 0,
+    failureAction: "",
+    monitorSeconds: 0,
+    maxFailureRatio: 0,
+    order: "",
+  };
 }
 
 export const ServiceUpdateConfig: MessageFns<ServiceUpdateConfig> = {
   encode(message: ServiceUpdateConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.parallelism !== 0) {
+    if (message.parallelism !== undefined) {
       writer.uint32(8).int32(message.parallelism);
     }
     if (message.delaySeconds !== 0) {
@@ -4953,7 +4961,7 @@ export const ServiceUpdateConfig: MessageFns<ServiceUpdateConfig> = {
 
   fromJSON(object: any): ServiceUpdateConfig {
     return {
-      parallelism: isSet(object.parallelism) ? globalThis.Number(object.parallelism) : 0,
+      parallelism: isSet(object.parallelism) ? globalThis.Number(object.parallelism) : undefined,
       delaySeconds: isSet(object.delaySeconds)
         ? globalThis.Number(object.delaySeconds)
         : isSet(object.delay_seconds)
@@ -4980,7 +4988,7 @@ export const ServiceUpdateConfig: MessageFns<ServiceUpdateConfig> = {
 
   toJSON(message: ServiceUpdateConfig): unknown {
     const obj: any = {};
-    if (message.parallelism !== 0) {
+    if (message.parallelism !== undefined) {
       obj.parallelism = Math.round(message.parallelism);
     }
     if (message.delaySeconds !== 0) {
@@ -5006,7 +5014,7 @@ export const ServiceUpdateConfig: MessageFns<ServiceUpdateConfig> = {
   },
   fromPartial<I extends Exact<DeepPartial<ServiceUpdateConfig>, I>>(object: I): ServiceUpdateConfig {
     const message = createBaseServiceUpdateConfig();
-    message.parallelism = object.parallelism ?? 0;
+    message.parallelism = object.parallelism ?? undefined;
     message.delaySeconds = object.delaySeconds ?? 0;
     message.failureAction = object.failureAction ?? "";
     message.monitorSeconds = object.monitorSeconds ?? 0;

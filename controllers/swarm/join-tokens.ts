@@ -1,0 +1,84 @@
+// The record of the persys swarm (cluster id and join tokens) in the Secret
+// persys-system/swarm-join-tokens, and the scrubbing of tokens out of anything logged or shown.
+import { status as Code } from '@grpc/grpc-js';
+import type { Resource } from '../../lib/api/resource.js';
+import type { ApiClient } from '../../lib/client/client.js';
+import type { SwarmRecord } from './membership.js';
+
+export const JOIN_TOKENS_NAMESPACE = 'persys-system';
+export const JOIN_TOKENS_SECRET = 'swarm-join-tokens';
+export const JOIN_TOKENS_TYPE = 'persys.dev/swarm-join-tokens';
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
+const codeOf = (err: unknown) => (err as { code?: unknown } | null)?.code;
+
+export function secretData(r: SwarmRecord): Record<string, string> {
+  return { clusterId: b64(r.clusterId), worker: b64(r.workerToken), manager: b64(r.managerToken) };
+}
+
+/** The record a Secret holds, or undefined when it names no cluster. */
+export function recordOfSecret(secret: Record<string, unknown> | undefined): SwarmRecord | undefined {
+  const data = (secret?.['data'] ?? {}) as Record<string, string>;
+  const clusterId = unb64(data.clusterId);
+  if (!clusterId) return undefined;
+  return { clusterId, workerToken: unb64(data.worker), managerToken: unb64(data.manager) };
+}
+
+/** Text with every swarm join token (SWMTKN-…) cut to its prefix: for logs, Events and status. */
+export function redactTokens(text: string): string {
+  return text.replace(/SWMTKN-[\w-]+/g, 'SWMTKN-[redacted]');
+}
+
+export type JoinTokenClient = Pick<ApiClient, 'get' | 'create' | 'update' | 'delete'>;
+
+/** Reads and writes the record; remembers the Secret it last saw so an update is a compare-and-swap on it. */
+export class JoinTokenStore {
+  private secret?: Resource;
+
+  constructor(private readonly client: JoinTokenClient) {}
+
+  async read(): Promise<SwarmRecord | undefined> {
+    try {
+      this.secret = await this.client.get('Secret', JOIN_TOKENS_SECRET, JOIN_TOKENS_NAMESPACE);
+    } catch (err) {
+      if (codeOf(err) !== Code.NOT_FOUND) throw err;
+      this.secret = undefined;
+    }
+    return recordOfSecret(this.secret);
+  }
+
+  async write(record: SwarmRecord): Promise<void> {
+    const data = secretData(record);
+    if (this.secret) {
+      this.secret = await this.client.update({ ...this.secret, type: JOIN_TOKENS_TYPE, data, stringData: {} });
+      return;
+    }
+    await this.ensureNamespace();
+    this.secret = await this.client.create({
+      apiVersion: 'persys.dev/v1',
+      kind: 'Secret',
+      metadata: { name: JOIN_TOKENS_SECRET, namespace: JOIN_TOKENS_NAMESPACE },
+      type: JOIN_TOKENS_TYPE,
+      data,
+    });
+  }
+
+  async forget(): Promise<void> {
+    if (!this.secret) return;
+    try {
+      await this.client.delete('Secret', JOIN_TOKENS_SECRET, JOIN_TOKENS_NAMESPACE, { uid: this.secret.metadata.uid });
+    } catch (err) {
+      if (codeOf(err) !== Code.NOT_FOUND) throw err;
+    }
+    this.secret = undefined;
+  }
+
+  private async ensureNamespace(): Promise<void> {
+    try {
+      await this.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: JOIN_TOKENS_NAMESPACE } });
+    } catch (err) {
+      if (codeOf(err) !== Code.ALREADY_EXISTS) throw err;
+    }
+  }
+}

@@ -1,0 +1,85 @@
+// Tests of a SwarmService's status from a manager's answer: the Available and Ready conditions, task
+// errors in the message, observedGeneration, the failure status, and the poll interval.
+import { describe, expect, it } from 'vitest';
+import type { SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
+import { sameStatus } from './same-status.js';
+import { availableCondition, CONVERGED_POLL_MS, CONVERGING_POLL_MS, nextPollMs, statusAfterApply, statusAfterFailure } from './service-status.js';
+
+const T0 = '2024-05-01T12:00:00.000Z';
+const T1 = '2024-05-01T12:00:01.000Z';
+const answer = (o: Partial<SwarmServiceStatus> = {}): SwarmServiceStatus => ({
+  serviceId: 'svc1',
+  desiredTasks: 3,
+  runningTasks: 3,
+  updateState: '',
+  updateMessage: '',
+  taskErrors: [],
+  observedGeneration: 0,
+  conditions: [],
+  ...o,
+});
+
+describe('availableCondition', () => {
+  it.each([
+    { desired: 3, running: 3, errors: [], status: 'True', message: '3 of 3 tasks running' },
+    { desired: 3, running: 4, errors: [], status: 'True', message: '4 of 3 tasks running' },
+    { desired: 0, running: 0, errors: [], status: 'True', message: '0 of 0 tasks running' },
+    { desired: 40, running: 12, errors: [], status: 'False', message: '12 of 40 tasks running' },
+    { desired: 2, running: 0, errors: ['node b: no such image', 'node c: no such image'], status: 'False', message: '0 of 2 tasks running: node b: no such image; node c: no such image' },
+    { desired: 5, running: 1, errors: ['e1', 'e2', 'e3', 'e4'], status: 'False', message: '1 of 5 tasks running: e1; e2; e3 …' },
+  ])('$message → $status', ({ desired, running, errors, status, message }) => {
+    expect(availableCondition({ desiredTasks: desired, runningTasks: running, taskErrors: errors })).toMatchObject({ status, message });
+  });
+});
+
+describe('statusAfterApply', () => {
+  it('takes the answer, sets observedGeneration, Ready and Available', () => {
+    const s = statusAfterApply(undefined, answer({ runningTasks: 1, updateState: 'updating' }), 4, T0);
+    expect(s).toMatchObject({ serviceId: 'svc1', desiredTasks: 3, runningTasks: 1, updateState: 'updating', observedGeneration: 4 });
+    expect(s.conditions).toEqual([
+      { type: 'Ready', status: 'True', reason: 'Applied', message: 'the service is applied to the swarm', lastTransitionTime: T0 },
+      { type: 'Available', status: 'False', reason: 'TasksNotRunning', message: '1 of 3 tasks running', lastTransitionTime: T0 },
+    ]);
+  });
+
+  it('is the same status when nothing moved, so no write is due', () => {
+    const s = statusAfterApply(undefined, answer(), 2, T0);
+    expect(sameStatus(s, statusAfterApply(s, answer(), 2, T1))).toBe(true);
+    expect(sameStatus(s, statusAfterApply(s, answer({ runningTasks: 2 }), 2, T1))).toBe(false);
+    expect(sameStatus(s, statusAfterApply(s, answer(), 3, T1))).toBe(false);
+  });
+
+  it('compares equal to the stored form, where proto JSON dropped empty fields', () => {
+    const s = statusAfterApply(undefined, answer({ desiredTasks: 0, runningTasks: 0 }), 1, T0);
+    const stored = JSON.parse(JSON.stringify({ ...s, desiredTasks: undefined, runningTasks: undefined, updateState: undefined, updateMessage: undefined, taskErrors: undefined }));
+    expect(sameStatus(stored, statusAfterApply(stored, answer({ desiredTasks: 0, runningTasks: 0 }), 1, T1))).toBe(true);
+  });
+});
+
+describe('statusAfterFailure', () => {
+  it('keeps the last counts and sets Ready False with the error', () => {
+    const ok = statusAfterApply(undefined, answer(), 1, T0);
+    const failed = statusAfterFailure(ok, 'no swarm manager could apply the service: a: deadline exceeded', T1);
+    expect(failed.runningTasks).toBe(3);
+    expect(failed.conditions.find((c: { type: string }) => c.type === 'Ready')).toEqual({
+      type: 'Ready',
+      status: 'False',
+      reason: 'SwarmUnavailable',
+      message: 'no swarm manager could apply the service: a: deadline exceeded',
+      lastTransitionTime: T1,
+    });
+    expect(failed.conditions.find((c: { type: string }) => c.type === 'Available').status).toBe('True');
+  });
+});
+
+describe('nextPollMs', () => {
+  it.each([
+    { running: 10, desired: 40, updateState: '', ms: CONVERGING_POLL_MS },
+    { running: 40, desired: 40, updateState: 'updating', ms: CONVERGING_POLL_MS },
+    { running: 40, desired: 40, updateState: 'rollback_started', ms: CONVERGING_POLL_MS },
+    { running: 40, desired: 40, updateState: 'completed', ms: CONVERGED_POLL_MS },
+    { running: 0, desired: 0, updateState: '', ms: CONVERGED_POLL_MS },
+  ])('$running of $desired, update "$updateState" → $ms ms', ({ running, desired, updateState, ms }) => {
+    expect(nextPollMs({ runningTasks: running, desiredTasks: desired, updateState })).toBe(ms);
+  });
+});

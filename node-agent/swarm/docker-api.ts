@@ -1,0 +1,54 @@
+// The parts of the Docker Engine API answers the swarm engine reads, where dockerode's typings say
+// `any`; and the calls whose typings omit the options (with the abort signal) that dockerode accepts.
+import type Dockerode from 'dockerode';
+
+/** `GET /info`'s Swarm section. */
+export interface SwarmInfo {
+  NodeID?: string;
+  NodeAddr?: string;
+  /** inactive, pending, active, error or locked */
+  LocalNodeState?: string;
+  ControlAvailable?: boolean;
+  Error?: string;
+  RemoteManagers?: { NodeID?: string; Addr?: string }[] | null;
+  Cluster?: { ID?: string };
+}
+
+/** An entry of `GET /nodes`. */
+export interface SwarmNode {
+  ID: string;
+  Version?: { Index?: number };
+  Spec?: { Name?: string; Labels?: Record<string, string>; Role?: string; Availability?: string };
+  Description?: { Hostname?: string };
+  Status?: { State?: string; Message?: string; Addr?: string };
+  ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string };
+}
+
+/** An entry of `GET /tasks`. */
+export interface SwarmTask {
+  ID: string;
+  ServiceID?: string;
+  NodeID?: string;
+  Slot?: number;
+  CreatedAt?: string;
+  DesiredState?: string;
+  Status?: { Timestamp?: string; State?: string; Message?: string; Err?: string };
+}
+
+export function swarmInfo(docker: Dockerode, abortSignal: AbortSignal): Promise<SwarmInfo> {
+  const info = (docker as unknown as { info(o: object): Promise<{ Swarm?: SwarmInfo }> }).info({ abortSignal });
+  return info.then((i) => i.Swarm ?? {});
+}
+
+export function swarmJoinTokens(docker: Dockerode, abortSignal: AbortSignal): Promise<{ Worker?: string; Manager?: string }> {
+  const swarm = (docker as unknown as { swarmInspect(o: object): Promise<Dockerode.Swarm> }).swarmInspect({ abortSignal });
+  return swarm.then((s) => s.JoinTokens ?? {});
+}
+
+export function listSwarmNodes(docker: Dockerode, abortSignal: AbortSignal): Promise<SwarmNode[]> {
+  return docker.listNodes({ abortSignal } as Dockerode.NodeListOptions) as Promise<SwarmNode[]>;
+}
+
+export function listServiceTasks(docker: Dockerode, serviceId: string, abortSignal: AbortSignal): Promise<SwarmTask[]> {
+  return docker.listTasks({ filters: { service: [serviceId] }, abortSignal }) as Promise<SwarmTask[]>;
+}

@@ -1,0 +1,164 @@
+// The node agent's side of the swarm controller's SwarmOperations: carries out one SwarmRequest on
+// this node's own Docker engine (membership here, services in services.ts) and answers what it found.
+// Join tokens pass through it in both directions; they are never logged.
+import type Dockerode from 'dockerode';
+import type { Logger } from 'pino';
+import type { SwarmInit, SwarmJoin, SwarmNodeUpdate, SwarmRequest, SwarmResponse, SwarmState } from '../../lib/gen/persys/v1/agent.js';
+import { engineStatus } from '../docker/errors.js';
+import { listSwarmNodes, swarmInfo, swarmJoinTokens, type SwarmInfo, type SwarmNode } from './docker-api.js';
+import { AlreadyInSwarmError, NotSwarmManagerError, SwarmOperationError } from './errors.js';
+import { SwarmServices } from './services.js';
+import { swarmState } from './state.js';
+
+/** Swarm's default port; listening on every address lets the advertised one be any of them. */
+const LISTEN_ADDR = '0.0.0.0:2377';
+/** Size of each overlay subnet carved from a DefaultAddrPool (the engine's allocator fails on 0). */
+const SUBNET_SIZE = 24;
+
+export interface SwarmEngineOptions {
+  docker: Dockerode;
+  /** This agent's Node name, for messages. */
+  node: string;
+  logger: Logger;
+}
+
+export class SwarmEngine {
+  private readonly docker: Dockerode;
+  private readonly node: string;
+  private readonly logger: Logger;
+  private readonly services: SwarmServices;
+
+  constructor(opts: SwarmEngineOptions) {
+    this.docker = opts.docker;
+    this.node = opts.node;
+    this.logger = opts.logger.child({ component: 'swarm' });
+    this.services = new SwarmServices(this.docker, this.node, this.logger);
+  }
+
+  /** Carries out `req`; a thrown Error's message is the failure the controller sees. */
+  async handle(req: SwarmRequest, signal: AbortSignal): Promise<SwarmResponse> {
+    const op = req.operation;
+    if (!op) throw new Error('swarm request names no operation');
+    this.logger.debug({ operation: op.$case }, 'swarm operation');
+    switch (op.$case) {
+      case 'inspect':
+        return { state: await this.inspect(signal), removedServices: [] };
+      case 'init':
+        return { state: await this.init(op.value, signal), removedServices: [] };
+      case 'join':
+        return { state: await this.join(op.value, signal), removedServices: [] };
+      case 'leave':
+        return { state: await this.leave(op.value.force, signal), removedServices: [] };
+      case 'updateNode':
+        await this.requireManager(signal);
+        await this.updateNode(op.value, signal);
+        return { state: await this.inspect(signal), removedServices: [] };
+      case 'removeNode':
+        await this.requireManager(signal);
+        await this.call('remove swarm node', () => this.docker.getNode(op.value.nodeId).remove({ force: op.value.force, abortSignal: signal })).catch(
+          (e: SwarmOperationError) => {
+            if (engineStatus(e.cause) !== 404) throw e;
+          },
+        );
+        this.logger.info({ nodeId: op.value.nodeId }, 'removed swarm node');
+        return { state: await this.inspect(signal), removedServices: [] };
+      case 'applyService':
+        await this.requireManager(signal);
+        return { service: await this.services.apply(op.value, signal), removedServices: [] };
+      case 'pruneServices':
+        await this.requireManager(signal);
+        return { removedServices: await this.services.prune(op.value.keepUids, signal) };
+      default:
+        throw new Error(`unknown swarm operation ${(op as { $case: string }).$case}`);
+    }
+  }
+
+  /** The engine's swarm state; a manager adds the members and the join tokens. */
+  private async inspect(signal: AbortSignal): Promise<SwarmState> {
+    const info = await this.info(signal);
+    if (!info.ControlAvailable) return swarmState(info);
+    const [members, tokens] = await Promise.all([
+      this.call('list swarm nodes', () => listSwarmNodes(this.docker, signal)),
+      this.call('inspect swarm', () => swarmJoinTokens(this.docker, signal)),
+    ]);
+    return swarmState(info, members, tokens);
+  }
+
+  private async init(req: SwarmInit, signal: AbortSignal): Promise<SwarmState> {
+    await this.requireOutsideSwarm(signal);
+    const body: Record<string, unknown> = { ListenAddr: LISTEN_ADDR };
+    if (req.advertiseAddr) body['AdvertiseAddr'] = req.advertiseAddr;
+    if (req.defaultAddrPool.length) {
+      body['DefaultAddrPool'] = req.defaultAddrPool;
+      body['SubnetSize'] = SUBNET_SIZE;
+    }
+    await this.call('swarm init', () => this.docker.swarmInit({ ...body, abortSignal: signal }));
+    this.logger.info({ advertiseAddr: req.advertiseAddr }, 'initialised a new swarm');
+    return this.inspect(signal);
+  }
+
+  private async join(req: SwarmJoin, signal: AbortSignal): Promise<SwarmState> {
+    await this.requireOutsideSwarm(signal);
+    const body: Record<string, unknown> = { ListenAddr: LISTEN_ADDR, RemoteAddrs: req.remoteAddrs, JoinToken: req.joinToken };
+    if (req.advertiseAddr) body['AdvertiseAddr'] = req.advertiseAddr;
+    await this.call('swarm join', () => this.docker.swarmJoin({ ...body, abortSignal: signal }));
+    this.logger.info({ remoteAddrs: req.remoteAddrs, advertiseAddr: req.advertiseAddr }, 'joined a swarm');
+    return this.inspect(signal);
+  }
+
+  /** Leaving when not in a swarm succeeds: the engine is where the caller wants it. */
+  private async leave(force: boolean, signal: AbortSignal): Promise<SwarmState> {
+    const info = await this.info(signal);
+    if ((info.LocalNodeState ?? 'inactive') !== 'inactive') {
+      await this.call('swarm leave', () => this.docker.swarmLeave({ force, abortSignal: signal })).catch((e: SwarmOperationError) => {
+        if (engineStatus(e.cause) !== 503) throw e; // 503: not part of a swarm (any more)
+      });
+      this.logger.info({ force }, 'left the swarm');
+    }
+    return this.inspect(signal);
+  }
+
+  /** Sets role, availability and labels (labels replace the old ones); sends nothing when all match. */
+  private async updateNode(req: SwarmNodeUpdate, signal: AbortSignal): Promise<void> {
+    const handle = this.docker.getNode(req.nodeId);
+    const current = (await this.call(`inspect swarm node ${req.nodeId}`, () => handle.inspect({ abortSignal: signal }))) as SwarmNode;
+    const spec = current.Spec ?? {};
+    const next = {
+      ...spec,
+      Role: req.role || spec.Role,
+      Availability: req.availability || spec.Availability,
+      Labels: { ...req.labels },
+    };
+    if (next.Role === spec.Role && next.Availability === spec.Availability && sameLabels(next.Labels, spec.Labels ?? {})) return;
+    const version = current.Version?.Index;
+    await this.call(`update swarm node ${req.nodeId}`, () => handle.update({ _query: { version }, _body: next, abortSignal: signal }));
+    this.logger.info({ nodeId: req.nodeId, role: next.Role, availability: next.Availability }, 'updated swarm node');
+  }
+
+  private async requireManager(signal: AbortSignal): Promise<void> {
+    if (!(await this.info(signal)).ControlAvailable) throw new NotSwarmManagerError(this.node);
+  }
+
+  private async requireOutsideSwarm(signal: AbortSignal): Promise<void> {
+    const info = await this.info(signal);
+    const state = info.LocalNodeState ?? 'inactive';
+    if (state !== 'inactive') throw new AlreadyInSwarmError(this.node, info.NodeID ?? '', state);
+  }
+
+  private info(signal: AbortSignal): Promise<SwarmInfo> {
+    return this.call('docker info', () => swarmInfo(this.docker, signal));
+  }
+
+  private async call<T>(operation: string, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (e) {
+      throw new SwarmOperationError(operation, this.node, { cause: e });
+    }
+  }
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}

@@ -1,0 +1,154 @@
+// SwarmServices on a manager's engine: create or update the Docker service (and its overlay networks)
+// for one SwarmService, report its status, and prune what persys created for objects that are gone.
+// Every call reads or touches only services and networks carrying persys's labels, or the exact names
+// a SwarmService asks for.
+import type Dockerode from 'dockerode';
+import type { Logger } from 'pino';
+import type { DeepPartial, SwarmService, SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
+import { engineStatus } from '../docker/errors.js';
+import { listServiceTasks, listSwarmNodes } from './docker-api.js';
+import { ForeignServiceError, SwarmOperationError } from './errors.js';
+import { LABEL_OWNER_UID, LABEL_SPEC_HASH, ownerFilter, serviceKey, swarmNetworkFilter, swarmServiceFilter } from './labels.js';
+import { desiredService, type DesiredService, type SwarmNetwork } from './service-spec.js';
+import { serviceStatus } from './status.js';
+
+export class SwarmServices {
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly node: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Makes the Docker service match the SwarmService and answers with its status. */
+  async apply(svc: DeepPartial<SwarmService>, signal: AbortSignal): Promise<SwarmServiceStatus> {
+    const desired = desiredService(svc);
+    const log = this.logger.child({ service: desired.name, uid: desired.uid });
+    for (const net of desired.networks) await this.ensureNetwork(net, signal);
+
+    let existing = await this.existing(desired, signal);
+    if (existing && isGlobal(existing) !== (desired.replicas === undefined)) {
+      // Docker refuses to change a service's mode in place.
+      log.info('service mode changed: recreating the Docker service');
+      await this.call('remove service', () => this.docker.getService(existing!.ID).remove({ abortSignal: signal }));
+      existing = undefined;
+    }
+    let id: string;
+    if (!existing) {
+      const created = await this.call('create service', () => this.docker.createService({ ...desired.spec, abortSignal: signal }));
+      id = created.id as string;
+      log.info({ serviceId: id }, 'created Docker service');
+    } else {
+      id = existing.ID;
+      const hashDiffers = existing.Spec?.Labels?.[LABEL_SPEC_HASH] !== desired.specHash;
+      const scaledAway = desired.replicas !== undefined && existing.Spec?.Mode?.Replicated?.Replicas !== desired.replicas;
+      if (hashDiffers || scaledAway) {
+        const version = existing.Version?.Index;
+        await this.call('update service', () =>
+          this.docker.getService(id).update({ _query: { version }, _body: desired.spec, abortSignal: signal }),
+        );
+        log.info({ serviceId: id, specChanged: hashDiffers, replicasChanged: scaledAway }, 'updated Docker service');
+      }
+    }
+    return this.status(id, signal);
+  }
+
+  /**
+   * Removes the services persys created whose SwarmService uid is not in `keepUids`, then the overlay
+   * networks persys created that no service uses any more. Answers `namespace/name` of each removed service.
+   */
+  async prune(keepUids: string[], signal: AbortSignal): Promise<string[]> {
+    const keep = new Set(keepUids);
+    const owned = await this.call('list services', () => this.docker.listServices({ filters: { label: [swarmServiceFilter] }, abortSignal: signal }));
+    const removed: string[] = [];
+    for (const s of owned) {
+      const uid = s.Spec?.Labels?.[LABEL_OWNER_UID];
+      if (!uid || keep.has(uid)) continue;
+      await this.call('remove service', () => this.docker.getService(s.ID).remove({ abortSignal: signal })).catch(ignore404);
+      removed.push(serviceKey(s.Spec?.Labels));
+      this.logger.info({ service: s.Spec?.Name, uid }, 'removed Docker service of a deleted SwarmService');
+    }
+    await this.pruneNetworks(signal);
+    return removed.sort();
+  }
+
+  private async pruneNetworks(signal: AbortSignal): Promise<void> {
+    const networks = await this.call('list networks', () =>
+      this.docker.listNetworks({ filters: { label: [swarmNetworkFilter] }, abortSignal: signal } as Dockerode.NetworkListOptions),
+    );
+    if (!networks.length) return;
+    const services = await this.call('list services', () => this.docker.listServices({ abortSignal: signal }));
+    const used = new Set(services.flatMap((s) => [...(s.Spec?.TaskTemplate?.Networks ?? []), ...(s.Spec?.Networks ?? [])].map((n) => n.Target)));
+    for (const n of networks) {
+      if (used.has(n.Id) || used.has(n.Name)) continue;
+      try {
+        await this.docker.getNetwork(n.Id).remove({ abortSignal: signal });
+        this.logger.info({ network: n.Name }, 'removed unused swarm network');
+      } catch (e) {
+        // Tasks of a just-removed service still hold it for a moment: the next prune gets it.
+        if (engineStatus(e) === 404 || /in use|active endpoints/i.test(String((e as Error).message))) continue;
+        throw new SwarmOperationError(`remove network ${n.Name}`, this.node, { cause: e });
+      }
+    }
+  }
+
+  /** The service made for this SwarmService: by owner uid, or by name if persys made it for an earlier incarnation. */
+  private async existing(desired: DesiredService, signal: AbortSignal): Promise<Dockerode.Service | undefined> {
+    const mine = await this.call('list services', () =>
+      this.docker.listServices({ filters: { label: [ownerFilter(desired.uid)] }, abortSignal: signal }),
+    );
+    if (mine[0]) return mine[0];
+    // The name filter matches prefixes.
+    const named = (
+      await this.call('list services', () => this.docker.listServices({ filters: { name: [desired.name] }, abortSignal: signal }))
+    ).find((s) => s.Spec?.Name === desired.name);
+    if (named && !named.Spec?.Labels?.[LABEL_OWNER_UID]) throw new ForeignServiceError(desired.name);
+    return named;
+  }
+
+  /** Creates the overlay network when no network of that name exists; one persys did not create is used as it is. */
+  private async ensureNetwork(net: SwarmNetwork, signal: AbortSignal): Promise<void> {
+    const exists = async () => {
+      // The name filter matches substrings.
+      const found = await this.call('list networks', () =>
+        this.docker.listNetworks({ filters: { name: [net.name] }, abortSignal: signal } as Dockerode.NetworkListOptions),
+      );
+      return found.some((n) => n.Name === net.name);
+    };
+    if (await exists()) return;
+    try {
+      await this.docker.createNetwork({ Name: net.name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, Labels: net.labels, abortSignal: signal });
+      this.logger.info({ network: net.name }, 'created swarm network');
+    } catch (e) {
+      if (engineStatus(e) === 409 && (await exists())) return; // created concurrently
+      throw new SwarmOperationError(`create network ${net.name}`, this.node, { cause: e });
+    }
+  }
+
+  private async status(id: string, signal: AbortSignal): Promise<SwarmServiceStatus> {
+    // `status: true` adds ServiceStatus (running/desired task counts) on API 1.41 and later.
+    const [service] = await this.call('list services', () => this.docker.listServices({ filters: { id: [id] }, status: true, abortSignal: signal }));
+    if (!service) throw new SwarmOperationError(`inspect service ${id}`, this.node, { cause: new Error('the service vanished right after it was applied') });
+    const tasks = await this.call('list tasks', () => listServiceTasks(this.docker, id, signal));
+    const placed = tasks.some((t) => t.NodeID && (t.Status?.Err || t.Status?.State === 'failed' || t.Status?.State === 'rejected'));
+    const nodes = placed ? await this.call('list nodes', () => listSwarmNodes(this.docker, signal)) : [];
+    return serviceStatus(service, tasks, new Map(nodes.map((n) => [n.ID, n])));
+  }
+
+  private async call<T>(operation: string, attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (e) {
+      throw new SwarmOperationError(operation, this.node, { cause: e });
+    }
+  }
+}
+
+function isGlobal(s: Dockerode.Service): boolean {
+  return !!s.Spec?.Mode?.Global;
+}
+
+function ignore404(e: unknown): undefined {
+  const cause = e instanceof SwarmOperationError ? e.cause : e;
+  if (engineStatus(cause) === 404) return undefined;
+  throw e;
+}
