@@ -99,6 +99,7 @@ describe('persys CLI against persys up', () => {
       'cronjob/tick created',
       'namespace/demo created',
       'secret/app-credentials created',
+      'swarmservice/web created',
     ]);
     const second = await persys(['apply', '-f', EXAMPLES]);
     expect(second.code).toBe(0);

@@ -165,7 +165,7 @@ describe('SwarmServices', () => {
   }, 120_000);
 
   it('never touches a service it did not create, even one with the name it would use', async () => {
-    await docker(a, ['service', 'create', '--detach', '--name', HANDMADE, '--replicas', '1', TEST_IMAGE, 'sleep', '3600']);
+    await docker(a, ['service', 'create', '--detach', '--no-resolve-image', '--name', HANDMADE, '--replicas', '1', TEST_IMAGE, 'sleep', '3600']);
     const before = (await a.docker.getService(HANDMADE).inspect()) as { Version: { Index: number }; Spec: { Labels: Record<string, string> } };
 
     await apply(service('clash', `image: ${IMAGE_V2}\nreplicas: 2`), 'apply clash');
@@ -181,6 +181,34 @@ describe('SwarmServices', () => {
     expect(after.Version.Index).toBe(before.Version.Index);
     expect((await serviceLs()).has(HANDMADE)).toBe(true);
   }, 180_000);
+});
+
+const condition = (n: Resource, type: string) => (n.status?.conditions ?? []).find((c: { type: string }) => c.type === type);
+
+describe('manager quorum', () => {
+  it('promotes a worker, reports the quorum at risk when a manager engine stops, and demotes it again', async () => {
+    await apply(nodeRole(NODE_B, 'manager'), 'promote B');
+    await eventually('B to be a reachable manager', async () => ((await a.docker.listNodes()) as { ID: string; ManagerStatus?: { Reachability: string } }[]).find((n) => n.ID === nodeIdB), (n) => n?.ManagerStatus?.Reachability === 'reachable', 90_000);
+    await eventually('node B status to say manager', () => get('Node', NODE_B), (n) => n.status?.swarm?.role === 'manager', 60_000);
+
+    // Two managers: with one of them gone, no majority is left.
+    await b.stopEngine();
+    try {
+      const nodeA = await eventually('SwarmQuorum False on A', () => get('Node', NODE_A), (n) => condition(n, 'SwarmQuorum')?.status === 'False', 120_000);
+      expect(condition(nodeA, 'SwarmQuorum')).toMatchObject({ reason: 'QuorumAtRisk' });
+      const events = await cluster.client.list('Event', { namespace: 'default' });
+      const atRisk = events.items.filter((e) => e.reason === 'SwarmQuorumAtRisk');
+      expect(atRisk.length, JSON.stringify(events.items.map((e) => e.reason))).toBeGreaterThan(0);
+      expect(atRisk[0]!.type).toBe('Warning');
+    } finally {
+      await b.startEngine();
+    }
+    await eventually('SwarmQuorum True again', () => get('Node', NODE_A), (n) => condition(n, 'SwarmQuorum')?.status === 'True', 120_000);
+
+    await apply(nodeRole(NODE_B, 'worker'), 'demote B');
+    await eventually('B to be a worker again', async () => ((await a.docker.listNodes()) as { ID: string; Spec: { Role: string } }[]).find((n) => n.ID === nodeIdB), (n) => n?.Spec.Role === 'worker', 90_000);
+    await eventually('node B status to say worker', () => get('Node', NODE_B), (n) => n.status?.swarm?.role === 'worker' && n.status.swarm.state === 'ready', 90_000);
+  }, 420_000);
 });
 
 describe('leaving', () => {
