@@ -2,6 +2,7 @@
 // its request id; a followed log runs until the container stops or the server cancels it.
 import type { Logger } from 'pino';
 import type { AgentRequest, StreamChunk, SwarmRequest, SwarmResponse } from '../lib/gen/persys/v1/agent.js';
+import { redactTokens } from '../lib/swarm/redact.js';
 import type { LogChunk } from './docker/logs.js';
 import { mergeLabelledLogs } from './stack-logs.js';
 import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
@@ -56,8 +57,10 @@ export class RequestHandler {
     this.answer(req, send, abort.signal)
       .catch(async (e: unknown) => {
         if (abort.signal.aborted) return;
-        this.log.info({ requestId: id, err: e }, 'request failed');
-        await send(chunk(id, { end: true, error: (e as Error)?.message ?? String(e) })).catch(() => undefined);
+        // A swarm operation's error may quote a join token.
+        const message = redactTokens((e as Error)?.message ?? String(e));
+        this.log.info({ requestId: id, error: message }, 'request failed');
+        await send(chunk(id, { end: true, error: message })).catch(() => undefined);
       })
       .finally(() => this.inflight.delete(id));
   }

@@ -6,6 +6,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SwarmRequest, SwarmResponse } from '../../lib/gen/persys/v1/agent.js';
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
+import { redactTokens } from '../../lib/swarm/redact.js';
 import type { AgentHub } from '../agents/hub.js';
 import { ApiStatusError, codeName, toServiceError } from './status.js';
 
@@ -43,7 +44,7 @@ export function relaySwarmRequest(hub: AgentHub, req: SwarmRequest, timeoutMs: n
       { requestId, request: { $case: 'swarm', value: req } },
       {
         chunk(c) {
-          if (c.error) return settle(() => reject(new ApiStatusError(Code.FAILED_PRECONDITION, `node "${req.node}": ${c.error}`)));
+          if (c.error) return settle(() => reject(new ApiStatusError(Code.FAILED_PRECONDITION, `node "${req.node}": ${redactTokens(c.error)}`)));
           if (c.end) settle(() => resolve(c.swarm ?? { removedServices: [] }));
         },
         failed: (err) => settle(() => reject(err)),
@@ -70,8 +71,9 @@ export function swarmOperationsService(deps: SwarmOperationsDeps): UntypedServic
           const se = toServiceError(err);
           metrics?.requests.inc({ verb: `swarm.${op}`, kind: '', code: codeName(se.code) });
           // The request is logged by operation and node only: it may carry a join token.
-          if (se.code === Code.INTERNAL) log.error({ err, node: req.node, op }, 'swarm operation failed');
-          else log.info({ node: req.node, op, code: codeName(se.code), message: se.details }, 'swarm operation refused or failed');
+          const message = redactTokens(se.details);
+          if (se.code === Code.INTERNAL) log.error({ node: req.node, op, message }, 'swarm operation failed');
+          else log.info({ node: req.node, op, code: codeName(se.code), message }, 'swarm operation refused or failed');
           callback(se);
         });
     },

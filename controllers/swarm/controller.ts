@@ -18,7 +18,7 @@ import { persysNodeOf, planMembership, type MembershipAction, type MembershipPla
 import { nodeStatusAfterRound, quorumTurnedAtRisk } from './node-status.js';
 import { describeAction, swarmCallOf } from './operations.js';
 import { sameStatus } from './same-status.js';
-import { nextPollMs, statusAfterApply, statusAfterFailure } from './service-status.js';
+import { answerFingerprint, nextPollMs, statusAfterApply, statusAfterFailure } from './service-status.js';
 
 export const SWARM_CONTROLLER_NAME = 'swarm';
 /** The name of the per-SwarmService controller (metrics and logs). */
@@ -98,6 +98,8 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
   let membershipDone = false;
   let managers: string[] = [];
   const applyFailures = new Map<string, number>();
+  /** What the last poll of each service learned and how long it then waited (to back off while nothing moves). */
+  const lastPolls = new Map<string, { fingerprint: string; delayMs: number }>();
 
   async function inspectAll(ready: PersysNode[], ctx: ReconcileContext): Promise<Map<string, Observation>> {
     const answers = await Promise.all(
@@ -275,7 +277,11 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
     if (key === PRUNE_KEY) return prune(ctx);
     const svc = services.getByKey(key);
     // Deleted services are removed from the swarm by pruning, which knows every uid still wanted.
-    if (!svc || svc.metadata.deletionTimestamp) return;
+    if (!svc || svc.metadata.deletionTimestamp) {
+      applyFailures.delete(key);
+      lastPolls.delete(key);
+      return;
+    }
     if (!membershipDone) return { requeueAfterMs: WAIT_FOR_MEMBERSHIP_MS };
     const now = new Date(clock.now()).toISOString();
     const { answer, errors } = await applyOnAManager(svc, ctx);
@@ -299,7 +305,9 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
     const written = await writeServiceStatus(svc, next);
     if (written === 'gone') return;
     if (written === 'conflict') return { requeueAfterMs: CONFLICT_RETRY_MS };
-    return { requeueAfterMs: nextPollMs(answer) };
+    const delayMs = nextPollMs(answer, lastPolls.get(key));
+    lastPolls.set(key, { fingerprint: answerFingerprint(answer), delayMs });
+    return { requeueAfterMs: delayMs };
   }
 
   async function prune(ctx: ReconcileContext): Promise<Result> {

@@ -25,10 +25,7 @@ export function recordOfSecret(secret: Record<string, unknown> | undefined): Swa
   return { clusterId, workerToken: unb64(data.worker), managerToken: unb64(data.manager) };
 }
 
-/** Text with every swarm join token (SWMTKN-…) cut to its prefix: for logs, Events and status. */
-export function redactTokens(text: string): string {
-  return text.replace(/SWMTKN-[\w-]+/g, 'SWMTKN-[redacted]');
-}
+export { redactTokens } from '../../lib/swarm/redact.js';
 
 export type JoinTokenClient = Pick<ApiClient, 'get' | 'create' | 'update' | 'delete'>;
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import { sameStatus } from './same-status.js';
-import { availableCondition, CONVERGED_POLL_MS, CONVERGING_POLL_MS, nextPollMs, statusAfterApply, statusAfterFailure } from './service-status.js';
+import { answerFingerprint, availableCondition, CONVERGED_POLL_MS, CONVERGING_POLL_MS, nextPollMs, statusAfterApply, statusAfterFailure } from './service-status.js';
 
 const T0 = '2024-05-01T12:00:00.000Z';
 const T1 = '2024-05-01T12:00:01.000Z';
@@ -80,6 +80,35 @@ describe('nextPollMs', () => {
     { running: 40, desired: 40, updateState: 'completed', ms: CONVERGED_POLL_MS },
     { running: 0, desired: 0, updateState: '', ms: CONVERGED_POLL_MS },
   ])('$running of $desired, update "$updateState" → $ms ms', ({ running, desired, updateState, ms }) => {
-    expect(nextPollMs({ runningTasks: running, desiredTasks: desired, updateState })).toBe(ms);
+    expect(nextPollMs(answer({ runningTasks: running, desiredTasks: desired, updateState }))).toBe(ms);
+  });
+
+  it('backs off while a converging service does not move, and is quick again once it does', () => {
+    const stuck = answer({ runningTasks: 0, desiredTasks: 2, taskErrors: ['node b: No such image: x'] });
+    let delay = nextPollMs(stuck);
+    expect(delay).toBe(CONVERGING_POLL_MS);
+    const delays: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      delay = nextPollMs(stuck, { fingerprint: answerFingerprint(stuck), delayMs: delay });
+      delays.push(delay);
+    }
+    expect(delays.slice(0, 3)).toEqual([CONVERGING_POLL_MS * 2, CONVERGING_POLL_MS * 4, CONVERGING_POLL_MS * 8]);
+    expect(delays.at(-1)).toBe(CONVERGED_POLL_MS);
+    const moved = answer({ runningTasks: 1, desiredTasks: 2 });
+    expect(nextPollMs(moved, { fingerprint: answerFingerprint(stuck), delayMs: CONVERGED_POLL_MS })).toBe(CONVERGING_POLL_MS);
+  });
+
+  it('looks again late at a service a manager refused', () => {
+    const refused = answer({ serviceId: '', desiredTasks: 0, runningTasks: 0, conditions: [{ type: 'Ready', status: 'False', reason: 'ServiceNameTaken', message: 'x', lastTransitionTime: '', lastUpdateTime: '', observedGeneration: 0 }] });
+    expect(nextPollMs(refused)).toBe(CONVERGED_POLL_MS);
+  });
+});
+
+describe('statusAfterApply with a refusal', () => {
+  it("puts the manager's reason in the Ready condition", () => {
+    const refused = answer({ serviceId: '', desiredTasks: 0, runningTasks: 0, conditions: [{ type: 'Ready', status: 'False', reason: 'ServiceNameTaken', message: 'a Docker service named default_api exists and was not created by persys', lastTransitionTime: '', lastUpdateTime: '', observedGeneration: 0 }] });
+    const status = statusAfterApply(undefined, refused, 2, T0);
+    expect(status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ServiceNameTaken', message: expect.stringContaining('not created by persys') });
+    expect(status.serviceId).toBe('');
   });
 });

@@ -6,8 +6,8 @@ import type { SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import type { ConditionDraft } from './membership.js';
 
 /** While tasks start or an update rolls, look again this soon (a benchmark times apply → all running). */
-export const CONVERGING_POLL_MS = 500;
-/** Once converged, look again this late to repair drift. */
+export const CONVERGING_POLL_MS = 250;
+/** Once converged (or while nothing changes), look again at most this late, to repair drift. */
 export const CONVERGED_POLL_MS = 30_000;
 const SHOWN_TASK_ERRORS = 3;
 const ROLLING = new Set(['updating', 'rollback_started']);
@@ -24,7 +24,12 @@ const put = (conditions: Condition[] | undefined, type: string, d: ConditionDraf
 
 /** The status after a successful apply (the answer is authoritative for the Docker service's fields). */
 export function statusAfterApply(prev: any, answer: SwarmServiceStatus, generation: number, now: string): any {
-  let conditions = put(prev?.conditions, 'Ready', { status: 'True', reason: 'Applied', message: 'the service is applied to the swarm' }, now);
+  // A manager that refuses the service (a name taken by a hand-made service, a spec Docker cannot take) says why.
+  const refusal = answer.conditions.find((c) => c.type === 'Ready' && c.status === 'False');
+  const ready: ConditionDraft = refusal
+    ? { status: 'False', reason: refusal.reason, message: refusal.message }
+    : { status: 'True', reason: 'Applied', message: 'the service is applied to the swarm' };
+  let conditions = put(prev?.conditions, 'Ready', ready, now);
   conditions = put(conditions, 'Available', availableCondition(answer), now);
   return {
     serviceId: answer.serviceId,
@@ -43,7 +48,20 @@ export function statusAfterFailure(prev: any, message: string, now: string): any
   return { ...(prev ?? {}), conditions: put(prev?.conditions, 'Ready', { status: 'False', reason: 'SwarmUnavailable', message }, now) };
 }
 
-export function nextPollMs(answer: Pick<SwarmServiceStatus, 'desiredTasks' | 'runningTasks' | 'updateState'>): number {
-  return answer.runningTasks < answer.desiredTasks || ROLLING.has(answer.updateState) ? CONVERGING_POLL_MS : CONVERGED_POLL_MS;
+/** What a poll learned, to tell whether anything moved since the last one. */
+export function answerFingerprint(a: SwarmServiceStatus): string {
+  return JSON.stringify([a.serviceId, a.desiredTasks, a.runningTasks, a.updateState, a.updateMessage, a.taskErrors, a.conditions.map((c) => c.reason)]);
+}
+
+/**
+ * How soon to look again: soon while tasks start or an update rolls, backing off (doubling up to the
+ * converged interval) while nothing moves, e.g. a missing image or a paused update; late once converged
+ * or refused.
+ */
+export function nextPollMs(answer: SwarmServiceStatus, previous?: { fingerprint: string; delayMs: number }): number {
+  const converging = !!answer.serviceId && (answer.runningTasks < answer.desiredTasks || ROLLING.has(answer.updateState));
+  if (!converging) return CONVERGED_POLL_MS;
+  if (previous && previous.fingerprint === answerFingerprint(answer)) return Math.min(CONVERGED_POLL_MS, previous.delayMs * 2);
+  return CONVERGING_POLL_MS;
 }
 

@@ -7,20 +7,42 @@ import type { Logger } from 'pino';
 import type { DeepPartial, SwarmService, SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import { engineStatus } from '../docker/errors.js';
 import { listServiceTasks, listSwarmNodes } from './docker-api.js';
-import { ForeignServiceError, SwarmOperationError } from './errors.js';
+import { ForeignServiceError, InvalidSwarmServiceError, SwarmOperationError } from './errors.js';
 import { LABEL_OWNER_UID, LABEL_SPEC_HASH, ownerFilter, serviceKey, swarmNetworkFilter, swarmServiceFilter } from './labels.js';
 import { desiredService, type DesiredService, type SwarmNetwork } from './service-spec.js';
 import { serviceStatus } from './status.js';
 
+/** A service this young is never pruned: its SwarmService may be newer than the caller's list of uids. */
+export const PRUNE_GRACE_MS = 30_000;
+const ROLLBACK_STATES = new Set(['rollback_started', 'rollback_paused', 'rollback_completed']);
+
 export class SwarmServices {
+  /** Spec hash this agent last sent per Docker service id: a rolled-back spec is not sent again. */
+  private readonly lastSent = new Map<string, string>();
+
   constructor(
     private readonly docker: Dockerode,
     private readonly node: string,
     private readonly logger: Logger,
+    private readonly pruneGraceMs = PRUNE_GRACE_MS,
   ) {}
 
-  /** Makes the Docker service match the SwarmService and answers with its status. */
+  /**
+   * Makes the Docker service match the SwarmService and answers with its status. A service persys may not
+   * touch, or a spec Docker cannot take, is answered as a status whose Ready condition says why: trying
+   * another manager would not help.
+   */
   async apply(svc: DeepPartial<SwarmService>, signal: AbortSignal): Promise<SwarmServiceStatus> {
+    try {
+      return await this.ensure(svc, signal);
+    } catch (e) {
+      if (e instanceof ForeignServiceError) return refused('ServiceNameTaken', e.message);
+      if (e instanceof InvalidSwarmServiceError) return refused('InvalidSpec', e.message);
+      throw e;
+    }
+  }
+
+  private async ensure(svc: DeepPartial<SwarmService>, signal: AbortSignal): Promise<SwarmServiceStatus> {
     const desired = desiredService(svc);
     const log = this.logger.child({ service: desired.name, uid: desired.uid });
     for (const net of desired.networks) await this.ensureNetwork(net, signal);
@@ -36,17 +58,20 @@ export class SwarmServices {
     if (!existing) {
       const created = await this.call('create service', () => this.docker.createService({ ...desired.spec, abortSignal: signal }));
       id = created.id as string;
+      this.lastSent.set(id, desired.specHash);
       log.info({ serviceId: id }, 'created Docker service');
     } else {
       id = existing.ID;
-      const hashDiffers = existing.Spec?.Labels?.[LABEL_SPEC_HASH] !== desired.specHash;
-      const scaledAway = desired.replicas !== undefined && existing.Spec?.Mode?.Replicated?.Replicas !== desired.replicas;
-      if (hashDiffers || scaledAway) {
+      const drift = driftOf(existing, desired);
+      // Docker rolled back what this agent sent: sending it again would only fail and roll back again.
+      const rolledBack = ROLLBACK_STATES.has(existing.UpdateStatus?.State ?? '') && this.lastSent.get(id) === desired.specHash;
+      if (drift.length && !rolledBack) {
         const version = existing.Version?.Index;
         await this.call('update service', () =>
           this.docker.getService(id).update({ _query: { version }, _body: desired.spec, abortSignal: signal }),
         );
-        log.info({ serviceId: id, specChanged: hashDiffers, replicasChanged: scaledAway }, 'updated Docker service');
+        this.lastSent.set(id, desired.specHash);
+        log.info({ serviceId: id, drift }, 'updated Docker service');
       }
     }
     return this.status(id, signal);
@@ -60,9 +85,11 @@ export class SwarmServices {
     const keep = new Set(keepUids);
     const owned = await this.call('list services', () => this.docker.listServices({ filters: { label: [swarmServiceFilter] }, abortSignal: signal }));
     const removed: string[] = [];
+    const now = Date.now();
     for (const s of owned) {
       const uid = s.Spec?.Labels?.[LABEL_OWNER_UID];
       if (!uid || keep.has(uid)) continue;
+      if (now - Date.parse(s.CreatedAt ?? '') < this.pruneGraceMs) continue;
       await this.call('remove service', () => this.docker.getService(s.ID).remove({ abortSignal: signal })).catch(ignore404);
       removed.push(serviceKey(s.Spec?.Labels));
       this.logger.info({ service: s.Spec?.Name, uid }, 'removed Docker service of a deleted SwarmService');
@@ -141,6 +168,35 @@ export class SwarmServices {
       throw new SwarmOperationError(operation, this.node, { cause: e });
     }
   }
+}
+
+/**
+ * What differs between the Docker service and the SwarmService: the spec persys last wrote (its hash
+ * label), or what a hand-made change (`docker service scale`, `docker service update --image`) altered
+ * while keeping that label.
+ */
+export function driftOf(existing: Dockerode.Service, desired: DesiredService): string[] {
+  const drift: string[] = [];
+  if (existing.Spec?.Labels?.[LABEL_SPEC_HASH] !== desired.specHash) drift.push('spec');
+  if (desired.replicas !== undefined && existing.Spec?.Mode?.Replicated?.Replicas !== desired.replicas) drift.push('replicas');
+  // The docker CLI pins the image digest when it can reach a registry; the name is what persys compares.
+  const image = (existing.Spec?.TaskTemplate as Dockerode.ContainerTaskSpec | undefined)?.ContainerSpec?.Image?.replace(/@sha256:[0-9a-f]+$/, '');
+  if (image !== (desired.spec.TaskTemplate as Dockerode.ContainerTaskSpec).ContainerSpec?.Image) drift.push('image');
+  return drift;
+}
+
+/** The answer for a SwarmService persys will not apply until it changes (or the name is freed). */
+function refused(reason: string, message: string): SwarmServiceStatus {
+  return {
+    serviceId: '',
+    desiredTasks: 0,
+    runningTasks: 0,
+    updateState: '',
+    updateMessage: '',
+    taskErrors: [],
+    observedGeneration: 0,
+    conditions: [{ type: 'Ready', status: 'False', reason, message, lastTransitionTime: '', lastUpdateTime: '', observedGeneration: 0 }],
+  };
 }
 
 function isGlobal(s: Dockerode.Service): boolean {
