@@ -43,7 +43,7 @@ describe.skipIf(!canNetns)('swarm controller on a real engine (needs root to cre
     api = await startTestApiServer(inject('etcdEndpoint'));
     second = await startSecondDocker('swa-eng1');
     docker = second.docker;
-    const engine = new SwarmEngine({ docker, node: NODE, logger: silentLogger() });
+    const engine = new SwarmEngine({ docker, node: NODE, logger: silentLogger(), pruneGraceMs: 0 });
     // What the API server does for the controller: carry the operation out on the named node's engine.
     const swarm: SwarmCaller = {
       call: (node, operation, options = {}) =>
@@ -104,10 +104,10 @@ describe.skipIf(!canNetns)('swarm controller on a real engine (needs root to cre
       const [n] = await docker.listNodes();
       return (n as { Spec?: { Labels?: Record<string, string> } }).Spec?.Labels ?? {};
     };
-    expect(await waitFor(async () => (await labelsOf())['dev.persys.node'] === NODE && labelsOf(), 'labels set')).toEqual({ zone: 'a', 'dev.persys.node': NODE });
+    expect(await waitFor(async () => (await labelsOf())['dev.persys.node'] === NODE && labelsOf(), 'labels set')).toEqual({ zone: 'a', 'dev.persys.node': NODE, 'dev.persys.managed-labels': 'zone' });
     const n = await getNode();
     await api.client.update({ ...n, metadata: { ...n.metadata, labels: { zone: 'b', disk: 'ssd' } } });
-    expect(await waitFor(async () => (await labelsOf())['zone'] === 'b' && labelsOf(), 'labels updated')).toEqual({ zone: 'b', disk: 'ssd', 'dev.persys.node': NODE });
+    expect(await waitFor(async () => (await labelsOf())['zone'] === 'b' && labelsOf(), 'labels updated')).toEqual({ zone: 'b', disk: 'ssd', 'dev.persys.node': NODE, 'dev.persys.managed-labels': 'disk,zone' });
   }, 60_000);
 
   it('writes neither the Node nor the record while nothing changes', async () => {

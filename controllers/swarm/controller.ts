@@ -81,7 +81,7 @@ const messageOf = (err: unknown) => redactTokens(err instanceof Error ? err.mess
 
 /** What of a Node membership planning reads: a change elsewhere (status.swarm, heartbeats) starts no round. */
 function membershipFingerprint(node: Resource): string {
-  const { lastNodeId: _ignored, ...relevant } = persysNodeOf(node);
+  const { lastNodeId: _ignored, joinPendingSince: _pending, ...relevant } = persysNodeOf(node);
   return JSON.stringify(relevant);
 }
 
@@ -132,7 +132,9 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
       case 'join':
         return recordEvent(action.node, 'Normal', 'SwarmJoined', `joined the swarm as a ${action.role}`);
       case 'leave':
-        return action.bestEffort ? undefined : recordEvent(action.node, 'Normal', 'SwarmLeft', 'left the swarm: spec.swarm.role is none');
+        if (action.bestEffort) return;
+        if (action.joinTimedOut) return recordEvent(action.node, 'Warning', 'SwarmJoinTimedOut', 'left the swarm it could not finish joining; joining again');
+        return recordEvent(action.node, 'Normal', 'SwarmLeft', 'left the swarm: spec.swarm.role is none');
       case 'updateNode':
         if (action.roleChange) {
           return recordEvent(action.node, 'Normal', 'SwarmRoleChanged', `${action.roleChange === 'promote' ? 'promoted' : 'demoted'} to ${action.role}`);
@@ -219,7 +221,7 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
     const planned = nodes.list().map(persysNodeOf);
     const observed = await inspectAll(planned.filter((n) => n.ready), ctx);
     const record = await tokens.read();
-    const plan = planMembership({ nodes: planned, observed, record });
+    const plan = planMembership({ nodes: planned, observed, record, now: clock.now() });
     if (ctx.signal.aborted) return;
 
     // The record changes before any action: a new swarm must never be formed while the old one is recorded.

@@ -1,5 +1,6 @@
-// Table tests of planMembership: forming (init, adopt, replace), joining, roles and labels, the
-// last-manager guard, leaving and removal, foreign swarms, deleted Nodes, status.swarm and quorum.
+// Table tests of planMembership: forming (init, adopt, replace), joining, pending joins, roles and
+// labels, the last-manager guard, leaving and removal, foreign and adopted swarms, deleted Nodes,
+// status.swarm and quorum.
 import { describe, expect, it } from 'vitest';
 import type { SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
 import { persysNodeOf, planMembership, quorumOf, type MembershipAction, type MembershipInput, type Observation, type PersysNode, type SwarmRecord } from './membership.js';
@@ -51,8 +52,8 @@ const managerOf = (nodeId: string, members: SwarmMember[], o: Partial<SwarmState
 });
 const unreachable = (): Observation => ({ reachable: false, error: 'deadline exceeded' });
 
-function plan(nodes: PersysNode[], observed: Record<string, Observation>, record?: SwarmRecord) {
-  const input: MembershipInput = { nodes, observed: new Map(Object.entries(observed)), record };
+function plan(nodes: PersysNode[], observed: Record<string, Observation>, record?: SwarmRecord, now?: number) {
+  const input: MembershipInput = { nodes, observed: new Map(Object.entries(observed)), record, now };
   return planMembership(input);
 }
 const kinds = (actions: MembershipAction[]) => actions.map((a) => `${a.type}:${a.node}`);
@@ -118,6 +119,41 @@ describe('forming the swarm', () => {
     const oneSilent = plan([node('a', 'manager'), node('b', 'manager', { ready: false })], { a: inactive() }, RECORD);
     expect(oneSilent.actions).toEqual([]);
     expect(oneSilent.recordWrite).toBe('none');
+  });
+
+  it('never forgets the record while a node that was in the swarm does not answer, whatever its role', () => {
+    const p = plan([node('a', 'worker', { lastNodeId: 'm1' }), node('b', 'manager')], { a: unreachable(), b: inactive() }, RECORD);
+    expect(p.recordWrite).toBe('none');
+    expect(p.actions).toEqual([]);
+    expect(p.reports.get('b')!.member!.message).toContain('not yet: a');
+  });
+
+  it('never forgets the record while a node that was in the swarm is still in one', () => {
+    const p = plan([node('a', 'none', { lastNodeId: 'w1' }), node('b', 'manager')], { a: workerOf('w1'), b: inactive() }, RECORD);
+    expect(p.recordWrite).toBe('none');
+    expect(p.actions).toEqual([]);
+  });
+
+  it('forgets the record once every node that was in the swarm answers and is in none', () => {
+    const p = plan([node('a', 'worker', { lastNodeId: 'm1' }), node('b', 'manager')], { a: inactive(), b: inactive() }, RECORD);
+    expect(p.recordWrite).toBe('forget');
+    expect(kinds(p.actions)).toEqual(['init:b']);
+  });
+
+  it('does not form a first swarm while a node that was in one does not answer', () => {
+    const p = plan([node('a', 'worker', { lastNodeId: 'm1', ready: false }), node('b', 'manager')], { b: inactive() });
+    expect(p.actions).toEqual([]);
+    expect(p.reports.get('b')!.member?.message).toContain('waiting for node a');
+  });
+
+  it('counts a manager that answers without members or cluster id (no quorum) as in the recorded swarm, at risk', () => {
+    const noLeader = managerOf('m1', [], { clusterId: '', joinTokens: undefined, error: 'could not list the members: The swarm does not have a leader' });
+    const p = plan([node('a', 'worker', { lastNodeId: 'm1' }), node('b', 'manager')], { a: noLeader, b: inactive() }, RECORD);
+    expect(p.recordWrite).toBe('none');
+    expect(p.actions).toEqual([]);
+    expect(p.reports.get('a')).toMatchObject({ inSwarm: true, member: { status: 'Unknown', reason: 'NoManagerView' } });
+    expect(p.reports.get('a')!.member!.message).toContain('lost quorum');
+    expect(p.quorum).toMatchObject({ atRisk: true });
   });
 
   it('follows rotated join tokens into the record', () => {
@@ -224,10 +260,34 @@ describe('roles and labels', () => {
     expect(p.actions.map((a) => a.type === 'updateNode' && `${a.roleChange}:${a.node}`)).toEqual(['promote:b', 'demote:a']);
   });
 
-  it('sets the swarm labels to the Node labels plus dev.persys.node when they differ', () => {
+  it('sets the Node labels, dev.persys.node and the list of keys it set, keeping labels it did not set', () => {
     const members = [member('m1', 'a', 'manager', { leader: true, labels: { zone: 'b', old: 'x' } })];
-    const p = plan([node('a', 'manager', { labels: { zone: 'a' } })], { a: managerOf('m1', members) }, RECORD);
-    expect(p.actions).toEqual([{ type: 'updateNode', on: 'a', node: 'a', nodeId: 'm1', role: 'manager', availability: 'active', labels: { zone: 'a', 'dev.persys.node': 'a' } }]);
+    const p = plan([node('a', 'manager', { labels: { zone: 'a', disk: 'ssd' } })], { a: managerOf('m1', members) }, RECORD);
+    expect(p.actions).toEqual([
+      {
+        type: 'updateNode',
+        on: 'a',
+        node: 'a',
+        nodeId: 'm1',
+        role: 'manager',
+        availability: 'active',
+        labels: { zone: 'a', disk: 'ssd', old: 'x', 'dev.persys.node': 'a', 'dev.persys.managed-labels': 'disk,zone' },
+      },
+    ]);
+  });
+
+  it('removes only the Node-label keys it set before, never a label added by hand', () => {
+    const labels = { zone: 'a', disk: 'ssd', rack: 'r1', 'dev.persys.node': 'a', 'dev.persys.managed-labels': 'disk,zone' };
+    const members = [member('m1', 'a', 'manager', { leader: true, labels })];
+    const p = plan([node('a', 'manager', { labels: { zone: 'b' } })], { a: managerOf('m1', members) }, RECORD);
+    expect(p.actions).toMatchObject([{ type: 'updateNode', node: 'a', labels: { zone: 'b', rack: 'r1', 'dev.persys.node': 'a', 'dev.persys.managed-labels': 'zone' } }]);
+    expect(Object.keys((p.actions[0] as { labels: object }).labels)).not.toContain('disk');
+  });
+
+  it('sends no update when the labels it manages match, whatever else the member carries', () => {
+    const labels = { zone: 'a', rack: 'r1', 'dev.persys.node': 'a', 'dev.persys.managed-labels': 'zone' };
+    const p = plan([node('a', 'manager', { labels: { zone: 'a' } })], { a: managerOf('m1', [member('m1', 'a', 'manager', { leader: true, labels })]) }, RECORD);
+    expect(p.actions).toEqual([]);
   });
 
   it('keeps the availability a member has when updating it', () => {
@@ -255,6 +315,24 @@ describe('leaving and removal', () => {
     const members = [member('m1', 'a', 'manager', { leader: true })];
     const p = plan([node('a', 'none')], { a: managerOf('m1', members) }, RECORD);
     expect(p.actions).toEqual([{ type: 'leave', node: 'a', force: true }]);
+  });
+
+  it('does not force the last manager out while another node wants to be a manager: that one joins first', () => {
+    const members = [member('m1', 'a', 'manager', { leader: true })];
+    const p = plan([node('a', 'none'), node('b', 'manager')], { a: managerOf('m1', members), b: inactive() }, RECORD);
+    expect(p.actions).toMatchObject([{ type: 'join', node: 'b', role: 'manager' }]);
+    expect(p.reports.get('a')!.member).toMatchObject({ reason: 'Leaving' });
+    expect(p.reports.get('a')!.member!.message).toContain('another manager (node b)');
+
+    const notReady = plan([node('a', 'none'), node('b', 'manager', { ready: false })], { a: managerOf('m1', members) }, RECORD);
+    expect(notReady.actions).toEqual([]);
+  });
+
+  it('demotes the old manager without force once the new one is a reachable member, on the new one', () => {
+    const members = [member('m1', 'a', 'manager', { leader: true }), member('m2', 'b', 'manager')];
+    const p = plan([node('a', 'none'), node('b', 'manager')], { a: managerOf('m1', members), b: managerOf('m2', members) }, RECORD);
+    expect(p.actions).toMatchObject([{ type: 'updateNode', on: 'b', node: 'a', role: 'worker', roleChange: 'demote' }]);
+    expect(p.actions.some((a) => a.type === 'leave')).toBe(false);
   });
 
   it('does not force a manager out while other managers exist but are unreachable', () => {
@@ -307,6 +385,24 @@ describe('leaving and removal', () => {
     expect(p.actions).toMatchObject([{ type: 'updateNode', node: 'gone', nodeId: 'm2', role: 'worker', roleChange: 'demote' }]);
   });
 
+  it('leaves members of an adopted swarm whose Nodes have role none alone: no labels, demotion, leave or removal', () => {
+    const members = [
+      member('m1', undefined, 'manager', { leader: true, hostname: 'a' }),
+      member('m2', undefined, 'manager', { hostname: 'b' }),
+      member('w1', undefined, 'worker', { hostname: 'c' }),
+      member('w0', undefined, 'worker', { hostname: 'c', state: 'down' }),
+    ];
+    const p = plan(
+      [node('a', 'manager'), node('b', 'none'), node('c', 'none', { lastNodeId: 'w0' })],
+      { a: managerOf('m1', members), b: managerOf('m2', members), c: workerOf('w1') },
+    );
+    expect(p.recordWrite).toBe('write');
+    expect(p.actions).toEqual([{ type: 'updateNode', on: 'a', node: 'a', nodeId: 'm1', role: 'manager', availability: 'active', labels: { 'dev.persys.node': 'a' } }]);
+    expect(p.reports.get('b')).toMatchObject({ inSwarm: true, swarm: { nodeId: 'm2', role: 'manager' }, member: { status: 'True', reason: 'NotManaged' } });
+    expect(p.reports.get('c')!.member).toMatchObject({ reason: 'NotManaged' });
+    expect(p.managers).toEqual(['a']);
+  });
+
   it('never touches members that carry no persys label and belong to no Node', () => {
     const members = [member('m1', 'a', 'manager', { leader: true }), member('x1', undefined, 'worker', { state: 'down' })];
     const p = plan([node('a', 'manager')], { a: managerOf('m1', members) }, RECORD);
@@ -318,6 +414,36 @@ describe('leaving and removal', () => {
     const p = plan([node('a', 'manager'), node('b', 'worker', { lastNodeId: 'old' })], { a: managerOf('m1', members), b: workerOf('new') }, RECORD);
     expect(p.actions).toEqual([{ type: 'removeNode', on: 'a', node: 'b', nodeId: 'old', force: false }]);
     expect(p.reports.get('b')!.swarm).toMatchObject({ nodeId: 'new', state: 'ready' });
+  });
+});
+
+describe('a join that stays pending', () => {
+  const members = [member('m1', 'a', 'manager', { leader: true, addr: '10.0.0.1' })];
+  const T0 = '2024-05-01T12:00:00.000Z';
+  const pending = (): Observation => ({ reachable: true, state: { ...base, localNodeState: 'pending' } });
+  const after = (ms: number) => Date.parse(T0) + ms;
+
+  it('says so with the manager addresses tried, and waits', () => {
+    const p = plan([node('a', 'manager'), node('w', 'worker')], { a: managerOf('m1', members, { remoteManagers: [] }), w: pending() }, RECORD, after(0));
+    expect(p.actions).toEqual([]);
+    expect(p.reports.get('w')!.member).toMatchObject({ status: 'False', reason: 'JoinPending' });
+    expect(p.reports.get('w')!.member!.message).toContain('10.0.0.1:2377');
+  });
+
+  it('makes the engine leave with force after 2 minutes pending, so the next round joins it again', () => {
+    const w = node('w', 'worker', { joinPendingSince: T0 });
+    const early = plan([node('a', 'manager'), w], { a: managerOf('m1', members), w: pending() }, RECORD, after(60_000));
+    expect(early.actions).toEqual([]);
+    const late = plan([node('a', 'manager'), w], { a: managerOf('m1', members), w: pending() }, RECORD, after(121_000));
+    expect(late.actions).toEqual([{ type: 'leave', node: 'w', force: true, joinTimedOut: true }]);
+    expect(late.reports.get('w')!.member).toMatchObject({ reason: 'JoinPending' });
+    expect(late.reports.get('w')!.member!.message).toContain('leaves to join again');
+  });
+
+  it('never gives a pending engine up without a manager view that shows it is no member', () => {
+    const p = plan([node('a', 'manager', { ready: false }), node('w', 'worker', { joinPendingSince: T0 })], { w: pending() }, RECORD, after(600_000));
+    expect(p.actions).toEqual([]);
+    expect(p.reports.get('w')!.member).toMatchObject({ reason: 'JoinPending' });
   });
 });
 
@@ -359,6 +485,8 @@ describe('quorum', () => {
     { managers: ['reachable', 'unreachable', 'unreachable'], atRisk: true, message: '1 of 3 managers reachable; a majority (2) is needed' },
     { managers: ['reachable', 'unreachable'], atRisk: true, message: '1 of 2 managers reachable; a majority (2) is needed' },
     { managers: ['reachable', 'reachable', 'unreachable', 'unreachable'], atRisk: true, message: '2 of 4 managers reachable; a majority (3) is needed' },
+    // Just promoted: no manager status yet, so not counted.
+    { managers: ['reachable', ''], atRisk: false, message: '1 of 1 managers reachable; a majority (1) is needed' },
   ])('$message', ({ managers, atRisk, message }) => {
     const members = [...managers.map((r, i) => m(`m${i}`, r)), member('w', 'w', 'worker')];
     expect(quorumOf(members)).toMatchObject({ atRisk, message });
@@ -369,6 +497,12 @@ describe('quorum', () => {
     const p = plan([node('a', 'manager'), node('b', 'manager', { ready: false }), node('c', 'manager', { ready: false })], { a: managerOf('m1', members) }, RECORD);
     expect(p.quorum).toMatchObject({ managers: 3, reachable: 1, majority: 2, atRisk: true });
     expect(p.actions).toEqual([]);
+  });
+
+  it('reports no risk right after a promotion, while the new manager has no reachability yet', () => {
+    const members = [member('m1', 'a', 'manager', { leader: true }), member('w1', 'b', 'manager', { managerReachability: '' })];
+    const p = plan([node('a', 'manager'), node('b', 'manager')], { a: managerOf('m1', members), b: workerOf('w1') }, RECORD);
+    expect(p.quorum).toMatchObject({ managers: 1, reachable: 1, atRisk: false });
   });
 
   it('has no verdict when there is no swarm', () => {
@@ -398,6 +532,9 @@ describe('persysNodeOf', () => {
       },
     };
     expect(persysNodeOf(obj)).toEqual({ name: 'n1', role: 'none', ready: true, internalIp: '10.1.2.3', labels: { zone: 'a' }, lastNodeId: 'abc' });
+    const pendingSince = '2024-05-01T12:00:00.000Z';
+    const joining = { ...obj, status: { ...obj.status, conditions: [{ type: 'SwarmMember', status: 'False', reason: 'JoinPending', lastTransitionTime: pendingSince }] } };
+    expect(persysNodeOf(joining).joinPendingSince).toBe(pendingSince);
     expect(persysNodeOf({ metadata: { name: 'n2' }, spec: { swarm: { role: 'worker' } }, status: { conditions: [{ type: 'Ready', status: 'False' }] } })).toMatchObject({
       role: 'worker',
       ready: false,

@@ -4,8 +4,16 @@
 import type { SwarmJoinTokens, SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
 import type { NodeSwarmStatus } from '../../lib/gen/persys/v1/cluster.js';
 
-/** The swarm node label naming the persys Node an engine belongs to. */
+/** The swarm node label naming the persys Node an engine belongs to; persys manages only members that carry it. */
 export const PERSYS_NODE_LABEL = 'dev.persys.node';
+/** The swarm node label listing (comma-separated, sorted) the Node-label keys persys set: the only ones it may remove. */
+export const MANAGED_LABELS_LABEL = 'dev.persys.managed-labels';
+/** The Node condition membership planning reports on (and reads back to time a pending join). */
+export const SWARM_MEMBER_CONDITION = 'SwarmMember';
+/** The SwarmMember reason of an engine that waits on a join; its lastTransitionTime is when the wait began. */
+export const JOIN_PENDING_REASON = 'JoinPending';
+/** How long an engine may wait on a join before it is made to leave (forced) and join again. */
+export const JOIN_PENDING_TIMEOUT_MS = 2 * 60_000;
 
 export type SwarmRole = 'manager' | 'worker' | 'none';
 
@@ -21,6 +29,8 @@ export interface PersysNode {
   labels: Record<string, string>;
   /** status.swarm.nodeId as last written: finds the node's member entry after it left. */
   lastNodeId: string;
+  /** The SwarmMember condition's lastTransitionTime while its reason is JoinPending; absent otherwise. */
+  joinPendingSince?: string;
 }
 
 /** The answer of one node's engine to inspect, or why there is none. */
@@ -38,6 +48,8 @@ export interface MembershipInput {
   /** By node name; a node missing here was not inspected (not Ready) and counts as unreachable. */
   observed: ReadonlyMap<string, Observation>;
   record?: SwarmRecord;
+  /** Milliseconds since the epoch; without it a pending join is never given up. */
+  now?: number;
 }
 
 export type MembershipAction =
@@ -56,8 +68,11 @@ export type MembershipAction =
       labels: Record<string, string>;
       roleChange?: 'promote' | 'demote';
     }
-  /** bestEffort: the node may well be gone; a failure must not stop what follows. */
-  | { type: 'leave'; node: string; force: boolean; bestEffort?: boolean }
+  /**
+   * bestEffort: the node may well be gone; a failure must not stop what follows. joinTimedOut: the
+   * engine waited on a join too long and leaves (forced, it is no raft member) to join again.
+   */
+  | { type: 'leave'; node: string; force: boolean; bestEffort?: boolean; joinTimedOut?: boolean }
   | { type: 'removeNode'; on: string; node: string; nodeId: string; force: boolean };
 
 /** A condition without its transition time (the writer sets that). */
@@ -106,9 +121,22 @@ const isActive = (s: SwarmState | undefined) => s?.localNodeState === 'active';
 const stateOf = (o: Observation | undefined) => (o?.reachable ? o.state : undefined);
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-/** The swarm labels a Node's engine should carry: its own labels plus dev.persys.node. */
-export function desiredSwarmLabels(node: Pick<PersysNode, 'name' | 'labels'>): Record<string, string> {
-  return { ...node.labels, [PERSYS_NODE_LABEL]: node.name };
+/**
+ * The swarm labels a Node's engine should carry: the labels it has, minus the Node-label keys persys set
+ * last time, plus the Node's labels, dev.persys.node and the list of Node-label keys set. Labels added by
+ * hand (`docker node update --label-add`) or by whoever formed an adopted swarm stay.
+ */
+export function desiredSwarmLabels(node: Pick<PersysNode, 'name' | 'labels'>, current: Record<string, string> = {}): Record<string, string> {
+  const labels = { ...current };
+  for (const key of (current[MANAGED_LABELS_LABEL] ?? '').split(',')) if (key) delete labels[key];
+  delete labels[MANAGED_LABELS_LABEL];
+  const keys = Object.keys(node.labels)
+    .filter((k) => k !== PERSYS_NODE_LABEL && k !== MANAGED_LABELS_LABEL)
+    .sort();
+  for (const key of keys) labels[key] = node.labels[key]!;
+  labels[PERSYS_NODE_LABEL] = node.name;
+  if (keys.length > 0) labels[MANAGED_LABELS_LABEL] = keys.join(',');
+  return labels;
 }
 
 export function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
@@ -116,10 +144,14 @@ export function sameLabels(a: Record<string, string> | undefined, b: Record<stri
   return ea.length === Object.keys(b ?? {}).length && ea.every(([k, v]) => (b ?? {})[k] === v);
 }
 
-/** Quorum of the swarm's raft: a majority of the managers must be reachable. */
+/**
+ * Quorum of the swarm's raft: a majority of the managers must be reachable. A member promoted a moment
+ * ago has no manager status (reachability '') until raft reports on it: it is not counted yet.
+ */
 export function quorumOf(members: readonly SwarmMember[]): QuorumVerdict {
-  const managers = members.filter((m) => m.role === 'manager').length;
-  const reachable = members.filter((m) => m.role === 'manager' && m.managerReachability === 'reachable').length;
+  const counted = members.filter((m) => m.role === 'manager' && m.managerReachability !== '');
+  const managers = counted.length;
+  const reachable = counted.filter((m) => m.managerReachability === 'reachable').length;
   const majority = Math.floor(managers / 2) + 1;
   return {
     managers,
@@ -149,8 +181,6 @@ function notJoinableReason(s: SwarmState, record: SwarmRecord | undefined): Cond
   switch (s.localNodeState) {
     case 'inactive':
       return undefined;
-    case 'pending':
-      return { status: 'False', reason: 'Joining', message: 'the engine is joining a swarm and waits for its managers' };
     case 'locked':
       return { status: 'False', reason: 'SwarmLocked', message: "the engine's swarm is locked: unlock it with `docker swarm unlock` on the node" };
     case 'error':
@@ -169,6 +199,21 @@ function notJoinableReason(s: SwarmState, record: SwarmRecord | undefined): Cond
       };
     }
   }
+}
+
+/**
+ * An engine that waits to reach the managers of a swarm (state pending), typically after a join that
+ * outlived Docker's timeout. giveUp when it has waited longer than JOIN_PENDING_TIMEOUT_MS and the
+ * caller knows it is no raft member (a manager view does not list it): a forced leave lets it join again.
+ */
+function pendingJoin(n: PersysNode, s: SwarmState, given: readonly string[], now: number | undefined, mayGiveUp: boolean): { member: ConditionDraft; giveUp: boolean } {
+  const addrs = s.remoteManagers.length > 0 ? s.remoteManagers : given;
+  const where = addrs.length > 0 ? `the managers at ${addrs.join(', ')}` : 'its managers';
+  const since = n.joinPendingSince ? Date.parse(n.joinPendingSince) : NaN;
+  const giveUp = mayGiveUp && now !== undefined && Number.isFinite(since) && now - since > JOIN_PENDING_TIMEOUT_MS;
+  const waiting = `the engine waits to reach ${where}${n.joinPendingSince ? ` since ${n.joinPendingSince}` : ''}: check that this node reaches them on TCP port 2377 and they reach its address ${n.internalIp || '(none reported)'}`;
+  const message = giveUp ? `${waiting}; it gave up after ${JOIN_PENDING_TIMEOUT_MS / 1000} s and leaves to join again` : waiting;
+  return { member: { status: 'False', reason: JOIN_PENDING_REASON, message }, giveUp };
 }
 
 export function planMembership(input: MembershipInput): MembershipPlan {
@@ -255,7 +300,8 @@ function planWithView(nodes: PersysNode[], input: MembershipInput, view: Manager
     .filter((m) => m.role === 'manager' && m.managerReachability === 'reachable' && claimed.has(m.id))
     .sort((a, b) => Number(b.leader) - Number(a.leader) || (claimed.get(a.id)! < claimed.get(b.id)! ? -1 : 1))
     .map((m) => claimed.get(m.id)!)
-    .filter((name) => placed.some((p) => p.n.name === name && p.o?.reachable && p.current?.role === 'manager'));
+    // A member persys does not manage (role none, no dev.persys.node) carries out nothing for it.
+    .filter((name) => placed.some((p) => p.n.name === name && p.o?.reachable && p.current?.role === 'manager' && (p.n.role !== 'none' || !!p.current.labels[PERSYS_NODE_LABEL])));
   plan.managers = [...new Set(managerNames)];
   const runOn = (targetId: string): string => plan.managers.find((name) => placed.find((p) => p.n.name === name)?.current?.id !== targetId) ?? view.node;
 
@@ -293,21 +339,34 @@ function planWithView(nodes: PersysNode[], input: MembershipInput, view: Manager
   for (const { n, o, s, current, stale } of placed) {
     const report = plan.reports.get(n.name)!;
     const wanted = n.role;
+    // persys manages (and so may make leave) a member of a Node with role none only if it labelled it.
+    const managed = (m: SwarmMember) => wanted !== 'none' || !!m.labels[PERSYS_NODE_LABEL];
     // Entries a rejoin or a leave left behind go once the swarm sees them down.
-    for (const m of stale) if (m.state === 'down' && claimed.get(m.id) === n.name) removeEntry(n.name, m, false);
+    for (const m of stale) if (m.state === 'down' && claimed.get(m.id) === n.name && managed(m)) removeEntry(n.name, m, false);
 
     if (current) {
       report.inSwarm = true;
       report.swarm = memberStatus(current);
-      const labels = desiredSwarmLabels(n);
+      if (wanted === 'none' && !managed(current)) {
+        // A member of an adopted swarm that persys never managed: no labels, no demotion, no leave.
+        report.member = {
+          status: 'True',
+          reason: 'NotManaged',
+          message: `${current.role} of swarm ${record.clusterId}, left as it is: spec.swarm.role is none and persys never managed this member (no ${PERSYS_NODE_LABEL} label)`,
+        };
+        continue;
+      }
       if (wanted === 'none') {
         report.member = { status: 'True', reason: 'Leaving', message: 'spec.swarm.role is none: the node leaves the swarm' };
         if (current.role === 'manager') {
-          if (demote(n.name, current, labels)) continue;
-          if (totalManagers > 1) {
-            report.member = { status: 'True', reason: 'Leaving', message: 'spec.swarm.role is none: the node leaves once another manager of the swarm is reachable' };
+          if (demote(n.name, current, current.labels)) continue;
+          const comingManagers = nodes.filter((other) => other !== n && other.role === 'manager').map((other) => other.name);
+          if (totalManagers > 1 || comingManagers.length > 0) {
+            // Forcing it out now would leave the others a raft they cannot reach a majority of: demote it once another manager is reachable.
+            const another = comingManagers.length > 0 && totalManagers === 1 ? ` (node ${comingManagers.join(', ')})` : '';
+            report.member = { status: 'True', reason: 'Leaving', message: `spec.swarm.role is none: the node leaves once another manager${another} of the swarm is reachable` };
           } else if (o?.reachable) {
-            // The last manager: leaving ends the swarm, so it takes --force.
+            // The last manager and no node wants to be one: leaving dismantles the swarm, so it takes --force.
             leaves.push({ type: 'leave', node: n.name, force: true });
           }
         } else if (o?.reachable) {
@@ -317,6 +376,7 @@ function planWithView(nodes: PersysNode[], input: MembershipInput, view: Manager
         }
         continue;
       }
+      const labels = desiredSwarmLabels(n, current.labels);
       let role = current.role as 'manager' | 'worker';
       let roleChange: 'promote' | 'demote' | undefined;
       report.member = { status: 'True', reason: 'Member', message: `${current.role} of swarm ${record.clusterId}` };
@@ -349,6 +409,12 @@ function planWithView(nodes: PersysNode[], input: MembershipInput, view: Manager
       continue;
     }
     report.swarm = localStatus(s);
+    if (s.localNodeState === 'pending') {
+      const pending = pendingJoin(n, s, remoteManagers(view.state), input.now, true);
+      report.member = pending.member;
+      if (pending.giveUp) leaves.push({ type: 'leave', node: n.name, force: true, joinTimedOut: true });
+      continue;
+    }
     const blocked = notJoinableReason(s, record);
     if (blocked) {
       report.member = blocked;
@@ -384,6 +450,14 @@ function planWithView(nodes: PersysNode[], input: MembershipInput, view: Manager
   plan.quorum = quorumOf(members);
 }
 
+/**
+ * Whether an engine is, or may be, a manager of the recorded swarm. A manager without quorum fails
+ * docker info's cluster inspect and reports no cluster id: it may well be one of ours.
+ */
+function mayManage(s: SwarmState | undefined, record: SwarmRecord): boolean {
+  return !!s?.controlAvailable && (s.clusterId === record.clusterId || !s.clusterId);
+}
+
 /** host:port of the swarm's managers for a join: the view's own list, else the managers' addresses. */
 function remoteManagers(s: SwarmState): string[] {
   if (s.remoteManagers.length > 0) return [...s.remoteManagers];
@@ -393,30 +467,35 @@ function remoteManagers(s: SwarmState): string[] {
 
 /**
  * No manager lists the members: form a swarm when that is safe, else report and wait. A recorded
- * swarm is forgotten (and a new one formed) only when every role-manager node answers and is in no
- * swarm, and none reports the recorded cluster.
+ * swarm is forgotten (and a new one formed) only when every role-manager node and every node that was
+ * in a swarm (status.swarm.nodeId), whatever its role, answers and is in no swarm, and none reports the
+ * recorded cluster: a manager silent for a moment must not come back to a second swarm beside its own.
  */
 function planWithoutView(nodes: PersysNode[], input: MembershipInput, plan: MembershipPlan): void {
   const record = input.record;
   const state = (n: PersysNode) => stateOf(input.observed.get(n.name));
   const roleManagers = nodes.filter((n) => n.role === 'manager');
+  const formerMembers = nodes.filter((n) => n.lastNodeId);
   let initOn: PersysNode | undefined;
   let waiting: string;
 
   if (record) {
-    const inRecorded = nodes.some((n) => state(n)?.controlAvailable && state(n)?.clusterId === record.clusterId);
+    const inRecorded = nodes.some((n) => mayManage(state(n), record));
     const allIdle = roleManagers.length > 0 && roleManagers.every((n) => state(n)?.localNodeState === 'inactive');
-    if (!inRecorded && allIdle) {
+    const stillIn = formerMembers.filter((n) => state(n)?.localNodeState !== 'inactive');
+    if (!inRecorded && allIdle && stillIn.length === 0) {
       initOn = roleManagers[0];
       plan.record = undefined;
       plan.recordWrite = 'forget';
     }
     waiting = inRecorded
       ? `no manager of swarm ${record.clusterId} can list its members (has it lost quorum?)`
-      : `no manager of swarm ${record.clusterId} answers; a new swarm is formed only when every node with spec.swarm.role manager is Ready and in no swarm`;
+      : `no manager of swarm ${record.clusterId} answers; a new swarm is formed only when every node with spec.swarm.role manager is Ready and in no swarm` +
+        (stillIn.length > 0 ? `, and so is every node that was in the swarm (not yet: ${stillIn.map((n) => n.name).join(', ')})` : '');
   } else {
     const readyManagers = nodes.filter((n) => n.ready && n.role === 'manager');
-    const silent = readyManagers.filter((n) => !state(n));
+    // A node that was in a swarm and does not answer may hold a swarm whose record was lost.
+    const silent = [...new Set([...readyManagers, ...formerMembers])].filter((n) => !state(n)).sort(byName);
     const busy = readyManagers.filter((n) => state(n)?.controlAvailable);
     // A manager that did not answer, or one without quorum, may hold the swarm to adopt: never form a second one beside it.
     if (silent.length === 0 && busy.length === 0) initOn = readyManagers.find((n) => state(n)?.localNodeState === 'inactive');
@@ -445,7 +524,7 @@ function planWithoutView(nodes: PersysNode[], input: MembershipInput, plan: Memb
       continue;
     }
     report.swarm = localStatus(s);
-    const inRecorded = !!current && isActive(s) && (s.controlAvailable ? s.clusterId === current.clusterId : true);
+    const inRecorded = !!current && isActive(s) && (s.controlAvailable ? mayManage(s, current) : true);
     if (inRecorded) {
       // A worker cannot tell its cluster: with a recorded swarm and no manager to ask, count it in.
       inSwarm++;
@@ -462,7 +541,7 @@ function planWithoutView(nodes: PersysNode[], input: MembershipInput, plan: Memb
       continue;
     }
     report.member =
-      notJoinableReason(s, current) ??
+      (s.localNodeState === 'pending' ? pendingJoin(n, s, [], input.now, false).member : notJoinableReason(s, current)) ??
       (initOn === n
         ? { status: 'False', reason: 'Initializing', message: 'forming a new swarm on this node' }
         : { status: 'False', reason: 'NoSwarm', message: waiting });
@@ -481,9 +560,10 @@ function planWithoutView(nodes: PersysNode[], input: MembershipInput, plan: Memb
 /** The planning view of a Node object (its JSON form): a missing spec.swarm.role means none. */
 export function persysNodeOf(obj: { metadata: { name?: string; labels?: Record<string, string> }; spec?: any; status?: any }): PersysNode {
   const role = obj.spec?.swarm?.role;
-  const conditions: { type: string; status: string }[] = obj.status?.conditions ?? [];
+  const conditions: { type: string; status: string; reason?: string; lastTransitionTime?: string }[] = obj.status?.conditions ?? [];
   const addresses: { type: string; address: string }[] = obj.status?.addresses ?? [];
-  return {
+  const member = conditions.find((c) => c.type === SWARM_MEMBER_CONDITION);
+  const node: PersysNode = {
     name: obj.metadata.name ?? '',
     role: role === 'manager' || role === 'worker' ? role : 'none',
     ready: conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
@@ -491,4 +571,6 @@ export function persysNodeOf(obj: { metadata: { name?: string; labels?: Record<s
     labels: { ...(obj.metadata.labels ?? {}) },
     lastNodeId: obj.status?.swarm?.nodeId ?? '',
   };
+  if (member?.reason === JOIN_PENDING_REASON && member.lastTransitionTime) node.joinPendingSince = member.lastTransitionTime;
+  return node;
 }

@@ -67,6 +67,15 @@ describe('nodeStatusAfterRound', () => {
     expect(out.conditions.map((c: { type: string }) => c.type)).toEqual(['Ready', 'DockerReady']);
   });
 
+  it('starts the SwarmMember clock when a join turns pending, though the condition stays False, and keeps it while pending', () => {
+    const joining = nodeStatusAfterRound(prev, { member: { status: 'False', reason: 'Joining', message: 'joining' } }, undefined, T0);
+    const pending = { member: { status: 'False' as const, reason: 'JoinPending', message: 'waits' } };
+    const once = nodeStatusAfterRound(joining, pending, undefined, T1);
+    expect(once.conditions.find((c: { type: string }) => c.type === 'SwarmMember')).toMatchObject({ reason: 'JoinPending', lastTransitionTime: T1 });
+    const later = nodeStatusAfterRound(once, { member: { ...pending.member, message: 'still waits' } }, undefined, '2024-05-01T12:09:00.000Z');
+    expect(later.conditions.find((c: { type: string }) => c.type === 'SwarmMember')).toMatchObject({ message: 'still waits', lastTransitionTime: T1 });
+  });
+
   it('leaves the swarm fields alone when the round knows nothing about the node', () => {
     const inIt = nodeStatusAfterRound(prev, { swarm: { nodeId: 'w', role: 'worker', availability: 'active', state: 'ready' }, inSwarm: true }, healthy, T0);
     expect(nodeStatusAfterRound(inIt, {}, atRisk, T1)).toBeUndefined();

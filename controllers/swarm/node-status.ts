@@ -2,10 +2,10 @@
 // conditions change; every other field and condition (the API server's, the node controller's) stays.
 import type { Condition } from '../../lib/api/resource.js';
 import { conditionOf, setCondition } from '../../apiserver/agents/node-status.js';
-import type { ConditionDraft, NodeSwarmReport, QuorumVerdict } from './membership.js';
+import { JOIN_PENDING_REASON, SWARM_MEMBER_CONDITION, type ConditionDraft, type NodeSwarmReport, type QuorumVerdict } from './membership.js';
 import { sameStatus } from './same-status.js';
 
-export const SWARM_MEMBER_CONDITION = 'SwarmMember';
+export { SWARM_MEMBER_CONDITION };
 export const SWARM_QUORUM_CONDITION = 'SwarmQuorum';
 
 export function quorumCondition(q: QuorumVerdict): ConditionDraft {
@@ -24,6 +24,10 @@ export function nodeStatusAfterRound(prev: any, report: NodeSwarmReport, quorum:
   if (report.swarm === null) delete next.swarm;
   else if (report.swarm) next.swarm = Object.fromEntries(Object.entries(report.swarm).filter(([, v]) => v !== ''));
   let conditions: Condition[] = [...(prev?.conditions ?? [])];
+  // A pending join is timed from its own start (planning reads it back), not from when SwarmMember last turned False.
+  if (report.member?.reason === JOIN_PENDING_REASON && conditionOf(prev, SWARM_MEMBER_CONDITION)?.reason !== JOIN_PENDING_REASON) {
+    conditions = conditions.map((c) => (c.type === SWARM_MEMBER_CONDITION ? { ...c, lastTransitionTime: '' } : c));
+  }
   conditions = withCondition(conditions, SWARM_MEMBER_CONDITION, report.member, now);
   const quorumDraft = report.inSwarm === true ? (quorum ? quorumCondition(quorum) : undefined) : report.inSwarm === false ? null : undefined;
   conditions = withCondition(conditions, SWARM_QUORUM_CONDITION, quorumDraft, now);

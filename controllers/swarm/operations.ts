@@ -39,6 +39,7 @@ export function describeAction(action: MembershipAction): string {
     case 'join':
       return `join node ${action.node} to the swarm as a ${action.role}`;
     case 'leave':
+      if (action.joinTimedOut) return `make node ${action.node} leave the swarm it could not finish joining (forced)`;
       return `make node ${action.node} leave the swarm${action.force ? ' (forced: it is the last manager)' : ''}`;
     case 'updateNode':
       return action.roleChange

@@ -205,6 +205,18 @@ describe('manager quorum', () => {
     }
     await eventually('SwarmQuorum True again', () => get('Node', NODE_A), (n) => condition(n, 'SwarmQuorum')?.status === 'True', 120_000);
 
+    // Manager failover: with A's agent gone, the controller drives the service through B.
+    const agentA = cluster.agents.get(NODE_A)!;
+    await agentA.kill();
+    try {
+      expectRun(await cluster.persys(['scale', 'swarmservice/zoned', '--replicas', '3']), 0, "scale while A's agent is down");
+      await eventually('zoned to run 3/3', serviceLs, (m) => m.get('default_zoned') === '3/3', 90_000);
+      await eventually('status to report 3 running', () => get('SwarmService', 'zoned'), (s) => s.status?.runningTasks === 3);
+    } finally {
+      agentA.start();
+    }
+    await cluster.waitNodeReady(NODE_A);
+
     await apply(nodeRole(NODE_B, 'worker'), 'demote B');
     await eventually('B to be a worker again', async () => ((await a.docker.listNodes()) as { ID: string; Spec: { Role: string } }[]).find((n) => n.ID === nodeIdB), (n) => n?.Spec.Role === 'worker', 90_000);
     await eventually('node B status to say worker', () => get('Node', NODE_B), (n) => n.status?.swarm?.role === 'worker' && n.status.swarm.state === 'ready', 90_000);

@@ -52,7 +52,7 @@ describe.skipIf(!canNetns)('SwarmEngine on a real engine (needs root to create a
   beforeAll(async () => {
     second = await startSecondDocker('swe-eng1');
     docker = second.docker;
-    engine = new SwarmEngine({ docker, node: NODE, logger: silentLogger() });
+    engine = new SwarmEngine({ docker, node: NODE, logger: silentLogger(), pruneGraceMs: 0 });
   }, TEST_TIMEOUT);
 
   afterAll(async () => {
@@ -174,9 +174,16 @@ describe.skipIf(!canNetns)('SwarmEngine on a real engine (needs root to create a
 
   it('refuses to take over a Docker service of the same name that persys did not create', async () => {
     await docker.createService({ Name: `${NS}_manual`, TaskTemplate: { ContainerSpec: { Image: TEST_IMAGE, Command: ['sleep', '3600'] } }, Mode: { Replicated: { Replicas: 0 } } });
-    await expect(apply(service('manual', { image: TEST_IMAGE, replicas: 1 }))).rejects.toThrow(
-      `a Docker service named ${NS}_manual exists and was not created by persys; persys leaves it alone — delete it or rename the SwarmService`,
-    );
+    const refused = await apply(service('manual', { image: TEST_IMAGE, replicas: 1 }));
+    expect(refused.serviceId).toBe('');
+    expect(refused.conditions).toEqual([
+      expect.objectContaining({
+        type: 'Ready',
+        status: 'False',
+        reason: 'ServiceNameTaken',
+        message: `a Docker service named ${NS}_manual exists and was not created by persys; persys leaves it alone — delete it or rename the SwarmService`,
+      }),
+    ]);
     expect((await dockerService(`${NS}_manual`))?.Spec?.Labels ?? {}).toEqual({});
   });
 

@@ -8,7 +8,7 @@ import { engineStatus } from '../docker/errors.js';
 import { listSwarmNodes, swarmInfo, swarmJoinTokens, type SwarmInfo, type SwarmNode } from './docker-api.js';
 import { AlreadyInSwarmError, NotSwarmManagerError, SwarmOperationError } from './errors.js';
 import { SwarmServices } from './services.js';
-import { swarmState } from './state.js';
+import { managerWithoutMembers, swarmState } from './state.js';
 
 /** Swarm's default port; listening on every address lets the advertised one be any of them. */
 const LISTEN_ADDR = '0.0.0.0:2377';
@@ -20,6 +20,8 @@ export interface SwarmEngineOptions {
   /** This agent's Node name, for messages. */
   node: string;
   logger: Logger;
+  /** A persys service younger than this is never pruned. @default PRUNE_GRACE_MS (10 s) */
+  pruneGraceMs?: number;
 }
 
 export class SwarmEngine {
@@ -32,7 +34,7 @@ export class SwarmEngine {
     this.docker = opts.docker;
     this.node = opts.node;
     this.logger = opts.logger.child({ component: 'swarm' });
-    this.services = new SwarmServices(this.docker, this.node, this.logger);
+    this.services = new SwarmServices(this.docker, this.node, this.logger, opts.pruneGraceMs);
   }
 
   /** Carries out `req`; a thrown Error's message is the failure the controller sees. */
@@ -73,15 +75,26 @@ export class SwarmEngine {
     }
   }
 
-  /** The engine's swarm state; a manager adds the members and the join tokens. */
+  /**
+   * The engine's swarm state; a manager adds the members and the join tokens. A manager that cannot
+   * list them (without quorum) still answers what docker info says, the failure in `error`: the
+   * controller must see a manager of the swarm, not an engine that does not answer.
+   */
   private async inspect(signal: AbortSignal): Promise<SwarmState> {
     const info = await this.info(signal);
     if (!info.ControlAvailable) return swarmState(info);
-    const [members, tokens] = await Promise.all([
-      this.call('list swarm nodes', () => listSwarmNodes(this.docker, signal)),
-      this.call('inspect swarm', () => swarmJoinTokens(this.docker, signal)),
-    ]);
-    return swarmState(info, members, tokens);
+    try {
+      const [members, tokens] = await Promise.all([
+        this.call('list swarm nodes', () => listSwarmNodes(this.docker, signal)),
+        this.call('inspect swarm', () => swarmJoinTokens(this.docker, signal)),
+      ]);
+      return swarmState(info, members, tokens);
+    } catch (e) {
+      if (signal.aborted) throw e;
+      const failure = e instanceof Error ? e.message : String(e);
+      this.logger.warn({ error: failure }, 'this swarm manager cannot list the members; answering without them');
+      return managerWithoutMembers(info, failure);
+    }
   }
 
   private async init(req: SwarmInit, signal: AbortSignal): Promise<SwarmState> {

@@ -13,7 +13,7 @@ import { desiredService, type DesiredService, type SwarmNetwork } from './servic
 import { serviceStatus } from './status.js';
 
 /** A service this young is never pruned: its SwarmService may be newer than the caller's list of uids. */
-export const PRUNE_GRACE_MS = 30_000;
+export const PRUNE_GRACE_MS = 10_000;
 const ROLLBACK_STATES = new Set(['rollback_started', 'rollback_paused', 'rollback_completed']);
 
 export class SwarmServices {

@@ -1,11 +1,28 @@
 // swarmState: Docker's /info, /nodes and join tokens as a SwarmState.
 import { describe, expect, it } from 'vitest';
-import { swarmState } from './state.js';
+import { managerWithoutMembers, swarmState } from './state.js';
 
 describe('swarmState', () => {
   it('reports an inactive engine with empty fields and no members or tokens', () => {
     const s = swarmState({ NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null });
     expect(s).toEqual({ localNodeState: 'inactive', nodeId: '', nodeAddr: '', controlAvailable: false, clusterId: '', error: '', remoteManagers: [], members: [] });
+  });
+
+  it('reports a manager that cannot list its members as a manager without members or tokens, the failure in error', () => {
+    const s = managerWithoutMembers(
+      { NodeID: 'n1', NodeAddr: '10.0.0.2', LocalNodeState: 'active', ControlAvailable: true, Error: 'rpc error: no leader', RemoteManagers: [{ NodeID: 'n1', Addr: '10.0.0.2:2377' }] },
+      'list swarm nodes on node a failed: The swarm does not have a leader',
+    );
+    expect(s).toEqual({
+      localNodeState: 'active',
+      nodeId: 'n1',
+      nodeAddr: '10.0.0.2',
+      controlAvailable: true,
+      clusterId: '',
+      error: 'rpc error: no leader; list swarm nodes on node a failed: The swarm does not have a leader',
+      remoteManagers: ['10.0.0.2:2377'],
+      members: [],
+    });
   });
 
   it('maps a manager with its members (a 0.0.0.0 address replaced by the manager address) and join tokens', () => {

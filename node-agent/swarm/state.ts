@@ -18,6 +18,16 @@ export function swarmState(info: SwarmInfo, members: SwarmNode[] = [], tokens?: 
   return state;
 }
 
+/**
+ * A manager that cannot list its members (one without quorum answers "The swarm does not have a
+ * leader"): what docker info says, the failure in error, and neither members nor join tokens.
+ */
+export function managerWithoutMembers(info: SwarmInfo, failure: string): SwarmState {
+  const state = swarmState(info);
+  state.error = info.Error ? `${info.Error}; ${failure}` : failure;
+  return state;
+}
+
 export function swarmMember(n: SwarmNode): SwarmMember {
   return {
     id: n.ID,
