@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiClient, ApiError } from '../../lib/client/client.js';
@@ -17,6 +16,7 @@ import type { ClientConfig } from '../../lib/client/config.js';
 import { initPki, pkiPaths } from '../../apiserver/pki/index.js';
 import { freePort, startEtcd, type EtcdInstance } from '../../e2e/harness/etcd.js';
 import { measureCpu, type CpuReport } from './process-cpu.js';
+import { benchFlags } from './until.js';
 import { fmt, rate, summarize, type Summary } from './stats.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,27 +53,19 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      objects: { type: 'string', default: '5000' },
-      concurrency: { type: 'string', default: '32' },
-      watchers: { type: 'string', default: '200' },
-      events: { type: 'string', default: '200' },
-      'event-rate': { type: 'string', default: '20' },
-      'watch-connections': { type: 'string', default: '20' },
-      timeout: { type: 'string', default: '300' },
-      server: { type: 'string', default: 'auto' },
-      'server-cpu-prof': { type: 'string' },
-      'server-entry': { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = benchFlags(argv, USAGE, {
+    objects: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '32' },
+    watchers: { type: 'string', default: '200' },
+    events: { type: 'string', default: '200' },
+    'event-rate': { type: 'string', default: '20' },
+    'watch-connections': { type: 'string', default: '20' },
+    timeout: { type: 'string', default: '300' },
+    server: { type: 'string', default: 'auto' },
+    'server-cpu-prof': { type: 'string' },
+    'server-entry': { type: 'string' },
+    json: { type: 'string' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const int = (name: keyof typeof values, min: number): number => {
     const v = Number(values[name]);
     if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}, got ${String(values[name])}\n${USAGE}`);

@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError } from '../../lib/client/client.js';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { ensureDocker, TEST_IMAGE } from '../../e2e/harness/docker.js';
 import { fmt, summarize } from './stats.js';
-import { intFlag, until as untilEvery } from './until.js';
+import { benchFlags, intFlag, skipFlag, until as untilEvery } from './until.js';
 
 const run = promisify(execFile);
 const NODE = 'bench-compose';
@@ -81,25 +81,16 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      rounds: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '1' },
-      'log-level': { type: 'string', default: 'warn' },
-      timeout: { type: 'string', default: '120' },
-      skip: { type: 'string', default: '' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = benchFlags(argv, USAGE, {
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    'log-level': { type: 'string', default: 'warn' },
+    timeout: { type: 'string', default: '120' },
+    skip: { type: 'string', default: '' },
+    json: { type: 'string' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const int = intFlag(USAGE);
-  const skip = new Set(values.skip.split(',').map((s) => s.trim()).filter(Boolean));
-  for (const s of skip) if (!['persys', 'compose'].includes(s)) throw new Error(`--skip: unknown system ${s}\n${USAGE}`);
+  const skip = skipFlag(values.skip, ['persys', 'compose'], USAGE);
   return {
     rounds: int('rounds', values.rounds, 1),
     warmup: int('warmup', values.warmup, 0),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
@@ -17,7 +17,7 @@ import { decodeJsonLines, type DockerEvent } from '../../node-agent/docker/event
 import { LABEL_NAME, LABEL_NAMESPACE } from '../../node-agent/docker/labels.js';
 import { cpuSeconds, machineBusySeconds } from './process-cpu.js';
 import { fmt, summarize } from './stats.js';
-import { intFlag, until } from './until.js';
+import { benchFlags, intFlag, skipFlag, until } from './until.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -61,30 +61,21 @@ function agentConcurrency(): { value: number; source: string } {
 }
 
 function parseOptions(argv: string[]): Options & { concurrencySource: string } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      count: { type: 'string', default: '50' },
-      concurrency: { type: 'string' },
-      idle: { type: 'string', default: '30' },
-      settle: { type: 'string', default: '5' },
-      'heartbeat-interval': { type: 'string', default: '10s' },
-      'log-level': { type: 'string', default: 'info' },
-      'log-dir': { type: 'string' },
-      timeout: { type: 'string', default: '180' },
-      skip: { type: 'string', default: '' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = benchFlags(argv, USAGE, {
+    count: { type: 'string', default: '50' },
+    concurrency: { type: 'string' },
+    idle: { type: 'string', default: '30' },
+    settle: { type: 'string', default: '5' },
+    'heartbeat-interval': { type: 'string', default: '10s' },
+    'log-level': { type: 'string', default: 'info' },
+    'log-dir': { type: 'string' },
+    timeout: { type: 'string', default: '180' },
+    skip: { type: 'string', default: '' },
+    json: { type: 'string' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const int = intFlag(USAGE);
   const agent = agentConcurrency();
-  const skip = new Set(values.skip.split(',').map((s) => s.trim()).filter(Boolean));
-  for (const s of skip) if (!['persys', 'raw', 'swarm'].includes(s)) throw new Error(`--skip: unknown phase ${s}\n${USAGE}`);
+  const skip = skipFlag(values.skip, ['persys', 'raw', 'swarm'], USAGE);
   return {
     count: int('count', values.count, 1),
     concurrency: values.concurrency === undefined ? agent.value : int('concurrency', values.concurrency, 1),

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { status as Code } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -26,6 +25,7 @@ import { Informer } from '../../controllers/runtime/informer.js';
 import { runControllers } from '../../controllers/runtime/manager.js';
 import { freePort, startEtcd } from '../../e2e/harness/etcd.js';
 import { measureCpu } from './process-cpu.js';
+import { benchFlags } from './until.js';
 import { fmt, summarize } from './stats.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,26 +58,18 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      cronjobs: { type: 'string', default: '500' },
-      period: { type: 'string', default: '10' },
-      duration: { type: 'string', default: '120' },
-      workers: { type: 'string', default: '8' },
-      'run-ms': { type: 'string', default: '1000' },
-      'finish-concurrency': { type: 'string', default: '32' },
-      'create-concurrency': { type: 'string', default: '32' },
-      timeout: { type: 'string', default: '600' },
-      json: { type: 'string' },
-      finisher: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = benchFlags(argv, USAGE, {
+    cronjobs: { type: 'string', default: '500' },
+    period: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '120' },
+    workers: { type: 'string', default: '8' },
+    'run-ms': { type: 'string', default: '1000' },
+    'finish-concurrency': { type: 'string', default: '32' },
+    'create-concurrency': { type: 'string', default: '32' },
+    timeout: { type: 'string', default: '600' },
+    json: { type: 'string' },
+    finisher: { type: 'string' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const int = (name: keyof typeof values, min: number): number => {
     const v = Number(values[name]);
     if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}, got ${String(values[name])}\n${USAGE}`);

@@ -2,7 +2,6 @@
 // elsewhere, for persys (kill -9 of an agent) and for a 3-engine Docker Swarm (its worker's dockerd stopped).
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError } from '../../lib/client/client.js';
@@ -11,7 +10,7 @@ import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harn
 import { LABEL_NAMESPACE, LABEL_UID } from '../../node-agent/docker/labels.js';
 import { fmt, summarize } from './stats.js';
 import { formSwarm, nodeStates, type SwarmCluster, type SwarmMember } from './swarm-cluster.js';
-import { intFlag, until as untilEvery } from './until.js';
+import { benchFlags, intFlag, skipFlag, until as untilEvery } from './until.js';
 
 const COMMAND = ['sh', '-c', 'exec sleep 3600'];
 const ENGINES = ['pbf1', 'pbf2', 'pbf3'];
@@ -47,28 +46,19 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      replicas: { type: 'string', default: '9' },
-      rounds: { type: 'string', default: '3' },
-      grace: { type: 'string', default: '10s' },
-      eviction: { type: 'string', default: '10s' },
-      'eviction-rate': { type: 'string', default: '10' },
-      'log-level': { type: 'string', default: 'warn' },
-      timeout: { type: 'string', default: '180' },
-      skip: { type: 'string', default: '' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = benchFlags(argv, USAGE, {
+    replicas: { type: 'string', default: '9' },
+    rounds: { type: 'string', default: '3' },
+    grace: { type: 'string', default: '10s' },
+    eviction: { type: 'string', default: '10s' },
+    'eviction-rate': { type: 'string', default: '10' },
+    'log-level': { type: 'string', default: 'warn' },
+    timeout: { type: 'string', default: '180' },
+    skip: { type: 'string', default: '' },
+    json: { type: 'string' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const int = intFlag(USAGE);
-  const skip = new Set(values.skip.split(',').map((s) => s.trim()).filter(Boolean));
-  for (const s of skip) if (!['persys', 'swarm'].includes(s)) throw new Error(`--skip: unknown system ${s}\n${USAGE}`);
+  const skip = skipFlag(values.skip, ['persys', 'swarm'], USAGE);
   return {
     // Fewer replicas than nodes cannot be spread so that every node runs one.
     replicas: int('replicas', values.replicas, ENGINES.length),

@@ -6,13 +6,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError } from '../../lib/client/client.js';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { fmt, summarize } from './stats.js';
-import { intFlag, until } from './until.js';
+import { benchFlags, intFlag, until } from './until.js';
 
 const run = promisify(execFile);
 const NODE = 'bench-swarm-node';
@@ -39,22 +39,14 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      replicas: { type: 'string', default: '40' },
-      rounds: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '1' },
-      'log-level': { type: 'string', default: 'warn' },
-      timeout: { type: 'string', default: '180' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = benchFlags(argv, USAGE, {
+    replicas: { type: 'string', default: '40' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    'log-level': { type: 'string', default: 'warn' },
+    timeout: { type: 'string', default: '180' },
+    json: { type: 'string' },
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
   const int = intFlag(USAGE);
   return {
     replicas: int('replicas', values.replicas, 1),

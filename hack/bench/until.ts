@@ -1,6 +1,7 @@
 // What every benchmark shares about waiting and flags: bounded polling that says what it was waiting
 // for, and whole-number flag values checked against the benchmark's usage text.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 
 export class WaitTimeout extends Error {
   override readonly name = 'WaitTimeout';
@@ -32,4 +33,24 @@ export function intFlag(usage: string): (name: string, value: string | undefined
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${String(value)}\n${usage}`);
     return n;
   };
+}
+
+type StringFlags = Record<string, { type: 'string'; default?: string }>;
+type StringFlagValues<T extends StringFlags> = { [K in keyof T]: T[K] extends { default: string } ? string : string | undefined };
+
+/** A benchmark's flags (all string-valued), parsed strictly; -h/--help prints `usage` and exits. */
+export function benchFlags<T extends StringFlags>(argv: string[], usage: string, options: T): StringFlagValues<T> {
+  const { values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } } }) as { values: Record<string, unknown> };
+  if (values['help']) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return values as unknown as StringFlagValues<T>;
+}
+
+/** --skip LIST: the comma-separated names, each one of `allowed`. */
+export function skipFlag(list: string, allowed: readonly string[], usage: string): Set<string> {
+  const skip = new Set(list.split(',').map((s) => s.trim()).filter(Boolean));
+  for (const s of skip) if (!allowed.includes(s)) throw new Error(`--skip: unknown ${JSON.stringify(s)} (one of ${allowed.join(', ')})\n${usage}`);
+  return skip;
 }
