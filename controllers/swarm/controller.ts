@@ -13,6 +13,7 @@ import { Controller, type ControllerOptions, type ReconcileContext, type Result 
 import { EventRecorder } from '../runtime/events.js';
 import { Informer } from '../runtime/informer.js';
 import { objectKey } from '../runtime/keys.js';
+import { PRUNE_GRACE_MS } from '../../lib/swarm/prune-grace.js';
 import { JoinTokenStore, redactTokens } from './join-tokens.js';
 import { persysNodeOf, planMembership, type MembershipAction, type MembershipPlan, type Observation, type PersysNode } from './membership.js';
 import { nodeStatusAfterRound, quorumTurnedAtRisk } from './node-status.js';
@@ -363,6 +364,8 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
     onDelete: (obj) => {
       applyFailures.delete(objectKey(obj));
       servicesController.enqueue(PRUNE_KEY);
+      // A Docker service younger than the grace survives the first prune.
+      servicesController.enqueueAfter(PRUNE_KEY, PRUNE_GRACE_MS + 1_000);
     },
   });
 

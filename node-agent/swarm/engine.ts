@@ -20,7 +20,7 @@ export interface SwarmEngineOptions {
   /** This agent's Node name, for messages. */
   node: string;
   logger: Logger;
-  /** A persys service younger than this is never pruned. @default PRUNE_GRACE_MS (10 s) */
+  /** A persys service younger than this is never pruned. @default PRUNE_GRACE_MS (lib/swarm/prune-grace.ts) */
   pruneGraceMs?: number;
 }
 

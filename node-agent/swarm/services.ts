@@ -5,6 +5,7 @@
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { DeepPartial, SwarmService, SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
+import { PRUNE_GRACE_MS } from '../../lib/swarm/prune-grace.js';
 import { engineStatus } from '../docker/errors.js';
 import { listServiceTasks, listSwarmNodes } from './docker-api.js';
 import { ForeignServiceError, InvalidSwarmServiceError, SwarmOperationError } from './errors.js';
@@ -12,8 +13,6 @@ import { LABEL_OWNER_UID, LABEL_SPEC_HASH, ownerFilter, serviceKey, swarmNetwork
 import { desiredService, type DesiredService, type SwarmNetwork } from './service-spec.js';
 import { serviceStatus } from './status.js';
 
-/** A service this young is never pruned: its SwarmService may be newer than the caller's list of uids. */
-export const PRUNE_GRACE_MS = 10_000;
 const ROLLBACK_STATES = new Set(['rollback_started', 'rollback_paused', 'rollback_completed']);
 
 export class SwarmServices {
