@@ -15,6 +15,8 @@ import { untilStopped } from './apiserver.js';
 export interface ControllerSet {
   controllers: Controller[];
   informers: Informer[];
+  /** Releases what the set holds besides its informers (e.g. a gRPC client), after its controllers stop. */
+  close?(): void;
 }
 
 /** Tunables of individual controllers, from `persys controller(s)` flags; absent means the default. */
@@ -47,7 +49,9 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
     }),
   swarm: async (deps) => {
     const { SwarmClient } = await import('../../client/swarm.js');
-    return (await import('../../../controllers/swarm/controller.js')).newSwarmController({ ...deps, swarm: new SwarmClient(deps.client.config) });
+    const swarm = new SwarmClient(deps.client.config);
+    const set = (await import('../../../controllers/swarm/controller.js')).newSwarmController({ ...deps, swarm });
+    return { ...set, close: () => swarm.close() };
   },
   node: async (deps) =>
     (await import('../../../controllers/node/controller.js')).newNodeController({
@@ -179,19 +183,24 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
   try {
     for (const [i, name] of opts.names.entries()) {
       const set = await CONTROLLERS[name]!({ client, logger: logger.child({ controllerSet: name }), registry, settings: opts.settings ?? {} });
-      running.push(
-        await runControllers({
-          ...set,
-          registry,
-          logger,
-          // One metrics address per process: further controllers get a port of their own choosing.
-          observability: { host: opts.metrics.host, port: i === 0 ? opts.metrics.port : 0 },
-          leaderElection:
-            opts.leaderElectNamespace !== undefined
-              ? { client, name: leaseName(name), namespace: opts.leaderElectNamespace, identity }
-              : undefined,
-        }),
-      );
+      const started = await runControllers({
+        ...set,
+        registry,
+        logger,
+        // One metrics address per process: further controllers get a port of their own choosing.
+        observability: { host: opts.metrics.host, port: i === 0 ? opts.metrics.port : 0 },
+        leaderElection:
+          opts.leaderElectNamespace !== undefined
+            ? { client, name: leaseName(name), namespace: opts.leaderElectNamespace, identity }
+            : undefined,
+      });
+      running.push({
+        ...started,
+        async stop() {
+          await started.stop();
+          set.close?.();
+        },
+      });
       logger.info({ controller: name, metricsPort: running.at(-1)!.metricsPort, identity }, 'controller started');
     }
   } catch (err) {
