@@ -16,6 +16,7 @@ import { apiServerMetrics, createRegistry } from '../lib/observability/metrics.j
 import { resourcesService } from './api/service.js';
 import { authzInterceptor } from './api/authz.js';
 import { operationsService } from './api/operations.js';
+import { PeerApiServers } from './api/peers.js';
 import { swarmOperationsService } from './api/swarm.js';
 import { AgentHub } from './agents/hub.js';
 import { joinService } from './agents/join.js';
@@ -100,7 +101,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     onCompact: () => metrics.compactions.inc(),
   });
 
-  const hub = new AgentHub({ store, watches, logger: log, metrics: agentHubMetrics(registry) });
+  let boundPort = 0;
+  let joinPort = 0;
+  const [host, port] = splitHostPort(opts.listen ?? '127.0.0.1:7443');
+  // Sessions write this server's address on their node's Lease, for peers to relay node requests here.
+  const advertise = () => opts.advertiseAddress ?? `${['0.0.0.0', '::', ''].includes(host) ? hostname() : host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  const peers = new PeerApiServers(store, advertise, { caPem: Buffer.from(caPem), certPem: Buffer.from(serverCertPem), keyPem: serverKeyPem });
+  const hub = new AgentHub({ store, watches, logger: log, metrics: agentHubMetrics(registry), streamServer: advertise });
   const server = new Server({
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
@@ -115,11 +122,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   });
   server.addService(ResourcesService, resourcesService({ store, watches, metrics, log }));
   server.addService(AgentsService, hub.service());
-  server.addService(SwarmOperationsService, swarmOperationsService({ hub, log: log.child({ component: 'swarm-relay' }), metrics }));
-  let boundPort = 0;
-  let joinPort = 0;
-  const [host, port] = splitHostPort(opts.listen ?? '127.0.0.1:7443');
-  const advertise = () => opts.advertiseAddress ?? `${['0.0.0.0', '::', ''].includes(host) ? hostname() : host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  server.addService(SwarmOperationsService, swarmOperationsService({ hub, log: log.child({ component: 'swarm-relay' }), metrics, peers }));
   server.addService(
     OperationsService,
     operationsService({
@@ -193,6 +196,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     async stop() {
       health.setStatus('', 'NOT_SERVING');
       hub.stop();
+      peers.close();
       joinServer.forceShutdown();
       gc.stop();
       compactor.stop();

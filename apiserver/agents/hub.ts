@@ -20,6 +20,8 @@ export interface AgentHubOptions {
   metrics?: AgentHubMetrics;
   /** @default 40 */
   leaseDurationSeconds?: number;
+  /** This API server's address for peers (written on each connected node's Lease). */
+  streamServer?: () => string;
 }
 
 export class AgentHub {

@@ -3,6 +3,7 @@
 // request answers flow in. etcd is written only on change, plus the Lease renewal per heartbeat.
 import { status as Code, Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { AGENT_STREAM_SERVER_ANNOTATION } from '../../lib/api/annotations.js';
 import { findKind } from '../../lib/api/kinds.js';
 import { fromWire, toWire, type Resource } from '../../lib/api/resource.js';
 import type { AgentMessage, AgentRequest, ContainerUsage, Heartbeat, NodeInfo, ServerMessage, StreamChunk } from '../../lib/gen/persys/v1/agent.js';
@@ -29,6 +30,8 @@ export interface SessionDeps {
   metrics?: AgentHubMetrics;
   /** Written into the node's Lease; the node controller declares the node lost after it. @default 40 */
   leaseDurationSeconds?: number;
+  /** This API server's address, written on the node's Lease so peers can relay requests for the node here. */
+  streamServer?: () => string;
 }
 
 /** Where the answer to one AgentRequest goes. */
@@ -279,6 +282,11 @@ export class AgentSession {
     }
   }
 
+  private streamAnnotation(): Record<string, string> | undefined {
+    const server = this.deps.streamServer?.();
+    return server ? { [AGENT_STREAM_SERVER_ANNOTATION]: server } : undefined;
+  }
+
   /** One write per heartbeat: the Lease is updated with the resourceVersion of the last write. */
   private async renewLease(now: string): Promise<void> {
     const duration = this.deps.leaseDurationSeconds ?? 40;
@@ -295,6 +303,7 @@ export class AgentSession {
                 metadata: {
                   name: this.node,
                   namespace: NODE_LEASE_NAMESPACE,
+                  annotations: this.streamAnnotation(),
                   // Deleting the Node takes its Lease with it.
                   ownerReferences: this.nodeUid ? [{ apiVersion: API_VERSION, kind: 'Node', name: this.node, uid: this.nodeUid }] : undefined,
                 },
@@ -307,6 +316,7 @@ export class AgentSession {
         }
         const next = clone(this.lease);
         next.spec = { ...next.spec, holderIdentity: this.node, leaseDurationSeconds: duration, renewTime: now };
+        next.metadata.annotations = { ...next.metadata.annotations, ...this.streamAnnotation() };
         this.lease = await store.update(next, { identity: this.identity });
         return;
       } catch (err) {

@@ -18,6 +18,8 @@ describe('authorize', () => {
     ['/persys.v1.SwarmOperations/Call', controller, true],
     ['/persys.v1.SwarmOperations/Call', admin, true],
     ['/persys.v1.SwarmOperations/Call', node, false],
+    ['/persys.v1.SwarmOperations/Call', { user: 'persys-apiserver', groups: ['system:apiservers'] }, true],
+    ['/persys.v1.Resources/Get', { user: 'persys-apiserver', groups: ['system:apiservers'] }, false],
     ['/persys.v1.Agents/Connect', node, true],
     ['/persys.v1.Resources/List', node, false],
     ['/persys.v1.Operations/Top', node, false],

@@ -13,6 +13,8 @@ import { identityFromPeerCertificate, type Identity } from '../pki/index.js';
 export const ADMIN_GROUP = 'system:masters';
 export const CONTROLLERS_GROUP = 'system:controllers';
 export const NODES_GROUP = 'system:nodes';
+/** API servers (their serving certificate), relaying a node request to the peer that holds the node's stream. */
+export const APISERVERS_GROUP = 'system:apiservers';
 export const NODE_USER_PREFIX = 'system:node:';
 
 export const AGENT_CONNECT = '/persys.v1.Agents/Connect';
@@ -21,6 +23,7 @@ export const AGENT_CONNECT = '/persys.v1.Agents/Connect';
 const SERVICES_BY_GROUP: Record<string, readonly string[]> = {
   [ADMIN_GROUP]: ['persys.v1.Resources', 'persys.v1.Operations', 'persys.v1.SwarmOperations', 'persys.v1.Agents', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'],
   [CONTROLLERS_GROUP]: ['persys.v1.Resources', 'persys.v1.SwarmOperations', 'grpc.health.v1.Health'],
+  [APISERVERS_GROUP]: ['persys.v1.SwarmOperations'],
 };
 
 export type Decision = { allowed: true } | { allowed: false; code: Code; message: string };

@@ -1,13 +1,15 @@
 // The gRPC SwarmOperations service: one swarm operation relayed to the named node's agent over its
-// stream on this API server, answered once. Join tokens pass through but are never logged.
+// stream on this API server (or, when another API server holds that stream, to that peer), answered
+// once. Join tokens pass through but are never logged.
 import { randomUUID } from 'node:crypto';
-import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { status as Code } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status as Code, Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SwarmRequest, SwarmResponse } from '../../lib/gen/persys/v1/agent.js';
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
 import { redactTokens } from '../../lib/swarm/redact.js';
 import type { AgentHub } from '../agents/hub.js';
+import { RELAYED_HEADER, type PeerApiServers } from './peers.js';
 import { ApiStatusError, codeName, toServiceError } from './status.js';
 
 export interface SwarmOperationsDeps {
@@ -16,6 +18,8 @@ export interface SwarmOperationsDeps {
   metrics?: ApiServerMetrics;
   /** How long an agent may take to answer (a join waits for the swarm's raft). @default 90 s */
   answerTimeoutMs?: number;
+  /** The other API servers, for nodes whose stream one of them holds. */
+  peers?: PeerApiServers;
 }
 
 /** Sends `req` to its node's agent and resolves with the agent's one answer; `signal` (the caller gone) cancels it on the node. */
@@ -62,7 +66,14 @@ export function swarmOperationsService(deps: SwarmOperationsDeps): UntypedServic
       const op = req.operation?.$case ?? '';
       const gone = new AbortController();
       call.on('cancelled', () => gone.abort());
-      relaySwarmRequest(hub, req, timeoutMs, gone.signal)
+      const relayed = call.metadata.get(RELAYED_HEADER).length > 0;
+      const answer = async (): Promise<SwarmResponse> => {
+        const peer = !hub.session(req.node) && !relayed && deps.peers ? await deps.peers.holderOf(req.node) : undefined;
+        if (!peer) return relaySwarmRequest(hub, req, timeoutMs, gone.signal);
+        log.info({ node: req.node, op, peer }, 'swarm operation relayed to the API server holding the node');
+        return relayToPeer(deps.peers!, peer, req, call.getDeadline(), gone.signal);
+      };
+      answer()
         .then((res) => {
           metrics?.requests.inc({ verb: `swarm.${op}`, kind: '', code: 'OK' });
           callback(null, res);
@@ -78,4 +89,18 @@ export function swarmOperationsService(deps: SwarmOperationsDeps): UntypedServic
         });
     },
   };
+}
+
+/** Sends `req` to the peer API server `address`, which answers it through its own stream to the node. */
+function relayToPeer(peers: PeerApiServers, address: string, req: SwarmRequest, deadline: Date | number, signal: AbortSignal): Promise<SwarmResponse> {
+  const md = new Metadata();
+  md.set(RELAYED_HEADER, peers.self());
+  return new Promise((resolve, reject) => {
+    const call = peers.swarm(address).call(req, md, { deadline }, (err: ServiceError | null, res: SwarmResponse) => {
+      if (!err) return resolve(res);
+      // The peer's own answer (e.g. the node's error) keeps its code; a peer we cannot reach is UNAVAILABLE.
+      reject(new ApiStatusError(err.code, err.code === Code.UNAVAILABLE ? `API server ${address} holding the node's stream: ${err.details}` : err.details));
+    });
+    signal.addEventListener('abort', () => call.cancel(), { once: true });
+  });
 }

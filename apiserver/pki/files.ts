@@ -62,8 +62,10 @@ export async function initPki(dir: string, opts: InitPkiOptions = {}): Promise<P
       issue: (ca: CertBundle) =>
         issueCertificate(ca, {
           commonName: 'persys-apiserver',
+          // Also a client certificate: an API server relays a node request to the peer holding the node's stream.
+          organizations: ['system:apiservers'],
           hosts: dedupe(['localhost', '127.0.0.1', '::1', hostname(), ...(opts.serverHosts ?? [])]),
-          usage: 'server',
+          usage: 'both',
         }),
     },
     {

@@ -1,5 +1,6 @@
 // SwarmOperations through the API server: the call goes down the named node's real agent stream (a test
-// agent answering over mTLS) and its one answer comes back; failures name the node and say why.
+// agent answering over mTLS) and its one answer comes back, also when another API server of the cluster
+// holds that stream; failures name the node and say why.
 import { readFileSync } from 'node:fs';
 import { status as Code } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -10,13 +11,17 @@ import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js'
 import { joinAsNode, TestAgent } from './test-agent.js';
 
 const NODE = 'swarm-relay-node';
+const PREFIX = `/test-swarm-relay-${process.pid}`;
 let api: TestApiServer;
+/** A second API server of the same cluster (same etcd prefix and PKI) that does not hold the node's stream. */
+let peer: TestApiServer;
 let swarm: SwarmClient;
 let agent: TestAgent;
 const requests: AgentRequest[] = [];
 
 beforeAll(async () => {
-  api = await startTestApiServer(inject('etcdEndpoint'));
+  api = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX });
+  peer = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX, pki: api.pki });
   swarm = new SwarmClient(api.config, { deadlineMs: 10_000 });
   agent = new TestAgent(api, await joinAsNode(api, readFileSync(api.pki.caCert, 'utf8'), NODE));
   agent.answer = (req, send) => {
@@ -38,15 +43,30 @@ beforeAll(async () => {
   };
   agent.hello();
   await agent.desired();
+  agent.heartbeat();
 });
 
 afterAll(async () => {
   swarm?.close();
   agent?.close();
+  await peer?.stop();
   await api?.stop();
 });
 
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: ApiError) => e);
+
+/** Retries while the answer is UNAVAILABLE (the Lease may not name the stream's server yet). */
+async function waitForAnswer<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (e) {
+      if ((e as ApiError).code !== Code.UNAVAILABLE || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 describe('SwarmOperations.Call', () => {
   it("relays the operation to the node's agent and returns its answer", async () => {
@@ -54,6 +74,22 @@ describe('SwarmOperations.Call', () => {
     expect(res.state).toMatchObject({ localNodeState: 'active', nodeId: 'n0d3', controlAvailable: true, remoteManagers: ['10.0.0.9:2377'] });
     const req = requests.at(-1)!;
     expect(req.request).toMatchObject({ $case: 'swarm', value: { node: NODE, operation: { $case: 'inspect' } } });
+  });
+
+  it('is relayed by another API server of the cluster to the one holding the node stream', async () => {
+    const viaPeer = new SwarmClient(peer.config, { deadlineMs: 10_000 });
+    try {
+      // The session records where it is on the node's Lease with its first heartbeat.
+      const res = await waitForAnswer(() => viaPeer.call(NODE, { $case: 'inspect', value: {} }));
+      expect(res.state).toMatchObject({ localNodeState: 'active', nodeId: 'n0d3' });
+      expect(requests.at(-1)!.request).toMatchObject({ $case: 'swarm', value: { node: NODE, operation: { $case: 'inspect' } } });
+      // The node's own error comes back through both servers with its code.
+      const err = await failure(viaPeer.call(NODE, { $case: 'join', value: { remoteAddrs: ['10.0.0.1:2377'], joinToken: 'SWMTKN-x', advertiseAddr: '' } }));
+      expect(err?.code).toBe(Code.FAILED_PRECONDITION);
+      expect(err?.message).toContain(`node "${NODE}": Error response from daemon`);
+    } finally {
+      viaPeer.close();
+    }
   });
 
   it("passes the agent's error on as FAILED_PRECONDITION, naming the node", async () => {

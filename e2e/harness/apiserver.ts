@@ -21,10 +21,17 @@ export interface TestApiServer {
 
 export async function startTestApiServer(
   etcdEndpoint: string,
-  opts: { compactionIntervalMs?: number; bookmarkIntervalMs?: number; etcdPrefix?: string; withoutCaKey?: boolean } = {},
+  opts: {
+    compactionIntervalMs?: number;
+    bookmarkIntervalMs?: number;
+    etcdPrefix?: string;
+    withoutCaKey?: boolean;
+    /** Another server's PKI, for a second API server of the same cluster (with the same etcdPrefix). */
+    pki?: PkiPaths;
+  } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
-  const pki = await initPki(join(dir, 'pki'));
+  const pki = opts.pki ?? (await initPki(join(dir, 'pki')));
   const server = await startApiServer({
     etcdEndpoints: [etcdEndpoint],
     // A fixed prefix lets a test restart the API server over the same data.

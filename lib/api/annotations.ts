@@ -12,3 +12,9 @@ export const DRAIN_ANNOTATION = 'persys.dev/drain-requested';
 
 /** Set on a ContainerSet's template by `persys rollout restart`: a new value rolls every replica. */
 export const RESTARTED_AT_ANNOTATION = 'persys.dev/restartedAt';
+
+/**
+ * On a node's Lease: the API server (host:port) holding the node's agent stream. Another API server
+ * relays a request for the node there.
+ */
+export const AGENT_STREAM_SERVER_ANNOTATION = 'persys.dev/agent-stream-server';

@@ -1,0 +1,46 @@
+// Other API servers, for requests about a node whose agent stream another one holds: where the node's
+// stream is (the annotation its session keeps on the node's Lease), and a client to that peer, which
+// authenticates with this server's own certificate (O=system:apiservers).
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { AGENT_STREAM_SERVER_ANNOTATION } from '../../lib/api/annotations.js';
+import { SwarmOperationsClient } from '../../lib/gen/persys/v1/agent.js';
+import { NODE_LEASE_NAMESPACE } from '../registry/bootstrap.js';
+import type { ResourceStore } from '../registry/store.js';
+
+/** Marks a relayed call, so the receiving API server answers it itself and never relays it again. */
+export const RELAYED_HEADER = 'x-persys-relayed-by';
+
+export class PeerApiServers {
+  private readonly creds: ChannelCredentials;
+  private readonly clients = new Map<string, SwarmOperationsClient>();
+
+  constructor(
+    private readonly store: Pick<ResourceStore, 'get'>,
+    /** This server's own address, as its sessions write it. */
+    readonly self: () => string,
+    tls: { caPem: Buffer; certPem: Buffer; keyPem: Buffer },
+  ) {
+    this.creds = credentials.createSsl(tls.caPem, tls.keyPem, tls.certPem);
+  }
+
+  /** The peer holding `node`'s stream, or undefined when none is recorded or it is this server. */
+  async holderOf(node: string): Promise<string | undefined> {
+    const lease = await this.store.get('Lease', NODE_LEASE_NAMESPACE, node).catch(() => undefined);
+    const address = lease?.metadata.annotations?.[AGENT_STREAM_SERVER_ANNOTATION];
+    return address && address !== this.self() ? address : undefined;
+  }
+
+  swarm(address: string): SwarmOperationsClient {
+    let client = this.clients.get(address);
+    if (!client) {
+      client = new SwarmOperationsClient(address, this.creds, { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}
