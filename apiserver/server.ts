@@ -132,6 +132,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       metrics,
       caCertHash: caCertHash(caPem),
       advertiseAddress: advertise,
+      peers,
       joinAddress: () => {
         if (joinPort === boundPort + 1 && !opts.advertiseAddress) return undefined;
         return `${advertise().replace(/:\d+$/, '')}:${joinPort}`;

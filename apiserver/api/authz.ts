@@ -19,11 +19,11 @@ export const NODE_USER_PREFIX = 'system:node:';
 
 export const AGENT_CONNECT = '/persys.v1.Agents/Connect';
 
-/** The services each non-node group may call (by full service name). */
+/** The services (by full name) or single methods ("/pkg.Service/Method") each non-node group may call. */
 const SERVICES_BY_GROUP: Record<string, readonly string[]> = {
   [ADMIN_GROUP]: ['persys.v1.Resources', 'persys.v1.Operations', 'persys.v1.SwarmOperations', 'persys.v1.Agents', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'],
   [CONTROLLERS_GROUP]: ['persys.v1.Resources', 'persys.v1.SwarmOperations', 'grpc.health.v1.Health'],
-  [APISERVERS_GROUP]: ['persys.v1.SwarmOperations'],
+  [APISERVERS_GROUP]: ['persys.v1.SwarmOperations', '/persys.v1.Operations/Logs', '/persys.v1.Operations/Exec'],
 };
 
 export type Decision = { allowed: true } | { allowed: false; code: Code; message: string };
@@ -51,7 +51,7 @@ export function authorize(path: string, id: Identity | undefined): Decision {
     };
   }
   const service = path.split('/')[1] ?? '';
-  if (id.groups.some((g) => SERVICES_BY_GROUP[g]?.includes(service))) return { allowed: true };
+  if (id.groups.some((g) => SERVICES_BY_GROUP[g]?.includes(service) || SERVICES_BY_GROUP[g]?.includes(path))) return { allowed: true };
   const groups = id.groups.length ? id.groups.join(', ') : 'none';
   return { allowed: false, code: Code.PERMISSION_DENIED, message: `user "${id.user}" (groups: ${groups}) may not call ${path}` };
 }

@@ -1,7 +1,7 @@
 // The gRPC Operations service: logs and exec relayed through the target node's agent stream on this
-// API server, top from the hub's memory, and join tokens for new nodes.
+// API server (or through the peer API server holding it), top from the hub's memory, and join tokens.
 import { randomUUID } from 'node:crypto';
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status as Code, Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type {
@@ -19,6 +19,7 @@ import type { AgentHub } from '../agents/hub.js';
 import { createJoinToken } from '../agents/tokens.js';
 import type { ResourceStore } from '../registry/store.js';
 import { callerIdentity } from './authz.js';
+import { RELAYED_HEADER, type PeerApiServers } from './peers.js';
 import { ApiStatusError, codeName, toServiceError } from './status.js';
 
 export interface OperationsDeps {
@@ -32,6 +33,8 @@ export interface OperationsDeps {
   advertiseAddress(): string;
   /** The join port's address, when it is not the API port + 1 (the agent's default). */
   joinAddress(): string | undefined;
+  /** The other API servers, for nodes whose stream one of them holds. */
+  peers?: PeerApiServers;
 }
 
 /** A caller that reads slower than the node answers is cut off beyond this much buffered output. */
@@ -64,7 +67,12 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
     const node = obj.spec?.nodeName as string | undefined;
     if (!node) throw new ApiStatusError(Code.FAILED_PRECONDITION, `${kind} ${namespace}/${req.name} is not scheduled to a node yet`);
     const session = hub.session(node);
-    if (!session) throw new ApiStatusError(Code.UNAVAILABLE, `node "${node}" is not connected to this API server`);
+    if (!session) {
+      const relayed = call.metadata.get(RELAYED_HEADER).length > 0;
+      const peer = !relayed && deps.peers ? await deps.peers.holderOf(node) : undefined;
+      if (peer) return relayToPeer(verb, peer, call, kind, node);
+      throw new ApiStatusError(Code.UNAVAILABLE, `node "${node}" is not connected to this API server`);
+    }
 
     const requestId = randomUUID();
     const request: AgentRequest = {
@@ -98,6 +106,44 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
         }
       },
       failed: (err) => finish(err),
+    });
+  }
+
+  /** Streams the answer of the peer API server holding the node's stream to the caller, with backpressure. */
+  function relayToPeer(verb: 'logs' | 'exec', peer: string, call: ServerWritableStream<LogsRequest | ExecRequest, StreamChunk>, kind: string, node: string): Promise<void> {
+    const md = new Metadata();
+    md.set(RELAYED_HEADER, deps.peers!.self());
+    const client = deps.peers!.operations(peer);
+    const upstream = verb === 'logs' ? client.logs(call.request as LogsRequest, md) : client.exec(call.request as ExecRequest, md);
+    log.info({ verb, name: call.request.name, node, peer, user: callerIdentity(call)?.user }, `${verb} relayed to the API server holding the node`);
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (err?: unknown) => {
+        if (done) return;
+        done = true;
+        count(verb, err, kind);
+        if (err) fail(call, err);
+        else call.end();
+        resolve();
+      };
+      call.on('cancelled', () => {
+        if (done) return;
+        done = true;
+        count(verb, new ApiStatusError(Code.CANCELLED, 'cancelled'), kind);
+        upstream.cancel();
+        resolve();
+      });
+      upstream.on('data', (c: StreamChunk) => {
+        if (done) return;
+        if (!call.write(c)) {
+          upstream.pause();
+          call.once('drain', () => upstream.resume());
+        }
+      });
+      upstream.on('end', () => finish());
+      upstream.on('error', (e: ServiceError) =>
+        finish(new ApiStatusError(e.code, e.code === Code.UNAVAILABLE ? `API server ${peer} holding the node's stream: ${e.details}` : e.details)),
+      );
     });
   }
 

@@ -3,7 +3,7 @@
 // authenticates with this server's own certificate (O=system:apiservers).
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { AGENT_STREAM_SERVER_ANNOTATION } from '../../lib/api/annotations.js';
-import { SwarmOperationsClient } from '../../lib/gen/persys/v1/agent.js';
+import { OperationsClient, SwarmOperationsClient } from '../../lib/gen/persys/v1/agent.js';
 import { NODE_LEASE_NAMESPACE } from '../registry/bootstrap.js';
 import type { ResourceStore } from '../registry/store.js';
 
@@ -12,7 +12,8 @@ export const RELAYED_HEADER = 'x-persys-relayed-by';
 
 export class PeerApiServers {
   private readonly creds: ChannelCredentials;
-  private readonly clients = new Map<string, SwarmOperationsClient>();
+  private readonly swarmClients = new Map<string, SwarmOperationsClient>();
+  private readonly operationsClients = new Map<string, OperationsClient>();
 
   constructor(
     private readonly store: Pick<ResourceStore, 'get'>,
@@ -31,16 +32,26 @@ export class PeerApiServers {
   }
 
   swarm(address: string): SwarmOperationsClient {
-    let client = this.clients.get(address);
+    return this.client(this.swarmClients, address, SwarmOperationsClient);
+  }
+
+  operations(address: string): OperationsClient {
+    return this.client(this.operationsClients, address, OperationsClient);
+  }
+
+  private client<C>(cache: Map<string, C>, address: string, Client: new (address: string, creds: ChannelCredentials, options: object) => C): C {
+    let client = cache.get(address);
     if (!client) {
-      client = new SwarmOperationsClient(address, this.creds, { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
-      this.clients.set(address, client);
+      client = new Client(address, this.creds, { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
+      cache.set(address, client);
     }
     return client;
   }
 
   close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    for (const cache of [this.swarmClients, this.operationsClients] as Map<string, { close(): void }>[]) {
+      for (const c of cache.values()) c.close();
+      cache.clear();
+    }
   }
 }

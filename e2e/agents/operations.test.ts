@@ -13,7 +13,10 @@ import type { AgentRequest } from '../../lib/gen/persys/v1/agent.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { heartbeat, joinAsNode, TestAgent } from './test-agent.js';
 
+const PREFIX = `/test-operations-${process.pid}`;
 let api: TestApiServer;
+/** A second API server of the same cluster, not holding the node's stream: it relays to `api`. */
+let peer: TestApiServer;
 let ops: OperationsClient;
 let agent: TestAgent;
 const requests: AgentRequest[] = [];
@@ -26,7 +29,8 @@ const container = (name: string, nodeName?: string): Resource => ({
 });
 
 beforeAll(async () => {
-  api = await startTestApiServer(inject('etcdEndpoint'));
+  api = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX });
+  peer = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX, pki: api.pki });
   ops = new OperationsClient(api.config);
   await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: 'shop' } });
   for (const c of [container('web', 'ops-node'), container('broken', 'ops-node'), container('ghosted', 'ghost'), container('unscheduled')]) {
@@ -59,6 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   ops?.close();
   agent?.close();
+  await peer?.stop();
   await api?.stop();
 });
 
@@ -145,6 +150,38 @@ describe('exec', () => {
   it('`persys exec container/NAME -- CMD` exits with the command’s exit code', async () => {
     const res = await cli(['exec', 'container/web', '-n', 'shop', '--', 'ls', '-la', '/']);
     expect(res).toEqual({ code: 3, out: 'ran ls -la /\n', err: 'warning\n' });
+  });
+});
+
+describe('through another API server of the cluster', () => {
+  it('relays logs and exec to the API server holding the node stream, and cancels a followed log there', async () => {
+    agent.heartbeat(heartbeat());
+    const viaPeer = new OperationsClient(peer.config);
+    try {
+      // The session records where it is on the node's Lease with a heartbeat.
+      let text = '';
+      for (let i = 0; i < 100 && text === ''; i++) {
+        text = await collect(viaPeer.logs('web', { namespace: 'shop', tailLines: 5 })).catch((e: ApiError) => {
+          if (e.code !== Code.UNAVAILABLE) throw e;
+          return new Promise<string>((r) => setTimeout(() => r(''), 100));
+        });
+      }
+      expect(text).toBe('line 1\nline 2\n');
+      expect(await viaPeer.exec('web', ['true'], { namespace: 'shop' })).toEqual({ exitCode: 3, stdout: Buffer.from('ran true\n'), stderr: Buffer.from('warning\n') });
+      const err = await collect(viaPeer.logs('broken', { namespace: 'shop' })).then(() => undefined, (e: ApiError) => e);
+      expect(err?.message).toContain('node "ops-node": no container for Container shop/broken');
+
+      const abort = new AbortController();
+      let lines = 0;
+      for await (const c of viaPeer.logs('web', { namespace: 'shop', follow: true, signal: abort.signal })) {
+        lines += c.data.toString().split('\n').length - 1;
+        if (lines >= 3) abort.abort();
+      }
+      const id = requests.at(-1)!.requestId;
+      await agent.waitFor(() => (agent.cancels.includes(id) ? true : undefined));
+    } finally {
+      viaPeer.close();
+    }
   });
 });
 
