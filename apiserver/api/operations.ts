@@ -79,72 +79,65 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
       requestId,
       request: verb === 'logs' ? { $case: 'logs', value: { ...(req as LogsRequest), kind, namespace } } : { $case: 'exec', value: { ...(req as ExecRequest), kind, namespace } },
     };
-    let done = false;
-    const finish = (err?: unknown) => {
-      if (done) return;
-      done = true;
-      count(verb, err, kind);
-      if (err) fail(call, err);
-      else call.end();
-    };
-    call.on('cancelled', () => {
-      if (done) return;
-      done = true;
-      count(verb, new ApiStatusError(Code.CANCELLED, 'cancelled'), kind);
-      session.cancelRequest(requestId);
-    });
+    const end = endOnce(call, verb, kind, () => session.cancelRequest(requestId));
     log.info({ verb, namespace, name: req.name, node, requestId, user: callerIdentity(call)?.user }, `${verb} relayed to node`);
     session.openRequest(request, {
       chunk(c) {
-        if (done) return;
-        if (c.error) return finish(new ApiStatusError(Code.UNKNOWN, `node "${node}": ${c.error}`));
+        if (end.done) return;
+        if (c.error) return end.finish(new ApiStatusError(Code.UNKNOWN, `node "${node}": ${c.error}`));
         if (c.data.length || c.end) call.write(c);
-        if (c.end) return finish();
+        if (c.end) return end.finish();
         if (call.writableLength > MAX_BUFFERED_BYTES) {
           session.cancelRequest(requestId);
-          finish(new ApiStatusError(Code.RESOURCE_EXHAUSTED, `the client read ${verb} output too slowly; more than ${MAX_BUFFERED_BYTES} bytes were waiting`));
+          end.finish(new ApiStatusError(Code.RESOURCE_EXHAUSTED, `the client read ${verb} output too slowly; more than ${MAX_BUFFERED_BYTES} bytes were waiting`));
         }
       },
-      failed: (err) => finish(err),
+      failed: (err) => end.finish(err),
     });
   }
 
   /** Streams the answer of the peer API server holding the node's stream to the caller, with backpressure. */
-  function relayToPeer(verb: 'logs' | 'exec', peer: string, call: ServerWritableStream<LogsRequest | ExecRequest, StreamChunk>, kind: string, node: string): Promise<void> {
+  function relayToPeer(verb: 'logs' | 'exec', peer: string, call: ServerWritableStream<LogsRequest | ExecRequest, StreamChunk>, kind: string, node: string): void {
     const md = new Metadata();
     md.set(RELAYED_HEADER, deps.peers!.self());
     const client = deps.peers!.operations(peer);
     const upstream = verb === 'logs' ? client.logs(call.request as LogsRequest, md) : client.exec(call.request as ExecRequest, md);
     log.info({ verb, name: call.request.name, node, peer, user: callerIdentity(call)?.user }, `${verb} relayed to the API server holding the node`);
-    return new Promise((resolve) => {
-      let done = false;
-      const finish = (err?: unknown) => {
+    const end = endOnce(call, verb, kind, () => upstream.cancel());
+    upstream.on('data', (c: StreamChunk) => {
+      if (end.done) return;
+      if (!call.write(c)) {
+        upstream.pause();
+        call.once('drain', () => upstream.resume());
+      }
+    });
+    upstream.on('end', () => end.finish());
+    upstream.on('error', (e: ServiceError) =>
+      end.finish(new ApiStatusError(e.code, e.code === Code.UNAVAILABLE ? `API server ${peer} holding the node's stream: ${e.details}` : e.details)),
+    );
+  }
+
+  /** Ends `call` once, with an error or normally, counting how; a caller that goes away first runs `onCancel` instead. */
+  function endOnce(call: ServerWritableStream<unknown, unknown>, verb: 'logs' | 'exec', kind: string, onCancel: () => void) {
+    let done = false;
+    call.on('cancelled', () => {
+      if (done) return;
+      done = true;
+      count(verb, new ApiStatusError(Code.CANCELLED, 'cancelled'), kind);
+      onCancel();
+    });
+    return {
+      get done() {
+        return done;
+      },
+      finish(err?: unknown) {
         if (done) return;
         done = true;
         count(verb, err, kind);
         if (err) fail(call, err);
         else call.end();
-        resolve();
-      };
-      call.on('cancelled', () => {
-        if (done) return;
-        done = true;
-        count(verb, new ApiStatusError(Code.CANCELLED, 'cancelled'), kind);
-        upstream.cancel();
-        resolve();
-      });
-      upstream.on('data', (c: StreamChunk) => {
-        if (done) return;
-        if (!call.write(c)) {
-          upstream.pause();
-          call.once('drain', () => upstream.resume());
-        }
-      });
-      upstream.on('end', () => finish());
-      upstream.on('error', (e: ServiceError) =>
-        finish(new ApiStatusError(e.code, e.code === Code.UNAVAILABLE ? `API server ${peer} holding the node's stream: ${e.details}` : e.details)),
-      );
-    });
+      },
+    };
   }
 
   const streaming = (verb: 'logs' | 'exec') => (call: ServerWritableStream<LogsRequest | ExecRequest, StreamChunk>) => {
