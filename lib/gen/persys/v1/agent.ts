@@ -264,7 +264,7 @@ export interface SwarmNodeRemove {
 
 /**
  * Run on a manager: removes the services (and overlay networks) persys created whose owner uid is
- * not listed, except those created within the last 10 s (their SwarmService may be newer than the list).
+ * not listed, except those created within the last 5 s (their SwarmService may be newer than the list).
  * Services persys did not create are never touched.
  */
 export interface SwarmServicePrune {
