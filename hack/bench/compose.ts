@@ -4,7 +4,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
@@ -12,7 +11,7 @@ import { ApiError } from '../../lib/client/client.js';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { ensureDocker, TEST_IMAGE } from '../../e2e/harness/docker.js';
 import { fmt, summarize } from './stats.js';
-import { benchFlags, intFlag, skipFlag, until as untilEvery } from './until.js';
+import { benchFlags, emitResult, intFlag, runBench, skipFlag, until as untilEvery } from './until.js';
 
 const run = promisify(execFile);
 const NODE = 'bench-compose';
@@ -325,7 +324,7 @@ async function main(): Promise<void> {
   const compose = rounds.compose.length ? summarizeRounds(rounds.compose) : undefined;
   const ratios = report(opts, persys, compose);
   for (const e of errors) console.error(`round failed: ${e}`);
-  const json = JSON.stringify({
+  emitResult({
     bench: 'compose',
     at: new Date().toISOString(),
     rounds: opts.rounds,
@@ -336,13 +335,7 @@ async function main(): Promise<void> {
     compose,
     ratios,
     errors,
-  });
-  if (opts.json) writeFileSync(opts.json, `${json}\n`);
-  console.log(json);
-  process.exitCode = errors.length ? 1 : 0;
+  }, opts.json, errors);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(2);
-});
+runBench(main);

@@ -1,7 +1,7 @@
 // Container start-up benchmark (issue 3): N Containers applied to a one-node persys cluster until all are
 // Running, against raw dockerode and a Docker Swarm service on the same engine, plus the agent's idle cost.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdirSync, readFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ import { decodeJsonLines, type DockerEvent } from '../../node-agent/docker/event
 import { LABEL_NAME, LABEL_NAMESPACE } from '../../node-agent/docker/labels.js';
 import { cpuSeconds, machineBusySeconds } from './process-cpu.js';
 import { fmt, summarize } from './stats.js';
-import { benchFlags, intFlag, skipFlag, until } from './until.js';
+import { benchFlags, emitResult, intFlag, runBench, skipFlag, until } from './until.js';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -550,7 +550,7 @@ async function main(): Promise<void> {
   result.swarm = await phase('swarm', () => benchSwarm(docker, opts));
   const ratios = report(opts, result);
   for (const e of errors) console.error(`phase failed: ${e}`);
-  const json = JSON.stringify({
+  emitResult({
     bench: 'containers',
     at: new Date().toISOString(),
     count: opts.count,
@@ -559,13 +559,7 @@ async function main(): Promise<void> {
     ...result,
     ratios,
     errors,
-  });
-  if (opts.json) writeFileSync(opts.json, `${json}\n`);
-  console.log(json);
-  process.exitCode = errors.length ? 1 : 0;
+  }, opts.json, errors);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(2);
-});
+runBench(main);

@@ -1,7 +1,5 @@
 // Failover benchmark (issue 4): time from losing one of three nodes until every replica is Running
 // elsewhere, for persys (kill -9 of an agent) and for a 3-engine Docker Swarm (its worker's dockerd stopped).
-import { writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError } from '../../lib/client/client.js';
@@ -10,7 +8,7 @@ import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harn
 import { LABEL_NAMESPACE, LABEL_UID } from '../../node-agent/docker/labels.js';
 import { fmt, summarize } from './stats.js';
 import { formSwarm, nodeStates, type SwarmCluster, type SwarmMember } from './swarm-cluster.js';
-import { benchFlags, intFlag, skipFlag, until as untilEvery } from './until.js';
+import { benchFlags, emitResult, intFlag, runBench, skipFlag, until as untilEvery } from './until.js';
 
 const COMMAND = ['sh', '-c', 'exec sleep 3600'];
 const ENGINES = ['pbf1', 'pbf2', 'pbf3'];
@@ -395,7 +393,7 @@ async function main(): Promise<void> {
   }
   const summaries = report(opts, persys, swarm);
   for (const e of errors) console.error(`phase failed: ${e}`);
-  const json = JSON.stringify({
+  emitResult({
     bench: 'failover',
     at: new Date().toISOString(),
     replicas: opts.replicas,
@@ -405,13 +403,7 @@ async function main(): Promise<void> {
     swarm: { rounds: swarm?.rounds, summary: summaries.swarm },
     ratio: summaries.ratio,
     errors,
-  });
-  if (opts.json) writeFileSync(opts.json, `${json}\n`);
-  console.log(json);
-  process.exitCode = errors.length ? 1 : 0;
+  }, opts.json, errors);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(2);
-});
+runBench(main);

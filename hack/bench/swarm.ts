@@ -12,7 +12,7 @@ import { ApiError } from '../../lib/client/client.js';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { fmt, summarize } from './stats.js';
-import { benchFlags, intFlag, until } from './until.js';
+import { benchFlags, emitResult, intFlag, runBench, until } from './until.js';
 
 const run = promisify(execFile);
 const NODE = 'bench-swarm-node';
@@ -212,13 +212,7 @@ async function main(): Promise<void> {
 
   const ratio = report(opts, rounds.persys, rounds.docker);
   for (const e of errors) console.error(`round failed: ${e}`);
-  const json = JSON.stringify({ bench: 'swarm', at: new Date().toISOString(), replicas: opts.replicas, rounds, ratio, errors });
-  if (opts.json) writeFileSync(opts.json, `${json}\n`);
-  console.log(json);
-  process.exitCode = errors.length ? 1 : 0;
+  emitResult({ bench: 'swarm', at: new Date().toISOString(), replicas: opts.replicas, rounds, ratio, errors }, opts.json, errors);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(2);
-});
+runBench(main);

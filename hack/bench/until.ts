@@ -1,5 +1,6 @@
-// What every benchmark shares about waiting and flags: bounded polling that says what it was waiting
-// for, and whole-number flag values checked against the benchmark's usage text.
+// What every benchmark shares: bounded polling that says what it was waiting for, its flags (checked
+// against its usage text), and how it reports its result and ends.
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
@@ -53,4 +54,20 @@ export function skipFlag(list: string, allowed: readonly string[], usage: string
   const skip = new Set(list.split(',').map((s) => s.trim()).filter(Boolean));
   for (const s of skip) if (!allowed.includes(s)) throw new Error(`--skip: unknown ${JSON.stringify(s)} (one of ${allowed.join(', ')})\n${usage}`);
   return skip;
+}
+
+/** Prints a benchmark's result as one JSON line (also into `path`, when given); failed rounds make the exit code 1. */
+export function emitResult(result: object, path: string | undefined, errors: readonly string[]): void {
+  const json = JSON.stringify(result);
+  if (path) writeFileSync(path, `${json}\n`);
+  console.log(json);
+  process.exitCode = errors.length ? 1 : 0;
+}
+
+/** Runs a benchmark's main; an exception is printed and exits 2. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(2);
+  });
 }
