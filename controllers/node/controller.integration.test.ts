@@ -125,13 +125,17 @@ describe('node lifecycle controller', () => {
     keepRenewing(['n2']);
     await startNodeController();
 
+    // Unbinding and the status that says why are two writes: wait for both.
     const moved = await waitFor(async () => {
       const c = await api.client.get('Container', 'mover', 'default');
-      return !c.spec.nodeName ? c : undefined;
-    }, 'mover unbound from n1');
+      return !c.spec.nodeName && c.status?.reason === 'Rescheduled' ? c : undefined;
+    }, 'mover unbound from n1, with the reason');
+    expect(moved.spec.nodeName ?? '').toBe('');
     expect(moved.status).toMatchObject({ phase: 'Pending', reason: 'Rescheduled', message: 'node n1 was lost' });
-    const events = (await api.client.list('Event', { namespace: 'default' })).items;
-    expect(events.some((e) => e.reason === 'Rescheduling' && (e.involvedObject as { name: string }).name === 'mover')).toBe(true);
+    await waitFor(async () => {
+      const events = (await api.client.list('Event', { namespace: 'default' })).items;
+      return events.some((e) => e.reason === 'Rescheduling' && (e.involvedObject as { name: string }).name === 'mover') || undefined;
+    }, 'a Rescheduling event about mover');
   });
 
   it('sets Ready back to True with reason LeaseRenewed when a stale lease is renewed again', async () => {
