@@ -48,7 +48,7 @@ describe.skipIf(!canNetns)('swarm controller on a real engine (needs root to cre
     const swarm: SwarmCaller = {
       call: (node, operation, options = {}) =>
         node === NODE
-          ? engine.handle({ node, operation }, AbortSignal.timeout(options.deadlineMs ?? 90_000))
+          ? engine.handle({ node, operation, registryAuth: options.registryAuth ?? '' }, AbortSignal.timeout(options.deadlineMs ?? 90_000))
           : Promise.reject(new Error(`node "${node}" is not connected to this API server`)),
     };
     const created = await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Node', metadata: { name: NODE, labels: { zone: 'a' } }, spec: { swarm: { role: 'manager' } } });

@@ -20,10 +20,10 @@ export class SwarmClient {
   }
 
   /** Carries `operation` out on `node`'s engine. */
-  call(node: string, operation: SwarmOperation, options: { deadlineMs?: number } = {}): Promise<SwarmResponse> {
+  call(node: string, operation: SwarmOperation, options: { deadlineMs?: number; registryAuth?: string } = {}): Promise<SwarmResponse> {
     const deadline = new Date(Date.now() + (options.deadlineMs ?? this.deadlineMs));
     return new Promise((resolve, reject) => {
-      this.raw.call({ node, operation }, new Metadata(), { deadline }, (err, res) => (err ? reject(ApiError.from(err)) : resolve(res)));
+      this.raw.call({ node, operation, registryAuth: options.registryAuth ?? '' }, new Metadata(), { deadline }, (err, res) => (err ? reject(ApiError.from(err)) : resolve(res)));
     });
   }
 

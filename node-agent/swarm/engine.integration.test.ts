@@ -30,7 +30,7 @@ describe.skipIf(!canNetns)('SwarmEngine on a real engine (needs root to create a
   let engine: SwarmEngine;
 
   const call = (operation: SwarmRequest['operation']): Promise<SwarmResponse> =>
-    engine.handle({ node: NODE, operation }, AbortSignal.timeout(60_000));
+    engine.handle({ node: NODE, operation, registryAuth: '' }, AbortSignal.timeout(60_000));
   const apply = async (svc: DeepPartial<SwarmService>): Promise<SwarmServiceStatus> => {
     const { service: status } = await call({ $case: 'applyService', value: svc as SwarmService });
     if (!status) throw new Error('applyService answered without a service status');

@@ -289,6 +289,11 @@ export interface SwarmRequest {
     { $case: "applyService"; value: SwarmService }
     | { $case: "pruneServices"; value: SwarmServicePrune }
     | undefined;
+  /**
+   * For apply_service: Docker's X-Registry-Auth (base64url JSON of one registry's credentials), from the
+   * service's imagePullSecrets, so that every node of the swarm can pull. Never logged.
+   */
+  registryAuth: string;
 }
 
 /** A swarm node as a manager lists it. */
@@ -3764,7 +3769,7 @@ export const SwarmServicePrune: MessageFns<SwarmServicePrune> = {
 };
 
 function createBaseSwarmRequest(): SwarmRequest {
-  return { node: "", operation: undefined };
+  return { node: "", operation: undefined, registryAuth: "" };
 }
 
 export const SwarmRequest: MessageFns<SwarmRequest> = {
@@ -3797,6 +3802,9 @@ export const SwarmRequest: MessageFns<SwarmRequest> = {
       case "pruneServices":
         SwarmServicePrune.encode(message.operation.value, writer.uint32(74).fork()).join();
         break;
+    }
+    if (message.registryAuth !== "") {
+      writer.uint32(82).string(message.registryAuth);
     }
     return writer;
   },
@@ -3886,6 +3894,14 @@ export const SwarmRequest: MessageFns<SwarmRequest> = {
             message.operation = { $case: "pruneServices", value: SwarmServicePrune.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.registryAuth = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3926,6 +3942,11 @@ export const SwarmRequest: MessageFns<SwarmRequest> = {
         : isSet(object.prune_services)
         ? { $case: "pruneServices", value: SwarmServicePrune.fromJSON(object.prune_services) }
         : undefined,
+      registryAuth: isSet(object.registryAuth)
+        ? globalThis.String(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? globalThis.String(object.registry_auth)
+        : "",
     };
   },
 
@@ -3950,6 +3971,9 @@ export const SwarmRequest: MessageFns<SwarmRequest> = {
       obj.applyService = SwarmService.toJSON(message.operation.value);
     } else if (message.operation?.$case === "pruneServices") {
       obj.pruneServices = SwarmServicePrune.toJSON(message.operation.value);
+    }
+    if (message.registryAuth !== "") {
+      obj.registryAuth = message.registryAuth;
     }
     return obj;
   },
@@ -4010,6 +4034,7 @@ export const SwarmRequest: MessageFns<SwarmRequest> = {
         break;
       }
     }
+    message.registryAuth = object.registryAuth ?? "";
     return message;
   },
 };

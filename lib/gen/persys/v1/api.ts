@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Event, Lease, Namespace, Node, Secret } from "./cluster.js";
+import { ConfigMap, Event, Lease, Namespace, Node, Secret } from "./cluster.js";
 import { ComposeStack, Container, ContainerSet, ControllerRevision, CronJob, SwarmService } from "./workloads.js";
 
 export const protobufPackage = "persys.v1";
@@ -43,6 +43,7 @@ export interface Object {
     | { $case: "event"; value: Event }
     | { $case: "lease"; value: Lease }
     | { $case: "controllerRevision"; value: ControllerRevision }
+    | { $case: "configMap"; value: ConfigMap }
     | undefined;
 }
 
@@ -196,6 +197,9 @@ export const Object: MessageFns<Object> = {
       case "controllerRevision":
         ControllerRevision.encode(message.object.value, writer.uint32(90).fork()).join();
         break;
+      case "configMap":
+        ConfigMap.encode(message.object.value, writer.uint32(98).fork()).join();
+        break;
     }
     return writer;
   },
@@ -301,6 +305,14 @@ export const Object: MessageFns<Object> = {
             message.object = { $case: "controllerRevision", value: ControllerRevision.decode(reader, reader.uint32()) };
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.object = { $case: "configMap", value: ConfigMap.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -347,6 +359,10 @@ export const Object: MessageFns<Object> = {
         ? { $case: "controllerRevision", value: ControllerRevision.fromJSON(object.controllerRevision) }
         : isSet(object.controller_revision)
         ? { $case: "controllerRevision", value: ControllerRevision.fromJSON(object.controller_revision) }
+        : isSet(object.configMap)
+        ? { $case: "configMap", value: ConfigMap.fromJSON(object.configMap) }
+        : isSet(object.config_map)
+        ? { $case: "configMap", value: ConfigMap.fromJSON(object.config_map) }
         : undefined,
     };
   },
@@ -375,6 +391,8 @@ export const Object: MessageFns<Object> = {
       obj.lease = Lease.toJSON(message.object.value);
     } else if (message.object?.$case === "controllerRevision") {
       obj.controllerRevision = ControllerRevision.toJSON(message.object.value);
+    } else if (message.object?.$case === "configMap") {
+      obj.configMap = ConfigMap.toJSON(message.object.value);
     }
     return obj;
   },
@@ -448,6 +466,12 @@ export const Object: MessageFns<Object> = {
       case "controllerRevision": {
         if (object.object?.value !== undefined && object.object?.value !== null) {
           message.object = { $case: "controllerRevision", value: ControllerRevision.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "configMap": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "configMap", value: ConfigMap.fromPartial(object.object.value) };
         }
         break;
       }

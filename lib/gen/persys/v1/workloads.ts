@@ -20,8 +20,68 @@ export interface SecretKeySelector {
   optional: boolean;
 }
 
+export interface ConfigMapKeySelector {
+  name: string;
+  key: string;
+  optional: boolean;
+}
+
+/** Exactly one of secret_key_ref or config_map_key_ref. */
 export interface EnvVarSource {
   secretKeyRef?: SecretKeySelector | undefined;
+  configMapKeyRef?: ConfigMapKeySelector | undefined;
+}
+
+/** A reference to an object of a known kind in the same namespace. */
+export interface LocalObjectReference {
+  name: string;
+}
+
+export interface ConfigMapEnvSource {
+  name: string;
+  optional: boolean;
+}
+
+export interface SecretEnvSource {
+  name: string;
+  optional: boolean;
+}
+
+/**
+ * Every key of a ConfigMap or Secret as an environment variable (exactly one of the two refs).
+ * Keys that are not valid variable names are skipped; an explicit env entry wins over envFrom.
+ */
+export interface EnvFromSource {
+  /** Prepended to every key. */
+  prefix: string;
+  configMapRef?: ConfigMapEnvSource | undefined;
+  secretRef?: SecretEnvSource | undefined;
+}
+
+/** One key of a ConfigMap or Secret projected as a file at `path` (relative to the mount). */
+export interface KeyToPath {
+  key: string;
+  path: string;
+  /** File mode bits (0-0777); the volume's default_mode when unset. */
+  mode?: number | undefined;
+}
+
+/** A ConfigMap's keys as read-only files; all keys when items is empty. */
+export interface ConfigMapVolumeSource {
+  name: string;
+  items: KeyToPath[];
+  /** Default 0644, as in Kubernetes. */
+  defaultMode?: number | undefined;
+  optional: boolean;
+}
+
+/** A Secret's keys as read-only files; all keys when items is empty. */
+export interface SecretVolumeSource {
+  secretName: string;
+  items: KeyToPath[];
+  /** Default 0644, as in Kubernetes. */
+  defaultMode?: number | undefined;
+  optional: boolean;
 }
 
 export interface EnvVar {
@@ -40,12 +100,22 @@ export interface ContainerPort {
   hostIp: string;
 }
 
-/** Exactly one of volume_name (a named Docker volume) or host_path (a bind mount). */
+/**
+ * Exactly one of volume_name (a named Docker volume), host_path (a bind mount), config_map or
+ * secret (files the agent writes on the node and mounts read-only; they follow changes of the object
+ * in the running container, except with sub_path).
+ */
 export interface VolumeMount {
   mountPath: string;
   volumeName: string;
   hostPath: string;
   readOnly: boolean;
+  configMap?: ConfigMapVolumeSource | undefined;
+  secret?:
+    | SecretVolumeSource
+    | undefined;
+  /** Mount only this file of a config_map or secret volume at mount_path (it then does not follow changes). */
+  subPath: string;
 }
 
 export interface ExecAction {
@@ -97,11 +167,25 @@ export interface ContainerSpec {
    * controller move it to a healthy node after the eviction timeout, as it does a ContainerSet's replicas.
    */
   rescheduleOnNodeLoss: boolean;
+  /** Always, IfNotPresent or Never. Default: Always for an image tagged :latest or not tagged, else IfNotPresent. */
+  imagePullPolicy: string;
+  /** Secrets of type persys.dev/dockerconfigjson (or kubernetes.io/dockerconfigjson) with registry credentials. */
+  imagePullSecrets: LocalObjectReference[];
+  envFrom: EnvFromSource[];
 }
 
 export interface ContainerSpec_NodeSelectorEntry {
   key: string;
   value: string;
+}
+
+/** An image pull in progress on the node. */
+export interface ImagePullProgress {
+  image: string;
+  /** Bytes downloaded so far, over all layers. */
+  downloadedBytes: string;
+  /** Bytes of the layers the registry has announced so far (0 until known). */
+  totalBytes: string;
 }
 
 export interface ContainerStatus {
@@ -117,6 +201,10 @@ export interface ContainerStatus {
   hostIp: string;
   observedGeneration: number;
   conditions: Condition[];
+  /** The image the container runs, by digest (repo@sha256:…) when the node pulled it, else its image id. */
+  imageId: string;
+  /** Set while the agent pulls the image (phase Pending, reason Pulling). */
+  imagePull?: ImagePullProgress | undefined;
 }
 
 export interface Container {
@@ -165,7 +253,14 @@ export interface ContainerSetSpec {
   minReadySeconds: number;
   progressDeadlineSeconds: number;
   revisionHistoryLimit: number;
-  autoscale?: Autoscale | undefined;
+  autoscale?:
+    | Autoscale
+    | undefined;
+  /**
+   * Roll the set out when a ConfigMap or Secret its template uses changes, instead of updating
+   * mounted files in place.
+   */
+  rolloutOnConfigChange: boolean;
 }
 
 export interface ReplicaUtilization {
@@ -233,6 +328,10 @@ export interface ComposeStackSpec {
   env: { [key: string]: string };
   /** Compose project name; defaults to the object's name. */
   projectName: string;
+  /** Registry credentials (Secrets of type persys.dev/dockerconfigjson) for the stack's images. */
+  imagePullSecrets: LocalObjectReference[];
+  /** Files the compose file names by relative path (env_file), given inline: path → content. */
+  files: { [key: string]: string };
 }
 
 export interface ComposeStackSpec_NodeSelectorEntry {
@@ -246,6 +345,11 @@ export interface ComposeStackSpec_ScaleEntry {
 }
 
 export interface ComposeStackSpec_EnvEntry {
+  key: string;
+  value: string;
+}
+
+export interface ComposeStackSpec_FilesEntry {
   key: string;
   value: string;
 }
@@ -310,6 +414,8 @@ export interface SwarmServiceSpec {
   updateConfig?: ServiceUpdateConfig | undefined;
   rollbackConfig?: ServiceUpdateConfig | undefined;
   labels: { [key: string]: string };
+  /** Registry credentials passed to the swarm with the service (`docker service create --with-registry-auth`). */
+  imagePullSecrets: LocalObjectReference[];
 }
 
 export interface SwarmServiceSpec_LabelsEntry {
@@ -471,14 +577,118 @@ export const SecretKeySelector: MessageFns<SecretKeySelector> = {
   },
 };
 
+function createBaseConfigMapKeySelector(): ConfigMapKeySelector {
+  return { name: "", key: "", optional: false };
+}
+
+export const ConfigMapKeySelector: MessageFns<ConfigMapKeySelector> = {
+  encode(message: ConfigMapKeySelector, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.optional !== false) {
+      writer.uint32(24).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapKeySelector {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapKeySelector();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigMapKeySelector {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      optional: isSet(object.optional) ? globalThis.Boolean(object.optional) : false,
+    };
+  },
+
+  toJSON(message: ConfigMapKeySelector): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.optional !== false) {
+      obj.optional = message.optional;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigMapKeySelector>, I>>(base?: I): ConfigMapKeySelector {
+    return ConfigMapKeySelector.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigMapKeySelector>, I>>(object: I): ConfigMapKeySelector {
+    const message = createBaseConfigMapKeySelector();
+    message.name = object.name ?? "";
+    message.key = object.key ?? "";
+    message.optional = object.optional ?? false;
+    return message;
+  },
+};
+
 function createBaseEnvVarSource(): EnvVarSource {
-  return { secretKeyRef: undefined };
+  return { secretKeyRef: undefined, configMapKeyRef: undefined };
 }
 
 export const EnvVarSource: MessageFns<EnvVarSource> = {
   encode(message: EnvVarSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.secretKeyRef !== undefined) {
       SecretKeySelector.encode(message.secretKeyRef, writer.uint32(10).fork()).join();
+    }
+    if (message.configMapKeyRef !== undefined) {
+      ConfigMapKeySelector.encode(message.configMapKeyRef, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -504,6 +714,14 @@ export const EnvVarSource: MessageFns<EnvVarSource> = {
             message.secretKeyRef = SecretKeySelector.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.configMapKeyRef = ConfigMapKeySelector.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -523,6 +741,11 @@ export const EnvVarSource: MessageFns<EnvVarSource> = {
         : isSet(object.secret_key_ref)
         ? SecretKeySelector.fromJSON(object.secret_key_ref)
         : undefined,
+      configMapKeyRef: isSet(object.configMapKeyRef)
+        ? ConfigMapKeySelector.fromJSON(object.configMapKeyRef)
+        : isSet(object.config_map_key_ref)
+        ? ConfigMapKeySelector.fromJSON(object.config_map_key_ref)
+        : undefined,
     };
   },
 
@@ -530,6 +753,9 @@ export const EnvVarSource: MessageFns<EnvVarSource> = {
     const obj: any = {};
     if (message.secretKeyRef !== undefined) {
       obj.secretKeyRef = SecretKeySelector.toJSON(message.secretKeyRef);
+    }
+    if (message.configMapKeyRef !== undefined) {
+      obj.configMapKeyRef = ConfigMapKeySelector.toJSON(message.configMapKeyRef);
     }
     return obj;
   },
@@ -542,6 +768,706 @@ export const EnvVarSource: MessageFns<EnvVarSource> = {
     message.secretKeyRef = (object.secretKeyRef !== undefined && object.secretKeyRef !== null)
       ? SecretKeySelector.fromPartial(object.secretKeyRef)
       : undefined;
+    message.configMapKeyRef = (object.configMapKeyRef !== undefined && object.configMapKeyRef !== null)
+      ? ConfigMapKeySelector.fromPartial(object.configMapKeyRef)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseLocalObjectReference(): LocalObjectReference {
+  return { name: "" };
+}
+
+export const LocalObjectReference: MessageFns<LocalObjectReference> = {
+  encode(message: LocalObjectReference, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LocalObjectReference {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLocalObjectReference();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LocalObjectReference {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: LocalObjectReference): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LocalObjectReference>, I>>(base?: I): LocalObjectReference {
+    return LocalObjectReference.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LocalObjectReference>, I>>(object: I): LocalObjectReference {
+    const message = createBaseLocalObjectReference();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseConfigMapEnvSource(): ConfigMapEnvSource {
+  return { name: "", optional: false };
+}
+
+export const ConfigMapEnvSource: MessageFns<ConfigMapEnvSource> = {
+  encode(message: ConfigMapEnvSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.optional !== false) {
+      writer.uint32(16).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapEnvSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapEnvSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigMapEnvSource {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      optional: isSet(object.optional) ? globalThis.Boolean(object.optional) : false,
+    };
+  },
+
+  toJSON(message: ConfigMapEnvSource): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.optional !== false) {
+      obj.optional = message.optional;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigMapEnvSource>, I>>(base?: I): ConfigMapEnvSource {
+    return ConfigMapEnvSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigMapEnvSource>, I>>(object: I): ConfigMapEnvSource {
+    const message = createBaseConfigMapEnvSource();
+    message.name = object.name ?? "";
+    message.optional = object.optional ?? false;
+    return message;
+  },
+};
+
+function createBaseSecretEnvSource(): SecretEnvSource {
+  return { name: "", optional: false };
+}
+
+export const SecretEnvSource: MessageFns<SecretEnvSource> = {
+  encode(message: SecretEnvSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.optional !== false) {
+      writer.uint32(16).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretEnvSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretEnvSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecretEnvSource {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      optional: isSet(object.optional) ? globalThis.Boolean(object.optional) : false,
+    };
+  },
+
+  toJSON(message: SecretEnvSource): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.optional !== false) {
+      obj.optional = message.optional;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecretEnvSource>, I>>(base?: I): SecretEnvSource {
+    return SecretEnvSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecretEnvSource>, I>>(object: I): SecretEnvSource {
+    const message = createBaseSecretEnvSource();
+    message.name = object.name ?? "";
+    message.optional = object.optional ?? false;
+    return message;
+  },
+};
+
+function createBaseEnvFromSource(): EnvFromSource {
+  return { prefix: "", configMapRef: undefined, secretRef: undefined };
+}
+
+export const EnvFromSource: MessageFns<EnvFromSource> = {
+  encode(message: EnvFromSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prefix !== "") {
+      writer.uint32(10).string(message.prefix);
+    }
+    if (message.configMapRef !== undefined) {
+      ConfigMapEnvSource.encode(message.configMapRef, writer.uint32(18).fork()).join();
+    }
+    if (message.secretRef !== undefined) {
+      SecretEnvSource.encode(message.secretRef, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EnvFromSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEnvFromSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.configMapRef = ConfigMapEnvSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.secretRef = SecretEnvSource.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EnvFromSource {
+    return {
+      prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
+      configMapRef: isSet(object.configMapRef)
+        ? ConfigMapEnvSource.fromJSON(object.configMapRef)
+        : isSet(object.config_map_ref)
+        ? ConfigMapEnvSource.fromJSON(object.config_map_ref)
+        : undefined,
+      secretRef: isSet(object.secretRef)
+        ? SecretEnvSource.fromJSON(object.secretRef)
+        : isSet(object.secret_ref)
+        ? SecretEnvSource.fromJSON(object.secret_ref)
+        : undefined,
+    };
+  },
+
+  toJSON(message: EnvFromSource): unknown {
+    const obj: any = {};
+    if (message.prefix !== "") {
+      obj.prefix = message.prefix;
+    }
+    if (message.configMapRef !== undefined) {
+      obj.configMapRef = ConfigMapEnvSource.toJSON(message.configMapRef);
+    }
+    if (message.secretRef !== undefined) {
+      obj.secretRef = SecretEnvSource.toJSON(message.secretRef);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EnvFromSource>, I>>(base?: I): EnvFromSource {
+    return EnvFromSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EnvFromSource>, I>>(object: I): EnvFromSource {
+    const message = createBaseEnvFromSource();
+    message.prefix = object.prefix ?? "";
+    message.configMapRef = (object.configMapRef !== undefined && object.configMapRef !== null)
+      ? ConfigMapEnvSource.fromPartial(object.configMapRef)
+      : undefined;
+    message.secretRef = (object.secretRef !== undefined && object.secretRef !== null)
+      ? SecretEnvSource.fromPartial(object.secretRef)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseKeyToPath(): KeyToPath {
+  return { key: "", path: "", mode: undefined };
+}
+
+export const KeyToPath: MessageFns<KeyToPath> = {
+  encode(message: KeyToPath, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.mode !== undefined) {
+      writer.uint32(24).int32(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyToPath {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyToPath();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KeyToPath {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : undefined,
+    };
+  },
+
+  toJSON(message: KeyToPath): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.mode !== undefined) {
+      obj.mode = Math.round(message.mode);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KeyToPath>, I>>(base?: I): KeyToPath {
+    return KeyToPath.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyToPath>, I>>(object: I): KeyToPath {
+    const message = createBaseKeyToPath();
+    message.key = object.key ?? "";
+    message.path = object.path ?? "";
+    message.mode = object.mode ?? undefined;
+    return message;
+  },
+};
+
+function createBaseConfigMapVolumeSource(): ConfigMapVolumeSource {
+  return { name: "", items: [], defaultMode: undefined, optional: false };
+}
+
+export const ConfigMapVolumeSource: MessageFns<ConfigMapVolumeSource> = {
+  encode(message: ConfigMapVolumeSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.items) {
+      KeyToPath.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.defaultMode !== undefined) {
+      writer.uint32(24).int32(message.defaultMode);
+    }
+    if (message.optional !== false) {
+      writer.uint32(32).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfigMapVolumeSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfigMapVolumeSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.items.push(KeyToPath.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.defaultMode = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConfigMapVolumeSource {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => KeyToPath.fromJSON(e)) : [],
+      defaultMode: isSet(object.defaultMode)
+        ? globalThis.Number(object.defaultMode)
+        : isSet(object.default_mode)
+        ? globalThis.Number(object.default_mode)
+        : undefined,
+      optional: isSet(object.optional) ? globalThis.Boolean(object.optional) : false,
+    };
+  },
+
+  toJSON(message: ConfigMapVolumeSource): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => KeyToPath.toJSON(e));
+    }
+    if (message.defaultMode !== undefined) {
+      obj.defaultMode = Math.round(message.defaultMode);
+    }
+    if (message.optional !== false) {
+      obj.optional = message.optional;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConfigMapVolumeSource>, I>>(base?: I): ConfigMapVolumeSource {
+    return ConfigMapVolumeSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConfigMapVolumeSource>, I>>(object: I): ConfigMapVolumeSource {
+    const message = createBaseConfigMapVolumeSource();
+    message.name = object.name ?? "";
+    message.items = object.items?.map((e) => KeyToPath.fromPartial(e)) || [];
+    message.defaultMode = object.defaultMode ?? undefined;
+    message.optional = object.optional ?? false;
+    return message;
+  },
+};
+
+function createBaseSecretVolumeSource(): SecretVolumeSource {
+  return { secretName: "", items: [], defaultMode: undefined, optional: false };
+}
+
+export const SecretVolumeSource: MessageFns<SecretVolumeSource> = {
+  encode(message: SecretVolumeSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretName !== "") {
+      writer.uint32(10).string(message.secretName);
+    }
+    for (const v of message.items) {
+      KeyToPath.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.defaultMode !== undefined) {
+      writer.uint32(24).int32(message.defaultMode);
+    }
+    if (message.optional !== false) {
+      writer.uint32(32).bool(message.optional);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretVolumeSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretVolumeSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.items.push(KeyToPath.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.defaultMode = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.optional = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SecretVolumeSource {
+    return {
+      secretName: isSet(object.secretName)
+        ? globalThis.String(object.secretName)
+        : isSet(object.secret_name)
+        ? globalThis.String(object.secret_name)
+        : "",
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => KeyToPath.fromJSON(e)) : [],
+      defaultMode: isSet(object.defaultMode)
+        ? globalThis.Number(object.defaultMode)
+        : isSet(object.default_mode)
+        ? globalThis.Number(object.default_mode)
+        : undefined,
+      optional: isSet(object.optional) ? globalThis.Boolean(object.optional) : false,
+    };
+  },
+
+  toJSON(message: SecretVolumeSource): unknown {
+    const obj: any = {};
+    if (message.secretName !== "") {
+      obj.secretName = message.secretName;
+    }
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => KeyToPath.toJSON(e));
+    }
+    if (message.defaultMode !== undefined) {
+      obj.defaultMode = Math.round(message.defaultMode);
+    }
+    if (message.optional !== false) {
+      obj.optional = message.optional;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SecretVolumeSource>, I>>(base?: I): SecretVolumeSource {
+    return SecretVolumeSource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecretVolumeSource>, I>>(object: I): SecretVolumeSource {
+    const message = createBaseSecretVolumeSource();
+    message.secretName = object.secretName ?? "";
+    message.items = object.items?.map((e) => KeyToPath.fromPartial(e)) || [];
+    message.defaultMode = object.defaultMode ?? undefined;
+    message.optional = object.optional ?? false;
     return message;
   },
 };
@@ -799,7 +1725,15 @@ export const ContainerPort: MessageFns<ContainerPort> = {
 };
 
 function createBaseVolumeMount(): VolumeMount {
-  return { mountPath: "", volumeName: "", hostPath: "", readOnly: false };
+  return {
+    mountPath: "",
+    volumeName: "",
+    hostPath: "",
+    readOnly: false,
+    configMap: undefined,
+    secret: undefined,
+    subPath: "",
+  };
 }
 
 export const VolumeMount: MessageFns<VolumeMount> = {
@@ -815,6 +1749,15 @@ export const VolumeMount: MessageFns<VolumeMount> = {
     }
     if (message.readOnly !== false) {
       writer.uint32(32).bool(message.readOnly);
+    }
+    if (message.configMap !== undefined) {
+      ConfigMapVolumeSource.encode(message.configMap, writer.uint32(42).fork()).join();
+    }
+    if (message.secret !== undefined) {
+      SecretVolumeSource.encode(message.secret, writer.uint32(50).fork()).join();
+    }
+    if (message.subPath !== "") {
+      writer.uint32(58).string(message.subPath);
     }
     return writer;
   },
@@ -864,6 +1807,30 @@ export const VolumeMount: MessageFns<VolumeMount> = {
             message.readOnly = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.configMap = ConfigMapVolumeSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.secret = SecretVolumeSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.subPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -898,6 +1865,17 @@ export const VolumeMount: MessageFns<VolumeMount> = {
         : isSet(object.read_only)
         ? globalThis.Boolean(object.read_only)
         : false,
+      configMap: isSet(object.configMap)
+        ? ConfigMapVolumeSource.fromJSON(object.configMap)
+        : isSet(object.config_map)
+        ? ConfigMapVolumeSource.fromJSON(object.config_map)
+        : undefined,
+      secret: isSet(object.secret) ? SecretVolumeSource.fromJSON(object.secret) : undefined,
+      subPath: isSet(object.subPath)
+        ? globalThis.String(object.subPath)
+        : isSet(object.sub_path)
+        ? globalThis.String(object.sub_path)
+        : "",
     };
   },
 
@@ -915,6 +1893,15 @@ export const VolumeMount: MessageFns<VolumeMount> = {
     if (message.readOnly !== false) {
       obj.readOnly = message.readOnly;
     }
+    if (message.configMap !== undefined) {
+      obj.configMap = ConfigMapVolumeSource.toJSON(message.configMap);
+    }
+    if (message.secret !== undefined) {
+      obj.secret = SecretVolumeSource.toJSON(message.secret);
+    }
+    if (message.subPath !== "") {
+      obj.subPath = message.subPath;
+    }
     return obj;
   },
 
@@ -927,6 +1914,13 @@ export const VolumeMount: MessageFns<VolumeMount> = {
     message.volumeName = object.volumeName ?? "";
     message.hostPath = object.hostPath ?? "";
     message.readOnly = object.readOnly ?? false;
+    message.configMap = (object.configMap !== undefined && object.configMap !== null)
+      ? ConfigMapVolumeSource.fromPartial(object.configMap)
+      : undefined;
+    message.secret = (object.secret !== undefined && object.secret !== null)
+      ? SecretVolumeSource.fromPartial(object.secret)
+      : undefined;
+    message.subPath = object.subPath ?? "";
     return message;
   },
 };
@@ -1367,6 +2361,9 @@ function createBaseContainerSpec(): ContainerSpec {
     workingDir: "",
     user: "",
     rescheduleOnNodeLoss: false,
+    imagePullPolicy: "",
+    imagePullSecrets: [],
+    envFrom: [],
   };
 }
 
@@ -1413,6 +2410,15 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     }
     if (message.rescheduleOnNodeLoss !== false) {
       writer.uint32(112).bool(message.rescheduleOnNodeLoss);
+    }
+    if (message.imagePullPolicy !== "") {
+      writer.uint32(122).string(message.imagePullPolicy);
+    }
+    for (const v of message.imagePullSecrets) {
+      LocalObjectReference.encode(v!, writer.uint32(130).fork()).join();
+    }
+    for (const v of message.envFrom) {
+      EnvFromSource.encode(v!, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -1545,6 +2551,30 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.rescheduleOnNodeLoss = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.imagePullPolicy = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.imagePullSecrets.push(LocalObjectReference.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.envFrom.push(EnvFromSource.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1615,6 +2645,21 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
         : isSet(object.reschedule_on_node_loss)
         ? globalThis.Boolean(object.reschedule_on_node_loss)
         : false,
+      imagePullPolicy: isSet(object.imagePullPolicy)
+        ? globalThis.String(object.imagePullPolicy)
+        : isSet(object.image_pull_policy)
+        ? globalThis.String(object.image_pull_policy)
+        : "",
+      imagePullSecrets: globalThis.Array.isArray(object?.imagePullSecrets)
+        ? object.imagePullSecrets.map((e: any) => LocalObjectReference.fromJSON(e))
+        : globalThis.Array.isArray(object?.image_pull_secrets)
+        ? object.image_pull_secrets.map((e: any) => LocalObjectReference.fromJSON(e))
+        : [],
+      envFrom: globalThis.Array.isArray(object?.envFrom)
+        ? object.envFrom.map((e: any) => EnvFromSource.fromJSON(e))
+        : globalThis.Array.isArray(object?.env_from)
+        ? object.env_from.map((e: any) => EnvFromSource.fromJSON(e))
+        : [],
     };
   },
 
@@ -1668,6 +2713,15 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.rescheduleOnNodeLoss !== false) {
       obj.rescheduleOnNodeLoss = message.rescheduleOnNodeLoss;
     }
+    if (message.imagePullPolicy !== "") {
+      obj.imagePullPolicy = message.imagePullPolicy;
+    }
+    if (message.imagePullSecrets?.length) {
+      obj.imagePullSecrets = message.imagePullSecrets.map((e) => LocalObjectReference.toJSON(e));
+    }
+    if (message.envFrom?.length) {
+      obj.envFrom = message.envFrom.map((e) => EnvFromSource.toJSON(e));
+    }
     return obj;
   },
 
@@ -1702,6 +2756,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     message.workingDir = object.workingDir ?? "";
     message.user = object.user ?? "";
     message.rescheduleOnNodeLoss = object.rescheduleOnNodeLoss ?? false;
+    message.imagePullPolicy = object.imagePullPolicy ?? "";
+    message.imagePullSecrets = object.imagePullSecrets?.map((e) => LocalObjectReference.fromPartial(e)) || [];
+    message.envFrom = object.envFrom?.map((e) => EnvFromSource.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1793,6 +2850,115 @@ export const ContainerSpec_NodeSelectorEntry: MessageFns<ContainerSpec_NodeSelec
   },
 };
 
+function createBaseImagePullProgress(): ImagePullProgress {
+  return { image: "", downloadedBytes: "0", totalBytes: "0" };
+}
+
+export const ImagePullProgress: MessageFns<ImagePullProgress> = {
+  encode(message: ImagePullProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.downloadedBytes !== "0") {
+      writer.uint32(16).int64(message.downloadedBytes);
+    }
+    if (message.totalBytes !== "0") {
+      writer.uint32(24).int64(message.totalBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImagePullProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImagePullProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.downloadedBytes = reader.int64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalBytes = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImagePullProgress {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      downloadedBytes: isSet(object.downloadedBytes)
+        ? globalThis.String(object.downloadedBytes)
+        : isSet(object.downloaded_bytes)
+        ? globalThis.String(object.downloaded_bytes)
+        : "0",
+      totalBytes: isSet(object.totalBytes)
+        ? globalThis.String(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? globalThis.String(object.total_bytes)
+        : "0",
+    };
+  },
+
+  toJSON(message: ImagePullProgress): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.downloadedBytes !== "0") {
+      obj.downloadedBytes = message.downloadedBytes;
+    }
+    if (message.totalBytes !== "0") {
+      obj.totalBytes = message.totalBytes;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImagePullProgress>, I>>(base?: I): ImagePullProgress {
+    return ImagePullProgress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImagePullProgress>, I>>(object: I): ImagePullProgress {
+    const message = createBaseImagePullProgress();
+    message.image = object.image ?? "";
+    message.downloadedBytes = object.downloadedBytes ?? "0";
+    message.totalBytes = object.totalBytes ?? "0";
+    return message;
+  },
+};
+
 function createBaseContainerStatus(): ContainerStatus {
   return {
     phase: "",
@@ -1806,6 +2972,8 @@ function createBaseContainerStatus(): ContainerStatus {
     hostIp: "",
     observedGeneration: 0,
     conditions: [],
+    imageId: "",
+    imagePull: undefined,
   };
 }
 
@@ -1843,6 +3011,12 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     for (const v of message.conditions) {
       Condition.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.imageId !== "") {
+      writer.uint32(98).string(message.imageId);
+    }
+    if (message.imagePull !== undefined) {
+      ImagePullProgress.encode(message.imagePull, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -1948,6 +3122,22 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.conditions.push(Condition.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.imageId = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.imagePull = ImagePullProgress.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2003,6 +3193,16 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
       conditions: globalThis.Array.isArray(object?.conditions)
         ? object.conditions.map((e: any) => Condition.fromJSON(e))
         : [],
+      imageId: isSet(object.imageId)
+        ? globalThis.String(object.imageId)
+        : isSet(object.image_id)
+        ? globalThis.String(object.image_id)
+        : "",
+      imagePull: isSet(object.imagePull)
+        ? ImagePullProgress.fromJSON(object.imagePull)
+        : isSet(object.image_pull)
+        ? ImagePullProgress.fromJSON(object.image_pull)
+        : undefined,
     };
   },
 
@@ -2041,6 +3241,12 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.conditions?.length) {
       obj.conditions = message.conditions.map((e) => Condition.toJSON(e));
     }
+    if (message.imageId !== "") {
+      obj.imageId = message.imageId;
+    }
+    if (message.imagePull !== undefined) {
+      obj.imagePull = ImagePullProgress.toJSON(message.imagePull);
+    }
     return obj;
   },
 
@@ -2060,6 +3266,10 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.hostIp = object.hostIp ?? "";
     message.observedGeneration = object.observedGeneration ?? 0;
     message.conditions = object.conditions?.map((e) => Condition.fromPartial(e)) || [];
+    message.imageId = object.imageId ?? "";
+    message.imagePull = (object.imagePull !== undefined && object.imagePull !== null)
+      ? ImagePullProgress.fromPartial(object.imagePull)
+      : undefined;
     return message;
   },
 };
@@ -2712,6 +3922,7 @@ function createBaseContainerSetSpec(): ContainerSetSpec {
     progressDeadlineSeconds: 0,
     revisionHistoryLimit: 0,
     autoscale: undefined,
+    rolloutOnConfigChange: false,
   };
 }
 
@@ -2740,6 +3951,9 @@ export const ContainerSetSpec: MessageFns<ContainerSetSpec> = {
     }
     if (message.autoscale !== undefined) {
       Autoscale.encode(message.autoscale, writer.uint32(66).fork()).join();
+    }
+    if (message.rolloutOnConfigChange !== false) {
+      writer.uint32(72).bool(message.rolloutOnConfigChange);
     }
     return writer;
   },
@@ -2821,6 +4035,14 @@ export const ContainerSetSpec: MessageFns<ContainerSetSpec> = {
             message.autoscale = Autoscale.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rolloutOnConfigChange = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2855,6 +4077,11 @@ export const ContainerSetSpec: MessageFns<ContainerSetSpec> = {
         ? globalThis.Number(object.revision_history_limit)
         : 0,
       autoscale: isSet(object.autoscale) ? Autoscale.fromJSON(object.autoscale) : undefined,
+      rolloutOnConfigChange: isSet(object.rolloutOnConfigChange)
+        ? globalThis.Boolean(object.rolloutOnConfigChange)
+        : isSet(object.rollout_on_config_change)
+        ? globalThis.Boolean(object.rollout_on_config_change)
+        : false,
     };
   },
 
@@ -2884,6 +4111,9 @@ export const ContainerSetSpec: MessageFns<ContainerSetSpec> = {
     if (message.autoscale !== undefined) {
       obj.autoscale = Autoscale.toJSON(message.autoscale);
     }
+    if (message.rolloutOnConfigChange !== false) {
+      obj.rolloutOnConfigChange = message.rolloutOnConfigChange;
+    }
     return obj;
   },
 
@@ -2908,6 +4138,7 @@ export const ContainerSetSpec: MessageFns<ContainerSetSpec> = {
     message.autoscale = (object.autoscale !== undefined && object.autoscale !== null)
       ? Autoscale.fromPartial(object.autoscale)
       : undefined;
+    message.rolloutOnConfigChange = object.rolloutOnConfigChange ?? false;
     return message;
   },
 };
@@ -3764,6 +4995,8 @@ function createBaseComposeStackSpec(): ComposeStackSpec {
     removeVolumesOnDelete: false,
     env: {},
     projectName: "",
+    imagePullSecrets: [],
+    files: {},
   };
 }
 
@@ -3790,6 +5023,12 @@ export const ComposeStackSpec: MessageFns<ComposeStackSpec> = {
     if (message.projectName !== "") {
       writer.uint32(58).string(message.projectName);
     }
+    for (const v of message.imagePullSecrets) {
+      LocalObjectReference.encode(v!, writer.uint32(66).fork()).join();
+    }
+    globalThis.Object.entries(message.files).forEach(([key, value]: [string, string]) => {
+      ComposeStackSpec_FilesEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
     return writer;
   },
 
@@ -3869,6 +5108,25 @@ export const ComposeStackSpec: MessageFns<ComposeStackSpec> = {
             }
 
             message.projectName = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.imagePullSecrets.push(LocalObjectReference.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = ComposeStackSpec_FilesEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.files[entry9.key] = entry9.value;
+            }
             continue;
           }
         }
@@ -3956,6 +5214,25 @@ export const ComposeStackSpec: MessageFns<ComposeStackSpec> = {
         : isSet(object.project_name)
         ? globalThis.String(object.project_name)
         : "",
+      imagePullSecrets: globalThis.Array.isArray(object?.imagePullSecrets)
+        ? object.imagePullSecrets.map((e: any) => LocalObjectReference.fromJSON(e))
+        : globalThis.Array.isArray(object?.image_pull_secrets)
+        ? object.image_pull_secrets.map((e: any) => LocalObjectReference.fromJSON(e))
+        : [],
+      files: isObject(object.files)
+        ? (globalThis.Object.entries(object.files) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -4000,6 +5277,18 @@ export const ComposeStackSpec: MessageFns<ComposeStackSpec> = {
     if (message.projectName !== "") {
       obj.projectName = message.projectName;
     }
+    if (message.imagePullSecrets?.length) {
+      obj.imagePullSecrets = message.imagePullSecrets.map((e) => LocalObjectReference.toJSON(e));
+    }
+    if (message.files) {
+      const entries = globalThis.Object.entries(message.files) as [string, string][];
+      if (entries.length > 0) {
+        obj.files = {};
+        entries.forEach(([k, v]) => {
+          obj.files[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -4039,6 +5328,16 @@ export const ComposeStackSpec: MessageFns<ComposeStackSpec> = {
       {},
     );
     message.projectName = object.projectName ?? "";
+    message.imagePullSecrets = object.imagePullSecrets?.map((e) => LocalObjectReference.fromPartial(e)) || [];
+    message.files = (globalThis.Object.entries(object.files ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -4296,6 +5595,91 @@ export const ComposeStackSpec_EnvEntry: MessageFns<ComposeStackSpec_EnvEntry> = 
   },
   fromPartial<I extends Exact<DeepPartial<ComposeStackSpec_EnvEntry>, I>>(object: I): ComposeStackSpec_EnvEntry {
     const message = createBaseComposeStackSpec_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseComposeStackSpec_FilesEntry(): ComposeStackSpec_FilesEntry {
+  return { key: "", value: "" };
+}
+
+export const ComposeStackSpec_FilesEntry: MessageFns<ComposeStackSpec_FilesEntry> = {
+  encode(message: ComposeStackSpec_FilesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ComposeStackSpec_FilesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseComposeStackSpec_FilesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ComposeStackSpec_FilesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ComposeStackSpec_FilesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ComposeStackSpec_FilesEntry>, I>>(base?: I): ComposeStackSpec_FilesEntry {
+    return ComposeStackSpec_FilesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ComposeStackSpec_FilesEntry>, I>>(object: I): ComposeStackSpec_FilesEntry {
+    const message = createBaseComposeStackSpec_FilesEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -5039,6 +6423,7 @@ function createBaseSwarmServiceSpec(): SwarmServiceSpec {
     updateConfig: undefined,
     rollbackConfig: undefined,
     labels: {},
+    imagePullSecrets: [],
   };
 }
 
@@ -5083,6 +6468,9 @@ export const SwarmServiceSpec: MessageFns<SwarmServiceSpec> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       SwarmServiceSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
     });
+    for (const v of message.imagePullSecrets) {
+      LocalObjectReference.encode(v!, writer.uint32(114).fork()).join();
+    }
     return writer;
   },
 
@@ -5206,6 +6594,14 @@ export const SwarmServiceSpec: MessageFns<SwarmServiceSpec> = {
             }
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.imagePullSecrets.push(LocalObjectReference.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5256,6 +6652,11 @@ export const SwarmServiceSpec: MessageFns<SwarmServiceSpec> = {
           {},
         )
         : {},
+      imagePullSecrets: globalThis.Array.isArray(object?.imagePullSecrets)
+        ? object.imagePullSecrets.map((e: any) => LocalObjectReference.fromJSON(e))
+        : globalThis.Array.isArray(object?.image_pull_secrets)
+        ? object.image_pull_secrets.map((e: any) => LocalObjectReference.fromJSON(e))
+        : [],
     };
   },
 
@@ -5306,6 +6707,9 @@ export const SwarmServiceSpec: MessageFns<SwarmServiceSpec> = {
         });
       }
     }
+    if (message.imagePullSecrets?.length) {
+      obj.imagePullSecrets = message.imagePullSecrets.map((e) => LocalObjectReference.toJSON(e));
+    }
     return obj;
   },
 
@@ -5341,6 +6745,7 @@ export const SwarmServiceSpec: MessageFns<SwarmServiceSpec> = {
       },
       {},
     );
+    message.imagePullSecrets = object.imagePullSecrets?.map((e) => LocalObjectReference.fromPartial(e)) || [];
     return message;
   },
 };
