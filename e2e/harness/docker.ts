@@ -114,6 +114,8 @@ export async function startSecondDocker(name: string): Promise<SecondDocker> {
         '--bip', `10.233.${octet}.1/24`,
         // Test containers (httpd as pid 1) ignore SIGTERM; don't wait 15 s for each on stop().
         '--shutdown-timeout', '2',
+        // Test registries listen on this machine's end of a veth pair (10.231.x.1), over plain HTTP.
+        '--insecure-registry', '10.231.0.0/16',
       ],
       // No registry here: a swarm task would first try to pull its image and wait ~20 s for DNS to fail.
       { detached: true, stdio: ['ignore', log, log], env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' } },

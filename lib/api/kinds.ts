@@ -1,6 +1,6 @@
 // The table of persys.dev/v1 kinds: names, scope and how each maps to the proto `Object` oneof.
 // Server, CLI and controllers all resolve kinds through this one table.
-import { Event, Lease, Namespace, Node, Secret } from '../gen/persys/v1/cluster.js';
+import { ConfigMap, Event, Lease, Namespace, Node, Secret } from '../gen/persys/v1/cluster.js';
 import { ComposeStack, Container, ContainerSet, ControllerRevision, CronJob, SwarmService } from '../gen/persys/v1/workloads.js';
 
 export const API_VERSION = 'persys.dev/v1';
@@ -51,6 +51,7 @@ export const KINDS: readonly KindInfo[] = [
   kind('SwarmService', 'swarmservices', ['ss', 'svc'], true, true, SwarmService),
   kind('CronJob', 'cronjobs', ['cj'], true, true, CronJob),
   kind('Secret', 'secrets', [], true, false, Secret),
+  kind('ConfigMap', 'configmaps', ['cm'], true, false, ConfigMap),
   kind('Event', 'events', ['ev'], true, false, Event),
   kind('Lease', 'leases', [], true, false, Lease),
   kind('ControllerRevision', 'controllerrevisions', [], true, false, ControllerRevision),

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { credentialsFor, dockerConfigJson, encodeRegistryAuth, parseDockerConfigJson, registryHostOf } from './credentials.js';
+import { defaultPullPolicy, effectivePullPolicy, parseImageReference, withDefaultTag } from './reference.js';
+
+describe('parseImageReference', () => {
+  it.each([
+    ['nginx', { registry: 'docker.io', repository: 'library/nginx', tag: '', digest: '' }],
+    ['nginx:1.27', { registry: 'docker.io', repository: 'library/nginx', tag: '1.27', digest: '' }],
+    ['team/app:v1', { registry: 'docker.io', repository: 'team/app', tag: 'v1', digest: '' }],
+    ['127.0.0.1:5000/private/busybox:v2', { registry: '127.0.0.1:5000', repository: 'private/busybox', tag: 'v2', digest: '' }],
+    ['localhost/app', { registry: 'localhost', repository: 'app', tag: '', digest: '' }],
+    ['ghcr.io/o/a@sha256:abc', { registry: 'ghcr.io', repository: 'o/a', tag: '', digest: 'sha256:abc' }],
+    ['registry-1.docker.io/library/redis:7', { registry: 'docker.io', repository: 'library/redis', tag: '7', digest: '' }],
+  ])('reads %s', (image, want) => {
+    expect(parseImageReference(image)).toEqual(want);
+  });
+});
+
+describe('pull policy', () => {
+  it.each([
+    ['nginx', 'Always'],
+    ['nginx:latest', 'Always'],
+    ['nginx:1.27', 'IfNotPresent'],
+    ['127.0.0.1:5000/app', 'Always'],
+    ['127.0.0.1:5000/app:v1', 'IfNotPresent'],
+    ['app@sha256:abc', 'IfNotPresent'],
+  ])('defaults %s to %s, as Kubernetes does', (image, want) => {
+    expect(defaultPullPolicy(image)).toBe(want);
+  });
+
+  it('keeps a policy the spec sets and ignores an unknown one', () => {
+    expect(effectivePullPolicy('nginx', 'Never')).toBe('Never');
+    expect(effectivePullPolicy('nginx:1', '')).toBe('IfNotPresent');
+  });
+
+  it('adds :latest only when neither tag nor digest is given', () => {
+    expect(withDefaultTag('nginx')).toBe('nginx:latest');
+    expect(withDefaultTag('127.0.0.1:5000/a')).toBe('127.0.0.1:5000/a:latest');
+    expect(withDefaultTag('a:1')).toBe('a:1');
+    expect(withDefaultTag('a@sha256:x')).toBe('a@sha256:x');
+  });
+});
+
+describe('docker config JSON', () => {
+  it('round-trips what create secret docker-registry writes', () => {
+    const auths = parseDockerConfigJson(dockerConfigJson('127.0.0.1:5000', 'alice', 'p:w'));
+    expect(auths.get('127.0.0.1:5000')).toMatchObject({ username: 'alice', password: 'p:w', serveraddress: '127.0.0.1:5000' });
+  });
+
+  it('normalizes Docker Hub server names', () => {
+    expect(registryHostOf('https://index.docker.io/v1/')).toBe('docker.io');
+    expect(registryHostOf('HTTPS://Registry.Example.com:5000/v2/')).toBe('registry.example.com:5000');
+  });
+
+  it('names the problem without echoing values', () => {
+    expect(() => parseDockerConfigJson('{')).toThrow('is not valid JSON');
+    expect(() => parseDockerConfigJson('{"x":1}')).toThrow('"auths"');
+    expect(() => parseDockerConfigJson('{"auths":{"r":{"email":"e"}}}')).toThrow('auths["r"] needs username and password');
+    let message = '';
+    try {
+      parseDockerConfigJson('{"auths":{"r":{"auth":"bm9jb2xvbg=="}}}'); // base64 of "nocolon"
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('must be base64 of "username:password"');
+    expect(message).not.toContain('nocolon');
+  });
+
+  it('finds the credentials of the image registry, in secret order, skipping others', () => {
+    const a = dockerConfigJson('https://index.docker.io/v1/', 'hub', 'x');
+    const b = dockerConfigJson('127.0.0.1:5000', 'one', 'x');
+    const c = dockerConfigJson('127.0.0.1:5000', 'two', 'y');
+    expect(credentialsFor('127.0.0.1:5000/p/app:v1', [a, b, c]).map((x) => x.username)).toEqual(['one', 'two']);
+    expect(credentialsFor('nginx', [a, b]).map((x) => x.username)).toEqual(['hub']);
+    expect(credentialsFor('quay.io/x/y', [a, b])).toEqual([]);
+  });
+
+  it('encodes X-Registry-Auth as base64url JSON', () => {
+    const v = encodeRegistryAuth({ username: 'u', password: 'p', serveraddress: 'r' });
+    expect(JSON.parse(Buffer.from(v, 'base64url').toString())).toEqual({ username: 'u', password: 'p', serveraddress: 'r' });
+  });
+});
