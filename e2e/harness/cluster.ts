@@ -31,24 +31,40 @@ export interface AgentSpec {
 /** A child process started from `persys ARGS`, with its output kept for failure messages. */
 export class ManagedProcess {
   child?: ChildProcess;
+  /** The last 20,000 characters of output, for failure messages. */
   output = '';
+  /** Every byte the process wrote (up to 64 MiB), for tests that check what was never logged. */
+  private readonly everything: Buffer[] = [];
+  private everythingBytes = 0;
 
   constructor(
     readonly label: string,
     private readonly args: () => string[],
     private readonly cwd: string,
+    private readonly logLevel = process.env.PERSYS_E2E_LOG_LEVEL ?? 'warn',
   ) {}
 
   start(): void {
     const child = spawn(process.execPath, [BIN, ...this.args()], {
       cwd: this.cwd,
-      env: { ...process.env, PERSYS_LOG_LEVEL: process.env.PERSYS_E2E_LOG_LEVEL ?? 'warn' },
+      env: { ...process.env, PERSYS_LOG_LEVEL: this.logLevel },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const keep = (d: Buffer) => (this.output = (this.output + d.toString()).slice(-20_000));
+    const keep = (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+      if (this.everythingBytes + d.length <= 64 * 1024 * 1024) {
+        this.everything.push(Buffer.from(d));
+        this.everythingBytes += d.length;
+      }
+    };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     this.child = child;
+  }
+
+  /** All output so far, across restarts. */
+  allOutput(): string {
+    return Buffer.concat(this.everything).toString();
   }
 
   get running(): boolean {
@@ -106,6 +122,8 @@ export interface ClusterOptions {
   controllers?: boolean;
   /** Extra flags of `persys controllers` (e.g. short node timeouts). */
   controllerArgs?: string[];
+  /** PERSYS_LOG_LEVEL of every process. @default PERSYS_E2E_LOG_LEVEL or warn */
+  logLevel?: string;
 }
 
 export class TestCluster {
@@ -120,6 +138,7 @@ export class TestCluster {
   client!: ApiClient;
   private token = '';
   private caCertHash = '';
+  private logLevel?: string;
 
   private constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'persys-cluster-'));
@@ -141,6 +160,7 @@ export class TestCluster {
   }
 
   private async boot(opts: ClusterOptions): Promise<void> {
+    this.logLevel = opts.logLevel;
     this.etcd = await startEtcd();
     this.apiPort = await freePort();
     this.joinPort = await freePort();
@@ -160,6 +180,7 @@ export class TestCluster {
         '--metrics-listen', '127.0.0.1:0',
       ],
       this.dir,
+      this.logLevel,
     );
     await this.startApiServer();
 
@@ -172,6 +193,7 @@ export class TestCluster {
       'controllers',
       () => ['controllers', '--config', join(this.dir, 'config.yaml'), '--metrics-listen', '127.0.0.1:0', ...(opts.controllerArgs ?? [])],
       this.dir,
+      this.logLevel,
     );
     if (opts.controllers !== false) this.controllers.start();
 
@@ -220,6 +242,7 @@ export class TestCluster {
         ...(spec.nodeIp ? ['--node-ip', spec.nodeIp] : []),
       ],
       this.dir,
+      this.logLevel,
     );
     this.agents.set(spec.name, proc);
     proc.start();
@@ -233,6 +256,14 @@ export class TestCluster {
       (n) => (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True'),
       timeoutMs,
     );
+  }
+
+  /** Everything every process wrote, to check what must never appear in a log. */
+  allOutput(): string {
+    return [this.apiserver, this.controllers, ...this.agents.values()]
+      .filter(Boolean)
+      .map((p) => p.allOutput())
+      .join('\n');
   }
 
   /** Output of every process, for a failing test's message. */
