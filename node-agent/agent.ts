@@ -21,7 +21,6 @@ import type { DockerEvent } from './docker/events.js';
 import { LABEL_NODE, LABEL_UID } from './docker/labels.js';
 import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
 import { createOptions } from './docker/spec.js';
-import { ConfigVolumes, mountsConfig } from './volumes/config-volumes.js';
 import type { AgentMetrics } from './metrics.js';
 import { ObservedContainers } from './observed.js';
 import {
@@ -32,6 +31,7 @@ import {
   type ContainerMemory,
   type ContainerStatus,
 } from './reconcile.js';
+import { ConfigVolumes, mountsConfig } from './volumes/config-volumes.js';
 
 import type { DesiredStateConsumer, StatusSink } from './desired-router.js';
 export type { StatusSink };
@@ -100,6 +100,8 @@ export class NodeAgent implements DesiredStateConsumer {
   private readonly volumes: ConfigVolumes;
   /** Volume directories of uids no longer desired are removed once, after the first complete desired state. */
   private volumesSwept = false;
+  /** The last volume update problem logged per uid: a missing object is not logged again at every resync. */
+  private readonly volumeProblems = new Map<string, string>();
   private readonly onBreakerOpen = () => {
     this.log.warn('docker circuit breaker open: engine calls fail fast until a trial call succeeds');
     this.metrics?.breakerState.set(BREAKER_STATE.open);
@@ -508,16 +510,21 @@ export class NodeAgent implements DesiredStateConsumer {
   private async syncVolumes(uid: string, desired: Resource | undefined, log: Logger): Promise<boolean> {
     try {
       if (!desired) {
+        this.volumeProblems.delete(uid);
         await this.volumes.remove(uid);
       } else if (desired.kind === 'Container' && mountsConfig(desired) && this.observed.ofUid(uid).length) {
         const rewritten = await this.volumes.refresh(desired);
+        this.volumeProblems.delete(uid);
         if (rewritten) log.info({ volumes: rewritten }, 'updated the files of ConfigMap/Secret volumes in place');
       }
       return true;
     } catch (e) {
       // A missing object keeps the last files; its return (an UPSERT) brings a new turn.
       if (e instanceof ContainerConfigError) {
-        log.warn({ err: e }, 'cannot update the files of a ConfigMap/Secret volume; keeping the last ones');
+        if (this.volumeProblems.get(uid) !== e.message) {
+          log.warn({ err: e }, 'cannot update the files of a ConfigMap/Secret volume; keeping the last ones');
+        }
+        this.volumeProblems.set(uid, e.message);
         return true;
       }
       log.warn({ err: e }, 'writing the files of a ConfigMap/Secret volume failed; retrying');

@@ -48,7 +48,7 @@ export class ConfigVolumes {
   /** The directory of one container's volumes. */
   dirOf(uid: string): string {
     // The uid becomes a path: never one that climbs out of the root.
-    if (!UID.test(uid) || uid.includes('..')) throw new Error(`uid ${JSON.stringify(uid)} cannot name a volume directory`);
+    if (!validUid(uid)) throw new Error(`uid ${JSON.stringify(uid)} cannot name a volume directory`);
     return join(this.root, uid);
   }
 
@@ -110,6 +110,8 @@ export class ConfigVolumes {
 
   /** Removes a container's volumes (after its container is gone). */
   async remove(uid: string): Promise<void> {
+    // A uid that cannot name a directory (a hand-made label) never had one.
+    if (!validUid(uid)) return;
     await this.removePath(this.dirOf(uid));
   }
 
@@ -160,6 +162,10 @@ export class ConfigVolumes {
     await rm(path, { recursive: true, force: true });
     for (const dir of this.written.keys()) if (dir === path || dir.startsWith(path + sep)) this.written.delete(dir);
   }
+}
+
+function validUid(uid: string): boolean {
+  return UID.test(uid) && !uid.includes('..');
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
