@@ -101,7 +101,7 @@ describe('NodeAgent on the real engine', () => {
 
   it('removes a labelled orphan of this node but never an unlabelled container, and nothing before the first desired state', async () => {
     const orphan = containerResource('orphan');
-    const orphanId = await runtime.create(createOptions(orphan, { node: NODE, resolveSecret: () => undefined }));
+    const orphanId = await runtime.create(createOptions(orphan, { node: NODE }));
     const plain = await docker.createContainer({ Image: TEST_IMAGE, Cmd: ['sleep', '600'], name: `${NODE}-plain` });
     await plain.start();
 
@@ -124,7 +124,7 @@ describe('NodeAgent on the real engine', () => {
   it('after a crash between create and start, with a duplicate left behind, a new agent converges to one running container', async () => {
     const job = containerResource('crashed');
     // What the first agent left: its container created but not started, and a stray second one of the same uid.
-    const opts = createOptions(job, { node: NODE, resolveSecret: () => undefined });
+    const opts = createOptions(job, { node: NODE });
     await runtime.create(opts);
     await runtime.create({ ...opts, name: `${opts.name}-dup` });
     expect(await containersOf(job.metadata.uid!)).toHaveLength(2);

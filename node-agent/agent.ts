@@ -1,17 +1,20 @@
 // The node agent's control loop: a work queue of uids, fed by desired-state changes, Docker events and
 // a periodic re-list, keeps the local engine at the desired state and reports status to a sink.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ItemExponentialRateLimiter } from '../controllers/runtime/ratelimit.js';
 import { WorkQueue } from '../controllers/runtime/workqueue.js';
+import { containerSpecReferences, type ConfigKind } from '../lib/api/references.js';
 import type { Resource } from '../lib/api/resource.js';
 import { silentLogger } from '../lib/observability/logger.js';
 import { DesiredState } from './desired.js';
 import {
+  ContainerConfigError,
   DockerTimeoutError,
   DockerUnavailableError,
   ImageNotFoundError,
-  MissingSecretError,
   engineStatus,
 } from './docker/errors.js';
 import type { DockerEvent } from './docker/events.js';
@@ -28,6 +31,7 @@ import {
   type ContainerMemory,
   type ContainerStatus,
 } from './reconcile.js';
+import { ConfigVolumes, mountsConfig } from './volumes/config-volumes.js';
 
 import type { DesiredStateConsumer, StatusSink } from './desired-router.js';
 export type { StatusSink };
@@ -43,6 +47,11 @@ export interface NodeAgentOptions {
   resyncIntervalMs?: number;
   /** Containers (uids) acted on at once; one uid is never acted on concurrently. @default 8 */
   concurrency?: number;
+  /**
+   * Where the files of ConfigMap and Secret volumes are written, one directory per container uid; the
+   * engine must see the same path (it bind-mounts them). @default `<tmpdir>/persys-agent/<node>/volumes`
+   */
+  volumesDir?: string;
 }
 
 export interface DockerHealth {
@@ -88,6 +97,11 @@ export class NodeAgent implements DesiredStateConsumer {
   private readonly stopping = new AbortController();
   private events?: Promise<void>;
   private reconciles = 0;
+  private readonly volumes: ConfigVolumes;
+  /** Volume directories of uids no longer desired are removed once, after the first complete desired state. */
+  private volumesSwept = false;
+  /** The last volume update problem logged per uid: a missing object is not logged again at every resync. */
+  private readonly volumeProblems = new Map<string, string>();
   private readonly onBreakerOpen = () => {
     this.log.warn('docker circuit breaker open: engine calls fail fast until a trial call succeeds');
     this.metrics?.breakerState.set(BREAKER_STATE.open);
@@ -108,6 +122,10 @@ export class NodeAgent implements DesiredStateConsumer {
     this.now = opts.now ?? Date.now;
     this.resyncIntervalMs = opts.resyncIntervalMs ?? 10_000;
     this.concurrency = opts.concurrency ?? 8;
+    this.volumes = new ConfigVolumes({
+      root: opts.volumesDir ?? join(tmpdir(), 'persys-agent', opts.node, 'volumes'),
+      config: (kind, ns, name) => this.desired.configData(kind, ns, name),
+    });
   }
 
   /** Starts the workers, the Docker event watch and the periodic resync. */
@@ -145,6 +163,7 @@ export class NodeAgent implements DesiredStateConsumer {
       void this.resync();
       return;
     }
+    if (!this.volumesSwept) void this.resync();
     for (const uid of before) this.queue.add(uid);
     this.enqueueAll();
   }
@@ -156,6 +175,20 @@ export class NodeAgent implements DesiredStateConsumer {
     else this.desired.upsert(obj);
     this.desiredIndex = undefined;
     for (const uid of [replaced, obj.metadata.uid]) if (uid) this.queue.add(uid);
+    if (obj.kind === 'ConfigMap' || obj.kind === 'Secret') this.configChanged(obj.kind, obj.metadata.namespace || 'default', obj.metadata.name ?? '');
+  }
+
+  /**
+   * A ConfigMap or Secret changed: the Containers reading it get a turn, which re-projects their volume
+   * files; one waiting for it (CreateContainerConfigError) tries again now rather than after its back-off.
+   */
+  private configChanged(kind: ConfigKind, namespace: string, name: string): void {
+    for (const [uid, o] of this.desiredByUid()) {
+      if (o.kind !== 'Container' || (o.metadata.namespace || 'default') !== namespace) continue;
+      if (!containerSpecReferences(o.spec, namespace).some((r) => r.kind === kind && r.name === name)) continue;
+      if (this.memory.get(uid)?.failure?.reason === 'CreateContainerConfigError') this.clearFailure(uid);
+      this.queue.add(uid);
+    }
   }
 
   /** Reports go to `sink` from now on, starting with every container's current status. */
@@ -235,7 +268,20 @@ export class NodeAgent implements DesiredStateConsumer {
     }
     this.listed = true;
     this.metrics?.managedContainers.set(seen.size);
+    await this.sweepVolumesOnce();
     this.enqueueAll();
+  }
+
+  /** Removes the volume files of containers that went while the agent was away (only with a complete desired state). */
+  private async sweepVolumesOnce(): Promise<void> {
+    if (this.volumesSwept || !this.desired.synced) return;
+    try {
+      const removed = await this.volumes.sweep((uid) => this.desiredByUid().has(uid) || this.observed.ofUid(uid).length > 0);
+      this.volumesSwept = true;
+      if (removed.length) this.log.info({ uids: removed }, 'removed the volume files of containers no longer desired');
+    } catch (e) {
+      this.log.warn({ err: e, dir: this.volumes.root }, 'cannot sweep the volume directory; retrying at the next resync');
+    }
   }
 
   private enqueueAll(): void {
@@ -324,7 +370,7 @@ export class NodeAgent implements DesiredStateConsumer {
       if (desired && result.status) this.report(desired, result.status);
       if (result.requeueAfterMs !== undefined) this.queue.addAfter(uid, result.requeueAfterMs + 50);
       if (!result.actions.length) {
-        this.queue.forget(uid);
+        if (await this.syncVolumes(uid, desired, log)) this.queue.forget(uid);
         return;
       }
       // A uid that keeps needing steps yields its worker to the others.
@@ -407,7 +453,7 @@ export class NodeAgent implements DesiredStateConsumer {
       return 'done';
     } catch (e) {
       this.metrics?.actions.inc({ action: a.type, result: 'error' });
-      const createdNothing = e instanceof ImageNotFoundError || e instanceof MissingSecretError;
+      const createdNothing = e instanceof ImageNotFoundError || e instanceof ContainerConfigError;
       // A failed create may still have made the container (a timeout, a name taken): list again.
       if ((a.type === 'create' || a.type === 'recreate') && !createdNothing) void this.resync();
       if (this.engineTrouble(a.uid, e, alog, a.type)) return 'engine';
@@ -441,9 +487,12 @@ export class NodeAgent implements DesiredStateConsumer {
   /** create + start + one inspect: the status can say Running without waiting for a resync. */
   private async createAndStart(container: Resource): Promise<void> {
     const uid = container.metadata.uid!;
+    // The files of ConfigMap/Secret volumes are on disk before the container that mounts them exists.
+    const projectedVolumes = mountsConfig(container) ? await this.volumes.prepare(container) : undefined;
     const opts = createOptions(container, {
       node: this.node,
-      resolveSecret: (ns, name, key) => this.desired.resolveSecret(ns, name, key),
+      config: (kind, ns, name) => this.desired.configData(kind, ns, name),
+      projectedVolumes,
     });
     const id = await this.runtime.create(opts);
     this.memory.set(uid, { restartCount: 0, backoffMs: RESTART_BACKOFF_INITIAL_MS });
@@ -453,12 +502,43 @@ export class NodeAgent implements DesiredStateConsumer {
     await this.refresh(uid, id);
   }
 
+  /**
+   * After a uid's turn: the files of its ConfigMap/Secret volumes follow their objects while its container
+   * exists (hash-compared, so an unchanged object costs no write), and go once the uid is not desired.
+   * False when the files could not be written: the uid retries with the queue's back-off.
+   */
+  private async syncVolumes(uid: string, desired: Resource | undefined, log: Logger): Promise<boolean> {
+    try {
+      if (!desired) {
+        this.volumeProblems.delete(uid);
+        await this.volumes.remove(uid);
+      } else if (desired.kind === 'Container' && mountsConfig(desired) && this.observed.ofUid(uid).length) {
+        const rewritten = await this.volumes.refresh(desired);
+        this.volumeProblems.delete(uid);
+        if (rewritten) log.info({ volumes: rewritten }, 'updated the files of ConfigMap/Secret volumes in place');
+      }
+      return true;
+    } catch (e) {
+      // A missing object keeps the last files; its return (an UPSERT) brings a new turn.
+      if (e instanceof ContainerConfigError) {
+        if (this.volumeProblems.get(uid) !== e.message) {
+          log.warn({ err: e }, 'cannot update the files of a ConfigMap/Secret volume; keeping the last ones');
+        }
+        this.volumeProblems.set(uid, e.message);
+        return true;
+      }
+      log.warn({ err: e }, 'writing the files of a ConfigMap/Secret volume failed; retrying');
+      this.queue.addRateLimited(uid);
+      return false;
+    }
+  }
+
   private recordFailure(a: Action, e: unknown): void {
     const before = this.memory.get(a.uid);
     const reason =
       e instanceof ImageNotFoundError
         ? 'ImageNotPresent'
-        : e instanceof MissingSecretError
+        : e instanceof ContainerConfigError
           ? 'CreateContainerConfigError'
           : engineStatus(e) === 409
             ? 'NameConflict'

@@ -1,4 +1,4 @@
-// Splits what the API server sends a node by kind: Containers (and the Secrets their env reads) go to
+// Splits what the API server sends a node by kind: Containers (and the ConfigMaps and Secrets they read) go to
 // the Container reconciler, ComposeStacks to the Compose engine; status from both goes back one way.
 import type { Resource } from '../lib/api/resource.js';
 

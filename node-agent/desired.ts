@@ -1,6 +1,10 @@
 // What the API server says this node must run: a complete snapshot (DesiredState) then changes
-// (DesiredChange), held by object key; and the Secrets' values that container env refers to.
+// (DesiredChange), held by object key; and the bytes of the ConfigMaps and Secrets its Containers read.
+import type { ConfigKind } from '../lib/api/references.js';
 import type { Resource } from '../lib/api/resource.js';
+
+/** A ConfigMap's or Secret's keys and their bytes; undefined when no such object is desired on this node. */
+export type ConfigLookup = (kind: ConfigKind, namespace: string, name: string) => ReadonlyMap<string, Buffer> | undefined;
 
 const keyOf = (o: Resource) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 
@@ -38,12 +42,22 @@ export class DesiredState {
     return this.objects.get(`${kind}/${namespace}/${name}`);
   }
 
-  /** A Secret key's value: `data` is base64 (the API's form); `stringData` is accepted as well. */
-  resolveSecret(namespace: string, name: string, key: string): string | undefined {
-    const secret = this.get('Secret', namespace, name);
-    if (!secret) return undefined;
-    const data = secret['data'] as Record<string, string> | undefined;
-    if (data?.[key] !== undefined) return Buffer.from(data[key], 'base64').toString('utf8');
-    return (secret['stringData'] as Record<string, string> | undefined)?.[key];
+  /**
+   * The keys of a ConfigMap (`data` UTF-8 text, `binaryData` base64) or a Secret (`data` base64, the
+   * API's form; `stringData` accepted for keys `data` lacks), decoded to the exact bytes.
+   */
+  configData(kind: ConfigKind, namespace: string, name: string): ReadonlyMap<string, Buffer> | undefined {
+    const obj = this.get(kind, namespace, name);
+    if (!obj) return undefined;
+    const out = new Map<string, Buffer>();
+    const field = (f: string) => (obj[f] ?? {}) as Record<string, string>;
+    if (kind === 'ConfigMap') {
+      for (const [k, v] of Object.entries(field('data'))) out.set(k, Buffer.from(v, 'utf8'));
+      for (const [k, v] of Object.entries(field('binaryData'))) out.set(k, Buffer.from(v, 'base64'));
+    } else {
+      for (const [k, v] of Object.entries(field('stringData'))) out.set(k, Buffer.from(v, 'utf8'));
+      for (const [k, v] of Object.entries(field('data'))) out.set(k, Buffer.from(v, 'base64'));
+    }
+    return out;
   }
 }

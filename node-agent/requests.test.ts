@@ -26,7 +26,7 @@ beforeAll(async () => {
     metadata: { name: 'talker', namespace: 'reqtest', uid: randomUUID() },
     spec: { image: TEST_IMAGE, command: ['sh', '-c', 'echo hello; echo oops >&2; sleep 600'], service: '' },
   };
-  const id = await runtime.create(createOptions(c, { node: NODE, resolveSecret: () => undefined }));
+  const id = await runtime.create(createOptions(c, { node: NODE }));
   await runtime.start(id);
 });
 

@@ -1,6 +1,7 @@
 // One node agent process assembled: Docker runtime, credentials (joining if needed), the control
 // loop, the API server stream, heartbeats and the /metrics /healthz /readyz port. Used by
 // `persys agent` and by `persys up`.
+import { resolve } from 'node:path';
 import Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { Heartbeat } from '../lib/gen/persys/v1/agent.js';
@@ -79,7 +80,14 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       caCertHash: opts.caCertHash,
       logger: log,
     });
-    const agent = new NodeAgent({ node: opts.nodeName, runtime, logger: log.child({ loop: 'reconcile' }), metrics });
+    const agent = new NodeAgent({
+      node: opts.nodeName,
+      runtime,
+      logger: log.child({ loop: 'reconcile' }),
+      metrics,
+      // Absolute: the engine bind-mounts these paths.
+      volumesDir: resolve(opts.dataDir, 'volumes'),
+    });
     const stacks = new ComposeAgent({ node: opts.nodeName, docker, logger: log.child({ loop: 'compose' }) });
     const swarm = new SwarmEngine({ docker, node: opts.nodeName, logger: log });
     const requests = new RequestHandler(
@@ -102,7 +110,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       servers: opts.servers,
       credentials: creds,
       agent: new DesiredRouter([
-        { kinds: ['Container', 'Secret'], consumer: agent },
+        { kinds: ['Container', 'Secret', 'ConfigMap'], consumer: agent },
         { kinds: ['ComposeStack'], consumer: stacks },
       ]),
       requests,

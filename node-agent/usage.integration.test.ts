@@ -24,7 +24,7 @@ async function run(name: string, spec: Record<string, unknown>): Promise<Managed
     metadata: { name, namespace: NS, uid: randomUUID() },
     spec: { image: TEST_IMAGE, command: ['sleep', '600'], ...spec },
   };
-  const id = await runtime.create(createOptions(c, { node: NODE, resolveSecret: () => undefined }));
+  const id = await runtime.create(createOptions(c, { node: NODE }));
   await runtime.start(id);
   const managed = await runtime.inspectManaged(id);
   if (!managed) throw new Error(`container ${name} vanished after start`);

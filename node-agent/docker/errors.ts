@@ -1,16 +1,44 @@
 // Typed errors of the agent's Docker runtime, so callers branch on a class instead of on an engine
 // message, and so the circuit breaker can tell an engine failure from a caller's mistake.
+import type { ConfigKind } from '../../lib/api/references.js';
 
-/** A non-optional secretKeyRef names a secret or key that does not exist (yet). */
-export class MissingSecretError extends Error {
-  override readonly name = 'MissingSecretError';
+/**
+ * The container's configuration cannot be assembled from what the node has (a referenced ConfigMap,
+ * Secret or key is missing, a projected file path is unusable): status reason CreateContainerConfigError,
+ * and nothing was created. Messages name objects and keys, never values.
+ */
+export class ContainerConfigError extends Error {
+  override readonly name: string = 'ContainerConfigError';
+}
+
+/** A non-optional reference (env, envFrom or a volume) names a ConfigMap or Secret, or a key of one, that does not exist (yet). */
+export class MissingConfigError extends ContainerConfigError {
+  override readonly name = 'MissingConfigError';
   constructor(
+    readonly kind: ConfigKind,
     readonly namespace: string,
-    readonly secret: string,
-    readonly key: string,
-    readonly envVar: string,
+    readonly objectName: string,
+    /** Undefined when the whole object is missing. */
+    readonly key: string | undefined,
+    /** What needed it: `env PW`, `envFrom[0]`, `volume /etc/app`. */
+    readonly usage: string,
   ) {
-    super(`env ${envVar}: secret ${namespace}/${secret} has no key ${JSON.stringify(key)} (or does not exist)`);
+    super(
+      key === undefined
+        ? `${usage}: ${kind} ${namespace}/${objectName} not found`
+        : `${usage}: ${kind} ${namespace}/${objectName} has no key ${JSON.stringify(key)}`,
+    );
+  }
+}
+
+/** A file path of a ConfigMap/Secret volume (item path or subPath) that is absolute, climbs out with "..", or is absent. */
+export class ProjectionPathError extends ContainerConfigError {
+  override readonly name = 'ProjectionPathError';
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`projected path ${JSON.stringify(path)} ${problem}`);
   }
 }
 

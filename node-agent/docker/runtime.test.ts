@@ -20,7 +20,7 @@ import { createOptions } from './spec.js';
 const NODE = 'rt-node';
 // Every object this file creates is in this namespace (containers) or has this prefix (volumes, plain containers).
 const NS = `rt${randomUUID().slice(0, 8)}`;
-const noSecrets = { node: NODE, resolveSecret: () => undefined };
+const noSecrets = { node: NODE };
 
 let docker: Dockerode;
 let runtime: DockerRuntime;

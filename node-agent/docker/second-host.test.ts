@@ -35,7 +35,7 @@ describe.skipIf(!canNetns)('DockerRuntime on a second Docker host (needs root to
       metadata: { name: 'web', namespace: NS, uid },
       spec: { image: TEST_IMAGE, command: ['httpd', '-f', '-p', '80', '-h', '/www'], ports: [{ containerPort: 80, hostPort: 8080 }] },
     };
-    const id = await remote.create(createOptions(c, { node: 'node-b', resolveSecret: () => undefined }));
+    const id = await remote.create(createOptions(c, { node: 'node-b' }));
     await remote.start(id);
 
     const body = await vi.waitFor(async () => (await fetch(`http://${second.address}:8080/`)).text(), { timeout: 10_000, interval: 100 });

@@ -1,13 +1,23 @@
 // What persys asks of Docker for a Container: tables of spec fragments and the create options they become.
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
-import { MissingSecretError } from './errors.js';
+import type { ConfigKind } from '../../lib/api/references.js';
+import { MissingConfigError } from './errors.js';
 import { LABEL_SPEC_HASH, specHash } from './labels.js';
 import { containerName, createOptions } from './spec.js';
 
 const UID = '0f6c1f7e-1111-2222-3333-444455556666';
-const secrets: Record<string, string> = { 'shop/db/password': 's3cret', 'shop/db/empty': '' };
-const ctx = { node: 'node-a', resolveSecret: (ns: string, name: string, key: string) => secrets[`${ns}/${name}/${key}`] };
+// The node's ConfigMaps and Secrets by `Kind/namespace/name`, already decoded to bytes.
+const objects: Record<string, Record<string, string>> = {
+  'Secret/shop/db': { password: 's3cret', empty: '', user: 'admin' },
+  'ConfigMap/shop/app': { LOG_LEVEL: 'debug', MODE: 'prod', 'not valid!': 'x', '1ST': 'y', 'app.conf': 'a=1' },
+  'ConfigMap/shop/override': { MODE: 'dev' },
+};
+const config = (kind: ConfigKind, ns: string, name: string) => {
+  const o = objects[`${kind}/${ns}/${name}`];
+  return o && new Map(Object.entries(o).map(([k, v]) => [k, Buffer.from(v)]));
+};
+const ctx = { node: 'node-a', config };
 
 function container(spec: Record<string, unknown>): Resource {
   return { apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name: 'web', namespace: 'shop', uid: UID }, spec: { image: 'img:1', ...spec } };
@@ -32,6 +42,104 @@ describe('createOptions', () => {
     ['workingDir and user', { workingDir: '/srv', user: 'nobody' }, { WorkingDir: '/srv', User: 'nobody' }],
   ])('%s', (_case, spec, expected) => {
     expect(createOptions(container(spec), ctx)).toMatchObject(expected);
+  });
+
+  it.each<[string, Record<string, unknown>, string[]]>([
+    ['env from a ConfigMap key', { env: [{ name: 'LVL', valueFrom: { configMapKeyRef: { name: 'app', key: 'LOG_LEVEL' } } }] }, ['LVL=debug']],
+    [
+      'an optional missing ConfigMap key or ConfigMap is left out',
+      {
+        env: [
+          { name: 'A', valueFrom: { configMapKeyRef: { name: 'app', key: 'nope', optional: true } } },
+          { name: 'B', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k', optional: true } } },
+        ],
+      },
+      [],
+    ],
+    [
+      'envFrom a ConfigMap: every key with a valid variable name, in key order',
+      { envFrom: [{ configMapRef: { name: 'app' } }] },
+      ['LOG_LEVEL=debug', 'MODE=prod', 'app.conf=a=1'],
+    ],
+    [
+      'envFrom with a prefix (which can make a key starting with a digit valid)',
+      { envFrom: [{ prefix: 'APP_', configMapRef: { name: 'app' } }] },
+      ['APP_1ST=y', 'APP_LOG_LEVEL=debug', 'APP_MODE=prod', 'APP_app.conf=a=1'],
+    ],
+    ['envFrom a Secret', { envFrom: [{ secretRef: { name: 'db' } }] }, ['empty=', 'password=s3cret', 'user=admin']],
+    [
+      'a later envFrom overrides an earlier one',
+      { envFrom: [{ configMapRef: { name: 'app' } }, { configMapRef: { name: 'override' } }] },
+      ['LOG_LEVEL=debug', 'MODE=dev', 'app.conf=a=1'],
+    ],
+    [
+      'an explicit env entry overrides envFrom, whatever the order',
+      { env: [{ name: 'MODE', value: 'explicit' }], envFrom: [{ configMapRef: { name: 'override' } }] },
+      ['MODE=explicit'],
+    ],
+    [
+      'an optional explicit reference that is missing leaves the envFrom value',
+      {
+        env: [{ name: 'MODE', valueFrom: { secretKeyRef: { name: 'db', key: 'MODE', optional: true } } }],
+        envFrom: [{ configMapRef: { name: 'override' } }],
+      },
+      ['MODE=dev'],
+    ],
+    [
+      'an optional missing envFrom source sets nothing',
+      { envFrom: [{ configMapRef: { name: 'nope', optional: true } }, { secretRef: { name: 'nope', optional: true } }] },
+      [],
+    ],
+  ])('env: %s', (_case, spec, expected) => {
+    expect(createOptions(container(spec), ctx).Env).toEqual(expected);
+  });
+
+  it.each<[string, Record<string, unknown>, string, Record<string, unknown>]>([
+    [
+      'a missing secret key',
+      { env: [{ name: 'PW', valueFrom: { secretKeyRef: { name: 'db', key: 'missing' } } }] },
+      'env PW: Secret shop/db has no key "missing"',
+      { kind: 'Secret', namespace: 'shop', objectName: 'db', key: 'missing' },
+    ],
+    [
+      'a missing secret',
+      { env: [{ name: 'PW', valueFrom: { secretKeyRef: { name: 'gone', key: 'password' } } }] },
+      'env PW: Secret shop/gone not found',
+      { kind: 'Secret', objectName: 'gone', key: undefined },
+    ],
+    [
+      'a missing ConfigMap key',
+      { env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'app', key: 'X' } } }] },
+      'env X: ConfigMap shop/app has no key "X"',
+      { kind: 'ConfigMap', objectName: 'app', key: 'X' },
+    ],
+    [
+      'a missing envFrom ConfigMap',
+      { envFrom: [{ configMapRef: { name: 'app' } }, { configMapRef: { name: 'gone' } }] },
+      'envFrom[1]: ConfigMap shop/gone not found',
+      { kind: 'ConfigMap', objectName: 'gone', key: undefined },
+    ],
+    [
+      'a missing envFrom Secret',
+      { envFrom: [{ secretRef: { name: 'gone' } }] },
+      'envFrom[0]: Secret shop/gone not found',
+      { kind: 'Secret', objectName: 'gone' },
+    ],
+  ])('refuses %s with a MissingConfigError naming it', (_case, spec, message, fields) => {
+    let err: unknown;
+    try {
+      createOptions(container(spec), ctx);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(MissingConfigError);
+    expect((err as Error).message).toBe(message);
+    expect(err).toMatchObject(fields);
+  });
+
+  it('refuses a missing ConfigMap without a context to look it up in', () => {
+    const c = container({ env: [{ name: 'LVL', valueFrom: { configMapKeyRef: { name: 'app', key: 'LOG_LEVEL' } } }] });
+    expect(() => createOptions(c, { node: 'node-a' })).toThrow(MissingConfigError);
   });
 
   it('leaves everything else to the image when the spec has only an image', () => {
@@ -68,12 +176,6 @@ describe('createOptions', () => {
 
   it('sets no Docker restart policy: the agent restarts with back-off itself', () => {
     expect(createOptions(container({ restartPolicy: 'Always' }), ctx).HostConfig?.RestartPolicy).toEqual({ Name: 'no' });
-  });
-
-  it('names a missing non-optional secret in a typed error', () => {
-    const c = container({ env: [{ name: 'PW', valueFrom: { secretKeyRef: { name: 'db', key: 'missing' } } }] });
-    expect(() => createOptions(c, ctx)).toThrow(MissingSecretError);
-    expect(() => createOptions(c, ctx)).toThrow('env PW: secret shop/db has no key "missing"');
   });
 
   it.each<[string, Record<string, unknown>[], Record<string, unknown>, Record<string, unknown>]>([
@@ -119,6 +221,54 @@ describe('createOptions', () => {
       },
       { Type: 'bind', Source: '/srv/conf', Target: '/etc/conf', ReadOnly: true },
     ]);
+  });
+
+  it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
+    [
+      'a ConfigMap volume: its projected directory, read-only',
+      { mountPath: '/etc/app', configMap: { name: 'app' } },
+      { Type: 'bind', Source: '/var/lib/persys/volumes/u/0-configmap-app', Target: '/etc/app', ReadOnly: true },
+    ],
+    [
+      'a Secret volume is read-only even when readOnly is false',
+      { mountPath: '/run/secrets', secret: { secretName: 'db' }, readOnly: false },
+      { Type: 'bind', Source: '/var/lib/persys/volumes/u/0-secret-db', Target: '/run/secrets', ReadOnly: true },
+    ],
+    [
+      'a subPath mount binds the path it was given (a snapshot of one file)',
+      { mountPath: '/etc/nginx/nginx.conf', configMap: { name: 'app' }, subPath: 'app.conf' },
+      { Type: 'bind', Source: '/var/lib/persys/volumes/u/0-configmap-app.subpath', Target: '/etc/nginx/nginx.conf', ReadOnly: true },
+    ],
+  ])('config volume: %s', (_case, volume, expected) => {
+    const source = expected['Source'] as string;
+    const opts = createOptions(container({ volumes: [volume] }), { ...ctx, projectedVolumes: new Map([[0, source]]) });
+    expect(opts.HostConfig?.Mounts).toEqual([expected]);
+  });
+
+  it('binds each config volume by its index among named volumes and host paths', () => {
+    const volumes = [
+      { mountPath: '/data', volumeName: 'shop-data' },
+      { mountPath: '/etc/app', configMap: { name: 'app' } },
+      { mountPath: '/etc/conf', hostPath: '/srv/conf' },
+      { mountPath: '/run/db', secret: { secretName: 'db' } },
+    ];
+    const projectedVolumes = new Map([
+      [1, '/v/1-configmap-app'],
+      [3, '/v/3-secret-db'],
+    ]);
+    const mounts = createOptions(container({ volumes }), { ...ctx, projectedVolumes }).HostConfig?.Mounts ?? [];
+    expect(mounts.map((m) => [m.Target, m.Source, m.ReadOnly])).toEqual([
+      ['/data', 'shop-data', false],
+      ['/etc/app', '/v/1-configmap-app', true],
+      ['/etc/conf', '/srv/conf', false],
+      ['/run/db', '/v/3-secret-db', true],
+    ]);
+  });
+
+  it('refuses a config volume whose files were not written first', () => {
+    expect(() => createOptions(container({ volumes: [{ mountPath: '/etc/app', configMap: { name: 'app' } }] }), ctx)).toThrow(
+      'volume 0 (/etc/app): its ConfigMap/Secret files were not written before create',
+    );
   });
 
   it.each<[string, Record<string, unknown>, Record<string, unknown>]>([

@@ -4,14 +4,22 @@ import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
 import type { ContainerSpec, DeepPartial, Healthcheck } from '../../lib/gen/persys/v1/workloads.js';
 import { parseCpuMillis, parseMemoryBytes } from '../../apiserver/validation/index.js';
-import { MissingSecretError } from './errors.js';
+import type { ConfigKind } from '../../lib/api/references.js';
+import type { ConfigLookup } from '../desired.js';
+import { configVolumeSource } from '../volumes/payload.js';
+import { MissingConfigError } from './errors.js';
 import { LABEL_SPEC_HASH, labelsFor, specHash, volumeLabelsFor } from './labels.js';
 
 export interface CreateOptionsContext {
   /** The node this agent runs on, recorded on every object it creates. */
   node: string;
-  /** A secret's value, or undefined when the secret or key does not exist. */
-  resolveSecret(namespace: string, name: string, key: string): string | undefined;
+  /** The ConfigMaps and Secrets env and envFrom read; without it every such reference is missing. */
+  config?: ConfigLookup;
+  /**
+   * The host path to bind for each ConfigMap/Secret volume, by index in spec.volumes: what
+   * ConfigVolumes.prepare wrote (the files are on disk before the container is created).
+   */
+  projectedVolumes?: ReadonlyMap<number, string>;
 }
 
 type Spec = DeepPartial<ContainerSpec>;
@@ -36,7 +44,7 @@ export function createOptions(container: Resource, ctx: CreateOptionsContext): D
     HostConfig: {
       // The agent restarts containers itself, with back-off, and reports each restart.
       RestartPolicy: { Name: 'no' },
-      Mounts: mounts(spec, volumeLabelsFor(container, ctx.node)),
+      Mounts: mounts(spec, volumeLabelsFor(container, ctx.node), ctx.projectedVolumes),
       PortBindings: ports.bindings,
       ...resources(spec),
     },
@@ -50,19 +58,47 @@ export function createOptions(container: Resource, ctx: CreateOptionsContext): D
   return opts;
 }
 
+/** Kubernetes' (and the API's) rule for variable names; envFrom skips keys that break it. */
+const ENV_VAR_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+/**
+ * Kubernetes' order: envFrom sources in turn (a later one overrides an earlier one), then env entries,
+ * which override envFrom. A missing non-optional object or key throws; an optional one sets nothing.
+ */
 function env(spec: Spec, namespace: string, ctx: CreateOptionsContext): string[] {
-  const out: string[] = [];
+  const lookup = (kind: ConfigKind, name: string) => ctx.config?.(kind, namespace, name);
+  const vars = new Map<string, string>();
+  (spec.envFrom ?? []).forEach((from, i) => {
+    const ref = from.configMapRef?.name
+      ? { kind: 'ConfigMap' as const, name: from.configMapRef.name, optional: !!from.configMapRef.optional }
+      : { kind: 'Secret' as const, name: from.secretRef?.name ?? '', optional: !!from.secretRef?.optional };
+    const data = lookup(ref.kind, ref.name);
+    if (!data) {
+      if (ref.optional) return;
+      throw new MissingConfigError(ref.kind, namespace, ref.name, undefined, `envFrom[${i}]`);
+    }
+    for (const key of [...data.keys()].sort()) {
+      const name = `${from.prefix ?? ''}${key}`;
+      if (ENV_VAR_NAME.test(name)) vars.set(name, data.get(key)!.toString('utf8'));
+    }
+  });
   for (const e of spec.env ?? []) {
-    const ref = e.valueFrom?.secretKeyRef;
-    if (!ref) {
-      out.push(`${e.name}=${e.value ?? ''}`);
+    const name = e.name ?? '';
+    const from = e.valueFrom?.secretKeyRef
+      ? { kind: 'Secret' as const, ...e.valueFrom.secretKeyRef }
+      : e.valueFrom?.configMapKeyRef
+        ? { kind: 'ConfigMap' as const, ...e.valueFrom.configMapKeyRef }
+        : undefined;
+    if (!from) {
+      vars.set(name, e.value ?? '');
       continue;
     }
-    const value = ctx.resolveSecret(namespace, ref.name ?? '', ref.key ?? '');
-    if (value !== undefined) out.push(`${e.name}=${value}`);
-    else if (!ref.optional) throw new MissingSecretError(namespace, ref.name ?? '', ref.key ?? '', e.name ?? '');
+    const data = lookup(from.kind, from.name ?? '');
+    const value = data?.get(from.key ?? '');
+    if (value !== undefined) vars.set(name, value.toString('utf8'));
+    else if (!from.optional) throw new MissingConfigError(from.kind, namespace, from.name ?? '', data ? (from.key ?? '') : undefined, `env ${name}`);
   }
-  return out;
+  return [...vars].map(([k, v]) => `${k}=${v}`);
 }
 
 function publishedPorts(spec: Spec) {
@@ -76,10 +112,20 @@ function publishedPorts(spec: Spec) {
   return { exposed, bindings };
 }
 
-function mounts(spec: Spec, volumeLabels: Record<string, string>): Dockerode.MountSettings[] {
-  return (spec.volumes ?? []).map((v): Dockerode.MountSettings => {
+function mounts(
+  spec: Spec,
+  volumeLabels: Record<string, string>,
+  projected: ReadonlyMap<number, string> | undefined,
+): Dockerode.MountSettings[] {
+  return (spec.volumes ?? []).map((v, i): Dockerode.MountSettings => {
     const target = v.mountPath ?? '';
     const readOnly = !!v.readOnly;
+    if (configVolumeSource(v)) {
+      const source = projected?.get(i);
+      if (!source) throw new Error(`volume ${i} (${target}): its ConfigMap/Secret files were not written before create`);
+      // Always read-only: the agent owns these files, and a write would be lost at the next update anyway.
+      return { Type: 'bind', Source: source, Target: target, ReadOnly: true };
+    }
     if (!v.volumeName) return { Type: 'bind', Source: v.hostPath ?? '', Target: target, ReadOnly: readOnly };
     return {
       Type: 'volume',
