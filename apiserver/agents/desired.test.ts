@@ -142,7 +142,10 @@ describe('NodeDesiredState', () => {
     expect(t.onConfig(ev('MODIFIED', cm('unrelated', '12')))).toEqual([]);
     expect(t.onConfig(ev('MODIFIED', cm('app', '4')))).toEqual([]);
     expect(show(t.onConfig(ev('MODIFIED', cm('app', '11'))))).toEqual(['UPSERT ConfigMap/app']);
-    expect(show(t.onConfig(ev('DELETED', cm('app', '13'))))).toEqual(['DELETE ConfigMap/app']);
+    const deleted = t.onConfig(ev('DELETED', cm('app', '13')));
+    expect(show(deleted)).toEqual(['DELETE ConfigMap/app']);
+    // Deleting the object itself sends its key only, like dropping the last reference.
+    expect(deleted[0]!.object).toEqual({ apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { namespace: 'ns', name: 'app' } });
   });
 
   it('sends a ConfigMap created after the container that reads it', () => {

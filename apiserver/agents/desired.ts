@@ -90,7 +90,7 @@ export class NodeDesiredState {
     if (ev.type === 'DELETED') {
       if (sent === undefined) return [];
       this.sentConfig.delete(key);
-      return [{ type: 'DELETE', object: obj }];
+      return [keyOnlyDelete(obj.kind as ConfigKind, obj.metadata.namespace ?? '', obj.metadata.name ?? '')];
     }
     this.sentConfig.set(key, rv);
     return [{ type: 'UPSERT', object: obj }];
@@ -136,7 +136,11 @@ export class NodeDesiredState {
     if (!this.sentConfig.has(config)) return [];
     this.sentConfig.delete(config);
     const { kind, namespace, name } = parseConfigRefKey(config);
-    // The node only needs the key to forget it; no data goes out with a DELETE.
-    return [{ type: 'DELETE', object: { apiVersion: 'persys.dev/v1', kind, metadata: { namespace, name } } }];
+    return [keyOnlyDelete(kind, namespace, name)];
   }
+}
+
+/** The node only needs the key to forget a ConfigMap or Secret: no data goes out with a DELETE. */
+function keyOnlyDelete(kind: ConfigKind, namespace: string, name: string): DesiredChange {
+  return { type: 'DELETE', object: { apiVersion: 'persys.dev/v1', kind, metadata: { namespace, name } } };
 }
