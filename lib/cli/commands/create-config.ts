@@ -3,6 +3,7 @@
 // with --dry-run=client). Values are printed only by -o yaml|json, which shows the object itself.
 import type { Resource } from '../../api/resource.js';
 import { DOCKER_CONFIG_JSON_KEY, DOCKER_CONFIG_JSON_TYPE, dockerConfigJson } from '../../registry/credentials.js';
+import { ConfigError } from '../../client/config.js';
 import { list, str, type CommandContext } from '../command.js';
 import { readConfigSources, type ConfigEntry } from '../config-sources.js';
 import { UsageError } from '../errors.js';
@@ -53,6 +54,17 @@ export function configMap(name: string, namespace: string, entries: ConfigEntry[
   return obj;
 }
 
+/** The namespace to write into the object; a client dry run needs no cluster, so no client config either. */
+function namespaceFor(ctx: CommandContext, dryRun: DryRun): string {
+  if (dryRun !== 'client' || ctx.globals.namespace) return ctx.namespace();
+  try {
+    return ctx.namespace();
+  } catch (err) {
+    if (err instanceof ConfigError) return 'default';
+    throw err;
+  }
+}
+
 function nameOf(args: string[], what: string): string {
   const [name, ...rest] = args;
   if (!name) throw new UsageError(`NAME is required: persys create ${what} NAME`, 'create');
@@ -80,11 +92,11 @@ export async function createSecret(ctx: CommandContext, args: string[]): Promise
   if (variant === 'generic') {
     const name = nameOf(rest, 'secret generic');
     rejectFlags(ctx, ['docker-server', 'docker-username', 'docker-password', 'docker-email'], 'secret generic');
-    obj = genericSecret(name, ctx.namespace(), readConfigSources(list(ctx.flags, 'from-literal'), list(ctx.flags, 'from-file'), 'create'), str(ctx.flags, 'type') || 'Opaque');
+    obj = genericSecret(name, namespaceFor(ctx, dryRun), readConfigSources(list(ctx.flags, 'from-literal'), list(ctx.flags, 'from-file'), 'create'), str(ctx.flags, 'type') || 'Opaque');
   } else if (variant === 'docker-registry') {
     const name = nameOf(rest, 'secret docker-registry');
     rejectFlags(ctx, ['from-literal', 'from-file', 'type'], 'secret docker-registry');
-    obj = dockerRegistrySecret(name, ctx.namespace(), {
+    obj = dockerRegistrySecret(name, namespaceFor(ctx, dryRun), {
       server: str(ctx.flags, 'docker-server') || DEFAULT_DOCKER_SERVER,
       username: required(ctx, 'docker-username', 'secret docker-registry'),
       password: required(ctx, 'docker-password', 'secret docker-registry'),
@@ -103,7 +115,7 @@ export async function createConfigMap(ctx: CommandContext, args: string[]): Prom
   const name = nameOf(args, 'configmap');
   rejectFlags(ctx, ['docker-server', 'docker-username', 'docker-password', 'docker-email', 'type'], 'configmap');
   const entries = readConfigSources(list(ctx.flags, 'from-literal'), list(ctx.flags, 'from-file'), 'create');
-  return createObject(ctx, configMap(name, ctx.namespace(), entries), dryRun);
+  return createObject(ctx, configMap(name, namespaceFor(ctx, dryRun), entries), dryRun);
 }
 
 function checkOutput(ctx: CommandContext): void {

@@ -115,6 +115,14 @@ describe('persys create secret docker-registry', () => {
     expect(bad.err).toContain('invalid --dry-run value "maybe"');
   });
 
+  it('builds a client dry run without any client config, as kubectl does offline', async () => {
+    const io = captureIo();
+    const code = await main(['create', 'configmap', 'offline', '--from-literal=a=b', '--dry-run=client', '-o', 'yaml', '--config', join(dir, 'missing.yaml')], io);
+    expect(io.stderr()).toBe('');
+    expect(code).toBe(0);
+    expect(YAML.parse(io.stdout())).toEqual({ apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { name: 'offline', namespace: 'default' }, data: { a: 'b' } });
+  });
+
   it('reports AlreadyExists with exit code 1 for a second create', async () => {
     const r = await persys(...registry('regcred'));
     expect(r.code).toBe(1);
