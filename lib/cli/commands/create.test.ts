@@ -233,3 +233,16 @@ describe('persys create configmap, get, describe, apply and delete', () => {
     expect(r.err).toContain('data: data and binaryData are 1048577 bytes, the limit is 1048576 bytes (1 MiB)');
   });
 });
+
+describe('persys create run', () => {
+  it("still creates a run of a CronJob's job template, owned by the CronJob", async () => {
+    await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'CronJob', metadata: { name: 'tick', namespace: NS }, spec: { schedule: '@daily', jobTemplate: { spec: { image: 'x' } } } });
+    const r = await persys('create', 'run', 'tick-now', '--from=cronjob/tick');
+    expect(r).toEqual({ code: 0, out: 'container/tick-now created (run of cronjob/tick)\n', err: '' });
+    const run = await api.client.get('Container', 'tick-now', NS);
+    expect(run.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'CronJob', name: 'tick', controller: true });
+    const bad = await persys('create', 'job', 'x');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('create supports secret, configmap and run, got "job"');
+  });
+});
