@@ -1,5 +1,7 @@
-// What one node must know: the Containers and ComposeStacks bound to it and the Secrets Container env refers to. Pure
-// bookkeeping: turns watch events into the DesiredChanges the node's stream carries.
+// What one node must know: the Containers and ComposeStacks bound to it, and the ConfigMaps and Secrets
+// they read (lib/api/references.ts). Pure bookkeeping: turns watch events into the DesiredChanges the
+// node's stream carries. A node is sent only the config objects its own workloads reference.
+import { configRefKey, parseConfigRefKey, referencedConfig, type ConfigKind, type ConfigRef } from '../../lib/api/references.js';
 import type { Resource } from '../../lib/api/resource.js';
 import type { WatchEvent } from '../watch/event.js';
 import { compareRevisions } from '../watch/revision.js';
@@ -10,8 +12,10 @@ export interface DesiredChange {
   object: Resource;
 }
 
+/** The kinds whose objects a node receives because a bound workload reads them. */
+export const CONFIG_KINDS: readonly ConfigKind[] = ['Secret', 'ConfigMap'];
+
 const keyOf = (o: Resource) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
-const secretKey = (namespace: string, name: string) => `Secret/${namespace}/${name}`;
 
 /** The kinds a node agent runs; spec.nodeName binds one to a node. */
 export const NODE_BOUND_KINDS = ['Container', 'ComposeStack'] as const;
@@ -20,17 +24,9 @@ export function isBoundTo(obj: Resource, node: string): boolean {
   return (NODE_BOUND_KINDS as readonly string[]).includes(obj.kind) && obj.spec?.nodeName === node;
 }
 
-/** Keys of the Secrets a Container's env reads (same namespace, as in Kubernetes); none for other kinds. */
-export function referencedSecrets(container: Resource): string[] {
-  // A ComposeStack's spec.env is a map of interpolation variables, not a list of EnvVars.
-  if (container.kind !== 'Container' || !Array.isArray(container.spec?.env)) return [];
-  const ns = container.metadata.namespace ?? 'default';
-  const names = new Set<string>();
-  for (const e of container.spec.env as { valueFrom?: { secretKeyRef?: { name?: string } } }[]) {
-    const name = e.valueFrom?.secretKeyRef?.name;
-    if (name) names.add(secretKey(ns, name));
-  }
-  return [...names];
+/** Keys (configRefKey) of the ConfigMaps and Secrets a bound workload reads, in its own namespace. */
+export function referencedConfigKeys(workload: Resource): string[] {
+  return referencedConfig(workload).map(configRefKey);
 }
 
 /** Whether the change from `prev` to `next` touched only status and bookkeeping the agent does not use. */
@@ -40,31 +36,32 @@ export function onlyStatusChanged(prev: Resource, next: Resource): boolean {
 }
 
 export class NodeDesiredState {
-  /** Containers the node has been sent, by key. */
-  private readonly containers = new Map<string, Resource>();
-  /** Secret key → keys of the sent containers referring to it. */
+  /** Workloads (Containers, ComposeStacks) the node has been sent, by key. */
+  private readonly workloads = new Map<string, Resource>();
+  /** Config key (configRefKey) → keys of the sent workloads referring to it. */
   private readonly referrers = new Map<string, Set<string>>();
-  /** Secret key → resourceVersion last sent, so an older event never overwrites a newer copy. */
-  private readonly sentSecrets = new Map<string, string>();
+  /** Config key → resourceVersion last sent, so an older event never overwrites a newer copy. */
+  private readonly sentConfig = new Map<string, string>();
 
   constructor(
     readonly node: string,
-    private readonly secretNow: (key: { namespace: string; name: string }) => Resource | undefined,
+    /** The current ConfigMap or Secret, from the API server's watch cache; undefined when it does not exist. */
+    private readonly configNow: (ref: ConfigRef) => Resource | undefined,
   ) {}
 
   /** The full desired state from a snapshot of the bound kinds (any node; filtered here). */
-  initial(containers: Iterable<Resource>): Resource[] {
+  initial(workloads: Iterable<Resource>): Resource[] {
     const out: Resource[] = [];
-    for (const c of containers) {
-      if (!isBoundTo(c, this.node)) continue;
-      for (const ch of this.upsertContainer(c)) out.push(ch.object);
+    for (const w of workloads) {
+      if (!isBoundTo(w, this.node)) continue;
+      for (const ch of this.upsertWorkload(w)) out.push(ch.object);
     }
     return out;
   }
 
-  /** For the Secret watcher's filter: only Secrets some sent container refers to are of interest. */
-  isReferenced(secret: Resource): boolean {
-    return this.referrers.has(keyOf(secret));
+  /** For the config watchers' filter: only ConfigMaps and Secrets some sent workload refers to are of interest. */
+  isReferenced(config: Resource): boolean {
+    return this.referrers.has(keyOf(config));
   }
 
   /** A Container or ComposeStack event from a watcher filtered to this node (leaving the node arrives as DELETED). */
@@ -72,73 +69,78 @@ export class NodeDesiredState {
     const obj = ev.object;
     if (!obj || ev.type === 'BOOKMARK') return [];
     const key = keyOf(obj);
-    if (ev.type === 'DELETED' || !isBoundTo(obj, this.node)) return this.removeContainer(key);
-    const prev = this.containers.get(key);
+    if (ev.type === 'DELETED' || !isBoundTo(obj, this.node)) return this.removeWorkload(key);
+    const prev = this.workloads.get(key);
     if (prev && onlyStatusChanged(prev, obj)) {
-      this.containers.set(key, obj);
+      this.workloads.set(key, obj);
       return [];
     }
-    return this.upsertContainer(obj);
+    return this.upsertWorkload(obj);
   }
 
-  onSecret(ev: WatchEvent): DesiredChange[] {
+  /** A Secret or ConfigMap event: forwarded whole (UPSERT) or as DELETE when a sent workload refers to it. */
+  onConfig(ev: WatchEvent): DesiredChange[] {
     const obj = ev.object;
     if (!obj || ev.type === 'BOOKMARK') return [];
     const key = keyOf(obj);
     if (!this.referrers.has(key)) return [];
-    const sent = this.sentSecrets.get(key);
+    const sent = this.sentConfig.get(key);
     const rv = obj.metadata.resourceVersion ?? '0';
     if (sent !== undefined && compareRevisions(rv, sent) <= 0) return [];
     if (ev.type === 'DELETED') {
       if (sent === undefined) return [];
-      this.sentSecrets.delete(key);
-      return [{ type: 'DELETE', object: obj }];
+      this.sentConfig.delete(key);
+      return [keyOnlyDelete(obj.kind as ConfigKind, obj.metadata.namespace ?? '', obj.metadata.name ?? '')];
     }
-    this.sentSecrets.set(key, rv);
+    this.sentConfig.set(key, rv);
     return [{ type: 'UPSERT', object: obj }];
   }
 
-  /** Secrets first, so the node can resolve the container's env when the container arrives. */
-  private upsertContainer(obj: Resource): DesiredChange[] {
+  /** Config objects first, so the node can resolve env, volumes and pull credentials when the workload arrives. */
+  private upsertWorkload(obj: Resource): DesiredChange[] {
     const key = keyOf(obj);
     const out: DesiredChange[] = [];
-    const before = new Set(this.containers.has(key) ? referencedSecrets(this.containers.get(key)!) : []);
-    const now = referencedSecrets(obj);
-    this.containers.set(key, obj);
-    for (const s of now) {
-      let refs = this.referrers.get(s);
-      if (!refs) this.referrers.set(s, (refs = new Set()));
+    const prev = this.workloads.get(key);
+    const before = new Set(prev ? referencedConfigKeys(prev) : []);
+    const now = referencedConfigKeys(obj);
+    this.workloads.set(key, obj);
+    for (const c of now) {
+      let refs = this.referrers.get(c);
+      if (!refs) this.referrers.set(c, (refs = new Set()));
       refs.add(key);
-      if (this.sentSecrets.has(s)) continue;
-      const [, namespace, name] = s.split('/') as [string, string, string];
-      const secret = this.secretNow({ namespace, name });
-      if (!secret) continue;
-      this.sentSecrets.set(s, secret.metadata.resourceVersion ?? '0');
-      out.push({ type: 'UPSERT', object: secret });
+      if (this.sentConfig.has(c)) continue;
+      const config = this.configNow(parseConfigRefKey(c));
+      if (!config) continue;
+      this.sentConfig.set(c, config.metadata.resourceVersion ?? '0');
+      out.push({ type: 'UPSERT', object: config });
     }
     out.push({ type: 'UPSERT', object: obj });
-    for (const s of before) if (!now.includes(s)) out.push(...this.dropReference(s, key));
+    for (const c of before) if (!now.includes(c)) out.push(...this.dropReference(c, key));
     return out;
   }
 
-  private removeContainer(key: string): DesiredChange[] {
-    const prev = this.containers.get(key);
+  private removeWorkload(key: string): DesiredChange[] {
+    const prev = this.workloads.get(key);
     if (!prev) return [];
-    this.containers.delete(key);
+    this.workloads.delete(key);
     const out: DesiredChange[] = [{ type: 'DELETE', object: prev }];
-    for (const s of referencedSecrets(prev)) out.push(...this.dropReference(s, key));
+    for (const c of referencedConfigKeys(prev)) out.push(...this.dropReference(c, key));
     return out;
   }
 
-  private dropReference(secret: string, container: string): DesiredChange[] {
-    const refs = this.referrers.get(secret);
-    refs?.delete(container);
+  private dropReference(config: string, workload: string): DesiredChange[] {
+    const refs = this.referrers.get(config);
+    refs?.delete(workload);
     if (refs?.size) return [];
-    this.referrers.delete(secret);
-    if (!this.sentSecrets.has(secret)) return [];
-    this.sentSecrets.delete(secret);
-    const [, namespace, name] = secret.split('/') as [string, string, string];
-    // The node only needs the key to forget it.
-    return [{ type: 'DELETE', object: { apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { namespace, name } } }];
+    this.referrers.delete(config);
+    if (!this.sentConfig.has(config)) return [];
+    this.sentConfig.delete(config);
+    const { kind, namespace, name } = parseConfigRefKey(config);
+    return [keyOnlyDelete(kind, namespace, name)];
   }
+}
+
+/** The node only needs the key to forget a ConfigMap or Secret: no data goes out with a DELETE. */
+function keyOnlyDelete(kind: ConfigKind, namespace: string, name: string): DesiredChange {
+  return { type: 'DELETE', object: { apiVersion: 'persys.dev/v1', kind, metadata: { namespace, name } } };
 }

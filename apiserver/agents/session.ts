@@ -17,7 +17,7 @@ import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import type { Watcher } from '../watch/watcher.js';
 import type { WatchEvent } from '../watch/event.js';
-import { isBoundTo, NODE_BOUND_KINDS, NodeDesiredState, type DesiredChange } from './desired.js';
+import { CONFIG_KINDS, isBoundTo, NODE_BOUND_KINDS, NodeDesiredState, type DesiredChange } from './desired.js';
 import type { AgentHubMetrics } from './metrics.js';
 import { conditionOf, statusAfterDockerHealth, statusAfterHello } from './node-status.js';
 
@@ -232,9 +232,11 @@ export class AgentSession {
    * what the snapshot holds and what the watches deliver.
    */
   private async startDesiredState(): Promise<void> {
-    const secrets = this.deps.watches.cache('Secret');
-    const secretInfo = findKind('Secret')!;
-    const desired = new NodeDesiredState(this.node, ({ namespace, name }) => secrets.get(objectKey(secretInfo, namespace, name)));
+    const configCaches = new Map(CONFIG_KINDS.map((k) => [k, { cache: this.deps.watches.cache(k), info: findKind(k)! }]));
+    const desired = new NodeDesiredState(this.node, ({ kind, namespace, name }) => {
+      const c = configCaches.get(kind)!;
+      return c.cache.get(objectKey(c.info, namespace, name));
+    });
     const node = this.node;
     const objects: Resource[] = [];
     const workloadWatches: Watcher[] = [];
@@ -246,13 +248,14 @@ export class AgentSession {
       workloadWatches.push(cache.watch({ fromRevision: snap.revision, filter: (o) => isBoundTo(o, node) }));
       revisions.push(snap.revision);
     }
-    const sRev = secrets.snapshot().revision;
-    const sw = secrets.watch({ fromRevision: sRev, filter: (o) => desired.isReferenced(o) });
-    this.watchers.push(...workloadWatches, sw);
+    const configWatches = [...configCaches.values()].map(({ cache }) =>
+      cache.watch({ fromRevision: cache.snapshot().revision, filter: (o) => desired.isReferenced(o) }),
+    );
+    this.watchers.push(...workloadWatches, ...configWatches);
     await this.send({ message: { $case: 'desired', value: { objects: objects.map((o) => toWire(o)) } } });
     this.log.info({ objects: objects.length, revisions }, 'desired state sent');
     for (const w of workloadWatches) void this.pump(w, (ev) => desired.onWorkload(ev));
-    void this.pump(sw, (ev) => desired.onSecret(ev));
+    for (const w of configWatches) void this.pump(w, (ev) => desired.onConfig(ev));
   }
 
   private async pump(w: Watcher, changesFor: (ev: WatchEvent) => DesiredChange[]): Promise<void> {

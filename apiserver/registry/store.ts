@@ -46,6 +46,8 @@ export type ApplyResult = 'created' | 'configured' | 'unchanged';
 
 /** How often a write without a resourceVersion precondition retries after losing a race. */
 const MAX_RETRIES = 8;
+/** Kinds whose validation compares with the stored object (immutable Secrets and ConfigMaps). */
+const RULES_ON_OLD = new Set(['Secret', 'ConfigMap']);
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -122,7 +124,7 @@ export class ResourceStore {
     const precondition = probe.metadata.resourceVersion;
     for (let attempt = 0; ; attempt++) {
       const cur = await this.mustGet(info, probe.metadata.namespace ?? '', probe.metadata.name ?? '');
-      const obj = info.kind === 'Secret' ? admit(raw, { old: cur.value }) : clone(probe);
+      const obj = RULES_ON_OLD.has(info.kind) ? admit(raw, { old: cur.value }) : clone(probe);
       checkPreconditions(info, cur, precondition, probe.metadata.uid);
       const next = mergeServerFields(obj, cur.value, info);
       try {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { Resource } from '../../lib/api/resource.js';
-import { admit } from './index.js';
+import { dockerConfigJson } from '../../lib/registry/credentials.js';
+import { admit, ValidationError } from './index.js';
 
 const V = 'apiVersion: persys.dev/v1';
 const admitYaml = (y: string, opts?: Parameters<typeof admit>[1]): Resource => admit(parse(y), opts);
@@ -141,11 +142,51 @@ describe('admit accepts every shape the schema allows', () => {
     ['the same hostPort on TCP and UDP', `${V}\nkind: Container\nmetadata: {name: dns}\nspec:\n  image: x\n  ports: [{containerPort: 53, hostPort: 53}, {containerPort: 53, hostPort: 53, protocol: UDP}]`],
     ['requests equal to limits', `${V}\nkind: Container\nmetadata: {name: web}\nspec:\n  image: x\n  resources: {requests: {cpu: "0.5", memory: 1Gi}, limits: {cpu: 500m, memory: 1073741824}}`],
     ['a ComposeStack with scale', `${V}\nkind: ComposeStack\nmetadata: {name: shop}\nspec:\n  compose: |\n    services:\n      web: {image: nginx}\n      db: {image: postgres}\n  scale: {web: 3, db: 0}`],
+    ['a ConfigMap with text, binary data and dotted keys', `${V}\nkind: ConfigMap\nmetadata: {name: web}\ndata: {nginx.conf: "server { listen 80; }\\n", .env: "A=1"}\nbinaryData: {logo.png: iVBORw0KGgo=}\nimmutable: true`],
+    ['a ConfigMap of exactly 1 MiB', `${V}\nkind: ConfigMap\nmetadata: {name: big}\ndata: {a: "${'x'.repeat(1024 * 1024 - 3)}"}\nbinaryData: {b: YWJj}`],
+    [
+      'a Container with pull policy, pull secrets, configMapKeyRef and envFrom',
+      `${V}\nkind: Container\nmetadata: {name: web}\nspec:\n  image: registry.local:5000/web:1\n  imagePullPolicy: IfNotPresent\n  imagePullSecrets: [{name: regcred}]\n  env: [{name: MODE, valueFrom: {configMapKeyRef: {name: app, key: mode, optional: true}}}]\n  envFrom: [{configMapRef: {name: app}}, {prefix: DB_, secretRef: {name: db, optional: true}}]`,
+    ],
+    [
+      'ConfigMap and Secret volumes with items, modes and a subPath',
+      `${V}\nkind: Container\nmetadata: {name: web}\nspec:\n  image: x\n  volumes:\n  - {mountPath: /etc/app, configMap: {name: app, defaultMode: 0o644}}\n  - mountPath: /etc/tls\n    readOnly: false\n    secret: {secretName: tls, defaultMode: 256, items: [{key: tls.crt, path: certs/tls.crt}, {key: tls.key, path: private/tls.key, mode: 0o400}]}\n  - mountPath: /etc/nginx/nginx.conf\n    configMap: {name: web, items: [{key: nginx, path: nginx.conf}]}\n    subPath: nginx.conf\n  - {mountPath: /etc/app.ini, configMap: {name: app}, subPath: app.ini}`,
+    ],
+    ['a ContainerSet template with pull secrets and a ConfigMap volume', `${V}\nkind: ContainerSet\nmetadata: {name: web}\nspec:\n  rolloutOnConfigChange: true\n  template:\n    metadata: {labels: {app: web}}\n    spec: {image: x, imagePullPolicy: Always, imagePullSecrets: [{name: regcred}], volumes: [{mountPath: /etc/app, configMap: {name: app}}]}`],
+    ['a CronJob job template with envFrom a Secret', `${V}\nkind: CronJob\nmetadata: {name: tick}\nspec:\n  schedule: "@daily"\n  jobTemplate: {spec: {image: x, imagePullPolicy: Never, envFrom: [{secretRef: {name: creds}}]}}`],
+    ['a ComposeStack with imagePullSecrets', `${V}\nkind: ComposeStack\nmetadata: {name: shop}\nspec:\n  compose: "services: {web: {image: nginx}}"\n  imagePullSecrets: [{name: regcred}]`],
+    ['a SwarmService with imagePullSecrets', `${V}\nkind: SwarmService\nmetadata: {name: api}\nspec: {image: x, imagePullSecrets: [{name: regcred}]}`],
     ['a Lease', `${V}\nkind: Lease\nmetadata: {name: scheduler, namespace: persys-system}\nspec: {holderIdentity: a, leaseDurationSeconds: 15, renewTime: "2024-01-01T00:00:00Z"}`],
     ['a Node with usage in status', `${V}\nkind: Node\nmetadata: {name: n1}\nspec: {swarm: {role: manager}}\nstatus: {usage: {cpuPercent: 12.5, memoryBytes: "1048576"}}`],
   ];
   it.each(valid)('accepts %s', (_name, manifest) => {
     expect(() => admitYaml(manifest)).not.toThrow();
+  });
+
+  it('leaves imagePullPolicy empty: the agent defaults it from the tag', () => {
+    const out = admitYaml(`${V}\nkind: Container\nmetadata: {name: web}\nspec: {image: "x:latest"}`);
+    expect(out.spec).not.toHaveProperty('imagePullPolicy');
+  });
+
+  it('accepts registry credentials from stringData under either Secret type, storing them in data', () => {
+    const json = dockerConfigJson('127.0.0.1:5000', 'alice', 's3cret-pw');
+    for (const type of ['persys.dev/dockerconfigjson', 'kubernetes.io/dockerconfigjson']) {
+      const out = admit({ apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: 'regcred' }, type, stringData: { '.dockerconfigjson': json } });
+      expect(Buffer.from((out['data'] as Record<string, string>)['.dockerconfigjson']!, 'base64').toString()).toBe(json);
+    }
+  });
+
+  it('never repeats a credential in the error about a malformed dockerconfigjson', () => {
+    const bad = '{"auths":{"r.example":{"password":"s3cret-pw"}}}';
+    let err: unknown;
+    try {
+      admit({ apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: 'regcred' }, type: 'persys.dev/dockerconfigjson', stringData: { '.dockerconfigjson': bad } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).message).toContain('data[.dockerconfigjson]: auths["r.example"] needs username');
+    expect((err as ValidationError).message).not.toContain('s3cret-pw');
   });
 
   it('drops null fields from the output', () => {
@@ -187,6 +228,13 @@ describe('admit for the status subresource and updates', () => {
   it('allows an immutable Secret to be written again unchanged', () => {
     const old = admitYaml(`${V}\nkind: Secret\nmetadata: {name: s}\nimmutable: true\ndata: {a: YQ==}`);
     expect(() => admit(structuredClone(old), { old })).not.toThrow();
+  });
+
+  it('allows an immutable ConfigMap to be written again unchanged, and a mutable one to change', () => {
+    const frozen = admitYaml(`${V}\nkind: ConfigMap\nmetadata: {name: c}\nimmutable: true\ndata: {a: b}\nbinaryData: {c: YQ==}`);
+    expect(() => admit(structuredClone(frozen), { old: frozen })).not.toThrow();
+    const old = admitYaml(`${V}\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}`);
+    expect(() => admitYaml(`${V}\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: c}\nimmutable: true`, { old })).not.toThrow();
   });
 
   it('allows a mutable Secret to change its data', () => {

@@ -4,6 +4,7 @@ import { API_VERSION, findKind, type KindInfo } from '../../lib/api/kinds.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { validateEvent, validateLease, validateNamespace, validateNode } from './cluster.js';
 import { validateComposeStack } from './composestack.js';
+import { validateConfigMap } from './configmap.js';
 import { validateContainer } from './container.js';
 import { validateContainerSet, validateControllerRevision } from './containerset.js';
 import { validateCronJob } from './cronjob.js';
@@ -36,6 +37,7 @@ const VALIDATORS: Record<string, KindValidator> = {
   SwarmService: validateSwarmService,
   CronJob: validateCronJob,
   Secret: validateSecret,
+  ConfigMap: validateConfigMap,
   Event: validateEvent,
   Lease: validateLease,
   ControllerRevision: validateControllerRevision,

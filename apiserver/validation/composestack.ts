@@ -3,6 +3,7 @@
 import { parseComposeProject } from '../../lib/compose/parse.js';
 import type { Resource } from '../../lib/api/resource.js';
 import type { ComposeStackSpec } from '../../lib/gen/persys/v1/workloads.js';
+import { validateImagePullSecrets } from './container-spec.js';
 import type { FieldErrors } from './errors.js';
 import { itemPath } from './field-path.js';
 import { validateLabels } from './metadata.js';
@@ -33,6 +34,7 @@ export function validateComposeStack(obj: Resource, errs: FieldErrors): void {
     if (services && !services.has(service)) errs.add(p, `no service ${JSON.stringify(service)} in spec.compose`);
   }
   checkName(errs, 'spec.nodeName', spec.nodeName, dns1123SubdomainError);
+  validateImagePullSecrets(spec.imagePullSecrets, 'spec.imagePullSecrets', errs);
   validateLabels(spec.nodeSelector, 'spec.nodeSelector', errs);
   for (const key of Object.keys(spec.env ?? {})) checkName(errs, itemPath('spec.env', key), key, envVarNameError);
   if (spec.projectName && !PROJECT_NAME.test(spec.projectName)) {

@@ -4,7 +4,7 @@ import type { KindInfo } from '../../lib/api/kinds.js';
 import type { Resource } from '../../lib/api/resource.js';
 import type { ContainerSpec } from '../../lib/gen/persys/v1/workloads.js';
 import { isEmptySelector } from './label-selector.js';
-import { secretKeyError } from './names.js';
+import { configKeyError } from './names.js';
 import type { Conformed } from './schema.js';
 
 type Spec = Record<string, any>;
@@ -74,7 +74,7 @@ function defaultSecret(obj: Resource): void {
   const data = ((obj['data'] as Record<string, string> | undefined) ?? {});
   for (const [key, value] of Object.entries(stringData)) {
     // Malformed keys stay in stringData for validation to report under their own path.
-    if (secretKeyError(key)) continue;
+    if (configKeyError(key)) continue;
     Object.defineProperty(data, key, {
       value: Buffer.from(value, 'utf8').toString('base64'),
       enumerable: true,

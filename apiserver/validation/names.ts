@@ -74,8 +74,13 @@ export function dockerVolumeNameError(v: string): string | undefined {
   return undefined;
 }
 
-export function secretKeyError(v: string): string | undefined {
+/**
+ * A key of a Secret or ConfigMap, which may become a file name in a mounted volume: never "." or "..",
+ * which would name the mount directory or its parent.
+ */
+export function configKeyError(v: string): string | undefined {
   if (v.length > 253) return 'must be no more than 253 characters';
   if (!SECRET_KEY.test(v)) return "must consist of letters, digits, '-', '_' or '.'";
+  if (v === '.' || v === '..') return 'must not be "." or ".." (keys are file names)';
   return undefined;
 }

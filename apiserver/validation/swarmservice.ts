@@ -2,7 +2,7 @@
 // rollback configs, env, resources and placement constraints, in Docker Swarm's own vocabulary.
 import type { Resource } from '../../lib/api/resource.js';
 import type { ServiceUpdateConfig, SwarmServiceSpec } from '../../lib/gen/persys/v1/workloads.js';
-import { validateEnv, validateImage, validateResources } from './container-spec.js';
+import { validateEnv, validateImage, validateImagePullSecrets, validateResources } from './container-spec.js';
 import type { FieldErrors } from './errors.js';
 import { fieldPath, itemPath } from './field-path.js';
 import { checkNonNegative, checkOneOf, checkRange } from './rules.js';
@@ -53,6 +53,7 @@ export function validateSwarmService(obj: Resource, errs: FieldErrors): void {
     }
   });
   validateResources(spec.resources, 'spec.resources', errs);
+  validateImagePullSecrets(spec.imagePullSecrets, 'spec.imagePullSecrets', errs);
   validateUpdateConfig(spec.updateConfig, 'spec.updateConfig', ['pause', 'continue', 'rollback'], errs);
   validateUpdateConfig(spec.rollbackConfig, 'spec.rollbackConfig', ['pause', 'continue'], errs);
   (spec.networks ?? []).forEach((n, i) => {

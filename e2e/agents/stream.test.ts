@@ -1,5 +1,5 @@
 // The agent stream against a real API server and etcd: Hello registers the Node, the desired state is
-// exactly the node's Containers and the Secrets they use, then changes follow; status is written only
+// exactly the node's Containers and the ConfigMaps and Secrets they use, then changes follow; status is written only
 // when it changes and only for the node's own objects; heartbeats renew the Lease and nothing else.
 import { readFileSync } from 'node:fs';
 import { status as Code } from '@grpc/grpc-js';
@@ -118,6 +118,46 @@ describe('agent stream', () => {
     expect(a.changes()).not.toContain('UPSERT Container/shop/b-new');
     expect(b.changes()).toEqual(['DELETE Container/shop/b-web', 'DELETE Secret/shop/unused', 'UPSERT Container/shop/b-new']);
     expect(b.changes().join()).not.toMatch(/a-web|a-worker|db-pass/);
+  });
+
+  it("sends a ConfigMap only to the node of a Container that reads it, with its changes, and forgets it by key", async () => {
+    const configMap = (name: string, data: Record<string, string>): Resource => ({ apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { name, namespace: 'shop' }, data });
+    await api.client.create(configMap('web-conf', { 'nginx.conf': 'server {}' }));
+    await api.client.create(configMap('other-conf', { a: 'b' }));
+    await api.client.create(secret('regcred-c', '{}'));
+    await api.client.create({
+      ...container('c-web', 'node-c'),
+      spec: {
+        image: 'busybox',
+        nodeName: 'node-c',
+        volumes: [{ mountPath: '/etc/nginx', configMap: { name: 'web-conf' } }],
+        envFrom: [{ configMapRef: { name: 'web-conf' } }],
+      },
+    });
+    await api.client.create({ ...container('d-web', 'node-d'), spec: { image: 'busybox', nodeName: 'node-d', envFrom: [{ configMapRef: { name: 'other-conf' } }] } });
+    const c = await connected('node-c');
+    const d = await connected('node-d');
+    const desiredC = await c.desired();
+    expect(names(desiredC)).toEqual(['ConfigMap/web-conf', 'Container/c-web']);
+    // The config object comes before the workload that reads it.
+    expect(desiredC.map((o) => o.kind)).toEqual(['ConfigMap', 'Container']);
+    expect(desiredC[0]!.data).toEqual({ 'nginx.conf': 'server {}' });
+    expect(names(await d.desired())).toEqual(['ConfigMap/other-conf', 'Container/d-web']);
+
+    // A change of the referenced ConfigMap reaches node-c only; the unrelated one never reaches node-c.
+    const conf = await api.client.get('ConfigMap', 'web-conf', 'shop');
+    await api.client.update({ ...conf, data: { 'nginx.conf': 'server { listen 81; }' } });
+    const other = await api.client.get('ConfigMap', 'other-conf', 'shop');
+    await api.client.update({ ...other, data: { a: 'c' } });
+    await c.waitFor(() => (c.changes().includes('UPSERT ConfigMap/shop/web-conf') ? true : undefined));
+    await d.waitFor(() => (d.changes().includes('UPSERT ConfigMap/shop/other-conf') ? true : undefined));
+    expect(c.changes()).toEqual(['UPSERT ConfigMap/shop/web-conf']);
+
+    // Dropping the last reference sends a DELETE that carries only the key.
+    await api.client.delete('Container', 'c-web', 'shop');
+    await c.waitFor(() => (c.changes().includes('DELETE ConfigMap/shop/web-conf') ? true : undefined));
+    expect(c.changes()).toEqual(['UPSERT ConfigMap/shop/web-conf', 'DELETE Container/shop/c-web', 'DELETE ConfigMap/shop/web-conf']);
+    expect(d.changes().join()).not.toMatch(/web-conf|c-web|regcred/);
   });
 
   it('writes a reported status only when it differs, and ignores statuses of containers on other nodes', async () => {

@@ -54,6 +54,32 @@ metadata: {name: web.1}
 involvedObject: {kind: Container, name: web}
 reason: Scheduled
 message: scheduled to node-1
+---
+apiVersion: persys.dev/v1
+kind: ConfigMap
+metadata: {name: web-conf}
+data: {nginx.conf: "server { listen 80; }", mode: prod}
+binaryData: {logo.png: iVBORw0KGgo=}
+---
+apiVersion: persys.dev/v1
+kind: Secret
+metadata: {name: regcred}
+type: persys.dev/dockerconfigjson
+stringData: {.dockerconfigjson: '{"auths":{"127.0.0.1:5000":{"username":"u","password":"p"}}}'}
+---
+apiVersion: persys.dev/v1
+kind: Container
+metadata: {name: configured}
+spec:
+  image: 127.0.0.1:5000/app:1
+  imagePullPolicy: IfNotPresent
+  imagePullSecrets: [{name: regcred}]
+  env: [{name: MODE, valueFrom: {configMapKeyRef: {name: web-conf, key: mode}}}]
+  envFrom: [{prefix: APP_, configMapRef: {name: web-conf}}]
+  volumes:
+  - mountPath: /etc/nginx
+    configMap: {name: web-conf, items: [{key: nginx.conf, path: nginx.conf, mode: 0o444}]}
+  - {mountPath: /etc/app.conf, configMap: {name: web-conf}, subPath: mode}
 `;
 
 function loadSeeds(): Json[] {

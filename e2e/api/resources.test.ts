@@ -170,9 +170,9 @@ spec:
   });
 
   it('rejects unknown fields in the manifest with the field path and stores nothing', async () => {
-    const err = await apiError(api.client.apply(manifest.replace('web-apply', 'web-unknown').replace('  image:', '  imagePullPolicy: Always\n  image:')));
+    const err = await apiError(api.client.apply(manifest.replace('web-apply', 'web-unknown').replace('  image:', '  pullPolicy: Always\n  image:')));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
-    expect(err.message).toContain('spec.imagePullPolicy');
+    expect(err.message).toContain('spec.pullPolicy: unknown field "pullPolicy"');
     expect(await exists('Container', 'web-unknown')).toBe(false);
   });
 

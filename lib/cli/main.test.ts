@@ -53,7 +53,7 @@ describe('persys main', () => {
   it('prints the client version and reachability', async () => {
     const r = await runCli(new FakeClient(), ['version']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^Client Version: \d+\.\d+\.\d+\nServer: 127\.0\.0\.1:7443 \(reachable, 11 kinds\)\n$/);
+    expect(r.out).toMatch(/^Client Version: \d+\.\d+\.\d+\nServer: 127\.0\.0\.1:7443 \(reachable, 12 kinds\)\n$/);
   });
 });
 

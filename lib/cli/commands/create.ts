@@ -1,45 +1,50 @@
-// `persys create run [NAME] --from=cronjob/CJ`: starts a CronJob's job now, outside its schedule (kubectl's
-// `create job --from=cronjob/…`). The run is a Container owned by the CronJob, so its history applies.
-import { randomBytes } from 'node:crypto';
-import { findKind } from '../../api/kinds.js';
-import { CRONJOB_LABEL, MANUAL_RUN_ANNOTATION, shortenName } from '../../cron/run-name.js';
-
-const MAX_LABEL_VALUE = 63;
-import { str, type Command } from '../command.js';
+// `persys create`: kubectl's imperative creators that persys has — a run of a CronJob, Secrets (generic
+// and registry credentials) and ConfigMaps. Each variant lives in its own file; this one holds the flags.
+import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
+import { createConfigMap, createSecret, DEFAULT_DOCKER_SERVER } from './create-config.js';
+import { createRun } from './create-run.js';
 
 export const createCommand: Command = {
   name: 'create',
-  summary: 'Create a run of a CronJob now',
-  usage: 'persys create run [NAME] --from=cronjob/NAME',
-  description: "The run gets the CronJob's job template; NAME defaults to CRONJOB-manual-XXXXX.",
-  flags: { from: { type: 'string', valueName: 'cronjob/NAME', description: 'the CronJob whose job template to run (required)' } },
+  summary: 'Create a Secret, a ConfigMap, or a run of a CronJob now',
+  usage: [
+    'persys create secret generic NAME [--type=TYPE] [--from-literal=KEY=VALUE]... [--from-file=[KEY=]PATH]... [--dry-run=client|server] [-o yaml|json|name]',
+    'persys create secret docker-registry NAME --docker-username=USER --docker-password=PASSWORD [--docker-server=SERVER] [--docker-email=EMAIL] [--dry-run=client|server] [-o yaml|json|name]',
+    'persys create configmap NAME [--from-literal=KEY=VALUE]... [--from-file=[KEY=]PATH]... [--dry-run=client|server] [-o yaml|json|name]',
+    'persys create run [NAME] --from=cronjob/NAME',
+  ].join('\n'),
+  description: [
+    'secret generic: a Secret with the given keys (a directory given to --from-file adds each file in it).',
+    'secret docker-registry: registry credentials (type persys.dev/dockerconfigjson) for imagePullSecrets;',
+    '  only the agent of a node that runs a workload naming the Secret receives it.',
+    'configmap: files that are not UTF-8 go into binaryData.',
+    "run: a run of a CronJob's job template now; NAME defaults to CRONJOB-manual-XXXXX.",
+  ].join('\n'),
+  flags: {
+    from: { type: 'string', valueName: 'cronjob/NAME', description: 'run: the CronJob whose job template to run (required)' },
+    'from-literal': { type: 'string', multiple: true, valueName: 'KEY=VALUE', description: 'secret generic, configmap: a key and its value' },
+    'from-file': { type: 'string', multiple: true, valueName: '[KEY=]PATH', description: 'secret generic, configmap: a file (key: its name) or a directory' },
+    type: { type: 'string', valueName: 'TYPE', description: 'secret generic: the Secret type (default Opaque)' },
+    'docker-server': { type: 'string', valueName: 'SERVER', description: `secret docker-registry: the registry (default ${DEFAULT_DOCKER_SERVER})` },
+    'docker-username': { type: 'string', valueName: 'USER', description: 'secret docker-registry: user name (required)' },
+    'docker-password': { type: 'string', valueName: 'PASSWORD', description: 'secret docker-registry: password (required)' },
+    'docker-email': { type: 'string', valueName: 'EMAIL', description: 'secret docker-registry: email' },
+    'dry-run': { type: 'string', valueName: 'MODE', default: 'none', description: 'client: only print the object; server: validate without storing' },
+    output: { type: 'string', short: 'o', valueName: 'FORMAT', description: 'yaml, json or name: print the created object' },
+  },
   async run(ctx) {
-    const [what, runName, ...rest] = ctx.args;
-    if (what !== 'run') throw new UsageError(`create supports "run" only, got ${what ? `"${what}"` : 'nothing'}`, 'create');
-    if (rest.length) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`, 'create');
-    const from = str(ctx.flags, 'from') ?? '';
-    const [kindName, cronJobName] = from.split('/', 2);
-    if (findKind(kindName ?? '')?.kind !== 'CronJob' || !cronJobName) {
-      throw new UsageError('--from=cronjob/NAME is required: the CronJob whose job template to run', 'create');
+    const [what, ...rest] = ctx.args;
+    switch (what) {
+      case 'secret':
+        return createSecret(ctx, rest);
+      case 'configmap':
+      case 'cm':
+        return createConfigMap(ctx, rest);
+      case 'run':
+        return createRun(ctx, rest);
+      default:
+        throw new UsageError(`create supports secret, configmap and run, got ${what ? `"${what}"` : 'nothing'}`, 'create');
     }
-    const client = ctx.client();
-    const cronJob = await client.get('CronJob', cronJobName, ctx.namespace());
-    const template = cronJob.spec?.jobTemplate ?? {};
-    const name = runName || `${cronJobName}-manual-${randomBytes(3).toString('hex').slice(0, 5)}`;
-    const created = await client.create({
-      apiVersion: 'persys.dev/v1',
-      kind: 'Container',
-      metadata: {
-        name,
-        namespace: cronJob.metadata.namespace,
-        labels: { ...(template.metadata?.labels ?? {}), [CRONJOB_LABEL]: shortenName(cronJobName, MAX_LABEL_VALUE) },
-        annotations: { ...(template.metadata?.annotations ?? {}), [MANUAL_RUN_ANNOTATION]: 'manual' },
-        ownerReferences: [{ apiVersion: cronJob.apiVersion, kind: 'CronJob', name: cronJobName, uid: cronJob.metadata.uid!, controller: true, blockOwnerDeletion: true }],
-      },
-      spec: template.spec ?? {},
-    });
-    ctx.io.out(`container/${created.metadata.name} created (run of cronjob/${cronJobName})`);
-    return 0;
   },
 };

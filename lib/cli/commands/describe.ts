@@ -105,6 +105,8 @@ export function describeObject(obj: Resource, events: Resource[] | undefined, no
     const keys = Object.keys(data).sort();
     lines.push('Data:');
     lines.push(...(keys.length ? keys.map((k) => `  ${k}: ${Buffer.from(data[k]!, 'base64').length} bytes`) : ['  <none>']));
+  } else if (obj.kind === 'ConfigMap') {
+    lines.push(...configMapData(obj));
   } else {
     const rest = Object.fromEntries(
       Object.entries(obj).filter(([k]) => !['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)),
@@ -133,6 +135,22 @@ export function describeObject(obj: Resource, events: Resource[] | undefined, no
   }
   if (events) lines.push(...eventsSection(events, now));
   return lines.join('\n');
+}
+
+/** kubectl's layout: each text key, a rule, then its value; binary keys by size only. */
+function configMapData(obj: Resource): string[] {
+  const data = (obj.data ?? {}) as Record<string, string>;
+  const binary = (obj.binaryData ?? {}) as Record<string, string>;
+  const sorted = (m: Record<string, string>) => Object.keys(m).sort();
+  const lines = ['', 'Data', '===='];
+  for (const k of sorted(data)) lines.push(`${k}:`, '----', data[k]!.replace(/\n$/, ''), '');
+  if (!Object.keys(data).length) lines.push('<none>', '');
+  lines.push('BinaryData', '====');
+  for (const k of sorted(binary)) lines.push(`${k}: ${Buffer.from(binary[k]!, 'base64').length} bytes`);
+  if (!Object.keys(binary).length) lines.push('<none>');
+  if (obj.immutable) lines.push('', field('Immutable', 'true'));
+  lines.push('');
+  return lines;
 }
 
 const lastSeen = (e: Resource): string => (e.lastTimestamp as string) || (e.firstTimestamp as string) || e.metadata.creationTimestamp || '';

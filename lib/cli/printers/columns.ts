@@ -226,6 +226,17 @@ const TABLES: Record<string, KindTable> = {
       AGE,
     ],
   },
+  ConfigMap: {
+    showName: true,
+    columns: [
+      // kubectl counts the keys of data and binaryData together.
+      {
+        header: 'DATA',
+        value: (o) => String(Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length),
+      },
+      AGE,
+    ],
+  },
   Event: {
     showName: false,
     columns: [
