@@ -13,7 +13,8 @@ import { systemClock, type Clock } from '../runtime/clock.js';
 import { Controller, type Reconciler } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
-import { Informer } from '../runtime/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey, splitKey } from '../runtime/keys.js';
 import { BY_ROLLOUT_CONFIG_REF, configHash, indexByRolloutConfigRef, rolloutConfigRefs, setsToRequeue, templateWithConfigHash } from './config-hash.js';
 import { Expectations } from './expectations.js';
@@ -31,8 +32,10 @@ export interface ContainerSetControllerOptions {
   /** @default the EventRecorder of component "containerset-controller" */
   recorder?: Pick<EventRecorder, 'record'>;
   clock?: Clock;
-  /** Passed to the informers (tests shorten back-off with it). */
+  /** Passed to the informers (tests shorten back-off with it); unused with `informers`. */
   informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
+  informers?: InformerFactory;
 }
 
 export interface ContainerSetController {
@@ -48,31 +51,14 @@ function controllingSetKey(c: Resource): string | undefined {
 
 export function newContainerSetController(opts: ContainerSetControllerOptions): ContainerSetController {
   const clock = opts.clock ?? systemClock;
-  const sets = new Informer({
-    client: opts.client,
-    kind: 'ContainerSet',
-    indexers: { [BY_ROLLOUT_CONFIG_REF]: indexByRolloutConfigRef },
-    logger: opts.logger,
-    delay: opts.informerDelay,
-  });
-  const containers = new Informer({
-    client: opts.client,
-    kind: 'Container',
-    indexers: { [BY_OWNER_UID]: indexByOwnerUid },
-    logger: opts.logger,
-    delay: opts.informerDelay,
-  });
-  const revisions = new Informer({
-    client: opts.client,
-    kind: 'ControllerRevision',
-    indexers: { [BY_OWNER_UID]: indexByOwnerUid },
-    logger: opts.logger,
-    delay: opts.informerDelay,
-  });
-  // Only their content is read, and only for sets with rolloutOnConfigChange; the controllers process has
-  // no other ConfigMap or Secret informer. Secret values stay in this cache: never logged, only hashed.
-  const configMaps = new Informer({ client: opts.client, kind: 'ConfigMap', logger: opts.logger, delay: opts.informerDelay });
-  const secrets = new Informer({ client: opts.client, kind: 'Secret', logger: opts.logger, delay: opts.informerDelay });
+  const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
+  const sets = factory.informerFor('ContainerSet', { indexers: { [BY_ROLLOUT_CONFIG_REF]: indexByRolloutConfigRef } });
+  const containers = factory.informerFor('Container', { indexers: { [BY_OWNER_UID]: indexByOwnerUid } });
+  const revisions = factory.informerFor('ControllerRevision', { indexers: { [BY_OWNER_UID]: indexByOwnerUid } });
+  // Only their content is read, and only for sets with rolloutOnConfigChange. Secret values stay in the
+  // cache: never logged, only hashed.
+  const configMaps = factory.informerFor('ConfigMap');
+  const secrets = factory.informerFor('Secret');
   const recorder =
     opts.recorder ?? new EventRecorder({ client: opts.client, component: 'containerset-controller', logger: opts.logger, clock: opts.clock });
   const expectations = new Expectations(clock);
