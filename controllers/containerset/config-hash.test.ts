@@ -7,6 +7,8 @@ import type { Resource } from '../../lib/api/resource.js';
 import {
   configHash,
   configKeyOf,
+  contentDigest,
+  ContentDigestCache,
   contentChanged,
   indexByRolloutConfigRef,
   rolloutConfigRefs,
@@ -76,10 +78,13 @@ describe('configHash', () => {
     { kind: 'ConfigMap', namespace: 'prod', name: 'files' },
     { kind: 'Secret', namespace: 'prod', name: 'tls' },
   ];
-  const objects = (...objs: Resource[]) => (ref: ConfigRef) => objs.find((o) => o.kind === ref.kind && o.metadata.name === ref.name);
+  const objects = (...objs: Resource[]) => (ref: ConfigRef) => {
+    const o = objs.find((x) => x.kind === ref.kind && x.metadata.name === ref.name);
+    return o && contentDigest(o);
+  };
   const base = configHash(refs, objects(cm('files', { 'app.conf': 'x=1' }), secret('tls', { key: 'czE=' })));
 
-  it.each<[string, ConfigRef[], (ref: ConfigRef) => Resource | undefined]>([
+  it.each<[string, ConfigRef[], (ref: ConfigRef) => string | undefined]>([
     ['another ref order', [...refs].reverse(), objects(cm('files', { 'app.conf': 'x=1' }), secret('tls', { key: 'czE=' }))],
     ['other metadata, labels and immutable', refs, objects(
       { ...cm('files', { 'app.conf': 'x=1' }), metadata: { name: 'files', namespace: 'prod', labels: { a: 'b' }, resourceVersion: '99' }, immutable: true },
@@ -89,7 +94,7 @@ describe('configHash', () => {
     expect(configHash(r, lookup)).toBe(base);
   });
 
-  it.each<[string, (ref: ConfigRef) => Resource | undefined]>([
+  it.each<[string, (ref: ConfigRef) => string | undefined]>([
     ['a changed ConfigMap value', objects(cm('files', { 'app.conf': 'x=2' }), secret('tls', { key: 'czE=' }))],
     ['a new ConfigMap key', objects(cm('files', { 'app.conf': 'x=1', more: '' }), secret('tls', { key: 'czE=' }))],
     ['binaryData', objects(cm('files', { 'app.conf': 'x=1' }, { binaryData: { b: 'AA==' } }), secret('tls', { key: 'czE=' }))],
@@ -104,13 +109,35 @@ describe('configHash', () => {
   it('hashes a missing object unlike an empty one, and an empty map like an absent one', () => {
     const one: ConfigRef[] = [{ kind: 'ConfigMap', namespace: 'prod', name: 'c' }];
     const missing = configHash(one, () => undefined);
-    expect(configHash(one, () => cm('c'))).not.toBe(missing);
-    expect(configHash(one, () => cm('c', {}))).toBe(configHash(one, () => cm('c')));
+    expect(configHash(one, () => contentDigest(cm('c')))).not.toBe(missing);
+    expect(configHash(one, () => contentDigest(cm('c', {})))).toBe(configHash(one, () => contentDigest(cm('c'))));
   });
 
   it('does not contain the Secret value', () => {
-    const h = configHash([{ kind: 'Secret', namespace: 'prod', name: 's' }], () => secret('s', { password: 'aHVudGVyMg==' }));
+    const h = configHash([{ kind: 'Secret', namespace: 'prod', name: 's' }], () => contentDigest(secret('s', { password: 'aHVudGVyMg==' })));
     expect(h).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('ContentDigestCache', () => {
+  const versioned = (rv: string, value: string): Resource => ({ ...cm('files', { a: value }), metadata: { name: 'files', namespace: 'prod', resourceVersion: rv } });
+
+  it('hashes each resourceVersion of an object once', () => {
+    const cache = new ContentDigestCache();
+    const d1 = cache.digest(versioned('5', 'one'));
+    // Same version: the cached digest, whatever the object says (objects of one version never differ).
+    expect(cache.digest(versioned('5', 'two'))).toBe(d1);
+    expect(cache.digest(versioned('6', 'two'))).toBe(contentDigest(versioned('6', 'two')));
+    expect(cache.digest(versioned('6', 'two'))).not.toBe(d1);
+  });
+
+  it('hashes again after forget, and always without a resourceVersion', () => {
+    const cache = new ContentDigestCache();
+    cache.digest(versioned('5', 'one'));
+    cache.forget(cm('files'));
+    expect(cache.digest(versioned('5', 'two'))).toBe(contentDigest(versioned('5', 'two')));
+    cache.digest(cm('files', { a: 'one' }));
+    expect(cache.digest(cm('files', { a: 'two' }))).toBe(contentDigest(cm('files', { a: 'two' })));
   });
 });
 

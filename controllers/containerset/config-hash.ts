@@ -36,19 +36,45 @@ function content(obj: Resource): Record<string, unknown> {
   return { type: obj['type'] || undefined, data: map(obj['data']), binaryData: map(obj['binaryData']), stringData: map(obj['stringData']) };
 }
 
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The digest of what replicas see of one ConfigMap or Secret. */
+export function contentDigest(obj: Resource): string {
+  return sha256(stableJson(content(obj)));
+}
+
 /**
- * A stable hash of the referenced objects' content: ref order never changes it, a missing object hashes
- * as "absent", and a one-way hash keeps Secret values out of the annotation.
+ * A stable hash of the referenced objects' content from their digests (undefined: the object is missing,
+ * hashed as "absent"). Ref order never changes it; a one-way hash keeps Secret values out of the annotation.
  */
-export function configHash(refs: ConfigRef[], lookup: (ref: ConfigRef) => Resource | undefined): string {
+export function configHash(refs: ConfigRef[], digestOf: (ref: ConfigRef) => string | undefined): string {
   const entries = refs
     .map((ref) => [configRefKey(ref), ref] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, ref]) => {
-      const obj = lookup(ref);
-      return [key, obj ? content(obj) : 'absent'];
-    });
-  return createHash('sha256').update(stableJson(entries)).digest('hex').slice(0, 16);
+    .map(([key, ref]) => [key, digestOf(ref) ?? 'absent']);
+  return sha256(stableJson(entries)).slice(0, 16);
+}
+
+/**
+ * Digests by object and resourceVersion: a set is reconciled on every status change of its replicas, and
+ * a ConfigMap may hold 1 MiB, so each version of an object is hashed once. Holds only referenced objects.
+ */
+export class ContentDigestCache {
+  private readonly digests = new Map<string, { resourceVersion: string; digest: string }>();
+
+  digest(obj: Resource): string {
+    const key = configKeyOf(obj);
+    const rv = obj.metadata.resourceVersion ?? '';
+    const hit = this.digests.get(key);
+    if (hit && rv && hit.resourceVersion === rv) return hit.digest;
+    const digest = contentDigest(obj);
+    this.digests.set(key, { resourceVersion: rv, digest });
+    return digest;
+  }
+
+  forget(obj: Resource): void {
+    this.digests.delete(configKeyOf(obj));
+  }
 }
 
 /** The template replicas are made from: the set's own, plus the config hash when there is one. */

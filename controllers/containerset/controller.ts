@@ -16,7 +16,15 @@ import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
 import type { Informer } from '../runtime/informer.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey, splitKey } from '../runtime/keys.js';
-import { BY_ROLLOUT_CONFIG_REF, configHash, indexByRolloutConfigRef, rolloutConfigRefs, setsToRequeue, templateWithConfigHash } from './config-hash.js';
+import {
+  BY_ROLLOUT_CONFIG_REF,
+  configHash,
+  ContentDigestCache,
+  indexByRolloutConfigRef,
+  rolloutConfigRefs,
+  setsToRequeue,
+  templateWithConfigHash,
+} from './config-hash.js';
 import { Expectations } from './expectations.js';
 import { planRevisions } from './revisions.js';
 import { planRollout, PROGRESS_DEADLINE_EXCEEDED, statusEqual, TEMPLATE_HASH_LABEL } from './rollout.js';
@@ -62,6 +70,7 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
   const recorder =
     opts.recorder ?? new EventRecorder({ client: opts.client, component: 'containerset-controller', logger: opts.logger, clock: opts.clock });
   const expectations = new Expectations(clock);
+  const digests = new ContentDigestCache();
 
   const controller = new Controller({
     name: CONTAINERSET_CONTROLLER_NAME,
@@ -69,7 +78,7 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
     logger: opts.logger,
     registry: opts.registry,
     clock: opts.clock,
-    reconcile: newContainerSetReconciler({ client: opts.client, sets, containers, revisions, configMaps, secrets, recorder, clock, expectations }),
+    reconcile: newContainerSetReconciler({ client: opts.client, sets, containers, revisions, configMaps, secrets, digests, recorder, clock, expectations }),
   });
   controller.watch(sets);
   controller.watch(containers, (c) => controllingSetKey(c));
@@ -94,7 +103,14 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
     for (const key of setsToRequeue(obj, old, (k) => sets.byIndex(BY_ROLLOUT_CONFIG_REF, k))) controller.enqueue(key);
   };
   for (const informer of [configMaps, secrets]) {
-    informer.addEventHandler({ onAdd: (o) => requeue(o), onUpdate: (old, o) => requeue(o, old), onDelete: (o) => requeue(o) });
+    informer.addEventHandler({
+      onAdd: (o) => requeue(o),
+      onUpdate: (old, o) => requeue(o, old),
+      onDelete: (o) => {
+        digests.forget(o);
+        requeue(o);
+      },
+    });
   }
   return { controllers: [controller], informers: [sets, containers, revisions, configMaps, secrets] };
 }
@@ -106,6 +122,7 @@ interface ReconcilerDeps {
   revisions: Informer;
   configMaps: Informer;
   secrets: Informer;
+  digests: ContentDigestCache;
   recorder: Pick<EventRecorder, 'record'>;
   clock: Clock;
   expectations: Expectations;
@@ -207,8 +224,11 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
 }
 
 function currentConfigHash(deps: ReconcilerDeps, set: Resource): string {
-  const lookup = (ref: ConfigRef) => (ref.kind === 'Secret' ? deps.secrets : deps.configMaps).get(ref.namespace, ref.name);
-  return configHash(rolloutConfigRefs(set), lookup);
+  const digestOf = (ref: ConfigRef) => {
+    const obj = (ref.kind === 'Secret' ? deps.secrets : deps.configMaps).get(ref.namespace, ref.name);
+    return obj && deps.digests.digest(obj);
+  };
+  return configHash(rolloutConfigRefs(set), digestOf);
 }
 
 /**
