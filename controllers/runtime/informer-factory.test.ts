@@ -81,4 +81,20 @@ describe('InformerFactory', () => {
     expect(f.owns(second)).toBe(false);
     expect(f.informerFor('Container')).not.toBe(second);
   });
+
+  it('stop ends every informer it holds, used or not', async () => {
+    const source = new CountingSource();
+    const f = new InformerFactory({ client: source });
+    const a = f.informerFor('Container');
+    const b = f.informerFor('Node');
+    f.informerFor('Node');
+    a.start();
+    b.start();
+    await Promise.all([a.waitForSync(), b.waitForSync()]);
+    await settle();
+    expect(source.openWatches).toBe(2);
+    await f.stop();
+    expect(source.openWatches).toBe(0);
+    expect(f.owns(a) || f.owns(b)).toBe(false);
+  });
 });

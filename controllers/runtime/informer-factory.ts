@@ -71,4 +71,11 @@ export class InformerFactory {
     }
     await Promise.all(stopping);
   }
+
+  /** Stops every informer it still holds, whoever uses it (a process that failed to start). */
+  async stop(): Promise<void> {
+    const all = [...this.shared.values()].map((s) => s.informer);
+    this.shared.clear();
+    await Promise.all(all.map((i) => i.stop()));
+  }
 }

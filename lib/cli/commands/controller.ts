@@ -209,6 +209,8 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
     }
   } catch (err) {
     for (const r of running.reverse()) await r.stop();
+    // A controller set that failed to start never releases what it took.
+    await informers.stop();
     throw err;
   }
   return running;
