@@ -12,7 +12,8 @@ import { systemClock, type Clock } from '../runtime/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
-import { Informer } from '../runtime/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { splitKey } from '../runtime/keys.js';
 import { decideReplicas, type ReplicaObservation } from './hpa.js';
 import type { Recommendation } from './stabilization.js';
@@ -36,6 +37,8 @@ export interface AutoscalerControllerOptions {
   /** @default Operations.Top('containers') of the API server the client talks to */
   usage?: UsageSource;
   informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
+  informers?: InformerFactory;
 }
 
 export interface AutoscalerController {
@@ -86,9 +89,9 @@ function defaultUsage(client: AutoscalerClient): UsageSource {
 export function newAutoscalerController(opts: AutoscalerControllerOptions): AutoscalerController {
   const clock = opts.clock ?? systemClock;
   const syncPeriodMs = opts.syncPeriodMs ?? 15_000;
-  const common = { client: opts.client, logger: opts.logger, delay: opts.informerDelay };
-  const sets = new Informer({ ...common, kind: 'ContainerSet' });
-  const containers = new Informer({ ...common, kind: 'Container', indexers: { [BY_OWNER_UID]: indexByOwnerUid } });
+  const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
+  const sets = factory.informerFor('ContainerSet');
+  const containers = factory.informerFor('Container', { indexers: { [BY_OWNER_UID]: indexByOwnerUid } });
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'autoscaler', logger: opts.logger, clock });
   // Half a period: every set of one round shares a fetch, and the next round sees fresh figures.
   const usage = new UsageSnapshot(opts.usage ?? defaultUsage(opts.client), clock, syncPeriodMs / 2);

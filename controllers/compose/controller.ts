@@ -11,7 +11,8 @@ import { systemClock, type Clock } from '../runtime/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_NODE_NAME, indexByNodeName } from '../runtime/indexers.js';
-import { Informer } from '../runtime/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey } from '../runtime/keys.js';
 import { placementProbe, placeStack } from './placement.js';
 
@@ -26,6 +27,8 @@ export interface ComposeControllerOptions {
   recorder?: Pick<EventRecorder, 'record'>;
   clock?: Clock;
   informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
+  informers?: InformerFactory;
 }
 
 export interface ComposeController {
@@ -45,10 +48,10 @@ export function projectOf(stack: Resource): ComposeProject | undefined {
 }
 
 export function newComposeController(opts: ComposeControllerOptions): ComposeController {
-  const common = { client: opts.client, logger: opts.logger, delay: opts.informerDelay };
-  const stacks = new Informer({ ...common, kind: 'ComposeStack', indexers: { [BY_NODE_NAME]: indexByNodeName } });
-  const nodes = new Informer({ ...common, kind: 'Node' });
-  const containers = new Informer({ ...common, kind: 'Container', indexers: { [BY_NODE_NAME]: indexByNodeName } });
+  const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
+  const stacks = factory.informerFor('ComposeStack', { indexers: { [BY_NODE_NAME]: indexByNodeName } });
+  const nodes = factory.informerFor('Node');
+  const containers = factory.informerFor('Container', { indexers: { [BY_NODE_NAME]: indexByNodeName } });
   const clock = opts.clock ?? systemClock;
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'compose-controller', logger: opts.logger, clock });
 

@@ -1,8 +1,10 @@
 // The ContainerSet controller against a real API server (no Docker): the test plays the agents by
-// writing Container status, and checks scaling, a surge-only rolling update and cascading deletion.
+// writing Container status, and checks scaling, a surge-only rolling update, cascading deletion and
+// the rollout on a change of a referenced ConfigMap.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CONFIG_HASH_ANNOTATION } from '../../lib/api/annotations.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiserver.js';
@@ -194,5 +196,79 @@ describe('ContainerSet controller', () => {
 
     await api.client.delete('ContainerSet', 'hist', NS);
     await waitFor(async () => (await revisions()).length === 0, 'revisions garbage collected');
+  }, 60_000);
+
+  it('with rolloutOnConfigChange rolls a set out to a new config hash and revision when its ConfigMap changes, and only then', async () => {
+    const configMap = (name: string, data: Record<string, string>): Resource => ({ apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { name, namespace: NS }, data });
+    await api.client.create(configMap('cfg-c', { 'app.conf': 'v=1' }));
+    await api.client.create(configMap('cfg-unrelated', { 'other.conf': 'v=1' }));
+    const mounting = (name: string, rolloutOnConfigChange: boolean) => {
+      const r = containerSet(name, 2, `${name}:1`);
+      r.spec.rolloutOnConfigChange = rolloutOnConfigChange;
+      r.spec.template.spec.volumes = [{ mountPath: '/etc/app', configMap: { name: 'cfg-c' } }];
+      return r;
+    };
+    const cfg = await api.client.create(mounting('cfg', true));
+    const plain = await api.client.create(mounting('plain', false));
+    const configHashOf = (c: Resource) => c.metadata.annotations?.[CONFIG_HASH_ANNOTATION];
+    const revisions = async () =>
+      (await api.client.list('ControllerRevision', { namespace: NS })).items
+        .filter((r) => r.metadata.ownerReferences?.[0]?.uid === cfg.metadata.uid)
+        .sort((a, b) => Number(a['revision']) - Number(b['revision']));
+
+    const before = await waitFor(countIs(cfg, 2), '2 Containers of cfg');
+    const h1 = configHashOf(before[0]!);
+    expect(h1).toMatch(/^[0-9a-f]{16}$/);
+    expect(before.map(configHashOf)).toEqual([h1, h1]);
+    const plainBefore = await waitFor(countIs(plain, 2), '2 Containers of plain');
+    expect(plainBefore.map(configHashOf)).toEqual([undefined, undefined]);
+    await markAllReady(cfg);
+    await markAllReady(plain);
+    const [first] = await waitFor(async () => ((await revisions()).length === 1 ? revisions() : undefined), 'revision 1 of cfg');
+    expect(first!.metadata.annotations?.[CONFIG_HASH_ANNOTATION]).toBe(h1);
+    // The revision keeps the set's own template, so an undo never writes a stale hash into the spec.
+    expect((first!['template'] as any).metadata.annotations?.[CONFIG_HASH_ANNOTATION]).toBeUndefined();
+
+    // The unrelated ConfigMap changes first: had it moved the hash, cfg would show an extra revision.
+    await api.client.update({ ...(await api.client.get('ConfigMap', 'cfg-unrelated', NS)), data: { 'other.conf': 'v=2' } });
+    await api.client.update({ ...(await api.client.get('ConfigMap', 'cfg-c', NS)), data: { 'app.conf': 'v=2' } });
+
+    let maxSeen = 0;
+    const after = await waitFor(
+      async () => {
+        const owned = await ownedBy(cfg);
+        expect(owned.filter(isReady).length).toBeGreaterThanOrEqual(2);
+        maxSeen = Math.max(maxSeen, owned.length);
+        const fresh = owned.filter((c) => configHashOf(c) !== h1);
+        if (fresh.length === 2 && owned.length === 2 && fresh.every(isReady)) return owned;
+        await markAllReady(cfg);
+        return undefined;
+      },
+      'rollout of cfg to the new config',
+      30_000,
+    );
+    const h2 = configHashOf(after[0]!);
+    expect(h2).toMatch(/^[0-9a-f]{16}$/);
+    expect(after.map(configHashOf)).toEqual([h2, h2]);
+    expect(after.some((c) => before.some((b) => b.metadata.name === c.metadata.name))).toBe(false);
+    expect(maxSeen).toBe(3);
+    const history = await waitFor(async () => ((await revisions()).length === 2 ? revisions() : undefined), 'revision 2 of cfg');
+    expect(history.map((r) => [Number(r['revision']), r.metadata.annotations?.[CONFIG_HASH_ANNOTATION]])).toEqual([[1, h1], [2, h2]]);
+    const status = await waitFor(async () => {
+      const s = await api.client.get('ContainerSet', 'cfg', NS);
+      return s.status?.updatedReplicas === 2 && s.status?.replicas === 2 ? s.status : undefined;
+    }, 'status of cfg after the rollout');
+    expect(status.currentRevision).toBe(after[0]!.metadata.labels![TEMPLATE_HASH_LABEL]);
+
+    // The set without the flag keeps its replicas: a reconcile after the change (scaling up) adds one of
+    // the same template hash and leaves the two it had.
+    await setSpec('plain', (s) => (s.replicas = 3));
+    const plainAfter = await waitFor(countIs(plain, 3), '3 Containers of plain');
+    for (const c of plainBefore) expect(plainAfter.map((x) => x.metadata.name)).toContain(c.metadata.name);
+    expect(new Set(plainAfter.map((c) => c.metadata.labels![TEMPLATE_HASH_LABEL]))).toEqual(new Set([plainBefore[0]!.metadata.labels![TEMPLATE_HASH_LABEL]]));
+    expect(plainAfter.map(configHashOf)).toEqual([undefined, undefined, undefined]);
+
+    await api.client.delete('ContainerSet', 'cfg', NS);
+    await api.client.delete('ContainerSet', 'plain', NS);
   }, 60_000);
 });

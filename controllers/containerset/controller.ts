@@ -1,16 +1,30 @@
-// Wiring of the ContainerSet controller: ContainerSet and Container informers, and the reconcile that
-// applies one rollout step (rollout.ts) by creating and deleting owned Containers and writing status.
+// Wiring of the ContainerSet controller: ContainerSet, Container, ControllerRevision, ConfigMap and Secret
+// informers, and the reconcile that applies one rollout step (rollout.ts) by creating and deleting owned
+// Containers and writing status. With spec.rolloutOnConfigChange the content of the ConfigMaps and Secrets
+// the template reads is part of the revision (config-hash.ts), so a change of it rolls the set out.
 import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { CONFIG_HASH_ANNOTATION } from '../../lib/api/annotations.js';
+import type { ConfigRef } from '../../lib/api/references.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError, type ApiClient } from '../../lib/client/client.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { Controller, type Reconciler } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
-import { Informer } from '../runtime/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey, splitKey } from '../runtime/keys.js';
+import {
+  BY_ROLLOUT_CONFIG_REF,
+  configHash,
+  ContentDigestCache,
+  indexByRolloutConfigRef,
+  rolloutConfigRefs,
+  setsToRequeue,
+  templateWithConfigHash,
+} from './config-hash.js';
 import { Expectations } from './expectations.js';
 import { planRevisions } from './revisions.js';
 import { planRollout, PROGRESS_DEADLINE_EXCEEDED, statusEqual, TEMPLATE_HASH_LABEL } from './rollout.js';
@@ -26,8 +40,10 @@ export interface ContainerSetControllerOptions {
   /** @default the EventRecorder of component "containerset-controller" */
   recorder?: Pick<EventRecorder, 'record'>;
   clock?: Clock;
-  /** Passed to the informers (tests shorten back-off with it). */
+  /** Passed to the informers (tests shorten back-off with it); unused with `informers`. */
   informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
+  informers?: InformerFactory;
 }
 
 export interface ContainerSetController {
@@ -43,24 +59,18 @@ function controllingSetKey(c: Resource): string | undefined {
 
 export function newContainerSetController(opts: ContainerSetControllerOptions): ContainerSetController {
   const clock = opts.clock ?? systemClock;
-  const sets = new Informer({ client: opts.client, kind: 'ContainerSet', logger: opts.logger, delay: opts.informerDelay });
-  const containers = new Informer({
-    client: opts.client,
-    kind: 'Container',
-    indexers: { [BY_OWNER_UID]: indexByOwnerUid },
-    logger: opts.logger,
-    delay: opts.informerDelay,
-  });
-  const revisions = new Informer({
-    client: opts.client,
-    kind: 'ControllerRevision',
-    indexers: { [BY_OWNER_UID]: indexByOwnerUid },
-    logger: opts.logger,
-    delay: opts.informerDelay,
-  });
+  const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
+  const sets = factory.informerFor('ContainerSet', { indexers: { [BY_ROLLOUT_CONFIG_REF]: indexByRolloutConfigRef } });
+  const containers = factory.informerFor('Container', { indexers: { [BY_OWNER_UID]: indexByOwnerUid } });
+  const revisions = factory.informerFor('ControllerRevision', { indexers: { [BY_OWNER_UID]: indexByOwnerUid } });
+  // Only their content is read, and only for sets with rolloutOnConfigChange. Secret values stay in the
+  // cache: never logged, only hashed.
+  const configMaps = factory.informerFor('ConfigMap');
+  const secrets = factory.informerFor('Secret');
   const recorder =
     opts.recorder ?? new EventRecorder({ client: opts.client, component: 'containerset-controller', logger: opts.logger, clock: opts.clock });
   const expectations = new Expectations(clock);
+  const digests = new ContentDigestCache();
 
   const controller = new Controller({
     name: CONTAINERSET_CONTROLLER_NAME,
@@ -68,7 +78,7 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
     logger: opts.logger,
     registry: opts.registry,
     clock: opts.clock,
-    reconcile: newContainerSetReconciler({ client: opts.client, sets, containers, revisions, recorder, clock, expectations }),
+    reconcile: newContainerSetReconciler({ client: opts.client, sets, containers, revisions, configMaps, secrets, digests, recorder, clock, expectations }),
   });
   controller.watch(sets);
   controller.watch(containers, (c) => controllingSetKey(c));
@@ -87,7 +97,22 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
     },
   });
   sets.addEventHandler({ onDelete: (s) => expectations.forget(objectKey(s)) });
-  return { controllers: [controller], informers: [sets, containers, revisions] };
+  // A config event requeues, through the index, only the opted-in sets that read the object: no scan.
+  // Every set is reconciled when the controller starts, so config objects need no replay then.
+  const requeue = (obj: Resource, old?: Resource) => {
+    for (const key of setsToRequeue(obj, old, (k) => sets.byIndex(BY_ROLLOUT_CONFIG_REF, k))) controller.enqueue(key);
+  };
+  for (const informer of [configMaps, secrets]) {
+    informer.addEventHandler({
+      onAdd: (o) => requeue(o),
+      onUpdate: (old, o) => requeue(o, old),
+      onDelete: (o) => {
+        digests.forget(o);
+        requeue(o);
+      },
+    });
+  }
+  return { controllers: [controller], informers: [sets, containers, revisions, configMaps, secrets] };
 }
 
 interface ReconcilerDeps {
@@ -95,6 +120,9 @@ interface ReconcilerDeps {
   sets: Informer;
   containers: Informer;
   revisions: Informer;
+  configMaps: Informer;
+  secrets: Informer;
+  digests: ContentDigestCache;
   recorder: Pick<EventRecorder, 'record'>;
   clock: Clock;
   expectations: Expectations;
@@ -113,10 +141,13 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
     const owned = deps.containers
       .byIndex(BY_OWNER_UID, uid)
       .filter((c) => c.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller));
-    const plan = planRollout(set, owned, deps.clock.now());
+    // With rolloutOnConfigChange the replicas' template carries the config hash, so it is part of the
+    // template hash: a config change is a new revision, rolled out like a template change.
+    const hash = set.spec?.rolloutOnConfigChange ? currentConfigHash(deps, set) : undefined;
+    const template = templateWithConfigHash(set.spec?.template, hash) ?? {};
+    const plan = planRollout({ ...set, spec: { ...set.spec, template } }, owned, deps.clock.now());
 
     if (plan.create > 0 || plan.delete.length > 0) deps.expectations.expect(key, plan.create, plan.delete);
-    const template = set.spec?.template ?? {};
     let created = 0;
     let firstError: unknown;
     for (let i = 0; i < plan.create; i++) {
@@ -165,7 +196,7 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
     }
 
     try {
-      await syncRevisions(deps, set, plan.hash);
+      await syncRevisions(deps, set, plan.hash, hash);
     } catch (err) {
       if (!isNotFound(err)) firstError ??= err;
     }
@@ -192,8 +223,20 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
   };
 }
 
-/** Records the set's current template as a ControllerRevision and trims the old ones (revisions.ts). */
-async function syncRevisions(deps: ReconcilerDeps, set: Resource, hash: string): Promise<void> {
+function currentConfigHash(deps: ReconcilerDeps, set: Resource): string {
+  const digestOf = (ref: ConfigRef) => {
+    const obj = (ref.kind === 'Secret' ? deps.secrets : deps.configMaps).get(ref.namespace, ref.name);
+    return obj && deps.digests.digest(obj);
+  };
+  return configHash(rolloutConfigRefs(set), digestOf);
+}
+
+/**
+ * Records the set's current template as a ControllerRevision and trims the old ones (revisions.ts). The
+ * revision keeps the set's own template, so `rollout undo` puts back what the user wrote; the config hash
+ * it was rolled out with is an annotation of the revision, for `rollout history`.
+ */
+async function syncRevisions(deps: ReconcilerDeps, set: Resource, hash: string, configHashValue: string | undefined): Promise<void> {
   const uid = set.metadata.uid!;
   const owned = deps.revisions.byIndex(BY_OWNER_UID, uid);
   const plan = planRevisions(set, owned, hash);
@@ -208,6 +251,7 @@ async function syncRevisions(deps: ReconcilerDeps, set: Resource, hash: string):
         name: plan.upsert.name,
         namespace,
         labels: set.spec?.template?.metadata?.labels,
+        annotations: configHashValue === undefined ? undefined : { [CONFIG_HASH_ANNOTATION]: configHashValue },
         ownerReferences: [
           { apiVersion: set.apiVersion, kind: 'ContainerSet', name: set.metadata.name!, uid, controller: true, blockOwnerDeletion: true },
         ],

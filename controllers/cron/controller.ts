@@ -10,7 +10,8 @@ import { systemClock, type Clock } from '../runtime/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
-import { Informer } from '../runtime/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey } from '../runtime/keys.js';
 import { planCronJob } from './plan.js';
 
@@ -28,6 +29,8 @@ export interface CronControllerOptions {
   recorder?: Pick<EventRecorder, 'record'>;
   clock?: Clock;
   informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
+  informers?: InformerFactory;
   /** Called with each run created and how late it was (creation time − scheduled time), for the benchmark. */
   onRunCreated?: (run: { name: string; scheduledMs: number; lagMs: number }) => void;
 }
@@ -58,9 +61,9 @@ function comparableStatus(s: any): string {
 }
 
 export function newCronController(opts: CronControllerOptions): CronController {
-  const common = { client: opts.client, logger: opts.logger, delay: opts.informerDelay };
-  const cronJobs = new Informer({ ...common, kind: 'CronJob' });
-  const containers = new Informer({ ...common, kind: 'Container', indexers: { [BY_OWNER_UID]: indexByOwnerUid } });
+  const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
+  const cronJobs = factory.informerFor('CronJob');
+  const containers = factory.informerFor('Container', { indexers: { [BY_OWNER_UID]: indexByOwnerUid } });
   const clock = opts.clock ?? systemClock;
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'cronjob-controller', logger: opts.logger, clock });
 

@@ -8,7 +8,8 @@ import type { Clock } from '../runtime/clock.js';
 import { Controller } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_NODE_NAME, indexByNodeName } from '../runtime/indexers.js';
-import { Informer } from '../runtime/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey } from '../runtime/keys.js';
 import { AssumedBindings } from './assumed.js';
 import { concernsScheduler, needsScheduling, newSchedulerReconciler } from './reconcile.js';
@@ -30,6 +31,8 @@ export interface DockerControllerOptions {
   unschedulableMaxBackoffMs?: number;
   /** Passed to the informers (tests shorten back-off with it). */
   informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
+  informers?: InformerFactory;
 }
 
 /** What a controller process runs: controllers and the informers they read (see runControllers). */
@@ -39,14 +42,9 @@ export interface DockerController {
 }
 
 export function newDockerController(opts: DockerControllerOptions): DockerController {
-  const containers = new Informer({
-    client: opts.client,
-    kind: 'Container',
-    indexers: { [BY_NODE_NAME]: indexByNodeName },
-    logger: opts.logger,
-    delay: opts.informerDelay,
-  });
-  const nodes = new Informer({ client: opts.client, kind: 'Node', logger: opts.logger, delay: opts.informerDelay });
+  const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
+  const containers = factory.informerFor('Container', { indexers: { [BY_NODE_NAME]: indexByNodeName } });
+  const nodes = factory.informerFor('Node');
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'docker-controller', logger: opts.logger, clock: opts.clock });
   const controller = new Controller({
     name: SCHEDULER_NAME,

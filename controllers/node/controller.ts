@@ -7,7 +7,8 @@ import type { ApiClient } from '../../lib/client/client.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
-import { Informer } from '../runtime/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { EvictionLimiter } from './eviction-limiter.js';
 import { NODE_LEASE_NAMESPACE, planNodeHealth } from './health.js';
 
@@ -31,6 +32,8 @@ export interface NodeControllerOptions {
   recorder?: Pick<EventRecorder, 'record'>;
   clock?: Clock;
   informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
+  informers?: InformerFactory;
 }
 
 export interface NodeController {
@@ -39,10 +42,10 @@ export interface NodeController {
 }
 
 export function newNodeController(opts: NodeControllerOptions): NodeController {
-  const common = { client: opts.client, logger: opts.logger, delay: opts.informerDelay };
-  const nodes = new Informer({ ...common, kind: 'Node' });
-  const leases = new Informer({ ...common, kind: 'Lease', namespace: NODE_LEASE_NAMESPACE });
-  const containers = new Informer({ ...common, kind: 'Container' });
+  const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
+  const nodes = factory.informerFor('Node');
+  const leases = factory.informerFor('Lease', { namespace: NODE_LEASE_NAMESPACE });
+  const containers = factory.informerFor('Container');
   const clock = opts.clock ?? systemClock;
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'node-controller', logger: opts.logger, clock });
   const limiter = new EvictionLimiter(opts.evictionsPerSecond ?? 1);

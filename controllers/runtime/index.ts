@@ -5,6 +5,7 @@ export { Controller, type ControllerOptions, type MapFunc, type ReconcileContext
 export { diffList, type Delta } from './delta.js';
 export { TerminalError } from './errors.js';
 export { BY_NODE_NAME, BY_OWNER_UID, indexByNodeName, indexByOwnerUid, type IndexFunc } from './indexers.js';
+export { IndexConflictError, InformerFactory, type InformerFactoryOptions } from './informer-factory.js';
 export { Informer, isTooOld, type EventHandler, type InformerOptions, type ListWatcher } from './informer.js';
 export { objectKey, splitKey } from './keys.js';
 export { LeaderElector, leaseExpired, type LeaderCallbacks, type LeaderElectorOptions, type LeaseClient } from './leader.js';

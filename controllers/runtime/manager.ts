@@ -5,12 +5,15 @@ import type { Registry } from 'prom-client';
 import { serveObservability, type ObservabilityServer } from '../../lib/observability/http.js';
 import type { Controller } from './controller.js';
 import type { Informer } from './informer.js';
+import type { InformerFactory } from './informer-factory.js';
 import { LeaderElector, type LeaderElectorOptions } from './leader.js';
 
 export interface RunControllersOptions {
   controllers: Controller[];
   /** Every informer the controllers read from; readiness is all of them synced. */
   informers: Informer[];
+  /** The process's shared informers: those of `informers` that came from it are released to it on stop, not stopped. */
+  informerFactory?: Pick<InformerFactory, 'owns' | 'release'>;
   /** Without it the controllers run as soon as the caches sync: for a single replica only. */
   leaderElection?: Omit<LeaderElectorOptions, 'logger' | 'registry'>;
   registry: Registry;
@@ -81,7 +84,9 @@ export async function runControllers(opts: RunControllersOptions): Promise<Runni
     async stop() {
       abort.abort();
       await main;
-      await Promise.all(opts.informers.map((i) => i.stop()));
+      // A shared informer may still feed another controller set of this process.
+      const shared = opts.informers.filter((i) => opts.informerFactory?.owns(i));
+      await Promise.all([...opts.informers.filter((i) => !shared.includes(i)).map((i) => i.stop()), opts.informerFactory?.release(shared)]);
       await observability.close();
     },
   };

@@ -18,3 +18,9 @@ export const RESTARTED_AT_ANNOTATION = 'persys.dev/restartedAt';
  * relays a request for the node there.
  */
 export const AGENT_STREAM_SERVER_ANNOTATION = 'persys.dev/agent-stream-server';
+
+/**
+ * On the replicas (and ControllerRevisions) of a ContainerSet with spec.rolloutOnConfigChange: a hash of
+ * the content of the ConfigMaps and Secrets its template reads. A new value rolls the set out.
+ */
+export const CONFIG_HASH_ANNOTATION = 'persys.dev/config-hash';

@@ -1,10 +1,15 @@
 // `persys controller docker` and `persys controllers` in-process against a real API server: they
-// schedule Containers while holding their Lease, release it on stop, and refuse unknown names.
+// schedule Containers while holding their Lease, release it on stop, share one informer per kind,
+// and refuse unknown names.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ApiClient } from '../../client/client.js';
+import { silentLogger } from '../../observability/logger.js';
 import { startTestApiServer, type TestApiServer } from '../../../e2e/harness/apiserver.js';
 import { captureIo } from '../io.js';
 import { main } from '../main.js';
+import { CONTROLLERS, startControllers } from './controller.js';
 import { waitFor } from '../../../e2e/harness/wait.js';
 
 let api: TestApiServer;
@@ -50,6 +55,35 @@ describe('persys controller(s)', () => {
     stop.abort();
     expect(await exit).toBe(0);
     await expect(api.client.get('Lease', 'persys-controller-docker', 'persys-system')).rejects.toMatchObject({ codeName: 'NOT_FOUND' });
+  });
+
+  it('controllers in one process share one informer per kind: each kind is listed once', async () => {
+    const lists: string[] = [];
+    const counting = new Proxy(api.client, {
+      get(target, prop) {
+        if (prop === 'list') return (kind: string, opts?: object) => (lists.push(kind), target.list(kind, opts));
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as ApiClient;
+    const running = await startControllers({
+      client: counting,
+      names: Object.keys(CONTROLLERS).filter((n) => n !== 'swarm'),
+      logger: silentLogger(),
+      registry: new Registry(),
+      metrics: { host: '127.0.0.1', port: 0 },
+    });
+    try {
+      await waitFor(async () => running.every((r) => r.isActive()), 'controllers running');
+      const count = (kind: string) => lists.filter((k) => k === kind).length;
+      // Container is read by the docker, containerset, cron, autoscaler, node and compose controllers.
+      expect(count('Container')).toBe(1);
+      expect(count('ContainerSet')).toBe(1);
+      expect(count('Node')).toBe(1);
+      expect(count('ConfigMap')).toBe(1);
+    } finally {
+      for (const r of running.reverse()) await r.stop();
+    }
   });
 
   it('refuses an unknown controller and names the known ones', async () => {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Controller, Informer, RunningControllers } from '../../../controllers/runtime/index.js';
+import type { Controller, Informer, InformerFactory, RunningControllers } from '../../../controllers/runtime/index.js';
 import { ApiClient } from '../../client/client.js';
 import { bool, str, type Command, type CommandContext, type FlagSpecs, type FlagValues } from '../command.js';
 import { parseDuration } from '../duration.js';
@@ -32,6 +32,8 @@ export interface ControllerDeps {
   logger: Logger;
   registry: Registry;
   settings: ControllerSettings;
+  /** The process's informers, one per kind, shared by every controller set that takes them from here. */
+  informers: InformerFactory;
 }
 
 export type ControllerFactory = (deps: ControllerDeps) => Promise<ControllerSet>;
@@ -179,12 +181,14 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
   const { client, logger, registry } = opts;
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const running: RunningControllers[] = [];
-  const { runControllers } = await import('../../../controllers/runtime/index.js');
+  const { InformerFactory, runControllers } = await import('../../../controllers/runtime/index.js');
+  const informers = new InformerFactory({ client, logger });
   try {
     for (const [i, name] of opts.names.entries()) {
-      const set = await CONTROLLERS[name]!({ client, logger: logger.child({ controllerSet: name }), registry, settings: opts.settings ?? {} });
+      const set = await CONTROLLERS[name]!({ client, logger: logger.child({ controllerSet: name }), registry, settings: opts.settings ?? {}, informers });
       const started = await runControllers({
         ...set,
+        informerFactory: informers,
         registry,
         logger,
         // One metrics address per process: further controllers get a port of their own choosing.
@@ -205,6 +209,8 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
     }
   } catch (err) {
     for (const r of running.reverse()) await r.stop();
+    // A controller set that failed to start never releases what it took.
+    await informers.stop();
     throw err;
   }
   return running;

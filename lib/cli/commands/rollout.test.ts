@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CONFIG_HASH_ANNOTATION } from '../../api/annotations.js';
 import type { Resource } from '../../api/resource.js';
 import { startTestApiServer, type TestApiServer } from '../../../e2e/harness/apiserver.js';
 import { waitFor } from '../../../e2e/harness/wait.js';
@@ -150,6 +151,66 @@ describe('rollout commands', () => {
     expect(r.err).toContain('containerset "stuck" exceeded its progress deadline');
     expect(r.out).toContain('Waiting for containerset "stuck" rollout to finish');
   }, 60_000);
+
+  it('history names a config change; undo restores a template and recomputes the config hash from the ConfigMap as it is now', async () => {
+    const configMap = async (data: Record<string, string>) => {
+      const cur = await api.client.get('ConfigMap', 'cfg-files', NS).catch(() => undefined);
+      const obj = { apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { name: 'cfg-files', namespace: NS }, data };
+      await (cur ? api.client.update({ ...cur, data }) : api.client.create(obj));
+    };
+    const cfgManifest = (image: string) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'persys-rollout-')), 'cfg.yaml');
+      writeFileSync(
+        file,
+        `apiVersion: persys.dev/v1
+kind: ContainerSet
+metadata: {name: cfg}
+spec:
+  replicas: 2
+  rolloutOnConfigChange: true
+  selector: {matchLabels: {app: cfg}}
+  strategy: {rollingUpdate: {maxSurge: "1", maxUnavailable: "0"}}
+  template:
+    metadata: {labels: {app: cfg}}
+    spec:
+      image: "${image}"
+      volumes: [{mountPath: /etc/app, configMap: {name: cfg-files}}]
+`,
+      );
+      return file;
+    };
+    const hashes = async () => new Set((await replicasOf('cfg')).map((c) => c.metadata.annotations?.[CONFIG_HASH_ANNOTATION]));
+    await configMap({ 'app.conf': 'v=1' });
+    expect((await persys('apply', '--wait', '--timeout', '60s', '-f', cfgManifest('cfg:1'))).code).toBe(0);
+    const [h1] = await hashes();
+    expect((await persys('apply', '--wait', '--timeout', '60s', '-f', cfgManifest('cfg:2'))).code).toBe(0);
+    await configMap({ 'app.conf': 'v=2' });
+    const historyOut = await waitFor(async () => {
+      const out = (await persys('rollout', 'history', 'cs/cfg')).out;
+      return /^3 \(current\)\s+\S+\s+cfg:2\s+config change$/m.test(out) ? out : undefined;
+    }, 'revision 3 is the config change');
+    expect(historyOut).toMatch(/^1\s+\S+\s+cfg:1\s+<none>$/m);
+    expect(historyOut).toMatch(/^2\s+\S+\s+cfg:2\s+<none>$/m);
+    // A config change bumps no generation, so the replicas are read rather than `rollout status`.
+    const h2 = await waitFor(async () => {
+      const h = [...(await hashes())];
+      return h.length === 1 && h[0] !== h1 && (await replicasOf('cfg')).length === 2 ? h : undefined;
+    }, 'every replica on the new config');
+
+    // Revision 2 has the current template: there is nothing undo could restore.
+    const skipped = await persys('rollout', 'undo', 'cs/cfg', '--to-revision', '2');
+    expect(skipped.out).toContain('skipped rollback (current template already matches revision 2); it differs only in ConfigMap/Secret content');
+    // The default goes past the config-only revision to the last other template, with today's config.
+    expect((await persys('rollout', 'undo', 'cs/cfg')).out).toBe('containerset/cfg rolled back to revision 1\n');
+    expect((await persys('rollout', 'status', 'cs/cfg', '--timeout', '60s')).code).toBe(0);
+    const restored = await replicasOf('cfg');
+    expect(restored.map((c) => c.spec.image)).toEqual(['cfg:1', 'cfg:1']);
+    expect(await hashes()).toEqual(new Set(h2));
+    const set = await api.client.get('ContainerSet', 'cfg', NS);
+    expect(set.spec.template.metadata.annotations?.[CONFIG_HASH_ANNOTATION]).toBeUndefined();
+    await waitFor(async () => /^4 \(current\)\s+\S+\s+cfg:1\s/m.test((await persys('rollout', 'history', 'cs/cfg')).out), 'revision 4 is cfg:1 with the new config');
+    await api.client.delete('ContainerSet', 'cfg', NS);
+  }, 120_000);
 
   it('refuses a kind other than a ContainerSet and an unknown verb', async () => {
     expect((await persys('rollout', 'status', 'container/x')).err).toContain('rollout works on ContainerSets');

@@ -1,6 +1,6 @@
 // `persys rollout status|history|undo|restart containerset/NAME`: kubectl's rollout verbs for a
 // ContainerSet, backed by its status and the ControllerRevisions its controller keeps.
-import { RESTARTED_AT_ANNOTATION } from '../../api/annotations.js';
+import { CONFIG_HASH_ANNOTATION, RESTARTED_AT_ANNOTATION } from '../../api/annotations.js';
 import type { Resource } from '../../api/resource.js';
 import { bool, str, type CliClient, type Command, type CommandContext } from '../command.js';
 import { parseDuration } from '../duration.js';
@@ -23,7 +23,9 @@ export const rolloutCommand: Command = {
     'persys rollout restart containerset/NAME',
   description:
     'status waits until the rollout has finished (exit 1 when it exceeded progressDeadlineSeconds);\n' +
-    'undo puts back the template of an earlier revision (default: the one before the current);\n' +
+    'undo puts back the template of an earlier revision (default: the newest with another template);\n' +
+    'it does not put back ConfigMap or Secret content: with rolloutOnConfigChange the config hash is\n' +
+    'recomputed from their content as it is now, and a revision that differs only in it is not undone;\n' +
     'restart replaces every replica, within the set\'s rolling-update budget.',
   flags: {
     watch: { type: 'boolean', short: 'w', default: true, description: 'status: wait for the rollout to finish' },
@@ -76,11 +78,14 @@ async function history(ctx: CommandContext, name: string): Promise<number> {
   const revisions = await revisionsOf(client, set);
   ctx.io.out(`containerset/${name}`);
   const rows = [['REVISION', 'TEMPLATE', 'IMAGE', 'CHANGE-CAUSE']];
-  for (const r of revisions) {
+  const current = currentRevision(revisions, set);
+  for (const [i, r] of revisions.entries()) {
     const template = r['template'] as Resource['spec'];
     const hash = r.metadata.name!.slice(name.length + 1);
-    const current = sameTemplate(template, set.spec?.template) ? ' (current)' : '';
-    rows.push([`${r['revision']}${current}`, hash, template?.spec?.image ?? '', template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION] ? 'restart' : '<none>']);
+    // With rolloutOnConfigChange several revisions share a template; they differ in the config hash.
+    const configChange = i > 0 && r.metadata.annotations?.[CONFIG_HASH_ANNOTATION] !== undefined && sameTemplate(template, revisions[i - 1]!['template']);
+    const cause = configChange ? 'config change' : template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION] ? 'restart' : '<none>';
+    rows.push([`${r['revision']}${r === current ? ' (current)' : ''}`, hash, template?.spec?.image ?? '', cause]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) ctx.io.out(row.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd());
@@ -89,21 +94,28 @@ async function history(ctx: CommandContext, name: string): Promise<number> {
 
 const sameTemplate = (a: unknown, b: unknown) => stableJson(a ?? {}) === stableJson(b ?? {});
 
+/** The newest revision of the set's template: the one its replicas are made from (or rolling out to). */
+const currentRevision = (revisions: Resource[], set: Resource) => [...revisions].reverse().find((r) => sameTemplate(r['template'], set.spec?.template));
+
 async function undo(ctx: CommandContext, name: string): Promise<number> {
   const client = ctx.client();
   const toText = str(ctx.flags, 'to-revision');
   if (toText !== undefined && !/^[1-9]\d*$/.test(toText)) throw new UsageError(`--to-revision must be a revision number, got "${toText}"`, 'rollout');
   const set = await client.get('ContainerSet', name, ctx.namespace());
   const revisions = await revisionsOf(client, set);
-  const current = [...revisions].reverse().find((r) => sameTemplate(r['template'], set.spec?.template));
+  const current = currentRevision(revisions, set);
+  // Undo restores a template. Revisions that differ from the current one only in ConfigMap/Secret content
+  // (rolloutOnConfigChange) have nothing to restore: that content is not kept, so they are passed over.
   const target = toText
     ? revisions.find((r) => String(r['revision']) === toText)
-    : revisions.filter((r) => r !== current).at(-1);
+    : (revisions.filter((r) => !sameTemplate(r['template'], set.spec?.template)).at(-1) ?? revisions.filter((r) => r !== current).at(-1));
   if (!target) {
     throw new Error(toText ? `unable to find the specified revision ${toText} of containerset/${name}` : `no rollout history found for containerset/${name}`);
   }
   if (sameTemplate(target['template'], set.spec?.template)) {
-    ctx.io.out(`containerset/${name} skipped rollback (current template already matches revision ${target['revision']})`);
+    const configOnly = target !== current && target.metadata.annotations?.[CONFIG_HASH_ANNOTATION] !== undefined;
+    const note = configOnly ? '; it differs only in ConfigMap/Secret content, which undo does not restore' : '';
+    ctx.io.out(`containerset/${name} skipped rollback (current template already matches revision ${target['revision']})${note}`);
     return 0;
   }
   await readModifyWrite(client, 'ContainerSet', name, ctx.namespace(), (fresh) => ({ ...fresh, spec: { ...fresh.spec, template: target['template'] } }));
