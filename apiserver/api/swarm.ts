@@ -1,6 +1,6 @@
 // The gRPC SwarmOperations service: one swarm operation relayed to the named node's agent over its
 // stream on this API server (or, when another API server holds that stream, to that peer), answered
-// once. Join tokens pass through but are never logged.
+// once. Join tokens and registry credentials (registryAuth) pass through unchanged but are never logged.
 import { randomUUID } from 'node:crypto';
 import type { sendUnaryData, ServerUnaryCall, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status as Code, Metadata } from '@grpc/grpc-js';
@@ -81,7 +81,7 @@ export function swarmOperationsService(deps: SwarmOperationsDeps): UntypedServic
         .catch((err: unknown) => {
           const se = toServiceError(err);
           metrics?.requests.inc({ verb: `swarm.${op}`, kind: '', code: codeName(se.code) });
-          // The request is logged by operation and node only: it may carry a join token.
+          // The request is logged by operation and node only: it may carry a join token or registry credentials.
           const message = redactTokens(se.details);
           if (se.code === Code.INTERNAL) log.error({ node: req.node, op, message }, 'swarm operation failed');
           else log.info({ node: req.node, op, code: codeName(se.code), message }, 'swarm operation refused or failed');

@@ -296,7 +296,12 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   { name: 'a compose file without services', manifest: compose('volumes: {data: {}}\n'), path: 'spec.compose', message: 'services: must be a non-empty mapping' },
   { name: 'a compose service that builds', manifest: compose('services:\n  web:\n    build: .\n'), path: 'spec.compose', message: 'services.web.build: persys cannot build images: set image' },
   { name: 'an unknown compose service key', manifest: compose('services:\n  web: {image: x, foo: 1}\n'), path: 'spec.compose', message: "services.web additional property 'foo' is not allowed" },
-  { name: 'a compose env_file', manifest: compose('services:\n  web: {image: x, env_file: .env}\n'), path: 'spec.compose', message: 'services.web.env_file: persys does not support env_file' },
+  { name: 'a compose env_file not in spec.files', manifest: compose('services:\n  web: {image: x, env_file: .env}\n'), path: 'spec.compose', message: 'services.web.env_file: file ".env" is not in spec.files' },
+  { name: 'a compose pull_policy build', manifest: compose('services:\n  web: {image: x, pull_policy: build}\n'), path: 'spec.compose', message: 'services.web.pull_policy: build: persys does not build images' },
+  { name: 'a compose secret from the environment', manifest: compose('services:\n  web: {image: x, secrets: [t]}\nsecrets:\n  t: {environment: TOKEN}\n'), path: 'spec.compose', message: 'secrets.t.environment: persys does not support environment' },
+  { name: 'a compose stack file outside the project directory', manifest: compose('services:\n  web: {image: x}\n', 'files: {"../etc/app.env": "A=1"}'), path: 'spec.files[../etc/app.env]', message: 'must be a relative path inside the project directory' },
+  { name: 'a compose stack file with an absolute path', manifest: compose('services:\n  web: {image: x}\n', 'files: {"/etc/app.env": "A=1"}'), path: 'spec.files[/etc/app.env]', message: 'must be a relative path' },
+  { name: 'a compose imagePullSecret with an invalid name', manifest: compose('services:\n  web: {image: x}\n', 'imagePullSecrets: [{name: Reg_Cred}]'), path: 'spec.imagePullSecrets[0].name', message: 'must be a DNS-1123 subdomain' },
   { name: 'a compose port that is not a number', manifest: compose('services:\n  web: {image: x, ports: [abc]}\n'), path: 'spec.compose', message: 'services.web.ports[0]: invalid port "abc"' },
   { name: 'an undeclared compose volume', manifest: compose('services:\n  db: {image: x, volumes: ["data:/d"]}\n'), path: 'spec.compose', message: 'volumes: "data" used by services.db is not declared' },
   {

@@ -43,6 +43,7 @@ export function projectOf(stack: Resource): ComposeProject | undefined {
     projectName: spec.projectName || stack.metadata.name!,
     env: spec.env ?? {},
     scale: spec.scale ?? {},
+    files: spec.files ?? {},
   });
   return result.project;
 }

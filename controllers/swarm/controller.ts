@@ -19,7 +19,8 @@ import { persysNodeOf, planMembership, type MembershipAction, type MembershipPla
 import { nodeStatusAfterRound, quorumTurnedAtRisk } from './node-status.js';
 import { describeAction, swarmCallOf } from './operations.js';
 import { sameStatus } from './same-status.js';
-import { answerFingerprint, nextPollMs, statusAfterApply, statusAfterFailure } from './service-status.js';
+import { chooseRegistryAuth, PULL_SECRETS_CONDITION, type PullSecretLookup, type RegistryAuthChoice } from './registry-auth.js';
+import { answerFingerprint, nextPollMs, statusAfterApply, statusAfterFailure, withPullSecretsCondition } from './service-status.js';
 
 export const SWARM_CONTROLLER_NAME = 'swarm';
 /** The name of the per-SwarmService controller (metrics and logs). */
@@ -259,13 +260,29 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
     }
   }
 
-  async function applyOnAManager(svc: Resource, ctx: ReconcileContext): Promise<{ answer?: SwarmServiceStatus; errors: string[] }> {
+  /** The service's imagePullSecrets, each read now (Secrets are not cached here: few services name any). */
+  async function readPullSecrets(svc: Resource): Promise<PullSecretLookup[]> {
+    const names = ((svc.spec?.imagePullSecrets ?? []) as { name?: string }[]).map((r) => r?.name).filter((n): n is string => !!n);
+    return Promise.all(
+      names.map(async (name): Promise<PullSecretLookup> => {
+        try {
+          return { name, secret: await opts.client.get('Secret', name, svc.metadata.namespace || 'default') };
+        } catch (err) {
+          if (codeOf(err) === Code.NOT_FOUND) return { name };
+          throw err;
+        }
+      }),
+    );
+  }
+
+  async function applyOnAManager(svc: Resource, registryAuth: string | undefined, ctx: ReconcileContext): Promise<{ answer?: SwarmServiceStatus; errors: string[] }> {
     const errors: string[] = [];
     const request = SwarmService.fromJSON(svc);
     for (const manager of [...managers]) {
       if (ctx.signal.aborted) break;
       try {
-        const res = await opts.swarm.call(manager, { $case: 'applyService', value: request }, { deadlineMs: MANAGER_CALL_DEADLINE_MS });
+        // registryAuth goes to the manager only; it is never logged here.
+        const res = await opts.swarm.call(manager, { $case: 'applyService', value: request }, { deadlineMs: MANAGER_CALL_DEADLINE_MS, ...(registryAuth && { registryAuth }) });
         if (res.service) return { answer: res.service, errors };
         errors.push(`${manager}: answered without the service's status`);
       } catch (err) {
@@ -287,8 +304,10 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
     }
     if (!membershipDone) return { requeueAfterMs: WAIT_FOR_MEMBERSHIP_MS };
     const now = new Date(clock.now()).toISOString();
-    const { answer, errors } = await applyOnAManager(svc, ctx);
+    const pull: RegistryAuthChoice = chooseRegistryAuth(String(svc.spec?.image ?? ''), await readPullSecrets(svc));
+    const { answer, errors } = await applyOnAManager(svc, pull.registryAuth, ctx);
     if (ctx.signal.aborted) return;
+    await warnOnPullSecrets(svc, pull);
 
     if (!answer) {
       const message =
@@ -298,19 +317,27 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
       const failures = (applyFailures.get(key) ?? 0) + 1;
       applyFailures.set(key, failures);
       const before = svc.status;
-      const next = statusAfterFailure(before, message, now);
+      const next = withPullSecretsCondition(statusAfterFailure(before, message, now), pull.condition, now);
       if ((await writeServiceStatus(svc, next)) === 'gone') return;
       if (!sameStatus(before, next)) await recorder.record(svc, 'Warning', 'SwarmApplyFailed', message);
       return { requeueAfterMs: Math.min(APPLY_RETRY_MAX_MS, APPLY_RETRY_MIN_MS * 2 ** (failures - 1)) };
     }
     applyFailures.delete(key);
-    const next = statusAfterApply(svc.status, answer, Number(svc.metadata.generation ?? 0), now);
+    const next = withPullSecretsCondition(statusAfterApply(svc.status, answer, Number(svc.metadata.generation ?? 0), now), pull.condition, now);
     const written = await writeServiceStatus(svc, next);
     if (written === 'gone') return;
     if (written === 'conflict') return { requeueAfterMs: CONFLICT_RETRY_MS };
     const delayMs = nextPollMs(answer, lastPolls.get(key));
     lastPolls.set(key, { fingerprint: answerFingerprint(answer), delayMs });
     return { requeueAfterMs: delayMs };
+  }
+
+  /** A Warning Event when the imagePullSecrets turn unusable (once per change of the reason, not per poll). */
+  async function warnOnPullSecrets(svc: Resource, pull: RegistryAuthChoice): Promise<void> {
+    if (pull.condition?.status !== 'False') return;
+    const before = ((svc.status?.conditions ?? []) as { type: string; reason?: string; message?: string }[]).find((c) => c.type === PULL_SECRETS_CONDITION);
+    if (before?.reason === pull.condition.reason && before?.message === pull.condition.message) return;
+    await recorder.record(svc, 'Warning', pull.condition.reason, pull.condition.message);
   }
 
   async function prune(ctx: ReconcileContext): Promise<Result> {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import { sameStatus } from './same-status.js';
-import { answerFingerprint, availableCondition, CONVERGED_POLL_MS, CONVERGING_POLL_MS, nextPollMs, statusAfterApply, statusAfterFailure } from './service-status.js';
+import { answerFingerprint, availableCondition, CONVERGED_POLL_MS, CONVERGING_POLL_MS, nextPollMs, statusAfterApply, statusAfterFailure, withPullSecretsCondition } from './service-status.js';
 
 const T0 = '2024-05-01T12:00:00.000Z';
 const T1 = '2024-05-01T12:00:01.000Z';
@@ -110,5 +110,21 @@ describe('statusAfterApply with a refusal', () => {
     const status = statusAfterApply(undefined, refused, 2, T0);
     expect(status.conditions.find((c: { type: string }) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ServiceNameTaken', message: expect.stringContaining('not created by persys') });
     expect(status.serviceId).toBe('');
+  });
+});
+
+describe('withPullSecretsCondition', () => {
+  const missing = { status: 'False' as const, reason: 'PullSecretNotFound', message: 'Secret "gone" not found; pulling without' };
+
+  it('adds the PullSecrets condition beside Ready and Available, keeping its transition time while it holds', () => {
+    const first = withPullSecretsCondition(statusAfterApply(undefined, answer(), 1, T0), missing, T0);
+    expect(first.conditions.map((c: { type: string }) => c.type)).toEqual(['Ready', 'Available', 'PullSecrets']);
+    const again = withPullSecretsCondition(statusAfterApply(first, answer(), 1, T1), missing, T1);
+    expect(again.conditions.find((c: { type: string }) => c.type === 'PullSecrets')).toMatchObject({ ...missing, lastTransitionTime: T0 });
+  });
+
+  it('removes the condition once the service names no imagePullSecrets', () => {
+    const withIt = withPullSecretsCondition(statusAfterApply(undefined, answer(), 1, T0), missing, T0);
+    expect(withPullSecretsCondition(withIt, undefined, T1).conditions.map((c: { type: string }) => c.type)).toEqual(['Ready', 'Available']);
   });
 });

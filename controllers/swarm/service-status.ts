@@ -4,6 +4,7 @@ import type { Condition } from '../../lib/api/resource.js';
 import { setCondition } from '../../apiserver/agents/node-status.js';
 import type { SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import type { ConditionDraft } from './membership.js';
+import { PULL_SECRETS_CONDITION } from './registry-auth.js';
 
 /** While tasks start or an update rolls, look again this soon (a benchmark times apply → all running). */
 export const CONVERGING_POLL_MS = 250;
@@ -46,6 +47,17 @@ export function statusAfterApply(prev: any, answer: SwarmServiceStatus, generati
 /** The status after every manager failed: the last known counts stay, Ready says why. */
 export function statusAfterFailure(prev: any, message: string, now: string): any {
   return { ...(prev ?? {}), conditions: put(prev?.conditions, 'Ready', { status: 'False', reason: 'SwarmUnavailable', message }, now) };
+}
+
+/**
+ * `status` with the PullSecrets condition (controllers/swarm/registry-auth.ts) set, or removed when the
+ * service names no imagePullSecrets any more.
+ */
+export function withPullSecretsCondition(status: any, condition: ConditionDraft | undefined, now: string): any {
+  const others = ((status?.conditions ?? []) as Condition[]).filter((c) => c.type !== PULL_SECRETS_CONDITION);
+  const prev = ((status?.conditions ?? []) as Condition[]).find((c) => c.type === PULL_SECRETS_CONDITION);
+  if (!condition) return prev ? { ...status, conditions: others } : status;
+  return { ...status, conditions: put(status?.conditions, PULL_SECRETS_CONDITION, condition, now) };
 }
 
 /** What a poll learned, to tell whether anything moved since the last one. */

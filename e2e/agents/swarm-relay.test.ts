@@ -2,11 +2,14 @@
 // agent answering over mTLS) and its one answer comes back, also when another API server of the cluster
 // holds that stream; failures name the node and say why.
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { status as Code } from '@grpc/grpc-js';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ApiError } from '../../lib/client/client.js';
 import { SwarmClient } from '../../lib/client/swarm.js';
 import type { AgentRequest } from '../../lib/gen/persys/v1/agent.js';
+import { SwarmService } from '../../lib/gen/persys/v1/workloads.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { joinAsNode, TestAgent } from './test-agent.js';
 
@@ -18,10 +21,14 @@ let peer: TestApiServer;
 let swarm: SwarmClient;
 let agent: TestAgent;
 const requests: AgentRequest[] = [];
+/** Everything both API servers log, at debug level: no registry credentials may appear in it. */
+const logLines: string[] = [];
+const logger = () => pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) }));
+const REGISTRY_AUTH = Buffer.from(JSON.stringify({ username: 'u', password: 'relay-secret-pw', serveraddress: 'r.example:5000' })).toString('base64');
 
 beforeAll(async () => {
-  api = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX });
-  peer = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX, pki: api.pki });
+  api = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX, logger: logger() });
+  peer = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX, pki: api.pki, logger: logger() });
   swarm = new SwarmClient(api.config, { deadlineMs: 10_000 });
   agent = new TestAgent(api, await joinAsNode(api, readFileSync(api.pki.caCert, 'utf8'), NODE));
   agent.answer = (req, send) => {
@@ -39,6 +46,7 @@ beforeAll(async () => {
       });
     }
     if (op?.$case === 'join') return send({ error: 'Error response from daemon: This node is already part of a swarm' });
+    if (op?.$case === 'applyService') return send({ end: true, swarm: { removedServices: [] } });
     // Never answers anything else: the relay's deadline must end the call.
   };
   agent.hello();
@@ -90,6 +98,22 @@ describe('SwarmOperations.Call', () => {
     } finally {
       viaPeer.close();
     }
+  });
+
+  it('relays registryAuth unchanged, directly and through a peer, and logs it nowhere', async () => {
+    const value = SwarmService.fromJSON({ apiVersion: 'persys.dev/v1', kind: 'SwarmService', metadata: { name: 'web', namespace: 'default' }, spec: { image: 'r.example:5000/web:1' } });
+    const apply = { $case: 'applyService' as const, value };
+    await swarm.call(NODE, apply, { registryAuth: REGISTRY_AUTH });
+    expect(requests.at(-1)!.request).toMatchObject({ $case: 'swarm', value: { operation: { $case: 'applyService' }, registryAuth: REGISTRY_AUTH } });
+    const viaPeer = new SwarmClient(peer.config, { deadlineMs: 10_000 });
+    try {
+      await waitForAnswer(() => viaPeer.call(NODE, apply, { registryAuth: REGISTRY_AUTH }));
+      expect(requests.at(-1)!.request).toMatchObject({ $case: 'swarm', value: { operation: { $case: 'applyService' }, registryAuth: REGISTRY_AUTH } });
+    } finally {
+      viaPeer.close();
+    }
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.filter((l) => l.includes(REGISTRY_AUTH) || l.includes('relay-secret-pw'))).toEqual([]);
   });
 
   it("passes the agent's error on as FAILED_PRECONDITION, naming the node", async () => {

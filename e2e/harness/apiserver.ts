@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApiClient } from '../../lib/client/client.js';
 import type { ClientConfig } from '../../lib/client/config.js';
+import type { Logger } from 'pino';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { initPki, type PkiPaths } from '../../apiserver/pki/index.js';
 import { startApiServer, type RunningApiServer } from '../../apiserver/server.js';
@@ -28,6 +29,8 @@ export async function startTestApiServer(
     withoutCaKey?: boolean;
     /** Another server's PKI, for a second API server of the same cluster (with the same etcdPrefix). */
     pki?: PkiPaths;
+    /** @default a logger that writes nothing */
+    logger?: Logger;
   } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
@@ -45,7 +48,7 @@ export async function startTestApiServer(
     caKeyFile: opts.withoutCaKey ? undefined : pki.caKey,
     compactionIntervalMs: opts.compactionIntervalMs ?? 3_600_000,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
-    logger: silentLogger(),
+    logger: opts.logger ?? silentLogger(),
   });
   const config: ClientConfig = {
     server: `127.0.0.1:${server.port}`,

@@ -78,7 +78,16 @@ function pathsFor(name: string) {
  * Starts a dockerd in network namespace `name` with its own socket, data-root and bridge range, and
  * loads the test image into it. Leftovers of an earlier run with the same name are removed first.
  */
-export async function startSecondDocker(name: string): Promise<SecondDocker> {
+export interface SecondDockerOptions {
+  /**
+   * Swarm tasks never pull and use the engine's local images (DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1):
+   * no outside registry is reachable here. Turn off to test swarm pulls from a test registry.
+   * @default true
+   */
+  swarmPrefersOfflineImages?: boolean;
+}
+
+export async function startSecondDocker(name: string, opts: SecondDockerOptions = {}): Promise<SecondDocker> {
   if (!NAME.test(name)) throw new Error(`second Docker name ${JSON.stringify(name)} must match ${NAME}`);
   await ensureDocker();
   const p = pathsFor(name);
@@ -118,7 +127,11 @@ export async function startSecondDocker(name: string): Promise<SecondDocker> {
         '--insecure-registry', '10.231.0.0/16',
       ],
       // No registry here: a swarm task would first try to pull its image and wait ~20 s for DNS to fail.
-      { detached: true, stdio: ['ignore', log, log], env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' } },
+      {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...(opts.swarmPrefersOfflineImages !== false && { DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' }) },
+      },
     );
     closeSync(log);
     child.unref();

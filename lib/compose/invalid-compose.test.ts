@@ -9,6 +9,8 @@ interface InvalidComposeCase {
   compose: string;
   message: string;
   env?: Record<string, string>;
+  /** The stack's spec.files. */
+  files?: Record<string, string>;
 }
 
 const web = (body: string, top = '') => `services:\n  web:\n    image: nginx\n${body.replace(/^/gm, '    ')}\n${top}`;
@@ -23,9 +25,35 @@ const CASES: InvalidComposeCase[] = [
   { name: 'an unknown service key', compose: web('foo: 1'), message: "services.web additional property 'foo' is not allowed" },
   { name: 'an unknown top-level key', compose: `${web('')}service: {}\n`, message: "(root) additional property 'service' is not allowed" },
   { name: 'an unknown key in a long port', compose: web('ports:\n- {target: 80, publish: 8080}'), message: "services.web.ports[0] additional property 'publish' is not allowed" },
-  { name: 'env_file', compose: web('env_file: .env'), message: 'services.web.env_file: persys does not support env_file: the API server has no project directory' },
-  { name: 'service secrets', compose: web('secrets: [token]'), message: 'services.web.secrets: persys does not support secrets' },
-  { name: 'top-level configs', compose: web('', 'configs:\n  app: {file: ./app.conf}'), message: 'configs: persys does not support configs' },
+  { name: 'an env_file not in spec.files', compose: web('env_file: .env'), message: 'services.web.env_file: file ".env" is not in spec.files' },
+  {
+    name: 'a required env_file of a list not in spec.files',
+    compose: web('env_file: [a.env, {path: ./b.env, required: true}, {path: c.env, required: false}]'),
+    files: { 'a.env': 'A=1' },
+    message: 'services.web.env_file[1]: file "./b.env" is not in spec.files',
+  },
+  { name: 'an env_file format', compose: web('env_file: [{path: a.env, format: raw}]'), files: { 'a.env': 'A=1' }, message: 'services.web.env_file[0].format: persys does not support format' },
+  { name: 'an env_file with a bad variable name', compose: web('env_file: .env'), files: { '.env': 'A=1\nnot a name=2\n' }, message: 'services.web.env_file: ".env" line 2: invalid variable name "not a name"' },
+  { name: 'an env_file with an unterminated quote', compose: web('env_file: .env'), files: { '.env': 'A="open\n' }, message: 'services.web.env_file: ".env" line 1: unterminated double quote in the value of A' },
+  { name: 'a pull_policy build', compose: web('pull_policy: build'), message: 'services.web.pull_policy: build: persys does not build images; push the image to a registry and refer to it with image' },
+  { name: 'a pull_policy daily', compose: web('pull_policy: daily'), message: 'services.web.pull_policy: persys does not support pull_policy "daily": use always, missing or never' },
+  { name: 'an undeclared secret', compose: web('secrets: [token]'), message: 'secrets: "token" used by services.web is not declared' },
+  { name: 'an undeclared config', compose: web('configs: [{source: app, target: /etc/app.conf}]'), message: 'configs: "app" used by services.web is not declared' },
+  { name: 'a config file not in spec.files', compose: web('configs: [app]', 'configs:\n  app: {file: ./app.conf}'), message: 'configs.app.file: file "./app.conf" is not in spec.files' },
+  { name: 'a secret from the environment', compose: web('secrets: [token]', 'secrets:\n  token: {environment: TOKEN}'), message: "secrets.token.environment: persys does not support environment: a stack may not read the node's environment" },
+  { name: 'a config without a source', compose: web('configs: [app]', 'configs:\n  app: {name: app}'), message: 'configs.app: one of external: true, content or file is required' },
+  { name: 'an external config with content', compose: web('configs: [app]', 'configs:\n  app: {external: true, content: x}'), message: 'configs.app: conflicting parameters "external" and "content" specified' },
+  { name: 'a secret driver', compose: web('secrets: [token]', 'secrets:\n  token: {driver: vault, external: true}'), message: 'secrets.token.driver: persys does not support driver' },
+  { name: 'a config template_driver', compose: web('configs: [app]', 'configs:\n  app: {content: x, template_driver: golang}'), message: 'configs.app.template_driver: persys does not support template_driver' },
+  { name: 'x-persys-key on an inline config', compose: web('configs: [app]', 'configs:\n  app: {content: x, x-persys-key: k}'), message: 'configs.app.x-persys-key: applies only to external: true' },
+  { name: 'a file mode that is not octal', compose: web('secrets: [{source: token, mode: rw}]', 'secrets:\n  token: {external: true}'), message: 'services.web.secrets[0].mode must be a file mode (an octal number such as 0440), got "rw"' },
+  { name: 'a file target climbing out', compose: web('secrets: [{source: token, target: ../etc/passwd}]', 'secrets:\n  token: {external: true}'), message: 'services.web.secrets[0].target: "../etc/passwd" must not contain ".."' },
+  { name: 'an unknown key in a service secret', compose: web('secrets: [{source: token, path: /x}]', 'secrets:\n  token: {external: true}'), message: "services.web.secrets[0] additional property 'path' is not allowed" },
+  {
+    name: 'a config file where a volume is mounted',
+    compose: web('volumes: ["/srv:/etc/app"]\nconfigs: [{source: app, target: /etc/app}]', 'configs:\n  app: {content: x}'),
+    message: 'services.web: duplicate mount target "/etc/app" (configs.app)',
+  },
   { name: 'extends', compose: web('extends: {file: base.yml, service: web}'), message: 'services.web.extends: persys does not support extends' },
   { name: 'network_mode host', compose: web('network_mode: host'), message: 'services.web.network_mode: persys does not support network_mode' },
   { name: 'privileged', compose: web('privileged: true'), message: "services.web.privileged: persys does not support privileged: a stack may not change its containers' isolation" },
@@ -77,7 +105,7 @@ function admitErrors(c: InvalidComposeCase): string[] {
     apiVersion: 'persys.dev/v1',
     kind: 'ComposeStack',
     metadata: { name: 'shop', namespace: 'default' },
-    spec: { compose: c.compose, ...(c.env && { env: c.env }) },
+    spec: { compose: c.compose, ...(c.env && { env: c.env }), ...(c.files && { files: c.files }) },
   };
   try {
     admit(manifest);
@@ -94,7 +122,7 @@ describe('invalid compose files', () => {
   });
 
   it.each(CASES)('the parser refuses $name', (c) => {
-    const r = parseComposeProject(c.compose, { projectName: 'shop', env: c.env ?? {}, scale: {} });
+    const r = parseComposeProject(c.compose, { projectName: 'shop', env: c.env ?? {}, scale: {}, files: c.files ?? {} });
     expect(r.project).toBeUndefined();
     expect(r.errors.join('\n')).toContain(c.message);
   });

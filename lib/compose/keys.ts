@@ -6,10 +6,10 @@
  *
  *   mapped     image command entrypoint environment ports volumes tmpfs healthcheck restart labels
  *              deploy scale depends_on networks working_dir user hostname cpus mem_limit mem_reservation
+ *              pull_policy env_file (from spec.files) configs secrets
  *   ignored    build (only when image is set: the image is used, never built), expose (documentation:
- *              services reach each other on every port of the project network), pull_policy (the
- *              node agent pulls a missing image), develop and attach (used only by `compose watch`
- *              and `compose up` attaching to logs)
+ *              services reach each other on every port of the project network), develop and attach
+ *              (used only by `compose watch` and `compose up` attaching to logs)
  *   refused    the rest of the compose-spec, with the reason in SERVICE_UNSUPPORTED below.
  */
 
@@ -17,26 +17,21 @@ const FILES = 'the API server has no project directory to read files from';
 const ISOLATION = "a stack may not change its containers' isolation from the node";
 const NOT_YET = 'the node agent cannot set it yet';
 
-export const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['version', 'name', 'services', 'networks', 'volumes']);
+export const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['version', 'name', 'services', 'networks', 'volumes', 'configs', 'secrets']);
 
 export const TOP_LEVEL_UNSUPPORTED: Readonly<Record<string, string>> = {
-  include: FILES,
-  secrets: `${FILES}; use environment from spec.env instead`,
-  configs: `${FILES}; use environment from spec.env instead`,
+  include: `${FILES}; put the services in one file`,
   models: 'there is no model runner on persys nodes',
 };
 
 export const SERVICE_KEYS: ReadonlySet<string> = new Set([
   'image', 'command', 'entrypoint', 'environment', 'ports', 'volumes', 'tmpfs', 'healthcheck', 'restart', 'labels',
   'deploy', 'scale', 'depends_on', 'networks', 'working_dir', 'user', 'hostname', 'cpus', 'mem_limit', 'mem_reservation',
-  'build', 'expose', 'pull_policy', 'develop', 'attach',
+  'pull_policy', 'env_file', 'configs', 'secrets', 'build', 'expose', 'develop', 'attach',
 ]);
 
 export const SERVICE_UNSUPPORTED: Readonly<Record<string, string>> = {
-  env_file: `${FILES}; put the variables in environment (with \${VAR} from spec.env)`,
   label_file: `${FILES}; put the labels in labels`,
-  secrets: `${FILES}; use environment from spec.env instead`,
-  configs: `${FILES}; use environment from spec.env instead`,
   extends: `${FILES}; write the service out in full`,
   container_name: 'containers are named PROJECT-SERVICE-N so Docker Compose recognises them and replicas can scale',
   network_mode: "services join the project's networks (PROJECT_default unless networks: says otherwise)",
@@ -111,3 +106,23 @@ export const NETWORK_UNSUPPORTED: Readonly<Record<string, string>> = Object.from
 
 export const VOLUME_KEYS: ReadonlySet<string> = new Set(['driver', 'external', 'name', 'labels']);
 export const VOLUME_UNSUPPORTED: Readonly<Record<string, string>> = { driver_opts: NOT_YET };
+
+// env_file's long syntax; format (raw) is not read yet.
+export const ENV_FILE_KEYS: ReadonlySet<string> = new Set(['path', 'required']);
+export const ENV_FILE_UNSUPPORTED: Readonly<Record<string, string>> = { format: 'env files are read in the .env format only' };
+
+/*
+ * Top-level configs and secrets: external (a persys ConfigMap / Secret; x-persys-key picks its key),
+ * content (inline) or file (from spec.files). labels only matter to Swarm's config objects, which are
+ * not made here; name names the external object.
+ */
+export const FILE_OBJECT_KEYS: ReadonlySet<string> = new Set(['external', 'name', 'content', 'file', 'labels']);
+export const FILE_OBJECT_UNSUPPORTED: Readonly<Record<string, string>> = {
+  environment: "a stack may not read the node's environment; use content with ${VAR} from spec.env, or an external Secret",
+  template_driver: 'contents are used as they are',
+  driver: 'there is no secret store on persys nodes but persys Secrets; use external: true',
+  driver_opts: 'there is no secret store on persys nodes but persys Secrets; use external: true',
+};
+
+// A service's long configs/secrets entry.
+export const FILE_MOUNT_KEYS: ReadonlySet<string> = new Set(['source', 'target', 'uid', 'gid', 'mode']);

@@ -17,8 +17,8 @@ const webOf = (text: string, opts: Partial<ParseComposeOptions> = {}): ComposeSe
 
 const FORMS: [string, string, Partial<ComposeService>, Partial<ParseComposeOptions>?][] = [
   ['a minimal service with the defaults', web(''), {
-    name: 'web', image: 'nginx', environment: {}, ports: [], volumes: [], restart: 'no', labels: {}, replicas: 1,
-    resources: {}, dependsOn: [], networks: [{ key: 'default', aliases: [] }],
+    name: 'web', image: 'nginx', pullPolicy: 'missing', environment: {}, ports: [], volumes: [], fileMounts: [], restart: 'no', labels: {},
+    replicas: 1, resources: {}, dependsOn: [], networks: [{ key: 'default', aliases: [] }],
   }],
   ['a command string split like a shell', web(`command: sh -c 'echo "a b" && sleep 1'`), { command: ['sh', '-c', 'echo "a b" && sleep 1'] }],
   ['a command list taken as is, numbers as strings', web('command: [sleep, 10]'), { command: ['sleep', '10'] }],
@@ -80,7 +80,29 @@ const FORMS: [string, string, Partial<ComposeService>, Partial<ParseComposeOptio
   ['networks as a list', web('networks: [front, default]', 'networks: {front: {}}'), { networks: [{ key: 'front', aliases: [] }, { key: 'default', aliases: [] }] }],
   ['interpolated values from env', web('environment: {TAG: "${TAG:-latest}", REQUIRED: "${DB:?set DB}"}\nports: ["${PORT}:80"]'),
     { environment: { TAG: 'latest', REQUIRED: 'postgres' }, ports: [{ target: 80, published: 8080, protocol: 'tcp' }] }, { env: { DB: 'postgres', PORT: '8080' } }],
-  ['build ignored when an image is set, and expose / pull_policy accepted', web('build: .\nexpose: ["3000"]\npull_policy: missing'), { image: 'nginx' }],
+  ['build ignored when an image is set, and expose accepted', web('build: .\nexpose: ["3000"]'), { image: 'nginx' }],
+  ['pull_policy always', web('pull_policy: always'), { pullPolicy: 'always' }],
+  ['pull_policy never', web('pull_policy: never'), { pullPolicy: 'never' }],
+  ['pull_policy if_not_present read as missing', web('pull_policy: if_not_present'), { pullPolicy: 'missing' }],
+  ['env_file variables under environment, which wins', web('env_file: ./app.env\nenvironment: {B: from-environment}'),
+    { environment: { A: '1', B: 'from-environment', C: 'x y' } }, { files: { 'app.env': 'A=1\nB=from-file\nC="x y"\n' } }],
+  ['env_files in order, the later winning, an optional one absent', web('env_file:\n- a.env\n- {path: ./b.env, required: true}\n- {path: gone.env, required: false}'),
+    { environment: { A: 'a', B: 'b', SHARED: 'from-b' } }, { files: { './a.env': 'A=a\nSHARED=from-a', 'b.env': 'B=b\nSHARED=from-b' } }],
+  ['a short secret mounted under /run/secrets, mode 0444 by root', web('secrets: [db_password]', 'secrets:\n  db_password: {external: true}'), {
+    fileMounts: [{ origin: 'secrets.db_password', target: '/run/secrets/db_password', mode: 0o444, uid: 0, gid: 0, source: { kind: 'Secret', name: 'db_password' } }],
+  }],
+  ['a long secret with a relative target, owner and octal mode', web('secrets:\n- {source: tls, target: server.key, uid: "101", gid: 101, mode: 0400}', 'secrets:\n  tls: {external: true, name: web-tls, x-persys-key: tls.key}'), {
+    fileMounts: [{ origin: 'secrets.tls', target: '/run/secrets/server.key', mode: 0o400, uid: 101, gid: 101, source: { kind: 'Secret', name: 'web-tls', key: 'tls.key' } }],
+  }],
+  ['a short config mounted at /<source>', web('configs: [app.conf]', 'configs:\n  app.conf: {external: true}'), {
+    fileMounts: [{ origin: 'configs.app.conf', target: '/app.conf', mode: 0o444, uid: 0, gid: 0, source: { kind: 'ConfigMap', name: 'app.conf' } }],
+  }],
+  ['configs from content and from spec.files, modes as a string', web('configs:\n- {source: greeting, target: /etc/greeting, mode: "0440"}\n- {source: nginx, target: /etc/nginx/nginx.conf}', 'configs:\n  greeting: {content: "hello ${WHO}"}\n  nginx: {file: ./conf/nginx.conf}'), {
+    fileMounts: [
+      { origin: 'configs.greeting', target: '/etc/greeting', mode: 0o440, uid: 0, gid: 0, source: { kind: 'inline', content: 'hello world' } },
+      { origin: 'configs.nginx', target: '/etc/nginx/nginx.conf', mode: 0o444, uid: 0, gid: 0, source: { kind: 'inline', content: 'events {}\n' } },
+    ],
+  }, { env: { WHO: 'world' }, files: { 'conf/nginx.conf': 'events {}\n' } }],
   ['YAML merge keys from an x- anchor', 'x-base: &base\n  restart: always\n  labels: {tier: front}\nservices:\n  web:\n    <<: *base\n    image: nginx\n', { restart: 'always', labels: { tier: 'front' } }],
 ];
 
@@ -169,6 +191,18 @@ volumes:
     const one = project('services:\n  web:\n    image: nginx\n    environment: {A: "1", B: "2"}\n    labels: {x: "1", y: "2"}\n');
     const two = project('services:\n  web:\n    labels: {y: "2", x: "1"}\n    environment: [B=2, A=1]\n    image: nginx\n');
     expect(two.services[0]!.configHash).toBe(one.services[0]!.configHash);
+  });
+
+  it('changes no configHash when only pull_policy or a mounted file\'s content changes', () => {
+    const secret = 'secrets:\n  s: {content: one}';
+    const a = webOf(web('secrets: [s]', secret));
+    expect(webOf(web('secrets: [s]\npull_policy: always', secret)).configHash).toBe(a.configHash);
+    expect(webOf(web('secrets: [s]', 'secrets:\n  s: {content: two}')).configHash).toBe(a.configHash);
+    expect(webOf(web('secrets: [{source: s, target: other}]', secret)).configHash).not.toBe(a.configHash);
+  });
+
+  it('reads 0440 as octal, as Compose\'s YAML reader does', () => {
+    expect(webOf(web('secrets: [{source: s, mode: 0440}]', 'secrets:\n  s: {content: x}')).fileMounts[0]!.mode).toBe(0o440);
   });
 
   it('does not expand a variable the file names only as a key', () => {

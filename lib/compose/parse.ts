@@ -1,8 +1,9 @@
 // Turns a compose file (YAML text) into the ComposeProject persys runs, or every reason it cannot,
 // each naming its place as Docker Compose does. Pure: no file, network or process environment is read.
-import { parseDocument } from 'yaml';
+import { parseDocument, type ScalarTag } from 'yaml';
 import { configHash } from './config-hash.js';
 import { checkDependencies } from './dependencies.js';
+import { parseFileDefinitions } from './file-mounts.js';
 import { interpolateValues } from './interpolate.js';
 import { TOP_LEVEL_KEYS, TOP_LEVEL_UNSUPPORTED } from './keys.js';
 import type { ComposeNetwork, ComposeProject, ComposeVolume, ParseComposeOptions, ParseComposeResult } from './model.js';
@@ -14,6 +15,19 @@ import { parseTopLevel } from './top-level.js';
 const MAX_ALIAS_COUNT = 100;
 const SERVICE_NAME = /^[a-zA-Z0-9._-]+$/;
 
+/**
+ * YAML 1.1's octal integers (`mode: 0440`), which Compose's YAML reader (go-yaml v3) still reads as
+ * octal; YAML 1.2 alone would read 0440 as four hundred and forty.
+ */
+const LEGACY_OCTAL: ScalarTag = {
+  identify: (v) => typeof v === 'number',
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  format: 'OCT',
+  test: /^0[0-7]+$/,
+  resolve: (s) => parseInt(s, 8),
+};
+
 /** Compose's normalization: lowercase, only [a-z0-9_-], starting with a letter or digit. */
 export function normalizeProjectName(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[_-]+/, '');
@@ -22,7 +36,7 @@ export function normalizeProjectName(name: string): string {
 function readYaml(text: string, p: Problems): unknown {
   // merge: compose files commonly share settings through `<<: *anchor`. logLevel: odd keys yaml
   // would warn about on stderr are reported below as unknown keys instead.
-  const doc = parseDocument(text, { merge: true, uniqueKeys: true, logLevel: 'error' });
+  const doc = parseDocument(text, { merge: true, uniqueKeys: true, logLevel: 'error', customTags: (tags) => [LEGACY_OCTAL, ...tags] });
   if (doc.errors.length > 0) {
     // yaml's first message line carries the reason and "at line N, column M".
     for (const e of doc.errors) p.add(`invalid YAML: ${e.message.split('\n')[0]!.replace(/:$/, '')}`);
@@ -95,6 +109,10 @@ export function parseComposeProject(text: string, opts: ParseComposeOptions): Pa
     p.add('services: must be a non-empty mapping of service names to services');
     return { errors: p.list };
   }
+  const definitions = {
+    configs: parseFileDefinitions('configs', raw['configs'], opts.files, p),
+    secrets: parseFileDefinitions('secrets', raw['secrets'], opts.files, p),
+  };
   const services: NormalizedService[] = [];
   for (const [name, svc] of Object.entries(servicesRaw)) {
     if (name.startsWith('x-')) continue;
@@ -103,7 +121,7 @@ export function parseComposeProject(text: string, opts: ParseComposeOptions): Pa
       p.add(`services.${name} must be a mapping`);
       continue;
     }
-    const s = normalizeService(name, svc, opts.env, p);
+    const s = normalizeService(name, svc, { env: opts.env, files: opts.files, definitions }, p);
     if (Object.hasOwn(opts.scale, name)) {
       const override = opts.scale[name]!;
       // A bad override is the API's to report (spec.scale[...]); the file's value stands meanwhile.

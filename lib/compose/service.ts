@@ -1,15 +1,24 @@
 // One compose service → ComposeService (everything but configHash and cross-service checks, which
 // need the whole file: declared networks/volumes, depends_on targets and cycles).
 import { parseDeploy } from './deploy.js';
+import { parseEnvFiles } from './env-file.js';
+import { parseFileMountRefs, resolveFileMounts, type FileSection } from './file-mounts.js';
 import { parseHealthcheck } from './healthcheck.js';
 import { DEPENDS_ON_KEYS, SERVICE_KEYS, SERVICE_NETWORK_KEYS, SERVICE_NETWORK_UNSUPPORTED, SERVICE_UNSUPPORTED } from './keys.js';
-import type { ComposeService, ComposeServiceNetwork, DependsOnCondition } from './model.js';
+import type { ComposeFileSource, ComposePullPolicy, ComposeService, ComposeServiceNetwork, DependsOnCondition } from './model.js';
 import { parseMounts } from './mounts.js';
 import { parsePorts } from './ports.js';
 import { checkKeys, child, isMap, item, readKeyValues, readList, readMap, readScalarString, readString, wrongType, type Problems, type RawMap } from './raw.js';
 import { ShellWordsError, splitShellWords } from './shell-words.js';
 
 export type NormalizedService = Omit<ComposeService, 'configHash'>;
+
+/** What a service is read against: the stack's variables and files, and the file's configs and secrets. */
+export interface ServiceContext {
+  env: Record<string, string>;
+  files: Record<string, string> | undefined;
+  definitions: Record<FileSection, Map<string, ComposeFileSource | undefined>>;
+}
 
 const CONDITIONS: readonly DependsOnCondition[] = ['service_started', 'service_healthy', 'service_completed_successfully'];
 
@@ -98,6 +107,17 @@ function image(svc: RawMap, path: string, p: Problems): string {
   return img;
 }
 
+const PULL_POLICIES: Readonly<Record<string, ComposePullPolicy>> = { always: 'always', missing: 'missing', if_not_present: 'missing', never: 'never' };
+
+function pullPolicy(v: unknown, path: string, p: Problems): ComposePullPolicy {
+  const policy = readString(v, path, p);
+  if (policy === undefined || policy === '') return 'missing';
+  if (Object.hasOwn(PULL_POLICIES, policy)) return PULL_POLICIES[policy]!;
+  if (policy === 'build') p.at(path, 'build: persys does not build images; push the image to a registry and refer to it with image');
+  else p.at(path, `persys does not support pull_policy ${JSON.stringify(policy)}: use always, missing or never`);
+  return 'missing';
+}
+
 function optionalString(svc: RawMap, key: string, path: string, p: Problems): string | undefined {
   const v = svc[key];
   if (v === undefined || v === null) return undefined;
@@ -105,7 +125,17 @@ function optionalString(svc: RawMap, key: string, path: string, p: Problems): st
   return readScalarString(v, child(path, key), p) || undefined;
 }
 
-export function normalizeService(name: string, svc: RawMap, env: Record<string, string>, p: Problems): NormalizedService {
+/** A config or secret file may not land where a volume or another file is mounted. */
+function checkFileTargets(s: NormalizedService, path: string, p: Problems): void {
+  const taken = new Set(s.volumes.map((v) => v.target));
+  for (const f of s.fileMounts) {
+    if (taken.has(f.target)) p.at(path, `duplicate mount target ${JSON.stringify(f.target)} (${f.origin})`);
+    taken.add(f.target);
+  }
+}
+
+export function normalizeService(name: string, svc: RawMap, ctx: ServiceContext, p: Problems): NormalizedService {
+  const { env } = ctx;
   const path = `services.${name}`;
   checkKeys(svc, path, SERVICE_KEYS, p, SERVICE_UNSUPPORTED);
   const bareFromEnv = (key: string) => (Object.hasOwn(env, key) ? env[key] : undefined);
@@ -117,14 +147,22 @@ export function normalizeService(name: string, svc: RawMap, env: Record<string, 
   if (workingDir !== undefined && !workingDir.startsWith('/')) p.at(child(path, 'working_dir'), `${JSON.stringify(workingDir)} must be an absolute path`);
   const user = optionalString(svc, 'user', path, p);
   const hostname = optionalString(svc, 'hostname', path, p);
-  return {
+  const envFiles = parseEnvFiles(svc['env_file'], child(path, 'env_file'), ctx.files, env, p);
+  const environment = readKeyValues(svc['environment'], child(path, 'environment'), p, bareFromEnv);
+  const fileRefs = [
+    ...parseFileMountRefs('configs', svc['configs'], child(path, 'configs'), p),
+    ...parseFileMountRefs('secrets', svc['secrets'], child(path, 'secrets'), p),
+  ];
+  const service: NormalizedService = {
     name,
     image: image(svc, path, p),
+    pullPolicy: pullPolicy(svc['pull_policy'], child(path, 'pull_policy'), p),
     ...(entrypoint && { entrypoint }),
     ...(command && { command }),
-    environment: readKeyValues(svc['environment'], child(path, 'environment'), p, bareFromEnv),
+    environment: { ...envFiles, ...environment },
     ports: parsePorts(svc['ports'], child(path, 'ports'), p),
     volumes: parseMounts(svc['volumes'], svc['tmpfs'], path, p),
+    fileMounts: resolveFileMounts(name, fileRefs, ctx.definitions, p),
     ...(healthcheck && { healthcheck }),
     restart: deploy.restart,
     labels: labels(svc['labels'], child(path, 'labels'), p),
@@ -136,4 +174,6 @@ export function normalizeService(name: string, svc: RawMap, env: Record<string, 
     ...(user && { user }),
     ...(hostname && { hostname }),
   };
+  checkFileTargets(service, path, p);
+  return service;
 }

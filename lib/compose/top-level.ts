@@ -7,7 +7,7 @@ import { checkKeys, child, isMap, readKeyValues, readMap, readString, type Probl
 type Resource = ComposeNetwork & ComposeVolume;
 
 /** external: true, or the obsolete external: {name: …} form Compose still reads. */
-function external(v: unknown, path: string, p: Problems): { external: boolean; name?: string } {
+export function external(v: unknown, path: string, p: Problems): { external: boolean; name?: string } {
   if (v === undefined || v === null) return { external: false };
   if (typeof v === 'boolean') return { external: v };
   if (isMap(v)) {

@@ -103,9 +103,13 @@ export function credentialsFor(image: string, configs: string[]): RegistryAuth[]
   return out;
 }
 
-/** Docker's X-Registry-Auth header value: base64url of the JSON credentials. */
+/**
+ * Docker's X-Registry-Auth header value: base64url of the JSON credentials, padded. The engine decodes
+ * it with Go's base64.URLEncoding, which needs the padding: without it the last bytes of the JSON are
+ * lost whenever its length is not a multiple of 3, and the engine pulls anonymously.
+ */
 export function encodeRegistryAuth(auth: RegistryAuth): string {
-  return Buffer.from(JSON.stringify(auth)).toString('base64url');
+  return Buffer.from(JSON.stringify(auth)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 /** A stable, secret-free key for one set of credentials (to share a pull only between equal credentials). */

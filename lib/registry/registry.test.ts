@@ -79,4 +79,13 @@ describe('docker config JSON', () => {
     const v = encodeRegistryAuth({ username: 'u', password: 'p', serveraddress: 'r' });
     expect(JSON.parse(Buffer.from(v, 'base64url').toString())).toEqual({ username: 'u', password: 'p', serveraddress: 'r' });
   });
+
+  it("pads X-Registry-Auth as Go's base64.URLEncoding expects, with the URL alphabet", () => {
+    for (const password of ['p', 'pw', 'pwd', '>>>???']) {
+      const v = encodeRegistryAuth({ username: 'u', password, serveraddress: 'r' });
+      expect(v.length % 4).toBe(0);
+      expect(v).toMatch(/^[A-Za-z0-9_-]+={0,2}$/);
+      expect(JSON.parse(Buffer.from(v, 'base64url').toString()).password).toBe(password);
+    }
+  });
 });

@@ -10,6 +10,8 @@ const id = { namespace: 'ns', name: 'shop', uid: 'uid-1', node: 'n1' };
 const api: ComposeService = {
   name: 'api',
   image: 'persys/busybox:latest',
+  pullPolicy: 'missing',
+  fileMounts: [],
   entrypoint: ['sh', '-c'],
   command: ['httpd -f -p 8080'],
   environment: { MODE: 'prod', URL: 'http://db:5432' },

@@ -1,5 +1,5 @@
 // How a ComposeStack object becomes a ComposeProject on the node: lib/compose/parse.ts with the
-// stack's project name, env and scale, loaded on first use so the agent starts without it.
+// stack's project name, env, scale and files, loaded on first use so the agent starts without it.
 import type { Resource } from '../../lib/api/resource.js';
 import type { ParseComposeOptions, ParseComposeResult } from '../../lib/compose/model.js';
 
@@ -11,6 +11,7 @@ export function parseOptions(stack: Resource): ParseComposeOptions {
     projectName: spec.projectName || stack.metadata.name || '',
     env: spec.env ?? {},
     scale: spec.scale ?? {},
+    files: spec.files ?? {},
   };
 }
 

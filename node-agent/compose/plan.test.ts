@@ -13,9 +13,11 @@ function svc(name: string, o: Partial<ComposeService> = {}): ComposeService {
   return {
     name,
     image: IMAGE,
+    pullPolicy: 'missing',
     environment: {},
     ports: [],
     volumes: [],
+    fileMounts: [],
     restart: 'no',
     labels: {},
     replicas: 1,

@@ -52,3 +52,18 @@ export function listSwarmNodes(docker: Dockerode, abortSignal: AbortSignal): Pro
 export function listServiceTasks(docker: Dockerode, serviceId: string, abortSignal: AbortSignal): Promise<SwarmTask[]> {
   return docker.listTasks({ filters: { service: [serviceId] }, abortSignal }) as Promise<SwarmTask[]>;
 }
+
+/**
+ * `POST /services/create`, with X-Registry-Auth when `registryAuth` is given (dockerode sends an
+ * authconfig's `key` as the header as it is); the typings lack the auth-less two-argument form.
+ */
+export function createSwarmService(docker: Dockerode, registryAuth: string | undefined, spec: object): Promise<Dockerode.Service> {
+  const create = docker.createService.bind(docker) as unknown as (auth: Dockerode.AuthConfigKey | undefined, opts: object) => Promise<Dockerode.Service>;
+  return create(registryAuth ? { key: registryAuth } : undefined, spec);
+}
+
+/** `POST /services/ID/update`, with X-Registry-Auth as createSwarmService; typings omit the auth argument. */
+export function updateSwarmService(service: Dockerode.Service, registryAuth: string | undefined, opts: object): Promise<unknown> {
+  const update = service.update.bind(service) as unknown as (auth: Dockerode.AuthConfigKey | undefined, opts: object) => Promise<unknown>;
+  return update(registryAuth ? { key: registryAuth } : undefined, opts);
+}

@@ -1,6 +1,6 @@
 // The node agent's side of the swarm controller's SwarmOperations: carries out one SwarmRequest on
 // this node's own Docker engine (membership here, services in services.ts) and answers what it found.
-// Join tokens pass through it in both directions; they are never logged.
+// Join tokens pass through it in both directions, registry credentials towards Docker; neither is logged.
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { SwarmInit, SwarmJoin, SwarmNodeUpdate, SwarmRequest, SwarmResponse, SwarmState } from '../../lib/gen/persys/v1/agent.js';
@@ -66,7 +66,7 @@ export class SwarmEngine {
         return { state: await this.inspect(signal), removedServices: [] };
       case 'applyService':
         await this.requireManager(signal);
-        return { service: await this.services.apply(op.value, signal), removedServices: [] };
+        return { service: await this.services.apply(op.value, signal, req.registryAuth || undefined), removedServices: [] };
       case 'pruneServices':
         await this.requireManager(signal);
         return { removedServices: await this.services.prune(op.value.keepUids, signal) };

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { DeepPartial, SwarmService, SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import { PRUNE_GRACE_MS } from '../../lib/swarm/prune-grace.js';
 import { engineStatus } from '../docker/errors.js';
-import { listServiceTasks, listSwarmNodes } from './docker-api.js';
+import { createSwarmService, listServiceTasks, listSwarmNodes, updateSwarmService } from './docker-api.js';
 import { ForeignServiceError, InvalidSwarmServiceError, SwarmOperationError } from './errors.js';
 import { LABEL_OWNER_UID, LABEL_SPEC_HASH, ownerFilter, serviceKey, swarmNetworkFilter, swarmServiceFilter } from './labels.js';
 import { desiredService, type DesiredService, type SwarmNetwork } from './service-spec.js';
@@ -29,11 +29,13 @@ export class SwarmServices {
   /**
    * Makes the Docker service match the SwarmService and answers with its status. A service persys may not
    * touch, or a spec Docker cannot take, is answered as a status whose Ready condition says why: trying
-   * another manager would not help.
+   * another manager would not help. `registryAuth` (Docker's X-Registry-Auth, from the service's
+   * imagePullSecrets) goes with the create or update, as `docker service create --with-registry-auth`
+   * sends it: the swarm keeps it with the task spec so every node can pull. Never logged.
    */
-  async apply(svc: DeepPartial<SwarmService>, signal: AbortSignal): Promise<SwarmServiceStatus> {
+  async apply(svc: DeepPartial<SwarmService>, signal: AbortSignal, registryAuth?: string): Promise<SwarmServiceStatus> {
     try {
-      return await this.ensure(svc, signal);
+      return await this.ensure(svc, signal, registryAuth);
     } catch (e) {
       if (e instanceof ForeignServiceError) return refused('ServiceNameTaken', e.message);
       if (e instanceof InvalidSwarmServiceError) return refused('InvalidSpec', e.message);
@@ -41,7 +43,7 @@ export class SwarmServices {
     }
   }
 
-  private async ensure(svc: DeepPartial<SwarmService>, signal: AbortSignal): Promise<SwarmServiceStatus> {
+  private async ensure(svc: DeepPartial<SwarmService>, signal: AbortSignal, registryAuth: string | undefined): Promise<SwarmServiceStatus> {
     const desired = desiredService(svc);
     const log = this.logger.child({ service: desired.name, uid: desired.uid });
     for (const net of desired.networks) await this.ensureNetwork(net, signal);
@@ -55,8 +57,8 @@ export class SwarmServices {
     }
     let id: string;
     if (!existing) {
-      const created = await this.call('create service', () => this.docker.createService({ ...desired.spec, abortSignal: signal }));
-      id = created.id as string;
+      const created = await this.call('create service', () => createSwarmService(this.docker, registryAuth, { ...desired.spec, abortSignal: signal }));
+      id = created.id;
       this.lastSent.set(id, desired.specHash);
       log.info({ serviceId: id }, 'created Docker service');
     } else {
@@ -67,7 +69,7 @@ export class SwarmServices {
       if (drift.length && !rolledBack) {
         const version = existing.Version?.Index;
         await this.call('update service', () =>
-          this.docker.getService(id).update({ _query: { version }, _body: desired.spec, abortSignal: signal }),
+          updateSwarmService(this.docker.getService(id), registryAuth, { _query: { version }, _body: desired.spec, abortSignal: signal }),
         );
         this.lastSent.set(id, desired.specHash);
         log.info({ serviceId: id, drift }, 'updated Docker service');
