@@ -88,7 +88,12 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       // Absolute: the engine bind-mounts these paths.
       volumesDir: resolve(opts.dataDir, 'volumes'),
     });
-    const stacks = new ComposeAgent({ node: opts.nodeName, docker, logger: log.child({ loop: 'compose' }) });
+    const stacks = new ComposeAgent({
+      node: opts.nodeName,
+      docker,
+      logger: log.child({ loop: 'compose' }),
+      filesDir: resolve(opts.dataDir, 'stacks'),
+    });
     const swarm = new SwarmEngine({ docker, node: opts.nodeName, logger: log });
     const requests = new RequestHandler(
       runtime,
@@ -111,7 +116,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       credentials: creds,
       agent: new DesiredRouter([
         { kinds: ['Container', 'Secret', 'ConfigMap'], consumer: agent },
-        { kinds: ['ComposeStack'], consumer: stacks },
+        { kinds: ['ComposeStack', 'Secret', 'ConfigMap'], consumer: stacks },
       ]),
       requests,
       nodeInfo: () =>

@@ -1,12 +1,17 @@
 // The node agent's Compose engine: keeps every ComposeStack bound to this node running on the local
 // Docker engine the way `docker compose up -d` would, continuously, and reports each stack's status.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { ItemExponentialRateLimiter } from '../../controllers/runtime/ratelimit.js';
 import { WorkQueue } from '../../controllers/runtime/workqueue.js';
+import { configRefKey, referencedConfig } from '../../lib/api/references.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { COMPOSE_LABELS, type ComposeProject, type ParseComposeResult } from '../../lib/compose/model.js';
+import { DesiredState } from '../desired.js';
+import { ContainerConfigError } from '../docker/errors.js';
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from '../docker/labels.js';
 import type { DockerEvent } from '../docker/events.js';
 import { containerPlan } from './container-spec.js';
@@ -14,6 +19,7 @@ import { ComposeEngine } from './engine.js';
 import { networkLabels, ownedFilter, stackKey, volumeLabels, type StackIdentity } from './labels.js';
 import { loadDefaultParse, type ParseStack } from './parse-stack.js';
 import { planDelete, planStack, type ComposeAction, type StackPlan } from './plan.js';
+import { StackFiles } from './stack-files.js';
 import { stackStatus, type ComposeStackStatus } from './status.js';
 
 /** Receives status objects (apiVersion, kind, metadata {namespace, name, uid}, status) that changed. */
@@ -33,6 +39,8 @@ export interface ComposeAgentOptions {
   callTimeoutMs?: number;
   /** Stacks acted on at once; one stack is never acted on concurrently. @default 4 */
   concurrency?: number;
+  /** Where the files of stacks' configs and secrets are written. @default <tmpdir>/persys-agent/<node>/stacks */
+  filesDir?: string;
 }
 
 export interface StackContainer {
@@ -57,6 +65,11 @@ export class ComposeAgent {
   private parseLoading?: Promise<ParseStack>;
   private readonly parsed = new WeakMap<Resource, ParseComposeResult>();
   private readonly desired = new Map<string, Resource>();
+  /** The ConfigMaps and Secrets the API server sends with the stacks (their configs, secrets and pull secrets). */
+  private readonly configs = new DesiredState();
+  private readonly files: StackFiles;
+  /** Per stack, service → target → host path of its written config and secret files. */
+  private readonly hostFiles = new Map<string, Map<string, ReadonlyMap<string, string>>>();
   private synced = false;
   /** Stacks to take down: whether their volumes go too (unknown after a restart: they stay). */
   private readonly deleting = new Map<string, boolean>();
@@ -88,6 +101,7 @@ export class ComposeAgent {
     this.resyncIntervalMs = opts.resyncIntervalMs ?? 10_000;
     this.concurrency = opts.concurrency ?? 4;
     this.parse = opts.parse;
+    this.files = new StackFiles(opts.filesDir ?? join(tmpdir(), 'persys-agent', opts.node, 'stacks'));
   }
 
   /** Starts the workers, the Docker event watch and the periodic resync. */
@@ -126,8 +140,13 @@ export class ComposeAgent {
     this.pendingReports = [];
   }
 
-  /** The complete set of ComposeStacks bound to this node; stacks it no longer holds are taken down. */
-  setDesired(stacks: Resource[]): void {
+  /**
+   * The complete set of ComposeStacks bound to this node, with the ConfigMaps and Secrets they read; stacks
+   * it no longer holds are taken down.
+   */
+  setDesired(objects: Resource[]): void {
+    const stacks = objects.filter((o) => o.kind === 'ComposeStack');
+    this.configs.replace(objects.filter((o) => o.kind !== 'ComposeStack'));
     const before = new Map(this.desired);
     this.desired.clear();
     for (const s of stacks) this.desired.set(keyOfStack(s), s);
@@ -142,6 +161,7 @@ export class ComposeAgent {
   }
 
   applyChange(type: 'UPSERT' | 'DELETE', stack: Resource): void {
+    if (stack.kind !== 'ComposeStack') return this.applyConfigChange(type, stack);
     const key = keyOfStack(stack);
     if (type === 'UPSERT') {
       this.desired.set(key, stack);
@@ -154,6 +174,16 @@ export class ComposeAgent {
       this.deleting.set(key, !!(stack.spec ?? cur?.spec)?.removeVolumesOnDelete);
     }
     this.queue.add(key);
+  }
+
+  /** A ConfigMap or Secret changed: the stacks that read it write their files again (and may pull now). */
+  private applyConfigChange(type: 'UPSERT' | 'DELETE', obj: Resource): void {
+    if (type === 'UPSERT') this.configs.upsert(obj);
+    else this.configs.delete(obj);
+    const changed = configRefKey({ kind: obj.kind as 'Secret' | 'ConfigMap', namespace: obj.metadata.namespace ?? '', name: obj.metadata.name ?? '' });
+    for (const [key, stack] of this.desired) {
+      if (referencedConfig(stack).some((r) => configRefKey(r) === changed)) this.queue.add(key);
+    }
   }
 
   /** The stack's containers on this node (optionally one service's), by service and number. */
@@ -263,9 +293,10 @@ export class ComposeAgent {
     const project = result.project;
     const [namespace, name] = splitKey(key);
     const id: StackIdentity = { namespace, name, uid: stack.metadata.uid ?? '', node: this.node };
+    const blocked = await this.prepareServices(key, project, log);
     for (let step = 0; ; step++) {
       const observed = await this.engine.observe({ namespace, name }, project);
-      const plan = planStack({ key, uid: id.uid, node: this.node, project, observed, failures: this.failures.get(key), now: this.now() });
+      const plan = planStack({ key, uid: id.uid, node: this.node, project, observed, failures: this.failures.get(key), blocked, now: this.now() });
       const stop = this.stopping.signal.aborted || !plan.actions.length || step === MAX_STEPS_PER_TURN;
       if (stop) {
         this.finishTurn(stack, plan);
@@ -275,12 +306,35 @@ export class ComposeAgent {
         return;
       }
       if (!(await this.actAll(plan.actions, project, id, key, log))) {
-        const replanned = planStack({ key, uid: id.uid, node: this.node, project, observed: await this.engine.observe({ namespace, name }, project), failures: this.failures.get(key), now: this.now() });
+        const replanned = planStack({ key, uid: id.uid, node: this.node, project, observed: await this.engine.observe({ namespace, name }, project), failures: this.failures.get(key), blocked, now: this.now() });
         this.finishTurn(stack, { ...replanned, requeueAfterMs: undefined });
         this.queue.addRateLimited(key);
         return;
       }
     }
+  }
+
+  /**
+   * What each service needs before its containers can be created: its config and secret files written.
+   * Returns service → why it cannot act yet.
+   */
+  private async prepareServices(key: string, project: ComposeProject, log: Logger): Promise<Record<string, string>> {
+    const [namespace, name] = splitKey(key);
+    const blocked: Record<string, string> = {};
+    const lookup = (kind: 'Secret' | 'ConfigMap', ns: string, n: string) => this.configs.configData(kind, ns, n);
+    const written = this.hostFiles.get(key) ?? new Map<string, ReadonlyMap<string, string>>();
+    for (const svc of project.services) {
+      if (!svc.fileMounts.length) continue;
+      try {
+        written.set(svc.name, await this.files.sync(namespace, name, svc, lookup));
+      } catch (e) {
+        if (!(e instanceof ContainerConfigError)) throw e;
+        blocked[svc.name] = `CreateContainerConfigError: ${e.message}`;
+        log.warn({ service: svc.name, problem: e.message }, 'service files not ready');
+      }
+    }
+    this.hostFiles.set(key, written);
+    return blocked;
   }
 
   /**
@@ -339,6 +393,8 @@ export class ComposeAgent {
     for (const a of actions) {
       await this.act(a, undefined, undefined, log);
     }
+    await this.files.remove(namespace, name);
+    this.hostFiles.delete(key);
     this.deleting.delete(key);
     this.failures.delete(key);
     this.statuses.delete(key);
@@ -370,7 +426,8 @@ export class ComposeAgent {
         return;
       case 'createContainer': {
         const service = project!.services.find((s) => s.name === a.service)!;
-        const plan = containerPlan(project!, service, a.number, id!, a.imageId);
+        const files = this.hostFiles.get(stackKey(id!.namespace, id!.name))?.get(a.service);
+        const plan = containerPlan(project!, service, a.number, id!, a.imageId, files);
         await this.engine.createAndStart(plan);
         log.info({ container: plan.name }, 'created and started container');
         return;

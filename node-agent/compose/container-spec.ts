@@ -30,6 +30,8 @@ export function containerPlan(
   num: number,
   id: StackIdentity,
   imageId: string,
+  /** Host paths of the service's config and secret files, by target (from StackFiles.sync). */
+  files: ReadonlyMap<string, string> = new Map(),
 ): ContainerPlan {
   const name = containerName(project.name, service.name, num);
   const networks = service.networks.map((n) => {
@@ -53,6 +55,11 @@ export function containerPlan(
     if (m.type === 'bind') return { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly };
     return { Type: 'tmpfs', Target: m.target };
   });
+  for (const f of service.fileMounts) {
+    const source = files.get(f.target);
+    if (!source) throw new Error(`service ${service.name}: the file for ${f.origin} (${f.target}) has not been written`);
+    mounts.push({ Type: 'bind', Source: source, Target: f.target, ReadOnly: true });
+  }
   const hc = service.healthcheck;
   const hostConfig: Record<string, unknown> = {
     PortBindings: bindings,

@@ -42,6 +42,8 @@ export interface PlanInput {
   observed: ObservedStack;
   /** Service → message of its last failed action (shown until an action for it succeeds). */
   failures?: Record<string, string>;
+  /** Service → why none of its containers may be created or started now (its image or files are not ready). */
+  blocked?: Record<string, string>;
   now: number;
 }
 
@@ -202,7 +204,9 @@ export function planStack(input: PlanInput): StackPlan {
     const problems: string[] = [];
     const image = observed.images[svc.image];
     const imageId = typeof image === 'string' ? image : undefined;
-    if (image === null) problems.push(`image ${svc.image} is not present on node ${node}`);
+    const blocked = input.blocked?.[svc.name];
+    if (blocked) problems.push(blocked);
+    else if (image === null) problems.push(`image ${svc.image} is not present on node ${node}`);
     for (const n of svc.networks) {
       const p = netProblem.get(n.key);
       if (p) problems.push(p);
