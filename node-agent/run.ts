@@ -13,6 +13,7 @@ import { ComposeAgent } from './compose/agent.js';
 import { DesiredRouter } from './desired-router.js';
 import { AgentConnection, type BackoffOptions } from './connection.js';
 import { DockerRuntime } from './docker/runtime.js';
+import { ImagePuller } from './images/puller.js';
 import { ensureNodeCredentials } from './join.js';
 import { agentMetrics } from './metrics.js';
 import { RequestHandler } from './requests.js';
@@ -79,7 +80,9 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       caCertHash: opts.caCertHash,
       logger: log,
     });
-    const agent = new NodeAgent({ node: opts.nodeName, runtime, logger: log.child({ loop: 'reconcile' }), metrics });
+    // One puller per node: every engine of the node that pulls shares its single-flight pulls.
+    const puller = new ImagePuller({ runtime, metrics, logger: log.child({ loop: 'pull' }) });
+    const agent = new NodeAgent({ node: opts.nodeName, runtime, logger: log.child({ loop: 'reconcile' }), metrics, puller });
     const stacks = new ComposeAgent({ node: opts.nodeName, docker, logger: log.child({ loop: 'compose' }) });
     const swarm = new SwarmEngine({ docker, node: opts.nodeName, logger: log });
     const requests = new RequestHandler(
