@@ -527,6 +527,7 @@ export class NodeAgent implements DesiredStateConsumer {
         at: this.now(),
         retryAfterMs,
         ...(e instanceof ImagePullError ? { image: e.image, detail: e.registryMessage } : {}),
+        ...(e instanceof ImageNeverPullError ? { image: e.image } : {}),
       },
     });
   }

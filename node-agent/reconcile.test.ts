@@ -213,6 +213,14 @@ const cases: Case[] = [
     status: { a: { phase: 'Running', reason: 'ErrImagePull', containerId: 'id-a' } },
   },
   {
+    name: 'recreate: a failed pull of an earlier image neither blocks nor shows once the spec names another',
+    desired: [container('a', { image: 'reg/app:2' })],
+    observed: [observed('a', { spec: { image: 'reg/app:0' }, image: 'reg/app:0' })],
+    memory: { a: pullFailure(1_000) },
+    actions: [{ type: 'ensureImage', image: 'reg/app:2' }],
+    status: { a: { phase: 'Creating', reason: 'SpecChanged' } },
+  },
+  {
     name: 'recreate: once the new image is ready the container is replaced',
     desired: [container('a', { image: 'reg/app:2' })],
     observed: [observed('a', { spec: { image: 'reg/app:1' }, image: 'reg/app:1' })],

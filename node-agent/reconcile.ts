@@ -1,7 +1,7 @@
 // The node agent's decision logic, pure: from a uid's desired object and the managed containers
 // Docker reports for it, the steps that converge them (one container per uid) and its status.
 import type { Resource } from '../lib/api/resource.js';
-import { DOCKER_HUB, effectivePullPolicy, parseImageReference, type PullPolicy } from '../lib/registry/reference.js';
+import { DOCKER_HUB, effectivePullPolicy, parseImageReference, withDefaultTag, type PullPolicy } from '../lib/registry/reference.js';
 import type { PullBytes } from './images/progress.js';
 import { specHash } from './docker/labels.js';
 import type { ManagedContainer } from './docker/runtime.js';
@@ -211,7 +211,10 @@ export function reconcileUid(input: UidInput): UidResult {
   }
   const seededCount = keeper && reported?.containerId === keeper.id ? (reported.restartCount ?? 0) : 0;
   const memory = input.memory ?? { restartCount: seededCount, backoffMs: RESTART_BACKOFF_INITIAL_MS };
-  const failure = memory.failure;
+  const image = String(container.spec?.image ?? '');
+  // A failed pull of another image (the spec moved on to a new one) neither blocks nor shows.
+  const otherImage = !!memory.failure?.image && withDefaultTag(memory.failure.image) !== withDefaultTag(image);
+  const failure = otherImage ? undefined : memory.failure;
   const blocked = !!failure && now < failure.at + failure.retryAfterMs;
   if (blocked) requeue(failure.at + failure.retryAfterMs - now);
   if (blocked && failure.reason === 'ErrImagePull' && now < failure.at + errImagePullShownMs(failure)) {
@@ -220,7 +223,6 @@ export function reconcileUid(input: UidInput): UidResult {
   const observedOf = (c: ManagedContainer) => observedFields(c, memory, input.repoDigests);
 
   // Every create (and recreate) waits for its image: pulled, checked or refused as the policy says.
-  const image = String(container.spec?.image ?? '');
   const pullPolicy = effectivePullPolicy(image, container.spec?.imagePullPolicy as string | undefined);
   const imageState = input.image?.image === image ? input.image : undefined;
   const imageFirst = (next: Action): Action =>
