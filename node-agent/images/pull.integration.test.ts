@@ -116,6 +116,14 @@ afterAll(async () => {
     const mine = await docker.listContainers({ all: true, filters: { label: [`${LABEL_NODE}=${NODE}`] } });
     await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true })));
     for (const ref of images) await docker.getImage(ref).remove().catch(() => undefined);
+    // Digest references left on images whose tag moved on (the test image itself stays: only untagged).
+    if (registry) {
+      for (const img of await docker.listImages()) {
+        for (const d of img.RepoDigests ?? []) {
+          if (d.startsWith(`${registry.address}/`)) await docker.getImage(d).remove().catch(() => undefined);
+        }
+      }
+    }
   }
   await registry?.stop();
 });
@@ -226,6 +234,30 @@ describe('image pulls from a real registry', () => {
     );
     expect(new Set(infos.map((i) => i.id)).size).toBe(1);
     expect(manifestFetches('private/shared', 'v1')).toBe(1);
+  });
+
+  it("counts the registry's refusals as no engine failure, but a pull from an unreachable engine opens the breaker", async () => {
+    const strict = new DockerRuntime({ docker, node: NODE, breaker: { volumeThreshold: 2, errorThresholdPercentage: 50 } });
+    const dead = new DockerRuntime({
+      docker: new Dockerode({ socketPath: `/tmp/persys-pulltest-${NODE}.sock` }),
+      node: NODE,
+      breaker: { volumeThreshold: 2, errorThresholdPercentage: 50 },
+    });
+    try {
+      const auth = { serveraddress: registry.address, username: USER, password: WRONG_PASSWORD };
+      for (let i = 0; i < 4; i++) {
+        await expect(strict.pullImage(`${registry.address}/private/busybox:v1`, { auth })).rejects.toThrow(/unauthorized/);
+        await expect(strict.pullImage(`${registry.address}/private/none:v${i}`, { auth: { ...auth, password: PASSWORD } })).rejects.toThrow(
+          /manifest unknown|not found/,
+        );
+      }
+      expect(strict.breakerState()).toBe('closed');
+      for (let i = 0; i < 3; i++) await dead.pullImage(`${registry.address}/private/busybox:v1`).catch(() => undefined);
+      expect(dead.breakerState()).toBe('open');
+    } finally {
+      strict.close();
+      dead.close();
+    }
   });
 
   it('a recreate for a new tag pulls first: the old container runs on through a failed pull and until the new image is there', async () => {
