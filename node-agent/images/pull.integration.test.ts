@@ -167,6 +167,23 @@ describe('image pulls from a real registry', () => {
     for (const s of secretForms) expect(everything).not.toContain(s);
   });
 
+  it('pulls anonymously when the pull secret is missing, with a warning naming only the Secret', async () => {
+    const ref = await registry.push('private/busybox', 'nosecret');
+    const { agent, reports, logs } = newAgent();
+    const c = containerResource('nosecret', ref, { imagePullSecrets: [{ name: 'absent' }] });
+    agent.setDesired([pullSecret('regcred', PASSWORD), c]);
+    await vi.waitFor(
+      async () => {
+        await agent.reconcileNow();
+        // The registry wants credentials: anonymous is refused.
+        expect(statusesOf(reports, c.metadata.uid!).find((s) => s.reason === 'ErrImagePull')?.message).toMatch(/no basic auth credentials|unauthorized/);
+      },
+      { timeout: 30_000, interval: 250 },
+    );
+    const warning = logs.find((l) => l.includes('image pull secret not found'));
+    expect(JSON.parse(warning!)).toMatchObject({ level: 40, secret: `${NS}/absent` });
+  });
+
   it('says so when the tag does not exist (manifest unknown)', async () => {
     const { agent, reports } = newAgent();
     const ref = `${registry.address}/private/busybox:nope`;
