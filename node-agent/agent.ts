@@ -499,22 +499,7 @@ export class NodeAgent implements DesiredStateConsumer {
 
   private recordFailure(a: Action, e: unknown): void {
     const before = this.memory.get(a.uid);
-    const reason =
-      e instanceof ImagePullError
-        ? 'ErrImagePull'
-        : e instanceof ImageNeverPullError
-          ? 'ErrImageNeverPull'
-          : e instanceof ImageNotFoundError
-        ? 'ImageNotPresent'
-        : e instanceof MissingSecretError
-          ? 'CreateContainerConfigError'
-          : engineStatus(e) === 409
-            ? 'NameConflict'
-            : a.type === 'create' || a.type === 'recreate'
-              ? 'CreateContainerError'
-              : a.type === 'remove'
-                ? 'RemoveError'
-                : 'StartError';
+    const reason = failureReason(a, e);
     const retryAfterMs = before?.failure
       ? Math.min(before.failure.retryAfterMs * 2, RESTART_BACKOFF_MAX_MS)
       : RESTART_BACKOFF_INITIAL_MS;
@@ -526,8 +511,8 @@ export class NodeAgent implements DesiredStateConsumer {
         message: (e as Error)?.message ?? String(e),
         at: this.now(),
         retryAfterMs,
+        ...(a.type === 'ensureImage' ? { image: a.image } : {}),
         ...(e instanceof ImagePullError ? { image: e.image, detail: e.registryMessage } : {}),
-        ...(e instanceof ImageNeverPullError ? { image: e.image } : {}),
       },
     });
   }
@@ -663,4 +648,16 @@ export class NodeAgent implements DesiredStateConsumer {
       void this.resync();
     }
   }
+}
+
+/** kubelet's waiting reasons where there is one (ErrImagePull, ErrImageNeverPull, CreateContainerConfigError). */
+function failureReason(a: Action, e: unknown): string {
+  if (e instanceof ImagePullError) return 'ErrImagePull';
+  if (e instanceof ImageNeverPullError) return 'ErrImageNeverPull';
+  if (e instanceof ImageNotFoundError) return 'ImageNotPresent';
+  if (e instanceof MissingSecretError) return 'CreateContainerConfigError';
+  if (engineStatus(e) === 409) return 'NameConflict';
+  if (a.type === 'create' || a.type === 'recreate') return 'CreateContainerError';
+  if (a.type === 'ensureImage') return 'ErrImagePull';
+  return a.type === 'remove' ? 'RemoveError' : 'StartError';
 }
