@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Makes this machine's Docker engine usable for tests (as root): starts dockerd if it is not running and
-# builds the registry-free test image persys/busybox:latest from /bin/busybox. Safe to run again, and concurrently.
+# builds the registry-free test image persys/busybox:test from /bin/busybox. Safe to run again, and concurrently.
 set -euo pipefail
 
-IMAGE=persys/busybox:latest
+IMAGE=persys/busybox:test
 PIDFILE=/var/run/docker.pid
 LOCK=/var/run/persys-docker.lock
 WAIT_S=${PERSYS_DOCKERD_WAIT_S:-60}

@@ -25,7 +25,8 @@ function containerResource(name: string, spec: Record<string, unknown> = {}): Re
     apiVersion: 'persys.dev/v1',
     kind: 'Container',
     metadata: { name, namespace: NS, uid: randomUUID(), generation: 1 },
-    spec: { image: TEST_IMAGE, command: ['sleep', '600'], ...spec },
+    // The test image is built on the node, in no registry: under Always (the default for :latest) it would be pulled.
+    spec: { image: TEST_IMAGE, imagePullPolicy: 'IfNotPresent', command: ['sleep', '600'], ...spec },
   };
 }
 
@@ -78,6 +79,8 @@ describe('NodeAgent on the real engine', () => {
     const running = reports.filter((r) => r.status.phase === 'Running');
     expect(running[0]!.status).toMatchObject({ containerId: (await containersOf(web.metadata.uid!))[0]!.Id, restartCount: 0, observedGeneration: 1 });
     expect(running[0]!.status.conditions[0]).toMatchObject({ type: 'Ready', status: 'True' });
+    // A locally built image has no repo digest: its image id stands in.
+    expect(running[0]!.status.imageId).toBe((await docker.getImage(TEST_IMAGE).inspect()).Id);
 
     // Unchanged status is not sent again on the same sink; a new sink gets everything again.
     const count = reports.length;
@@ -148,19 +151,22 @@ describe('NodeAgent on the real engine', () => {
     expect((await containersOf(job.metadata.uid!)).map((c) => c.State)).toEqual(['running']);
   });
 
-  it('reports a missing image as Pending with reason ImageNotPresent and creates nothing', async () => {
+  it('reports a missing image under pull policy Never as Pending with ErrImageNeverPull and creates nothing', async () => {
     const { agent, reports } = newAgent();
     agent.start();
-    const c = containerResource('noimage', { image: 'persys/does-not-exist:1' });
+    const c = containerResource('noimage', { image: 'persys/does-not-exist:1', imagePullPolicy: 'Never' });
     agent.setDesired([c]);
     await vi.waitFor(
       async () => {
         await agent.reconcileNow();
-        expect(reports.at(-1)?.status).toMatchObject({ phase: 'Pending', reason: 'ImageNotPresent' });
+        expect(reports.at(-1)?.status).toMatchObject({
+          phase: 'Pending',
+          reason: 'ErrImageNeverPull',
+          message: 'Container image "persys/does-not-exist:1" is not present with pull policy of Never',
+        });
       },
       { timeout: 20_000, interval: 200 },
     );
-    expect(reports.at(-1)!.status.message).toContain('persys/does-not-exist:1');
     expect(await containersOf(c.metadata.uid!)).toEqual([]);
   });
 

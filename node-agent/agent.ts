@@ -9,18 +9,23 @@ import { WorkQueue } from '../controllers/runtime/workqueue.js';
 import { containerSpecReferences, type ConfigKind } from '../lib/api/references.js';
 import type { Resource } from '../lib/api/resource.js';
 import { silentLogger } from '../lib/observability/logger.js';
+import { DOCKER_CONFIG_JSON_KEY, type RegistryAuth } from '../lib/registry/credentials.js';
 import { DesiredState } from './desired.js';
+import { pullCredentials } from './images/pull-secrets.js';
 import {
   ContainerConfigError,
   DockerTimeoutError,
   DockerUnavailableError,
+  ImageNeverPullError,
   ImageNotFoundError,
+  ImagePullError,
   engineStatus,
 } from './docker/errors.js';
 import type { DockerEvent } from './docker/events.js';
 import { LABEL_NODE, LABEL_UID } from './docker/labels.js';
 import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
 import { createOptions } from './docker/spec.js';
+import { ImagePuller } from './images/puller.js';
 import type { AgentMetrics } from './metrics.js';
 import { ObservedContainers } from './observed.js';
 import {
@@ -30,6 +35,7 @@ import {
   type Action,
   type ContainerMemory,
   type ContainerStatus,
+  type ImageState,
 } from './reconcile.js';
 import { ConfigVolumes, mountsConfig } from './volumes/config-volumes.js';
 
@@ -52,6 +58,8 @@ export interface NodeAgentOptions {
    * engine must see the same path (it bind-mounts them). @default `<tmpdir>/persys-agent/<node>/volumes`
    */
   volumesDir?: string;
+  /** The node's image puller, shared with the other engines of the node. @default one of its own on `runtime` */
+  puller?: ImagePuller;
 }
 
 export interface DockerHealth {
@@ -73,6 +81,13 @@ export class NodeAgent implements DesiredStateConsumer {
   private readonly resyncIntervalMs: number;
   private readonly concurrency: number;
   private readonly memory = new Map<string, ContainerMemory>();
+  /** Image state per uid: a pull in flight (awaited by no worker), or an image ready for the next create. */
+  private readonly images = new Map<string, ImageState & { abort?: AbortController }>();
+  /** RepoDigests of local images by id, for status.imageId (an image id's content never changes). */
+  private readonly repoDigests = new Map<string, readonly string[]>();
+  private readonly digestLookups = new Map<string, Promise<void>>();
+  private readonly pulls = new Set<Promise<void>>();
+  readonly puller: ImagePuller;
   private readonly previous = new Map<string, ContainerStatus>();
   /** Status JSON last handed to the current sink, per uid. */
   private readonly reported = new Map<string, string>();
@@ -126,6 +141,7 @@ export class NodeAgent implements DesiredStateConsumer {
       root: opts.volumesDir ?? join(tmpdir(), 'persys-agent', opts.node, 'volumes'),
       config: (kind, ns, name) => this.desired.configData(kind, ns, name),
     });
+    this.puller = opts.puller ?? new ImagePuller({ runtime: this.runtime, metrics: this.metrics, logger: this.log.child({ loop: 'pull' }) });
   }
 
   /** Starts the workers, the Docker event watch and the periodic resync. */
@@ -149,6 +165,8 @@ export class NodeAgent implements DesiredStateConsumer {
     this.runtime.off('halfOpen', this.onBreakerHalfOpen);
     this.runtime.off('close', this.onBreakerClose);
     await Promise.all(this.workers);
+    // Pulls wait on the stopping signal: they end now, leaving no promise behind.
+    await Promise.all([...this.pulls]);
     await this.resyncing;
     await this.events;
     for (const w of this.idleWaiters.splice(0)) w();
@@ -360,12 +378,15 @@ export class NodeAgent implements DesiredStateConsumer {
         observed: this.observed.ofUid(uid),
         memory: this.memory.get(uid),
         previous: this.previous.get(uid),
+        image: this.images.get(uid),
+        repoDigests: this.repoDigests,
         now: this.now(),
       });
       if (!desired) {
         this.memory.delete(uid);
         this.previous.delete(uid);
         this.reported.delete(uid);
+        this.dropImageState(uid);
       }
       if (desired && result.status) this.report(desired, result.status);
       if (result.requeueAfterMs !== undefined) this.queue.addAfter(uid, result.requeueAfterMs + 50);
@@ -392,8 +413,27 @@ export class NodeAgent implements DesiredStateConsumer {
   private async refresh(uid: string, id: string): Promise<void> {
     this.observed.unmarkStale(uid, id);
     const c = await this.runtime.inspectManaged(id);
-    if (c && (!c.node || c.node === this.node)) this.observed.set(c);
-    else this.observed.delete(id);
+    if (c && (!c.node || c.node === this.node)) {
+      this.observed.set(c);
+      if (c.imageId) await this.lookUpDigests(c.imageId);
+    } else this.observed.delete(id);
+  }
+
+  /** The image's RepoDigests into the cache, once per image id; status.imageId goes without them on failure. */
+  private async lookUpDigests(imageId: string): Promise<void> {
+    if (this.repoDigests.has(imageId)) return;
+    let lookup = this.digestLookups.get(imageId);
+    if (!lookup) {
+      lookup = this.runtime
+        .imageInfo(imageId)
+        .then(
+          (info) => void (info && this.repoDigests.set(imageId, info.repoDigests)),
+          (e: unknown) => this.log.debug({ err: e, imageId }, 'cannot inspect image for its digests'),
+        )
+        .finally(() => this.digestLookups.delete(imageId));
+      this.digestLookups.set(imageId, lookup);
+    }
+    await lookup;
   }
 
   private report(obj: Resource, status: ContainerStatus): void {
@@ -422,10 +462,13 @@ export class NodeAgent implements DesiredStateConsumer {
   /** One action; after a failure the uid's later steps wait for its next turn. */
   private async applyOne(a: Action, log: Logger): Promise<'done' | 'failed' | 'engine'> {
     const alog = log.child({ action: a.type, ...('id' in a ? { containerId: a.id.slice(0, 12) } : {}) });
-    const starts = a.type !== 'remove';
+    const starts = a.type !== 'remove' && a.type !== 'ensureImage';
     if (starts) this.starting.add(a.uid);
     try {
       switch (a.type) {
+        case 'ensureImage':
+          await this.ensureImage(a, alog);
+          break;
         case 'create':
           await this.createAndStart(a.container);
           break;
@@ -453,7 +496,7 @@ export class NodeAgent implements DesiredStateConsumer {
       return 'done';
     } catch (e) {
       this.metrics?.actions.inc({ action: a.type, result: 'error' });
-      const createdNothing = e instanceof ImageNotFoundError || e instanceof ContainerConfigError;
+      const createdNothing = e instanceof ImageNotFoundError || e instanceof ContainerConfigError || a.type === 'ensureImage';
       // A failed create may still have made the container (a timeout, a name taken): list again.
       if ((a.type === 'create' || a.type === 'recreate') && !createdNothing) void this.resync();
       if (this.engineTrouble(a.uid, e, alog, a.type)) return 'engine';
@@ -495,6 +538,8 @@ export class NodeAgent implements DesiredStateConsumer {
       projectedVolumes,
     });
     const id = await this.runtime.create(opts);
+    // The ready image is used up: under Always the next container pulls again.
+    this.images.delete(uid);
     this.memory.set(uid, { restartCount: 0, backoffMs: RESTART_BACKOFF_INITIAL_MS });
     // Should the start fail, the next turn inspects the created container rather than create another.
     this.observed.markStale(uid, id);
@@ -535,26 +580,96 @@ export class NodeAgent implements DesiredStateConsumer {
 
   private recordFailure(a: Action, e: unknown): void {
     const before = this.memory.get(a.uid);
-    const reason =
-      e instanceof ImageNotFoundError
-        ? 'ImageNotPresent'
-        : e instanceof ContainerConfigError
-          ? 'CreateContainerConfigError'
-          : engineStatus(e) === 409
-            ? 'NameConflict'
-            : a.type === 'create' || a.type === 'recreate'
-              ? 'CreateContainerError'
-              : a.type === 'remove'
-                ? 'RemoveError'
-                : 'StartError';
+    const reason = failureReason(a, e);
     const retryAfterMs = before?.failure
       ? Math.min(before.failure.retryAfterMs * 2, RESTART_BACKOFF_MAX_MS)
       : RESTART_BACKOFF_INITIAL_MS;
     this.memory.set(a.uid, {
       restartCount: before?.restartCount ?? 0,
       backoffMs: before?.backoffMs ?? RESTART_BACKOFF_INITIAL_MS,
-      failure: { reason, message: (e as Error)?.message ?? String(e), at: this.now(), retryAfterMs },
+      failure: {
+        reason,
+        message: (e as Error)?.message ?? String(e),
+        at: this.now(),
+        retryAfterMs,
+        ...(a.type === 'ensureImage' ? { image: a.image } : {}),
+        ...(e instanceof ImagePullError ? { image: e.image, detail: e.registryMessage } : {}),
+      },
     });
+  }
+
+  /**
+   * The ensureImage step: an image the policy lets the node use as it is becomes ready at once (the
+   * create follows in this turn); a pull starts in the background and requeues the uid on progress and
+   * at its end, so no worker waits on a registry and 20 Containers of one image share one pull.
+   */
+  private async ensureImage(a: Extract<Action, { type: 'ensureImage' }>, log: Logger): Promise<void> {
+    this.dropImageState(a.uid);
+    if (await this.puller.presentImage(a.image, a.policy)) {
+      this.images.set(a.uid, { image: a.image, ready: true });
+      return;
+    }
+    const abort = new AbortController();
+    const state: ImageState & { abort?: AbortController } = { image: a.image, pulling: { downloadedBytes: 0, totalBytes: 0 }, abort };
+    this.images.set(a.uid, state);
+    const current = () => this.images.get(a.uid) === state;
+    const credentials = this.pullCredentials(a.container, log);
+    const pull = this.puller
+      .pull(a.image, {
+        credentials,
+        signal: AbortSignal.any([abort.signal, this.stopping.signal]),
+        onProgress: (p) => {
+          if (!current()) return;
+          state.pulling = { downloadedBytes: p.downloadedBytes, totalBytes: p.totalBytes };
+          this.queue.add(a.uid);
+        },
+      })
+      .then(
+        () => {
+          if (!current()) return;
+          this.images.set(a.uid, { image: a.image, ready: true });
+          this.clearFailure(a.uid);
+          this.metrics?.actions.inc({ action: 'pull', result: 'success' });
+        },
+        (e: unknown) => {
+          if (!current()) return;
+          this.images.delete(a.uid);
+          if ((e as Error)?.name === 'AbortError') return;
+          this.metrics?.actions.inc({ action: 'pull', result: 'error' });
+          if (e instanceof DockerUnavailableError || e instanceof DockerTimeoutError) {
+            this.engineTrouble(a.uid, e, log, 'pull');
+            return;
+          }
+          this.recordFailure(a, e);
+          log.warn({ image: a.image, error: (e as Error)?.message }, 'image pull failed');
+        },
+      )
+      .finally(() => {
+        this.pulls.delete(pull);
+        if (!this.stopping.signal.aborted) this.queue.add(a.uid);
+      });
+    this.pulls.add(pull);
+  }
+
+  /** Ends this uid's wait on a pull (the shared pull goes on while others wait) and forgets a ready image. */
+  private dropImageState(uid: string): void {
+    this.images.get(uid)?.abort?.abort();
+    this.images.delete(uid);
+  }
+
+  /**
+   * Registry credentials from the Container's imagePullSecrets, in order. A missing Secret is not fatal:
+   * kubelet warns and tries the others, or anonymously. Only names are logged, never values.
+   */
+  private pullCredentials(container: Resource, log: Logger): RegistryAuth[] {
+    const ns = container.metadata.namespace ?? 'default';
+    const found = pullCredentials(String(container.spec?.image ?? ''), ns, container.spec?.imagePullSecrets, (kind, n, name) =>
+      this.desired.configData(kind, n, name),
+    );
+    for (const secret of found.missing) {
+      log.warn({ secret }, `image pull secret not found or without ${DOCKER_CONFIG_JSON_KEY}; pulling without it`);
+    }
+    return found.credentials;
   }
 
   private clearFailure(uid: string): void {
@@ -612,4 +727,16 @@ export class NodeAgent implements DesiredStateConsumer {
       void this.resync();
     }
   }
+}
+
+/** kubelet's waiting reasons where there is one (ErrImagePull, ErrImageNeverPull, CreateContainerConfigError). */
+function failureReason(a: Action, e: unknown): string {
+  if (e instanceof ImagePullError) return 'ErrImagePull';
+  if (e instanceof ImageNeverPullError) return 'ErrImageNeverPull';
+  if (e instanceof ImageNotFoundError) return 'ImageNotPresent';
+  if (e instanceof ContainerConfigError) return 'CreateContainerConfigError';
+  if (engineStatus(e) === 409) return 'NameConflict';
+  if (a.type === 'create' || a.type === 'recreate') return 'CreateContainerError';
+  if (a.type === 'ensureImage') return 'ErrImagePull';
+  return a.type === 'remove' ? 'RemoveError' : 'StartError';
 }

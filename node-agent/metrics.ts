@@ -1,5 +1,5 @@
-// The node agent's Prometheus metrics (agent_*): reconciles (one per container uid) and actions, the Docker breaker,
-// and whether the stream to an API server is up.
+// The node agent's Prometheus metrics (agent_*): reconciles (one per container uid) and actions, image pulls,
+// the Docker breaker, and whether the stream to an API server is up.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function agentMetrics(registry: Registry) {
@@ -20,6 +20,23 @@ export function agentMetrics(registry: Registry) {
       name: 'agent_reconcile_actions_total',
       help: 'Docker actions taken by type (create, start, restart, remove, recreate) and result.',
       labelNames: ['action', 'result'] as const,
+      registers: [registry],
+    }),
+    imagePulls: new Counter({
+      name: 'agent_image_pulls_total',
+      help: 'Image pulls from a registry (one per shared pull, not per waiting container), by result (success, error, timeout, cancelled).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    imagePullDuration: new Histogram({
+      name: 'agent_image_pull_duration_seconds',
+      help: 'Duration of one image pull, whatever its result.',
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers: [registry],
+    }),
+    imagePullBytes: new Counter({
+      name: 'agent_image_pull_bytes_total',
+      help: 'Layer bytes downloaded by image pulls (layers already on the node excluded).',
       registers: [registry],
     }),
     managedContainers: new Gauge({

@@ -7,11 +7,14 @@ import type { ManagedContainer } from './docker/runtime.js';
 import {
   reconcile,
   reconcileUid,
+  runningImageId,
+  ERR_IMAGE_PULL_SHOWN_MS,
   RESTART_BACKOFF_INITIAL_MS,
   RESTART_BACKOFF_MAX_MS,
   type Action,
   type ContainerMemory,
   type ContainerStatus,
+  type ImageState,
 } from './reconcile.js';
 
 const NODE = 'n1';
@@ -53,6 +56,8 @@ interface Case {
   observed: ManagedContainer[];
   memory?: Record<string, ContainerMemory>;
   previous?: Record<string, ContainerStatus>;
+  images?: Record<string, ImageState>;
+  repoDigests?: Record<string, string[]>;
   actions: Partial<Action>[];
   status?: Record<string, Partial<ContainerStatus>>;
   requeueAfterMs?: number;
@@ -61,13 +66,174 @@ interface Case {
 const exited = (uid: string, exitCode: number, ranMs = 1_000, finishedAgoMs = 1_000, extra: Partial<ManagedContainer> = {}) =>
   observed(uid, { state: 'exited', exitCode, startedAt: iso(finishedAgoMs + ranMs), finishedAt: iso(finishedAgoMs), ...extra });
 
+const ready = (image = 'img'): ImageState => ({ image, ready: true });
+const pullFailure = (atAgoMs: number, retryAfterMs = RESTART_BACKOFF_INITIAL_MS): ContainerMemory => ({
+  restartCount: 0,
+  backoffMs: RESTART_BACKOFF_INITIAL_MS,
+  failure: {
+    reason: 'ErrImagePull',
+    message: 'failed to pull image "reg/app:1": unauthorized: authentication required',
+    image: 'reg/app:1',
+    detail: 'unauthorized: authentication required',
+    at: NOW - atAgoMs,
+    retryAfterMs,
+  },
+});
+
 const cases: Case[] = [
   {
-    name: 'creates a desired container that does not exist',
+    name: 'creates a desired container that does not exist once its image is ready',
     desired: [container('a')],
     observed: [],
+    images: { a: ready() },
     actions: [{ type: 'create', uid: 'a' }],
     status: { a: { phase: 'Creating', reason: 'ContainerCreating' } },
+  },
+  {
+    name: 'Always (an image without tag): ensures the image before creating, reporting Pulling',
+    desired: [container('a')],
+    observed: [],
+    actions: [{ type: 'ensureImage', uid: 'a', image: 'img', policy: 'Always' }],
+    status: { a: { phase: 'Pending', reason: 'Pulling', message: 'pulling image "img"', imagePull: { image: 'img', downloadedBytes: '0', totalBytes: '0' } } },
+  },
+  {
+    name: 'IfNotPresent (a tagged image): checks the image before creating, reporting ContainerCreating, not Pulling',
+    desired: [container('a', { image: 'reg/app:1' })],
+    observed: [],
+    actions: [{ type: 'ensureImage', uid: 'a', image: 'reg/app:1', policy: 'IfNotPresent' }],
+    status: { a: { phase: 'Creating', reason: 'ContainerCreating' } },
+  },
+  {
+    name: 'Never: the image step checks presence only (the policy travels with the action)',
+    desired: [container('a', { image: 'reg/app:1', imagePullPolicy: 'Never' })],
+    observed: [],
+    actions: [{ type: 'ensureImage', uid: 'a', policy: 'Never' }],
+  },
+  {
+    name: 'a ready image of another (earlier) spec image does not count: the new image is ensured',
+    desired: [container('a', { image: 'reg/app:2' })],
+    observed: [],
+    images: { a: ready('reg/app:1') },
+    actions: [{ type: 'ensureImage', image: 'reg/app:2' }],
+  },
+  {
+    name: 'while the pull is in flight: no action, Pending/Pulling with the bytes so far',
+    desired: [container('a', { image: 'reg/app:1' })],
+    observed: [],
+    images: { a: { image: 'reg/app:1', pulling: { downloadedBytes: 1_500, totalBytes: 3_000 } } },
+    actions: [],
+    status: {
+      a: {
+        phase: 'Pending',
+        reason: 'Pulling',
+        message: 'pulling image "reg/app:1"',
+        imagePull: { image: 'reg/app:1', downloadedBytes: '1500', totalBytes: '3000' },
+        conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'Pulling' })],
+      },
+    },
+  },
+  {
+    name: 'right after a failed pull: ErrImagePull with the registry message, no action, requeue to show the back-off',
+    desired: [container('a', { image: 'reg/app:1' })],
+    observed: [],
+    memory: { a: pullFailure(1_000) },
+    actions: [],
+    requeueAfterMs: ERR_IMAGE_PULL_SHOWN_MS - 1_000,
+    status: { a: { phase: 'Pending', reason: 'ErrImagePull', message: 'failed to pull image "reg/app:1": unauthorized: authentication required' } },
+  },
+  {
+    name: 'later in the back-off: ImagePullBackOff naming the image and the registry message',
+    desired: [container('a', { image: 'reg/app:1' })],
+    observed: [],
+    memory: { a: pullFailure(ERR_IMAGE_PULL_SHOWN_MS + 1_000) },
+    actions: [],
+    requeueAfterMs: RESTART_BACKOFF_INITIAL_MS - ERR_IMAGE_PULL_SHOWN_MS - 1_000,
+    status: { a: { phase: 'Pending', reason: 'ImagePullBackOff', message: 'Back-off pulling image "reg/app:1": unauthorized: authentication required' } },
+  },
+  {
+    name: 'after the back-off, the pull is tried again (the failure stays until its result)',
+    desired: [container('a', { image: 'reg/app:1' })],
+    observed: [],
+    memory: { a: pullFailure(RESTART_BACKOFF_INITIAL_MS + 1) },
+    actions: [{ type: 'ensureImage', image: 'reg/app:1', policy: 'IfNotPresent' }],
+    status: { a: { phase: 'Pending', reason: 'ImagePullBackOff' } },
+  },
+  {
+    name: 'after the back-off under Always, the retry shows Pulling',
+    desired: [container('a', { image: 'reg/app:latest' })],
+    observed: [],
+    memory: { a: pullFailure(RESTART_BACKOFF_INITIAL_MS + 1) },
+    actions: [{ type: 'ensureImage', policy: 'Always' }],
+    status: { a: { phase: 'Pending', reason: 'Pulling' } },
+  },
+  {
+    name: 'a missing image under Never is Pending with ErrImageNeverPull, not retried during its back-off',
+    desired: [container('a', { image: 'reg/app:1', imagePullPolicy: 'Never' })],
+    observed: [],
+    memory: {
+      a: {
+        restartCount: 0,
+        backoffMs: RESTART_BACKOFF_INITIAL_MS,
+        failure: { reason: 'ErrImageNeverPull', message: 'Container image "reg/app:1" is not present with pull policy of Never', at: NOW - 2_000, retryAfterMs: 10_000 },
+      },
+    },
+    actions: [],
+    requeueAfterMs: 8_000,
+    status: { a: { phase: 'Pending', reason: 'ErrImageNeverPull', message: 'Container image "reg/app:1" is not present with pull policy of Never' } },
+  },
+  {
+    name: 'recreate: pulls the new image first, leaving the old container running',
+    desired: [container('a', { image: 'reg/app:2' })],
+    observed: [observed('a', { spec: { image: 'reg/app:1' }, image: 'reg/app:1' })],
+    actions: [{ type: 'ensureImage', uid: 'a', image: 'reg/app:2', policy: 'IfNotPresent' }],
+    status: { a: { phase: 'Creating', reason: 'SpecChanged', containerId: 'id-a' } },
+  },
+  {
+    name: 'recreate: while the new image is pulled the old container runs on and stays Ready',
+    desired: [container('a', { image: 'reg/app:2' })],
+    observed: [observed('a', { spec: { image: 'reg/app:1' }, image: 'reg/app:1' })],
+    images: { a: { image: 'reg/app:2', pulling: { downloadedBytes: 10, totalBytes: 20 } } },
+    actions: [],
+    status: {
+      a: {
+        phase: 'Running',
+        reason: 'Pulling',
+        containerId: 'id-a',
+        imagePull: { image: 'reg/app:2', downloadedBytes: '10', totalBytes: '20' },
+        conditions: [expect.objectContaining({ type: 'Ready', status: 'True' })],
+      },
+    },
+  },
+  {
+    name: 'recreate: a failed pull of the new image leaves the old container running and reports the error',
+    desired: [container('a', { image: 'reg/app:1' })],
+    observed: [observed('a', { spec: { image: 'reg/app:0' }, image: 'reg/app:0' })],
+    memory: { a: pullFailure(1_000) },
+    actions: [],
+    status: { a: { phase: 'Running', reason: 'ErrImagePull', containerId: 'id-a' } },
+  },
+  {
+    name: 'recreate: a failed pull of an earlier image neither blocks nor shows once the spec names another',
+    desired: [container('a', { image: 'reg/app:2' })],
+    observed: [observed('a', { spec: { image: 'reg/app:0' }, image: 'reg/app:0' })],
+    memory: { a: pullFailure(1_000) },
+    actions: [{ type: 'ensureImage', image: 'reg/app:2' }],
+    status: { a: { phase: 'Creating', reason: 'SpecChanged' } },
+  },
+  {
+    name: 'recreate: once the new image is ready the container is replaced',
+    desired: [container('a', { image: 'reg/app:2' })],
+    observed: [observed('a', { spec: { image: 'reg/app:1' }, image: 'reg/app:1' })],
+    images: { a: ready('reg/app:2') },
+    actions: [{ type: 'recreate', uid: 'a', id: 'id-a' }],
+  },
+  {
+    name: 'status.imageId is the repo digest of the repository the container names',
+    desired: [container('a', { image: '127.0.0.1:5000/private/busybox:v1' })],
+    observed: [observed('a', { spec: { image: '127.0.0.1:5000/private/busybox:v1' }, image: '127.0.0.1:5000/private/busybox:v1', imageId: 'sha256:aaa' })],
+    repoDigests: { 'sha256:aaa': ['127.0.0.1:5001/other@sha256:111', '127.0.0.1:5000/private/busybox@sha256:222'] },
+    actions: [],
+    status: { a: { phase: 'Running', imageId: '127.0.0.1:5000/private/busybox@sha256:222' } },
   },
   {
     name: 'does nothing for a running container with the current spec',
@@ -86,6 +252,7 @@ const cases: Case[] = [
     name: 'removes the old incarnation and creates the new one when the uid changed for the same name',
     desired: [container('new', {}, { metadata: { namespace: 'default', name: 'c-old', uid: 'new' } })],
     observed: [observed('old')],
+    images: { new: ready() },
     actions: [
       { type: 'remove', uid: 'old', reason: 'orphan' },
       { type: 'create', uid: 'new' },
@@ -107,6 +274,7 @@ const cases: Case[] = [
     name: 'recreates a container whose spec hash differs',
     desired: [container('a', { args: ['new'] })],
     observed: [observed('a')],
+    images: { a: ready() },
     actions: [{ type: 'recreate', uid: 'a', id: 'id-a' }],
     status: { a: { phase: 'Creating', reason: 'SpecChanged' } },
   },
@@ -202,24 +370,10 @@ const cases: Case[] = [
     status: { a: { phase: 'Succeeded', containerId: 'gone' } },
   },
   {
-    name: 'a missing image is Pending with reason ImageNotPresent, and not retried during its back-off',
+    name: 'an image gone between pull and create (ImageNotPresent) is tried again once its back-off is over',
     desired: [container('a')],
     observed: [],
-    memory: {
-      a: {
-        restartCount: 0,
-        backoffMs: RESTART_BACKOFF_INITIAL_MS,
-        failure: { reason: 'ImageNotPresent', message: 'image img is not present', at: NOW - 2_000, retryAfterMs: 10_000 },
-      },
-    },
-    actions: [],
-    requeueAfterMs: 8_000,
-    status: { a: { phase: 'Pending', reason: 'ImageNotPresent', message: 'image img is not present' } },
-  },
-  {
-    name: 'a missing image is tried again once its back-off is over, still reporting the reason',
-    desired: [container('a')],
-    observed: [],
+    images: { a: ready() },
     memory: {
       a: {
         restartCount: 0,
@@ -265,6 +419,8 @@ describe('reconcile', () => {
       observed: c.observed,
       memory: new Map(Object.entries(c.memory ?? {})),
       previous: new Map(Object.entries(c.previous ?? {})),
+      images: new Map(Object.entries(c.images ?? {})),
+      repoDigests: new Map(Object.entries(c.repoDigests ?? {})),
       now: NOW,
     });
     expect(r.actions).toHaveLength(c.actions.length);
@@ -305,7 +461,7 @@ describe('Ready condition', () => {
 
 describe('reconcileUid (one worker turn)', () => {
   const one = (uid: string, desired: Resource | undefined, obs: ManagedContainer[]) =>
-    reconcileUid({ node: NODE, uid, desired, observed: obs, now: NOW });
+    reconcileUid({ node: NODE, uid, desired, observed: obs, image: { image: 'img', ready: true }, now: NOW });
 
   it.each([
     { name: 'removes every container of an undesired uid except those being removed', desired: undefined,
@@ -329,5 +485,17 @@ describe('reconcileUid (one worker turn)', () => {
     const r = one('a', container('a'), [observed('a', { id: 'new', startedAt: iso(10) })]);
     expect(r.actions).toEqual([]);
     expect(r.status).toMatchObject({ phase: 'Running', containerId: 'new', conditions: [{ type: 'Ready', status: 'True' }] });
+  });
+});
+
+describe('runningImageId', () => {
+  it.each([
+    ['the digest of the named repository', '127.0.0.1:5000/private/busybox:v1', 'sha256:aaa', ['127.0.0.1:5000/private/busybox@sha256:222'], '127.0.0.1:5000/private/busybox@sha256:222'],
+    ['Docker Hub short names match their library repository', 'nginx:1.27', 'sha256:aaa', ['nginx@sha256:333'], 'nginx@sha256:333'],
+    ['the image id when no digest is of that repository (built or loaded locally)', 'persys/busybox:test', 'sha256:aaa', ['other/repo@sha256:1'], 'sha256:aaa'],
+    ['the image id without any digest', 'persys/busybox:test', 'sha256:aaa', undefined, 'sha256:aaa'],
+    ['nothing without an image id', 'x', undefined, undefined, undefined],
+  ] as const)('%s', (_name, ref, id, digests, want) => {
+    expect(runningImageId(ref, id, digests)).toBe(want);
   });
 });

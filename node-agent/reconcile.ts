@@ -1,6 +1,8 @@
 // The node agent's decision logic, pure: from a uid's desired object and the managed containers
 // Docker reports for it, the steps that converge them (one container per uid) and its status.
 import type { Resource } from '../lib/api/resource.js';
+import { DOCKER_HUB, effectivePullPolicy, parseImageReference, withDefaultTag, type PullPolicy } from '../lib/registry/reference.js';
+import type { PullBytes } from './images/progress.js';
 import { specHash } from './docker/labels.js';
 import type { ManagedContainer } from './docker/runtime.js';
 import type { Condition } from '../lib/api/resource.js';
@@ -9,6 +11,11 @@ import type { Condition } from '../lib/api/resource.js';
 export const RESTART_BACKOFF_INITIAL_MS = 10_000;
 export const RESTART_BACKOFF_MAX_MS = 300_000;
 export const RESTART_BACKOFF_RESET_MS = 600_000;
+/**
+ * How long a failed pull shows ErrImagePull before ImagePullBackOff (at most half the back-off), as
+ * kubelet shows the error at the failed sync and the back-off at the syncs after it.
+ */
+export const ERR_IMAGE_PULL_SHOWN_MS = 5_000;
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
@@ -22,14 +29,32 @@ export interface ContainerMemory {
 }
 
 export interface ActionFailure {
-  /** ImageNotPresent, CreateContainerConfigError, CreateContainerError, StartError. */
+  /** ErrImagePull, ErrImageNeverPull, ImageNotPresent, CreateContainerConfigError, CreateContainerError, StartError. */
   reason: string;
   message: string;
+  /** For image failures: the image, and the registry's own message (for ImagePullBackOff's text). */
+  image?: string;
+  detail?: string;
   at: number;
   retryAfterMs: number;
 }
 
+/** What the agent knows about one uid's image between passes. */
+export interface ImageState {
+  /** The spec.image this is about: a state about another image is ignored. */
+  image: string;
+  /** A pull is in flight, with its progress so far. */
+  pulling?: PullBytes;
+  /** The image is on the node as the pull policy wants: the next create may go ahead (and uses this up). */
+  ready?: boolean;
+}
+
 export type Action =
+  /**
+   * Make the image present as the pull policy says (check, pull, or refuse under Never) before a create or
+   * recreate: a recreate's old container keeps running while the new image is pulled, and when that fails.
+   */
+  | { type: 'ensureImage'; uid: string; image: string; policy: PullPolicy; container: Resource }
   /** Create the container and start it. */
   | { type: 'create'; uid: string; container: Resource }
   /** Start a container that was created but never started (an agent crashed in between). */
@@ -52,6 +77,10 @@ export interface ContainerStatus {
   message?: string;
   observedGeneration?: number;
   conditions?: Condition[];
+  /** The running image: repository@sha256:… when pulled from a registry, else the image id. */
+  imageId?: string;
+  /** While pulling; int64 counts in their JSON form (strings). */
+  imagePull?: { image: string; downloadedBytes: string; totalBytes: string };
 }
 
 export interface ReconcileInput {
@@ -63,6 +92,10 @@ export interface ReconcileInput {
   memory: ReadonlyMap<string, ContainerMemory>;
   /** The last status computed per uid, to keep condition transition times. */
   previous: ReadonlyMap<string, ContainerStatus>;
+  /** Image pull state per uid. */
+  images?: ReadonlyMap<string, ImageState>;
+  /** RepoDigests of local images by image id (sha256:…), for status.imageId. */
+  repoDigests?: ReadonlyMap<string, readonly string[]>;
   now: number;
 }
 
@@ -107,6 +140,9 @@ export interface UidInput {
   memory?: ContainerMemory;
   /** The last status computed for this uid, to keep condition transition times. */
   previous?: ContainerStatus;
+  image?: ImageState;
+  /** RepoDigests of local images by image id (sha256:…), for status.imageId. */
+  repoDigests?: ReadonlyMap<string, readonly string[]>;
   now: number;
 }
 
@@ -136,6 +172,8 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       observed: byUid.get(uid) ?? [],
       memory: input.memory.get(uid),
       previous: input.previous.get(uid),
+      image: input.images?.get(uid),
+      repoDigests: input.repoDigests,
       now: input.now,
     });
     actions.push(...r.actions);
@@ -173,9 +211,25 @@ export function reconcileUid(input: UidInput): UidResult {
   }
   const seededCount = keeper && reported?.containerId === keeper.id ? (reported.restartCount ?? 0) : 0;
   const memory = input.memory ?? { restartCount: seededCount, backoffMs: RESTART_BACKOFF_INITIAL_MS };
-  const failure = memory.failure;
+  const image = String(container.spec?.image ?? '');
+  // A failed pull of another image (the spec moved on to a new one) neither blocks nor shows.
+  const otherImage = !!memory.failure?.image && withDefaultTag(memory.failure.image) !== withDefaultTag(image);
+  const failure = otherImage ? undefined : memory.failure;
   const blocked = !!failure && now < failure.at + failure.retryAfterMs;
   if (blocked) requeue(failure.at + failure.retryAfterMs - now);
+  if (blocked && failure.reason === 'ErrImagePull' && now < failure.at + errImagePullShownMs(failure)) {
+    requeue(failure.at + errImagePullShownMs(failure) - now); // to show ImagePullBackOff
+  }
+  const observedOf = (c: ManagedContainer) => observedFields(c, memory, input.repoDigests);
+
+  // Every create (and recreate) waits for its image: pulled, checked or refused as the policy says.
+  const pullPolicy = effectivePullPolicy(image, container.spec?.imagePullPolicy as string | undefined);
+  const imageState = input.image?.image === image ? input.image : undefined;
+  const imageFirst = (next: Action): Action =>
+    imageState?.ready ? next : { type: 'ensureImage', uid, image, policy: pullPolicy, container };
+  const pulling = imageState?.pulling ?? (!imageState?.ready && pullPolicy === 'Always' ? { downloadedBytes: 0, totalBytes: 0 } : undefined);
+  // A retry after a failed pull shows the new pull, as kubelet's Pulling does.
+  const retryingPull = !blocked && !!failure && (failure.reason === 'ErrImagePull' || failure.reason === 'ImagePullBackOff');
 
   let status: ContainerStatus;
   if (!keeper) {
@@ -184,15 +238,39 @@ export function reconcileUid(input: UidInput): UidResult {
       // Ran to completion and the container is gone since: running it again would repeat the job.
       return { actions, status: withGeneration({ ...reported }, container), requeueAfterMs };
     }
-    if (!blocked) actions.push({ type: 'create', uid, container });
-    status = failure
-      ? { phase: 'Pending', reason: failure.reason, message: failure.message }
-      : { phase: 'Creating', reason: 'ContainerCreating' };
+    if (imageState?.pulling) {
+      status = pullingStatus(image, imageState.pulling);
+    } else {
+      const step = imageFirst({ type: 'create', uid, container });
+      if (!blocked) actions.push(step);
+      if (failure && !(retryingPull && step.type === 'ensureImage' && pulling)) {
+        status = { phase: 'Pending', ...failureStatus(failure, now) };
+      } else if (step.type === 'ensureImage' && pulling) {
+        status = pullingStatus(image, pulling);
+      } else {
+        status = { phase: 'Creating', reason: 'ContainerCreating' };
+      }
+    }
   } else if (keeper.specHash && keeper.specHash !== hash) {
-    if (!blocked && keeper.state !== 'removing') actions.push({ type: 'recreate', uid, id: keeper.id, container });
-    status = { ...observedFields(keeper, memory), phase: 'Creating', reason: 'SpecChanged', message: 'recreating the container for the new spec' };
+    // The old container runs on while the new image is pulled: its phase stays what it is.
+    const during = (s: Pick<ContainerStatus, 'reason' | 'message' | 'imagePull'>): ContainerStatus => ({
+      ...observedOf(keeper),
+      reason: s.reason,
+      message: s.message,
+      ...(s.imagePull ? { imagePull: s.imagePull } : {}),
+      phase: keeper.state === 'running' ? 'Running' : 'Pending',
+    });
+    if (imageState?.pulling) {
+      status = during(pullingStatus(image, imageState.pulling));
+    } else {
+      const step = imageFirst({ type: 'recreate', uid, id: keeper.id, container });
+      if (!blocked && keeper.state !== 'removing') actions.push(step);
+      if (failure && !(retryingPull && step.type === 'ensureImage' && pulling)) status = during(failureStatus(failure, now));
+      else if (step.type === 'ensureImage' && pulling) status = during(pullingStatus(image, pulling));
+      else status = { ...observedOf(keeper), phase: 'Creating', reason: 'SpecChanged', message: 'recreating the container for the new spec' };
+    }
   } else {
-    status = observedFields(keeper, memory);
+    status = observedOf(keeper);
     switch (keeper.state) {
       case 'created':
         if (!blocked) actions.push({ type: 'start', uid, id: keeper.id });
@@ -242,17 +320,52 @@ export function reconcileUid(input: UidInput): UidResult {
         }
       }
     }
-    if (failure && status.phase !== 'Running') {
-      status.reason = failure.reason;
-      status.message = failure.message;
-    }
+    if (failure && status.phase !== 'Running') Object.assign(status, failureStatus(failure, now));
   }
   status.conditions = [readyCondition(keeper, status, reported, now)];
   return { actions, status: withGeneration(status, container), requeueAfterMs };
 }
 
-function observedFields(c: ManagedContainer, memory: ContainerMemory): ContainerStatus {
+function errImagePullShownMs(f: ActionFailure): number {
+  return Math.min(ERR_IMAGE_PULL_SHOWN_MS, f.retryAfterMs / 2);
+}
+
+/** A failure's reason and message; a failed pull turns into ImagePullBackOff once its error was shown. */
+function failureStatus(f: ActionFailure, now: number): Pick<ContainerStatus, 'reason' | 'message'> {
+  if (f.reason === 'ErrImagePull' && now >= f.at + errImagePullShownMs(f)) {
+    return { reason: 'ImagePullBackOff', message: `Back-off pulling image ${JSON.stringify(f.image ?? '')}: ${f.detail ?? f.message}` };
+  }
+  return { reason: f.reason, message: f.message };
+}
+
+function pullingStatus(image: string, bytes: PullBytes): ContainerStatus & { phase: 'Pending' } {
+  return {
+    phase: 'Pending',
+    reason: 'Pulling',
+    message: `pulling image ${JSON.stringify(image)}`,
+    imagePull: { image, downloadedBytes: String(bytes.downloadedBytes), totalBytes: String(bytes.totalBytes) },
+  };
+}
+
+/**
+ * status.imageId of a container: the digest under the repository the container names (what kubelet
+ * reports for a pulled image), else the local image id (an image built or loaded on the node).
+ */
+export function runningImageId(imageRef: string, imageId: string | undefined, repoDigests: readonly string[] | undefined): string | undefined {
+  if (!imageId) return undefined;
+  const want = repositoryOf(imageRef);
+  return repoDigests?.find((d) => repositoryOf(d) === want) ?? imageId;
+}
+
+function repositoryOf(ref: string): string {
+  const r = parseImageReference(ref);
+  return `${r.registry === DOCKER_HUB ? DOCKER_HUB : r.registry.toLowerCase()}/${r.repository}`;
+}
+
+function observedFields(c: ManagedContainer, memory: ContainerMemory, repoDigests?: ReadonlyMap<string, readonly string[]>): ContainerStatus {
   const s: ContainerStatus = { phase: 'Running', containerId: c.id, restartCount: memory.restartCount };
+  const imageId = runningImageId(c.image, c.imageId, c.imageId ? repoDigests?.get(c.imageId) : undefined);
+  if (imageId) s.imageId = imageId;
   if (c.startedAt) s.startedAt = c.startedAt;
   if (c.finishedAt && c.state !== 'running') s.finishedAt = c.finishedAt;
   return s;

@@ -14,6 +14,7 @@ import { ComposeAgent } from './compose/agent.js';
 import { DesiredRouter } from './desired-router.js';
 import { AgentConnection, type BackoffOptions } from './connection.js';
 import { DockerRuntime } from './docker/runtime.js';
+import { ImagePuller } from './images/puller.js';
 import { ensureNodeCredentials } from './join.js';
 import { agentMetrics } from './metrics.js';
 import { RequestHandler } from './requests.js';
@@ -80,11 +81,14 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       caCertHash: opts.caCertHash,
       logger: log,
     });
+    // One puller per node: every engine of the node that pulls shares its single-flight pulls.
+    const puller = new ImagePuller({ runtime, metrics, logger: log.child({ loop: 'pull' }) });
     const agent = new NodeAgent({
       node: opts.nodeName,
       runtime,
       logger: log.child({ loop: 'reconcile' }),
       metrics,
+      puller,
       // Absolute: the engine bind-mounts these paths.
       volumesDir: resolve(opts.dataDir, 'volumes'),
     });
@@ -93,6 +97,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       docker,
       logger: log.child({ loop: 'compose' }),
       filesDir: resolve(opts.dataDir, 'stacks'),
+      puller,
     });
     const swarm = new SwarmEngine({ docker, node: opts.nodeName, logger: log });
     const requests = new RequestHandler(

@@ -18,7 +18,7 @@ interface DefaultsCase {
 const defaultsCases: DefaultsCase[] = [
   {
     name: 'a Container gets namespace default, restartPolicy Always and TCP ports',
-    manifest: `${V}\nkind: Container\nmetadata: {name: web}\nspec:\n  image: persys/busybox:latest\n  ports: [{containerPort: 80, hostPort: 8080}]`,
+    manifest: `${V}\nkind: Container\nmetadata: {name: web}\nspec:\n  image: persys/busybox:test\n  ports: [{containerPort: 80, hostPort: 8080}]`,
     expected: {
       apiVersion: 'persys.dev/v1',
       kind: 'Container',

@@ -22,7 +22,7 @@ describe('manifests/examples', () => {
   it('runs httpd in the Container "web" with a published hostPort', () => {
     const web = admit(docs.find(([, d]) => d.kind === 'Container')![1]);
     expect(web.metadata.name).toBe('web');
-    expect(web.spec.image).toBe('persys/busybox:latest');
+    expect(web.spec.image).toBe('persys/busybox:test');
     expect(web.spec.command[0]).toBe('httpd');
     expect(web.spec.ports[0].hostPort).toBeGreaterThan(0);
   });

@@ -18,10 +18,10 @@ const TEMPLATE = `template:
   metadata:
     labels: {app: web}
   spec:
-    image: persys/busybox:latest`;
+    image: persys/busybox:test`;
 const JOB = `jobTemplate:
   spec:
-    image: persys/busybox:latest`;
+    image: persys/busybox:test`;
 
 export interface InvalidManifestCase {
   name: string;

@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('compose controller', () => {
   it('places a stack on a node its selector matches, with a Scheduled condition and Event', async () => {
-    await stack('shop', 'services:\n  web:\n    image: persys/busybox:latest\n', { disk: 'hdd' });
+    await stack('shop', 'services:\n  web:\n    image: persys/busybox:test\n', { disk: 'hdd' });
     expect(await placedOn('shop')).toBe('compose-b');
     const s = await api.client.get('ComposeStack', 'shop', NS);
     expect(s.status).toMatchObject({ phase: 'Pending', nodeName: 'compose-b', conditions: [{ type: 'Scheduled', status: 'True' }] });
@@ -52,7 +52,7 @@ describe('compose controller', () => {
   });
 
   it('keeps stacks that publish the same host port on different nodes', async () => {
-    const web = 'services:\n  web:\n    image: persys/busybox:latest\n    ports: ["8088:80"]\n';
+    const web = 'services:\n  web:\n    image: persys/busybox:test\n    ports: ["8088:80"]\n';
     await stack('blue', web);
     const first = await placedOn('blue');
     await stack('green', web);
@@ -61,7 +61,7 @@ describe('compose controller', () => {
   });
 
   it('reports an unplaceable stack as Pending with the reason, and places it once a node fits', async () => {
-    await stack('gpu', 'services:\n  train:\n    image: persys/busybox:latest\n', { gpu: 'yes' });
+    await stack('gpu', 'services:\n  train:\n    image: persys/busybox:test\n', { gpu: 'yes' });
     const pending = await waitFor(async () => {
       const s = await api.client.get('ComposeStack', 'gpu', NS);
       return s.status?.conditions?.[0]?.status === 'False' ? s : undefined;

@@ -38,7 +38,7 @@ function cronJob(name: string, extra: Record<string, unknown> = {}): Resource {
     apiVersion: 'persys.dev/v1',
     kind: 'CronJob',
     metadata: { name, namespace: NS },
-    spec: { schedule: '*/2 * * * * *', jobTemplate: { spec: { image: 'persys/busybox:latest', restartPolicy: 'Never' } }, ...extra },
+    spec: { schedule: '*/2 * * * * *', jobTemplate: { spec: { image: 'persys/busybox:test', restartPolicy: 'Never' } }, ...extra },
   };
 }
 

@@ -65,7 +65,7 @@ function container(name: string, o: ContainerOpts = {}): Resource {
     kind: 'Container',
     metadata: { name, namespace: 'default', labels: o.labels ?? {} },
     spec: {
-      image: 'persys/busybox:latest',
+      image: 'persys/busybox:test',
       ...(Object.keys(requests).length ? { resources: { requests } } : {}),
       ...(o.hostPort ? { ports: [{ containerPort: 80, hostPort: o.hostPort }] } : {}),
       ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),

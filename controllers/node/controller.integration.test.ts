@@ -59,7 +59,7 @@ async function containerSet(name: string): Promise<Resource> {
     apiVersion: 'persys.dev/v1',
     kind: 'ContainerSet',
     metadata: { name, namespace: 'default' },
-    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { image: 'persys/busybox:latest' } } },
+    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { image: 'persys/busybox:test' } } },
   });
 }
 
@@ -72,7 +72,7 @@ async function runningContainer(name: string, nodeName: string, owner?: Resource
       namespace: 'default',
       ownerReferences: owner ? [{ apiVersion: 'persys.dev/v1', kind: 'ContainerSet', name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true }] : [],
     },
-    spec: { image: 'persys/busybox:latest', nodeName, ...spec },
+    spec: { image: 'persys/busybox:test', nodeName, ...spec },
   });
   await api.client.updateStatus({ ...c, status: { phase: 'Running' } });
 }

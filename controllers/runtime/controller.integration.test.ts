@@ -26,7 +26,7 @@ const container = (name: string, labels: Record<string, string>, metadata: Resou
   apiVersion: 'persys.dev/v1',
   kind: 'Container',
   metadata: { name, namespace: 'default', labels, ...metadata },
-  spec: { image: 'persys/busybox:latest' },
+  spec: { image: 'persys/busybox:test' },
 });
 
 async function startController(labelSelector: string, reconcile: Reconciler, map?: (o: Resource) => string | undefined) {

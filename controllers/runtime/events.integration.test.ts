@@ -17,7 +17,7 @@ describe('EventRecorder on a real API server', () => {
       apiVersion: 'persys.dev/v1',
       kind: 'Container',
       metadata: { name: 'ev-web', namespace: 'default' },
-      spec: { image: 'persys/busybox:latest' },
+      spec: { image: 'persys/busybox:test' },
     });
     const first = new EventRecorder({ client: api.client, component: 'docker-controller', host: 'test-host' });
     expect(await first.record(web, 'Warning', 'FailedScheduling', '0/1 nodes are available: 1 insufficient memory.')).toBe(true);

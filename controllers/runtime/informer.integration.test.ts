@@ -20,7 +20,7 @@ const container = (name: string, spec: Record<string, unknown> = {}, metadata: R
   apiVersion: 'persys.dev/v1',
   kind: 'Container',
   metadata: { name, namespace: 'default', ...metadata },
-  spec: { image: 'persys/busybox:latest', ...spec },
+  spec: { image: 'persys/busybox:test', ...spec },
 });
 
 /**
@@ -85,7 +85,7 @@ describe('Informer against a real API server', () => {
     await api.client.create(container('inf-a'));
     const { informer, events } = startInformer(api.client);
     await informer.waitForSync();
-    expect(informer.get('default', 'inf-a')?.spec.image).toBe('persys/busybox:latest');
+    expect(informer.get('default', 'inf-a')?.spec.image).toBe('persys/busybox:test');
 
     const b = await api.client.create(container('inf-b', { nodeName: 'node-1' }));
     await waitFor(() => informer.byIndex(BY_NODE_NAME, 'node-1').length === 1, 'inf-b indexed on node-1');

@@ -66,7 +66,7 @@ describe('runControllers', () => {
     await waitFor(() => one.isActive() !== two.isActive(), 'one active replica');
     const [leaderName, followerName] = one.isActive() ? ['one', 'two'] : ['two', 'one'];
 
-    await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name: `${lease}-a`, namespace: 'default', labels: { lease } }, spec: { image: 'persys/busybox:latest' } });
+    await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name: `${lease}-a`, namespace: 'default', labels: { lease } }, spec: { image: 'persys/busybox:test' } });
     await waitFor(() => reconciled.includes(`${leaderName}:default/${lease}-a`), 'the leader reconciles');
     const metrics = (await get(all[leaderName]!.metricsPort, '/metrics')).body;
     expect(metrics).toContain('controller_runtime_reconcile_total{controller="demo",result="success"}');

@@ -39,7 +39,7 @@ apiVersion: persys.dev/v1
 kind: SwarmService
 metadata: {name: api}
 spec:
-  image: persys/busybox:latest
+  image: persys/busybox:test
   replicas: 2
   ports: [{targetPort: 80, publishedPort: 8080}]
 ---

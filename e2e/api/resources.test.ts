@@ -16,7 +16,7 @@ const container = (name: string, extra: Partial<Resource> = {}, spec: Record<str
   apiVersion: 'persys.dev/v1',
   kind: 'Container',
   metadata: { name, ...(extra.metadata ?? {}) },
-  spec: { image: 'persys/busybox:latest', ...spec },
+  spec: { image: 'persys/busybox:test', ...spec },
 });
 
 async function apiError(p: Promise<unknown>): Promise<ApiError> {
@@ -90,7 +90,7 @@ describe('create, get, update, delete', () => {
     const upd = await api.client.update({ ...st, status: { phase: 'Failed' }, spec: { ...st.spec, args: ['a'] } });
     expect(upd.status).toEqual({ phase: 'Running', restartCount: 2 });
     const stSpec = await api.client.updateStatus({ ...upd, spec: { ...upd.spec, image: 'other:1' }, status: { phase: 'Succeeded' } });
-    expect(stSpec.spec.image).toBe('persys/busybox:latest');
+    expect(stSpec.spec.image).toBe('persys/busybox:test');
   });
 
   it('deletes with a resourceVersion precondition and reports NOT_FOUND afterwards', async () => {
@@ -141,7 +141,7 @@ metadata:
   name: web-apply
   labels: { app: web, tier: frontend }
 spec:
-  image: persys/busybox:latest
+  image: persys/busybox:test
   command: [httpd, -f, -p, "8080"]
   env:
     - { name: MODE, value: prod }
@@ -297,7 +297,7 @@ describe('finalizers and owners', () => {
       apiVersion: 'persys.dev/v1',
       kind: 'ContainerSet',
       metadata: { name: 'owner-a' },
-      spec: { replicas: 1, selector: { matchLabels: { app: 'o' } }, template: { metadata: { labels: { app: 'o' } }, spec: { image: 'persys/busybox:latest' } } },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'o' } }, template: { metadata: { labels: { app: 'o' } }, spec: { image: 'persys/busybox:test' } } },
     });
     const ref = { apiVersion: 'persys.dev/v1', kind: 'ContainerSet', name: 'owner-a', uid: owner.metadata.uid!, controller: true };
     await api.client.create(container('dep-a', { metadata: { ownerReferences: [ref] } }));

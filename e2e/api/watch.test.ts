@@ -24,7 +24,7 @@ const container = (name: string, labels: Record<string, string> = {}): Resource 
   apiVersion: 'persys.dev/v1',
   kind: 'Container',
   metadata: { name, labels },
-  spec: { image: 'persys/busybox:latest' },
+  spec: { image: 'persys/busybox:test' },
 });
 
 /** Collects `count` events (bookmarks excluded unless asked) from a watch, or fails after a timeout. */

@@ -135,14 +135,14 @@ describe('persys CLI against persys up', () => {
     expect(same.stdout).toBe('');
     const dir = join(work, 'changed');
     mkdirSync(dir, { recursive: true });
-    const text = readFileSync(join(EXAMPLES, 'container-web.yaml'), 'utf8').replace('image: persys/busybox:latest', 'image: persys/busybox:v2');
+    const text = readFileSync(join(EXAMPLES, 'container-web.yaml'), 'utf8').replace('image: persys/busybox:test', 'image: persys/busybox:v2');
     writeFileSync(join(dir, 'web.yaml'), text);
     const changed = await persys(['diff', '-f', join(dir, 'web.yaml')]);
     expect(changed.code).toBe(1);
     expect(changed.stdout).toMatch(/^-\s+image: persys\/busybox:latest$/m);
     expect(changed.stdout).toMatch(/^\+\s+image: persys\/busybox:v2$/m);
     const live = await persys(['get', 'ct', 'web', '-n', 'demo', '-o', 'yaml']);
-    expect(YAML.parse(live.stdout).spec.image).toBe('persys/busybox:latest');
+    expect(YAML.parse(live.stdout).spec.image).toBe('persys/busybox:test');
   });
 
   it('rejects an invalid manifest naming the field path and stores nothing', async () => {
@@ -165,7 +165,7 @@ describe('persys CLI against persys up', () => {
     const dir = join(work, 'prune');
     mkdirSync(dir, { recursive: true });
     const doc = (name: string) =>
-      `apiVersion: persys.dev/v1\nkind: Container\nmetadata: { name: ${name}, namespace: demo, labels: { app: shop } }\nspec: { image: persys/busybox:latest }\n`;
+      `apiVersion: persys.dev/v1\nkind: Container\nmetadata: { name: ${name}, namespace: demo, labels: { app: shop } }\nspec: { image: persys/busybox:test }\n`;
     writeFileSync(join(dir, 'a.yaml'), doc('shop-a'));
     writeFileSync(join(dir, 'b.yaml'), doc('shop-b'));
     expect((await persys(['apply', '-f', dir, '--prune', '-l', 'app=shop'])).code).toBe(0);

@@ -74,7 +74,7 @@ it('registers this machine as a Ready node and runs an applied Container on it',
 kind: Container
 metadata: { name: hello }
 spec:
-  image: persys/busybox:latest
+  image: persys/busybox:test
   command: [sh, -c, "echo hello from persys up; exec sleep 3600"]
 `;
   expect((await persys(['apply', '-f', '-'], manifest)).code).toBe(0);

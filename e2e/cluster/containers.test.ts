@@ -33,7 +33,7 @@ const container = (name: string, spec: Record<string, unknown>): Resource => ({
   apiVersion: 'persys.dev/v1',
   kind: 'Container',
   metadata: { name, namespace: 'e2e' },
-  spec: { image: 'persys/busybox:latest', command: ['sh', '-c', `echo hello-from-${name}; exec sleep 3600`], ...spec },
+  spec: { image: 'persys/busybox:test', command: ['sh', '-c', `echo hello-from-${name}; exec sleep 3600`], ...spec },
 });
 
 /** Docker containers persys runs for `name`, on every engine. */
@@ -226,7 +226,7 @@ describe('ContainerSets on real engines', () => {
         selector: { matchLabels: { set: 'web-set' } },
         template: {
           metadata: { labels: { set: 'web-set' } },
-          spec: { image: 'persys/busybox:latest', command: ['sh', '-c', 'exec sleep 3600'] },
+          spec: { image: 'persys/busybox:test', command: ['sh', '-c', 'exec sleep 3600'] },
         },
       },
     });

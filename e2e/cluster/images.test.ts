@@ -179,7 +179,7 @@ describe('config files and env from ConfigMaps and Secrets', () => {
     });
     await cluster.client.apply(
       container('config-reader', {
-        image: 'persys/busybox:latest',
+        image: 'persys/busybox:test',
         envFrom: [{ configMapRef: { name: 'app-config' }, prefix: 'APP_' }],
         env: [{ name: 'ONE', valueFrom: { configMapKeyRef: { name: 'app-config', key: 'GREETING' } } }],
         volumes: [
@@ -201,6 +201,66 @@ describe('config files and env from ConfigMaps and Secrets', () => {
     expect(after.status.containerId).toBe(running.status.containerId);
     expect(after.status.restartCount ?? 0).toBe(0);
   });
+});
+
+describe('ComposeStacks', () => {
+  it('pulls a private image with the stack\'s pull secret and mounts its configs, secrets and env_file', async () => {
+    const ref = await push('stack-1');
+    await cluster.client.apply({
+      apiVersion: 'persys.dev/v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'stack-config', namespace: NS },
+      data: { 'app.conf': 'mode=one\n' },
+    });
+    await cluster.client.apply({
+      apiVersion: 'persys.dev/v1',
+      kind: 'Secret',
+      metadata: { name: 'stack-secret', namespace: NS },
+      type: 'Opaque',
+      stringData: { password: 'stack-pw' },
+    });
+    const compose = `services:
+  web:
+    image: ${ref}
+    pull_policy: always
+    command: [sh, -c, "exec sleep 3600"]
+    env_file: ./web.env
+    configs:
+      - source: app
+        target: /etc/app.conf
+    secrets: [db_password]
+configs:
+  app: {external: true, name: stack-config}
+secrets:
+  db_password: {external: true, name: stack-secret}
+`;
+    await cluster.client.apply({
+      apiVersion: 'persys.dev/v1',
+      kind: 'ComposeStack',
+      metadata: { name: 'shop', namespace: NS },
+      spec: { compose, imagePullSecrets: [{ name: 'regcred' }], files: { 'web.env': 'GREETING=from-env-file\n' } },
+    });
+    await eventually(
+      'the stack to run',
+      () => cluster.client.get('ComposeStack', 'shop', NS),
+      (s) => s.status?.phase === 'Running',
+      120_000,
+    );
+    const inStack = async (script: string) => {
+      const r = await cluster.persys(['exec', 'composestack/shop', '-n', NS, '--service', 'web', '--', 'sh', '-c', script]);
+      if (r.code !== 0) throw new Error(`exec exited ${r.code}: ${r.stderr}`);
+      return r.stdout;
+    };
+    expect(await inStack('cat /etc/app.conf')).toBe('mode=one\n');
+    expect(await inStack('cat /run/secrets/db_password')).toBe('stack-pw');
+    expect(await inStack('echo $GREETING')).toBe('from-env-file\n');
+    expect(registry.manifestPulls(REPO, 'stack-1')).toBeGreaterThanOrEqual(1);
+
+    const cm = await cluster.client.get('ConfigMap', 'stack-config', NS);
+    await cluster.client.update({ ...cm, data: { 'app.conf': 'mode=two\n' } });
+    await eventually('the new config in the running service', () => inStack('cat /etc/app.conf'), (t) => t === 'mode=two\n', 60_000);
+    await cluster.client.delete('ComposeStack', 'shop', NS);
+  }, 180_000);
 });
 
 async function dockerCopies(name: string): Promise<number> {

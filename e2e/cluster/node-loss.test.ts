@@ -122,7 +122,7 @@ function containerSet(name: string, replicas: number): Resource {
       selector: { matchLabels: { set: name } },
       template: {
         metadata: { labels: { set: name } },
-        spec: { image: 'persys/busybox:latest', command: ['sh', '-c', 'exec sleep 3600'] },
+        spec: { image: 'persys/busybox:test', command: ['sh', '-c', 'exec sleep 3600'] },
       },
     },
   };
@@ -236,7 +236,7 @@ describe('a node that is lost', () => {
       apiVersion: 'persys.dev/v1',
       kind: 'Container',
       metadata: { name: 'nl-solo', namespace: NS },
-      spec: { image: 'persys/busybox:latest', command: ['sh', '-c', 'exec sleep 3600'], nodeSelector: { zone: 'two' } },
+      spec: { image: 'persys/busybox:test', command: ['sh', '-c', 'exec sleep 3600'], nodeSelector: { zone: 'two' } },
     });
     const solo = await eventually('nl-solo Running', () => cluster.client.get('Container', 'nl-solo', NS), (c) => c.status?.phase === 'Running', 90_000);
     expect(solo.spec.nodeName).toBe(LOST);

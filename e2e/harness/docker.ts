@@ -12,7 +12,7 @@ import Dockerode from 'dockerode';
 const run = promisify(execFile);
 
 export const HOST_SOCKET = '/var/run/docker.sock';
-export const TEST_IMAGE = 'persys/busybox:latest';
+export const TEST_IMAGE = 'persys/busybox:test';
 const DOCKER_SH = fileURLToPath(new URL('../../hack/docker.sh', import.meta.url));
 
 let hostDocker: Promise<Dockerode> | undefined;

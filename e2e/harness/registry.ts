@@ -35,7 +35,7 @@ export interface TestRegistry {
   push(repository: string, tag: string, source?: string): Promise<string>;
   /** Every request the registry has answered so far (its access log). */
   requests(): RegistryRequest[];
-  /** Manifest GETs for repository:tag that succeeded: one per pull. */
+  /** Manifest requests for repository:tag that succeeded (GET, or HEAD when the engine has the content): one per pull. */
   manifestPulls(repository: string, tag: string): number;
   stop(): Promise<void>;
 }
@@ -135,7 +135,7 @@ ${auth}`,
     },
     requests,
     manifestPulls(repository, tag) {
-      return requests().filter((r) => r.method === 'GET' && r.status === 200 && r.path === `/v2/${repository}/manifests/${tag}`).length;
+      return requests().filter((r) => (r.method === 'GET' || r.method === 'HEAD') && r.status === 200 && r.path === `/v2/${repository}/manifests/${tag}`).length;
     },
     async stop() {
       if (!exited) {

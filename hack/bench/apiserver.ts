@@ -98,7 +98,7 @@ function containerManifest(name: string, namespace: string, annotations: Record<
     kind: 'Container',
     metadata: { name, namespace, labels: { app: 'bench' }, annotations },
     spec: {
-      image: 'persys/busybox:latest',
+      image: 'persys/busybox:test',
       command: ['httpd', '-f', '-p', '8080', '-h', '/www'],
       env: [
         { name: 'MODE', value: 'production' },

@@ -279,7 +279,7 @@ function cronJob(i: number, periodS: number): Resource {
     metadata: { name: `bench-${String(i).padStart(4, '0')}`, namespace: NAMESPACE },
     spec: {
       schedule: `*/${periodS} * * * * *`,
-      jobTemplate: { spec: { image: 'persys/busybox:latest', command: ['true'], restartPolicy: 'Never' } },
+      jobTemplate: { spec: { image: 'persys/busybox:test', command: ['true'], restartPolicy: 'Never' } },
     },
   };
 }

@@ -22,17 +22,17 @@ const BAD = `ca-bad-${suffix}`;
 const SHOP_COMPOSE = `
 services:
   web:
-    image: persys/busybox:latest
+    image: persys/busybox:test
     command: ["sh", "-c", "mkdir -p /www && echo web > /www/index.html && exec httpd -f -p 8080 -h /www"]
     depends_on:
       api: {condition: service_started}
   api:
-    image: persys/busybox:latest
+    image: persys/busybox:test
     command: ["sh", "-c", "mkdir -p /www && echo api-\${VERSION:-v1} > /www/index.html && (wget -qO /www/db.txt http://db:5432/ || echo unreachable > /www/db.txt) && exec httpd -f -p 8080 -h /www"]
     depends_on:
       db: {condition: service_healthy}
   db:
-    image: persys/busybox:latest
+    image: persys/busybox:test
     command: ["sh", "-c", "sleep 2 && mkdir -p /www && echo db-ok > /www/index.html && exec httpd -f -p 5432 -h /www"]
     environment:
       MODE: \${DB_MODE:-plain}
@@ -194,11 +194,12 @@ describe('ComposeAgent on a real Docker engine', () => {
     const side = stack(SIDE, `
 services:
   ok:
-    image: persys/busybox:latest
+    image: persys/busybox:test
     command: ["sleep", "3600"]
     volumes: [v:/v]
   broken:
     image: persys/none:missing
+    pull_policy: never
 volumes:
   v: {}
 `, { removeVolumesOnDelete: true });
@@ -211,7 +212,7 @@ volumes:
       desired: 1,
       running: 0,
       healthy: 0,
-      reason: `image persys/none:missing is not present on node ${NODE}`,
+      reason: 'ErrImageNeverPull: Container image "persys/none:missing" is not present with pull policy of Never',
     });
     expect(byService(await agent.containersOf(NS, SIDE), 'broken')).toEqual([]);
     await waitFor(() => statusOf(BAD)?.phase === 'Failed', 'bad Failed', 10_000);
@@ -228,7 +229,7 @@ volumes:
 
   it("after a restart, takes down stacks no longer desired but keeps their volumes and other nodes' stacks", async () => {
     const other = new ComposeAgent({ node: `${NODE}-b`, docker, logger: silentLogger() });
-    other.setDesired([stack(OTHER, 'services:\n  s:\n    image: persys/busybox:latest\n    command: ["sleep", "3600"]\n')]);
+    other.setDesired([stack(OTHER, 'services:\n  s:\n    image: persys/busybox:test\n    command: ["sleep", "3600"]\n')]);
     await other.reconcileNow();
     expect(await other.containersOf(NS, OTHER)).toHaveLength(1);
 

@@ -19,7 +19,10 @@ import { ComposeEngine } from './engine.js';
 import { networkLabels, ownedFilter, stackKey, volumeLabels, type StackIdentity } from './labels.js';
 import { loadDefaultParse, type ParseStack } from './parse-stack.js';
 import { planDelete, planStack, type ComposeAction, type StackPlan } from './plan.js';
+import { DockerRuntime } from '../docker/runtime.js';
+import { ImagePuller } from '../images/puller.js';
 import { StackFiles } from './stack-files.js';
+import { StackImages } from './stack-images.js';
 import { stackStatus, type ComposeStackStatus } from './status.js';
 
 /** Receives status objects (apiVersion, kind, metadata {namespace, name, uid}, status) that changed. */
@@ -41,6 +44,8 @@ export interface ComposeAgentOptions {
   concurrency?: number;
   /** Where the files of stacks' configs and secrets are written. @default <tmpdir>/persys-agent/<node>/stacks */
   filesDir?: string;
+  /** The node's image puller, shared with the Container reconciler. @default one of its own on `docker` */
+  puller?: ImagePuller;
 }
 
 export interface StackContainer {
@@ -68,6 +73,9 @@ export class ComposeAgent {
   /** The ConfigMaps and Secrets the API server sends with the stacks (their configs, secrets and pull secrets). */
   private readonly configs = new DesiredState();
   private readonly files: StackFiles;
+  private readonly images: StackImages;
+  /** The engine client of a puller of its own, when none was shared (closed on stop). */
+  private readonly ownRuntime?: DockerRuntime;
   /** Per stack, service → target → host path of its written config and secret files. */
   private readonly hostFiles = new Map<string, Map<string, ReadonlyMap<string, string>>>();
   private synced = false;
@@ -102,6 +110,9 @@ export class ComposeAgent {
     this.concurrency = opts.concurrency ?? 4;
     this.parse = opts.parse;
     this.files = new StackFiles(opts.filesDir ?? join(tmpdir(), 'persys-agent', opts.node, 'stacks'));
+    if (!opts.puller) this.ownRuntime = new DockerRuntime({ docker: opts.docker, node: opts.node });
+    const puller = opts.puller ?? new ImagePuller({ runtime: this.ownRuntime!, logger: this.log });
+    this.images = new StackImages(puller, this.now);
   }
 
   /** Starts the workers, the Docker event watch and the periodic resync. */
@@ -123,6 +134,7 @@ export class ComposeAgent {
     await Promise.all(this.workers);
     await this.resyncing;
     await this.events;
+    this.ownRuntime?.close();
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -293,7 +305,7 @@ export class ComposeAgent {
     const project = result.project;
     const [namespace, name] = splitKey(key);
     const id: StackIdentity = { namespace, name, uid: stack.metadata.uid ?? '', node: this.node };
-    const blocked = await this.prepareServices(key, project, log);
+    const blocked = await this.prepareServices(key, stack, project, log);
     for (let step = 0; ; step++) {
       const observed = await this.engine.observe({ namespace, name }, project);
       const plan = planStack({ key, uid: id.uid, node: this.node, project, observed, failures: this.failures.get(key), blocked, now: this.now() });
@@ -315,13 +327,16 @@ export class ComposeAgent {
   }
 
   /**
-   * What each service needs before its containers can be created: its config and secret files written.
-   * Returns service → why it cannot act yet.
+   * What each service needs before its containers can be created: its image present (pulled by its
+   * pull_policy) and its config and secret files written. Returns service → why it cannot act yet.
    */
-  private async prepareServices(key: string, project: ComposeProject, log: Logger): Promise<Record<string, string>> {
+  private async prepareServices(key: string, stack: Resource, project: ComposeProject, log: Logger): Promise<Record<string, string>> {
     const [namespace, name] = splitKey(key);
-    const blocked: Record<string, string> = {};
     const lookup = (kind: 'Secret' | 'ConfigMap', ns: string, n: string) => this.configs.configData(kind, ns, n);
+    const images = await this.images.ensure(key, stack, project.services, lookup, this.stopping.signal);
+    for (const secret of images.missingSecrets) log.warn({ secret }, 'image pull secret not found or without .dockerconfigjson; pulling without it');
+    if (images.retryAfterMs !== undefined) this.queue.addAfter(key, images.retryAfterMs + 50);
+    const blocked: Record<string, string> = { ...images.blocked };
     const written = this.hostFiles.get(key) ?? new Map<string, ReadonlyMap<string, string>>();
     for (const svc of project.services) {
       if (!svc.fileMounts.length) continue;
@@ -395,6 +410,7 @@ export class ComposeAgent {
     }
     await this.files.remove(namespace, name);
     this.hostFiles.delete(key);
+    this.images.forget(key);
     this.deleting.delete(key);
     this.failures.delete(key);
     this.statuses.delete(key);

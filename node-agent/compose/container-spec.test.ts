@@ -9,7 +9,7 @@ const id = { namespace: 'ns', name: 'shop', uid: 'uid-1', node: 'n1' };
 
 const api: ComposeService = {
   name: 'api',
-  image: 'persys/busybox:latest',
+  image: 'persys/busybox:test',
   pullPolicy: 'missing',
   fileMounts: [],
   entrypoint: ['sh', '-c'],
@@ -112,7 +112,7 @@ describe('containerPlan', () => {
     });
     expect(body.HostConfig.RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 4 });
     expect(body.HostConfig).toMatchObject({ NanoCpus: 500_000_000, Memory: 64 << 20, MemoryReservation: 32 << 20 });
-    expect(body).toMatchObject({ WorkingDir: '/srv', User: '1000', Hostname: 'api-host', Image: 'persys/busybox:latest' });
+    expect(body).toMatchObject({ WorkingDir: '/srv', User: '1000', Hostname: 'api-host', Image: 'persys/busybox:test' });
   });
 });
 

@@ -149,7 +149,7 @@ export class ComposeEngine {
     return info ? { kind: 'volume', object: toObservedObject(info.Name, info.Name, info.Labels) } : undefined;
   }
 
-  /** The image's id, or null when the node does not have it (there is no registry to pull from). */
+  /** The image's id, or null when the node does not have it (the agent pulls before it plans: see stack-images.ts). */
   private async imageId(ref: string): Promise<string | null> {
     const info = await this.call('inspectImage', () => this.docker.getImage(ref).inspect()).catch(ignore404);
     return info ? info.Id : null;

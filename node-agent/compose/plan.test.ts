@@ -4,7 +4,7 @@ import type { ComposeProject, ComposeService } from '../../lib/compose/model.js'
 import type { ObservedContainer, ObservedObject, ObservedStack } from './observed.js';
 import { planDelete, planStack, RESTART_DELAY_MS, startOrder, type ComposeAction, type PlanInput } from './plan.js';
 
-const IMAGE = 'persys/busybox:latest';
+const IMAGE = 'persys/busybox:test';
 const NOW = 1_700_000_000_000;
 const KEY = 'ns/shop';
 const UID = 'uid-1';

@@ -42,7 +42,7 @@ export class ProjectionPathError extends ContainerConfigError {
   }
 }
 
-/** The image is not on the node, and persys has no registry to pull it from. */
+/** Create found no such image on the node (it was removed after the pull, or never pulled). */
 export class ImageNotFoundError extends Error {
   override readonly name = 'ImageNotFoundError';
   constructor(
@@ -50,7 +50,32 @@ export class ImageNotFoundError extends Error {
     readonly node: string,
     options?: { cause?: unknown },
   ) {
-    super(`image ${image} is not present on node ${node} and there is no registry to pull from`, options);
+    super(`Container image "${image}" is not present on node ${node}`, options);
+  }
+}
+
+/**
+ * A pull failed on the registry's side or on the caller's (unauthorized, manifest unknown, denied, a
+ * registry that does not answer, a pull deadline): never an engine failure for the circuit breaker.
+ * `registryMessage` is the engine's or registry's own text, with any credential removed.
+ */
+export class ImagePullError extends Error {
+  override readonly name = 'ImagePullError';
+  constructor(
+    readonly image: string,
+    readonly registryMessage: string,
+    /** The engine's HTTP status when it refused the pull before streaming (404, 500). */
+    readonly statusCode?: number,
+  ) {
+    super(`failed to pull image "${image}": ${registryMessage}`);
+  }
+}
+
+/** The image is missing and the pull policy is Never (kubelet's ErrImageNeverPull). */
+export class ImageNeverPullError extends Error {
+  override readonly name = 'ImageNeverPullError';
+  constructor(readonly image: string) {
+    super(`Container image "${image}" is not present with pull policy of Never`);
   }
 }
 

@@ -192,7 +192,7 @@ describe('DockerRuntime on the real engine', () => {
     const err = await runtime.create(opts).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageNotFoundError);
     expect((err as Error).message).toBe(
-      `image persys/busybox:nope is not present on node ${NODE} and there is no registry to pull from`,
+      `Container image "persys/busybox:nope" is not present on node ${NODE}`,
     );
     expect(await runtime.imageExists('persys/busybox:nope')).toBe(false);
     expect(await runtime.imageExists(TEST_IMAGE)).toBe(true);

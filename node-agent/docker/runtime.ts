@@ -8,10 +8,14 @@ import {
   DockerTimeoutError,
   DockerUnavailableError,
   ImageNotFoundError,
+  ImagePullError,
   UnmanagedContainerError,
   engineStatus,
 } from './errors.js';
 import { decodeJsonLines, type DockerEvent } from './events.js';
+import type { RegistryAuth } from '../../lib/registry/credentials.js';
+import { withDefaultTag } from '../../lib/registry/reference.js';
+import { engineMessage, streamError, type PullMessage } from '../images/progress.js';
 import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE, LABEL_SPEC_HASH, LABEL_UID } from './labels.js';
 import { chunksStream, demuxBuffer, demuxLive } from './logs.js';
 
@@ -48,6 +52,8 @@ export interface ManagedContainer {
   /** The node label: an agent leaves containers another node's agent created on a shared engine. */
   node?: string;
   image: string;
+  /** The id (sha256:…) of the image the container was created from. */
+  imageId?: string;
   /** created, running, paused, restarting, removing, exited or dead. */
   state: string;
   exitCode: number;
@@ -95,6 +101,25 @@ export interface ContainerSummary {
   exitCode?: number;
 }
 
+export interface PullImageOptions {
+  /** Credentials for the image's registry; anonymous when absent. */
+  auth?: RegistryAuth;
+  /** Every message of the engine's progress stream, in order. */
+  onProgress?: (msg: PullMessage) => void;
+  /** Cancels the pull (an AbortError, which the breaker does not count). */
+  signal?: AbortSignal;
+  /** Deadline of the whole pull. @default 600_000 */
+  timeoutMs?: number;
+}
+
+/** What the engine knows of a local image. */
+export interface ImageInfo {
+  /** sha256:… */
+  id: string;
+  /** repository@sha256:… for each registry the image was pulled from or pushed to. */
+  repoDigests: string[];
+}
+
 type Attempt = (signal: AbortSignal) => Promise<unknown>;
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -107,7 +132,12 @@ const LIST_CONCURRENCY = 8;
 function isCallerSide(err: unknown): boolean {
   const status = engineStatus(err);
   if (status !== undefined && (status === 304 || (status >= 400 && status < 500))) return true;
-  return err instanceof ImageNotFoundError || err instanceof UnmanagedContainerError || (err as Error)?.name === 'AbortError';
+  return (
+    err instanceof ImageNotFoundError ||
+    err instanceof ImagePullError ||
+    err instanceof UnmanagedContainerError ||
+    (err as Error)?.name === 'AbortError'
+  );
 }
 
 function seconds(t: Date | number | undefined): number | undefined {
@@ -331,14 +361,69 @@ export class DockerRuntime extends EventEmitter {
     return this.call('stats', (abortSignal) => this.docker.getContainer(id).stats(request(abortSignal)));
   }
 
-  async imageExists(ref: string): Promise<boolean> {
+  /**
+   * Pulls `ref` (the latest tag when it names none) and follows the engine's progress stream to its end.
+   * Whatever the engine answers about the pull (a refusal, or a stream ending in an error) is an
+   * ImagePullError with the registry's message: the engine is alive, so the breaker does not count it; a
+   * broken connection or the deadline does. Credentials travel only in the X-Registry-Auth header.
+   */
+  async pullImage(ref: string, opts: PullImageOptions = {}): Promise<void> {
+    const image = withDefaultTag(ref);
+    const auth = opts.auth;
+    await this.call(
+      'pull',
+      async (abortSignal) => {
+        let stream: Readable;
+        try {
+          stream = await new Promise<Readable>((resolve, reject) => {
+            this.docker.modem.dial(
+              {
+                path: '/images/create?',
+                method: 'POST',
+                // Only the reference goes into the URL.
+                options: { fromImage: image },
+                authconfig: auth ? { ...auth } : undefined,
+                abortSignal,
+                isStream: true,
+                statusCodes: { 200: true, 404: 'not found', 500: 'server error' },
+              } as never,
+              (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as Readable)),
+            );
+          });
+        } catch (e) {
+          const status = engineStatus(e);
+          if (status !== undefined) throw new ImagePullError(ref, redactCredentials(engineMessage(e), auth), status);
+          throw e;
+        }
+        try {
+          for await (const msg of decodeJsonLines<PullMessage>(stream)) {
+            const failed = streamError(msg);
+            if (failed) throw new ImagePullError(ref, redactCredentials(failed, auth));
+            opts.onProgress?.(msg);
+          }
+        } finally {
+          stream.destroy();
+        }
+      },
+      { timeoutMs: opts.timeoutMs ?? 600_000, signal: opts.signal },
+    );
+  }
+
+  /** The local image `ref` names (a reference or an image id), or undefined when the engine has none. */
+  async imageInfo(ref: string): Promise<ImageInfo | undefined> {
     try {
-      await this.call('imageExists', (abortSignal) => this.dial(`/images/${ref}/json`, abortSignal, { 404: 'no such image' }));
-      return true;
+      const info = (await this.call('inspectImage', (abortSignal) =>
+        this.dial(`/images/${ref}/json`, abortSignal, { 404: 'no such image' }),
+      )) as { Id?: string; RepoDigests?: string[] | null };
+      return { id: info.Id ?? '', repoDigests: info.RepoDigests ?? [] };
     } catch (e) {
-      if (engineStatus(e) === 404) return false;
+      if (engineStatus(e) === 404) return undefined;
       throw e;
     }
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    return (await this.imageInfo(ref)) !== undefined;
   }
 
   version(): Promise<Dockerode.DockerVersion> {
@@ -425,6 +510,15 @@ export class DockerRuntime extends EventEmitter {
   }
 }
 
+/** An engine or registry message with any credential of `auth` blanked out, should one ever echo it. */
+function redactCredentials(text: string, auth: RegistryAuth | undefined): string {
+  if (!auth) return text;
+  let out = text;
+  const secrets = [auth.password, auth.identitytoken, auth.username && auth.password ? Buffer.from(`${auth.username}:${auth.password}`).toString('base64') : undefined];
+  for (const s of secrets) if (s && s.length >= 3) out = out.split(s).join('***');
+  return out;
+}
+
 /** 304: the container was already started / stopped, which is what was asked. */
 function alreadyDone(e: unknown): void {
   if (engineStatus(e) !== 304) throw e;
@@ -457,6 +551,7 @@ function toManaged(info: Dockerode.ContainerInspectInfo): ManagedContainer {
     name: labels[LABEL_NAME] ?? '',
     node: labels[LABEL_NODE] || undefined,
     image: info.Config?.Image ?? '',
+    imageId: info.Image || undefined,
     state: info.State.Status,
     exitCode: info.State.ExitCode,
     startedAt: time(info.State.StartedAt),

@@ -9,7 +9,7 @@ function svc(spec: DeepPartial<SwarmServiceSpec>, meta: Record<string, unknown> 
     apiVersion: 'persys.dev/v1',
     kind: 'SwarmService',
     metadata: { name: 'api', namespace: 'shop', uid: 'uid-1', generation: 1, resourceVersion: '10', ...meta },
-    spec: { image: 'persys/busybox:latest', ...spec },
+    spec: { image: 'persys/busybox:test', ...spec },
   };
 }
 
@@ -45,7 +45,7 @@ describe('desiredService', () => {
   it('translates image, command, args and env into the ContainerSpec', () => {
     const d = desiredService(svc({ command: ['sleep'], args: ['3600'], env: [{ name: 'A', value: '1' }, { name: 'B' }] }));
     expect(d.spec.TaskTemplate).toEqual({
-      ContainerSpec: { Image: 'persys/busybox:latest', Command: ['sleep'], Args: ['3600'], Env: ['A=1', 'B='] },
+      ContainerSpec: { Image: 'persys/busybox:test', Command: ['sleep'], Args: ['3600'], Env: ['A=1', 'B='] },
     });
   });
 

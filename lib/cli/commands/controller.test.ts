@@ -30,7 +30,7 @@ const connection = () => [
 ];
 
 async function boundNode(name: string): Promise<string | undefined> {
-  await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name, namespace: 'default' }, spec: { image: 'persys/busybox:latest' } });
+  await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name, namespace: 'default' }, spec: { image: 'persys/busybox:test' } });
   return waitFor(async () => (await api.client.get('Container', name, 'default')).spec?.nodeName, `${name} bound`);
 }
 
