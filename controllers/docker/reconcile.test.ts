@@ -50,6 +50,11 @@ describe('scheduler status', () => {
     expect(awaitsScheduledReport(container('done', { nodeName: 'n1', status: scheduledStatus(container('x'), 'n1', T0) }))).toBe(false);
     expect(concernsScheduler(container('running', { nodeName: 'n1', status: { phase: 'Running' } }))).toBe(false);
   });
+
+  it('leaves a Pending status the node agent wrote (pulling, or a failed pull) as it is', () => {
+    const pulling = { phase: 'Pending', reason: 'ErrImagePull', conditions: [{ type: 'Ready', status: 'False', reason: 'ErrImagePull' }] };
+    expect(awaitsScheduledReport(container('pulling', { nodeName: 'n1', status: pulling }))).toBe(false);
+  });
 });
 
 describe('AssumedBindings', () => {

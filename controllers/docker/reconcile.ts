@@ -43,10 +43,14 @@ export function needsScheduling(c: Resource): boolean {
   return !c.spec?.nodeName && !c.metadata.deletionTimestamp;
 }
 
-/** Bound, but nobody has reported it scheduled (a lost status write, or a nodeName set by the user). */
+/**
+ * Bound, but nobody has reported it scheduled (a lost status write, or a nodeName set by the user). A status
+ * the node's agent wrote (it always carries Ready) is past scheduling, even Pending while its image is pulled.
+ */
 export function awaitsScheduledReport(c: Resource): boolean {
   const phase = c.status?.phase ?? '';
-  return !!c.spec?.nodeName && (phase === '' || phase === 'Pending') && scheduledCondition(c.status)?.status !== 'True';
+  const reportedByAgent = (c.status?.conditions ?? []).some((x: Condition) => x.type === 'Ready');
+  return !!c.spec?.nodeName && (phase === '' || phase === 'Pending') && !reportedByAgent && scheduledCondition(c.status)?.status !== 'True';
 }
 
 /** Whether the scheduler has anything to do with the Container (deleted ones included, to forget them). */

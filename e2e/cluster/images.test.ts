@@ -252,7 +252,7 @@ secrets:
       return r.stdout;
     };
     expect(await inStack('cat /etc/app.conf')).toBe('mode=one\n');
-    expect(await inStack('cat /run/secrets/db_password')).toBe('stack-pw');
+    expect(await inStack('cat /run/secrets/db_password; echo')).toBe('stack-pw\n');
     expect(await inStack('echo $GREETING')).toBe('from-env-file\n');
     expect(registry.manifestPulls(REPO, 'stack-1')).toBeGreaterThanOrEqual(1);
 
