@@ -139,7 +139,7 @@ describe('persys CLI against persys up', () => {
     writeFileSync(join(dir, 'web.yaml'), text);
     const changed = await persys(['diff', '-f', join(dir, 'web.yaml')]);
     expect(changed.code).toBe(1);
-    expect(changed.stdout).toMatch(/^-\s+image: persys\/busybox:latest$/m);
+    expect(changed.stdout).toMatch(/^-\s+image: persys\/busybox:test$/m);
     expect(changed.stdout).toMatch(/^\+\s+image: persys\/busybox:v2$/m);
     const live = await persys(['get', 'ct', 'web', '-n', 'demo', '-o', 'yaml']);
     expect(YAML.parse(live.stdout).spec.image).toBe('persys/busybox:test');

@@ -217,7 +217,7 @@ describe('ContainerSet rollouts against real Docker engines', () => {
     expectRun(history, 0, 'rollout history');
     const rows = history.stdout.split('\n').filter((l) => /^\d/.test(l));
     expect(rows, history.stdout).toHaveLength(2);
-    expect(rows[0]).toMatch(/^1\s+\S+\s+persys\/busybox:latest\s/);
+    expect(rows[0]).toMatch(/^1\s+\S+\s+persys\/busybox:test\s/);
     expect(rows[1]).toMatch(/^2 \(current\)\s+\S+\s+persys\/busybox:rollout-b\s/);
 
     const undoSampler = sampleHealthy('ro-web-');

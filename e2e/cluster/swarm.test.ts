@@ -133,7 +133,7 @@ describe('SwarmServices', () => {
     await apply(service('web', `image: ${TEST_IMAGE}\ncommand: [sleep, "3600"]\nreplicas: 2\nupdateConfig: {parallelism: 1, order: start-first, monitorSeconds: 1}`), 'apply web', true);
     expect((await serviceLs()).get('default_web')).toBe('2/2');
     const listed = await cluster.persys(['get', 'swarmservices']);
-    expect(listed.stdout).toMatch(/web\s+replicated\s+2\/2\s+persys\/busybox:latest/);
+    expect(listed.stdout).toMatch(/web\s+replicated\s+2\/2\s+persys\/busybox:test/);
 
     expectRun(await cluster.persys(['scale', 'swarmservice/web', '--replicas', '3']), 0, 'scale');
     await eventually('docker service ls to show 3/3', serviceLs, (m) => m.get('default_web') === '3/3', 90_000);
