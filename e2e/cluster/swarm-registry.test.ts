@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerConfigJson } from '../../lib/registry/credentials.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { eventually, TestCluster } from '../harness/cluster.js';
-import { startSecondDocker, type SecondDocker } from '../harness/docker.js';
-import { allowForwarding } from '../harness/forwarding.js';
+import type { SecondDocker } from '../harness/docker.js';
+import { startEnginePair, type EnginePair } from '../harness/engine-pair.js';
 import { startRegistry, type TestRegistry } from '../harness/registry.js';
 
 const NODE_A = 'psr-node-a';
@@ -20,31 +20,20 @@ let a: SecondDocker;
 let b: SecondDocker;
 let registry: TestRegistry;
 let image = '';
-let removeForwarding: (() => Promise<void>) | undefined;
+let pair: EnginePair | undefined;
 
 beforeAll(async () => {
   registry = await startRegistry({ auth: USER, listenHost: '0.0.0.0' });
   await registry.push('private/busybox', 'v1');
   // Swarm tasks must pull: neither engine has the private image.
-  a = await startSecondDocker('psr-a', { swarmPrefersOfflineImages: false });
-  b = await startSecondDocker('psr-b', { swarmPrefersOfflineImages: false });
-  removeForwarding = await allowForwarding([a, b], 'persys-e2e-swreg');
+  pair = await startEnginePair({ prefix: 'psr', forwardingComment: 'persys-e2e-swreg', engine: { swarmPrefersOfflineImages: false } });
+  ({ a, b, cluster } = pair);
   // One reference for the whole swarm: B reaches A's end of the veth pair too (an address of this machine).
   image = `${a.hostAddress}:${registry.port}/private/busybox:v1`;
-  cluster = await TestCluster.start({
-    agents: [
-      { name: NODE_A, dockerHost: `unix://${a.socket}`, nodeIp: a.address, labels: { zone: 'psr-a' } },
-      { name: NODE_B, dockerHost: `unix://${b.socket}`, nodeIp: b.address, labels: { zone: 'psr-b' } },
-    ],
-  });
 }, 240_000);
 
 afterAll(async () => {
-  await cluster?.stop();
-  for (const e of [b, a]) await e?.docker.swarmLeave({ force: true }).catch(() => undefined);
-  await removeForwarding?.();
-  await b?.stop();
-  await a?.stop();
+  await pair?.stop();
   await registry?.stop();
 }, 180_000);
 

@@ -8,8 +8,8 @@ import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
 import { eventually, TestCluster, type CliRun } from '../harness/cluster.js';
-import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../harness/docker.js';
-import { allowForwarding } from '../harness/forwarding.js';
+import { TEST_IMAGE, type SecondDocker } from '../harness/docker.js';
+import { startEnginePair, type EnginePair } from '../harness/engine-pair.js';
 
 const run = promisify(execFile);
 
@@ -22,28 +22,22 @@ const HANDMADE = 'default_clash';
 let cluster: TestCluster;
 let a: SecondDocker;
 let b: SecondDocker;
-let removeForwarding: (() => Promise<void>) | undefined;
+let pair: EnginePair | undefined;
 
 beforeAll(async () => {
-  a = await startSecondDocker('psw-a');
-  b = await startSecondDocker('psw-b');
-  removeForwarding = await allowForwarding([a, b], 'persys-e2e-swarm');
-  const [repo, tag] = IMAGE_V2.split(':') as [string, string];
-  for (const e of [a, b]) await e.docker.getImage(TEST_IMAGE).tag({ repo, tag });
-  cluster = await TestCluster.start({
-    agents: [
-      { name: NODE_A, dockerHost: `unix://${a.socket}`, nodeIp: a.address, labels: { zone: 'psw-a' } },
-      { name: NODE_B, dockerHost: `unix://${b.socket}`, nodeIp: b.address, labels: { zone: 'psw-b' } },
-    ],
+  pair = await startEnginePair({
+    prefix: 'psw',
+    forwardingComment: 'persys-e2e-swarm',
+    prepare: async (x, y) => {
+      const [repo, tag] = IMAGE_V2.split(':') as [string, string];
+      for (const e of [x, y]) await e.docker.getImage(TEST_IMAGE).tag({ repo, tag });
+    },
   });
+  ({ a, b, cluster } = pair);
 }, 240_000);
 
 afterAll(async () => {
-  await cluster?.stop();
-  for (const e of [b, a]) await e?.docker.swarmLeave({ force: true }).catch(() => undefined);
-  await removeForwarding?.();
-  await b?.stop();
-  await a?.stop();
+  await pair?.stop();
 }, 180_000);
 
 function expectRun(r: CliRun, code: number, what: string): void {

@@ -25,8 +25,16 @@ const AGE: Column = { header: 'AGE', value: (o, now) => age(o.metadata.creationT
 function containerStatus(o: Resource): string {
   if (o.metadata.deletionTimestamp) return 'Terminating';
   const s = o.status ?? {};
+  if (s.reason === 'Pulling') return `Pulling${pullPercent(s.imagePull)}`;
   if ((s.phase === 'Failed' || s.phase === 'Pending') && s.reason) return s.reason;
   return s.phase || 'Pending';
+}
+
+/** " (37%)" of an image pull whose size the registry has announced, else "". */
+function pullPercent(p: { downloadedBytes?: unknown; totalBytes?: unknown } | undefined): string {
+  const total = num(p?.totalBytes);
+  if (!total) return '';
+  return ` (${Math.min(100, Math.floor((num(p?.downloadedBytes) / total) * 100))}%)`;
 }
 
 function containerPorts(ports: any[] | undefined): string {

@@ -30,6 +30,14 @@ describe('renderTable', () => {
     ]);
   });
 
+  it('shows an image pull with its progress, and the pull errors by reason', () => {
+    const status = (s: Record<string, unknown>) => obj('Container', 'c', { spec: { image: 'app:1' }, status: s });
+    const column = (s: Record<string, unknown>) => renderTable('Container', [status(s)], { now })[1]!.split(/\s{2,}/)[3];
+    expect(column({ phase: 'Pending', reason: 'Pulling', imagePull: { image: 'app:1', downloadedBytes: '12582912', totalBytes: '33554432' } })).toBe('Pulling (37%)');
+    expect(column({ phase: 'Pending', reason: 'Pulling', imagePull: { image: 'app:1', downloadedBytes: '0', totalBytes: '0' } })).toBe('Pulling');
+    expect(column({ phase: 'Pending', reason: 'ImagePullBackOff' })).toBe('ImagePullBackOff');
+  });
+
   it('adds CONTAINER-ID and PORTS with wide, NAMESPACE with all namespaces and LABELS on request', () => {
     const [header, row] = renderTable('Container', [web], { now, wide: true, withNamespace: true, showLabels: true });
     expect(header!.split(/\s{2,}/)).toEqual([
