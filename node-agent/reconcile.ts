@@ -1,7 +1,7 @@
 // The node agent's decision logic, pure: from a uid's desired object and the managed containers
 // Docker reports for it, the steps that converge them (one container per uid) and its status.
 import type { Resource } from '../lib/api/resource.js';
-import { DOCKER_HUB, effectivePullPolicy, parseImageReference, withDefaultTag, type PullPolicy } from '../lib/registry/reference.js';
+import { effectivePullPolicy, parseImageReference, withDefaultTag, type PullPolicy } from '../lib/registry/reference.js';
 import type { PullBytes } from './images/progress.js';
 import { specHash } from './docker/labels.js';
 import type { ManagedContainer } from './docker/runtime.js';
@@ -229,7 +229,7 @@ export function reconcileUid(input: UidInput): UidResult {
     imageState?.ready ? next : { type: 'ensureImage', uid, image, policy: pullPolicy, container };
   const pulling = imageState?.pulling ?? (!imageState?.ready && pullPolicy === 'Always' ? { downloadedBytes: 0, totalBytes: 0 } : undefined);
   // A retry after a failed pull shows the new pull, as kubelet's Pulling does.
-  const retryingPull = !blocked && !!failure && (failure.reason === 'ErrImagePull' || failure.reason === 'ImagePullBackOff');
+  const retryingPull = !blocked && failure?.reason === 'ErrImagePull';
 
   let status: ContainerStatus;
   if (!keeper) {
@@ -359,7 +359,7 @@ export function runningImageId(imageRef: string, imageId: string | undefined, re
 
 function repositoryOf(ref: string): string {
   const r = parseImageReference(ref);
-  return `${r.registry === DOCKER_HUB ? DOCKER_HUB : r.registry.toLowerCase()}/${r.repository}`;
+  return `${r.registry.toLowerCase()}/${r.repository}`;
 }
 
 function observedFields(c: ManagedContainer, memory: ContainerMemory, repoDigests?: ReadonlyMap<string, readonly string[]>): ContainerStatus {

@@ -3,13 +3,14 @@
 // ImagePullBackOff with the registry's words and no password, pulls :latest again under Always, never
 // asks the registry under Never, shares one pull between concurrent requests, and pulls before a recreate.
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import Dockerode from 'dockerode';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
 import { dockerConfigJson, DOCKER_CONFIG_JSON_KEY, DOCKER_CONFIG_JSON_TYPE } from '../../lib/registry/credentials.js';
-import { ensureDocker } from '../../e2e/harness/docker.js';
+import { ensureDocker, TEST_IMAGE } from '../../e2e/harness/docker.js';
 import { buildSizedImage, startRegistry, type TestRegistry } from '../../e2e/harness/registry.js';
 import { NodeAgent } from '../agent.js';
 import { decodeJsonLines } from '../docker/events.js';
@@ -41,7 +42,8 @@ function pullSecret(name: string, password: string): Resource {
 }
 
 function containerResource(name: string, image: string, spec: Record<string, unknown> = {}): Resource {
-  images.add(image);
+  // Only what this file pulls: the shared test image must stay.
+  if (image.startsWith(`${registry.address}/`)) images.add(image);
   return {
     apiVersion: 'persys.dev/v1',
     kind: 'Container',
@@ -115,7 +117,7 @@ afterAll(async () => {
   if (docker) {
     const mine = await docker.listContainers({ all: true, filters: { label: [`${LABEL_NODE}=${NODE}`] } });
     await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-    for (const ref of images) await docker.getImage(ref).remove().catch(() => undefined);
+    for (const ref of images) if (ref !== TEST_IMAGE) await docker.getImage(ref).remove().catch(() => undefined);
     // Digest references left on images whose tag moved on (the test image itself stays: only untagged).
     if (registry) {
       for (const img of await docker.listImages()) {
@@ -182,6 +184,36 @@ describe('image pulls from a real registry', () => {
     );
     const warning = logs.find((l) => l.includes('image pull secret not found'));
     expect(JSON.parse(warning!)).toMatchObject({ level: 40, secret: `${NS}/absent` });
+  });
+
+  it('a pull that hangs holds no worker: with one worker, another Container is created and runs meanwhile', async () => {
+    // A "registry" that accepts connections and never answers.
+    const sockets: Socket[] = [];
+    const silent = createServer((sock) => sockets.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    const agent = new NodeAgent({ node: NODE, runtime, concurrency: 1, resyncIntervalMs: 1_000 });
+    const reports: Resource[] = [];
+    agent.attach((objs) => reports.push(...objs));
+    agents.push(agent);
+    agent.start();
+    try {
+      const hanging = containerResource('hanging', `127.0.0.1:${port}/stuck/app:1`);
+      const local = containerResource('local', TEST_IMAGE, { imagePullPolicy: 'IfNotPresent' });
+      agent.setDesired([hanging]);
+      await vi.waitFor(() => expect(statusesOf(reports, hanging.metadata.uid!).at(-1)).toMatchObject({ reason: 'Pulling' }), {
+        timeout: 20_000,
+        interval: 100,
+      });
+      agent.setDesired([hanging, local]);
+      await waitRunning(agent, reports, local);
+      expect(statusesOf(reports, hanging.metadata.uid!).at(-1)).toMatchObject({ phase: 'Pending', reason: 'Pulling' });
+      expect(agent.puller.inFlight()).toBe(1);
+    } finally {
+      await agent.stop();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('says so when the tag does not exist (manifest unknown)', async () => {
