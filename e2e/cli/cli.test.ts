@@ -94,6 +94,7 @@ describe('persys CLI against persys up', () => {
     expect(first.code).toBe(0);
     expect(first.stdout.split('\n').filter(Boolean).sort()).toEqual([
       'composestack/shop created',
+      'configmap/frontend-pages created',
       'container/web created',
       'containerset/frontend created',
       'cronjob/tick created',
