@@ -234,6 +234,13 @@ configs:
 secrets:
   db_password: {external: true, name: stack-secret}
 `;
+    const reasons: string[] = [];
+    const ctl = new AbortController();
+    const watching = (async () => {
+      for await (const ev of cluster.client.watch('ComposeStack', { namespace: NS, signal: ctl.signal })) {
+        for (const svc of ev.object?.status?.services ?? []) reasons.push(svc.reason);
+      }
+    })().catch(() => undefined);
     await cluster.client.apply({
       apiVersion: 'persys.dev/v1',
       kind: 'ComposeStack',
@@ -246,6 +253,9 @@ secrets:
       (s) => s.status?.phase === 'Running',
       120_000,
     );
+    ctl.abort();
+    await watching;
+    expect(reasons.some((r) => r.startsWith(`Pulling image "${ref}"`))).toBe(true);
     const inStack = async (script: string) => {
       const r = await cluster.persys(['exec', 'composestack/shop', '-n', NS, '--service', 'web', '--', 'sh', '-c', script]);
       if (r.code !== 0) throw new Error(`exec exited ${r.code}: ${r.stderr}`);

@@ -18,7 +18,7 @@ import { containerPlan } from './container-spec.js';
 import { ComposeEngine } from './engine.js';
 import { networkLabels, ownedFilter, stackKey, volumeLabels, type StackIdentity } from './labels.js';
 import { loadDefaultParse, type ParseStack } from './parse-stack.js';
-import { planDelete, planStack, type ComposeAction, type StackPlan } from './plan.js';
+import { planDelete, planStack, type ComposeAction, type ServiceState, type StackPlan } from './plan.js';
 import { DockerRuntime } from '../docker/runtime.js';
 import { ImagePuller } from '../images/puller.js';
 import { StackFiles } from './stack-files.js';
@@ -333,7 +333,9 @@ export class ComposeAgent {
   private async prepareServices(key: string, stack: Resource, project: ComposeProject, log: Logger): Promise<Record<string, string>> {
     const [namespace, name] = splitKey(key);
     const lookup = (kind: 'Secret' | 'ConfigMap', ns: string, n: string) => this.configs.configData(kind, ns, n);
-    const images = await this.images.ensure(key, stack, project.services, lookup, this.stopping.signal);
+    const images = await this.images.ensure(key, stack, project.services, lookup, this.stopping.signal, (image, bytes) =>
+      this.reportPulling(stack, project, image, bytes),
+    );
     for (const secret of images.missingSecrets) log.warn({ secret }, 'image pull secret not found or without .dockerconfigjson; pulling without it');
     if (images.retryAfterMs !== undefined) this.queue.addAfter(key, images.retryAfterMs + 50);
     const blocked: Record<string, string> = { ...images.blocked };
@@ -350,6 +352,21 @@ export class ComposeAgent {
     }
     this.hostFiles.set(key, written);
     return blocked;
+  }
+
+  /** While the stack waits for an image, its services of that image say so, with the bytes moved. */
+  private reportPulling(stack: Resource, project: ComposeProject, image: string, bytes: { downloadedBytes: number; totalBytes: number }): void {
+    const key = keyOfStack(stack);
+    const previous = this.statuses.get(key);
+    const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+    const progress = bytes.totalBytes ? ` (${mib(bytes.downloadedBytes)} of ${mib(bytes.totalBytes)} MiB)` : '';
+    const services = project.services.map((svc): ServiceState => {
+      const before = previous?.services.find((x) => x.name === svc.name);
+      const counts = { name: svc.name, desired: svc.replicas, running: before?.running ?? 0, healthy: before?.healthy ?? 0, trouble: false };
+      if (svc.image === image) return { ...counts, reason: `Pulling image "${image}"${progress}`, ready: false };
+      return { ...counts, reason: before?.reason ?? `waiting for ${svc.name}`, ready: before?.reason === '' };
+    });
+    this.report(stack, stackStatus({ node: this.node, generation: generationOf(stack), services, previous, now: this.now() }));
   }
 
   /**

@@ -29,6 +29,9 @@ export interface ImageStep {
   retryAfterMs?: number;
 }
 
+/** Called when a pull for some of a stack's services starts (0 bytes) and as it moves bytes. */
+export type PullingListener = (image: string, bytes: { downloadedBytes: number; totalBytes: number }) => void;
+
 export class StackImages {
   /** stack key → image → generation last pulled under `always`. */
   private readonly pulled = new Map<string, Map<string, number>>();
@@ -41,7 +44,14 @@ export class StackImages {
   ) {}
 
   /** Makes every service's image usable per its policy; pulls of one stack run one image at a time. */
-  async ensure(key: string, stack: Resource, services: readonly ComposeService[], lookup: ConfigLookup, signal: AbortSignal): Promise<ImageStep> {
+  async ensure(
+    key: string,
+    stack: Resource,
+    services: readonly ComposeService[],
+    lookup: ConfigLookup,
+    signal: AbortSignal,
+    onPulling?: PullingListener,
+  ): Promise<ImageStep> {
     const step: ImageStep = { blocked: {}, missingSecrets: [] };
     const generation = Number(stack.metadata.generation ?? 0);
     const namespace = stack.metadata.namespace || 'default';
@@ -51,7 +61,7 @@ export class StackImages {
     for (const svc of services) {
       const policy = POLICY[svc.pullPolicy] ?? 'IfNotPresent';
       const id = `${svc.image}\u0000${policy}`;
-      if (!outcome.has(id)) outcome.set(id, await this.one(svc.image, policy, { generation, namespace, stack, lookup, signal, pulled, backoff, step }));
+      if (!outcome.has(id)) outcome.set(id, await this.one(svc.image, policy, { generation, namespace, stack, lookup, signal, pulled, backoff, step, onPulling }));
       const problem = outcome.get(id);
       if (problem) step.blocked[svc.name] = problem;
     }
@@ -77,6 +87,7 @@ export class StackImages {
       pulled: Map<string, number>;
       backoff: Map<string, BackOff>;
       step: ImageStep;
+      onPulling?: PullingListener;
     },
   ): Promise<string | undefined> {
     const now = this.now();
@@ -91,7 +102,12 @@ export class StackImages {
       if (await this.puller.presentImage(image, effective)) return undefined;
       const found = pullCredentials(image, c.namespace, c.stack.spec?.imagePullSecrets, c.lookup);
       c.step.missingSecrets.push(...found.missing);
-      await this.puller.pull(image, { credentials: found.credentials, signal: c.signal });
+      c.onPulling?.(image, { downloadedBytes: 0, totalBytes: 0 });
+      await this.puller.pull(image, {
+        credentials: found.credentials,
+        signal: c.signal,
+        onProgress: (p) => c.onPulling?.(image, { downloadedBytes: Number(p.downloadedBytes), totalBytes: Number(p.totalBytes) }),
+      });
       c.backoff.delete(image);
       if (policy === 'Always') c.pulled.set(image, c.generation);
       return undefined;
