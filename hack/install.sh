@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what persys needs on a fresh Debian machine (as root): etcd, Docker, protoc, busybox
-# for test images, docker-compose (the compatibility tests and benchmark compare with it), and the npm dependencies. Safe to run again; skips what is already there.
+# for test images, docker-compose (the compatibility tests and benchmark compare with it), a registry
+# with htpasswd for the image tests, and the npm dependencies. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,9 @@ command -v protoc >/dev/null || need+=(protobuf-compiler libprotobuf-dev)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v openssl >/dev/null || need+=(openssl)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+# The image tests run a real registry (CNCF distribution) with htpasswd basic auth.
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v htpasswd >/dev/null || need+=(apache2-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
