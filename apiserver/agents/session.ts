@@ -48,6 +48,8 @@ export interface LastHeartbeat {
 }
 
 const API_VERSION = 'persys.dev/v1';
+/** Agent messages read ahead of the one being handled before the stream is paused. */
+const MAX_PENDING = 16;
 const nowRfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const isCode = (err: unknown, ...codes: Code[]) => err instanceof ApiStatusError && codes.includes(err.code);
 
@@ -65,6 +67,10 @@ export class AgentSession {
   private dockerHealthy?: boolean;
   private nodeUid?: string;
   private lease?: Resource;
+  /** Hello is handled and the desired state sent: heartbeats may now skip the line. */
+  private streaming = false;
+  private heartbeating = false;
+  private nextHeartbeat?: Heartbeat;
   private readonly identity: string;
 
   constructor(
@@ -81,21 +87,32 @@ export class AgentSession {
     return this.closed;
   }
 
-  /** Reads the agent's messages one at a time (pausing the stream, so a busy server slows the agent). */
+  /**
+   * Handles the agent's messages in order, one at a time, pausing the stream while MAX_PENDING wait (so
+   * a busy server slows the agent). Heartbeats skip that line once the stream is set up: the node's
+   * Lease must not wait behind a burst of status writes.
+   */
   start(): void {
     const call = this.call;
+    const pending: AgentMessage[] = [];
+    let working = false;
+    const work = async () => {
+      if (working) return;
+      working = true;
+      try {
+        for (let msg = pending.shift(); msg && !this.closed; msg = pending.shift()) {
+          await this.handle(msg).catch((err: unknown) => this.failed(err));
+          if (pending.length < MAX_PENDING && call.isPaused() && !this.closed) call.resume();
+        }
+      } finally {
+        working = false;
+      }
+    };
     call.on('data', (msg: AgentMessage) => {
-      call.pause();
-      this.handle(msg)
-        .catch((err: unknown) => {
-          if (this.closed) return;
-          if (err instanceof ApiStatusError && err.code === Code.INVALID_ARGUMENT) return this.close(err.code, err.message);
-          this.log.error({ err }, 'cannot handle an agent message');
-          this.close(Code.UNAVAILABLE, `the API server could not handle a message: ${(err as Error).message}; reconnect`);
-        })
-        .finally(() => {
-          if (!this.closed) call.resume();
-        });
+      if (this.streaming && msg.message?.$case === 'heartbeat') return this.heartbeatNow(msg.message.value);
+      pending.push(msg);
+      if (pending.length >= MAX_PENDING) call.pause();
+      void work();
     });
     call.on('end', () => {
       if (this.closed) return;
@@ -104,6 +121,30 @@ export class AgentSession {
     });
     call.on('cancelled', () => this.finish('agent cancelled the stream'));
     call.on('error', (err) => this.finish(`stream error: ${err.message}`));
+  }
+
+  private failed(err: unknown): void {
+    if (this.closed) return;
+    if (err instanceof ApiStatusError && err.code === Code.INVALID_ARGUMENT) return this.close(err.code, err.message);
+    this.log.error({ err }, 'cannot handle an agent message');
+    this.close(Code.UNAVAILABLE, `the API server could not handle a message: ${(err as Error).message}; reconnect`);
+  }
+
+  /** One heartbeat handled at a time; of those arriving meanwhile only the latest is kept (it carries the freshest usage). */
+  private heartbeatNow(hb: Heartbeat): void {
+    this.deps.metrics?.messages.inc({ type: 'heartbeat' });
+    if (this.heartbeating) {
+      this.nextHeartbeat = hb;
+      return;
+    }
+    this.heartbeating = true;
+    void (async () => {
+      for (let next: Heartbeat | undefined = hb; next && !this.closed; ) {
+        await this.onHeartbeat(next).catch((err: unknown) => this.failed(err));
+        next = this.nextHeartbeat;
+        this.nextHeartbeat = undefined;
+      }
+    })().finally(() => (this.heartbeating = false));
   }
 
   /** Ends the stream with a status the agent sees (it reconnects after UNAVAILABLE / ABORTED). */
@@ -162,6 +203,7 @@ export class AgentSession {
       this.hello = true;
       await this.onHello(m.value.node ?? ({ labels: {}, addresses: [] } as unknown as NodeInfo));
       if (!this.closed) await this.startDesiredState();
+      this.streaming = true;
       return;
     }
     switch (m?.$case) {
