@@ -18,7 +18,7 @@ import { ImagePuller } from './images/puller.js';
 import { ensureNodeCredentials } from './join.js';
 import { agentMetrics } from './metrics.js';
 import { RequestHandler } from './requests.js';
-import { SwarmEngine } from './swarm/engine.js';
+import type { SwarmEngine } from './swarm/engine.js';
 import { ContainerUsageSampler, hostNodeInfo, NodeUsageSampler } from './usage.js';
 import { ContainerUsageLoop } from './usage-loop.js';
 
@@ -100,13 +100,16 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       filesDir: resolve(opts.dataDir, 'stacks'),
       puller,
     });
-    const swarm = new SwarmEngine({ docker, node: opts.nodeName, logger: log });
+    // Loaded on the first swarm request: most nodes never get one.
+    let swarm: Promise<SwarmEngine> | undefined;
+    const swarmEngine = () =>
+      (swarm ??= import('./swarm/engine.js').then(({ SwarmEngine }) => new SwarmEngine({ docker, node: opts.nodeName, logger: log })));
     const requests = new RequestHandler(
       runtime,
       () => agent.managedContainers(),
       log.child({ loop: 'requests' }),
       (ns, name, service) => stacks.containersOf(ns, name, service),
-      (req, signal) => swarm.handle(req, signal),
+      async (req, signal) => (await swarmEngine()).handle(req, signal),
     );
     const nodeUsage = new NodeUsageSampler();
     // Sampled on its own timer: the heartbeat (the node's Lease) never waits on a stats call.
