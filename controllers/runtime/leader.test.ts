@@ -160,6 +160,35 @@ describe('LeaderElector', () => {
     expect(versions.some((v) => !v.spec.holderIdentity)).toBe(false);
   });
 
+  it('retries a failed renewal within a second instead of a whole retry period, so one failure does not cost the lease', async () => {
+    const name = leaseName();
+    const leadership = new Leadership();
+    let failNextUpdates = 0;
+    let renewals = 0;
+    const flaky = {
+      get: (kind: string, n: string, ns?: string) => api.client.get(kind, n, ns),
+      create: (obj: Resource) => api.client.create(obj),
+      update: async (obj: Resource) => {
+        if (failNextUpdates > 0) {
+          failNextUpdates--;
+          throw Object.assign(new Error('etcd is slow'), { code: 14 });
+        }
+        renewals++;
+        return api.client.update(obj);
+      },
+    };
+    // Renewals every 2 s, given up 3.5 s after the last success.
+    const a = campaign(name, 'a', leadership, { client: flaky, leaseDurationMs: 5_000, renewDeadlineMs: 3_500, retryPeriodMs: 2_000 });
+    await waitFor(() => leadership.leaders.has('a'), 'a leads');
+    failNextUpdates = 1;
+    const before = renewals;
+    // A retry one whole period after the failure would come 4 s after the last success, past the deadline.
+    await waitFor(() => renewals >= before + 2, 'two renewals after the failed one', 10_000);
+    expect(failNextUpdates).toBe(0);
+    expect(a.stoppedLeading()).toBe(0);
+    expect(leadership.leaders.has('a')).toBe(true);
+  });
+
   it('takes over from a killed leader once its lease expires', async () => {
     const name = leaseName();
     const versions = recordLease(name);
