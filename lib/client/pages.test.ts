@@ -28,7 +28,7 @@ class FakeLister implements PagedLister {
   }
 }
 
-const names = (items: Resource[]) => items.map((i) => i.metadata.name);
+const names = (items: Resource[]) => items.map((i) => i.metadata.name ?? '');
 
 describe('listPages', () => {
   it.each([
