@@ -13,4 +13,12 @@ process.emitWarning = function (warning, ...rest) {
 
 register();
 const { main } = await import('../lib/cli/main.ts');
-process.exit(await main(process.argv.slice(2)));
+const { exitOnClosedOutput, flushProcessOutput } = await import('../lib/cli/io.ts');
+exitOnClosedOutput();
+const code = await main(process.argv.slice(2));
+// A pipe holds ~64 KiB: exiting before stdout has drained cuts `persys get … | jq` short there.
+process.exitCode = code;
+await flushProcessOutput();
+// Commands close what they open, so the process would end by itself here; exit anyway, so a handle
+// some library leaves open can never keep a script waiting.
+process.exit(code);

@@ -1,6 +1,7 @@
 // `persys apply`: create or update objects from manifests (server-side apply of the text as
 // written), optionally pruning previously applied objects that left the manifest set.
 import { KINDS } from '../../api/kinds.js';
+import { listAll } from '../../client/pages.js';
 import type { CliClient, Command, CommandContext } from '../command.js';
 import { bool, str } from '../command.js';
 import { formatError, UsageError } from '../errors.js';
@@ -92,7 +93,7 @@ async function pruneObjects(
     for (const ns of info.namespaced ? namespaces : ['']) {
       let items;
       try {
-        items = (await client.list(info.kind, { namespace: ns, labelSelector: selector })).items;
+        items = (await listAll(client, info.kind, { namespace: ns, labelSelector: selector })).items;
       } catch (err) {
         ok = false;
         ctx.io.err(formatError(err, ctx.config().server, `listing ${info.plural} to prune`));

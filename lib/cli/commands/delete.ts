@@ -1,5 +1,6 @@
 // `persys delete`: delete objects named on the command line, matched by a selector or listed in
 // manifests, optionally waiting until they are gone.
+import { listAll } from '../../client/pages.js';
 import type { Command, CommandContext } from '../command.js';
 import { bool, list, str } from '../command.js';
 import { parseDuration } from '../duration.js';
@@ -80,7 +81,7 @@ async function resolveTargets(ctx: CommandContext): Promise<Target[]> {
   const names = ctx.args.slice(1);
   if (selector) {
     if (names.length) throw new UsageError('give either NAMEs or -l SELECTOR, not both', 'delete');
-    const { items } = await ctx.client().list(info.kind, { namespace, labelSelector: selector });
+    const { items } = await listAll(ctx.client(), info.kind, { namespace, labelSelector: selector });
     if (!items.length) ctx.io.err(namespace ? `No resources found in ${namespace} namespace.` : 'No resources found');
     return items.map((o) => ({ kind: info.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name ?? '' }));
   }

@@ -1,6 +1,7 @@
 // `persys describe`: one object for humans — metadata, spec and status as indented YAML, its
 // conditions, and the Events recorded about it.
 import type { Resource } from '../../api/resource.js';
+import { listPages } from '../../client/pages.js';
 import type { Command, CommandContext } from '../command.js';
 import { formatError, UsageError } from '../errors.js';
 import { age } from '../printers/age.js';
@@ -37,8 +38,12 @@ export const describeCommand: Command = {
 
 async function eventsFor(ctx: CommandContext, obj: Resource): Promise<Resource[]> {
   try {
-    const { items } = await ctx.client().list('Event', { namespace: obj.metadata.namespace ?? '' });
-    return items.filter((e) => isAbout(e, obj));
+    // Only this object's events are kept as the namespace's pages go by, however many it holds.
+    const about: Resource[] = [];
+    for await (const page of listPages(ctx.client(), 'Event', { namespace: obj.metadata.namespace ?? '' })) {
+      for (const e of page.items) if (isAbout(e, obj)) about.push(e);
+    }
+    return about;
   } catch (err) {
     ctx.io.err(`warning: events not shown: ${formatError(err)}`);
     return [];

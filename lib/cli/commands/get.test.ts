@@ -107,3 +107,56 @@ describe('persys get', () => {
     expect(fake.calls.filter((c) => c.startsWith('watch'))).toEqual(['watch Container from 103', 'watch Container from 104']);
   });
 });
+
+describe('persys get of a long list', () => {
+  function many(n: number): FakeClient {
+    const fake = new FakeClient();
+    for (let i = 0; i < n; i++) fake.put(ct(`c${String(i).padStart(4, '0')}`, 'big'));
+    return fake;
+  }
+  const lists = (fake: FakeClient) => fake.calls.filter((c) => c.startsWith('list'));
+
+  it('lists in pages of 500 and prints one JSON List of every object', async () => {
+    const fake = many(1203);
+    const r = await runCli(fake, ['get', 'ct', '-n', 'big', '-o', 'json']);
+    expect(r.code).toBe(0);
+    const names = JSON.parse(r.out).items.map((i: Resource) => i.metadata.name);
+    expect(names.length).toBe(1203);
+    expect(new Set(names).size).toBe(1203);
+    expect(lists(fake)).toEqual(['list Container/big', 'list Container/big from 500', 'list Container/big from 1000']);
+  });
+
+  it('prints a table with one header and a row per object across pages', async () => {
+    const r = await runCli(many(1203), ['get', 'ct', '-n', 'big', '--chunk-size', '100']);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('NAME '))).toHaveLength(1);
+    expect(lines.length).toBe(1204);
+  });
+
+  it('prints a name per line across pages, and lists in one call with --chunk-size 0', async () => {
+    const fake = many(1203);
+    const r = await runCli(fake, ['get', 'ct', '-n', 'big', '-o', 'name', '--chunk-size', '0']);
+    expect(r.out.trimEnd().split('\n')).toHaveLength(1203);
+    expect(lists(fake)).toEqual(['list Container/big']);
+  });
+
+  it('rejects a --chunk-size that is not a whole number', async () => {
+    const r = await runCli(many(1), ['get', 'ct', '--chunk-size=-5']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('invalid --chunk-size "-5"');
+    expect((await runCli(many(1), ['get', 'ct', '--chunk-size', 'lots'])).err).toContain('invalid --chunk-size "lots"');
+  });
+
+  it('prints the pages already read and exits 1 when a later page fails', async () => {
+    const fake = many(1203);
+    const origList = fake.list.bind(fake);
+    fake.list = async (kind, opts) => {
+      if (opts?.continue === '1000') throw new Error('connection reset');
+      return origList(kind, opts);
+    };
+    const r = await runCli(fake, ['get', 'ct', '-n', 'big', '-o', 'name']);
+    expect(r.code).toBe(1);
+    expect(r.out.trimEnd().split('\n')).toHaveLength(1000);
+    expect(r.err).toContain('connection reset');
+  });
+});

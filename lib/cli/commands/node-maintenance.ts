@@ -3,6 +3,7 @@
 // so a drain never takes a set below what maxUnavailable allows); other Containers need --force.
 import { DRAIN_ANNOTATION } from '../../api/annotations.js';
 import type { Resource } from '../../api/resource.js';
+import { listAll } from '../../client/pages.js';
 import { bool, str, type CliClient, type Command, type CommandContext } from '../command.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -50,7 +51,7 @@ const setOwned = (c: Resource) => (c.metadata.ownerReferences ?? []).some((r) =>
 const ref = (c: Resource) => `${c.metadata.namespace}/${c.metadata.name}`;
 
 async function containersOn(client: CliClient, node: string): Promise<Resource[]> {
-  const { items } = await client.list('Container', { fieldSelector: `spec.nodeName=${node}` });
+  const { items } = await listAll(client, 'Container', { fieldSelector: `spec.nodeName=${node}` });
   return items.filter((c) => !c.metadata.deletionTimestamp);
 }
 

@@ -2,6 +2,7 @@
 // ContainerSet, backed by its status and the ControllerRevisions its controller keeps.
 import { CONFIG_HASH_ANNOTATION, RESTARTED_AT_ANNOTATION } from '../../api/annotations.js';
 import type { Resource } from '../../api/resource.js';
+import { listPages } from '../../client/pages.js';
 import { bool, str, type CliClient, type Command, type CommandContext } from '../command.js';
 import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
@@ -66,9 +67,11 @@ async function status(ctx: CommandContext, name: string): Promise<number> {
 
 /** The set's revisions, oldest first. */
 async function revisionsOf(client: CliClient, set: Resource): Promise<Resource[]> {
-  const all = (await client.list('ControllerRevision', { namespace: set.metadata.namespace })).items;
-  return all
-    .filter((r) => r.metadata.ownerReferences?.some((o) => o.uid === set.metadata.uid && o.controller))
+  const owned: Resource[] = [];
+  for await (const page of listPages(client, 'ControllerRevision', { namespace: set.metadata.namespace })) {
+    for (const r of page.items) if (r.metadata.ownerReferences?.some((o) => o.uid === set.metadata.uid && o.controller)) owned.push(r);
+  }
+  return owned
     .sort((a, b) => Number(a['revision']) - Number(b['revision']));
 }
 

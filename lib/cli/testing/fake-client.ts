@@ -72,7 +72,7 @@ export class FakeClient implements CliClient {
   }
 
   async list(kind: string, opts: ListOptions = {}): Promise<ListResult> {
-    this.calls.push(`list ${kind}/${opts.namespace ?? ''}${opts.labelSelector ? ` ${opts.labelSelector}` : ''}`);
+    this.calls.push(`list ${kind}/${opts.namespace ?? ''}${opts.labelSelector ? ` ${opts.labelSelector}` : ''}${opts.continue ? ` from ${opts.continue}` : ''}`);
     const wanted = Object.fromEntries((opts.labelSelector ?? '').split(',').filter(Boolean).map((p) => p.split('=')));
     const items = [...this.objects.values()].filter(
       (o) =>
@@ -80,7 +80,16 @@ export class FakeClient implements CliClient {
         (!opts.namespace || o.metadata.namespace === opts.namespace) &&
         Object.entries(wanted).every(([k, v]) => o.metadata.labels?.[k] === v),
     );
-    return { items: structuredClone(items), resourceVersion: String(this.revision), continue: '', remainingItemCount: 0 };
+    // Pages like the server: `limit` objects from the index the continue token names.
+    const start = Number(opts.continue || 0);
+    const end = opts.limit ? Math.min(items.length, start + opts.limit) : items.length;
+    const more = end < items.length;
+    return {
+      items: structuredClone(items.slice(start, end)),
+      resourceVersion: String(this.revision),
+      continue: more ? String(end) : '',
+      remainingItemCount: items.length - end,
+    };
   }
 
   async update(obj: Resource): Promise<Resource> {
