@@ -1,10 +1,13 @@
 // The etcd implementation of Storage: objects are JSON under one key prefix, resourceVersion is the
 // key's mod_revision, and every conditional write is a single etcd transaction.
-import { Etcd3, type IKeyValue, type IOptions, type ICompare, type Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, ICompare, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, InvalidRequestError, StorageError, TooOldError } from './errors.js';
+import { newEtcdClient } from './etcd-client.js';
 import type {
+  BatchDeleteEntry,
+  BatchDeleteResult,
   ListOptions,
   ListResult,
   Storage,
@@ -37,9 +40,23 @@ export interface CompactionTurn {
 /** Same key and scheme as kube-apiserver, so API servers (even kube's) sharing one etcd take turns. */
 export const COMPACT_REV_KEY = 'compact_rev_key';
 
-// etcd 3.4 rejects pings more often than every 5 s (GOAWAY too_many_pings), and does not permit
-// pings without an active call, so keep the defaults for those.
-const keepalive = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };
+/**
+ * Keys per etcd range when a list asks for no limit (client-go pages by 500 too): a few hundred KB
+ * at typical object sizes, so no etcd response grows with the number of objects stored.
+ */
+export const LIST_CHUNK = 500;
+/** etcd's default --max-txn-ops: the most compares, or operations, one transaction may hold. */
+export const MAX_TXN_OPS = 128;
+/**
+ * etcd's default --max-request-bytes (1.5 MiB). A larger write is refused here, as INVALID_ARGUMENT:
+ * sent, etcd's gRPC layer answers RESOURCE_EXHAUSTED, which the etcd3 client treats as a transport
+ * fault and answers by resetting the connection every other call shares.
+ */
+export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+/** Room left in a request for the transaction around one key and value. */
+const TXN_OVERHEAD_BYTES = 1024;
+/** Batch-delete transactions in flight at once. */
+const DELETE_CONCURRENCY = 4;
 
 interface ContinueToken {
   rev: string;
@@ -58,8 +75,7 @@ export class EtcdStorage implements Storage {
   constructor(opts: EtcdStorageOptions) {
     this.ownsClient = !opts.client;
     this.client =
-      opts.client ??
-      new Etcd3({ hosts: opts.endpoints, grpcOptions: keepalive as IOptions['grpcOptions'] });
+opts.client ?? newEtcdClient(opts.endpoints);
     this.root = `${(opts.prefix ?? '/persys').replace(/\/+$/, '')}/`;
     this.logger = opts.logger;
   }
@@ -68,7 +84,7 @@ export class EtcdStorage implements Storage {
     const k = this.abs(key);
     const res = await this.client.kv.txn({
       compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: encode(value) } }],
+      success: [{ request_put: { key: k, value: fitting(key, k, encode(value)) } }],
     });
     if (!res.succeeded) throw new AlreadyExistsError(key);
     return stored(key, value, res.header.revision);
@@ -81,6 +97,20 @@ export class EtcdStorage implements Storage {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    if (options.limit && options.limit > 0) return this.listPage(prefix, options);
+    // Unbounded: pages at the first page's revision, so the whole is still one consistent snapshot.
+    const items: StoredObject[] = [];
+    let page: ListResult | undefined;
+    let revision: string | undefined;
+    do {
+      page = await this.listPage(prefix, { limit: LIST_CHUNK, continue: page?.continue ?? options.continue });
+      revision ??= page.revision;
+      for (const item of page.items) items.push(item);
+    } while (page.continue);
+    return { items, revision: revision!, remaining: 0 };
+  }
+
+  private async listPage(prefix: string, options: ListOptions): Promise<ListResult> {
     const token = options.continue ? parseContinue(options.continue, prefix) : undefined;
     const limit = options.limit && options.limit > 0 ? options.limit : 0;
     let res;
@@ -111,7 +141,7 @@ export class EtcdStorage implements Storage {
     const k = this.abs(key);
     const res = await this.client.kv.txn({
       compare: this.preconditions(k, expectedRevision),
-      success: [{ request_put: { key: k, value: encode(value) } }],
+      success: [{ request_put: { key: k, value: fitting(key, k, encode(value)) } }],
       failure: [{ request_range: { key: k } }],
     });
     if (!res.succeeded) this.throwFailed(key, res.responses[0]?.response_range.kvs[0], expectedRevision);
@@ -131,6 +161,46 @@ export class EtcdStorage implements Storage {
     // Unreachable while the txn compares Create > 0, but a missing prev_kv must not pass silently.
     if (!prev) throw new NotFoundError(key);
     return this.decode(prev);
+  }
+
+  async deleteMany(entries: BatchDeleteEntry[]): Promise<BatchDeleteResult> {
+    const chunks: BatchDeleteEntry[][] = [];
+    for (let i = 0; i < entries.length; i += MAX_TXN_OPS) chunks.push(entries.slice(i, i + MAX_TXN_OPS));
+    const result: BatchDeleteResult = { deleted: 0, skipped: [] };
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) await this.deleteChunk(chunks[next++]!, result);
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, chunks.length) }, worker));
+    return result;
+  }
+
+  // One transaction for the whole chunk; if any key changed, each key of the chunk goes alone so
+  // the others are still deleted and only the changed ones are reported.
+  private async deleteChunk(chunk: BatchDeleteEntry[], result: BatchDeleteResult): Promise<void> {
+    const res = await this.client.kv.txn({
+      // Mod == a real revision implies the key exists (a missing key's is 0): one compare per key.
+      compare: chunk.map((e) => ({
+        key: this.abs(e.key),
+        target: 'Mod' as const,
+        result: 'Equal' as const,
+        mod_revision: /^[1-9]\d*$/.test(e.expectedRevision) ? e.expectedRevision : -1,
+      })),
+      success: chunk.map((e) => ({ request_delete_range: { key: this.abs(e.key) } })),
+    });
+    if (res.succeeded) {
+      result.deleted += chunk.length;
+      return;
+    }
+    for (const e of chunk) {
+      try {
+        await this.delete(e.key, e.expectedRevision);
+        result.deleted++;
+      } catch (err) {
+        if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+        result.skipped.push(e.key);
+      }
+    }
   }
 
   /** Throws StorageError at once for a fromRevision that is not a decimal revision. */
@@ -358,6 +428,13 @@ function encode(value: Resource): Buffer {
   if (value.metadata && value.metadata.resourceVersion === undefined) return Buffer.from(JSON.stringify(value));
   const { resourceVersion: _rv, ...metadata } = value.metadata ?? {};
   return Buffer.from(JSON.stringify({ ...value, metadata }));
+}
+
+function fitting(key: string, k: Buffer, bytes: Buffer): Buffer {
+  if (k.length + bytes.length + TXN_OVERHEAD_BYTES <= MAX_REQUEST_BYTES) return bytes;
+  throw new InvalidRequestError(
+    `${key} is ${bytes.length} bytes stored; etcd accepts at most ${MAX_REQUEST_BYTES} bytes per request`,
+  );
 }
 
 function stored(key: string, value: Resource, revision: string): StoredObject {
