@@ -14,6 +14,7 @@ import { ApiStatusError, alreadyExists, conflict, failedPrecondition, invalid, n
 import { clone, declaredFields, declaredFieldsChanged, deepEqual, mergeApplied } from './merge.js';
 import { effectiveNamespace, kindPrefix, objectKey, resolveKind } from './keys.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import type { CachedLister } from './cached-list.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -57,6 +58,8 @@ export interface ResourceStoreOptions {
    * only on a miss, like Kubernetes' NamespaceLifecycle admission.
    */
   cachedNamespace?: (name: string) => Resource | undefined;
+  /** Serves lists from the watch caches when they can do so consistently; etcd serves the rest. */
+  lists?: CachedLister;
 }
 
 export class ResourceStore {
@@ -78,6 +81,10 @@ export class ResourceStore {
     const matches = (o: Resource) => matchLabels(o) && matchFields(o);
     const prefix = kindPrefix(info, info.namespaced ? (query.namespace ?? '') : '');
     const limit = Math.max(0, query.limit ?? 0);
+    const cached = await this.opts.lists?.list(info.kind, prefix, { limit, continue: query.continue || undefined, matches });
+    if (cached) {
+      return { items: cached.items, resourceVersion: cached.revision, continue: cached.continue ?? '', remaining: cached.remaining };
+    }
     if (!limit) {
       const res = await this.storage.list(prefix, { continue: query.continue || undefined });
       return { items: res.items.map((i) => i.value).filter(matches), resourceVersion: res.revision, continue: '', remaining: 0 };

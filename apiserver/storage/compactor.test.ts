@@ -89,6 +89,7 @@ describe('startCompactor', () => {
         await etcdStorage.update('items/a', secret(`tick ${observed.length}`)); // history between ticks
         return rev;
       },
+      changedBetween: (p, a, b) => etcdStorage.changedBetween(p, a, b),
       compact: (r) => etcdStorage.compact(r),
       close: async () => {},
     };

@@ -224,6 +224,27 @@ export function storageConformance(
       });
     });
 
+    describe('changedBetween', () => {
+      it('tells whether anything under the prefix changed between two revisions', async () => {
+        await s.create('items/a', secret('a', 'v1'));
+        const b = await s.create('items/b', secret('b', 'v1'));
+        const outside = await s.create('other/x', secret('x', 'v1'));
+        expect(await s.changedBetween('items/', b.revision, outside.revision)).toBe(false);
+        const a2 = await s.update('items/a', secret('a', 'v2'));
+        expect(await s.changedBetween('items/', b.revision, a2.revision)).toBe(true);
+        expect(await s.changedBetween('items/', a2.revision, a2.revision)).toBe(false);
+        await s.delete('items/b');
+        const afterDelete = await s.currentRevision();
+        expect(await s.changedBetween('items/', a2.revision, afterDelete)).toBe(true);
+        // A key created and deleted in between leaves the prefix as it was.
+        await s.create('items/c', secret('c', 'v1'));
+        await s.delete('items/c');
+        expect(await s.changedBetween('items/', afterDelete, await s.currentRevision())).toBe(false);
+        const c2 = await s.create('items/c', secret('c', 'v1'));
+        expect(await s.changedBetween('items/', afterDelete, c2.revision)).toBe(true);
+      });
+    });
+
     describe('deleteMany', () => {
       it('deletes every key still at its revision, skips changed and missing keys, and watches see each delete', async () => {
         const n = 300; // more than two of etcd's transactions

@@ -4,6 +4,7 @@ import type { Etcd3, IKeyValue, ICompare, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, InvalidRequestError, StorageError, TooOldError } from './errors.js';
+import { encodeContinue, parseContinue } from './continue.js';
 import { newEtcdClient } from './etcd-client.js';
 import type {
   BatchDeleteEntry,
@@ -57,12 +58,6 @@ export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 const TXN_OVERHEAD_BYTES = 1024;
 /** Batch-delete transactions in flight at once. */
 const DELETE_CONCURRENCY = 4;
-
-interface ContinueToken {
-  rev: string;
-  /** Relative key the next page starts at (inclusive). */
-  start: string;
-}
 
 export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
@@ -130,10 +125,7 @@ opts.client ?? newEtcdClient(opts.endpoints);
     const items = res.kvs.map((kv) => this.decode(kv));
     const remaining = Number(res.count) - items.length;
     const result: ListResult = { items, revision, remaining };
-    if (res.more && items.length > 0) {
-      const next: ContinueToken = { rev: revision, start: `${items[items.length - 1]!.key}\x00` };
-      result.continue = Buffer.from(JSON.stringify(next)).toString('base64url');
-    }
+    if (res.more && items.length > 0) result.continue = encodeContinue(revision, items[items.length - 1]!.key);
     return result;
   }
 
@@ -215,6 +207,30 @@ opts.client ?? newEtcdClient(opts.endpoints);
     // Linearizable, so the answer is never older than a write this process has seen acknowledged.
     const res = await this.client.kv.range({ key: Buffer.from(this.root), count_only: true });
     return res.header.revision;
+  }
+
+  async changedBetween(prefix: string, since: string, at: string): Promise<boolean> {
+    if (BigInt(since) >= BigInt(at)) return false;
+    const key = this.abs(prefix);
+    const range_end = prefixEnd(key);
+    // Keys that exist at `at` were all there, unmodified, at `since` when none has a newer
+    // mod_revision; the sets are then equal when the counts are. One read-only transaction; the
+    // counts come from etcd's index and the modified-key probe returns at most one key.
+    let res;
+    try {
+      res = await this.client.kv.txn({
+        success: [
+          { request_range: { key, range_end, revision: at, count_only: true } },
+          { request_range: { key, range_end, revision: since, count_only: true } },
+          { request_range: { key, range_end, revision: at, keys_only: true, limit: 1, min_mod_revision: (BigInt(since) + 1n).toString() } },
+        ],
+      });
+    } catch (err) {
+      if (isCompacted(err)) return true;
+      throw err;
+    }
+    const [now, then, modified] = res.responses.map((r) => r.response_range);
+    return now!.count !== then!.count || modified!.kvs.length > 0;
   }
 
   /** Compacting at or below the current compaction revision is a no-op: that history is gone already. */
@@ -451,26 +467,6 @@ function prefixEnd(prefix: Buffer): Buffer {
     }
   }
   return Buffer.from([0]); // all 0xff: to the end of the keyspace
-}
-
-function parseContinue(token: string, prefix: string): ContinueToken {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const t = parsed as Partial<ContinueToken> | undefined;
-  if (
-    !t ||
-    typeof t.rev !== 'string' ||
-    !/^[1-9]\d*$/.test(t.rev) ||
-    typeof t.start !== 'string' ||
-    !t.start.startsWith(prefix)
-  ) {
-    throw new InvalidRequestError(`invalid continue token for prefix ${JSON.stringify(prefix)}`);
-  }
-  return { rev: t.rev, start: t.start };
 }
 
 function isCompacted(err: unknown): boolean {

@@ -94,6 +94,12 @@ export interface Storage {
   /** Every change under `prefix` after `fromRevision` (exclusive), in revision order. */
   watch(prefix: string, fromRevision: string, handlers: WatchHandlers): StorageWatch;
   currentRevision(): Promise<string>;
+  /**
+   * Whether anything under `prefix` changed after revision `since`, up to and including `at`,
+   * without reading the objects: lets a cache current to `since` prove it is current to `at`.
+   * A compacted `since` counts as changed.
+   */
+  changedBetween(prefix: string, since: string, at: string): Promise<boolean>;
   /** Discards history before `revision`; later watches or continues from before it get TooOldError. */
   compact(revision: string): Promise<void>;
   close(): Promise<void>;

@@ -42,6 +42,9 @@ export class MeasuredStorage implements Storage {
   currentRevision() {
     return this.time('currentRevision', () => this.inner.currentRevision());
   }
+  changedBetween(prefix: string, since: string, at: string) {
+    return this.time('changedBetween', () => this.inner.changedBetween(prefix, since, at));
+  }
   compact(revision: string) {
     return this.time('compact', () => this.inner.compact(revision));
   }
