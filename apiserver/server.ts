@@ -25,6 +25,7 @@ import { caCertHash, type CertBundle } from './pki/index.js';
 import { startGarbageCollector } from './registry/gc.js';
 import { ensureBootstrapNamespaces } from './registry/bootstrap.js';
 import { ResourceStore } from './registry/store.js';
+import { CachedLister } from './registry/cached-list.js';
 import { objectKey } from './registry/keys.js';
 import { findKind } from '../lib/api/kinds.js';
 import { startCompactor } from './storage/compactor.js';
@@ -90,6 +91,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const namespaces = watches.cache('Namespace');
   const store = new ResourceStore(storage, log, {
     cachedNamespace: (name) => namespaces.get(objectKey(findKind('Namespace')!, '', name)),
+    lists: new CachedLister(storage, (kind) => watches.cache(kind)),
   });
   await ensureBootstrapNamespaces(store);
   await watches.start();

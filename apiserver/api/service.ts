@@ -25,6 +25,7 @@ import { callerIdentity } from './authz.js';
 import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import { ApiStatusError, codeName, invalid, toServiceError } from './status.js';
+import { checkListSize } from './list-size.js';
 
 export interface ServiceDeps {
   store: ResourceStore;
@@ -86,12 +87,14 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
         limit: r.limit,
         continue: r.continue,
       });
-      return {
+      const res: ListResponse = {
         items: page.items.map((i) => toWire(i)),
         resourceVersion: page.resourceVersion,
         continue: page.continue,
         remainingItemCount: String(page.remaining),
       };
+      if (!r.limit) checkListSize(res, r.kind);
+      return res;
     }),
     update: unary('update', (r: UpdateRequest) => kindOfWire(r.object), async (r: UpdateRequest, id) =>
       toWire(await store.update(objectOf(r.object), { dryRun: r.dryRun, identity: who(id) })),

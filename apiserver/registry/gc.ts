@@ -45,31 +45,35 @@ export function startGarbageCollector(
   async function pass(): Promise<void> {
     const all = KINDS.flatMap((k) => watches.cache(k.kind).snapshot().objects);
     const uids = new Set(all.map((o) => o.metadata.uid));
+    // Owners confirmed against storage once per pass, however many dependents they had.
+    const ownerAlive = new Map<string, boolean>();
+    const orphans: Resource[] = [];
     for (const obj of all) {
       const refs = obj.metadata.ownerReferences ?? [];
       if (!refs.length || obj.metadata.deletionTimestamp || refs.some((r) => uids.has(r.uid))) continue;
       // The caches of different kinds may lag each other: confirm against storage before deleting.
-      const alive = await Promise.all(refs.map((r) => ownerExists(obj, r)));
-      if (alive.some(Boolean)) continue;
-      log.info({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name }, 'deleting dependent of deleted owner');
-      await store
-        .delete(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name!, { uid: obj.metadata.uid, identity: IDENTITY })
-        .catch(ignoreGone);
+      for (const r of refs) if (!ownerAlive.has(r.uid)) ownerAlive.set(r.uid, await ownerExists(obj, r));
+      if (refs.some((r) => ownerAlive.get(r.uid))) continue;
+      orphans.push(obj);
+    }
+    if (orphans.length) {
+      log.info({ count: orphans.length }, 'deleting dependents of deleted owners');
+      await store.deleteMany(orphans, { identity: IDENTITY });
     }
     for (const ns of all.filter((o) => o.kind === 'Namespace' && o.metadata.deletionTimestamp)) {
       await emptyNamespace(ns.metadata.name!);
     }
   }
 
+  // Deletes what the namespace holds in batches; once a pass finds it empty, drops its finalizer.
+  // Objects skipped because they changed are seen again on the next pass (the deletes trigger one).
   async function emptyNamespace(ns: string): Promise<void> {
     let remaining = 0;
     for (const info of KINDS.filter((k) => k.namespaced)) {
       const { items } = await store.list(info.kind, { namespace: ns });
       remaining += items.length;
-      for (const obj of items) {
-        if (obj.metadata.deletionTimestamp) continue;
-        await store.delete(info.kind, ns, obj.metadata.name!, { identity: IDENTITY }).catch(ignoreGone);
-      }
+      const live = items.filter((obj) => !obj.metadata.deletionTimestamp);
+      if (live.length) await store.deleteMany(live, { identity: IDENTITY });
     }
     if (remaining === 0) {
       log.info({ namespace: ns }, 'namespace is empty: finalizing');

@@ -81,6 +81,7 @@ describe('startCompactor', () => {
       list: (p, o) => etcdStorage.list(p, o),
       update: (k, v, r) => etcdStorage.update(k, v, r),
       delete: (k, r) => etcdStorage.delete(k, r),
+      deleteMany: (e) => etcdStorage.deleteMany(e),
       watch: (p, r, h) => etcdStorage.watch(p, r, h),
       currentRevision: async () => {
         const rev = await etcdStorage.currentRevision();
@@ -88,6 +89,7 @@ describe('startCompactor', () => {
         await etcdStorage.update('items/a', secret(`tick ${observed.length}`)); // history between ticks
         return rev;
       },
+      changedBetween: (p, a, b) => etcdStorage.changedBetween(p, a, b),
       compact: (r) => etcdStorage.compact(r),
       close: async () => {},
     };

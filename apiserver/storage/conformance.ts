@@ -206,6 +206,77 @@ export function storageConformance(
       });
     });
 
+    describe('list without a limit over many items', () => {
+      it('returns every item once, in key order, as of one revision, however many there are', async () => {
+        const n = 1_234; // more than two of etcd's internal pages
+        const keys = Array.from({ length: n }, (_, i) => `items/${String(i).padStart(5, '0')}`);
+        for (let i = 0; i < n; i += 100) await Promise.all(keys.slice(i, i + 100).map((k) => s.create(k, secret(k, 'v1'))));
+        const res = await s.list('items/');
+        expect(res.items.map((i) => i.key)).toEqual(keys);
+        expect(res.revision).toBe(await s.currentRevision());
+        expect(res.continue).toBeUndefined();
+        // And from a continue token onwards: the rest, at the first page's revision.
+        const first = await s.list('items/', { limit: 10 });
+        await s.create('items/00005x', secret('new', 'later'));
+        const rest = await s.list('items/', { continue: first.continue });
+        expect(rest.revision).toBe(first.revision);
+        expect(rest.items.map((i) => i.key)).toEqual(keys.slice(10));
+      });
+    });
+
+    describe('changedBetween', () => {
+      it('tells whether anything under the prefix changed between two revisions', async () => {
+        await s.create('items/a', secret('a', 'v1'));
+        const b = await s.create('items/b', secret('b', 'v1'));
+        const outside = await s.create('other/x', secret('x', 'v1'));
+        expect(await s.changedBetween('items/', b.revision, outside.revision)).toBe(false);
+        const a2 = await s.update('items/a', secret('a', 'v2'));
+        expect(await s.changedBetween('items/', b.revision, a2.revision)).toBe(true);
+        expect(await s.changedBetween('items/', a2.revision, a2.revision)).toBe(false);
+        await s.delete('items/b');
+        const afterDelete = await s.currentRevision();
+        expect(await s.changedBetween('items/', a2.revision, afterDelete)).toBe(true);
+        // A key created and deleted in between leaves the prefix as it was.
+        await s.create('items/c', secret('c', 'v1'));
+        await s.delete('items/c');
+        expect(await s.changedBetween('items/', afterDelete, await s.currentRevision())).toBe(false);
+        const c2 = await s.create('items/c', secret('c', 'v1'));
+        expect(await s.changedBetween('items/', afterDelete, c2.revision)).toBe(true);
+      });
+    });
+
+    describe('deleteMany', () => {
+      it('deletes every key still at its revision, skips changed and missing keys, and watches see each delete', async () => {
+        const n = 300; // more than two of etcd's transactions
+        const created = [];
+        for (let i = 0; i < n; i += 100) {
+          created.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => s.create(`items/${String(i + j).padStart(4, '0')}`, secret('x', 'v1'))))));
+        }
+        const changed = await s.update(created[7]!.key, secret('x', 'v2'));
+        await s.delete(created[250]!.key);
+        const before = await s.currentRevision();
+        const w = collect(s, 'items/', before);
+        try {
+          const res = await s.deleteMany(created.map((c) => ({ key: c.key, expectedRevision: c.revision })));
+          expect(res.deleted).toBe(n - 2);
+          expect(res.skipped.sort()).toEqual([created[7]!.key, created[250]!.key].sort());
+          const left = await s.list('items/');
+          expect(left.items.map((i) => [i.key, i.revision])).toEqual([[changed.key, changed.revision]]);
+          const events = await w.until(n - 2);
+          expect(events.every((e) => e.type === 'DELETED')).toBe(true);
+          expect(new Set(events.map((e) => e.key)).size).toBe(n - 2);
+          expect(events.some((e) => e.key === changed.key)).toBe(false);
+          for (const e of events) expect(e.value.spec).toEqual({ data: 'v1' });
+        } finally {
+          w.close();
+        }
+      });
+
+      it('does nothing for an empty batch', async () => {
+        expect(await s.deleteMany([])).toEqual({ deleted: 0, skipped: [] });
+      });
+    });
+
     describe('watch', () => {
       it('delivers exactly the later changes under the prefix, in order, with values', async () => {
         const r0 = await s.currentRevision();

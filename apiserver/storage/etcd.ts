@@ -1,10 +1,14 @@
 // The etcd implementation of Storage: objects are JSON under one key prefix, resourceVersion is the
 // key's mod_revision, and every conditional write is a single etcd transaction.
-import { Etcd3, type IKeyValue, type IOptions, type ICompare, type Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, ICompare, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, InvalidRequestError, StorageError, TooOldError } from './errors.js';
+import { encodeContinue, parseContinue } from './continue.js';
+import { newEtcdClient } from './etcd-client.js';
 import type {
+  BatchDeleteEntry,
+  BatchDeleteResult,
   ListOptions,
   ListResult,
   Storage,
@@ -37,15 +41,23 @@ export interface CompactionTurn {
 /** Same key and scheme as kube-apiserver, so API servers (even kube's) sharing one etcd take turns. */
 export const COMPACT_REV_KEY = 'compact_rev_key';
 
-// etcd 3.4 rejects pings more often than every 5 s (GOAWAY too_many_pings), and does not permit
-// pings without an active call, so keep the defaults for those.
-const keepalive = { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 };
-
-interface ContinueToken {
-  rev: string;
-  /** Relative key the next page starts at (inclusive). */
-  start: string;
-}
+/**
+ * Keys per etcd range when a list asks for no limit (client-go pages by 500 too): a few hundred KB
+ * at typical object sizes, so no etcd response grows with the number of objects stored.
+ */
+export const LIST_CHUNK = 500;
+/** etcd's default --max-txn-ops: the most compares, or operations, one transaction may hold. */
+export const MAX_TXN_OPS = 128;
+/**
+ * etcd's default --max-request-bytes (1.5 MiB). A larger write is refused here, as INVALID_ARGUMENT:
+ * sent, etcd's gRPC layer answers RESOURCE_EXHAUSTED, which the etcd3 client treats as a transport
+ * fault and answers by resetting the connection every other call shares.
+ */
+export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+/** Room left in a request for the transaction around one key and value. */
+const TXN_OVERHEAD_BYTES = 1024;
+/** Batch-delete transactions in flight at once. */
+const DELETE_CONCURRENCY = 4;
 
 export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
@@ -58,8 +70,7 @@ export class EtcdStorage implements Storage {
   constructor(opts: EtcdStorageOptions) {
     this.ownsClient = !opts.client;
     this.client =
-      opts.client ??
-      new Etcd3({ hosts: opts.endpoints, grpcOptions: keepalive as IOptions['grpcOptions'] });
+opts.client ?? newEtcdClient(opts.endpoints);
     this.root = `${(opts.prefix ?? '/persys').replace(/\/+$/, '')}/`;
     this.logger = opts.logger;
   }
@@ -68,7 +79,7 @@ export class EtcdStorage implements Storage {
     const k = this.abs(key);
     const res = await this.client.kv.txn({
       compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: encode(value) } }],
+      success: [{ request_put: { key: k, value: fitting(key, k, encode(value)) } }],
     });
     if (!res.succeeded) throw new AlreadyExistsError(key);
     return stored(key, value, res.header.revision);
@@ -81,6 +92,20 @@ export class EtcdStorage implements Storage {
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    if (options.limit && options.limit > 0) return this.listPage(prefix, options);
+    // Unbounded: pages at the first page's revision, so the whole is still one consistent snapshot.
+    const items: StoredObject[] = [];
+    let page: ListResult | undefined;
+    let revision: string | undefined;
+    do {
+      page = await this.listPage(prefix, { limit: LIST_CHUNK, continue: page?.continue ?? options.continue });
+      revision ??= page.revision;
+      for (const item of page.items) items.push(item);
+    } while (page.continue);
+    return { items, revision: revision!, remaining: 0 };
+  }
+
+  private async listPage(prefix: string, options: ListOptions): Promise<ListResult> {
     const token = options.continue ? parseContinue(options.continue, prefix) : undefined;
     const limit = options.limit && options.limit > 0 ? options.limit : 0;
     let res;
@@ -100,10 +125,7 @@ export class EtcdStorage implements Storage {
     const items = res.kvs.map((kv) => this.decode(kv));
     const remaining = Number(res.count) - items.length;
     const result: ListResult = { items, revision, remaining };
-    if (res.more && items.length > 0) {
-      const next: ContinueToken = { rev: revision, start: `${items[items.length - 1]!.key}\x00` };
-      result.continue = Buffer.from(JSON.stringify(next)).toString('base64url');
-    }
+    if (res.more && items.length > 0) result.continue = encodeContinue(revision, items[items.length - 1]!.key);
     return result;
   }
 
@@ -111,7 +133,7 @@ export class EtcdStorage implements Storage {
     const k = this.abs(key);
     const res = await this.client.kv.txn({
       compare: this.preconditions(k, expectedRevision),
-      success: [{ request_put: { key: k, value: encode(value) } }],
+      success: [{ request_put: { key: k, value: fitting(key, k, encode(value)) } }],
       failure: [{ request_range: { key: k } }],
     });
     if (!res.succeeded) this.throwFailed(key, res.responses[0]?.response_range.kvs[0], expectedRevision);
@@ -133,6 +155,46 @@ export class EtcdStorage implements Storage {
     return this.decode(prev);
   }
 
+  async deleteMany(entries: BatchDeleteEntry[]): Promise<BatchDeleteResult> {
+    const chunks: BatchDeleteEntry[][] = [];
+    for (let i = 0; i < entries.length; i += MAX_TXN_OPS) chunks.push(entries.slice(i, i + MAX_TXN_OPS));
+    const result: BatchDeleteResult = { deleted: 0, skipped: [] };
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) await this.deleteChunk(chunks[next++]!, result);
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, chunks.length) }, worker));
+    return result;
+  }
+
+  // One transaction for the whole chunk; if any key changed, each key of the chunk goes alone so
+  // the others are still deleted and only the changed ones are reported.
+  private async deleteChunk(chunk: BatchDeleteEntry[], result: BatchDeleteResult): Promise<void> {
+    const res = await this.client.kv.txn({
+      // Mod == a real revision implies the key exists (a missing key's is 0): one compare per key.
+      compare: chunk.map((e) => ({
+        key: this.abs(e.key),
+        target: 'Mod' as const,
+        result: 'Equal' as const,
+        mod_revision: /^[1-9]\d*$/.test(e.expectedRevision) ? e.expectedRevision : -1,
+      })),
+      success: chunk.map((e) => ({ request_delete_range: { key: this.abs(e.key) } })),
+    });
+    if (res.succeeded) {
+      result.deleted += chunk.length;
+      return;
+    }
+    for (const e of chunk) {
+      try {
+        await this.delete(e.key, e.expectedRevision);
+        result.deleted++;
+      } catch (err) {
+        if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+        result.skipped.push(e.key);
+      }
+    }
+  }
+
   /** Throws StorageError at once for a fromRevision that is not a decimal revision. */
   watch(prefix: string, fromRevision: string, handlers: WatchHandlers): StorageWatch {
     if (!/^\d+$/.test(fromRevision)) throw new InvalidRequestError(`invalid revision ${JSON.stringify(fromRevision)}`);
@@ -145,6 +207,30 @@ export class EtcdStorage implements Storage {
     // Linearizable, so the answer is never older than a write this process has seen acknowledged.
     const res = await this.client.kv.range({ key: Buffer.from(this.root), count_only: true });
     return res.header.revision;
+  }
+
+  async changedBetween(prefix: string, since: string, at: string): Promise<boolean> {
+    if (BigInt(since) >= BigInt(at)) return false;
+    const key = this.abs(prefix);
+    const range_end = prefixEnd(key);
+    // Keys that exist at `at` were all there, unmodified, at `since` when none has a newer
+    // mod_revision; the sets are then equal when the counts are. One read-only transaction; the
+    // counts come from etcd's index and the modified-key probe returns at most one key.
+    let res;
+    try {
+      res = await this.client.kv.txn({
+        success: [
+          { request_range: { key, range_end, revision: at, count_only: true } },
+          { request_range: { key, range_end, revision: since, count_only: true } },
+          { request_range: { key, range_end, revision: at, keys_only: true, limit: 1, min_mod_revision: (BigInt(since) + 1n).toString() } },
+        ],
+      });
+    } catch (err) {
+      if (isCompacted(err)) return true;
+      throw err;
+    }
+    const [now, then, modified] = res.responses.map((r) => r.response_range);
+    return now!.count !== then!.count || modified!.kvs.length > 0;
   }
 
   /** Compacting at or below the current compaction revision is a no-op: that history is gone already. */
@@ -360,6 +446,13 @@ function encode(value: Resource): Buffer {
   return Buffer.from(JSON.stringify({ ...value, metadata }));
 }
 
+function fitting(key: string, k: Buffer, bytes: Buffer): Buffer {
+  if (k.length + bytes.length + TXN_OVERHEAD_BYTES <= MAX_REQUEST_BYTES) return bytes;
+  throw new InvalidRequestError(
+    `${key} is ${bytes.length} bytes stored; etcd accepts at most ${MAX_REQUEST_BYTES} bytes per request`,
+  );
+}
+
 function stored(key: string, value: Resource, revision: string): StoredObject {
   return { key, value: { ...value, metadata: { ...value.metadata, resourceVersion: revision } }, revision };
 }
@@ -374,26 +467,6 @@ function prefixEnd(prefix: Buffer): Buffer {
     }
   }
   return Buffer.from([0]); // all 0xff: to the end of the keyspace
-}
-
-function parseContinue(token: string, prefix: string): ContinueToken {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const t = parsed as Partial<ContinueToken> | undefined;
-  if (
-    !t ||
-    typeof t.rev !== 'string' ||
-    !/^[1-9]\d*$/.test(t.rev) ||
-    typeof t.start !== 'string' ||
-    !t.start.startsWith(prefix)
-  ) {
-    throw new InvalidRequestError(`invalid continue token for prefix ${JSON.stringify(prefix)}`);
-  }
-  return { rev: t.rev, start: t.start };
 }
 
 function isCompacted(err: unknown): boolean {

@@ -25,6 +25,18 @@ export interface ListResult {
   remaining: number;
 }
 
+/** One key of a batch delete: removed only while its stored revision still equals `expectedRevision`. */
+export interface BatchDeleteEntry {
+  key: string;
+  expectedRevision: string;
+}
+
+export interface BatchDeleteResult {
+  deleted: number;
+  /** Keys left in place because they changed since `expectedRevision` or were already gone. */
+  skipped: string[];
+}
+
 export type StorageEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface StorageEvent {
@@ -58,7 +70,10 @@ export interface Storage {
   /** Fails with AlreadyExistsError when the key exists. */
   create(key: string, value: Resource): Promise<StoredObject>;
   get(key: string): Promise<StoredObject | undefined>;
-  /** All keys under `prefix`, in key order, consistent at one revision across pages. */
+  /**
+   * All keys under `prefix`, in key order, consistent at one revision across pages. Without a limit
+   * the backend still reads in bounded pages (at one revision), never in one unbounded read.
+   */
   list(prefix: string, options?: ListOptions): Promise<ListResult>;
   /**
    * Replaces the value. With `expectedRevision`, fails with ConflictError unless the stored
@@ -70,9 +85,21 @@ export interface Storage {
    * revision of the delete). Conflict/NotFound as for update.
    */
   delete(key: string, expectedRevision?: string): Promise<StoredObject>;
+  /**
+   * Deletes many keys in as few round trips as the backend allows (etcd: transactions of at most
+   * 128 operations), each under its own revision precondition. Not atomic as a whole. Watches see
+   * one DELETED event per removed key, as for delete().
+   */
+  deleteMany(entries: BatchDeleteEntry[]): Promise<BatchDeleteResult>;
   /** Every change under `prefix` after `fromRevision` (exclusive), in revision order. */
   watch(prefix: string, fromRevision: string, handlers: WatchHandlers): StorageWatch;
   currentRevision(): Promise<string>;
+  /**
+   * Whether anything under `prefix` changed after revision `since`, up to and including `at`,
+   * without reading the objects: lets a cache current to `since` prove it is current to `at`.
+   * A compacted `since` counts as changed.
+   */
+  changedBetween(prefix: string, since: string, at: string): Promise<boolean>;
   /** Discards history before `revision`; later watches or continues from before it get TooOldError. */
   compact(revision: string): Promise<void>;
   close(): Promise<void>;

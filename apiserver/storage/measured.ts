@@ -1,6 +1,6 @@
 // A Storage decorator that times every backend call into etcd_request_duration_seconds.
 import type { Histogram } from 'prom-client';
-import type { ListOptions, Storage, StorageWatch, WatchHandlers } from './interface.js';
+import type { BatchDeleteEntry, ListOptions, Storage, StorageWatch, WatchHandlers } from './interface.js';
 import type { Resource } from '../../lib/api/resource.js';
 
 export class MeasuredStorage implements Storage {
@@ -33,11 +33,17 @@ export class MeasuredStorage implements Storage {
   delete(key: string, expectedRevision?: string) {
     return this.time('delete', () => this.inner.delete(key, expectedRevision));
   }
+  deleteMany(entries: BatchDeleteEntry[]) {
+    return this.time('deleteMany', () => this.inner.deleteMany(entries));
+  }
   watch(prefix: string, fromRevision: string, handlers: WatchHandlers): StorageWatch {
     return this.inner.watch(prefix, fromRevision, handlers);
   }
   currentRevision() {
     return this.time('currentRevision', () => this.inner.currentRevision());
+  }
+  changedBetween(prefix: string, since: string, at: string) {
+    return this.time('changedBetween', () => this.inner.changedBetween(prefix, since, at));
   }
   compact(revision: string) {
     return this.time('compact', () => this.inner.compact(revision));

@@ -51,6 +51,12 @@ class FakeStorage implements Storage {
     this.emit({ type: 'DELETED', key, value: { ...prev.value, metadata: { ...prev.value.metadata, resourceVersion: revision } }, revision });
     return prev;
   }
+  async changedBetween(): Promise<boolean> {
+    return true;
+  }
+  async deleteMany(): Promise<never> {
+    throw new Error('not used by the watch cache');
+  }
   watch(prefix: string, fromRevision: string, handlers: WatchHandlers) {
     this.watchCalls++;
     const w = { prefix, handlers };

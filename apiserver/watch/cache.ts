@@ -59,6 +59,8 @@ export class WatchCache {
   private readonly metrics: WatchCacheMetrics;
 
   private objects = new Map<string, Resource>();
+  /** The objects in key order, kept until the next change (lists and replays share it). */
+  private sorted?: readonly (readonly [string, Resource])[];
   private revision = '0';
   private history?: EventHistory<CacheEvent>;
   private readonly watchers = new Set<CacheWatcher>();
@@ -137,6 +139,16 @@ export class WatchCache {
     return { revision: this.revision, objects: this.currentObjects().map(([, obj]) => obj) };
   }
 
+  /**
+   * The current objects in key order and the revision they are current to. The array is shared
+   * and never changed afterwards (the next change builds a new one): a consistent snapshot at that
+   * revision for as long as the caller holds it. Read-only.
+   */
+  sortedEntries(): { revision: string; entries: readonly (readonly [string, Resource])[] } {
+    this.readyHistory();
+    return { revision: this.revision, entries: this.currentObjects() };
+  }
+
   /** Resolves when the cache has seen revision ≥ rev; rejects with TooLargeRevisionError after the timeout. */
   waitForRevision(rev: string, timeoutMs = this.waitTimeoutMs): Promise<void> {
     const revision = normalizeRevision(rev);
@@ -180,8 +192,9 @@ export class WatchCache {
     return this.history;
   }
 
-  private currentObjects(): [string, Resource][] {
-    return [...this.objects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  private currentObjects(): readonly (readonly [string, Resource])[] {
+    this.sorted ??= [...this.objects].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return this.sorted;
   }
 
   private forget(watcher: CacheWatcher, err?: Error): void {
@@ -229,6 +242,7 @@ export class WatchCache {
   private applyList(items: StoredObject[], revision: string): void {
     if (!this.history) {
       for (const item of items) this.objects.set(item.key, withResourceVersion(item.value, item.revision));
+      this.sorted = undefined;
       this.revision = revision;
       this.history = new EventHistory(this.historySize, revision);
       this.log.info({ revision, objects: this.objects.size }, 'watch cache ready');
@@ -319,6 +333,7 @@ export class WatchCache {
   private commit(ev: CacheEvent): void {
     if (ev.type === 'DELETED') this.objects.delete(ev.key);
     else this.objects.set(ev.key, ev.object);
+    this.sorted = undefined;
     this.history!.push(ev);
     this.revision = ev.revision;
     for (const w of this.watchers) w.deliver(ev);

@@ -3,7 +3,7 @@
 import { status as Code } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError, type ClientWatchEvent, type WatchOptions } from '../../lib/client/client.js';
+import { ApiError, type ClientWatchEvent, type ListOptions, type WatchOptions } from '../../lib/client/client.js';
 import { indexByNodeName, BY_NODE_NAME } from './indexers.js';
 import { Informer, type ListWatcher } from './informer.js';
 
@@ -83,6 +83,28 @@ describe('Informer (scripted source)', () => {
     expect(src.watchCalls.every((w) => w.allowBookmarks)).toBe(true);
     expect(src.listCalls).toBe(1);
     expect(inf.list().map((o) => o.metadata.name).sort()).toEqual(['a', 'b']);
+  });
+
+  it('lists in pages of the page size, continuing until the last page, and watches from the first page\'s revision', async () => {
+    const all = Array.from({ length: 1_234 }, (_, i) => ct(`c${String(i).padStart(4, '0')}`, '40'));
+    const calls: ListOptions[] = [];
+    const paged: ListWatcher = {
+      async list(_kind, opts = {}) {
+        calls.push(opts);
+        const start = opts.continue ? Number(opts.continue) : 0;
+        const end = Math.min(all.length, start + (opts.limit || all.length));
+        // Later pages carry a newer revision than the first, as a server's might: the first one counts.
+        return { items: all.slice(start, end), resourceVersion: start ? '99' : '40', continue: end < all.length ? String(end) : '' };
+      },
+      watch: (kind, opts) => new ScriptedSource().watch(kind, opts),
+    };
+    const inf = new Informer({ client: paged, kind: 'Container', pageSize: 500 });
+    inf.start();
+    await inf.waitForSync();
+    await inf.stop();
+    expect(calls.map((c) => [c.limit, c.continue])).toEqual([[500, ''], [500, '500'], [500, '1000']]);
+    expect(inf.list()).toHaveLength(1_234);
+    expect(inf.lastSyncResourceVersion()).toBe('40');
   });
 
   it('lists again on "too old" and synthesizes deletes for objects that vanished meanwhile', async () => {

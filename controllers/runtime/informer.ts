@@ -4,15 +4,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
-import type { ClientWatchEvent, ListOptions, ListResult, WatchOptions } from '../../lib/client/client.js';
+import { DEFAULT_PAGE_SIZE, type ClientWatchEvent, type ListOptions, type ListResult, type WatchOptions } from '../../lib/client/client.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { diffList, type Delta } from './delta.js';
 import type { IndexFunc } from './indexers.js';
 import { objectKey } from './keys.js';
 
-/** The part of ApiClient an informer needs. */
+/** The part of ApiClient an informer needs. A list without `continue` is complete. */
 export interface ListWatcher {
-  list(kind: string, opts?: ListOptions): Promise<Pick<ListResult, 'items' | 'resourceVersion'>>;
+  list(kind: string, opts?: ListOptions): Promise<Pick<ListResult, 'items' | 'resourceVersion'> & { continue?: string }>;
   watch(kind: string, opts?: WatchOptions): AsyncIterable<ClientWatchEvent>;
 }
 
@@ -33,6 +33,8 @@ export interface InformerOptions {
   fieldSelector?: string;
   /** Index name → function; more can be added later with addIndexer. */
   indexers?: Record<string, IndexFunc>;
+  /** Objects per list page (client-go's default). @default 500 */
+  pageSize?: number;
   /** First retry delay after a failed list or watch, doubled per failure. @default 1000 */
   initialBackoffMs?: number;
   /** @default 30000 */
@@ -200,8 +202,7 @@ export class Informer {
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
-    const { namespace, labelSelector, fieldSelector } = this.opts;
-    const res = await untilAborted(this.opts.client.list(this.kind, { namespace, labelSelector, fieldSelector }), signal);
+    const res = await this.listPages(signal);
     if (!res || signal.aborted) return;
     const deltas = diffList(this.items, res.items);
     for (const d of deltas) this.apply(d);
@@ -212,6 +213,26 @@ export class Informer {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w.resolve();
     }
+  }
+
+  /**
+   * The whole list in pages, all read at the first page's resourceVersion, so 30,000 objects never
+   * travel in one message. A continue token that expired fails the list; the caller lists again.
+   */
+  private async listPages(signal: AbortSignal): Promise<Pick<ListResult, 'items' | 'resourceVersion'> | undefined> {
+    const { namespace, labelSelector, fieldSelector } = this.opts;
+    const limit = this.opts.pageSize ?? DEFAULT_PAGE_SIZE;
+    const items: Resource[] = [];
+    let resourceVersion = '';
+    let token = '';
+    do {
+      const page = await untilAborted(this.opts.client.list(this.kind, { namespace, labelSelector, fieldSelector, limit, continue: token }), signal);
+      if (!page || signal.aborted) return undefined;
+      for (const item of page.items) items.push(item);
+      resourceVersion ||= page.resourceVersion;
+      token = page.continue ?? '';
+    } while (token);
+    return { items, resourceVersion };
   }
 
   /** Watches from the cache's revision until the stream ends; true if anything arrived. */

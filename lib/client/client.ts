@@ -43,6 +43,15 @@ export interface ListResult {
   remainingItemCount: number;
 }
 
+/** client-go's page size: small enough for any gRPC message limit, large enough to be cheap. */
+export const DEFAULT_PAGE_SIZE = 500;
+
+/**
+ * The largest message a persys client accepts (gRPC's default is 4 MiB). Lists page well below it;
+ * this only keeps an unpaged list of ~30,000 objects from any client working.
+ */
+export const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+
 export interface WatchOptions {
   namespace?: string;
   labelSelector?: string;
@@ -82,6 +91,7 @@ export class ApiClient {
     this.raw = new ResourcesClient(config.server, creds, {
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
     });
     this.deadlineMs = options.deadlineMs ?? 30_000;
   }
@@ -119,6 +129,32 @@ export class ApiClient {
       continue: res.continue,
       remainingItemCount: Number(res.remainingItemCount),
     };
+  }
+
+  /**
+   * Every page of a list, in order, read at one resourceVersion (that of the first page). `limit`
+   * is the page size (@default DEFAULT_PAGE_SIZE); a `continue` starts after an earlier page.
+   * Throws ApiError OUT_OF_RANGE when the server can no longer serve that revision: list again.
+   */
+  async *listPages(kind: string, opts: ListOptions = {}): AsyncGenerator<ListResult> {
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : DEFAULT_PAGE_SIZE;
+    let token = opts.continue ?? '';
+    do {
+      const page = await this.list(kind, { ...opts, limit, continue: token });
+      yield page;
+      token = page.continue;
+    } while (token);
+  }
+
+  /** The whole list, fetched in pages (see listPages); resourceVersion is the one it was read at. */
+  async listAll(kind: string, opts: ListOptions = {}): Promise<{ items: Resource[]; resourceVersion: string }> {
+    const items: Resource[] = [];
+    let resourceVersion = '';
+    for await (const page of this.listPages(kind, opts)) {
+      for (const item of page.items) items.push(item);
+      resourceVersion ||= page.resourceVersion;
+    }
+    return { items, resourceVersion };
   }
 
   async update(obj: Resource, opts: { dryRun?: boolean } = {}): Promise<Resource> {
