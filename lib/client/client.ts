@@ -9,6 +9,7 @@ import {
 } from '../gen/persys/v1/api.js';
 import { fromWire, toWire, type Resource } from '../api/resource.js';
 import type { ClientConfig } from './config.js';
+import { DEFAULT_PAGE_SIZE, listAll, listPages } from './pages.js';
 
 /** A failed API call: the gRPC status code, its name and the server's message. */
 export class ApiError extends Error {
@@ -42,9 +43,6 @@ export interface ListResult {
   continue: string;
   remainingItemCount: number;
 }
-
-/** client-go's page size: small enough for any gRPC message limit, large enough to be cheap. */
-export const DEFAULT_PAGE_SIZE = 500;
 
 /**
  * The largest message a persys client accepts (gRPC's default is 4 MiB). Lists page well below it;
@@ -131,30 +129,14 @@ export class ApiClient {
     };
   }
 
-  /**
-   * Every page of a list, in order, read at one resourceVersion (that of the first page). `limit`
-   * is the page size (@default DEFAULT_PAGE_SIZE); a `continue` starts after an earlier page.
-   * Throws ApiError OUT_OF_RANGE when the server can no longer serve that revision: list again.
-   */
-  async *listPages(kind: string, opts: ListOptions = {}): AsyncGenerator<ListResult> {
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : DEFAULT_PAGE_SIZE;
-    let token = opts.continue ?? '';
-    do {
-      const page = await this.list(kind, { ...opts, limit, continue: token });
-      yield page;
-      token = page.continue;
-    } while (token);
+  /** Every page of a list, read at the first page's resourceVersion (see pages.ts). */
+  listPages(kind: string, opts: Omit<ListOptions, 'limit' | 'continue'> = {}, pageSize = DEFAULT_PAGE_SIZE): AsyncGenerator<ListResult> {
+    return listPages(this, kind, opts, pageSize);
   }
 
-  /** The whole list, fetched in pages (see listPages); resourceVersion is the one it was read at. */
-  async listAll(kind: string, opts: ListOptions = {}): Promise<{ items: Resource[]; resourceVersion: string }> {
-    const items: Resource[] = [];
-    let resourceVersion = '';
-    for await (const page of this.listPages(kind, opts)) {
-      for (const item of page.items) items.push(item);
-      resourceVersion ||= page.resourceVersion;
-    }
-    return { items, resourceVersion };
+  /** The whole list, fetched in pages; resourceVersion is the one it was read at (watch from it). */
+  listAll(kind: string, opts: Omit<ListOptions, 'limit' | 'continue'> = {}, pageSize = DEFAULT_PAGE_SIZE): Promise<{ items: Resource[]; resourceVersion: string }> {
+    return listAll(this, kind, opts, pageSize);
   }
 
   async update(obj: Resource, opts: { dryRun?: boolean } = {}): Promise<Resource> {

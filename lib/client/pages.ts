@@ -50,7 +50,7 @@ export async function listAll(
   let resourceVersion = '';
   for await (const page of listPages(client, kind, opts, pageSize)) {
     for (const item of page.items) items.push(item);
-    resourceVersion = page.resourceVersion;
+    resourceVersion ||= page.resourceVersion;
   }
   return { items, resourceVersion };
 }
