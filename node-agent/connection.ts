@@ -59,13 +59,17 @@ export interface AgentConnectionOptions {
 
 type Stream = ClientDuplexStream<AgentMessage, ServerMessage>;
 
-const KEEPALIVE_TIME_MS = 10_000;
+// The API server pings on the same 5 s / 5 s (apiserver/server.ts): whichever end outlives the link
+// notices within 10 s, the agent to fail over, the server to mark the node's stream lost.
+const KEEPALIVE_TIME_MS = 5_000;
 const KEEPALIVE_TIMEOUT_MS = 5_000;
 /** How long the stream's keepalive may take to declare a silent peer dead; a node grace period should exceed it. */
 export const STREAM_KEEPALIVE_DETECTION_MS = KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS;
+/** How long a stopping agent waits for the server to acknowledge its goodbye before cancelling. */
+const GOODBYE_TIMEOUT_MS = 2_000;
 
 const CHANNEL_OPTIONS = {
-  // FIELD-NOTES: keepalive is off by default; 10 s / 5 s finds a dead server within 15 s.
+  // FIELD-NOTES: keepalive is off by default; 5 s / 5 s finds a dead server within 10 s.
   'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
   'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   'grpc.keepalive_permit_without_calls': 1,
@@ -95,7 +99,15 @@ export class AgentConnection {
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    this.current?.cancel();
+    // A half-close says goodbye: the API server then does not report the node's stream as lost, and
+    // a restart gets the node controller's full lease grace. Cancel if the server does not answer.
+    const call = this.current;
+    if (call) {
+      call.end();
+      const timer = setTimeout(() => call.cancel(), GOODBYE_TIMEOUT_MS);
+      await this.loop;
+      clearTimeout(timer);
+    }
     await this.loop;
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
