@@ -65,8 +65,6 @@ const KEEPALIVE_TIME_MS = 5_000;
 const KEEPALIVE_TIMEOUT_MS = 5_000;
 /** How long the stream's keepalive may take to declare a silent peer dead; a node grace period should exceed it. */
 export const STREAM_KEEPALIVE_DETECTION_MS = KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS;
-/** How long a stopping agent waits for the server to acknowledge its goodbye before cancelling. */
-const GOODBYE_TIMEOUT_MS = 2_000;
 
 const CHANNEL_OPTIONS = {
   // FIELD-NOTES: keepalive is off by default; 5 s / 5 s finds a dead server within 10 s.
@@ -99,15 +97,7 @@ export class AgentConnection {
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    // A half-close says goodbye: the API server then does not report the node's stream as lost, and
-    // a restart gets the node controller's full lease grace. Cancel if the server does not answer.
-    const call = this.current;
-    if (call) {
-      call.end();
-      const timer = setTimeout(() => call.cancel(), GOODBYE_TIMEOUT_MS);
-      await this.loop;
-      clearTimeout(timer);
-    }
+    this.current?.cancel();
     await this.loop;
     for (const c of this.clients.values()) c.close();
     this.clients.clear();

@@ -100,12 +100,12 @@ export class AgentSession {
           if (!this.closed) call.resume();
         });
     });
-    // A half-close is the agent saying goodbye (a stop or restart): its containers keep running and
-    // the Lease's own grace covers the restart. A cancel or an error is the agent, its host or the
-    // link gone (or keepalive finding it silent): mark the Lease so the node controller need not wait.
+    // Whatever ends the stream from the agent's side (a process or host gone, its link silent past
+    // keepalive, or a stop: a crashed agent's stream also arrives as a clean end) is marked on the
+    // Lease, so the node controller need not wait out the lease grace. Closes of our own are not.
     call.on('end', () => {
       if (this.closed) return;
-      this.finish('agent ended the stream');
+      this.finish('agent ended the stream', { lost: true });
       call.end();
     });
     call.on('cancelled', () => this.finish('agent cancelled the stream', { lost: true }));

@@ -105,7 +105,7 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     valueName: 'DURATION',
     default: '5s',
     description:
-      "how long a node whose agent stream broke from the agent's side (crash, lost host or link) has to reconnect to any API server before it is NotReady; a live agent reconnects in about 1s, and a stopping agent or API server never counts",
+      "how long a node whose agent stream broke from the agent's side (crash, lost host or link) has to reconnect to any API server before it is NotReady; a live agent reconnects in about 1s; streams an API server closes itself (restart, crash) never count",
   },
   'node-eviction-timeout': {
     type: 'string',
