@@ -45,7 +45,11 @@ export interface AgentConnectionOptions {
   agent: DesiredStateConsumer;
   requests: RequestHandler;
   nodeInfo(): Promise<NodeInfo>;
-  heartbeat(): Promise<Heartbeat>;
+  /**
+   * The heartbeat to send now. Synchronous on purpose: it renews the node's Lease, so it must never
+   * wait on the engine; it reports the latest figures some other loop gathered.
+   */
+  heartbeat(): Heartbeat;
   /** @default 10_000 */
   heartbeatIntervalMs?: number;
   /** A stream that brings no DesiredState within this time is abandoned. @default 30_000 */
@@ -178,15 +182,14 @@ export class AgentConnection {
         resolve({ synced, error });
       };
 
-      let heartbeatBusy = false;
+      // On its own timer, written at once: a slow engine or a pending drain never holds the next one back.
       const beat = () => {
-        if (heartbeatBusy || ended) return;
-        heartbeatBusy = true;
-        this.opts
-          .heartbeat()
-          .then((hb) => send({ message: { $case: 'heartbeat', value: hb } }))
-          .catch((e: unknown) => log.warn({ err: e }, 'heartbeat failed'))
-          .finally(() => (heartbeatBusy = false));
+        if (ended) return;
+        try {
+          send({ message: { $case: 'heartbeat', value: this.opts.heartbeat() } }).catch((e: unknown) => log.warn({ err: e }, 'cannot send a heartbeat'));
+        } catch (e) {
+          log.warn({ err: e }, 'heartbeat failed');
+        }
       };
 
       const onSynced = () => {

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { connect, type DetailedPeerCertificate } from 'node:tls';
 import { credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { caCertHash, createCsr } from '../apiserver/pki/index.js';
 import { AgentsClient, type JoinResponse } from '../lib/gen/persys/v1/agent.js';
 import { silentLogger } from '../lib/observability/logger.js';
 import { splitHostPort } from './address.js';
@@ -71,6 +70,8 @@ export async function ensureNodeCredentials(opts: JoinOptions): Promise<NodeCred
   if (!opts.token) throw new JoinError(`no node certificate in ${opts.dataDir} and no --token to join with`);
   if (!opts.caCertHash) throw new JoinError('--ca-cert-hash is required to join: it is how the agent knows the cluster CA');
   const caPem = await fetchPinnedCa(opts.joinServer, opts.caCertHash, opts.timeoutMs);
+  // Loaded only to join: an agent that restarts with its certificate never needs it (and stays smaller).
+  const { caCertHash, createCsr } = await import('../apiserver/pki/index.js');
   log.info({ joinServer: opts.joinServer, caCertHash: opts.caCertHash }, 'join port presented the pinned CA; joining');
   const { csrPem, keyPem } = await createCsr(`system:node:${opts.nodeName}`);
   const res = await callJoin(opts.joinServer, caPem, { token: opts.token, nodeName: opts.nodeName, csrPem }, opts.timeoutMs ?? 10_000);
@@ -112,6 +113,7 @@ export async function fetchPinnedCa(address: string, expectedHash: string, timeo
       reject(e instanceof JoinError ? e : new JoinError(`cannot reach the join port ${address}: ${e.message}`, { cause: e }));
     });
   });
+  const { caCertHash } = await import('../apiserver/pki/index.js');
   const want = expectedHash.toLowerCase();
   // The leaf is skipped: pinning a server certificate would not make the rest of the chain trustworthy.
   const cas = chain.slice(1).filter((c) => c.ca);

@@ -18,8 +18,9 @@ import { ImagePuller } from './images/puller.js';
 import { ensureNodeCredentials } from './join.js';
 import { agentMetrics } from './metrics.js';
 import { RequestHandler } from './requests.js';
-import { SwarmEngine } from './swarm/engine.js';
+import type { SwarmEngine } from './swarm/engine.js';
 import { ContainerUsageSampler, hostNodeInfo, NodeUsageSampler } from './usage.js';
+import { ContainerUsageLoop } from './usage-loop.js';
 
 export interface NodeAgentProcessOptions {
   nodeName: string;
@@ -99,22 +100,29 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       filesDir: resolve(opts.dataDir, 'stacks'),
       puller,
     });
-    const swarm = new SwarmEngine({ docker, node: opts.nodeName, logger: log });
+    // Loaded on the first swarm request: most nodes never get one.
+    let swarm: Promise<SwarmEngine> | undefined;
+    const swarmEngine = () =>
+      (swarm ??= import('./swarm/engine.js').then(({ SwarmEngine }) => new SwarmEngine({ docker, node: opts.nodeName, logger: log })));
     const requests = new RequestHandler(
       runtime,
       () => agent.managedContainers(),
       log.child({ loop: 'requests' }),
       (ns, name, service) => stacks.containersOf(ns, name, service),
-      (req, signal) => swarm.handle(req, signal),
+      async (req, signal) => (await swarmEngine()).handle(req, signal),
     );
     const nodeUsage = new NodeUsageSampler();
-    const containerUsage = new ContainerUsageSampler(runtime);
-    const heartbeat = async (): Promise<Heartbeat> => {
-      const usage = nodeUsage.sample();
+    // Sampled on its own timer: the heartbeat (the node's Lease) never waits on a stats call.
+    const containerUsage = new ContainerUsageLoop({
+      sampler: new ContainerUsageSampler(runtime),
+      containers: () => agent.managedContainers(),
+      engineHealthy: () => agent.dockerHealth().healthy,
+      intervalMs: opts.heartbeatIntervalMs,
+      logger: log.child({ loop: 'usage' }),
+    });
+    const heartbeat = (): Heartbeat => {
       const health = agent.dockerHealth();
-      // With the engine down, the heartbeat says so rather than waiting on stats calls.
-      const containers = health.healthy ? await containerUsage.sample(await agent.managedContainers().catch(() => [])) : [];
-      return { usage, containers, dockerHealthy: health.healthy, dockerMessage: health.message };
+      return { usage: nodeUsage.sample(), containers: containerUsage.snapshot(), dockerHealthy: health.healthy, dockerMessage: health.message };
     };
     const connection = new AgentConnection({
       servers: opts.servers,
@@ -165,6 +173,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
     }
     agent.start();
     stacks.start();
+    containerUsage.start();
     connection.start();
     log.info({ node: opts.nodeName, servers: opts.servers }, 'node agent started');
     return {
@@ -174,6 +183,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       metricsPort: obs?.port,
       async stop() {
         await connection.stop();
+        await containerUsage.stop();
         await agent.stop();
         await stacks.stop();
         runtime.close();

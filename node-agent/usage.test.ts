@@ -185,6 +185,31 @@ describe('ContainerUsageSampler', () => {
     expect(u).toMatchObject({ healthResponseTimeMs: 300, networkRxBytesPerSecond: '1000' });
   });
 
+  it('samples at most `maxPerRound` containers a round, never-sampled and oldest first, so every container gets its turn', async () => {
+    let now = 0;
+    const rt = fakeRuntime();
+    const sampler = new ContainerUsageSampler(rt, { now: () => now, maxAgeMs: 0, maxPerRound: 2, concurrency: 1 });
+    const list = ['a', 'b', 'c', 'd', 'e'].map((id) => running(id));
+    for (let round = 0; round < 4; round++, now += 1_000) await sampler.sample(list);
+    expect(rt.calls.map((c) => c.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'a', 'b', 'c']);
+  });
+
+  it('gives up on a call at its deadline, keeps the last sample, and starts no call while given-up ones still hang', async () => {
+    let now = 0;
+    const rt = fakeRuntime();
+    const sampler = new ContainerUsageSampler(rt, { now: () => now, maxAgeMs: 0, concurrency: 2, callTimeoutMs: 20 });
+    await sampler.sample([running('a'), running('b')]);
+    const hung: string[] = [];
+    rt.stats = async (id: string) => (hung.push(id), new Promise<never>(() => undefined));
+    now = 30_000;
+    const out = await sampler.sample([running('a'), running('b'), running('c')]);
+    // a and b keep their first samples; c has none yet.
+    expect(out.map((u) => u.name)).toEqual(['a', 'b']);
+    expect(sampler.latest().map((u) => u.name)).toEqual(['a', 'b']);
+    await sampler.sample([running('a'), running('b'), running('c')]);
+    expect(hung).toHaveLength(2);
+  });
+
   it('keeps at most `concurrency` stats calls in flight', async () => {
     const rt = fakeRuntime();
     const sampler = new ContainerUsageSampler(rt, { concurrency: 3 });

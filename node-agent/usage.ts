@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type Dockerode from 'dockerode';
-import { parseCpuMillis, parseMemoryBytes } from '../apiserver/validation/index.js';
+import { parseCpuMillis, parseMemoryBytes } from '../apiserver/validation/quantity.js';
 import type { NodeUsage } from '../lib/gen/persys/v1/cluster.js';
 import type { ContainerUsage, NodeInfo } from '../lib/gen/persys/v1/agent.js';
 import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
@@ -151,10 +151,17 @@ export function containerUsageFromStats(s: Dockerode.ContainerStats): {
 export interface ContainerUsageSamplerOptions {
   /** @default Date.now */
   now?: () => number;
-  /** Containers sampled at once (one stats call, and one inspect for those with a healthcheck). @default 4 */
+  /**
+   * Containers sampled at once (one stats call, and one inspect for those with a healthcheck). A call
+   * given up at its deadline keeps its slot until the engine answers, so no more are ever in flight. @default 4
+   */
   concurrency?: number;
   /** A container's sample is reused until it is this old. @default 30_000 */
   maxAgeMs?: number;
+  /** Containers sampled in one round at most, the oldest samples first; the rest wait for later rounds. @default 50 */
+  maxPerRound?: number;
+  /** How long a round waits for one container's calls before giving up on it until a later round. @default 5_000 */
+  callTimeoutMs?: number;
 }
 
 interface Sample {
@@ -163,18 +170,31 @@ interface Sample {
   usage: ContainerUsage;
 }
 
+/** Gave up waiting for the engine's answer about one container (the call itself may still finish). */
+export class UsageCallTimeoutError extends Error {
+  override name = 'UsageCallTimeoutError';
+  constructor(id: string, ms: number) {
+    super(`stats of container ${id.slice(0, 12)} took longer than ${ms} ms`);
+  }
+}
+
 /**
  * Per-container usage from one-shot stats calls, each container sampled at most every `maxAgeMs`
  * (the engine's own stats call blocks ~1 s per container to fill precpu_stats; at a 10 s heartbeat
  * that kept it busy most of the time). CPU and network are rates between this sampler's own samples.
  * Containers with a healthcheck are also inspected, at the same cadence, for the durations of their
  * latest probes: the agent's cached inspect is refreshed only on state changes, so its Health.Log is old.
+ * A round is bounded in calls (`maxPerRound`), in parallel calls (`concurrency`) and in time per call
+ * (`callTimeoutMs`), so a busy or hung engine slows usage figures down and never piles calls up.
  */
 export class ContainerUsageSampler {
   private readonly last = new Map<string, Sample>();
   private readonly now: () => number;
   private readonly concurrency: number;
   private readonly maxAgeMs: number;
+  private readonly maxPerRound: number;
+  private readonly callTimeoutMs: number;
+  private inFlight = 0;
 
   constructor(
     private readonly runtime: Pick<DockerRuntime, 'stats' | 'inspect'>,
@@ -183,21 +203,25 @@ export class ContainerUsageSampler {
     this.now = opts.now ?? Date.now;
     this.concurrency = opts.concurrency ?? 4;
     this.maxAgeMs = opts.maxAgeMs ?? 30_000;
+    this.maxPerRound = opts.maxPerRound ?? 50;
+    this.callTimeoutMs = opts.callTimeoutMs ?? 5_000;
   }
 
-  /** Usage of every running Container; a container's first sample reports CPU and network as 0. */
+  /** One bounded round over the due containers, then the usage of every running Container that has a sample. */
   async sample(containers: ManagedContainer[]): Promise<ContainerUsage[]> {
     const running = containers.filter((c) => c.state === 'running' && c.kind === 'Container');
     const now = this.now();
-    const due = running.filter((c) => {
-      const s = this.last.get(c.id);
-      return !s || now - s.at >= this.maxAgeMs;
-    });
+    const age = (c: ManagedContainer) => now - (this.last.get(c.id)?.at ?? -Infinity);
+    // Never-sampled first, then the oldest: a node with more containers than a round covers still rotates through all.
+    const due = running.filter((c) => age(c) >= this.maxAgeMs).sort((a, b) => age(b) - age(a)).slice(0, this.maxPerRound);
     let next = 0;
     const worker = async () => {
-      for (let c = due[next++]; c; c = due[next++]) await this.one(c);
+      for (let c = due[next]; c && this.inFlight < this.concurrency; c = due[next]) {
+        next++;
+        await this.one(c);
+      }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, due.length) }, worker));
+    await Promise.all(Array.from({ length: Math.max(0, Math.min(this.concurrency - this.inFlight, due.length)) }, worker));
     const live = new Set(running.map((c) => c.id));
     for (const id of this.last.keys()) if (!live.has(id)) this.last.delete(id);
     return running.flatMap((c) => {
@@ -206,14 +230,21 @@ export class ContainerUsageSampler {
     });
   }
 
+  /** The latest usage of each container seen running in the last round, without calling the engine. */
+  latest(): ContainerUsage[] {
+    return [...this.last.values()].map((s) => s.usage);
+  }
+
   private async one(c: ManagedContainer): Promise<void> {
     const prev = this.last.get(c.id);
+    this.inFlight++;
+    const calls = Promise.all([this.runtime.stats(c.id, { oneShot: true }), this.healthResponseTime(c, prev)]).finally(() => this.inFlight--);
     let stats: Dockerode.ContainerStats;
     let responseMs: number;
     try {
-      [stats, responseMs] = await Promise.all([this.runtime.stats(c.id, { oneShot: true }), this.healthResponseTime(c, prev)]);
+      [stats, responseMs] = await withDeadline(calls, this.callTimeoutMs, () => new UsageCallTimeoutError(c.id, this.callTimeoutMs));
     } catch {
-      return; // stopped meanwhile, or the engine is down (the heartbeat says so); the last sample stays
+      return; // stopped meanwhile, slow, or the engine is down (the heartbeat says so); the last sample stays
     }
     const at = this.now();
     // One-shot stats leave precpu_stats empty: the previous sample is the CPU baseline.
@@ -245,6 +276,16 @@ export class ContainerUsageSampler {
       return prev?.usage.healthResponseTimeMs ?? 0;
     }
   }
+}
+
+/** `p`, or `timeout()` as a rejection once `ms` pass; a late rejection of `p` is handled. */
+function withDeadline<T>(p: Promise<T>, ms: number, timeout: () => Error): Promise<T> {
+  p.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timeout()), ms);
+  });
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
 }
 
 export interface NodeInfoInput {

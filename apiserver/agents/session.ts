@@ -49,6 +49,8 @@ export interface LastHeartbeat {
 }
 
 const API_VERSION = 'persys.dev/v1';
+/** Agent messages read ahead of the one being handled before the stream is paused. */
+const MAX_PENDING = 16;
 const nowRfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const isCode = (err: unknown, ...codes: Code[]) => err instanceof ApiStatusError && codes.includes(err.code);
 
@@ -66,8 +68,12 @@ export class AgentSession {
   private dockerHealthy?: boolean;
   private nodeUid?: string;
   private lease?: Resource;
-  /** The message being handled (a Lease renewal may be in flight when the stream breaks). */
-  private handling: Promise<void> = Promise.resolve();
+  /** Hello is handled and the desired state sent: heartbeats may now skip the line. */
+  private streaming = false;
+  private heartbeating = false;
+  private nextHeartbeat?: Heartbeat;
+  /** The heartbeats being handled (a Lease renewal may be in flight when the stream breaks). */
+  private heartbeats: Promise<void> = Promise.resolve();
   private readonly identity: string;
 
   constructor(
@@ -84,21 +90,32 @@ export class AgentSession {
     return this.closed;
   }
 
-  /** Reads the agent's messages one at a time (pausing the stream, so a busy server slows the agent). */
+  /**
+   * Handles the agent's messages in order, one at a time, pausing the stream while MAX_PENDING wait (so
+   * a busy server slows the agent). Heartbeats skip that line once the stream is set up: the node's
+   * Lease must not wait behind a burst of status writes.
+   */
   start(): void {
     const call = this.call;
+    const pending: AgentMessage[] = [];
+    let working = false;
+    const work = async () => {
+      if (working) return;
+      working = true;
+      try {
+        for (let msg = pending.shift(); msg && !this.closed; msg = pending.shift()) {
+          await this.handle(msg).catch((err: unknown) => this.failed(err));
+          if (pending.length < MAX_PENDING && call.isPaused() && !this.closed) call.resume();
+        }
+      } finally {
+        working = false;
+      }
+    };
     call.on('data', (msg: AgentMessage) => {
-      call.pause();
-      this.handling = this.handle(msg)
-        .catch((err: unknown) => {
-          if (this.closed) return;
-          if (err instanceof ApiStatusError && err.code === Code.INVALID_ARGUMENT) return this.close(err.code, err.message);
-          this.log.error({ err }, 'cannot handle an agent message');
-          this.close(Code.UNAVAILABLE, `the API server could not handle a message: ${(err as Error).message}; reconnect`);
-        })
-        .finally(() => {
-          if (!this.closed) call.resume();
-        });
+      if (this.streaming && msg.message?.$case === 'heartbeat') return this.heartbeatNow(msg.message.value);
+      pending.push(msg);
+      if (pending.length >= MAX_PENDING) call.pause();
+      void work();
     });
     // Whatever ends the stream from the agent's side (a process or host gone, its link silent past
     // keepalive, or a stop: a crashed agent's stream also arrives as a clean end) is marked on the
@@ -110,6 +127,30 @@ export class AgentSession {
     });
     call.on('cancelled', () => this.finish('agent cancelled the stream', { lost: true }));
     call.on('error', (err) => this.finish(`stream error: ${err.message}`, { lost: true }));
+  }
+
+  private failed(err: unknown): void {
+    if (this.closed) return;
+    if (err instanceof ApiStatusError && err.code === Code.INVALID_ARGUMENT) return this.close(err.code, err.message);
+    this.log.error({ err }, 'cannot handle an agent message');
+    this.close(Code.UNAVAILABLE, `the API server could not handle a message: ${(err as Error).message}; reconnect`);
+  }
+
+  /** One heartbeat handled at a time; of those arriving meanwhile only the latest is kept (it carries the freshest usage). */
+  private heartbeatNow(hb: Heartbeat): void {
+    this.deps.metrics?.messages.inc({ type: 'heartbeat' });
+    if (this.heartbeating) {
+      this.nextHeartbeat = hb;
+      return;
+    }
+    this.heartbeating = true;
+    this.heartbeats = (async () => {
+      for (let next: Heartbeat | undefined = hb; next && !this.closed; ) {
+        await this.onHeartbeat(next).catch((err: unknown) => this.failed(err));
+        next = this.nextHeartbeat;
+        this.nextHeartbeat = undefined;
+      }
+    })().finally(() => (this.heartbeating = false));
   }
 
   /** Ends the stream with a status the agent sees (it reconnects after UNAVAILABLE / ABORTED). */
@@ -166,7 +207,7 @@ export class AgentSession {
    * last renewal, so a newer stream (here or on another API server) that renewed since wins.
    */
   private async markStreamLost(): Promise<void> {
-    await this.handling.catch(() => undefined);
+    await this.heartbeats.catch(() => undefined);
     const lease = this.lease;
     if (!lease) return;
     const next = clone(lease);
@@ -188,6 +229,7 @@ export class AgentSession {
       this.hello = true;
       await this.onHello(m.value.node ?? ({ labels: {}, addresses: [] } as unknown as NodeInfo));
       if (!this.closed) await this.startDesiredState();
+      this.streaming = true;
       return;
     }
     switch (m?.$case) {

@@ -50,6 +50,7 @@ export interface LeaderCallbacks {
 type Attempt = 'acquired' | 'held-by-other' | 'conflict';
 
 const JITTER = 1.2;
+const FAILED_RENEW_RETRY_MS = 1_000;
 
 export class LeaderElector {
   private readonly opts: Required<Omit<LeaderElectorOptions, 'logger' | 'registry'>>;
@@ -130,8 +131,11 @@ export class LeaderElector {
   /** Renews every retryPeriod; returns true when leadership was lost, false when signal aborted. */
   private async renewUntilLostOrStopped(callbacks: LeaderCallbacks, signal: AbortSignal): Promise<boolean> {
     let lastRenew = Date.now();
+    let failed = false;
     while (!signal.aborted) {
-      await this.wait(this.opts.retryPeriodMs, signal);
+      // A failed renewal is retried sooner: with a long retry period, the renew deadline would
+      // otherwise leave room for a single retry, and one slow write would cost the leadership.
+      await this.wait(failed ? Math.min(this.opts.retryPeriodMs, FAILED_RENEW_RETRY_MS) : this.opts.retryPeriodMs, signal);
       if (signal.aborted) return false;
       const deadline = lastRenew + this.opts.renewDeadlineMs;
       let attempt: Attempt | 'failed';
@@ -141,6 +145,7 @@ export class LeaderElector {
         this.log.warn({ err }, 'lease renewal failed');
         attempt = 'failed';
       }
+      failed = attempt !== 'acquired';
       if (attempt === 'acquired') lastRenew = Date.now();
       // Someone else holds an unexpired lease: we are not leader whatever our deadline says.
       else if (attempt === 'held-by-other') return true;

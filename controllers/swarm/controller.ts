@@ -11,7 +11,8 @@ import { SwarmService, type SwarmServiceStatus } from '../../lib/gen/persys/v1/w
 import { systemClock, type Clock } from '../runtime/clock.js';
 import { Controller, type ControllerOptions, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
-import { Informer } from '../runtime/informer.js';
+import type { Informer } from '../runtime/informer.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey } from '../runtime/keys.js';
 import { PRUNE_GRACE_MS } from '../../lib/swarm/prune-grace.js';
 import { JoinTokenStore, redactTokens } from './join-tokens.js';
@@ -50,6 +51,8 @@ export interface SwarmControllerOptions {
   recorder?: Pick<EventRecorder, 'record'>;
   clock?: Clock;
   informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
+  informers?: InformerFactory;
   /** How often membership is checked without any Node event. @default 10000 */
   resyncMs?: number;
   /** Overlay subnet pools (CIDR) for a swarm persys forms. @default [] (Docker's 10.0.0.0/8) */
@@ -88,9 +91,9 @@ function membershipFingerprint(node: Resource): string {
 }
 
 export function newSwarmController(opts: SwarmControllerOptions): SwarmController {
-  const common = { client: opts.client, logger: opts.logger, delay: opts.informerDelay };
-  const nodes = new Informer({ ...common, kind: 'Node' });
-  const services = new Informer({ ...common, kind: 'SwarmService' });
+  const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
+  const nodes = factory.informerFor('Node');
+  const services = factory.informerFor('SwarmService');
   const clock = opts.clock ?? systemClock;
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'swarm-controller', logger: opts.logger, clock });
   const tokens = new JoinTokenStore(opts.client);

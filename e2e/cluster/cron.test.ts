@@ -304,8 +304,8 @@ describe('CronJob on Docker', () => {
       };
       await withLogs(eventually('five pair runs', observe, (n) => n >= 5, 60_000, 300));
 
-      // Hand over: stop whichever process leads the cron controller; the other one takes over.
-      const lease = await cluster.client.get('Lease', 'persys-controller-cron', 'persys-system');
+      // Hand over: stop whichever process leads the controllers; the other one takes over.
+      const lease = await cluster.client.get('Lease', 'persys-controllers', 'persys-system');
       const holder: string = lease.spec?.holderIdentity ?? '';
       const leader = [cluster.controllers, second].find((p) => holder.includes(`_${p.child?.pid}_`));
       expect(leader, `lease holder ${holder}`).toBeDefined();

@@ -35,20 +35,24 @@ async function boundNode(name: string): Promise<string | undefined> {
 }
 
 describe('persys controller(s)', () => {
-  it('controllers runs the docker controller under the Lease persys-controller-docker and releases it on stop', async () => {
+  it('controllers runs every controller under the one Lease persys-controllers and releases it on stop', async () => {
     const stop = new AbortController();
     const io = captureIo('', stop.signal);
     const exit = main(['controllers', ...connection()], io);
     expect(await boundNode('cli-a')).toBe('cli-n1');
-    const lease = await api.client.get('Lease', 'persys-controller-docker', 'persys-system');
+    const lease = await api.client.get('Lease', 'persys-controllers', 'persys-system');
     expect(lease.spec.holderIdentity).toMatch(/_\d+_[0-9a-f]{6}$/);
+    expect(lease.spec.leaseDurationSeconds).toBe(15);
+    // No controller holds a Lease of its own any more.
+    const leases = (await api.client.list('Lease', { namespace: 'persys-system' })).items.map((l) => l.metadata.name);
+    expect(leases.filter((n) => n!.startsWith('persys-controller-'))).toEqual([]);
     stop.abort();
     expect(await exit).toBe(0);
-    expect((await api.client.get('Lease', 'persys-controller-docker', 'persys-system')).spec.holderIdentity ?? '').toBe('');
+    expect((await api.client.get('Lease', 'persys-controllers', 'persys-system')).spec.holderIdentity ?? '').toBe('');
   });
 
   it('controller docker --leader-elect=false schedules without a Lease of its own', async () => {
-    await api.client.delete('Lease', 'persys-controller-docker', 'persys-system');
+    await api.client.delete('Lease', 'persys-controller-docker', 'persys-system').catch(() => undefined);
     const stop = new AbortController();
     const exit = main(['controller', 'docker', '--leader-elect=false', ...connection()], captureIo('', stop.signal));
     expect(await boundNode('cli-b')).toBe('cli-n1');
@@ -57,32 +61,39 @@ describe('persys controller(s)', () => {
     await expect(api.client.get('Lease', 'persys-controller-docker', 'persys-system')).rejects.toMatchObject({ codeName: 'NOT_FOUND' });
   });
 
-  it('controllers in one process share one informer per kind: each kind is listed once', async () => {
+  it('every controller in one process shares one informer per kind: each kind is listed and watched once', async () => {
     const lists: string[] = [];
+    const watches: string[] = [];
     const counting = new Proxy(api.client, {
       get(target, prop) {
         if (prop === 'list') return (kind: string, opts?: object) => (lists.push(kind), target.list(kind, opts));
+        if (prop === 'watch') return (kind: string, opts?: object) => (watches.push(kind), target.watch(kind, opts as never));
         const v = Reflect.get(target, prop, target);
         return typeof v === 'function' ? v.bind(target) : v;
       },
     }) as ApiClient;
     const running = await startControllers({
       client: counting,
-      names: Object.keys(CONTROLLERS).filter((n) => n !== 'swarm'),
+      names: Object.keys(CONTROLLERS),
       logger: silentLogger(),
       registry: new Registry(),
       metrics: { host: '127.0.0.1', port: 0 },
     });
     try {
-      await waitFor(async () => running.every((r) => r.isActive()), 'controllers running');
-      const count = (kind: string) => lists.filter((k) => k === kind).length;
-      // Container is read by the docker, containerset, cron, autoscaler, node and compose controllers.
-      expect(count('Container')).toBe(1);
-      expect(count('ContainerSet')).toBe(1);
-      expect(count('Node')).toBe(1);
-      expect(count('ConfigMap')).toBe(1);
+      await waitFor(async () => running.isActive(), 'controllers running');
+      await waitFor(() => watches.length >= new Set(lists).size, 'a watch after each list');
+      // Long enough for a second informer of some kind to have listed and watched too.
+      await sleep(500);
+      const count = (calls: string[]) => Object.fromEntries([...new Set(calls)].map((k) => [k, calls.filter((c) => c === k).length]));
+      // Container is read by the docker, containerset, cron, autoscaler, node and compose controllers;
+      // Node by docker, node, compose and swarm.
+      expect(lists).toContain('Container');
+      expect(lists).toContain('Node');
+      expect(lists).toContain('SwarmService');
+      expect(Object.values(count(lists)).every((n) => n === 1), JSON.stringify(count(lists))).toBe(true);
+      expect(count(watches)).toEqual(count(lists));
     } finally {
-      for (const r of running.reverse()) await r.stop();
+      await running.stop();
     }
   });
 

@@ -153,7 +153,7 @@ export const upCommand: Command = {
           leaderElectNamespace: 'persys-system',
         });
         stops.unshift(async () => {
-          for (const r of running.reverse()) await r.stop();
+          await running.stop();
           client.close();
         });
       }
