@@ -343,7 +343,8 @@ async function removeDirs(p: ReturnType<typeof pathsFor>): Promise<void> {
   const mounts = readFileSync('/proc/mounts', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m.startsWith(`${p.dataRoot}/`) || m.startsWith(`${p.execRoot}/`))
+    // dockerd also bind-mounts its data root onto itself; after a crash and restart one such mount stays.
+    .filter((m) => m === p.dataRoot || m === p.execRoot || m.startsWith(`${p.dataRoot}/`) || m.startsWith(`${p.execRoot}/`))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) await run('umount', ['-l', m]).catch(() => undefined);
   for (const dir of [p.dataRoot, p.execRoot]) rmSync(dir, { recursive: true, force: true });
