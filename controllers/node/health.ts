@@ -10,7 +10,7 @@ export const MESSAGE_STATUS_UNKNOWN = 'agent stopped renewing its lease';
 export const MESSAGE_STREAM_LOST = 'agent stream lost and not re-established';
 
 /**
- * The shipped timing (why it is safe: README "Node failure detection"). A lease not renewed for
+ * The shipped timing (why it is safe: README, "Why these defaults are safe"). A lease not renewed for
  * 40 s (four 10 s heartbeats; above the agents' 10 s stream keepalive) is a silent node. A node whose
  * stream broke from its side and that did not renew within 5 s (a live agent reconnects in about 1 s)
  * is lost. Its Containers are replaced 5 s later. Losing a host thus costs about 10 s, where Swarm
