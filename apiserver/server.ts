@@ -111,7 +111,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const peers = new PeerApiServers(store, advertise, { caPem: Buffer.from(caPem), certPem: Buffer.from(serverCertPem), keyPem: serverKeyPem });
   const hub = new AgentHub({ store, watches, logger: log, metrics: agentHubMetrics(registry), streamServer: advertise });
   const server = new Server({
-    'grpc.keepalive_time_ms': 10_000,
+    // As the agents' (node-agent/connection.ts): a dead agent link is found within 10 s and its node's
+    // stream marked lost; the node controller's grace periods are longer than that.
+    'grpc.keepalive_time_ms': 5_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,

@@ -63,13 +63,15 @@ export interface AgentConnectionOptions {
 
 type Stream = ClientDuplexStream<AgentMessage, ServerMessage>;
 
-const KEEPALIVE_TIME_MS = 10_000;
+// The API server pings on the same 5 s / 5 s (apiserver/server.ts): whichever end outlives the link
+// notices within 10 s, the agent to fail over, the server to mark the node's stream lost.
+const KEEPALIVE_TIME_MS = 5_000;
 const KEEPALIVE_TIMEOUT_MS = 5_000;
 /** How long the stream's keepalive may take to declare a silent peer dead; a node grace period should exceed it. */
 export const STREAM_KEEPALIVE_DETECTION_MS = KEEPALIVE_TIME_MS + KEEPALIVE_TIMEOUT_MS;
 
 const CHANNEL_OPTIONS = {
-  // FIELD-NOTES: keepalive is off by default; 10 s / 5 s finds a dead server within 15 s.
+  // FIELD-NOTES: keepalive is off by default; 5 s / 5 s finds a dead server within 10 s.
   'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
   'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   'grpc.keepalive_permit_without_calls': 1,

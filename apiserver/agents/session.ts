@@ -1,9 +1,10 @@
 // One node agent's stream on this API server: Hello registers the Node, then the node's desired
 // state flows out (snapshot, then changes from the watch caches) while heartbeats, status reports and
-// request answers flow in. etcd is written only on change, plus the Lease renewal per heartbeat.
+// request answers flow in. etcd is written only on change, plus the Lease renewal per heartbeat, and
+// a mark on the Lease when the stream breaks from the agent's side (the node controller's fast path).
 import { status as Code, Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { AGENT_STREAM_SERVER_ANNOTATION } from '../../lib/api/annotations.js';
+import { AGENT_STREAM_LOST_ANNOTATION, AGENT_STREAM_SERVER_ANNOTATION } from '../../lib/api/annotations.js';
 import { findKind } from '../../lib/api/kinds.js';
 import { fromWire, toWire, type Resource } from '../../lib/api/resource.js';
 import type { AgentMessage, AgentRequest, ContainerUsage, Heartbeat, NodeInfo, ServerMessage, StreamChunk } from '../../lib/gen/persys/v1/agent.js';
@@ -71,6 +72,8 @@ export class AgentSession {
   private streaming = false;
   private heartbeating = false;
   private nextHeartbeat?: Heartbeat;
+  /** The heartbeats being handled (a Lease renewal may be in flight when the stream breaks). */
+  private heartbeats: Promise<void> = Promise.resolve();
   private readonly identity: string;
 
   constructor(
@@ -114,13 +117,16 @@ export class AgentSession {
       if (pending.length >= MAX_PENDING) call.pause();
       void work();
     });
+    // Whatever ends the stream from the agent's side (a process or host gone, its link silent past
+    // keepalive, or a stop: a crashed agent's stream also arrives as a clean end) is marked on the
+    // Lease, so the node controller need not wait out the lease grace. Closes of our own are not.
     call.on('end', () => {
       if (this.closed) return;
-      this.finish('agent ended the stream');
+      this.finish('agent ended the stream', { lost: true });
       call.end();
     });
-    call.on('cancelled', () => this.finish('agent cancelled the stream'));
-    call.on('error', (err) => this.finish(`stream error: ${err.message}`));
+    call.on('cancelled', () => this.finish('agent cancelled the stream', { lost: true }));
+    call.on('error', (err) => this.finish(`stream error: ${err.message}`, { lost: true }));
   }
 
   private failed(err: unknown): void {
@@ -138,7 +144,7 @@ export class AgentSession {
       return;
     }
     this.heartbeating = true;
-    void (async () => {
+    this.heartbeats = (async () => {
       for (let next: Heartbeat | undefined = hb; next && !this.closed; ) {
         await this.onHeartbeat(next).catch((err: unknown) => this.failed(err));
         next = this.nextHeartbeat;
@@ -182,7 +188,7 @@ export class AgentSession {
     void this.send({ message: { $case: 'cancel', value: { requestId } } });
   }
 
-  private finish(why: string): void {
+  private finish(why: string, opts: { lost?: boolean } = {}): void {
     if (this.closed) return;
     this.closed = true;
     this.onClosed();
@@ -193,6 +199,26 @@ export class AgentSession {
     this.requests.clear();
     this.log.info({ why }, 'agent stream closed');
     this.onEnd(this);
+    if (opts.lost) void this.markStreamLost();
+  }
+
+  /**
+   * Notes on the Lease when the stream was lost. Written with the resourceVersion of this session's
+   * last renewal, so a newer stream (here or on another API server) that renewed since wins.
+   */
+  private async markStreamLost(): Promise<void> {
+    await this.heartbeats.catch(() => undefined);
+    const lease = this.lease;
+    if (!lease) return;
+    const next = clone(lease);
+    next.metadata.annotations = { ...next.metadata.annotations, [AGENT_STREAM_LOST_ANNOTATION]: new Date().toISOString() };
+    try {
+      await this.deps.store.update(next, { identity: this.identity });
+      this.log.info('agent stream lost: marked on the node Lease');
+    } catch (err) {
+      if (isCode(err, Code.ABORTED, Code.NOT_FOUND)) return this.log.debug('the node Lease changed since: the agent is back or the Node is gone');
+      this.log.warn({ err }, 'cannot mark the node Lease: the node controller falls back on its lease grace period');
+    }
   }
 
   private async handle(msg: AgentMessage): Promise<void> {
@@ -362,6 +388,8 @@ export class AgentSession {
         const next = clone(this.lease);
         next.spec = { ...next.spec, holderIdentity: this.node, leaseDurationSeconds: duration, renewTime: now };
         next.metadata.annotations = { ...next.metadata.annotations, ...this.streamAnnotation() };
+        // A renewal proves the agent back: whatever stream loss was marked is over.
+        delete next.metadata.annotations[AGENT_STREAM_LOST_ANNOTATION];
         this.lease = await store.update(next, { identity: this.identity });
         return;
       } catch (err) {

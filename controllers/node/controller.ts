@@ -10,7 +10,7 @@ import { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
 import { EvictionLimiter } from './eviction-limiter.js';
-import { NODE_LEASE_NAMESPACE, planNodeHealth } from './health.js';
+import { DEFAULT_EVICTIONS_PER_SECOND, NODE_LEASE_NAMESPACE, planNodeHealth } from './health.js';
 
 export const NODE_CONTROLLER_NAME = 'node-lifecycle';
 /** The whole cluster is one key: full-disruption mode needs every node at once. */
@@ -20,11 +20,13 @@ export interface NodeControllerOptions {
   client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'update' | 'updateStatus' | 'delete'>;
   logger: Logger;
   registry?: Registry;
-  /** @default 20000 */
+  /** @default DEFAULT_NODE_GRACE_PERIOD_MS (40 s) */
   gracePeriodMs?: number;
-  /** @default 30000 */
+  /** @default DEFAULT_STREAM_LOSS_GRACE_PERIOD_MS (5 s) */
+  streamLossGracePeriodMs?: number;
+  /** @default DEFAULT_EVICTION_TIMEOUT_MS (5 s) */
   evictionTimeoutMs?: number;
-  /** @default 1 */
+  /** @default DEFAULT_EVICTIONS_PER_SECOND (10) */
   evictionsPerSecond?: number;
   /** How often the cluster is re-evaluated without any event. @default 2000 */
   resyncMs?: number;
@@ -48,7 +50,9 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
   const containers = factory.informerFor('Container');
   const clock = opts.clock ?? systemClock;
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'node-controller', logger: opts.logger, clock });
-  const limiter = new EvictionLimiter(opts.evictionsPerSecond ?? 1);
+  const perSecond = opts.evictionsPerSecond ?? DEFAULT_EVICTIONS_PER_SECOND;
+  // A burst of one second's worth: a lost node's few replicas go together, a mass failure still drains at the rate.
+  const limiter = new EvictionLimiter(perSecond, Math.max(1, Math.floor(perSecond)));
   // Standalone Containers already reported, by uid, so each is reported once rather than every round.
   const reported = new Set<string>();
   const resyncMs = opts.resyncMs ?? 2_000;
@@ -61,6 +65,7 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
       containers: containers.list(),
       nowMs: now,
       gracePeriodMs: opts.gracePeriodMs,
+      streamLossGracePeriodMs: opts.streamLossGracePeriodMs,
       evictionTimeoutMs: opts.evictionTimeoutMs,
       evictionBudget: limiter.available(now),
     });
@@ -120,7 +125,9 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
     }
     if (plan.evictionsDeferred > 0) ctx.log.info({ deferred: plan.evictionsDeferred }, 'evictions deferred by the rate limit');
     if (plan.fullDisruption) ctx.log.warn('every node is NotReady: evictions are suspended');
-    return { requeueAfterMs: resyncMs };
+    // Wake when a grace period or timeout runs out, not up to a resync later; deferred evictions wait for a token.
+    const due = [resyncMs, plan.recheckInMs ?? Infinity, plan.evictionsDeferred > 0 ? Math.ceil(1000 / perSecond) : Infinity];
+    return { requeueAfterMs: Math.max(50, Math.min(...due)) };
   }
 
   const controller = new Controller({ name: NODE_CONTROLLER_NAME, logger: opts.logger, registry: opts.registry, clock: opts.clock, reconcile });

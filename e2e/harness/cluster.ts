@@ -26,6 +26,8 @@ export interface AgentSpec {
   labels?: Record<string, string>;
   /** --node-ip: the address other nodes reach this one at (an engine in a network namespace has its own). */
   nodeIp?: string;
+  /** --heartbeat-interval; false runs the agent at its shipped default (benchmarks). @default '1s' */
+  heartbeatInterval?: string | false;
 }
 
 /** A child process started from `persys ARGS`, with its output kept for failure messages. */
@@ -76,10 +78,20 @@ export class ManagedProcess {
     await this.signal('SIGKILL');
   }
 
+  /** SIGSTOP: the process hangs with its sockets open, like a frozen host; thaw() resumes it. */
+  freeze(): void {
+    if (this.running) this.child!.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    if (this.running) this.child!.kill('SIGCONT');
+  }
+
   /** SIGTERM, then SIGKILL after a grace period. */
   async stop(graceMs = 10_000): Promise<void> {
     const child = this.child;
     if (!child || !this.running) return;
+    this.thaw();
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await this.signal('SIGTERM');
     clearTimeout(timer);
@@ -124,6 +136,8 @@ export interface ClusterOptions {
   controllerArgs?: string[];
   /** PERSYS_LOG_LEVEL of every process. @default PERSYS_E2E_LOG_LEVEL or warn */
   logLevel?: string;
+  /** etcd fsyncs every commit, as in production (benchmarks). @default false */
+  etcdFsync?: boolean;
 }
 
 export class TestCluster {
@@ -161,7 +175,7 @@ export class TestCluster {
 
   private async boot(opts: ClusterOptions): Promise<void> {
     this.logLevel = opts.logLevel;
-    this.etcd = await startEtcd();
+    this.etcd = await startEtcd({ fsync: opts.etcdFsync });
     this.apiPort = await freePort();
     this.joinPort = await freePort();
     const pki = await this.persys(['pki', 'init', '--data-dir', this.dir, '--advertise-address', `127.0.0.1:${this.apiPort}`]);
@@ -236,7 +250,7 @@ export class TestCluster {
         '--node-name', spec.name,
         '--data-dir', dataDir,
         '--docker-host', spec.dockerHost,
-        '--heartbeat-interval', '1s',
+        ...(spec.heartbeatInterval === false ? [] : ['--heartbeat-interval', spec.heartbeatInterval ?? '1s']),
         '--metrics-listen', '127.0.0.1:0',
         ...(labels ? ['--labels', labels] : []),
         ...(spec.nodeIp ? ['--node-ip', spec.nodeIp] : []),

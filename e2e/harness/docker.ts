@@ -2,7 +2,7 @@
 // "hosts", each a dockerd in its own network namespace reached over a veth pair, as FIELD-NOTES describe.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +39,17 @@ export interface SecondDocker {
   hostAddress: string;
   /** Stops only the engine (its containers stop with it); the namespace, data and socket path stay. */
   stopEngine(): Promise<void>;
-  /** Starts the engine again on the same data root (after stopEngine). */
+  /** Starts the engine again on the same data root (after stopEngine or crash). */
   startEngine(): Promise<void>;
+  /**
+   * The host dies: SIGKILL of every process it runs (dockerd, its containerd, the container shims and
+   * the containers' processes), with no chance to tell anyone. startEngine brings it back.
+   */
+  crash(): Promise<void>;
+  /** The host hangs: SIGSTOP of every process it runs, so it answers nothing while its sockets stay open. */
+  freeze(): Promise<void>;
+  /** Undoes freeze (SIGCONT of what it stopped). */
+  thaw(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -100,7 +109,12 @@ export async function startSecondDocker(name: string, opts: SecondDockerOptions 
   }
   let link: VethLink | undefined;
   let pid: number | undefined;
+  let frozen: number[] = [];
+  const thaw = () => {
+    for (const p of frozen.splice(0)) signalQuietly(p, 'SIGCONT');
+  };
   const stop = async () => {
+    thaw();
     if (pid !== undefined) await killAndWait(pid);
     pid = undefined;
     if (link) await run('ip', ['link', 'del', link.hostIf]).catch(() => undefined);
@@ -170,6 +184,21 @@ export async function startSecondDocker(name: string, opts: SecondDockerOptions 
       async startEngine() {
         if (pid === undefined) await launch(link!.octet);
       },
+      async crash() {
+        if (pid === undefined) return;
+        const victims = hostProcesses(pid, p.execRoot);
+        for (const v of victims) signalQuietly(v, 'SIGKILL');
+        for (const v of victims) while (isAlive(v)) await new Promise((r) => setTimeout(r, 20));
+        pid = undefined;
+      },
+      async freeze() {
+        if (pid === undefined || frozen.length) return;
+        frozen = hostProcesses(pid, p.execRoot);
+        for (const v of frozen) signalQuietly(v, 'SIGSTOP');
+      },
+      async thaw() {
+        thaw();
+      },
       async stop() {
         await stop();
         rmSync(p.log, { force: true });
@@ -238,6 +267,58 @@ async function removeLeftovers(name: string): Promise<void> {
   await removeDirs(p);
 }
 
+/**
+ * The processes of one second host: dockerd and its descendants (containerd), and the container shims
+ * (daemons, so not dockerd's descendants; they name the engine's exec root) with their descendants.
+ */
+function hostProcesses(dockerd: number, execRoot: string): number[] {
+  const children = new Map<number, number[]>();
+  const shims: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.startsWith('containerd-shim') && cmdline.includes(`${execRoot}/`)) shims.push(pid);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const out = new Set<number>();
+  const walk = (pid: number) => {
+    if (out.has(pid)) return;
+    out.add(pid);
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
+  for (const root of [dockerd, ...shims]) walk(root);
+  return [...out];
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie (killed, not yet reaped by its parent) is as dead as a host can make it.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function signalQuietly(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
 async function killAndWait(pid: number): Promise<void> {
   const alive = () => {
     try {
@@ -262,7 +343,8 @@ async function removeDirs(p: ReturnType<typeof pathsFor>): Promise<void> {
   const mounts = readFileSync('/proc/mounts', 'utf8')
     .split('\n')
     .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m.startsWith(`${p.dataRoot}/`) || m.startsWith(`${p.execRoot}/`))
+    // dockerd also bind-mounts its data root onto itself; after a crash and restart one such mount stays.
+    .filter((m) => m === p.dataRoot || m === p.execRoot || m.startsWith(`${p.dataRoot}/`) || m.startsWith(`${p.execRoot}/`))
     .sort((a, b) => b.length - a.length);
   for (const m of mounts) await run('umount', ['-l', m]).catch(() => undefined);
   for (const dir of [p.dataRoot, p.execRoot]) rmSync(dir, { recursive: true, force: true });

@@ -287,7 +287,7 @@ async function main(): Promise<void> {
   let cluster: TestCluster | undefined;
   try {
     if (!opts.skip.has('persys')) {
-      cluster = await TestCluster.start({ agents: [{ name: NODE, dockerHost: 'unix:///var/run/docker.sock' }] });
+      cluster = await TestCluster.start({ agents: [{ name: NODE, dockerHost: 'unix:///var/run/docker.sock' }], etcdFsync: true });
       await cluster.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     }
     const total = opts.warmup + opts.rounds;

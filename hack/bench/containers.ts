@@ -1,5 +1,6 @@
-// Container start-up benchmark (issue 3): N Containers applied to a one-node persys cluster until all are
-// Running, against raw dockerode and a Docker Swarm service on the same engine, plus the agent's idle cost.
+// Container start-up benchmark: N Containers applied to a one-node persys cluster (at its shipped defaults)
+// until all are Running, against raw dockerode and a Docker Swarm service on the same engine, in
+// alternating rounds; plus the agent's idle cost and whether the busy node ever looked NotReady.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError } from '../../lib/client/client.js';
 import { ManagedProcess, TestCluster } from '../../e2e/harness/cluster.js';
-import { ensureDocker, TEST_IMAGE } from '../../e2e/harness/docker.js';
+import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { decodeJsonLines, type DockerEvent } from '../../node-agent/docker/events.js';
 import { LABEL_NAME, LABEL_NAMESPACE } from '../../node-agent/docker/labels.js';
 import { cpuSeconds, machineBusySeconds } from './process-cpu.js';
@@ -23,29 +24,37 @@ const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const COMMAND = ['sh', '-c', 'exec sleep 3600'];
 const NODE = 'bench-node';
+/** The engine every system runs on: a second dockerd whose Swarm prefers local images (no registry here). */
+const ENGINE = 'pbc1';
 const SWARM_SERVICE = 'persys-bench';
 /** Marks the raw phase's containers so cleanup finds exactly those. */
 const RAW_LABEL = 'dev.persys-bench.run';
 const PERSYS_TARGET = 1.3;
 
-const USAGE = `usage: node --import tsx hack/bench/containers.ts [flags]
-  --count N               containers per phase (default 50)
+const SYSTEMS = ['persys', 'raw', 'swarm'] as const;
+type System = (typeof SYSTEMS)[number];
+
+const USAGE = `usage: node --import tsx hack/bench/containers.ts [flags]   (npm run bench:containers)
+  --count N               containers per round (default 50)
+  --rounds R              measured rounds per system, after one warm-up round each (default 3)
   --concurrency C         raw phase parallelism (default: the agent's, read from node-agent/agent.ts)
-  --idle SECONDS          agent idle CPU window, with the N containers running (default 30)
+  --idle SECONDS          agent idle CPU window after the last persys round, its N containers running (default 30; 0 skips)
   --settle SECONDS        quiet time before the idle window (default 5)
-  --heartbeat-interval D  the agent's heartbeat (default 10s, the product default; the e2e harness uses 1s)
   --log-level LEVEL       log level of the persys processes (default info)
   --log-dir DIR           where the persys processes' logs go (default a new directory under /tmp)
   --timeout SECONDS       deadline of every single wait (default 180)
-  --skip LIST             comma-separated phases to skip: persys, raw, swarm
-  --json FILE             also write the JSON result there`;
+  --skip LIST             comma-separated systems to skip: persys, raw, swarm
+  --json FILE             also write the JSON result there
+All three run on one Docker engine in a network namespace, started with DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
+(Swarm tasks use the local image, as persys does); persys runs at its shipped defaults (10 s heartbeat, node
+controller defaults) with etcd fsyncing. Rounds alternate the order: warm-up P R S, then S R P, P R S, …`;
 
 interface Options {
   count: number;
+  rounds: number;
   concurrency: number;
   idleS: number;
   settleS: number;
-  heartbeat: string;
   logLevel: string;
   logDir: string;
   timeoutMs: number;
@@ -63,10 +72,10 @@ function agentConcurrency(): { value: number; source: string } {
 function parseOptions(argv: string[]): Options & { concurrencySource: string } {
   const values = benchFlags(argv, USAGE, {
     count: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string' },
     idle: { type: 'string', default: '30' },
     settle: { type: 'string', default: '5' },
-    'heartbeat-interval': { type: 'string', default: '10s' },
     'log-level': { type: 'string', default: 'info' },
     'log-dir': { type: 'string' },
     timeout: { type: 'string', default: '180' },
@@ -75,14 +84,14 @@ function parseOptions(argv: string[]): Options & { concurrencySource: string } {
   });
   const int = intFlag(USAGE);
   const agent = agentConcurrency();
-  const skip = skipFlag(values.skip, ['persys', 'raw', 'swarm'], USAGE);
+  const skip = skipFlag(values.skip, SYSTEMS, USAGE);
   return {
     count: int('count', values.count, 1),
+    rounds: int('rounds', values.rounds, 1),
     concurrency: values.concurrency === undefined ? agent.value : int('concurrency', values.concurrency, 1),
     concurrencySource: values.concurrency === undefined ? agent.source : '--concurrency',
-    idleS: int('idle', values.idle, 1),
+    idleS: int('idle', values.idle, 0),
     settleS: int('settle', values.settle, 0),
-    heartbeat: values['heartbeat-interval'],
     logLevel: values['log-level'],
     logDir: values['log-dir'] ?? join(tmpdir(), `persys-bench-containers-${process.pid}`),
     timeoutMs: int('timeout', values.timeout, 1) * 1000,
@@ -180,7 +189,8 @@ interface PersysResult {
   /** Per container: Docker create → Docker start (the engine). */
   createToStartS: ReturnType<typeof summarize>;
   phasesSeen: Record<string, number>;
-  idle: AgentIdle;
+  /** Measured in the last round only. */
+  idle?: AgentIdle;
 }
 
 function containerManifest(name: string, namespace: string): Resource {
@@ -201,8 +211,8 @@ function procStatus(pid: number): string {
   return readFileSync(`/proc/${pid}/status`, 'utf8');
 }
 
-/** Starts the agent like `persys agent` is run, with a heartbeat of our choosing (the harness fixes 1 s). */
-async function startAgent(cluster: TestCluster, opts: Options, logs: Map<string, WriteStream>): Promise<ManagedProcess> {
+/** Starts the agent like `persys agent` is run, at its shipped defaults (the harness would set a 1 s heartbeat). */
+async function startAgent(cluster: TestCluster, engine: SecondDocker, opts: Options, logs: Map<string, WriteStream>): Promise<ManagedProcess> {
   const token = await cluster.persys(['token', 'create', '--ttl', '1h']);
   const tok = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/.exec(token.stdout)?.[0];
   const hash = /sha256:[0-9a-f]{64}/.exec(token.stdout)?.[0];
@@ -219,8 +229,7 @@ async function startAgent(cluster: TestCluster, opts: Options, logs: Map<string,
       '--ca-cert-hash', hash,
       '--node-name', NODE,
       '--data-dir', dataDir,
-      '--docker-host', 'unix:///var/run/docker.sock',
-      '--heartbeat-interval', opts.heartbeat,
+      '--docker-host', `unix://${engine.socket}`,
       '--metrics-listen', '127.0.0.1:0',
     ],
     cluster.dir,
@@ -241,19 +250,99 @@ function tee(proc: ManagedProcess, name: string, logs: Map<string, WriteStream>,
   proc.child.stderr!.on('data', (d: Buffer) => out.write(d));
 }
 
-async function benchPersys(docker: Dockerode, opts: Options): Promise<PersysResult> {
+/**
+ * Watches the node and its Lease for the whole run: every time Ready leaves True (a false NotReady:
+ * the node is alive throughout), and the longest gap between two Lease renewals.
+ */
+class LivenessMonitor {
+  notReady: { at: string; status: string; reason?: string; message?: string }[] = [];
+  maxRenewalGapS = 0;
+  renewals = 0;
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private lastRenew?: number;
+
+  constructor(private readonly cluster: TestCluster) {}
+
+  start(): void {
+    const watch = async (kind: string, namespace: string | undefined, onObject: (o: Resource) => void) => {
+      for (;;) {
+        try {
+          for await (const ev of this.cluster.client.watch(kind, { namespace, signal: this.abort.signal })) {
+            if (ev.type !== 'BOOKMARK' && ev.object?.metadata.name === NODE) onObject(ev.object);
+          }
+        } catch (e) {
+          if (this.abort.signal.aborted) return;
+          console.error(`liveness monitor: ${kind} watch broke (${String(e)}); watching again`);
+          await sleep(500);
+        }
+        if (this.abort.signal.aborted) return;
+      }
+    };
+    let wasReady = false;
+    this.loops.push(watch('Node', undefined, (n) => {
+      const ready = ((n.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[]).find((c) => c.type === 'Ready');
+      if (wasReady && ready && ready.status !== 'True') {
+        this.notReady.push({ at: new Date().toISOString(), status: ready.status, reason: ready.reason, message: ready.message });
+      }
+      wasReady = ready?.status === 'True';
+    }));
+    this.loops.push(watch('Lease', 'persys-node-lease', (l) => {
+      const t = Date.parse(l.spec?.renewTime ?? '');
+      if (Number.isNaN(t) || t === this.lastRenew) return;
+      if (this.lastRenew !== undefined) this.maxRenewalGapS = Math.max(this.maxRenewalGapS, round((t - this.lastRenew) / 1000, 1));
+      this.lastRenew = t;
+      this.renewals++;
+    }));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.all(this.loops);
+  }
+}
+
+interface PersysSetup {
+  cluster: TestCluster;
+  agent: ManagedProcess;
+  monitor: LivenessMonitor;
+  logs: Map<string, WriteStream>;
+}
+
+async function startPersys(engine: SecondDocker, opts: Options): Promise<PersysSetup> {
   process.env.PERSYS_E2E_LOG_LEVEL = opts.logLevel;
   const logs = new Map<string, WriteStream>();
-  const cluster = await TestCluster.start({ agents: [] });
-  const namespace = `bench-${process.pid}`;
+  const cluster = await TestCluster.start({ agents: [], etcdFsync: true });
+  try {
+    tee(cluster.apiserver, 'apiserver', logs, opts.logDir);
+    tee(cluster.controllers, 'controllers', logs, opts.logDir);
+    const agent = await startAgent(cluster, engine, opts, logs);
+    const monitor = new LivenessMonitor(cluster);
+    monitor.start();
+    return { cluster, agent, monitor, logs };
+  } catch (e) {
+    await cluster.stop().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function stopPersys(p: PersysSetup, docker: Dockerode): Promise<void> {
+  await p.monitor.stop();
+  await p.cluster.stop().catch((e) => console.error(`cluster stop: ${String(e)}`));
+  // Agents leave their containers running when they stop: remove whatever a failed round left.
+  await removeByLabel(docker, LABEL_NAMESPACE);
+  for (const s of p.logs.values()) s.end();
+}
+
+/** One round: N Containers applied until all are Running; the idle window when asked; then all deleted. */
+async function persysRound(p: PersysSetup, docker: Dockerode, opts: Options, n: number, measureIdle: boolean): Promise<PersysResult> {
+  const { cluster, agent } = p;
+  const namespace = `bench-${n}`;
   const nsLabel = `${LABEL_NAMESPACE}=${namespace}`;
   const names = Array.from({ length: opts.count }, (_, i) => `sleep-${i}`);
   const stopWatch = new AbortController();
   const timeline = new DockerTimeline(docker, nsLabel, LABEL_NAME);
   try {
-    tee(cluster.apiserver, 'apiserver', logs, opts.logDir);
-    tee(cluster.controllers, 'controllers', logs, opts.logDir);
-    const agent = await startAgent(cluster, opts, logs);
     await cluster.client.apply({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: namespace } });
 
     // Watching from the list's revision misses nothing, however late the stream connects.
@@ -279,19 +368,19 @@ async function benchPersys(docker: Dockerode, opts: Options): Promise<PersysResu
           seen.set(o.metadata.name, rec);
         }
       } catch (e) {
-        watchError = e;
+        if (!stopWatch.signal.aborted) watchError = e;
       }
     })();
     await timeline.start();
 
     const t0 = Date.now();
-    await Promise.all(names.map((n) => cluster.client.apply(containerManifest(n, namespace))));
+    await Promise.all(names.map((name) => cluster.client.apply(containerManifest(name, namespace))));
     const applySeconds = secondsSince(t0);
-    const running = () => names.filter((n) => seen.get(n)?.Running !== undefined).length;
+    const running = () => names.filter((name) => seen.get(name)?.Running !== undefined).length;
     await until(`${opts.count} Containers Running (watch)`, opts.timeoutMs, async () => {
       if (watchError) throw watchError;
       return running();
-    }, (n) => n === opts.count, 20);
+    }, (k) => k === opts.count, 20);
     const seconds = secondsSince(t0);
 
     // The API says Running; check the engine agrees before measuring the idle agent.
@@ -301,42 +390,48 @@ async function benchPersys(docker: Dockerode, opts: Options): Promise<PersysResu
       throw new Error(`API says ${opts.count} Running but the engine has ${inEngine.length} containers, ${notRunning.length} not running`);
     }
 
-    await sleep(opts.settleS * 1000);
-    const pid = agent.child!.pid!;
-    const before = procStatus(pid);
-    const cpu0 = cpuSeconds(pid);
-    const machine0 = machineBusySeconds();
-    const events0 = statusEvents;
-    const w0 = performance.now();
-    await sleep(opts.idleS * 1000);
-    const windowS = (performance.now() - w0) / 1000;
-    const cpu1 = cpuSeconds(pid);
-    const machine1 = machineBusySeconds();
-    const after = procStatus(pid);
-    const idle: AgentIdle = {
-      rssKiB: statusOf(before, 'VmRSS'),
-      rssAfterKiB: statusOf(after, 'VmRSS'),
-      hwmKiB: statusOf(after, 'VmHWM'),
-      cpuPercentOfOneCore: cpu0 !== undefined && cpu1 !== undefined ? round(((cpu1 - cpu0) / windowS) * 100, 2) : NaN,
-      windowS: round(windowS, 1),
-      statusChanges: statusEvents - events0,
-      machineBusyPercent: machine0 !== undefined && machine1 !== undefined ? round(((machine1 - machine0) / windowS) * 100, 1) : undefined,
-    };
+    let idle: AgentIdle | undefined;
+    if (measureIdle) {
+      await sleep(opts.settleS * 1000);
+      const pid = agent.child!.pid!;
+      const before = procStatus(pid);
+      const cpu0 = cpuSeconds(pid);
+      const machine0 = machineBusySeconds();
+      const events0 = statusEvents;
+      const w0 = performance.now();
+      await sleep(opts.idleS * 1000);
+      const windowS = (performance.now() - w0) / 1000;
+      const cpu1 = cpuSeconds(pid);
+      const machine1 = machineBusySeconds();
+      const after = procStatus(pid);
+      idle = {
+        rssKiB: statusOf(before, 'VmRSS'),
+        rssAfterKiB: statusOf(after, 'VmRSS'),
+        hwmKiB: statusOf(after, 'VmHWM'),
+        cpuPercentOfOneCore: cpu0 !== undefined && cpu1 !== undefined ? round(((cpu1 - cpu0) / windowS) * 100, 2) : NaN,
+        windowS: round(windowS, 1),
+        statusChanges: statusEvents - events0,
+        machineBusyPercent: machine0 !== undefined && machine1 !== undefined ? round(((machine1 - machine0) / windowS) * 100, 1) : undefined,
+      };
+    }
+    stopWatch.abort();
+    await watching;
 
     const d0 = Date.now();
-    await Promise.all(names.map((n) => cluster.client.delete('Container', n, namespace)));
+    await Promise.all(names.map((name) => cluster.client.delete('Container', name, namespace)));
     await until('the engine to have none of the persys containers', opts.timeoutMs, () =>
       docker.listContainers({ all: true, filters: JSON.stringify({ label: [nsLabel] }) } as Dockerode.ContainerListOptions), (l) => l.length === 0, 100);
     await until('the API to have no Containers left', opts.timeoutMs, () => cluster.client.list('Container', { namespace }), (l) => l.items.length === 0, 200);
     const deleteSeconds = secondsSince(d0);
+    await cluster.client.delete('Namespace', namespace);
 
-    const per = (from: (n: string) => number | undefined, to: (n: string) => number | undefined) =>
-      summarize(names.flatMap((n) => {
-        const [a, b] = [from(n), to(n)];
+    const per = (from: (name: string) => number | undefined, to: (name: string) => number | undefined) =>
+      summarize(names.flatMap((name) => {
+        const [a, b] = [from(name), to(name)];
         return a !== undefined && b !== undefined ? [(b - a) / 1000] : [];
       }));
-    const dockerAt = (action: string) => (n: string) => timeline.byName.get(n)?.[action];
-    const apiAt = (k: string) => (n: string) => seen.get(n)?.[k];
+    const dockerAt = (action: string) => (name: string) => timeline.byName.get(name)?.[action];
+    const apiAt = (k: string) => (name: string) => seen.get(name)?.[k];
     return {
       seconds: round(seconds),
       applySeconds: round(applySeconds),
@@ -356,10 +451,6 @@ async function benchPersys(docker: Dockerode, opts: Options): Promise<PersysResu
   } finally {
     stopWatch.abort();
     await timeline.stop();
-    // Deleting through the API failed or was never reached: remove what the agent made, by its labels.
-    await cluster.stop().catch((e) => console.error(`cluster stop: ${String(e)}`));
-    await removeByLabel(docker, nsLabel);
-    for (const s of logs.values()) s.end();
   }
 }
 
@@ -426,61 +517,49 @@ interface SwarmResult {
   seconds: number;
   /** Until `docker service ls` showed N/N. */
   replicasSeconds?: number;
-  initialisedSwarm: boolean;
   removeSeconds: number;
 }
 
-const dockerCli = async (args: string[], timeoutMs = 60_000) => (await run('docker', args, { timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout.trim();
+/** The docker CLI against the benchmark's engine. */
+const dockerCli = async (socket: string, args: string[], timeoutMs = 60_000) =>
+  (await run('docker', ['-H', `unix://${socket}`, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 })).stdout.trim();
 
-async function benchSwarm(docker: Dockerode, opts: Options): Promise<SwarmResult> {
-  const state = await dockerCli(['info', '--format', '{{.Swarm.LocalNodeState}}']);
-  let initialised = false;
-  if (state === 'inactive') {
-    await dockerCli(['swarm', 'init', '--advertise-addr', '127.0.0.1']);
-    initialised = true;
-  } else if (state !== 'active') {
-    throw new Error(`the engine's swarm state is ${JSON.stringify(state)}; expected inactive or active`);
-  }
+async function swarmRound(engine: SecondDocker, opts: Options): Promise<SwarmResult> {
+  const { docker, socket } = engine;
   const taskLabel = `com.docker.swarm.service.name=${SWARM_SERVICE}`;
   try {
-    // A service left by an interrupted run would be counted as ours.
-    await dockerCli(['service', 'rm', SWARM_SERVICE]).catch(() => undefined);
-    await until('leftover swarm tasks to be gone', opts.timeoutMs, () =>
-      docker.listContainers({ all: true, filters: JSON.stringify({ label: [taskLabel] }) } as Dockerode.ContainerListOptions), (l) => l.length === 0, 250);
-
     const t0 = Date.now();
-    await dockerCli([
+    await dockerCli(socket, [
       'service', 'create', '--detach', '--no-resolve-image', '--name', SWARM_SERVICE, '--replicas', String(opts.count),
       TEST_IMAGE, ...COMMAND,
     ]);
     let replicasSeconds: number | undefined;
     await until(`${opts.count} swarm tasks running`, opts.timeoutMs, async () => {
       if (replicasSeconds === undefined) {
-        const replicas = await dockerCli(['service', 'ls', '--filter', `name=${SWARM_SERVICE}`, '--format', '{{.Name}} {{.Replicas}}']);
+        const replicas = await dockerCli(socket, ['service', 'ls', '--filter', `name=${SWARM_SERVICE}`, '--format', '{{.Name}} {{.Replicas}}']);
         if (replicas.split('\n').some((l) => l === `${SWARM_SERVICE} ${opts.count}/${opts.count}`)) replicasSeconds = secondsSince(t0);
       }
-      const ps = await dockerCli(['service', 'ps', SWARM_SERVICE, '--filter', 'desired-state=running', '--format', '{{.CurrentState}}']);
+      const ps = await dockerCli(socket, ['service', 'ps', SWARM_SERVICE, '--filter', 'desired-state=running', '--format', '{{.CurrentState}}']);
       return ps.split('\n').filter((l) => l.startsWith('Running')).length;
-    }, (n) => n === opts.count, 100);
+    }, (k) => k === opts.count, 100);
     const seconds = secondsSince(t0);
 
     const r0 = Date.now();
-    await dockerCli(['service', 'rm', SWARM_SERVICE]);
+    await dockerCli(socket, ['service', 'rm', SWARM_SERVICE]);
     await until('the swarm containers to be gone', opts.timeoutMs, () =>
       docker.listContainers({ all: true, filters: JSON.stringify({ label: [taskLabel] }) } as Dockerode.ContainerListOptions), (l) => l.length === 0, 250);
-    return { seconds: round(seconds), replicasSeconds: replicasSeconds === undefined ? undefined : round(replicasSeconds), initialisedSwarm: initialised, removeSeconds: round(secondsSince(r0)) };
+    return { seconds: round(seconds), replicasSeconds: replicasSeconds === undefined ? undefined : round(replicasSeconds), removeSeconds: round(secondsSince(r0)) };
   } finally {
-    await dockerCli(['service', 'rm', SWARM_SERVICE]).catch(() => undefined);
+    await dockerCli(socket, ['service', 'rm', SWARM_SERVICE]).catch(() => undefined);
     await until('the swarm containers to be gone', opts.timeoutMs, () =>
       docker.listContainers({ all: true, filters: JSON.stringify({ label: [taskLabel] }) } as Dockerode.ContainerListOptions), (l) => l.length === 0, 250)
       .catch((e) => console.error(`cleanup: ${String(e)}`));
-    if (initialised) await dockerCli(['swarm', 'leave', '--force']).catch((e) => console.error(`cleanup: swarm leave: ${String(e)}`));
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/** Wakes the engine (first creates after idle are slower) so no phase pays for that alone. */
+/** Wakes the engine (first creates after idle are slower) so no system pays for that alone. */
 async function warmUp(docker: Dockerode, concurrency: number): Promise<void> {
   const label = `${RAW_LABEL}=warmup-${process.pid}`;
   try {
@@ -499,65 +578,134 @@ async function warmUp(docker: Dockerode, concurrency: number): Promise<void> {
   }
 }
 
-function report(opts: Options & { concurrencySource: string }, r: { persys?: PersysResult; raw?: RawResult; swarm?: SwarmResult; otherContainers: number }) {
-  const { persys, raw, swarm } = r;
+/** Warm-up (round 0) then measured rounds; the order reverses every round: P R S, S R P, P R S, … */
+function schedule(rounds: number, systems: System[]): { system: System; round: number }[] {
+  const out: { system: System; round: number }[] = [];
+  for (let n = 0; n <= rounds; n++) for (const system of n % 2 === 0 ? systems : [...systems].reverse()) out.push({ system, round: n });
+  return out;
+}
+
+interface Spread {
+  rounds: number;
+  median: number;
+  min: number;
+  max: number;
+  spread: number;
+}
+
+function spreadOf(values: number[]): Spread | undefined {
+  if (!values.length) return undefined;
+  const s = summarize(values);
+  return { rounds: s.count, median: round(s.p50, 2), min: round(s.min, 2), max: round(s.max, 2), spread: round(s.max - s.min, 2) };
+}
+
+interface Results {
+  persys: { round: number; result: PersysResult }[];
+  raw: { round: number; result: RawResult }[];
+  swarm: { round: number; result: SwarmResult }[];
+  order: string[];
+  liveness?: { falseNotReady: LivenessMonitor['notReady']; maxLeaseRenewalGapS: number; leaseRenewals: number };
+}
+
+function report(opts: Options & { concurrencySource: string }, r: Results) {
+  const measured = <T extends { seconds: number }>(rs: { round: number; result: T }[]) => rs.filter((x) => x.round > 0).map((x) => x.result.seconds);
+  const summaries = { persys: spreadOf(measured(r.persys)), raw: spreadOf(measured(r.raw)), swarm: spreadOf(measured(r.swarm)) };
   const lines = [
-    `containers benchmark: N=${opts.count}, image ${TEST_IMAGE}, command ${JSON.stringify(COMMAND)}`,
-    `  agent concurrency ${opts.concurrency} (${opts.concurrencySource}); agent heartbeat ${opts.heartbeat}; containers on the engine not ours at start: ${r.otherContainers}`,
+    `containers benchmark: N=${opts.count}, image ${TEST_IMAGE}, command ${JSON.stringify(COMMAND)}; one engine in a network namespace, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1`,
+    `  persys at shipped defaults (agent concurrency ${opts.concurrency} from ${opts.concurrencySource}, 10 s heartbeat), etcd with fsync; order: ${r.order.join(' ')}`,
+    '',
+    '  round  system  seconds (apply → all running)',
   ];
-  if (persys) {
-    lines.push(`  persys  ${fmt(persys.seconds, 2)} s apply → all Running (applies acknowledged after ${fmt(persys.applySeconds, 2)} s); delete → gone from engine and API ${fmt(persys.deleteSeconds, 2)} s`);
-    for (const [k, m] of Object.entries(persys.milestones)) lines.push(`          ${k.padEnd(12)} first ${fmt(m.first, 2)} s  p50 ${fmt(m.p50, 2)} s  last ${fmt(m.last, 2)} s  (n=${m.n})`);
-    const s = (x: ReturnType<typeof summarize>) => `p50 ${fmt(x.p50, 2)} s, max ${fmt(x.max, 2)} s`;
-    lines.push(`          per container: bound→docker create ${s(persys.scheduledToCreateS)}; create→start ${s(persys.createToStartS)}; docker start→Running in API ${s(persys.startToRunningS)}`);
-    lines.push(`          phases seen: ${JSON.stringify(persys.phasesSeen)}`);
-    const i = persys.idle;
-    lines.push(`  agent idle with ${opts.count} running: RSS ${fmt(i.rssKiB / 1024, 1)} MiB (${fmt(i.rssAfterKiB / 1024, 1)} MiB after, peak ${fmt(i.hwmKiB / 1024, 1)} MiB), CPU ${fmt(i.cpuPercentOfOneCore, 2)} % of one core over ${i.windowS} s, status changes ${i.statusChanges}, machine busy ${fmt(i.machineBusyPercent ?? NaN, 1)} %`);
+  const all = [
+    ...r.persys.map((x) => ({ system: 'persys', ...x })),
+    ...r.raw.map((x) => ({ system: 'raw', ...x })),
+    ...r.swarm.map((x) => ({ system: 'swarm', ...x })),
+  ];
+  for (const key of r.order) {
+    const [system, n] = key.split('#');
+    const x = all.find((y) => y.system === system && String(y.round) === n);
+    lines.push(`  ${(n === '0' ? 'warm' : n!).padStart(5)}  ${system!.padEnd(6)}  ${x ? fmt(x.result.seconds, 2) : 'failed'}`);
   }
-  if (raw) lines.push(`  raw     ${fmt(raw.seconds, 2)} s create+start (concurrency ${raw.concurrency}) until inspect says running (${fmt(raw.startedSeconds, 2)} s to the last start call)`);
-  if (swarm) lines.push(`  swarm   ${fmt(swarm.seconds, 2)} s until ${opts.count} tasks Running${swarm.replicasSeconds !== undefined ? ` (service ls ${opts.count}/${opts.count} at ${fmt(swarm.replicasSeconds, 2)} s)` : ''}${swarm.initialisedSwarm ? '; swarm initialised and left by this run' : ''}`);
-  const ratios = {
-    persysToRaw: persys && raw ? round(persys.seconds / raw.seconds, 2) : undefined,
-    persysToSwarm: persys && swarm ? round(persys.seconds / swarm.seconds, 2) : undefined,
-  };
-  if (ratios.persysToRaw !== undefined) lines.push(`  persys/raw   ${fmt(ratios.persysToRaw, 2)} (target ≤ ${PERSYS_TARGET}) ${ratios.persysToRaw <= PERSYS_TARGET ? 'MET' : 'MISSED'}`);
-  if (ratios.persysToSwarm !== undefined) lines.push(`  persys/swarm ${fmt(ratios.persysToSwarm, 2)} (target < 1) ${ratios.persysToSwarm < 1 ? 'MET' : 'MISSED'}`);
-  if (persys) lines.push(`  logs of the persys processes: ${opts.logDir}`);
+  lines.push('');
+  for (const [system, sum] of Object.entries(summaries)) {
+    if (sum) lines.push(`  ${system.padEnd(6)}  median ${fmt(sum.median, 2)} s (min ${fmt(sum.min, 2)}, max ${fmt(sum.max, 2)}, spread ${fmt(sum.spread, 2)}; n=${sum.rounds})`);
+  }
+  const last = r.persys.at(-1)?.result;
+  if (last) {
+    const s = (x: ReturnType<typeof summarize>) => `p50 ${fmt(x.p50, 2)} s, max ${fmt(x.max, 2)} s`;
+    lines.push(`  persys, last round: per container bound→docker create ${s(last.scheduledToCreateS)}; create→start ${s(last.createToStartS)}; docker start→Running in API ${s(last.startToRunningS)}; phases ${JSON.stringify(last.phasesSeen)}`);
+    const i = last.idle;
+    if (i) lines.push(`  agent idle with ${opts.count} running: RSS ${fmt(i.rssKiB / 1024, 1)} MiB (${fmt(i.rssAfterKiB / 1024, 1)} MiB after, peak ${fmt(i.hwmKiB / 1024, 1)} MiB), CPU ${fmt(i.cpuPercentOfOneCore, 2)} % of one core over ${i.windowS} s, status changes ${i.statusChanges}, machine busy ${fmt(i.machineBusyPercent ?? NaN, 1)} %`);
+  }
+  if (r.liveness) {
+    lines.push(`  false NotReady during the run: ${r.liveness.falseNotReady.length} (target 0)${r.liveness.falseNotReady.length ? ` ${JSON.stringify(r.liveness.falseNotReady)}` : ''}; lease renewals ${r.liveness.leaseRenewals}, longest gap ${fmt(r.liveness.maxLeaseRenewalGapS, 1)} s (heartbeat 10 s)`);
+  }
+  const ratio = (a?: Spread, b?: Spread) => (a && b ? round(a.median / b.median, 2) : undefined);
+  const ratios = { persysToRaw: ratio(summaries.persys, summaries.raw), persysToSwarm: ratio(summaries.persys, summaries.swarm) };
+  if (ratios.persysToRaw !== undefined) lines.push(`  persys/raw   median ratio ${fmt(ratios.persysToRaw, 2)} (target ≤ ${PERSYS_TARGET}) ${ratios.persysToRaw <= PERSYS_TARGET ? 'MET' : 'MISSED'}`);
+  if (ratios.persysToSwarm !== undefined) lines.push(`  persys/swarm median ratio ${fmt(ratios.persysToSwarm, 2)} (target < 1) ${ratios.persysToSwarm < 1 ? 'MET' : 'MISSED'}`);
+  if (r.persys.length) lines.push(`  logs of the persys processes: ${opts.logDir}`);
+  lines.push('  note: a 2-core machine shared with other work; figures are noisy, compare within one run');
   console.log(lines.join('\n'));
-  return ratios;
+  return { summaries, ratios };
 }
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   mkdirSync(opts.logDir, { recursive: true });
-  const docker = await ensureDocker();
-  const otherContainers = (await docker.listContainers({ all: true })).length;
-  await warmUp(docker, opts.concurrency);
-  const result: { persys?: PersysResult; raw?: RawResult; swarm?: SwarmResult; otherContainers: number } = { otherContainers };
   const errors: string[] = [];
-  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
-    if (opts.skip.has(name)) return undefined;
-    console.error(`[${new Date().toISOString()}] ${name} phase`);
-    try {
-      return await fn();
-    } catch (e) {
-      errors.push(`${name}: ${e instanceof ApiError ? `${e.codeName}: ${e.message}` : (e as Error).stack ?? String(e)}`);
-      return undefined;
-    }
+  const results: Results = { persys: [], raw: [], swarm: [], order: [] };
+  const describe = (e: unknown) => (e instanceof ApiError ? `${e.codeName}: ${e.message}` : (e as Error).stack ?? String(e));
+  const systems = SYSTEMS.filter((s) => !opts.skip.has(s));
+  const engine = await startSecondDocker(ENGINE);
+  let persys: PersysSetup | undefined;
+  let stopping = false;
+  const cleanup = async () => {
+    if (stopping) return;
+    stopping = true;
+    if (persys) await stopPersys(persys, engine.docker);
+    await engine.docker.swarmLeave({ force: true }).catch(() => undefined);
+    await engine.stop();
   };
-  result.persys = await phase('persys', () => benchPersys(docker, opts));
-  result.raw = await phase('raw', () => benchRaw(docker, opts));
-  result.swarm = await phase('swarm', () => benchSwarm(docker, opts));
-  const ratios = report(opts, result);
-  for (const e of errors) console.error(`phase failed: ${e}`);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await warmUp(engine.docker, opts.concurrency);
+    if (systems.includes('swarm')) await engine.docker.swarmInit({ ListenAddr: `${engine.address}:2377`, AdvertiseAddr: engine.address });
+    if (systems.includes('persys')) persys = await startPersys(engine, opts);
+    const broken = new Set<System>();
+    for (const { system, round: n } of schedule(opts.rounds, systems)) {
+      if (broken.has(system)) continue;
+      results.order.push(`${system}#${n}`);
+      console.error(`[${new Date().toISOString()}] ${system} ${n === 0 ? 'warm-up' : `round ${n}`}`);
+      try {
+        if (system === 'persys') results.persys.push({ round: n, result: await persysRound(persys!, engine.docker, opts, n, n === opts.rounds && opts.idleS > 0) });
+        else if (system === 'raw') results.raw.push({ round: n, result: await benchRaw(engine.docker, opts) });
+        else results.swarm.push({ round: n, result: await swarmRound(engine, opts) });
+      } catch (e) {
+        broken.add(system);
+        errors.push(`${system} round ${n}: ${describe(e)}`);
+      }
+    }
+    if (persys) results.liveness = { falseNotReady: persys.monitor.notReady, maxLeaseRenewalGapS: persys.monitor.maxRenewalGapS, leaseRenewals: persys.monitor.renewals };
+  } catch (e) {
+    errors.push(`setup: ${describe(e)}`);
+  } finally {
+    await cleanup();
+  }
+  const summary = report(opts, results);
+  for (const e of errors) console.error(`failed: ${e}`);
   emitResult({
     bench: 'containers',
     at: new Date().toISOString(),
     count: opts.count,
     concurrency: opts.concurrency,
-    heartbeat: opts.heartbeat,
-    ...result,
-    ratios,
+    ...results,
+    ...summary,
     errors,
   }, opts.json, errors);
 }

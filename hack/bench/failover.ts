@@ -1,9 +1,10 @@
-// Failover benchmark (issue 4): time from losing one of three nodes until every replica is Running
-// elsewhere, for persys (kill -9 of an agent) and for a 3-engine Docker Swarm (its worker's dockerd stopped).
+// Failover benchmark: time from losing a whole host (its Docker engine and everything on it, and for
+// persys its agent) until every replica runs again elsewhere, for persys and a Docker Swarm, each at
+// its shipped defaults, in one run with alternating rounds.
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError } from '../../lib/client/client.js';
-import { TestCluster } from '../../e2e/harness/cluster.js';
+import { TestCluster, type ManagedProcess } from '../../e2e/harness/cluster.js';
 import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { LABEL_NAMESPACE, LABEL_UID } from '../../node-agent/docker/labels.js';
 import { fmt, summarize } from './stats.js';
@@ -11,32 +12,37 @@ import { formSwarm, nodeStates, type SwarmCluster, type SwarmMember } from './sw
 import { benchFlags, emitResult, intFlag, runBench, skipFlag, until as untilEvery } from './until.js';
 
 const COMMAND = ['sh', '-c', 'exec sleep 3600'];
-const ENGINES = ['pbf1', 'pbf2', 'pbf3'];
+/** Separate engines per system, so neither's control plane ever touches the other's (persys manages swarms too). */
+const PERSYS_ENGINES = ['pfp1', 'pfp2', 'pfp3'];
+const SWARM_ENGINES = ['pfs1', 'pfs2', 'pfs3'];
 const NAMESPACE = 'failover';
 const SET_LABEL = 'failover-set';
 const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
 const POLL_MS = 200;
+const FAILURES = ['crash', 'freeze'] as const;
+type Failure = (typeof FAILURES)[number];
+type System = 'persys' | 'swarm';
 /** Bounded polling at this benchmark's granularity. */
 const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> =>
   untilEvery(what, timeoutMs, probe, done, POLL_MS);
 
 const USAGE = `usage: node --import tsx hack/bench/failover.ts [flags]
   --replicas N            replicas of the ContainerSet and of the Swarm service (default 9)
-  --rounds R              failovers measured per system (default 3)
-  --grace D               persys --node-monitor-grace-period (default 10s)
-  --eviction D            persys --node-eviction-timeout (default 10s)
-  --eviction-rate R       persys --node-eviction-rate, Containers per second (default 10)
+  --rounds R              measured failovers per system, after one warm-up each (default 3)
+  --failure KIND          how the host is lost (default crash):
+                            crash   kill -9 of every process of the host (dockerd, containerd, shims,
+                                    containers; and persys' agent): sockets close, peers hear of it
+                            freeze  SIGSTOP of the same: the host hangs silently with its sockets open
   --log-level LEVEL       log level of the persys processes (default warn)
   --timeout SECONDS       deadline of every single wait (default 180)
   --skip LIST             comma-separated systems to skip: persys, swarm
-  --json FILE             also write the JSON result there`;
+  --json FILE             also write the JSON result there
+Both systems run at their shipped defaults: no persys tuning flags, Swarm's own dispatcher settings.`;
 
 interface Options {
   replicas: number;
   rounds: number;
-  grace: string;
-  eviction: string;
-  evictionRate: string;
+  failure: Failure;
   logLevel: string;
   timeoutMs: number;
   skip: Set<string>;
@@ -47,9 +53,7 @@ function parseOptions(argv: string[]): Options {
   const values = benchFlags(argv, USAGE, {
     replicas: { type: 'string', default: '9' },
     rounds: { type: 'string', default: '3' },
-    grace: { type: 'string', default: '10s' },
-    eviction: { type: 'string', default: '10s' },
-    'eviction-rate': { type: 'string', default: '10' },
+    failure: { type: 'string', default: 'crash' },
     'log-level': { type: 'string', default: 'warn' },
     timeout: { type: 'string', default: '180' },
     skip: { type: 'string', default: '' },
@@ -57,13 +61,12 @@ function parseOptions(argv: string[]): Options {
   });
   const int = intFlag(USAGE);
   const skip = skipFlag(values.skip, ['persys', 'swarm'], USAGE);
+  if (!(FAILURES as readonly string[]).includes(values.failure)) throw new Error(`--failure: one of ${FAILURES.join(', ')}, got ${JSON.stringify(values.failure)}\n${USAGE}`);
   return {
     // Fewer replicas than nodes cannot be spread so that every node runs one.
-    replicas: int('replicas', values.replicas, ENGINES.length),
+    replicas: int('replicas', values.replicas, PERSYS_ENGINES.length),
     rounds: int('rounds', values.rounds, 1),
-    grace: values.grace,
-    eviction: values.eviction,
-    evictionRate: values['eviction-rate'],
+    failure: values.failure as Failure,
     logLevel: values['log-level'],
     timeoutMs: int('timeout', values.timeout, 1) * 1000,
     skip,
@@ -71,33 +74,26 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-
-
-/** Seconds in a Go-style duration of one unit ("10s", "500ms", "1m"); NaN when it is not one. */
-function durationS(d: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(d);
-  if (!m) return NaN;
-  return Number(m[1]) * { ms: 0.001, s: 1, m: 60 }[m[2] as 'ms' | 's' | 'm'];
-}
-
 const round = (v: number, d = 2) => (Number.isFinite(v) ? Number(v.toFixed(d)) : NaN);
 const secondsSince = (t0: number) => round((Date.now() - t0) / 1000);
 
 /** One measured failover. */
 interface Failover {
+  system: System;
+  /** 0 for the warm-up round. */
   round: number;
   victim: string;
-  /** Replicas the lost node ran. */
+  /** Replicas the lost host ran. */
   moved: number;
-  /** Until the system marked the node not ready (persys Ready≠True, swarm node state down). */
+  /** Until the system marked the node not ready (persys Ready≠True, swarm node state not ready). */
   detectedS?: number;
-  /** Until the first replacement was Running elsewhere. */
+  /** Until the first replacement was running elsewhere. */
   firstReplacedS?: number;
-  /** Until every replica was Running on another node and its container running in that engine. */
+  /** Until every replica was running on another node, in the control plane and in that node's engine. */
   allRunningS: number;
-  /** After the node came back: until its stale copies were gone. */
+  /** After the host came back: until it ran none of the replaced copies. */
   staleRemovedS?: number;
-  /** Running copies beyond the replica count once the node was back (must be 0). */
+  /** Running copies beyond the replica count once the host was back (must be 0). */
   duplicates?: number;
 }
 
@@ -108,18 +104,36 @@ async function runningByEngine(engines: SecondDocker[], label: string, all = fal
   );
 }
 
-async function removeByLabel(engines: SecondDocker[], label: string): Promise<void> {
-  const lists = await runningByEngine(engines, label, true);
-  await Promise.all(
-    lists.flatMap((list, i) =>
-      list.map((c) =>
-        engines[i]!.docker.getContainer(c.Id).remove({ force: true }).catch((e: Error & { statusCode?: number }) => {
-          if (e.statusCode !== 404) console.error(`cleanup: removing ${c.Id.slice(0, 12)}: ${e.message}`);
-        }),
-      ),
-    ),
-  );
+// ---------------------------------------------------------------------------------------------
+// The failure, the same for both systems
+
+/** One machine of a cluster: its engine and, for persys, the agent running for it. */
+interface Host {
+  engine: SecondDocker;
+  agent?: ManagedProcess;
 }
+
+async function loseHost(h: Host, failure: Failure): Promise<void> {
+  if (failure === 'crash') {
+    await Promise.all([h.agent?.kill(), h.engine.crash()]);
+  } else {
+    h.agent?.freeze();
+    await h.engine.freeze();
+  }
+}
+
+async function restoreHost(h: Host, failure: Failure): Promise<void> {
+  if (failure === 'crash') {
+    await h.engine.startEngine();
+    h.agent?.start();
+  } else {
+    await h.engine.thaw();
+    h.agent?.thaw();
+  }
+}
+
+/** Rounds take the two non-manager hosts in turn (Swarm's manager must survive to reschedule). */
+const victimIndex = (round: number) => 1 + (round % 2);
 
 // ---------------------------------------------------------------------------------------------
 // persys
@@ -139,78 +153,73 @@ function containerSet(name: string, replicas: number): Resource {
 
 const isReady = (n: Resource) => (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
 
-async function persysRound(cluster: TestCluster, engines: SecondDocker[], opts: Options, n: number): Promise<Failover> {
-  const set = `fo-${n}`;
-  const owned = async () => (await cluster.client.list('Container', { namespace: NAMESPACE, labelSelector: `${SET_LABEL}=${set}` })).items;
-  const engineOf = (node: string) => engines[ENGINES.indexOf(node)]!;
-  const nsLabel = `${LABEL_NAMESPACE}=${NAMESPACE}`;
-
-  await cluster.client.apply(containerSet(set, opts.replicas));
-  const before = await until(`${opts.replicas} replicas of ${set} Running on all ${ENGINES.length} nodes`, opts.timeoutMs, owned, (cs) =>
-    cs.length === opts.replicas && cs.every((c) => c.status?.phase === 'Running') && new Set(cs.map((c) => c.spec.nodeName)).size === ENGINES.length);
-  const countOn = (node: string) => before.filter((c) => c.spec.nodeName === node).length;
-  // Take the nodes in turn so no single node's placement decides every round.
-  const victim = ENGINES[(n - 1) % ENGINES.length]!;
-  const moved = countOn(victim);
-  const agent = cluster.agents.get(victim)!;
-
-  const t0 = Date.now();
-  await agent.kill();
-  let detectedS: number | undefined;
-  let firstReplacedS: number | undefined;
-  await until(`every replica of ${set} Running off ${victim}, in the API and in Docker`, opts.timeoutMs, async () => {
-    if (detectedS === undefined && !isReady(await cluster.client.get('Node', victim))) detectedS = secondsSince(t0);
-    const elsewhere = (await owned()).filter((c) => c.spec.nodeName && c.spec.nodeName !== victim && c.status?.phase === 'Running');
-    const fresh = elsewhere.filter((c) => !before.some((b) => b.metadata.uid === c.metadata.uid));
-    if (firstReplacedS === undefined && fresh.length > 0) firstReplacedS = secondsSince(t0);
-    if (elsewhere.length < opts.replicas) return false;
-    // The API's word is not enough: each replica's container must be running in its node's engine.
-    const running = await runningByEngine(engines, nsLabel);
-    const uids = new Set(running.flatMap((list, i) => list.map((c) => `${ENGINES[i]}/${c.Labels[LABEL_UID]}`)));
-    return elsewhere.every((c) => uids.has(`${c.spec.nodeName}/${c.metadata.uid}`));
-  }, (ok) => ok);
-  const allRunningS = secondsSince(t0);
-
-  // Bring the node back: its agent must remove what was replaced elsewhere, and nothing may run twice.
-  const r0 = Date.now();
-  agent.start();
-  await cluster.waitNodeReady(victim, opts.timeoutMs);
-  const liveUids = new Set((await owned()).map((c) => c.metadata.uid));
-  await until(`${victim} to remove its stale copies`, opts.timeoutMs, () => engineOf(victim).docker.listContainers({
-    all: true, filters: JSON.stringify({ label: [nsLabel] }),
-  } as Dockerode.ContainerListOptions), (l) => l.every((c) => liveUids.has(c.Labels[LABEL_UID])));
-  const staleRemovedS = secondsSince(r0);
-  const total = (await runningByEngine(engines, nsLabel)).flat().length;
-
-  await cluster.client.delete('ContainerSet', set, NAMESPACE);
-  await until(`${set}'s containers to leave Docker`, opts.timeoutMs, () => runningByEngine(engines, nsLabel, true), (l) => l.flat().length === 0);
-  await until(`${set}'s Containers to leave the API`, opts.timeoutMs, owned, (cs) => cs.length === 0);
-  return { round: n, victim, moved, detectedS, firstReplacedS, allRunningS, staleRemovedS, duplicates: total - opts.replicas };
+interface PersysSetup {
+  cluster: TestCluster;
+  engines: SecondDocker[];
 }
 
-async function benchPersys(engines: SecondDocker[], opts: Options): Promise<Failover[]> {
+async function startPersys(engines: SecondDocker[], opts: Options): Promise<PersysSetup> {
   process.env.PERSYS_E2E_LOG_LEVEL = opts.logLevel;
+  // Shipped defaults: no controller flags, the agent's own heartbeat; etcd fsyncs as users run it.
   const cluster = await TestCluster.start({
-    agents: ENGINES.map((name, i) => ({ name, dockerHost: `unix://${engines[i]!.socket}` })),
-    controllerArgs: ['--node-monitor-grace-period', opts.grace, '--node-eviction-timeout', opts.eviction, '--node-eviction-rate', opts.evictionRate],
+    agents: PERSYS_ENGINES.map((name, i) => ({ name, dockerHost: `unix://${engines[i]!.socket}`, heartbeatInterval: false as const })),
+    etcdFsync: true,
   });
-  const rounds: Failover[] = [];
+  await cluster.client.apply({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+  return { cluster, engines };
+}
+
+async function persysRound({ cluster, engines }: PersysSetup, opts: Options, n: number, seq: number): Promise<Failover> {
+  const set = `fo-${seq}`;
+  const owned = async () => (await cluster.client.list('Container', { namespace: NAMESPACE, labelSelector: `${SET_LABEL}=${set}` })).items;
+  const nsLabel = `${LABEL_NAMESPACE}=${NAMESPACE}`;
+  const vi = victimIndex(n);
+  const victim = PERSYS_ENGINES[vi]!;
+  const host: Host = { engine: engines[vi]!, agent: cluster.agents.get(victim)! };
+  const others = engines.filter((_, i) => i !== vi);
+  const otherNames = PERSYS_ENGINES.filter((_, i) => i !== vi);
+
+  await cluster.client.apply(containerSet(set, opts.replicas));
+  const before = await until(`${opts.replicas} replicas of ${set} Running on all ${PERSYS_ENGINES.length} nodes`, opts.timeoutMs, owned, (cs) =>
+    cs.length === opts.replicas && cs.every((c) => c.status?.phase === 'Running') && new Set(cs.map((c) => c.spec.nodeName)).size === PERSYS_ENGINES.length);
+  const moved = before.filter((c) => c.spec.nodeName === victim).length;
+
+  const t0 = Date.now();
+  await loseHost(host, opts.failure);
+  let detectedS: number | undefined;
+  let firstReplacedS: number | undefined;
+  let restored = false;
   try {
-    await cluster.client.apply({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-    for (let n = 1; n <= opts.rounds; n++) {
-      console.error(`[${new Date().toISOString()}] persys round ${n}`);
-      const r = await persysRound(cluster, engines, opts, n);
-      console.error(`  ${JSON.stringify(r)}`);
-      rounds.push(r);
-    }
-    return rounds;
-  } catch (e) {
-    if (rounds.length) console.error(`persys: ${rounds.length} round(s) done before the failure: ${JSON.stringify(rounds)}`);
-    throw new Error(`${(e as Error).message}\n${cluster.logs()}`);
+    await until(`every replica of ${set} running off ${victim}, in the API and in Docker`, opts.timeoutMs, async () => {
+      if (detectedS === undefined && !isReady(await cluster.client.get('Node', victim))) detectedS = secondsSince(t0);
+      const elsewhere = (await owned()).filter((c) => c.spec.nodeName && c.spec.nodeName !== victim && c.status?.phase === 'Running');
+      // The lost host's engine is not asked: it is dead or hung.
+      const running = await runningByEngine(others, nsLabel);
+      const uids = new Set(running.flatMap((list, i) => list.map((c) => `${otherNames[i]}/${c.Labels[LABEL_UID]}`)));
+      const inDocker = elsewhere.filter((c) => uids.has(`${c.spec.nodeName}/${c.metadata.uid}`));
+      if (firstReplacedS === undefined && inDocker.length > opts.replicas - moved) firstReplacedS = secondsSince(t0);
+      return inDocker.length >= opts.replicas;
+    }, (ok) => ok);
+    const allRunningS = secondsSince(t0);
+
+    // The host comes back: its agent must remove what was replaced elsewhere, and nothing may run twice.
+    const r0 = Date.now();
+    await restoreHost(host, opts.failure);
+    restored = true;
+    await cluster.waitNodeReady(victim, opts.timeoutMs);
+    const liveUids = new Set((await owned()).map((c) => c.metadata.uid));
+    await until(`${victim} to run none of the replaced copies`, opts.timeoutMs, () => runningByEngine([host.engine], nsLabel), (l) =>
+      l.flat().every((c) => liveUids.has(c.Labels[LABEL_UID])));
+    const staleRemovedS = secondsSince(r0);
+    const total = (await runningByEngine(engines, nsLabel)).flat().length;
+    return { system: 'persys', round: n, victim, moved, detectedS, firstReplacedS, allRunningS, staleRemovedS, duplicates: total - opts.replicas };
   } finally {
-    await cluster.stop().catch((e) => console.error(`cleanup: cluster stop: ${String(e)}`));
-    // Agents keep their containers when they stop; remove them so the swarm phase starts from empty engines.
-    await removeByLabel(engines, `${LABEL_NAMESPACE}=${NAMESPACE}`);
+    if (!restored) await restoreHost(host, opts.failure).catch((e: Error) => console.error(`cleanup: restoring ${victim}: ${e.message}`));
+    await cluster.waitNodeReady(victim, opts.timeoutMs).catch((e: Error) => console.error(`cleanup: ${e.message}`));
+    await cluster.client.delete('ContainerSet', set, NAMESPACE).catch((e: Error) => console.error(`cleanup: delete ${set}: ${e.message}`));
+    await until(`${set}'s containers to leave Docker`, opts.timeoutMs, () => runningByEngine(engines, nsLabel, true), (l) => l.flat().length === 0)
+      .catch((e) => console.error(`cleanup: ${String(e)}`));
+    await until(`${set}'s Containers to leave the API`, opts.timeoutMs, owned, (cs) => cs.length === 0).catch((e) => console.error(`cleanup: ${String(e)}`));
   }
 }
 
@@ -223,121 +232,115 @@ interface SwarmTask {
   Status?: { State?: string };
 }
 
-async function swarmRound(swarm: SwarmCluster, opts: Options, n: number): Promise<Failover> {
-  const name = `fo-${n}`;
+async function swarmRound(swarm: SwarmCluster, opts: Options, n: number, seq: number): Promise<Failover> {
+  const name = `fo-${seq}`;
   const manager = swarm.manager.engine.docker;
   const engines = swarm.members.map((m) => m.engine);
   const label = `${SWARM_SERVICE_LABEL}=${name}`;
   const tasks = async () =>
     ((await manager.listTasks({ filters: JSON.stringify({ service: [name], 'desired-state': ['running'] }) })) as SwarmTask[])
       .filter((t) => t.Status?.State === 'running');
+  const victim: SwarmMember = swarm.members[victimIndex(n)]!;
+  if (victim.role !== 'worker') throw new Error('the victim must be a worker: the manager reschedules');
+  const host: Host = { engine: victim.engine };
+  const others = engines.filter((e) => e !== victim.engine);
 
   const service = await manager.createService({
     Name: name,
     TaskTemplate: { ContainerSpec: { Image: TEST_IMAGE, Command: COMMAND } },
     Mode: { Replicated: { Replicas: opts.replicas } },
   });
+  let restored = false;
   try {
     const before = await until(`${opts.replicas} tasks of ${name} running on all ${swarm.members.length} nodes`, opts.timeoutMs, tasks, (ts) =>
       ts.length === opts.replicas && new Set(ts.map((t) => t.NodeID)).size === swarm.members.length);
-    // Only workers: stopping the one manager would stop the control plane that reschedules.
-    const workers = swarm.members.filter((m) => m.role === 'worker');
-    const victim: SwarmMember = workers[(n - 1) % workers.length]!;
     const moved = before.filter((t) => t.NodeID === victim.nodeId).length;
-    const others = engines.filter((e) => e !== victim.engine);
 
     const t0 = Date.now();
-    await victim.engine.stopEngine();
+    await loseHost(host, opts.failure);
     let detectedS: number | undefined;
     let firstReplacedS: number | undefined;
-    await until(`every task of ${name} running off the stopped worker, in the manager and in Docker`, opts.timeoutMs, async () => {
+    await until(`every task of ${name} running off the lost worker, in the manager and in Docker`, opts.timeoutMs, async () => {
       if (detectedS === undefined && (await nodeStates(manager)).get(victim.nodeId) !== 'ready') detectedS = secondsSince(t0);
-      const elsewhere = (await tasks()).filter((t) => t.NodeID !== victim.nodeId);
-      if (firstReplacedS === undefined && elsewhere.length > opts.replicas - moved) firstReplacedS = secondsSince(t0);
-      if (elsewhere.length < opts.replicas) return false;
+      const elsewhere = (await tasks()).filter((t) => t.NodeID !== victim.nodeId).length;
       const inDocker = (await runningByEngine(others, label)).flat().length;
-      return inDocker >= opts.replicas;
+      const replaced = Math.min(elsewhere, inDocker);
+      if (firstReplacedS === undefined && replaced > opts.replicas - moved) firstReplacedS = secondsSince(t0);
+      return replaced >= opts.replicas;
     }, (ok) => ok);
     const allRunningS = secondsSince(t0);
 
     const r0 = Date.now();
-    await victim.engine.startEngine();
-    await until('the stopped worker to be ready again', opts.timeoutMs, () => nodeStates(manager), (m) => m.get(victim.nodeId) === 'ready');
-    // Swarm's old tasks on the worker were shut down with its engine; wait for its agent to reconcile.
+    await restoreHost(host, opts.failure);
+    restored = true;
+    await until('the lost worker to be ready again', opts.timeoutMs, () => nodeStates(manager), (m) => m.get(victim.nodeId) === 'ready');
+    // Its old tasks died with it (crash) or are shut down by its agent once it hears from the manager (freeze).
     await until(`${victim.engine.address} to run none of ${name}`, opts.timeoutMs, () => runningByEngine([victim.engine], label), (l) => l.flat().length === 0);
     const staleRemovedS = secondsSince(r0);
     const total = (await runningByEngine(engines, label)).flat().length;
-    return { round: n, victim: `worker ${victim.engine.address}`, moved, detectedS, firstReplacedS, allRunningS, staleRemovedS, duplicates: total - opts.replicas };
+    return { system: 'swarm', round: n, victim: `worker ${victim.engine.address}`, moved, detectedS, firstReplacedS, allRunningS, staleRemovedS, duplicates: total - opts.replicas };
   } finally {
+    if (!restored) await restoreHost(host, opts.failure).catch((e: Error) => console.error(`cleanup: restoring ${victim.engine.address}: ${e.message}`));
+    await until('every swarm node ready', opts.timeoutMs, () => nodeStates(manager), (m) => [...m.values()].every((st) => st === 'ready'))
+      .catch((e) => console.error(`cleanup: ${String(e)}`));
     await service.remove().catch((e: Error) => console.error(`cleanup: service rm ${name}: ${e.message}`));
     await until(`${name}'s containers to leave Docker`, opts.timeoutMs, () => runningByEngine(engines, label, true), (l) => l.flat().length === 0)
       .catch((e) => console.error(`cleanup: ${String(e)}`));
   }
 }
 
-async function benchSwarm(engines: SecondDocker[], opts: Options): Promise<{ rounds: Failover[]; heartbeatS: number }> {
-  const swarm = await formSwarm(engines, opts.timeoutMs);
-  const rounds: Failover[] = [];
-  try {
-    const spec = (await swarm.manager.engine.docker.swarmInspect()) as { Spec?: { Dispatcher?: { HeartbeatPeriod?: number } } };
-    const heartbeatS = (spec.Spec?.Dispatcher?.HeartbeatPeriod ?? NaN) / 1e9;
-    for (let n = 1; n <= opts.rounds; n++) {
-      console.error(`[${new Date().toISOString()}] swarm round ${n}`);
-      const r = await swarmRound(swarm, opts, n);
-      console.error(`  ${JSON.stringify(r)}`);
-      rounds.push(r);
-    }
-    return { rounds, heartbeatS };
-  } catch (e) {
-    if (rounds.length) console.error(`swarm: ${rounds.length} round(s) done before the failure: ${JSON.stringify(rounds)}`);
-    throw e;
-  } finally {
-    // A round that failed may have left a worker's engine stopped; leaving the swarm needs it up.
-    for (const m of swarm.members) await m.engine.startEngine().catch((e: Error) => console.error(`cleanup: restarting ${m.engine.address}: ${e.message}`));
-    await swarm.dismantle();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 
-function summary(rounds: Failover[] | undefined) {
-  if (!rounds?.length) return undefined;
-  const s = summarize(rounds.map((r) => r.allRunningS));
-  return { rounds: s.count, p50: round(s.p50), max: round(s.max), min: round(s.min) };
+interface Spread {
+  rounds: number;
+  median: number;
+  min: number;
+  max: number;
+  spread: number;
 }
 
-function report(opts: Options, persys: Failover[] | undefined, swarm: { rounds: Failover[]; heartbeatS: number } | undefined) {
+function spreadOf(values: (number | undefined)[]): Spread | undefined {
+  const v = values.filter((x): x is number => x !== undefined);
+  if (!v.length) return undefined;
+  const s = summarize(v);
+  return { rounds: s.count, median: round(s.p50), min: round(s.min), max: round(s.max), spread: round(s.max - s.min) };
+}
+
+function report(opts: Options, rounds: Failover[], swarmHeartbeatS: number | undefined) {
   const cell = (v: number | undefined, w: number) => (v === undefined ? '—' : fmt(v, 1)).padStart(w);
   const lines = [
-    `failover benchmark: ${opts.replicas} replicas of ${TEST_IMAGE} ${JSON.stringify(COMMAND)} on ${ENGINES.length} Docker engines (network namespaces on one machine)`,
-    `  persys: kill -9 of one agent; --node-monitor-grace-period ${opts.grace}, --node-eviction-timeout ${opts.eviction}, --node-eviction-rate ${opts.evictionRate}`,
-    `  swarm:  SIGTERM of one worker's dockerd (its containers stop with it); dispatcher heartbeat ${swarm ? `${fmt(swarm.heartbeatS, 0)} s` : 'n/a'} (default)`,
-    `  times in seconds from the failure; "all running" = every replica Running on another node and its container running in that engine`,
+    `failover benchmark: ${opts.replicas} replicas of ${TEST_IMAGE} ${JSON.stringify(COMMAND)}; each system on its own 3 Docker engines (network namespaces on one machine)`,
+    `  failure (the same for both): ${opts.failure === 'crash' ? 'kill -9 of every process of one host: dockerd, containerd, shims, containers, and persys\' agent' : 'SIGSTOP of every process of one host (and persys\' agent): silent, sockets open'}`,
+    `  persys at shipped defaults (no tuning flags, 10 s heartbeat); etcd with fsync`,
+    `  swarm at its defaults: dispatcher heartbeat ${swarmHeartbeatS !== undefined ? `${fmt(swarmHeartbeatS, 0)} s` : 'n/a'}`,
+    `  order alternates (round 0 is the warm-up, not counted); times in seconds from the failure;`,
+    `  "all running" = every replica running on another node, in the control plane and in that node's engine`,
     '',
     `  system  round  victim               moved  detected  first-moved  all-running  back:stale-gone  duplicates`,
   ];
-  const rows = (system: string, rs: Failover[] | undefined) => {
-    for (const r of rs ?? []) {
-      lines.push(`  ${system.padEnd(6)}  ${String(r.round).padStart(5)}  ${r.victim.padEnd(19)}  ${String(r.moved).padStart(5)}  ${cell(r.detectedS, 8)}  ${cell(r.firstReplacedS, 11)}  ${cell(r.allRunningS, 11)}  ${cell(r.staleRemovedS, 15)}  ${String(r.duplicates ?? '—').padStart(10)}`);
-    }
-  };
-  rows('persys', persys);
-  rows('swarm', swarm?.rounds);
-  const p = summary(persys);
-  const s = summary(swarm?.rounds);
-  lines.push('');
-  if (p) lines.push(`  persys  all-running p50 ${fmt(p.p50, 1)} s, max ${fmt(p.max, 1)} s (n=${p.rounds})`);
-  if (s) lines.push(`  swarm   all-running p50 ${fmt(s.p50, 1)} s, max ${fmt(s.max, 1)} s (n=${s.rounds})`);
-  const ratio = p && s ? { p50: round(p.p50 / s.p50), max: round(p.max / s.max) } : undefined;
-  if (ratio) lines.push(`  persys/swarm  p50 ${fmt(ratio.p50, 2)}  max ${fmt(ratio.max, 2)}  (< 1: persys fails over faster)`);
-  const early = (persys ?? []).filter((r) => r.detectedS !== undefined && r.firstReplacedS !== undefined && r.firstReplacedS - r.detectedS < durationS(opts.eviction));
-  if (early.length) {
-    lines.push(`  note: in ${early.length} persys round(s) replacements ran sooner after NotReady than --node-eviction-timeout ${opts.eviction}:`);
-    lines.push('        something other than the node controller\'s eviction replaced them (e.g. a set treating phase Unknown as lost)');
+  for (const r of rounds) {
+    lines.push(`  ${r.system.padEnd(6)}  ${(r.round === 0 ? 'warm' : String(r.round)).padStart(5)}  ${r.victim.padEnd(19)}  ${String(r.moved).padStart(5)}  ${cell(r.detectedS, 8)}  ${cell(r.firstReplacedS, 11)}  ${cell(r.allRunningS, 11)}  ${cell(r.staleRemovedS, 15)}  ${String(r.duplicates ?? '—').padStart(10)}`);
   }
+  const measured = (system: System) => rounds.filter((r) => r.system === system && r.round > 0);
+  const summaries = Object.fromEntries((['persys', 'swarm'] as const).map((system) => [system, {
+    allRunning: spreadOf(measured(system).map((r) => r.allRunningS)),
+    detected: spreadOf(measured(system).map((r) => r.detectedS)),
+  }])) as Record<System, { allRunning?: Spread; detected?: Spread }>;
+  lines.push('');
+  for (const system of ['persys', 'swarm'] as const) {
+    const a = summaries[system].allRunning;
+    const d = summaries[system].detected;
+    if (a) lines.push(`  ${system.padEnd(6)}  all-running median ${fmt(a.median, 1)} s (min ${fmt(a.min, 1)}, max ${fmt(a.max, 1)}, spread ${fmt(a.spread, 1)}; n=${a.rounds})${d ? `; detected median ${fmt(d.median, 1)} s` : ''}`);
+  }
+  const p = summaries.persys.allRunning;
+  const w = summaries.swarm.allRunning;
+  const ratio = p && w ? round(p.median / w.median) : undefined;
+  if (ratio !== undefined) lines.push(`  persys/swarm all-running median ratio ${fmt(ratio, 2)} (< 1: persys fails over faster)`);
+  const dups = rounds.filter((r) => (r.duplicates ?? 0) !== 0);
+  if (dups.length) lines.push(`  WARNING: ${dups.length} round(s) ended with replicas running twice`);
   lines.push('  note: a 2-core machine shared with other work; figures are noisy, compare within one run');
   console.log(lines.join('\n'));
-  return { persys: p, swarm: s, ratio };
+  return { summaries, ratio };
 }
 
 /** Undo steps run in reverse, once, on success, failure or Ctrl-C. */
@@ -357,6 +360,16 @@ class Cleanup {
   }
 }
 
+/** Warm-up (round 0) then measured rounds, alternating which system goes first: S P, P S, S P, … */
+function schedule(rounds: number, systems: System[]): { system: System; round: number }[] {
+  const out: { system: System; round: number }[] = [];
+  for (let n = 0; n <= rounds; n++) {
+    const order = n % 2 === 0 ? [...systems].reverse() : systems;
+    for (const system of order) out.push({ system, round: n });
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const cleanup = new Cleanup();
@@ -367,41 +380,69 @@ async function main(): Promise<void> {
     });
   }
   const errors: string[] = [];
-  let persys: Failover[] | undefined;
-  let swarm: { rounds: Failover[]; heartbeatS: number } | undefined;
+  const rounds: Failover[] = [];
+  let swarmHeartbeatS: number | undefined;
+  const describe = (e: unknown) => (e instanceof ApiError ? `${e.codeName}: ${e.message}` : (e as Error).stack ?? String(e));
   try {
-    const engines: SecondDocker[] = [];
-    for (const name of ENGINES) {
-      const e = await startSecondDocker(name);
-      cleanup.add(() => e.stop());
-      engines.push(e);
-    }
-    const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
-      if (opts.skip.has(name)) return undefined;
-      console.error(`[${new Date().toISOString()}] ${name} phase`);
-      try {
-        return await fn();
-      } catch (e) {
-        errors.push(`${name}: ${e instanceof ApiError ? `${e.codeName}: ${e.message}` : (e as Error).stack ?? String(e)}`);
-        return undefined;
+    const engines = async (names: string[]) => {
+      const out: SecondDocker[] = [];
+      for (const name of names) {
+        const e = await startSecondDocker(name);
+        cleanup.add(() => e.stop());
+        out.push(e);
       }
+      return out;
     };
-    persys = await phase('persys', () => benchPersys(engines, opts));
-    swarm = await phase('swarm', () => benchSwarm(engines, opts));
+    const systems = (['persys', 'swarm'] as const).filter((s) => !opts.skip.has(s));
+    let persys: PersysSetup | undefined;
+    let swarm: SwarmCluster | undefined;
+    if (systems.includes('persys')) {
+      const setup = await startPersys(await engines(PERSYS_ENGINES), opts);
+      cleanup.add(() => setup.cluster.stop());
+      persys = setup;
+    }
+    if (systems.includes('swarm')) {
+      const swarmEngines = await engines(SWARM_ENGINES);
+      const formed = await formSwarm(swarmEngines, opts.timeoutMs);
+      cleanup.add(async () => {
+        for (const m of formed.members) await m.engine.thaw();
+        for (const m of formed.members) await m.engine.startEngine().catch((e: Error) => console.error(`cleanup: restarting ${m.engine.address}: ${e.message}`));
+        await formed.dismantle();
+      });
+      swarm = formed;
+      const spec = (await formed.manager.engine.docker.swarmInspect()) as { Spec?: { Dispatcher?: { HeartbeatPeriod?: number } } };
+      swarmHeartbeatS = (spec.Spec?.Dispatcher?.HeartbeatPeriod ?? NaN) / 1e9;
+    }
+    const broken = new Set<System>();
+    let seq = 0;
+    for (const { system, round: n } of schedule(opts.rounds, [...systems])) {
+      if (broken.has(system)) continue;
+      seq++;
+      console.error(`[${new Date().toISOString()}] ${system} ${n === 0 ? 'warm-up' : `round ${n}`}`);
+      try {
+        const r = system === 'persys' ? await persysRound(persys!, opts, n, seq) : await swarmRound(swarm!, opts, n, seq);
+        console.error(`  ${JSON.stringify(r)}`);
+        rounds.push(r);
+      } catch (e) {
+        broken.add(system);
+        errors.push(`${system} round ${n}: ${describe(e)}${system === 'persys' ? `\n${persys!.cluster.logs()}` : ''}`);
+      }
+    }
+  } catch (e) {
+    errors.push(`setup: ${describe(e)}`);
   } finally {
     await cleanup.run();
   }
-  const summaries = report(opts, persys, swarm);
-  for (const e of errors) console.error(`phase failed: ${e}`);
+  const summaries = report(opts, rounds, swarmHeartbeatS);
+  for (const e of errors) console.error(`failed: ${e}`);
   emitResult({
     bench: 'failover',
     at: new Date().toISOString(),
     replicas: opts.replicas,
-    persysSettings: { grace: opts.grace, eviction: opts.eviction, evictionRate: opts.evictionRate },
-    swarmHeartbeatS: swarm?.heartbeatS,
-    persys: { rounds: persys, summary: summaries.persys },
-    swarm: { rounds: swarm?.rounds, summary: summaries.swarm },
-    ratio: summaries.ratio,
+    failure: opts.failure,
+    swarmHeartbeatS,
+    rounds,
+    ...summaries,
     errors,
   }, opts.json, errors);
 }

@@ -209,7 +209,7 @@ async function main(): Promise<void> {
   let cluster: TestCluster | undefined;
   try {
     if (!opts.skip.has('persys')) {
-      cluster = await TestCluster.start({ agents: [{ name: NODE, dockerHost: 'unix:///var/run/docker.sock' }] });
+      cluster = await TestCluster.start({ agents: [{ name: NODE, dockerHost: 'unix:///var/run/docker.sock' }], etcdFsync: true });
       await cluster.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
       const secret = await cluster.persys([
         'create', 'secret', 'docker-registry', 'regcred', '-n', NAMESPACE,

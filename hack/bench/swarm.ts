@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   let cluster: TestCluster | undefined;
   try {
     engine = await startSecondDocker(ENGINE);
-    cluster = await TestCluster.start({ agents: [{ name: NODE, dockerHost: `unix://${engine.socket}`, nodeIp: engine.address }] });
+    cluster = await TestCluster.start({ agents: [{ name: NODE, dockerHost: `unix://${engine.socket}`, nodeIp: engine.address }], etcdFsync: true });
     const role = await cluster.persys(['apply', '-f', '-'], `apiVersion: persys.dev/v1\nkind: Node\nmetadata: {name: ${NODE}}\nspec: {swarm: {role: manager}}\n`);
     if (role.code !== 0) throw new Error(`setting the swarm role failed: ${role.stderr}`);
     await until('persys to make the node a swarm manager', opts.timeoutMs, () => cluster!.client.get('Node', NODE), (n) => n.status?.swarm?.role === 'manager', POLL_MS);

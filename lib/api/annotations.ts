@@ -24,3 +24,10 @@ export const AGENT_STREAM_SERVER_ANNOTATION = 'persys.dev/agent-stream-server';
  * the content of the ConfigMaps and Secrets its template reads. A new value rolls the set out.
  */
 export const CONFIG_HASH_ANNOTATION = 'persys.dev/config-hash';
+
+/**
+ * On a node's Lease: when (RFC 3339) an API server saw the agent's stream break from the agent's side
+ * (its process or host gone, or the link silent past keepalive). Cleared by the next renewal. The node
+ * controller gives such a node a short grace to reconnect instead of waiting for the lease to expire.
+ */
+export const AGENT_STREAM_LOST_ANNOTATION = 'persys.dev/agent-stream-lost';

@@ -83,7 +83,7 @@ export const agentCommand: Command = {
       env: 'PERSYS_HEARTBEAT_INTERVAL',
       valueName: 'DURATION',
       default: '10s',
-      description: 'how often usage and liveness are sent',
+      description: "how often usage and liveness are sent (renews the node's Lease; the node controller waits 40s by default)",
     },
     'reserved-cpu': { type: 'string', env: 'PERSYS_RESERVED_CPU', valueName: 'CPU', default: '100m', description: 'CPU kept out of allocatable' },
     'reserved-memory': {

@@ -110,5 +110,8 @@ describe('persys controller(s)', () => {
     const io2 = captureIo();
     expect(await main(['controller', 'node', '--node-monitor-grace-period', 'soon', ...connection()], io2)).toBe(1);
     expect(io2.stderr()).toContain('invalid duration "soon" for --node-monitor-grace-period');
+    const io3 = captureIo();
+    expect(await main(['controller', 'node', '--node-stream-loss-grace-period', '0s', ...connection()], io3)).toBe(1);
+    expect(io3.stderr()).toContain('--node-stream-loss-grace-period must be longer than 0s');
   });
 });

@@ -22,6 +22,7 @@ export interface ControllerSet {
 /** Tunables of individual controllers, from `persys controller(s)` flags; absent means the default. */
 export interface ControllerSettings {
   nodeMonitorGracePeriodMs?: number;
+  nodeStreamLossGracePeriodMs?: number;
   nodeEvictionTimeoutMs?: number;
   nodeEvictionRate?: number;
   autoscalerSyncPeriodMs?: number;
@@ -59,6 +60,7 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
     (await import('../../../controllers/node/controller.js')).newNodeController({
       ...deps,
       gracePeriodMs: deps.settings.nodeMonitorGracePeriodMs,
+      streamLossGracePeriodMs: deps.settings.nodeStreamLossGracePeriodMs,
       evictionTimeoutMs: deps.settings.nodeEvictionTimeoutMs,
       evictionsPerSecond: deps.settings.nodeEvictionRate,
     }),
@@ -91,22 +93,31 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     type: 'string',
     env: 'PERSYS_NODE_MONITOR_GRACE_PERIOD',
     valueName: 'DURATION',
-    default: '20s',
-    description: "how old a node's lease may get before the node is NotReady (keep it above the agents' stream keepalive timeout)",
+    default: '40s',
+    description:
+      "how old a node's lease may get before the node is NotReady: for an agent that is silent but whose stream never broke (keep it above the agents' 10s stream keepalive and a few heartbeats)",
+  },
+  'node-stream-loss-grace-period': {
+    type: 'string',
+    env: 'PERSYS_NODE_STREAM_LOSS_GRACE_PERIOD',
+    valueName: 'DURATION',
+    default: '5s',
+    description:
+      "how long a node whose agent stream broke from the agent's side (crash, lost host or link) has to reconnect to any API server before it is NotReady; a live agent reconnects in about 1s; streams an API server closes itself (restart, crash) never count",
   },
   'node-eviction-timeout': {
     type: 'string',
     env: 'PERSYS_NODE_EVICTION_TIMEOUT',
     valueName: 'DURATION',
-    default: '30s',
-    description: "how long a node stays NotReady before its ContainerSets' Containers are replaced elsewhere",
+    default: '5s',
+    description: "how long a node stays NotReady before its ContainerSets' Containers are replaced elsewhere (never while every node is NotReady)",
   },
   'node-eviction-rate': {
     type: 'string',
     env: 'PERSYS_NODE_EVICTION_RATE',
     valueName: 'PER_SECOND',
-    default: '1',
-    description: 'Containers evicted per second at most, cluster-wide',
+    default: '10',
+    description: "Containers evicted per second at most, cluster-wide, in bursts of one second's worth",
   },
   'autoscaler-sync-period': {
     type: 'string',
@@ -125,8 +136,11 @@ export function controllerSettings(flags: FlagValues, command: string): Controll
   }
   const grace = parseDuration(str(flags, 'node-monitor-grace-period')!, 'node-monitor-grace-period', command);
   if (grace <= 0) throw new UsageError('--node-monitor-grace-period must be longer than 0s', command);
+  const lossGrace = parseDuration(str(flags, 'node-stream-loss-grace-period')!, 'node-stream-loss-grace-period', command);
+  if (lossGrace <= 0) throw new UsageError('--node-stream-loss-grace-period must be longer than 0s', command);
   return {
     nodeMonitorGracePeriodMs: grace,
+    nodeStreamLossGracePeriodMs: lossGrace,
     nodeEvictionTimeoutMs: parseDuration(str(flags, 'node-eviction-timeout')!, 'node-eviction-timeout', command),
     nodeEvictionRate: rate,
     autoscalerSyncPeriodMs: parseDuration(str(flags, 'autoscaler-sync-period')!, 'autoscaler-sync-period', command),
