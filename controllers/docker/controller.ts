@@ -21,9 +21,9 @@ export interface DockerControllerOptions {
   logger: Logger;
   registry?: Registry;
   /**
-   * Containers bound in parallel; placements stay consistent through the assume cache. Each bind waits on
-   * three writes (bind, Scheduled status, Event), so 4 workers capped binding at ~22/s in the 3,000-Container
-   * scale test. @default 16
+   * Containers bound in parallel; placements stay consistent through the assume cache. A bind is round trips
+   * (bind, then the Scheduled status), not CPU: 4 workers capped binding at ~22/s in the 3,000-Container scale
+   * test, and at ~10/s on a loaded machine. @default 32
    */
   workers?: number;
   /** @default the EventRecorder of component "docker-controller" */
@@ -52,7 +52,7 @@ export function newDockerController(opts: DockerControllerOptions): DockerContro
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'docker-controller', logger: opts.logger, clock: opts.clock });
   const controller = new Controller({
     name: SCHEDULER_NAME,
-    workers: opts.workers ?? 16,
+    workers: opts.workers ?? 32,
     logger: opts.logger,
     registry: opts.registry,
     clock: opts.clock,
