@@ -143,7 +143,8 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
     attempts.delete(key);
     ctx.log.info({ node: decision.node }, 'bound container to node');
     await writeStatus(bound, scheduledStatus(bound, decision.node, now()));
-    await deps.recorder.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${decision.node}`);
+    // The Event is not waited for (as the containerset controller does): a bind is two writes in a row, not three.
+    void deps.recorder.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${decision.node}`);
     return;
 
     // A bind whose status write was lost (crash, or a user-set nodeName) still gets reported, but

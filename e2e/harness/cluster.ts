@@ -150,8 +150,9 @@ export class TestCluster {
   readonly agents = new Map<string, ManagedProcess>();
   config!: ClientConfig;
   client!: ApiClient;
-  private token = '';
-  private caCertHash = '';
+  /** The join token and CA hash agents join with (hollow nodes in the test process too). */
+  token = '';
+  caCertHash = '';
   private logLevel?: string;
 
   private constructor() {
