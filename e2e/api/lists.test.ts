@@ -63,7 +63,7 @@ describe('lists larger than 4 MiB', () => {
     const seen: string[] = [];
     const versions = new Set<string>();
     let pages = 0;
-    for await (const page of api.client.listPages('Container', { namespace: 'big', limit: 500 })) {
+    for await (const page of api.client.listPages('Container', { namespace: 'big' }, 500)) {
       pages++;
       versions.add(page.resourceVersion);
       for (const o of page.items) seen.push(o.metadata.name!);
@@ -88,7 +88,7 @@ describe('lists larger than 4 MiB', () => {
   });
 
   it('listAll with selectors pages and filters', async () => {
-    const res = await api.client.listAll('Container', { fieldSelector: 'metadata.namespace=small', limit: 7 });
+    const res = await api.client.listAll('Container', { fieldSelector: 'metadata.namespace=small' }, 7);
     expect(res.items.map((o) => o.metadata.name).sort()).toEqual(['template', ...Array.from({ length: 20 }, (_, i) => `ryw-${i}`)].sort());
   });
 });
