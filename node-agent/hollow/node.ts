@@ -11,6 +11,7 @@ import { DesiredRouter, type DesiredStateConsumer } from '../desired-router.js';
 import type { NodeCredentials } from '../join.js';
 import { RequestHandler } from '../requests.js';
 import { buildNodeInfo, ContainerUsageSampler } from '../usage.js';
+import { ContainerUsageLoop } from '../usage-loop.js';
 import { HollowRuntime, HollowUnsupportedError } from './runtime.js';
 
 export interface HollowNodeOptions {
@@ -92,10 +93,17 @@ export function startHollowNode(opts: HollowNodeOptions): HollowNode {
     unsupported('ComposeStacks'),
     unsupported('swarm operations'),
   );
-  const containerUsage = new ContainerUsageSampler(runtime);
-  const heartbeat = async (): Promise<Heartbeat> => ({
+  // As on a real node: usage sampled on its own timer, the heartbeat never waits for it.
+  const containerUsage = new ContainerUsageLoop({
+    sampler: new ContainerUsageSampler(runtime),
+    containers: () => agent.managedContainers(),
+    engineHealthy: () => true,
+    intervalMs: opts.heartbeatIntervalMs,
+    logger: log.child({ loop: 'usage' }),
+  });
+  const heartbeat = (): Heartbeat => ({
     usage: HOLLOW_USAGE,
-    containers: await containerUsage.sample(await agent.managedContainers()),
+    containers: containerUsage.snapshot(),
     dockerHealthy: true,
     dockerMessage: '',
   });
@@ -129,6 +137,7 @@ export function startHollowNode(opts: HollowNodeOptions): HollowNode {
     onConnectedChange: opts.onConnectedChange,
   });
   agent.start();
+  containerUsage.start();
   connection.start();
   return {
     name: opts.name,
@@ -137,6 +146,7 @@ export function startHollowNode(opts: HollowNodeOptions): HollowNode {
     connection,
     async stop() {
       await connection.stop();
+      await containerUsage.stop();
       await agent.stop();
       runtime.close();
     },
