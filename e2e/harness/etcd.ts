@@ -27,14 +27,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startEtcd(): Promise<EtcdInstance> {
+export interface StartEtcdOptions {
+  /**
+   * Sync every write to disk, as users run etcd. Benchmarks must; tests may skip it for speed.
+   * @default false
+   */
+  fsync?: boolean;
+}
+
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdInstance> {
   const dataDir = mkdtempSync(join(tmpdir(), 'persys-etcd-'));
   const [clientPort, peerPort] = [await freePort(), await freePort()];
   const options = {
     dataDir,
     clientUrl: `http://127.0.0.1:${clientPort}`,
     peerUrl: `http://127.0.0.1:${peerPort}`,
-    unsafeNoFsync: true,
+    unsafeNoFsync: !opts.fsync,
   };
   let etcd = await startEtcdProcess(options);
   return {
