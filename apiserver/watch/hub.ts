@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { KINDS } from '../../lib/api/kinds.js';
-import { toWire, type Resource } from '../../lib/api/resource.js';
+import type { Resource } from '../../lib/api/resource.js';
 import type { WatchEvent as WireWatchEvent, WatchRequest } from '../../lib/gen/persys/v1/api.js';
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
 import { toServiceError } from '../api/status.js';
@@ -14,6 +14,7 @@ import { parseFieldSelector, parseLabelSelector } from '../registry/selectors.js
 import type { Storage } from '../storage/interface.js';
 import { WatchCache } from './cache.js';
 import type { WatchEvent } from './event.js';
+import { encodeWatchEvent } from './wire.js';
 
 export interface WatchHubOptions {
   logger: Logger;
@@ -98,7 +99,8 @@ export class WatchHub {
         for await (const ev of watcher.events) {
           if (cancelled) break;
           if (ev.type === 'BOOKMARK' && !req.allowBookmarks) continue;
-          const ok = call.write({ type: ev.type, object: ev.object ? toWire(ev.object, info) : undefined, resourceVersion: ev.revision });
+          // Encoded bytes: the service is registered with resourcesServiceWithEncodedWatch (wire.ts).
+          const ok = call.write(encodeWatchEvent(ev, info) as unknown as WireWatchEvent);
           if (!ok) await Promise.race([once(call, 'drain'), onCancel]);
         }
         if (!cancelled) call.end();
