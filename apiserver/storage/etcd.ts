@@ -3,6 +3,7 @@
 import { Etcd3, type IKeyValue, type IOptions, type ICompare, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
+import { CreateBatcher } from './create-batch.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, InvalidRequestError, StorageError, TooOldError } from './errors.js';
 import type {
   ListOptions,
@@ -54,6 +55,23 @@ export class EtcdStorage implements Storage {
   private readonly root: string;
   private readonly logger?: Logger;
   private readonly watches = new Set<EtcdWatch>();
+  private readonly creates = new CreateBatcher({
+    commitAll: async (batch) => {
+      const res = await this.client.kv.txn({
+        compare: batch.map(({ key }) => ({ key, target: 'Create', result: 'Equal', create_revision: 0 }) as ICompare),
+        success: batch.map(({ key, value }) => ({ request_put: { key, value } })),
+      });
+      return { succeeded: res.succeeded, revision: res.header.revision };
+    },
+    commitOne: async ({ key, value }) => {
+      const res = await this.client.kv.txn({
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key, value } }],
+      });
+      if (!res.succeeded) throw new AlreadyExistsError(this.rel(key));
+      return res.header.revision;
+    },
+  });
 
   constructor(opts: EtcdStorageOptions) {
     this.ownsClient = !opts.client;
@@ -64,14 +82,10 @@ export class EtcdStorage implements Storage {
     this.logger = opts.logger;
   }
 
+  /** Concurrent creates share one transaction (CreateBatcher), so they may share a revision. */
   async create(key: string, value: Resource): Promise<StoredObject> {
-    const k = this.abs(key);
-    const res = await this.client.kv.txn({
-      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: encode(value) } }],
-    });
-    if (!res.succeeded) throw new AlreadyExistsError(key);
-    return stored(key, value, res.header.revision);
+    const revision = await this.creates.create(this.abs(key), encode(value));
+    return stored(key, value, revision);
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
