@@ -24,7 +24,7 @@ export interface CreateBatcherOptions {
   maxOps?: number;
   /** Well under etcd's 1.5 MiB request limit. @default 512 KiB */
   maxBytes?: number;
-  /** Batches in flight at once; more creates wait and join the next batch. @default 4 */
+  /** Batches in flight at once; more creates wait and join the next batch. @default 2 */
   maxInFlight?: number;
 }
 
@@ -44,7 +44,7 @@ export class CreateBatcher {
   constructor(private readonly opts: CreateBatcherOptions) {
     this.maxOps = opts.maxOps ?? 64;
     this.maxBytes = opts.maxBytes ?? 512 * 1024;
-    this.maxInFlight = opts.maxInFlight ?? 4;
+    this.maxInFlight = opts.maxInFlight ?? 2;
   }
 
   /** Resolves with the revision the create was written at. */

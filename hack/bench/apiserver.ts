@@ -282,16 +282,25 @@ async function startServerProcess(etcdEndpoint: string, dataDir: string, opts: O
   };
 }
 
-async function benchCreate(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal): Promise<Throughput> {
+/** Creates per etcd revision tells how many creates shared a transaction (the API server's group commit). */
+async function benchCreate(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal): Promise<Throughput & { revisions: number; noop: Throughput }> {
   // One client per worker: each has its own secure context, so grpc-js gives it its own connection.
   const clients = Array.from({ length: opts.concurrency }, () => new ApiClient(config));
   try {
     await Promise.all(clients.map((c) => c.listKinds()));
     const warm = Math.min(200, opts.objects);
     await runPool(warm, opts.concurrency, signal, (i, w) => clients[w]!.create(containerManifest(`warm-${i}`, 'default')).then(() => undefined));
-    return await timedPool(opts.objects, opts.concurrency, signal, pids, async (i, w) => {
-      await clients[w]!.create(containerManifest(`bench-${i}`, 'default'));
+    const revisions = new Set<string>();
+    const t = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i, w) => {
+      const created = await clients[w]!.create(containerManifest(`bench-${i}`, 'default'));
+      revisions.add(created.metadata.resourceVersion ?? '');
     });
+    // The floor: the same number of calls that do no work (ListKinds), so CPU per create can be read
+    // as gRPC's per-call cost plus what a create adds.
+    const noop = await timedPool(opts.objects, opts.concurrency, signal, pids, async (_i, w) => {
+      await clients[w]!.listKinds();
+    });
+    return { ...t, revisions: revisions.size, noop };
   } finally {
     clients.forEach((c) => c.close());
   }
@@ -509,7 +518,7 @@ function report(line: string): void {
 interface Round {
   rawPut: Throughput;
   rawGetTxn: Throughput;
-  persysCreate: Throughput;
+  persysCreate: Throughput & { revisions: number; noop: Throughput };
   ratio: number;
   /** API server CPU milliseconds per create. */
   serverCpuMsPerCreate: number | undefined;
@@ -593,7 +602,9 @@ async function main(): Promise<number> {
       rounds.push(round);
       report(`round ${r + 1} (${round.order}): raw put ${fmt(raw.put.perSecond, 0)}/s, raw get+txn ${fmt(raw.getTxn.perSecond, 0)}/s,` +
         ` persys create ${fmt(create.perSecond, 0)}/s (p50 ${fmt(create.latencyMs.p50)} ms p99 ${fmt(create.latencyMs.p99)} ms),` +
-        ` ratio ${fmt(round.ratio, 2)}, API server CPU ${fmt(round.serverCpuMsPerCreate ?? NaN, 3)} ms/create`);
+        ` ratio ${fmt(round.ratio, 2)}, API server CPU ${fmt(round.serverCpuMsPerCreate ?? NaN, 3)} ms/create,` +
+        ` ${fmt(create.count / create.revisions, 1)} creates per etcd revision;` +
+        ` a no-op call (ListKinds) ${fmt(((create.noop.cpuSeconds['apiserver'] ?? NaN) * 1000) / create.noop.count, 3)} ms`);
       report(cpuLine(create.cpuSeconds, create.seconds));
     }
     const summary = {
