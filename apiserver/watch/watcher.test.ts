@@ -112,3 +112,19 @@ describe('CacheWatcher under load', () => {
     expect(error).toBeInstanceOf(SlowWatcherError);
   });
 });
+
+describe('CacheWatcher.takeBuffered', () => {
+  it('hands over what is buffered in order, counts as progress, and leaves the rest for next()', async () => {
+    const { watcher, clock, ended } = newWatcher({ stallTimeoutMs: 30_000 });
+    for (let rev = 1; rev <= 10; rev++) watcher.deliver(event(rev));
+    expect((await take(watcher, 1))[0]!.revision).toBe('1');
+    expect(watcher.takeBuffered(4).map((e) => e.revision)).toEqual(['2', '3', '4', '5']);
+    clock.ms += 20_000;
+    expect(watcher.takeBuffered(2).map((e) => e.revision)).toEqual(['6', '7']);
+    clock.ms += 20_000; // 40 s since the first read, 20 s since the last take: not stuck
+    watcher.deliver(event(11));
+    expect(ended).toEqual([]);
+    expect((await take(watcher, 4)).map((e) => e.revision)).toEqual(['8', '9', '10', '11']);
+    expect(watcher.takeBuffered(100)).toEqual([]);
+  });
+});

@@ -14,6 +14,11 @@ import { compareRevisions } from './revision.js';
  */
 export interface Watcher {
   readonly events: AsyncIterable<WatchEvent>;
+  /**
+   * Up to `max` events already buffered, taken at once by the consumer of `events` (between two
+   * of its reads), so a burst can be sent as one batch. Never waits; may return none.
+   */
+  takeBuffered(max: number): WatchEvent[];
   close(): void;
 }
 
@@ -126,16 +131,25 @@ export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
     else if (this.pending) this.settleEnded();
   }
 
+  takeBuffered(max: number): WatchEvent[] {
+    const n = Math.min(max, this.buffered());
+    if (n <= 0) return [];
+    const out = this.queue.slice(this.head, this.head + n) as WatchEvent[];
+    this.queue.fill(undefined, this.head, this.head + n);
+    this.head += n;
+    this.replayRemaining = Math.max(0, this.replayRemaining - n);
+    this.lastProgressAt = this.now();
+    this.compact();
+    return out;
+  }
+
   next(): Promise<IteratorResult<WatchEvent>> {
     if (this.head < this.queue.length) {
       const value = this.queue[this.head]!;
       this.queue[this.head++] = undefined;
       if (this.replayRemaining > 0) this.replayRemaining--;
       this.lastProgressAt = this.now();
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
+      this.compact();
       return Promise.resolve({ value, done: false });
     }
     if (this.pending) return Promise.reject(new WatchError('Watcher.events supports a single consumer'));
@@ -156,6 +170,13 @@ export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
     } catch (err) {
       this.end(new WatchError('watch filter threw', { cause: err }));
       return undefined;
+    }
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
   }
 
