@@ -37,7 +37,7 @@ const USAGE = `usage: npm run bench:apiserver -- [flags]
   --events E             objects written while they watch (default 200)
   --event-rate R         writes per second during the watch phase; 0 = back to back (default 20)
   --watch-connections K  client connections the watchers share (default 20)
-  --timeout SECONDS      abort the whole run after this long (default 300)
+  --timeout SECONDS      abort the whole run after this long (default 900)
   --server MODE          auto | cli (bin/persys.js apiserver) | child (hack/bench/apiserver-child.ts)
   --server-cpu-prof DIR  run the API server under node --cpu-prof, profile written to DIR
   --server-entry FILE    implies --server child: run FILE instead of hack/bench/apiserver-child.ts
@@ -74,7 +74,7 @@ function parseOptions(argv: string[]): Options {
     events: { type: 'string', default: '200' },
     'event-rate': { type: 'string', default: '20' },
     'watch-connections': { type: 'string', default: '20' },
-    timeout: { type: 'string', default: '300' },
+    timeout: { type: 'string', default: '900' },
     server: { type: 'string', default: 'auto' },
     'server-cpu-prof': { type: 'string' },
     'server-entry': { type: 'string' },
@@ -259,7 +259,7 @@ async function startServerProcess(etcdEndpoint: string, dataDir: string, opts: O
   const args =
     mode === 'cli'
       ? [...nodeFlags, join(REPO, 'bin/persys.js'), 'apiserver', '--etcd-servers', etcdEndpoint, '--data-dir', dataDir,
-         '--listen', listen, '--metrics-listen', '127.0.0.1:0', '--log-level', 'warn']
+         '--listen', listen, '--join-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--log-level', 'warn']
       : [...nodeFlags, '--import', 'tsx', opts.serverEntry ?? join(REPO, 'hack/bench/apiserver-child.ts'), etcdEndpoint, dataDir, listen, 'warn'];
   const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   // Server logs (warn and above) go to stderr, so stdout stays the report.
