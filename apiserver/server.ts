@@ -9,7 +9,6 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { ResourcesService } from '../lib/gen/persys/v1/api.js';
 import { AgentsService, OperationsService, SwarmOperationsService } from '../lib/gen/persys/v1/agent.js';
 import { serveObservability, type ObservabilityServer } from '../lib/observability/http.js';
 import { apiServerMetrics, createRegistry } from '../lib/observability/metrics.js';
@@ -32,6 +31,7 @@ import { startCompactor } from './storage/compactor.js';
 import { EtcdStorage } from './storage/etcd.js';
 import { MeasuredStorage } from './storage/measured.js';
 import { WatchHub } from './watch/hub.js';
+import { resourcesServiceWithEncodedWatch } from './watch/wire.js';
 
 export interface ApiServerOptions {
   etcdEndpoints: string[];
@@ -117,6 +117,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    // Channelz bookkeeping runs on every call and message; nothing here serves or reads it.
+    'grpc.enable_channelz': 0,
     interceptors: [
       authzInterceptor((path, code) => {
         const method = path.slice(path.lastIndexOf('/') + 1);
@@ -124,7 +126,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       }),
     ],
   });
-  server.addService(ResourcesService, resourcesService({ store, watches, metrics, log }));
+  server.addService(resourcesServiceWithEncodedWatch, resourcesService({ store, watches, metrics, log }));
   server.addService(AgentsService, hub.service());
   server.addService(SwarmOperationsService, swarmOperationsService({ hub, log: log.child({ component: 'swarm-relay' }), metrics, peers }));
   server.addService(

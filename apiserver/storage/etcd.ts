@@ -3,6 +3,7 @@
 import type { Etcd3, IKeyValue, ICompare, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
+import { CreateBatcher } from './create-batch.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, InvalidRequestError, StorageError, TooOldError } from './errors.js';
 import { encodeContinue, parseContinue } from './continue.js';
 import { newEtcdClient } from './etcd-client.js';
@@ -66,6 +67,23 @@ export class EtcdStorage implements Storage {
   private readonly root: string;
   private readonly logger?: Logger;
   private readonly watches = new Set<EtcdWatch>();
+  private readonly creates = new CreateBatcher({
+    commitAll: async (batch) => {
+      const res = await this.client.kv.txn({
+        compare: batch.map(({ key }) => ({ key, target: 'Create', result: 'Equal', create_revision: 0 }) as ICompare),
+        success: batch.map(({ key, value }) => ({ request_put: { key, value } })),
+      });
+      return { succeeded: res.succeeded, revision: res.header.revision };
+    },
+    commitOne: async ({ key, value }) => {
+      const res = await this.client.kv.txn({
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key, value } }],
+      });
+      if (!res.succeeded) throw new AlreadyExistsError(this.rel(key));
+      return res.header.revision;
+    },
+  });
 
   constructor(opts: EtcdStorageOptions) {
     this.ownsClient = !opts.client;
@@ -75,14 +93,11 @@ opts.client ?? newEtcdClient(opts.endpoints);
     this.logger = opts.logger;
   }
 
+  /** Concurrent creates share one transaction (CreateBatcher), so they may share a revision. */
   async create(key: string, value: Resource): Promise<StoredObject> {
     const k = this.abs(key);
-    const res = await this.client.kv.txn({
-      compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: k, value: fitting(key, k, encode(value)) } }],
-    });
-    if (!res.succeeded) throw new AlreadyExistsError(key);
-    return stored(key, value, res.header.revision);
+    const revision = await this.creates.create(k, fitting(key, k, encode(value)));
+    return stored(key, value, revision);
   }
 
   async get(key: string): Promise<StoredObject | undefined> {

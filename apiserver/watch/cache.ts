@@ -27,6 +27,12 @@ export interface WatchCacheOptions {
   historySize?: number;
   /** Idle time after which a watcher that asked for bookmarks gets one. @default 60000 */
   bookmarkIntervalMs?: number;
+  /** Default of WatchOptions.bufferSize. @default 100000 */
+  watcherBufferSize?: number;
+  /** Default of WatchOptions.stallTimeoutMs. @default 30000 */
+  watcherStallTimeoutMs?: number;
+  /** Milliseconds clock for watchers' stall detection; injectable for tests. @default Date.now */
+  now?: () => number;
   /** waitForRevision's default timeout (Kubernetes waits 3 s). @default 3000 */
   waitTimeoutMs?: number;
   /** Re-list back-off after the first storage failure, doubled per failure. @default 1000 */
@@ -51,6 +57,9 @@ interface Waiter {
 export class WatchCache {
   private readonly historySize: number;
   private readonly bookmarkIntervalMs: number;
+  private readonly watcherBufferSize: number;
+  private readonly watcherStallTimeoutMs: number;
+  private readonly now: () => number;
   private readonly waitTimeoutMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -80,6 +89,9 @@ export class WatchCache {
   ) {
     this.historySize = opts.historySize ?? 10_000;
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
+    this.watcherBufferSize = opts.watcherBufferSize ?? 100_000;
+    this.watcherStallTimeoutMs = opts.watcherStallTimeoutMs ?? 30_000;
+    this.now = opts.now ?? Date.now;
     this.waitTimeoutMs = opts.waitTimeoutMs ?? 3_000;
     this.initialBackoffMs = opts.initialBackoffMs ?? 1_000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
@@ -104,7 +116,9 @@ export class WatchCache {
     const pending = from !== '0' && compareRevisions(from, this.revision) > 0;
     const watcher = new CacheWatcher({
       filter: opts.filter,
-      bufferSize: opts.bufferSize ?? 1000,
+      bufferSize: opts.bufferSize ?? this.watcherBufferSize,
+      stallTimeoutMs: opts.stallTimeoutMs ?? this.watcherStallTimeoutMs,
+      now: this.now,
       bookmarkIntervalMs: opts.bookmarks ? this.bookmarkIntervalMs : undefined,
       currentRevision: () => this.revision,
       skipThrough: pending ? from : undefined,

@@ -6,13 +6,17 @@ export class WatchError extends Error {
   }
 }
 
-/** The client did not read fast enough; its buffer overflowed. → RESOURCE_EXHAUSTED / re-watch. */
+/**
+ * The client is stuck: it took no event for `stalledMs` while events waited, or `behind` events
+ * reached the hard cap. → RESOURCE_EXHAUSTED / re-watch.
+ */
 export class SlowWatcherError extends WatchError {
-  constructor(readonly bufferSize: number) {
-    super(
-      `watcher fell behind by more than ${bufferSize} events and was closed: ` +
-        `watch again from the last resourceVersion you received`,
-    );
+  constructor(
+    readonly behind: number,
+    readonly stalledMs: number,
+  ) {
+    const why = stalledMs > 0 ? `, having read none for ${(stalledMs / 1000).toFixed(1)} s,` : '';
+    super(`watcher fell behind by ${behind} events${why} and was closed: watch again from the last resourceVersion you received`);
   }
 }
 

@@ -31,8 +31,14 @@ export interface WatchOptions {
   filter?: (obj: Resource) => boolean;
   /** Send a BOOKMARK with the cache's revision after bookmarkIntervalMs without events. */
   bookmarks?: boolean;
-  /** Undelivered events allowed beyond the initial/replayed ones. @default 1000 */
+  /**
+   * Hard cap on undelivered live events beyond the initial/replayed ones, however fast the client
+   * reads: a memory bound, sized for a create, an update and a delete of 30,000 objects in a burst.
+   * Events are shared with the cache, so each costs this watcher a reference. @default 100000
+   */
   bufferSize?: number;
+  /** A client with events waiting that takes none for this long is stuck and is cut off. @default 30000 */
+  stallTimeoutMs?: number;
 }
 
 /** One change as the cache records it; given unchanged to watchers without a filter. */

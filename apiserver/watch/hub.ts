@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { KINDS } from '../../lib/api/kinds.js';
-import { toWire, type Resource } from '../../lib/api/resource.js';
+import type { Resource } from '../../lib/api/resource.js';
 import type { WatchEvent as WireWatchEvent, WatchRequest } from '../../lib/gen/persys/v1/api.js';
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
 import { toServiceError } from '../api/status.js';
@@ -14,6 +14,11 @@ import { parseFieldSelector, parseLabelSelector } from '../registry/selectors.js
 import type { Storage } from '../storage/interface.js';
 import { WatchCache } from './cache.js';
 import type { WatchEvent } from './event.js';
+import { encodeWatchBatches, encodeWatchEvent } from './wire.js';
+
+/** A batch for a client that allows them: at most this many events, in messages of about this size. */
+const MAX_BATCH_EVENTS = 1000;
+const MAX_BATCH_BYTES = 1024 * 1024;
 
 export interface WatchHubOptions {
   logger: Logger;
@@ -95,10 +100,16 @@ export class WatchHub {
 
     void (async () => {
       try {
-        for await (const ev of watcher.events) {
+        for await (const first of watcher.events) {
           if (cancelled) break;
-          if (ev.type === 'BOOKMARK' && !req.allowBookmarks) continue;
-          const ok = call.write({ type: ev.type, object: ev.object ? toWire(ev.object, info) : undefined, resourceVersion: ev.revision });
+          // Everything that piled up while the client read goes in one go when it reads batches.
+          const events = req.allowBatches ? [first, ...watcher.takeBuffered(MAX_BATCH_EVENTS - 1)] : [first];
+          const encoded = events.filter((ev) => ev.type !== 'BOOKMARK' || req.allowBookmarks).map((ev) => encodeWatchEvent(ev, info));
+          if (encoded.length === 0) continue;
+          const messages = encoded.length === 1 ? encoded : encodeWatchBatches(encoded, MAX_BATCH_BYTES);
+          let ok = true;
+          // Encoded bytes: the service is registered with resourcesServiceWithEncodedWatch (wire.ts).
+          for (const m of messages) ok = call.write(m as unknown as WireWatchEvent);
           if (!ok) await Promise.race([once(call, 'drain'), onCancel]);
         }
         if (!cancelled) call.end();

@@ -1,5 +1,6 @@
 // One client's watch on a WatchCache: a bounded queue the cache fills synchronously and the client
-// drains through an async iterator, plus idle bookmarks. Filling never waits for the client.
+// drains through an async iterator, plus idle bookmarks. Filling never waits for the client; a client
+// is cut off only when it is stuck (no progress for stallTimeoutMs) or its backlog hits the hard cap.
 import type { Resource } from '../../lib/api/resource.js';
 import { SlowWatcherError, WatchError } from './errors.js';
 import { eventForWatcher, type CacheEvent, type WatchEvent } from './event.js';
@@ -13,12 +14,22 @@ import { compareRevisions } from './revision.js';
  */
 export interface Watcher {
   readonly events: AsyncIterable<WatchEvent>;
+  /**
+   * Up to `max` events already buffered, taken at once by the consumer of `events` (between two
+   * of its reads), so a burst can be sent as one batch. Never waits; may return none.
+   */
+  takeBuffered(max: number): WatchEvent[];
   close(): void;
 }
 
 export interface CacheWatcherOptions {
   filter?: (obj: Resource) => boolean;
+  /** Hard cap on undelivered live events (memory bound), however fast the client reads. */
   bufferSize: number;
+  /** Events waiting and none taken for this long: the client is stuck and is cut off. */
+  stallTimeoutMs: number;
+  /** Milliseconds clock; injectable so tests need not wait. @default Date.now */
+  now?: () => number;
   /** Undefined: no bookmarks. */
   bookmarkIntervalMs?: number;
   currentRevision(): string;
@@ -40,13 +51,19 @@ export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
   private ended = false;
   private error?: Error;
   private skipThrough?: string;
-  private lastEnqueuedAt = Date.now();
+  private readonly now: () => number;
+  private lastEnqueuedAt: number;
+  // When the client last took an event, or when its queue last went from empty to waiting.
+  private lastProgressAt: number;
   private bookmarkTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: CacheWatcherOptions) {
     if (!Number.isInteger(opts.bufferSize) || opts.bufferSize < 1) {
       throw new RangeError(`bufferSize must be ≥ 1, got ${opts.bufferSize}`);
     }
+    if (!(opts.stallTimeoutMs > 0)) throw new RangeError(`stallTimeoutMs must be > 0, got ${opts.stallTimeoutMs}`);
+    this.now = opts.now ?? Date.now;
+    this.lastEnqueuedAt = this.lastProgressAt = this.now();
     this.skipThrough = opts.skipThrough;
     if (opts.bookmarkIntervalMs !== undefined) this.scheduleBookmark(opts.bookmarkIntervalMs);
   }
@@ -85,9 +102,11 @@ export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
     }
     const out = this.visible(ev);
     if (!out) return;
-    if (this.buffered() - this.replayRemaining >= this.opts.bufferSize) {
+    const behind = this.buffered() - this.replayRemaining;
+    const stalledMs = behind > 0 ? this.now() - this.lastProgressAt : 0;
+    if (behind >= this.opts.bufferSize || stalledMs >= this.opts.stallTimeoutMs) {
       this.dropRevision(out.revision);
-      this.end(new SlowWatcherError(this.opts.bufferSize));
+      this.end(new SlowWatcherError(behind, stalledMs));
       return;
     }
     this.push(out);
@@ -112,15 +131,25 @@ export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
     else if (this.pending) this.settleEnded();
   }
 
+  takeBuffered(max: number): WatchEvent[] {
+    const n = Math.min(max, this.buffered());
+    if (n <= 0) return [];
+    const out = this.queue.slice(this.head, this.head + n) as WatchEvent[];
+    this.queue.fill(undefined, this.head, this.head + n);
+    this.head += n;
+    this.replayRemaining = Math.max(0, this.replayRemaining - n);
+    this.lastProgressAt = this.now();
+    this.compact();
+    return out;
+  }
+
   next(): Promise<IteratorResult<WatchEvent>> {
     if (this.head < this.queue.length) {
       const value = this.queue[this.head]!;
       this.queue[this.head++] = undefined;
       if (this.replayRemaining > 0) this.replayRemaining--;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
+      this.lastProgressAt = this.now();
+      this.compact();
       return Promise.resolve({ value, done: false });
     }
     if (this.pending) return Promise.reject(new WatchError('Watcher.events supports a single consumer'));
@@ -144,17 +173,27 @@ export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
     }
   }
 
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
   private buffered(): number {
     return this.queue.length - this.head;
   }
 
   private push(ev: WatchEvent): void {
-    this.lastEnqueuedAt = Date.now();
+    this.lastEnqueuedAt = this.now();
     const pending = this.pending;
     if (pending) {
       this.pending = undefined;
+      this.lastProgressAt = this.lastEnqueuedAt;
       pending.resolve({ value: ev, done: false });
     } else {
+      // A client that was idle starts waiting now, not when it last read.
+      if (this.buffered() === 0) this.lastProgressAt = this.lastEnqueuedAt;
       this.queue.push(ev);
     }
   }
@@ -185,7 +224,7 @@ export class CacheWatcher implements Watcher, AsyncIterator<WatchEvent> {
   private bookmarkTick(): void {
     if (this.ended) return;
     const interval = this.opts.bookmarkIntervalMs!;
-    const idleMs = Date.now() - this.lastEnqueuedAt;
+    const idleMs = this.now() - this.lastEnqueuedAt;
     if (idleMs < interval) return this.scheduleBookmark(interval - idleMs);
     // A client with unread events or still waiting for its start revision gains nothing from one.
     if (this.buffered() === 0 && this.skipThrough === undefined) {

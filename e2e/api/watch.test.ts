@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status as Code } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import type { Resource } from '../../lib/api/resource.js';
+import type { WatchEvent as WireWatchEvent } from '../../lib/gen/persys/v1/api.js';
 import { ApiError, type ClientWatchEvent } from '../../lib/client/client.js';
 import { startEtcd, type EtcdInstance } from '../harness/etcd.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
@@ -87,6 +88,37 @@ describe('watch', () => {
     await api.client.create({ ...container('i-2'), metadata: { name: 'i-2', namespace: 'initial' } });
     const events = await collect(api.client.watch('Container', { namespace: 'initial' }), 2);
     expect(summary(events).sort()).toEqual(['ADDED i-1', 'ADDED i-2']);
+  });
+
+  it('delivers a burst of 3,000 creates whole and in order, in batches to the client and one by one to a caller that does not ask for them', async () => {
+    const { resourceVersion } = await api.client.list('Container', { namespace: 'default' });
+    const batched = api.client.watch('Container', { resourceVersion, labelSelector: 'app=burst' });
+    // A caller built before batches existed: allowBatches false, so every message is one event.
+    const plain = api.client.raw.watch({ kind: 'Container', namespace: '', labelSelector: 'app=burst', fieldSelector: '', resourceVersion, allowBookmarks: false, allowBatches: false });
+    const plainNames: string[] = [];
+    let batchesSeenByPlain = 0;
+    const plainDone = new Promise<void>((resolve, reject) => {
+      plain.on('data', (m: WireWatchEvent) => {
+        if (m.events.length > 0) batchesSeenByPlain++;
+        if (m.type === 'ADDED' && plainNames.push(m.object?.object?.value.metadata?.name ?? '') === 3000) resolve();
+      });
+      plain.on('error', reject);
+    });
+    const got = collect(batched, 3000);
+    const names = Array.from({ length: 3000 }, (_, i) => `burst-${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < names.length; i += 100) {
+      await Promise.all(names.slice(i, i + 100).map((n) => api.client.create(container(n, { app: 'burst' }))));
+    }
+    const events = await got;
+    await plainDone;
+    plain.cancel();
+    await batched.return(undefined);
+    expect(events.every((e) => e.type === 'ADDED')).toBe(true);
+    expect(events.map((e) => e.object!.metadata.name).sort()).toEqual(names);
+    const revisions = events.map((e) => BigInt(e.resourceVersion));
+    expect(revisions.every((r, i) => i === 0 || r >= revisions[i - 1]!)).toBe(true);
+    expect([...plainNames].sort()).toEqual(names);
+    expect(batchesSeenByPlain).toBe(0);
   });
 
   it('keeps an idle watcher current with bookmarks', async () => {

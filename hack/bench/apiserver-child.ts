@@ -16,6 +16,8 @@ const pki = await initPki(join(dataDir, 'pki'));
 const server = await startApiServer({
   etcdEndpoints: [etcd],
   listen,
+  // Any free port: the default (the API port + 1) may be taken, since the API port was picked free.
+  joinListen: '127.0.0.1:0',
   metricsListen: '127.0.0.1:0',
   caCertFile: pki.caCert,
   serverCertFile: pki.serverCert,

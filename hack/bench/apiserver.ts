@@ -1,5 +1,6 @@
 // API server benchmark (`npm run bench:apiserver`): raw etcd3 puts as the baseline, Container creates
-// through a separate API server process over mTLS, and watch fan-out delay, in one bounded run.
+// through a separate API server process over mTLS (rounds, order alternating, etcd with fsync), watch
+// load (informer-like watchers while creating at 1,000/s) and watch fan-out delay, in one bounded run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,17 +22,22 @@ import { fmt, rate, summarize, type Summary } from './stats.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const T0_ANNOTATION = 'bench/t0';
-const CREATE_TARGET_RATIO = 0.5;
+const CREATE_TARGET_RATIO = 0.6;
+const CPU_TARGET_MS_PER_CREATE = 0.35;
 const WATCH_TARGET_P99_MS = 100;
 
 const USAGE = `usage: npm run bench:apiserver -- [flags]
-  --objects N            objects written by the raw and the persys phase (default 5000)
+  --rounds R             raw-vs-persys create rounds, order alternating, each on a fresh etcd (default 3)
+  --objects N            objects written by the raw and the persys phase per round (default 5000)
   --concurrency C        concurrent writers; persys uses C separate mTLS clients (default 32)
+  --load-watchers W      watch load: informer-like Container watches over real gRPC (default 6)
+  --load-rate R          watch load: creates per second asked for while they watch (default 1000)
+  --load-seconds S       watch load: how long to create at that rate (default 10)
   --watchers W           concurrent watch streams (default 200)
   --events E             objects written while they watch (default 200)
   --event-rate R         writes per second during the watch phase; 0 = back to back (default 20)
   --watch-connections K  client connections the watchers share (default 20)
-  --timeout SECONDS      abort the whole run after this long (default 300)
+  --timeout SECONDS      abort the whole run after this long (default 900)
   --server MODE          auto | cli (bin/persys.js apiserver) | child (hack/bench/apiserver-child.ts)
   --server-cpu-prof DIR  run the API server under node --cpu-prof, profile written to DIR
   --server-entry FILE    implies --server child: run FILE instead of hack/bench/apiserver-child.ts
@@ -39,6 +45,10 @@ const USAGE = `usage: npm run bench:apiserver -- [flags]
   --json FILE            write the JSON result there (default: the last line of stdout)`;
 
 interface Options {
+  rounds: number;
+  loadWatchers: number;
+  loadRate: number;
+  loadSeconds: number;
   objects: number;
   concurrency: number;
   watchers: number;
@@ -54,13 +64,17 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   const values = benchFlags(argv, USAGE, {
+    rounds: { type: 'string', default: '3' },
+    'load-watchers': { type: 'string', default: '6' },
+    'load-rate': { type: 'string', default: '1000' },
+    'load-seconds': { type: 'string', default: '10' },
     objects: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '32' },
     watchers: { type: 'string', default: '200' },
     events: { type: 'string', default: '200' },
     'event-rate': { type: 'string', default: '20' },
     'watch-connections': { type: 'string', default: '20' },
-    timeout: { type: 'string', default: '300' },
+    timeout: { type: 'string', default: '900' },
     server: { type: 'string', default: 'auto' },
     'server-cpu-prof': { type: 'string' },
     'server-entry': { type: 'string' },
@@ -74,6 +88,10 @@ function parseOptions(argv: string[]): Options {
   const server = values.server as Options['server'];
   if (!['auto', 'cli', 'child'].includes(server)) throw new Error(`--server must be auto, cli or child\n${USAGE}`);
   return {
+    rounds: int('rounds', 1),
+    loadWatchers: int('load-watchers', 0),
+    loadRate: int('load-rate', 1),
+    loadSeconds: int('load-seconds', 1),
     objects: int('objects', 1),
     concurrency: int('concurrency', 1),
     watchers: int('watchers', 1),
@@ -241,7 +259,7 @@ async function startServerProcess(etcdEndpoint: string, dataDir: string, opts: O
   const args =
     mode === 'cli'
       ? [...nodeFlags, join(REPO, 'bin/persys.js'), 'apiserver', '--etcd-servers', etcdEndpoint, '--data-dir', dataDir,
-         '--listen', listen, '--metrics-listen', '127.0.0.1:0', '--log-level', 'warn']
+         '--listen', listen, '--join-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--log-level', 'warn']
       : [...nodeFlags, '--import', 'tsx', opts.serverEntry ?? join(REPO, 'hack/bench/apiserver-child.ts'), etcdEndpoint, dataDir, listen, 'warn'];
   const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   // Server logs (warn and above) go to stderr, so stdout stays the report.
@@ -264,23 +282,125 @@ async function startServerProcess(etcdEndpoint: string, dataDir: string, opts: O
   };
 }
 
-interface CreateResult extends Throughput {
-  ratio: number;
-}
-
-async function benchCreate(config: ClientConfig, opts: Options, baseline: Throughput, pids: Pids, signal: AbortSignal): Promise<CreateResult> {
+/** Creates per etcd revision tells how many creates shared a transaction (the API server's group commit). */
+async function benchCreate(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal): Promise<Throughput & { revisions: number; noop: Throughput }> {
   // One client per worker: each has its own secure context, so grpc-js gives it its own connection.
   const clients = Array.from({ length: opts.concurrency }, () => new ApiClient(config));
   try {
     await Promise.all(clients.map((c) => c.listKinds()));
     const warm = Math.min(200, opts.objects);
     await runPool(warm, opts.concurrency, signal, (i, w) => clients[w]!.create(containerManifest(`warm-${i}`, 'default')).then(() => undefined));
+    const revisions = new Set<string>();
     const t = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i, w) => {
-      await clients[w]!.create(containerManifest(`bench-${i}`, 'default'));
+      const created = await clients[w]!.create(containerManifest(`bench-${i}`, 'default'));
+      revisions.add(created.metadata.resourceVersion ?? '');
     });
-    return { ...t, ratio: t.perSecond / baseline.perSecond };
+    // The floor: the same number of calls that do no work (ListKinds), so CPU per create can be read
+    // as gRPC's per-call cost plus what a create adds.
+    const noop = await timedPool(opts.objects, opts.concurrency, signal, pids, async (_i, w) => {
+      await clients[w]!.listKinds();
+    });
+    return { ...t, revisions: revisions.size, noop };
   } finally {
     clients.forEach((c) => c.close());
+  }
+}
+
+interface WatchLoadResult {
+  watchers: number;
+  askedRate: number;
+  creates: number;
+  /** Creates per second achieved while the watchers watched. */
+  createRate: number;
+  createLatencyMs: Summary;
+  /** Watch streams the server ended before the watcher was done (each resumed, as an informer would). */
+  drops: number;
+  firstDrop?: string;
+  expected: number;
+  delivered: number;
+  /** Create sent → event received by a watcher (includes the create itself). */
+  lagMs: Summary;
+  cpuSeconds: CpuReport;
+  seconds: number;
+}
+
+/**
+ * Informer-like watchers (one client each, all Containers, resuming from the last revision when the
+ * server ends the stream) while creates arrive at `loadRate` for `loadSeconds`: drops and lag.
+ */
+async function benchWatchLoad(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal): Promise<WatchLoadResult> {
+  const ns = 'bench-load';
+  const count = opts.loadRate * opts.loadSeconds;
+  const writers = Array.from({ length: 64 }, () => new ApiClient(config));
+  const watchClients = Array.from({ length: opts.loadWatchers }, () => new ApiClient(config));
+  const stop = new AbortController();
+  try {
+    await writers[0]!.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: ns } }).catch((err: unknown) => {
+      if (!(err instanceof ApiError && err.codeName === 'ALREADY_EXISTS')) throw err;
+    });
+    const start = await writers[0]!.create(containerManifest('load-start', ns));
+    const sent = new Float64Array(count);
+    const lags: number[] = [];
+    let drops = 0;
+    let firstDrop: string | undefined;
+    const seen = new Array<number>(opts.loadWatchers).fill(0);
+    const watchOne = async (w: number) => {
+      let rv = start.metadata.resourceVersion!;
+      while (!stop.signal.aborted && seen[w]! < count) {
+        try {
+          for await (const ev of watchClients[w]!.watch('Container', { resourceVersion: rv, allowBookmarks: true, signal: stop.signal })) {
+            rv = ev.resourceVersion || rv;
+            const name = ev.object?.metadata.name ?? '';
+            if (ev.type !== 'ADDED' || ev.object?.metadata.namespace !== ns || !name.startsWith('load-')) continue;
+            const i = Number(name.slice(5));
+            if (!Number.isInteger(i)) continue;
+            if (sent[i]! > 0) lags.push(nowMs() - sent[i]!);
+            if (++seen[w]! === count) break;
+          }
+        } catch (err) {
+          drops++;
+          firstDrop ??= err instanceof Error ? err.message : String(err);
+        }
+      }
+    };
+    const watching = Array.from({ length: opts.loadWatchers }, (_, w) => watchOne(w));
+    await sleep(500); // streams open before the clock starts
+
+    const latencies = new Float64Array(count);
+    const cpu = measureCpu(pids);
+    const t0 = performance.now();
+    const interval = 1000 / opts.loadRate;
+    await runPool(count, writers.length, signal, async (i, w) => {
+      const wait = t0 + i * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      const t = performance.now();
+      sent[i] = nowMs();
+      await writers[w]!.create(containerManifest(`load-${i}`, ns));
+      latencies[i] = performance.now() - t;
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = cpu();
+    const grace = setTimeout(() => stop.abort(), 30_000);
+    await Promise.all(watching);
+    clearTimeout(grace);
+    return {
+      watchers: opts.loadWatchers,
+      askedRate: opts.loadRate,
+      creates: count,
+      createRate: count / seconds,
+      createLatencyMs: summarize(latencies),
+      drops,
+      firstDrop,
+      expected: count * opts.loadWatchers,
+      delivered: seen.reduce((a, b) => a + b, 0),
+      lagMs: summarize(lags),
+      cpuSeconds,
+      seconds,
+    };
+  } finally {
+    stop.abort();
+    writers.forEach((c) => c.close());
+    watchClients.forEach((c) => c.close());
   }
 }
 
@@ -395,6 +515,28 @@ function report(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+interface Round {
+  rawPut: Throughput;
+  rawGetTxn: Throughput;
+  persysCreate: Throughput & { revisions: number; noop: Throughput };
+  ratio: number;
+  /** API server CPU milliseconds per create. */
+  serverCpuMsPerCreate: number | undefined;
+  order: string;
+}
+
+/** Median and spread (min–max) of one figure over the rounds. */
+function spread(values: number[]): { median: number; min: number; max: number } {
+  const s = summarize(values);
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: s.min, max: s.max };
+}
+
+const spreadText = (v: { median: number; min: number; max: number }, digits: number) =>
+  `median ${fmt(v.median, digits)} (${fmt(v.min, digits)}–${fmt(v.max, digits)})`;
+
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
   const abort = new AbortController();
@@ -407,36 +549,89 @@ async function main(): Promise<number> {
 
   try {
     const bodyBytes = storedBody(0).length;
-    report(`persys API server benchmark: node ${process.version}, ${cpus().length} CPUs, object body ${bodyBytes} bytes`);
-
-    const rawEtcd = await startEtcd();
-    cleanups.push(() => rawEtcd.stop());
-    const raw = await benchRawEtcd(rawEtcd, opts, abort.signal);
-    await rawEtcd.stop();
-    cleanups.pop();
-    report(`raw etcd3 put:   ${raw.put.count} objects in ${fmt(raw.put.seconds, 2)} s = ${fmt(raw.put.perSecond, 0)} obj/s (${opts.concurrency} concurrent)` +
-      `  latency p50 ${fmt(raw.put.latencyMs.p50)} ms p99 ${fmt(raw.put.latencyMs.p99)} ms`);
-    report(`raw get+txn:     ${raw.getTxn.count} objects in ${fmt(raw.getTxn.seconds, 2)} s = ${fmt(raw.getTxn.perSecond, 0)} obj/s` +
-      ` (the etcd work of one persys create: namespace get + create-if-absent txn)`);
-    report(cpuLine(raw.put.cpuSeconds, raw.put.seconds));
-
-    // A fresh etcd, so the API server starts from the same (empty) state the raw phase did.
-    const etcd = await startEtcd();
-    cleanups.push(() => etcd.stop());
+    report(`persys API server benchmark: node ${process.version}, ${cpus().length} CPUs, object body ${bodyBytes} bytes, etcd with fsync, ${opts.rounds} rounds`);
     const dataDir = mkdtempSync(join(tmpdir(), 'persys-bench-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const server = await startServerProcess(etcd.endpoint, dataDir, opts);
-    cleanups.push(() => server.stop());
+
+    const runRaw = async () => {
+      const rawEtcd = await startEtcd({ fsync: true });
+      try {
+        return await benchRawEtcd(rawEtcd, opts, abort.signal);
+      } finally {
+        await rawEtcd.stop();
+      }
+    };
+    // A fresh etcd per round, so the API server starts from the same (empty) state the raw phase did.
+    const startPersys = async () => {
+      const etcd = await startEtcd({ fsync: true });
+      try {
+        const server = await startServerProcess(etcd.endpoint, dataDir, opts);
+        return { etcd, server, async stop() { await server.stop(); await etcd.stop(); } };
+      } catch (err) {
+        await etcd.stop();
+        throw err;
+      }
+    };
+
+    const rounds: Round[] = [];
+    let last: Awaited<ReturnType<typeof startPersys>> | undefined;
+    for (let r = 0; r < opts.rounds; r++) {
+      const persysFirst = r % 2 === 1;
+      let raw: RawResult | undefined;
+      if (!persysFirst) raw = await runRaw();
+      const persys = await startPersys();
+      cleanups.push(() => persys.stop());
+      const pids = { etcd: persys.etcd.pid(), apiserver: persys.server.pid, 'load generator': process.pid };
+      const create = await benchCreate(persys.server.config, opts, pids, abort.signal);
+      if (r < opts.rounds - 1) {
+        await persys.stop();
+        cleanups.pop();
+      } else {
+        last = persys;
+      }
+      raw ??= await runRaw();
+      const serverCpu = create.cpuSeconds['apiserver'];
+      const round: Round = {
+        rawPut: raw.put,
+        rawGetTxn: raw.getTxn,
+        persysCreate: create,
+        ratio: create.perSecond / raw.put.perSecond,
+        serverCpuMsPerCreate: serverCpu === undefined ? undefined : (serverCpu * 1000) / create.count,
+        order: persysFirst ? 'persys, raw' : 'raw, persys',
+      };
+      rounds.push(round);
+      report(`round ${r + 1} (${round.order}): raw put ${fmt(raw.put.perSecond, 0)}/s, raw get+txn ${fmt(raw.getTxn.perSecond, 0)}/s,` +
+        ` persys create ${fmt(create.perSecond, 0)}/s (p50 ${fmt(create.latencyMs.p50)} ms p99 ${fmt(create.latencyMs.p99)} ms),` +
+        ` ratio ${fmt(round.ratio, 2)}, API server CPU ${fmt(round.serverCpuMsPerCreate ?? NaN, 3)} ms/create,` +
+        ` ${fmt(create.count / create.revisions, 1)} creates per etcd revision;` +
+        ` a no-op call (ListKinds) ${fmt(((create.noop.cpuSeconds['apiserver'] ?? NaN) * 1000) / create.noop.count, 3)} ms`);
+      report(cpuLine(create.cpuSeconds, create.seconds));
+    }
+    const summary = {
+      rawPutPerSecond: spread(rounds.map((r) => r.rawPut.perSecond)),
+      persysCreatePerSecond: spread(rounds.map((r) => r.persysCreate.perSecond)),
+      ratio: spread(rounds.map((r) => r.ratio)),
+      serverCpuMsPerCreate: spread(rounds.map((r) => r.serverCpuMsPerCreate ?? NaN)),
+    };
+    report(`raw etcd3 put:   ${spreadText(summary.rawPutPerSecond, 0)} obj/s (${opts.concurrency} concurrent, ${opts.objects} per round)`);
+    report(`persys create:   ${spreadText(summary.persysCreatePerSecond, 0)} obj/s`);
+    report(`ratio:           ${spreadText(summary.ratio, 2)} (target >= ${CREATE_TARGET_RATIO}; each round's ratio is against its own raw phase)`);
+    report(`API server CPU:  ${spreadText(summary.serverCpuMsPerCreate, 3)} ms per create (target <= ${CPU_TARGET_MS_PER_CREATE})`);
+
+    const { server, etcd } = last!;
     const entry = server.mode === 'cli' ? 'bin/persys.js apiserver' : (opts.serverEntry ?? 'hack/bench/apiserver-child.ts');
-    report(`API server:      pid ${server.pid} at ${server.config.server} (${entry})`);
-
+    report(`API server:      pid ${server.pid} (${entry}), the last round's, for the watch phases`);
     const pids = { etcd: etcd.pid(), apiserver: server.pid, 'load generator': process.pid };
-    const create = await benchCreate(server.config, opts, raw.put, pids, abort.signal);
-    report(`persys create:   ${create.count} objects in ${fmt(create.seconds, 2)} s = ${fmt(create.perSecond, 0)} obj/s (${opts.concurrency} concurrent)` +
-      `  ratio ${fmt(create.ratio, 2)} (target >= ${CREATE_TARGET_RATIO})` +
-      `  latency p50 ${fmt(create.latencyMs.p50)} ms p99 ${fmt(create.latencyMs.p99)} ms`);
 
-    report(cpuLine(create.cpuSeconds, create.seconds));
+    let load: WatchLoadResult | undefined;
+    if (opts.loadWatchers > 0) {
+      load = await benchWatchLoad(server.config, opts, pids, abort.signal);
+      report(`watch load:      ${load.watchers} watchers, ${load.creates} creates asked at ${load.askedRate}/s, done at ${fmt(load.createRate, 0)}/s` +
+        ` (create p50 ${fmt(load.createLatencyMs.p50)} ms p99 ${fmt(load.createLatencyMs.p99)} ms)`);
+      report(`                 ${load.drops} watcher drops (target 0)${load.firstDrop ? ` (first: ${load.firstDrop})` : ''}, ${load.delivered}/${load.expected} deliveries,` +
+        ` lag create sent → received p50 ${fmt(load.lagMs.p50)} ms p99 ${fmt(load.lagMs.p99)} ms max ${fmt(load.lagMs.max)} ms`);
+      report(cpuLine(load.cpuSeconds, load.seconds));
+    }
 
     const watch = await benchWatchFanout(server.config, opts, pids, abort.signal);
     const d = watch.delayMs;
@@ -448,10 +643,15 @@ async function main(): Promise<number> {
 
     const result = {
       options: { ...opts, timeoutMs: undefined },
-      environment: { node: process.version, cpus: cpus().length, bodyBytes, server: server.mode },
-      rawPut: raw.put,
-      rawGetTxn: raw.getTxn,
-      persysCreate: { ...create, target: CREATE_TARGET_RATIO, pass: create.ratio >= CREATE_TARGET_RATIO },
+      environment: { node: process.version, cpus: cpus().length, bodyBytes, server: server.mode, etcdFsync: true },
+      rounds,
+      summary: {
+        ...summary,
+        ratioTarget: CREATE_TARGET_RATIO,
+        cpuTargetMs: CPU_TARGET_MS_PER_CREATE,
+        pass: summary.ratio.median >= CREATE_TARGET_RATIO && summary.serverCpuMsPerCreate.median <= CPU_TARGET_MS_PER_CREATE,
+      },
+      watchLoad: load && { ...load, pass: load.drops === 0 && load.delivered === load.expected },
       watchFanout: { ...watch, targetP99Ms: WATCH_TARGET_P99_MS, pass: watch.missing === 0 && d.p99 < WATCH_TARGET_P99_MS },
     };
     const json = JSON.stringify(result);

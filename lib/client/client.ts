@@ -5,6 +5,7 @@ import { credentials, Metadata, status as Status, type ServiceError } from '@grp
 import {
   ResourcesClient,
   type APIResource,
+  type WatchEvent as WireWatchEvent,
   type WatchRequest,
 } from '../gen/persys/v1/api.js';
 import { fromWire, toWire, type Resource } from '../api/resource.js';
@@ -190,18 +191,18 @@ export class ApiClient {
       fieldSelector: opts.fieldSelector ?? '',
       resourceVersion: opts.resourceVersion ?? '',
       allowBookmarks: !!opts.allowBookmarks,
+      // Events still come out one by one below; batches only save a gRPC message per event.
+      allowBatches: true,
     };
     const stream = this.raw.watch(req);
     const cancel = () => stream.cancel();
     if (opts.signal?.aborted) cancel();
     opts.signal?.addEventListener('abort', cancel, { once: true });
     try {
-      for await (const ev of stream) {
-        yield {
-          type: ev.type,
-          object: fromWire(ev.object),
-          resourceVersion: ev.resourceVersion,
-        } as ClientWatchEvent;
+      for await (const msg of stream as AsyncIterable<WireWatchEvent>) {
+        for (const ev of msg.events.length > 0 ? msg.events : [msg]) {
+          yield { type: ev.type, object: fromWire(ev.object), resourceVersion: ev.resourceVersion } as ClientWatchEvent;
+        }
       }
     } catch (err) {
       const e = err as ServiceError;

@@ -1,0 +1,112 @@
+// Group commit for creates: creates that arrive while earlier ones are in flight go to etcd together in
+// one create-if-absent transaction. Each etcd call costs the API server ~0.3 ms of client CPU, more
+// than the rest of a create; under load one call now serves many creates, and alone a create waits
+// only for the current turn of the event loop.
+
+/** One create waiting for its turn: the key (absolute) and the encoded value. */
+export interface PendingCreate {
+  key: Buffer;
+  value: Buffer;
+}
+
+/** What a batch commit reports: whether every key was absent (and all were written), at which revision. */
+export interface BatchOutcome {
+  succeeded: boolean;
+  revision: string;
+}
+
+export interface CreateBatcherOptions {
+  /** Writes all of `batch` in one transaction if none of the keys exists, else nothing. */
+  commitAll(batch: readonly PendingCreate[]): Promise<BatchOutcome>;
+  /** Writes one create alone; resolves with its revision or rejects (AlreadyExistsError …). */
+  commitOne(item: PendingCreate): Promise<string>;
+  /** etcd's --max-txn-ops is 128 by default. @default 64 */
+  maxOps?: number;
+  /** Well under etcd's 1.5 MiB request limit. @default 512 KiB */
+  maxBytes?: number;
+  /** Batches in flight at once; more creates wait and join the next batch. @default 2 */
+  maxInFlight?: number;
+}
+
+interface Waiting extends PendingCreate {
+  resolve(revision: string): void;
+  reject(err: unknown): void;
+}
+
+export class CreateBatcher {
+  private readonly maxOps: number;
+  private readonly maxBytes: number;
+  private readonly maxInFlight: number;
+  private queue: Waiting[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(private readonly opts: CreateBatcherOptions) {
+    this.maxOps = opts.maxOps ?? 64;
+    this.maxBytes = opts.maxBytes ?? 512 * 1024;
+    this.maxInFlight = opts.maxInFlight ?? 2;
+  }
+
+  /** Resolves with the revision the create was written at. */
+  create(key: Buffer, value: Buffer): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ key, value, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  // Flushing after the current I/O callbacks lets creates that arrived together share a batch.
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inFlight < this.maxInFlight && this.queue.length > 0) void this.flush(this.take());
+    });
+  }
+
+  // etcd refuses a transaction that puts one key twice: a repeated key starts the next batch.
+  private take(): Waiting[] {
+    const keys = new Set<string>();
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && n < this.maxOps) {
+      const { key, value } = this.queue[n]!;
+      const k = key.toString('latin1');
+      if (n > 0 && (bytes + key.length + value.length > this.maxBytes || keys.has(k))) break;
+      keys.add(k);
+      bytes += key.length + value.length;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private async flush(batch: Waiting[]): Promise<void> {
+    this.inFlight++;
+    try {
+      if (batch.length === 1) {
+        await this.one(batch[0]!);
+        return;
+      }
+      const outcome = await this.opts.commitAll(batch).catch(() => undefined);
+      if (outcome?.succeeded) {
+        for (const w of batch) w.resolve(outcome.revision);
+        return;
+      }
+      // Some key exists already, or the batch failed as a whole (etcd down, a lower --max-txn-ops):
+      // each create alone then succeeds or fails with its own error.
+      await Promise.all(batch.map((w) => this.one(w)));
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+
+  private async one(w: Waiting): Promise<void> {
+    try {
+      w.resolve(await this.opts.commitOne(w));
+    } catch (err) {
+      w.reject(err);
+    }
+  }
+}
