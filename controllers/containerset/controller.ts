@@ -28,6 +28,7 @@ import {
 import { Expectations } from './expectations.js';
 import { planRevisions } from './revisions.js';
 import { planRollout, PROGRESS_DEADLINE_EXCEEDED, statusEqual, TEMPLATE_HASH_LABEL } from './rollout.js';
+import { slowStartBatch } from './slow-start.js';
 
 export const CONTAINERSET_CONTROLLER_NAME = 'containerset';
 
@@ -148,31 +149,28 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
     const plan = planRollout({ ...set, spec: { ...set.spec, template } }, owned, deps.clock.now());
 
     if (plan.create > 0 || plan.delete.length > 0) deps.expectations.expect(key, plan.create, plan.delete);
-    let created = 0;
     let firstError: unknown;
-    for (let i = 0; i < plan.create; i++) {
-      try {
-        await deps.client.create({
-          apiVersion: 'persys.dev/v1',
-          kind: 'Container',
-          metadata: {
-            generateName: `${set.metadata.name}-`,
-            namespace,
-            labels: { ...(template.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: plan.hash },
-            annotations: template.metadata?.annotations,
-            ownerReferences: [
-              { apiVersion: set.apiVersion, kind: 'ContainerSet', name: set.metadata.name!, uid, controller: true, blockOwnerDeletion: true },
-            ],
-          },
-          spec: template.spec ?? {},
-        });
-        created++;
-      } catch (err) {
-        // The rest would fail the same way (quota, invalid template): stop and retry with back-off.
-        deps.expectations.lowerAdds(key, plan.create - created);
-        firstError = err;
-        break;
-      }
+    // In parallel batches of 1, 2, 4 …; after a failed batch the rest would fail the same way (quota,
+    // invalid template): they are not attempted, and the set retries with back-off.
+    const { succeeded: created, error } = await slowStartBatch(plan.create, () =>
+      deps.client.create({
+        apiVersion: 'persys.dev/v1',
+        kind: 'Container',
+        metadata: {
+          generateName: `${set.metadata.name}-`,
+          namespace,
+          labels: { ...(template.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: plan.hash },
+          annotations: template.metadata?.annotations,
+          ownerReferences: [
+            { apiVersion: set.apiVersion, kind: 'ContainerSet', name: set.metadata.name!, uid, controller: true, blockOwnerDeletion: true },
+          ],
+        },
+        spec: template.spec ?? {},
+      }),
+    );
+    if (error !== undefined) {
+      deps.expectations.lowerAdds(key, plan.create - created);
+      firstError = error;
     }
     let deleted = 0;
     for (const name of plan.delete) {
