@@ -79,17 +79,25 @@ export class CachedLister {
   }
 
   /**
-   * The cache's state once it is at least as new as etcd is now, so a list never misses a write
-   * acknowledged before it began. A cache that is behind is either about to receive events, or
-   * nothing under its prefix changed since its revision (a quiet kind): etcd answers which.
+   * The cache's state once it holds every change etcd had made under its prefix when the list
+   * began, so a list never misses a write acknowledged before it. The cache's revision only moves
+   * with changes under its own prefix, so "behind etcd's revision" often just means "nothing here
+   * changed since": etcd answers that (changedBetween) without sending objects. Otherwise the
+   * changes are on their way: wait for the cache to apply some, then ask again.
    */
   private async consistentSnapshot(cache: WatchCache): Promise<Snapshot> {
     const at = await this.storage.currentRevision();
-    const snapshot = cache.sortedEntries();
-    if (compareRevisions(snapshot.revision, at) >= 0) return snapshot;
-    if (!(await this.storage.changedBetween(cache.prefix, snapshot.revision, at))) return snapshot;
-    await cache.waitForRevision(at, this.waitMs);
-    return cache.sortedEntries();
+    const deadline = this.now() + this.waitMs;
+    for (;;) {
+      const snapshot = cache.sortedEntries();
+      if (compareRevisions(snapshot.revision, at) >= 0) return snapshot;
+      if (!(await this.storage.changedBetween(cache.prefix, snapshot.revision, at))) return snapshot;
+      const left = deadline - this.now();
+      if (left <= 0) throw new TooLargeRevisionError(at, snapshot.revision);
+      await cache.waitForRevision((BigInt(snapshot.revision) + 1n).toString(), left).catch((err: unknown) => {
+        if (!(err instanceof TooLargeRevisionError)) throw err;
+      });
+    }
   }
 
   private retained(cachePrefix: string, revision: string): Snapshot | undefined {

@@ -42,7 +42,10 @@ export function startGarbageCollector(
     }
   }
 
-  async function pass(): Promise<void> {
+  // Returns whether it changed anything: then another pass follows at once, without waiting for
+  // the change events (a burst of thousands of deletes can outrun the change listener).
+  async function pass(): Promise<boolean> {
+    let progressed = false;
     const all = KINDS.flatMap((k) => watches.cache(k.kind).snapshot().objects);
     const uids = new Set(all.map((o) => o.metadata.uid));
     // Owners confirmed against storage once per pass, however many dependents they had.
@@ -58,27 +61,31 @@ export function startGarbageCollector(
     }
     if (orphans.length) {
       log.info({ count: orphans.length }, 'deleting dependents of deleted owners');
-      await store.deleteMany(orphans, { identity: IDENTITY });
+      progressed = (await store.deleteMany(orphans, { identity: IDENTITY })).deleted > 0;
     }
     for (const ns of all.filter((o) => o.kind === 'Namespace' && o.metadata.deletionTimestamp)) {
-      await emptyNamespace(ns.metadata.name!);
+      if (await emptyNamespace(ns.metadata.name!)) progressed = true;
     }
+    return progressed;
   }
 
   // Deletes what the namespace holds in batches; once a pass finds it empty, drops its finalizer.
   // Objects skipped because they changed are seen again on the next pass (the deletes trigger one).
-  async function emptyNamespace(ns: string): Promise<void> {
+  async function emptyNamespace(ns: string): Promise<boolean> {
     let remaining = 0;
+    let deleted = 0;
     for (const info of KINDS.filter((k) => k.namespaced)) {
       const { items } = await store.list(info.kind, { namespace: ns });
       remaining += items.length;
       const live = items.filter((obj) => !obj.metadata.deletionTimestamp);
-      if (live.length) await store.deleteMany(live, { identity: IDENTITY });
+      if (live.length) deleted += (await store.deleteMany(live, { identity: IDENTITY })).deleted;
     }
     if (remaining === 0) {
       log.info({ namespace: ns }, 'namespace is empty: finalizing');
       await store.finalizeNamespace(ns, { identity: IDENTITY });
+      return true;
     }
+    return deleted > 0;
   }
 
   function trigger(): void {
@@ -88,6 +95,9 @@ export function startGarbageCollector(
       return;
     }
     running = pass()
+      .then((progressed) => {
+        if (progressed) again = true;
+      })
       .catch((err) => log.error({ err }, 'garbage collection pass failed'))
       .finally(() => {
         running = undefined;

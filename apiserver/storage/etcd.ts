@@ -58,7 +58,7 @@ export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 /** Room left in a request for the transaction around one key and value. */
 const TXN_OVERHEAD_BYTES = 1024;
 /** Batch-delete transactions in flight at once. */
-const DELETE_CONCURRENCY = 2;
+const DELETE_CONCURRENCY = 8;
 
 export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
