@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       const pairs: [keyof typeof samples, () => Promise<number>, number][] = [
         ['rawAll', () => rawRange(allPrefix), total],
         ['listAll', async () => (await client.list('Container')).items.length, total],
-        ['listAllPaged', async () => (await client.listAll('Container', { limit: 500 })).items.length, total],
+        ['listAllPaged', async () => (await client.listAll('Container', {}, 500)).items.length, total],
         ['rawNs', () => rawRange(nsPrefix), perNs],
         ['listNs', async () => (await client.list('Container', { namespace: 'ns-0' })).items.length, perNs],
       ];
