@@ -58,20 +58,36 @@ export class WatchHub {
     if (!this.started) throw new Error('watch caches are not synced yet');
   }
 
-  /** Calls `listener` for every change of every kind from now on; returns the unsubscribe function. */
+  /**
+   * Calls `listener` for every change of every kind from now on; returns the unsubscribe function.
+   * A listener's watch that ends (cut off, too old) is opened again from the cache's current revision:
+   * events in between are missed, so listeners must also catch up on their own (the collector's passes).
+   */
   onChange(listener: (ev: WatchEvent) => void): () => void {
-    const watchers = [...this.caches.values()].map((cache) => {
+    let closed = false;
+    const open = new Set<{ close(): void }>();
+    const follow = (cache: WatchCache): void => {
       const w = cache.watch({ fromRevision: cache.snapshot().revision });
+      open.add(w);
       void (async () => {
+        let failed = false;
         try {
           for await (const ev of w.events) listener(ev);
         } catch (err) {
-          this.opts.logger.warn({ err }, 'change listener ended');
+          failed = true;
+          this.opts.logger.warn({ err }, 'change listener ended; following again from the current revision');
+        } finally {
+          open.delete(w);
+          // Only a failure re-opens: a watch that ends cleanly was closed (unsubscribed or cache stopped).
+          if (failed && !closed) follow(cache);
         }
       })();
-      return w;
-    });
-    return () => watchers.forEach((w) => w.close());
+    };
+    for (const cache of this.caches.values()) follow(cache);
+    return () => {
+      closed = true;
+      for (const w of open) w.close();
+    };
   }
 
   /** Serves one Watch RPC until the client cancels or the watch ends. */
