@@ -8,6 +8,7 @@ import type { ClientWatchEvent, ListOptions, ListResult, WatchOptions } from '..
 import { silentLogger } from '../../lib/observability/logger.js';
 import { diffList, type Delta } from './delta.js';
 import type { IndexFunc } from './indexers.js';
+import type { InformerMetrics } from './metrics.js';
 import { objectKey } from './keys.js';
 
 /** The part of ApiClient an informer needs. */
@@ -40,6 +41,8 @@ export interface InformerOptions {
   /** Waits before a retry; injectable so tests don't sleep. Must settle early when signal aborts. */
   delay?: (ms: number, signal: AbortSignal) => Promise<void>;
   logger?: Logger;
+  /** Counts re-lists; absent, nothing is counted. */
+  metrics?: InformerMetrics;
 }
 
 /** Whether err is the API's "resourceVersion too old, list again". */
@@ -203,6 +206,7 @@ export class Informer {
     const { namespace, labelSelector, fieldSelector } = this.opts;
     const res = await untilAborted(this.opts.client.list(this.kind, { namespace, labelSelector, fieldSelector }), signal);
     if (!res || signal.aborted) return;
+    if (this.synced) this.opts.metrics?.relists.inc({ kind: this.kind });
     const deltas = diffList(this.items, res.items);
     for (const d of deltas) this.apply(d);
     this.resourceVersion = res.resourceVersion;

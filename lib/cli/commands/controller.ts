@@ -182,7 +182,7 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const running: RunningControllers[] = [];
   const { InformerFactory, runControllers } = await import('../../../controllers/runtime/index.js');
-  const informers = new InformerFactory({ client, logger });
+  const informers = new InformerFactory({ client, logger, registry });
   try {
     for (const [i, name] of opts.names.entries()) {
       const set = await CONTROLLERS[name]!({ client, logger: logger.child({ controllerSet: name }), registry, settings: opts.settings ?? {}, informers });
