@@ -41,6 +41,11 @@ describe('pickRollout', () => {
     expect(sum(picked)).toBeGreaterThanOrEqual(total * 0.1 * 0.9);
     expect(sum(picked)).toBeLessThanOrEqual(total * 0.1 * 1.1);
   });
+
+  it('rolls the smallest set when every set is bigger than the tenth', () => {
+    const sets = planSets(20, 4);
+    expect(pickRollout(sets, 0.1).map((i) => sets[i]!.replicas)).toEqual([Math.min(...sets.map((s) => s.replicas))]);
+  });
 });
 
 describe('planSteps', () => {

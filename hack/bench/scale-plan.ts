@@ -52,6 +52,8 @@ export function pickRollout(sets: readonly PlannedSet[], fraction: number): numb
     picked.push(i);
     sum += s.replicas;
   }
+  // At toy sizes every set may be bigger than the tenth: roll the smallest one rather than none.
+  if (!picked.length && sets.length) picked.push(sets.reduce((best, s, i) => (s.replicas < sets[best]!.replicas ? i : best), 0));
   return picked;
 }
 
