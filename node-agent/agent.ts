@@ -23,11 +23,11 @@ import {
 } from './docker/errors.js';
 import type { DockerEvent } from './docker/events.js';
 import { LABEL_NODE, LABEL_UID } from './docker/labels.js';
-import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
 import { createOptions } from './docker/spec.js';
 import { ImagePuller } from './images/puller.js';
 import type { AgentMetrics } from './metrics.js';
 import { ObservedContainers } from './observed.js';
+import type { ContainerRuntime, ManagedContainer } from './runtime.js';
 import {
   reconcileUid,
   RESTART_BACKOFF_INITIAL_MS,
@@ -44,7 +44,8 @@ export type { StatusSink };
 
 export interface NodeAgentOptions {
   node: string;
-  runtime: DockerRuntime;
+  /** The engine: Docker, or a hollow node's simulated one. */
+  runtime: ContainerRuntime;
   logger?: Logger;
   metrics?: AgentMetrics;
   /** @default Date.now */
@@ -74,7 +75,7 @@ const MAX_STEPS_PER_TURN = 3;
 export class NodeAgent implements DesiredStateConsumer {
   readonly node: string;
   readonly desired = new DesiredState();
-  private readonly runtime: DockerRuntime;
+  private readonly runtime: ContainerRuntime;
   private readonly log: Logger;
   private readonly metrics?: AgentMetrics;
   private readonly now: () => number;

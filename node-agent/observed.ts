@@ -1,5 +1,5 @@
 // The agent's cache of the Docker containers it manages (its informer): what it decides from.
-import type { ManagedContainer } from './docker/runtime.js';
+import type { ManagedContainer } from './runtime.js';
 
 /**
  * The agent's informer cache of its managed containers: filled by list, kept current by the

@@ -4,7 +4,7 @@ import type { Resource } from '../lib/api/resource.js';
 import { effectivePullPolicy, parseImageReference, withDefaultTag, type PullPolicy } from '../lib/registry/reference.js';
 import type { PullBytes } from './images/progress.js';
 import { specHash } from './docker/labels.js';
-import type { ManagedContainer } from './docker/runtime.js';
+import type { ManagedContainer } from './runtime.js';
 import type { Condition } from '../lib/api/resource.js';
 
 /** kubelet's CrashLoopBackOff: 10 s doubling to 5 min, forgotten after 10 min of running. */

@@ -5,7 +5,7 @@ import type { AgentRequest, StreamChunk, SwarmRequest, SwarmResponse } from '../
 import { redactTokens } from '../lib/swarm/redact.js';
 import type { LogChunk } from './docker/logs.js';
 import { mergeLabelledLogs } from './stack-logs.js';
-import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
+import type { ContainerRuntime, ManagedContainer } from './runtime.js';
 
 /** Sends one chunk; resolves when the transport can take more (backpressure). */
 export type ChunkSender = (chunk: StreamChunk) => Promise<void>;
@@ -41,7 +41,7 @@ export class RequestHandler {
   private readonly inflight = new Map<string, AbortController>();
 
   constructor(
-    private readonly runtime: DockerRuntime,
+    private readonly runtime: Pick<ContainerRuntime, 'logs' | 'exec'>,
     private readonly containers: () => Promise<ManagedContainer[]>,
     private readonly log: Logger,
     /** The containers of a ComposeStack on this node (of one service, when given), for logs and exec. */

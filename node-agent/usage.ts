@@ -7,7 +7,7 @@ import type Dockerode from 'dockerode';
 import { parseCpuMillis, parseMemoryBytes } from '../apiserver/validation/index.js';
 import type { NodeUsage } from '../lib/gen/persys/v1/cluster.js';
 import type { ContainerUsage, NodeInfo } from '../lib/gen/persys/v1/agent.js';
-import type { DockerRuntime, ManagedContainer } from './docker/runtime.js';
+import type { ContainerRuntime, ManagedContainer } from './runtime.js';
 import { healthResponseTimeMs } from './health-response-time.js';
 
 export interface CpuTimes {
@@ -177,7 +177,7 @@ export class ContainerUsageSampler {
   private readonly maxAgeMs: number;
 
   constructor(
-    private readonly runtime: Pick<DockerRuntime, 'stats' | 'inspect'>,
+    private readonly runtime: Pick<ContainerRuntime, 'stats' | 'inspect'>,
     opts: ContainerUsageSamplerOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
@@ -288,7 +288,7 @@ export function buildNodeInfo(i: NodeInfoInput): NodeInfo {
 
 /** NodeInfo of this host; the Docker version is left empty when the engine does not answer. */
 export async function hostNodeInfo(opts: {
-  runtime: DockerRuntime;
+  runtime: Pick<ContainerRuntime, 'version'>;
   reservedCpu: string;
   reservedMemory: string;
   labels: Record<string, string>;

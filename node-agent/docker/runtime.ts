@@ -18,6 +18,20 @@ import { withDefaultTag } from '../../lib/registry/reference.js';
 import { engineMessage, streamError, type PullMessage } from '../images/progress.js';
 import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE, LABEL_SPEC_HASH, LABEL_UID } from './labels.js';
 import { chunksStream, demuxBuffer, demuxLive } from './logs.js';
+import type {
+  BreakerState,
+  ContainerRuntime,
+  ContainerSummary,
+  EventsOptions,
+  ExecResult,
+  ImageInfo,
+  LogsOptions,
+  ManagedContainer,
+  PullImageOptions,
+} from '../runtime.js';
+
+// Existing importers take these from here; the contract itself lives in ../runtime.ts.
+export type { BreakerState, ContainerSummary, EventsOptions, ExecResult, ImageInfo, LogsOptions, ManagedContainer, PullImageOptions };
 
 export interface DockerRuntimeOptions {
   docker: Dockerode;
@@ -37,87 +51,6 @@ export interface DockerRuntimeOptions {
     /** @default 10_000 */
     rollingCountTimeoutMs?: number;
   };
-}
-
-export type BreakerState = 'closed' | 'open' | 'halfOpen';
-
-export interface ManagedContainer {
-  id: string;
-  /** Docker's name for it, without the leading slash. */
-  containerName: string;
-  uid: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  /** The node label: an agent leaves containers another node's agent created on a shared engine. */
-  node?: string;
-  image: string;
-  /** The id (sha256:…) of the image the container was created from. */
-  imageId?: string;
-  /** created, running, paused, restarting, removing, exited or dead. */
-  state: string;
-  exitCode: number;
-  startedAt?: string;
-  finishedAt?: string;
-  /** starting, healthy or unhealthy; absent without a healthcheck. */
-  health?: string;
-  specHash?: string;
-}
-
-export interface LogsOptions {
-  follow?: boolean;
-  /** Lines from the end; all when absent. */
-  tail?: number;
-  /** Only lines after this time (a Date or unix seconds). */
-  since?: Date | number;
-  /** Ends a followed log. */
-  signal?: AbortSignal;
-}
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface EventsOptions {
-  /** Replay from this time (a Date or unix seconds), to resume after a reconnect. */
-  since?: Date | number;
-  /** Engine event filters. @default only containers with the dev.persys.uid label */
-  filters?: Record<string, string[]>;
-  /** Ends the iteration. */
-  signal?: AbortSignal;
-}
-
-/** What one list call says about a managed container: enough to tell whether a cached inspect is stale. */
-export interface ContainerSummary {
-  id: string;
-  uid: string;
-  node?: string;
-  state: string;
-  /** starting, healthy or unhealthy; absent without a healthcheck. */
-  health?: string;
-  /** Only for exited containers. */
-  exitCode?: number;
-}
-
-export interface PullImageOptions {
-  /** Credentials for the image's registry; anonymous when absent. */
-  auth?: RegistryAuth;
-  /** Every message of the engine's progress stream, in order. */
-  onProgress?: (msg: PullMessage) => void;
-  /** Cancels the pull (an AbortError, which the breaker does not count). */
-  signal?: AbortSignal;
-  /** Deadline of the whole pull. @default 600_000 */
-  timeoutMs?: number;
-}
-
-/** What the engine knows of a local image. */
-export interface ImageInfo {
-  /** sha256:… */
-  id: string;
-  /** repository@sha256:… for each registry the image was pulled from or pushed to. */
-  repoDigests: string[];
 }
 
 type Attempt = (signal: AbortSignal) => Promise<unknown>;
@@ -144,7 +77,7 @@ function seconds(t: Date | number | undefined): number | undefined {
   return t instanceof Date ? Math.floor(t.getTime() / 1000) : t;
 }
 
-export class DockerRuntime extends EventEmitter {
+export class DockerRuntime extends EventEmitter implements ContainerRuntime {
   readonly node: string;
   private readonly docker: Dockerode;
   private readonly callTimeoutMs: number;

@@ -6,12 +6,12 @@ import { credentialsKey, type RegistryAuth } from '../../lib/registry/credential
 import { withDefaultTag, type PullPolicy } from '../../lib/registry/reference.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { ImageNeverPullError, ImagePullError } from '../docker/errors.js';
-import type { DockerRuntime, ImageInfo } from '../docker/runtime.js';
+import type { ContainerRuntime, ImageInfo } from '../runtime.js';
 import type { AgentMetrics } from '../metrics.js';
 import { foldLayerProgress, pullBytes, type LayerBytes, type PullBytes } from './progress.js';
 
-/** The engine calls the puller makes (DockerRuntime's; a fake in unit tests). */
-export type ImageRuntime = Pick<DockerRuntime, 'pullImage' | 'imageInfo'>;
+/** The engine calls the puller makes (a ContainerRuntime's; a fake in unit tests). */
+export type ImageRuntime = Pick<ContainerRuntime, 'pullImage' | 'imageInfo'>;
 
 export type ImagePullMetrics = Pick<AgentMetrics, 'imagePulls' | 'imagePullDuration' | 'imagePullBytes'>;
 

@@ -10,11 +10,11 @@ import { untilStopped } from './apiserver.js';
 import { clientVersion } from './version.js';
 
 /** "k=v,k2=v2" → a label map; UsageError on a malformed pair. */
-export function parseLabels(text: string | undefined): Record<string, string> {
+export function parseLabels(text: string | undefined, command = 'agent'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--labels: "${pair}" is not KEY=VALUE`, 'agent');
+    if (eq <= 0) throw new UsageError(`--labels: "${pair}" is not KEY=VALUE`, command);
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;

@@ -11,6 +11,7 @@ import { describeCommand } from './describe.js';
 import { diffCommand } from './diff.js';
 import { execCommand } from './exec.js';
 import { getCommand } from './get.js';
+import { hollowNodesCommand } from './hollow-nodes.js';
 import { logsCommand } from './logs.js';
 import { createCommand } from './create.js';
 import { cordonCommand, drainCommand, uncordonCommand } from './node-maintenance.js';
@@ -58,6 +59,7 @@ for (const cmd of [
   pkiCommand,
   apiserverCommand,
   agentCommand,
+  hollowNodesCommand,
   controllerCommand,
   controllersCommand,
 ]) {
