@@ -139,8 +139,15 @@ export function runProbe(opts: ProbeOptions): { samples: ProbeSample[]; done: Pr
   };
   const pause = (ms: number) =>
     new Promise<void>((r) => {
-      const t = setTimeout(r, ms);
-      signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      const onAbort = () => {
+        clearTimeout(t);
+        r();
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        r();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)];
 

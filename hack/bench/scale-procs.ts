@@ -2,6 +2,7 @@
 // each a child of this one with its log in a file, killed by pid at the end, and what /proc says of them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../e2e/harness/etcd.js';
@@ -123,7 +124,10 @@ export interface ApiServerProc {
 
 /** `persys apiserver` against `etcdEndpoints`, its PKI in `dataDir/pki` (shared by every API server of the cluster). */
 export async function startApiServerProc(name: string, etcdEndpoints: string[], dataDir: string, logDir: string, logLevel: string): Promise<ApiServerProc> {
-  const [port, joinPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  // The join port is the product default, the API port + 1: hollow nodes join through their own first server.
+  const port = await freePortPair();
+  const joinPort = port + 1;
+  const metricsPort = await freePort();
   const server = `127.0.0.1:${port}`;
   const metrics = `127.0.0.1:${metricsPort}`;
   const proc = new Proc(name, [
@@ -137,6 +141,23 @@ export async function startApiServerProc(name: string, etcdEndpoints: string[], 
   ], join(logDir, `${name}.log`));
   await waitHttpOk(proc, `http://${metrics}/readyz`, 60_000);
   return { proc, server, joinServer: `127.0.0.1:${joinPort}`, metrics };
+}
+
+/** A free loopback port whose successor is free too. */
+async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await freePort();
+    if (port < 65535 && (await canListen(port + 1))) return port;
+  }
+  throw new ProcessStartError('found no two adjacent free loopback ports in 50 tries');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const srv = createServer();
+    srv.once('error', () => resolvePromise(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolvePromise(true)));
+  });
 }
 
 /** A gRPC target that dials the first address and fails over to the next ones (grpc-js's ipv4: resolver, pick_first). */

@@ -10,11 +10,11 @@ import { ApiClient } from '../../lib/client/client.js';
 import { loadClientConfig } from '../../lib/client/config.js';
 import { startEtcdCluster, type EtcdCluster } from '../../e2e/harness/etcd-cluster.js';
 import { freePort } from '../../e2e/harness/etcd.js';
-import { measureCpu } from './process-cpu.js';
+import { cpuSeconds, machineBusySeconds } from './process-cpu.js';
 import { discrepancies, dueAtMs, highestRateWithinSlos, idleWritesPerHour, pickRollout, planSets, planSteps, type PlannedSet, type SetCount } from './scale-plan.js';
 import { listAllPages, NodeReadyTracker, phaseOf, runProbe, StartupTracker, type ProbeSample } from './scale-observe.js';
 import { failoverTarget, persysOnce, Proc, rssBytes, scrapeCounter, startApiServerProc, waitHttpOk, type ApiServerProc } from './scale-procs.js';
-import { apiSummary, mib, printReport, stepSlos, type ScaleReport } from './scale-report.js';
+import { apiSummary, mib, mib1, printReport, stepSlos, type ScaleReport } from './scale-report.js';
 import { fmt, summarize } from './stats.js';
 import { benchFlags, emitResult, intFlag, runBench } from './until.js';
 
@@ -195,12 +195,17 @@ async function main(): Promise<void> {
     bench: process.pid,
   });
   const peak: Record<string, number> = {};
-  const rssTimer = setInterval(() => {
+  // The last CPU reading of each process, so one killed midway still shows what it used until then.
+  const lastCpu: Record<string, number> = {};
+  const sampleProcs = () => {
     for (const [name, pid] of Object.entries(procs())) {
       const b = pid === undefined ? undefined : rssBytes(pid);
       if (b !== undefined) peak[name] = Math.max(peak[name] ?? 0, b);
+      const c = pid === undefined ? undefined : cpuSeconds(pid);
+      if (c !== undefined) lastCpu[name] = c;
     }
-  }, 2_000);
+  };
+  const rssTimer = setInterval(sampleProcs, 2_000);
 
   let tracker: StartupTracker | undefined;
   let nodesTracker: NodeReadyTracker | undefined;
@@ -296,7 +301,8 @@ async function main(): Promise<void> {
 
       // Create, one rate step at a time; each step ends when all its Containers are Running.
       const createStart = Date.now();
-      const cpu = measureCpu(procs());
+      sampleProcs();
+      const cpuBefore: Record<string, number> = { ...lastCpu, machine: machineBusySeconds() ?? NaN };
       let cum = 0;
       for (const [si, step] of steps.entries()) {
         const stepStart = Date.now();
@@ -343,9 +349,12 @@ async function main(): Promise<void> {
       }
       rd.createSeconds = (Date.now() - createStart) / 1000;
       if (round === 1) {
-        report.cpuSecondsCreate = cpu();
+        sampleProcs();
+        const cpuAfter: Record<string, number> = { ...lastCpu, machine: machineBusySeconds() ?? NaN };
+        for (const [name, after] of Object.entries(cpuAfter)) report.cpuSecondsCreate[name] = after - (cpuBefore[name] ?? 0);
+        report.createWallSeconds = rd.createSeconds;
         for (const [name, pid] of Object.entries(procs())) report.rssAtFullMiB[name] = mib(pid === undefined ? undefined : rssBytes(pid));
-        for (const m of run.etcd.members) report.etcdDbSizeMiB[m.name] = m.alive() ? mib((await etcdStatus(m.clientUrl))?.dbSize) : undefined;
+        for (const m of run.etcd.members) report.etcdDbSizeMiB[m.name] = m.alive() ? mib1((await etcdStatus(m.clientUrl))?.dbSize) : undefined;
       }
       const tl = Date.now();
       const everything = await listAllPages(run.client, 'Container', '');
