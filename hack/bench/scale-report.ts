@@ -12,6 +12,8 @@ export interface StepReport {
   achieved: number;
   seconds: number;
   killedHere: boolean;
+  /** The run stopped during this step: replicas and achieved count only the Containers that ran. */
+  partial: boolean;
   startupFromCreation: Summary;
   startupFromSeen: Summary;
   api: Record<ProbeKind, Summary & { errors: number }>;
@@ -38,7 +40,9 @@ export interface ScaleReport {
     verifyAfterCreate?: string[];
     verifyAfterRollout?: string[];
   }[];
+  /** Taken when every Container of round 1 ran, or when the run stopped (see snapshotAtRunning). */
   rssAtFullMiB: Record<string, number | undefined>;
+  snapshotAtRunning?: number;
   rssPeakMiB: Record<string, number | undefined>;
   /** CPU seconds per process over the create phase of round 1 (a process killed midway: until then). */
   cpuSecondsCreate: Record<string, number | undefined>;
@@ -47,6 +51,7 @@ export interface ScaleReport {
   clusterListAtFull?: { ms: number; items: number };
   informerRelists?: number;
   falseNotReady: { count: number; first: { node: string; atMs: number; status: string }[] };
+  idleWritesBeforeLoad?: { windowSeconds: number; revisions: number; perHour: number; leaseRenewalsPerHour: number; otherPerHour: number };
   idleWrites?: { windowSeconds: number; revisions: number; perHour: number; leaseRenewalsPerHour: number; otherPerHour: number };
   errors: string[];
   verdict: string;
@@ -106,7 +111,7 @@ export function printReport(r: ScaleReport, print: (line: string) => void = cons
           fmt(s.api.namespaceList.p99, 0),
           fmt(s.api.clusterList.p99, 0),
           errs,
-          `${s.broken.join(',') || '-'}${s.killedHere ? ' [kill -9 here]' : ''}`,
+          `${s.broken.join(',') || '-'}${s.killedHere ? ' [kill -9 here]' : ''}${s.partial ? ' [stopped here]' : ''}`,
         ],
         w,
       ),
@@ -124,21 +129,21 @@ export function printReport(r: ScaleReport, print: (line: string) => void = cons
     print(`  after rollout: ${rd.verifyAfterRollout === undefined ? 'not checked' : rd.verifyAfterRollout.length ? rd.verifyAfterRollout.slice(0, 10).join('; ') : 'OK'}`);
   }
   const fmtMap = (m: Record<string, number | undefined>, unit: string) => Object.entries(m).map(([k, v]) => `${k} ${v === undefined ? 'gone' : fmt(v, unit === 's' ? 1 : 0)}`).join(', ');
-  print(`RSS at full load (MiB; SLO ≤ 1024 per API server and controllers): ${fmtMap(r.rssAtFullMiB, 'MiB')}`);
+  print(`RSS at ${r.snapshotAtRunning ?? '?'} Running Containers (MiB; SLO ≤ 1024 per API server and controllers): ${fmtMap(r.rssAtFullMiB, 'MiB')}`);
   print(`RSS peak (MiB): ${fmtMap(r.rssPeakMiB, 'MiB')}`);
   const wall = r.createWallSeconds ?? NaN;
   print(
     `CPU during the create phase (${fmt(wall)} s wall; % of one core, 100% = a saturated Node process): ` +
       Object.entries(r.cpuSecondsCreate).map(([k, v]) => `${k} ${fmt(v ?? NaN)} s (${fmt(((v ?? NaN) / wall) * 100, 0)}%)`).join(', '),
   );
-  print(`etcd DB size at full load (MiB): ${Object.entries(r.etcdDbSizeMiB).map(([k, v]) => `${k} ${v ?? 'gone'}`).join(', ')}`);
+  print(`etcd DB size at ${r.snapshotAtRunning ?? '?'} Running Containers (MiB): ${Object.entries(r.etcdDbSizeMiB).map(([k, v]) => `${k} ${v ?? 'gone'}`).join(', ')}`);
   if (r.clusterListAtFull) print(`list of all ${r.clusterListAtFull.items} Containers at full load, pages of 500: ${r.clusterListAtFull.ms} ms`);
   print(`informer re-lists in the controllers: ${r.informerRelists ?? 'unknown'} (target 0)`);
   print(`false NotReady nodes: ${r.falseNotReady.count} (target 0)${r.falseNotReady.first.length ? `: ${r.falseNotReady.first.map((n) => `${n.node}→${n.status}`).join(', ')}` : ''}`);
-  const iw = r.idleWrites;
-  if (iw) {
+  for (const [when, iw] of [['before the load', r.idleWritesBeforeLoad], ['after the load', r.idleWrites]] as const) {
+    if (!iw) continue;
     print(
-      `idle writes: ${iw.revisions} revisions in ${iw.windowSeconds} s = ${Math.round(iw.perHour)}/h; ` +
+      `idle writes ${when}: ${iw.revisions} revisions in ${iw.windowSeconds} s = ${Math.round(iw.perHour)}/h; ` +
         `node Lease renewals expected ${Math.round(iw.leaseRenewalsPerHour)}/h; the rest ${Math.round(iw.otherPerHour)}/h (target ≤ 1000)`,
     );
   }

@@ -11,10 +11,10 @@ import { loadClientConfig } from '../../lib/client/config.js';
 import { startEtcdCluster, type EtcdCluster } from '../../e2e/harness/etcd-cluster.js';
 import { freePort } from '../../e2e/harness/etcd.js';
 import { cpuSeconds, machineBusySeconds } from './process-cpu.js';
-import { discrepancies, dueAtMs, highestRateWithinSlos, idleWritesPerHour, pickRollout, planSets, planSteps, type PlannedSet, type SetCount } from './scale-plan.js';
+import { discrepancies, dueAtMs, highestRateWithinSlos, idleWritesPerHour, pickRollout, planSets, planSteps, type PlannedSet, type RateStep, type SetCount } from './scale-plan.js';
 import { listAllPages, NodeReadyTracker, phaseOf, runProbe, StartupTracker, type ProbeSample } from './scale-observe.js';
 import { failoverTarget, persysOnce, Proc, rssBytes, scrapeCounter, startApiServerProc, waitHttpOk, type ApiServerProc } from './scale-procs.js';
-import { apiSummary, mib, mib1, printReport, stepSlos, type ScaleReport } from './scale-report.js';
+import { apiSummary, mib, mib1, printReport, stepSlos, type ScaleReport, type StepReport } from './scale-report.js';
 import { fmt, summarize } from './stats.js';
 import { benchFlags, emitResult, intFlag, runBench } from './until.js';
 
@@ -231,6 +231,49 @@ async function main(): Promise<void> {
     probe = undefined;
   };
   const samplesSoFar = () => [...allSamples, ...(probe?.samples ?? [])];
+  let current: { round: number; step: RateStep; stepStart: number; phase: string; killedHere: boolean } | undefined;
+  /** The report of the step under way; `partial` when the run stopped before all its Containers ran. */
+  const closeStep = (partial: boolean): StepReport => {
+    const c = current!;
+    current = undefined;
+    const stepEnd = Date.now();
+    const lat = tracker!.latencies(c.phase);
+    const api = apiSummary(samplesSoFar(), c.stepStart, stepEnd);
+    const startup = summarize(lat.fromCreation);
+    const running = partial ? lat.fromCreation.length : c.step.replicas;
+    const r: StepReport = {
+      round: c.round,
+      rate: c.step.rate,
+      replicas: running,
+      sets: c.step.sets.length,
+      achieved: (running * 1000) / (stepEnd - c.stepStart),
+      seconds: (stepEnd - c.stepStart) / 1000,
+      killedHere: c.killedHere,
+      partial,
+      startupFromCreation: startup,
+      startupFromSeen: summarize(lat.fromSeen),
+      api,
+      ...stepSlos(startup, api),
+    };
+    report.steps.push(r);
+    return r;
+  };
+  /** RSS and etcd DB size now, with the number of Running Containers they were taken at. */
+  const snapshot = async () => {
+    for (const [name, pid] of Object.entries(procs())) report.rssAtFullMiB[name] = mib(pid === undefined ? undefined : rssBytes(pid));
+    for (const m of run.etcd?.members ?? []) report.etcdDbSizeMiB[m.name] = m.alive() ? mib1((await etcdStatus(m.clientUrl))?.dbSize) : undefined;
+    report.snapshotAtRunning = tracker?.counts().running ?? 0;
+  };
+  let cpuBefore: { at: number; cpu: Record<string, number> } | undefined;
+  /** CPU per process from the start of round 1's create phase until now (its end, or where the run stopped). */
+  const closeCpu = () => {
+    if (!cpuBefore) return;
+    sampleProcs();
+    const after: Record<string, number> = { ...lastCpu, machine: machineBusySeconds() ?? NaN };
+    for (const [name, v] of Object.entries(after)) report.cpuSecondsCreate[name] = v - (cpuBefore.cpu[name] ?? 0);
+    report.createWallSeconds = (Date.now() - cpuBefore.at) / 1000;
+    cpuBefore = undefined;
+  };
   let finished: Promise<void> | undefined;
   // A call that hangs past the deadline must not keep the cluster running: tear down, report, exit.
   const watchdog = setTimeout(() => {
@@ -290,6 +333,7 @@ async function main(): Promise<void> {
     await Promise.all([tracker.informer.waitForSync(), nodesTracker.informer.waitForSync()]);
     await waitFor(`${opts.nodes} Ready nodes`, opts.waitMs, () => nodesTracker!.ready() >= opts.nodes);
     report.setup['nodesReady'] = (Date.now() - t) / 1000;
+    if (opts.idleSeconds > 0) report.idleWritesBeforeLoad = await measureIdle(run, opts);
     log(`cluster up: etcd ×3, API servers ${run.apis.map((a) => a.server).join(' ')}, controllers, ${opts.nodes} Ready hollow nodes`);
 
     for (let round = 1; round <= opts.rounds; round++) {
@@ -302,23 +346,23 @@ async function main(): Promise<void> {
       // Create, one rate step at a time; each step ends when all its Containers are Running.
       const createStart = Date.now();
       sampleProcs();
-      const cpuBefore: Record<string, number> = { ...lastCpu, machine: machineBusySeconds() ?? NaN };
+      if (round === 1) cpuBefore = { at: createStart, cpu: { ...lastCpu, machine: machineBusySeconds() ?? NaN } };
       let cum = 0;
       for (const [si, step] of steps.entries()) {
         const stepStart = Date.now();
         tracker.phase = `r${round}-s${si}`;
+        current = { round, step, stepStart, phase: tracker.phase, killedHere: false };
         let before = 0;
-        let killedHere = false;
         for (const i of step.sets) {
           const due = stepStart + dueAtMs(before, step.rate);
-          if (due > Date.now()) await sleep(due - Date.now());
+          if (due > Date.now()) await sleep(Math.min(due - Date.now(), Math.max(0, deadlineAt - Date.now())));
           if (Date.now() > deadlineAt) throw new Deadline('global deadline reached while creating');
           const obj = await createWithRetry(run.client, containerSet(sets[i]!, 0));
           created.set(i, obj.metadata.uid!);
           before += sets[i]!.replicas;
           cum += sets[i]!.replicas;
           if (opts.kill && round === 1 && !report.kill && cum >= total / 2) {
-            killedHere = true;
+            current.killedHere = true;
             report.kill = await killMidway(run, cum);
             log(`kill -9: etcd ${report.kill.etcdMember}${report.kill.etcdWasLeader ? ' (leader)' : ''} and ${report.kill.apiServer} at ${cum} replicas`);
           }
@@ -327,34 +371,13 @@ async function main(): Promise<void> {
           const c = tracker!.counts();
           return c.running >= cum && c.total === cum;
         });
-        const stepEnd = Date.now();
-        const lat = tracker.latencies(tracker.phase);
-        const api = apiSummary(samplesSoFar(), stepStart, stepEnd);
-        const startup = summarize(lat.fromCreation);
-        const verdict = stepSlos(startup, api);
-        report.steps.push({
-          round,
-          rate: step.rate,
-          replicas: step.replicas,
-          sets: step.sets.length,
-          achieved: (step.replicas * 1000) / (stepEnd - stepStart),
-          seconds: (stepEnd - stepStart) / 1000,
-          killedHere,
-          startupFromCreation: startup,
-          startupFromSeen: summarize(lat.fromSeen),
-          api,
-          ...verdict,
-        });
-        log(`step ${si}: ${step.replicas} at ${step.rate}/s asked → ${fmt(report.steps.at(-1)!.achieved)}/s; startup p99 ${fmt(startup.p99, 0)} ms; broken: ${verdict.broken.join(',') || 'none'}`);
+        const r = closeStep(false);
+        log(`step ${si}: ${step.replicas} at ${step.rate}/s asked → ${fmt(r.achieved)}/s; startup p99 ${fmt(r.startupFromCreation.p99, 0)} ms; broken: ${r.broken.join(',') || 'none'}`);
       }
       rd.createSeconds = (Date.now() - createStart) / 1000;
       if (round === 1) {
-        sampleProcs();
-        const cpuAfter: Record<string, number> = { ...lastCpu, machine: machineBusySeconds() ?? NaN };
-        for (const [name, after] of Object.entries(cpuAfter)) report.cpuSecondsCreate[name] = after - (cpuBefore[name] ?? 0);
-        report.createWallSeconds = rd.createSeconds;
-        for (const [name, pid] of Object.entries(procs())) report.rssAtFullMiB[name] = mib(pid === undefined ? undefined : rssBytes(pid));
-        for (const m of run.etcd.members) report.etcdDbSizeMiB[m.name] = m.alive() ? mib1((await etcdStatus(m.clientUrl))?.dbSize) : undefined;
+        closeCpu();
+        await snapshot();
       }
       const tl = Date.now();
       const everything = await listAllPages(run.client, 'Container', '');
@@ -392,15 +415,8 @@ async function main(): Promise<void> {
 
       if (round === 1 && opts.idleSeconds > 0) {
         // Idle: nothing of ours writes (the probe is stopped); etcd's revision counts every write.
-        const live = run.etcd.members.find((m) => m.alive())!;
-        const a = await etcdStatus(live.clientUrl);
-        await sleep(opts.idleSeconds * 1000);
-        const b = await etcdStatus(live.clientUrl);
-        if (a && b) {
-          const w = idleWritesPerHour(b.revision - a.revision, opts.idleSeconds * 1000, opts.nodes, durationMs(opts.heartbeat));
-          report.idleWrites = { windowSeconds: opts.idleSeconds, revisions: b.revision - a.revision, ...w };
-          log(`idle: ${b.revision - a.revision} revisions in ${opts.idleSeconds} s`);
-        }
+        report.idleWrites = await measureIdle(run, opts);
+        log(`idle: ${report.idleWrites?.revisions} revisions in ${opts.idleSeconds} s`);
       }
 
       // Delete everything: the namespaces, and with them the sets and Containers.
@@ -427,12 +443,15 @@ async function main(): Promise<void> {
     finished = (async () => {
       clearInterval(rssTimer);
       clearTimeout(watchdog);
+      if (current && tracker) closeStep(true);
+      closeCpu();
+      if (report.snapshotAtRunning === undefined && run.etcd) await snapshot().catch(() => undefined);
       await stopProbe().catch(() => undefined);
       if (run.controllers) report.informerRelists = await scrapeCounter(run.controllers.metrics, 'persys_informer_relists_total');
       if (nodesTracker) report.falseNotReady = { count: nodesTracker.notReady.length, first: nodesTracker.notReady.slice(0, 10) };
       for (const [name, b] of Object.entries(peak)) report.rssPeakMiB[name] = mib(b);
       report.highestRateWithinSlos = highestRateWithinSlos(
-        report.steps.map((s) => ({ rate: s.rate, achieved: s.achieved, broken: [...s.broken, ...(Object.values(s.api).some((k) => k.errors) ? ['apiErrors'] : [])] })),
+        report.steps.filter((s) => !s.partial).map((s) => ({ rate: s.rate, achieved: s.achieved, broken: [...s.broken, ...(Object.values(s.api).some((k) => k.errors) ? ['apiErrors'] : [])] })),
       );
       const problems = [
         ...report.errors,
@@ -449,6 +468,17 @@ async function main(): Promise<void> {
     })();
     return finished;
   }
+}
+
+/** etcd revisions written over --idle-seconds, per hour, less one Lease renewal per node per heartbeat. */
+async function measureIdle(run: Running, opts: Options): Promise<ScaleReport['idleWrites']> {
+  const live = run.etcd!.members.find((m) => m.alive())!;
+  const a = await etcdStatus(live.clientUrl);
+  await sleep(opts.idleSeconds * 1000);
+  const b = await etcdStatus(live.clientUrl);
+  if (!a || !b) return undefined;
+  const w = idleWritesPerHour(b.revision - a.revision, opts.idleSeconds * 1000, opts.nodes, durationMs(opts.heartbeat));
+  return { windowSeconds: opts.idleSeconds, revisions: b.revision - a.revision, ...w };
 }
 
 /** kill -9 of the etcd leader (or member 0) and of the first API server, the one clients dial first. */
