@@ -348,6 +348,14 @@ async function main(): Promise<void> {
       sampleProcs();
       if (round === 1) cpuBefore = { at: createStart, cpu: { ...lastCpu, machine: machineBusySeconds() ?? NaN } };
       let cum = 0;
+      // Midway: half of the Containers asked for, or half of the time left, whichever comes first.
+      const killAt = createStart + (deadlineAt - createStart) / 2;
+      const maybeKill = async (asked: number) => {
+        if (!opts.kill || round !== 1 || report.kill || (asked < total / 2 && Date.now() < killAt)) return;
+        if (current) current.killedHere = true;
+        report.kill = await killMidway(run, asked);
+        log(`kill -9: etcd ${report.kill.etcdMember}${report.kill.etcdWasLeader ? ' (leader)' : ''} and ${report.kill.apiServer} at ${asked} replicas asked`);
+      };
       for (const [si, step] of steps.entries()) {
         const stepStart = Date.now();
         tracker.phase = `r${round}-s${si}`;
@@ -361,13 +369,10 @@ async function main(): Promise<void> {
           created.set(i, obj.metadata.uid!);
           before += sets[i]!.replicas;
           cum += sets[i]!.replicas;
-          if (opts.kill && round === 1 && !report.kill && cum >= total / 2) {
-            current.killedHere = true;
-            report.kill = await killMidway(run, cum);
-            log(`kill -9: etcd ${report.kill.etcdMember}${report.kill.etcdWasLeader ? ' (leader)' : ''} and ${report.kill.apiServer} at ${cum} replicas`);
-          }
+          await maybeKill(cum);
         }
-        await waitFor(`${cum} Containers Running (step ${si})`, opts.waitMs, () => {
+        await waitFor(`${cum} Containers Running (step ${si})`, opts.waitMs, async () => {
+          await maybeKill(cum);
           const c = tracker!.counts();
           return c.running >= cum && c.total === cum;
         });
