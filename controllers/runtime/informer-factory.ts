@@ -1,14 +1,18 @@
 // One informer per kind for a whole process (client-go's SharedInformerFactory): controllers that read
 // the same kind share one list+watch and one cache, each registering the indexes it needs.
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { IndexFunc } from './indexers.js';
 import { Informer, type ListWatcher } from './informer.js';
+import { informerMetrics } from './metrics.js';
 
 export interface InformerFactoryOptions {
   client: ListWatcher;
   logger?: Logger;
   /** Passed to every informer (tests shorten back-off with it). */
   delay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Where informers count their re-lists (persys_informer_relists_total). */
+  registry?: Registry;
 }
 
 /** Two controllers gave one index name different functions: their lookups would disagree. */
@@ -37,7 +41,8 @@ export class InformerFactory {
     const key = `${kind}/${opts.namespace ?? ''}`;
     let s = this.shared.get(key);
     if (!s) {
-      const informer = new Informer({ client: this.opts.client, kind, namespace: opts.namespace, logger: this.opts.logger, delay: this.opts.delay });
+      const metrics = this.opts.registry && informerMetrics(this.opts.registry);
+      const informer = new Informer({ client: this.opts.client, kind, namespace: opts.namespace, logger: this.opts.logger, delay: this.opts.delay, metrics });
       s = { informer, indexers: new Map(), users: 0 };
       this.shared.set(key, s);
     }

@@ -1,11 +1,13 @@
 // The informer's loop against a scripted list/watch source: resuming from the last revision
 // (bookmarks included), re-listing on "too old", back-off, indexes and handler isolation.
 import { status as Code } from '@grpc/grpc-js';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError, type ClientWatchEvent, type ListOptions, type WatchOptions } from '../../lib/client/client.js';
 import { indexByNodeName, BY_NODE_NAME } from './indexers.js';
 import { Informer, type ListWatcher } from './informer.js';
+import { informerMetrics } from './metrics.js';
 
 const ct = (name: string, rv: string, spec: Record<string, unknown> = {}): Resource => ({
   apiVersion: 'persys.dev/v1',
@@ -126,6 +128,21 @@ describe('Informer (scripted source)', () => {
     expect(seen).toEqual(['add a', 'add b', 'update a 10->30', 'add c', 'delete b']);
     expect(src.watchCalls[1]!.resourceVersion).toBe('31');
     expect(inf.get('default', 'b')).toBeUndefined();
+  });
+
+  it('counts re-lists after the first list in persys_informer_relists_total, per kind', async () => {
+    const registry = new Registry();
+    const src = new ScriptedSource();
+    src.lists = [[ct('a', '10')]];
+    src.listRevisions = ['10', '20'];
+    src.watches = [[unavailable()], [tooOld()]];
+    const inf = new Informer({ client: src, kind: 'Container', delay: async () => undefined, metrics: informerMetrics(registry) });
+    inf.start();
+    await until(() => src.watchCalls.length === 3);
+    await inf.stop();
+    // The first list and a resumed watch are not re-lists; the list after "too old" is.
+    expect(src.listCalls).toBe(2);
+    expect((await registry.getSingleMetric('persys_informer_relists_total')!.get()).values).toEqual([{ value: 1, labels: { kind: 'Container' } }]);
   });
 
   it('backs off 1 s, 2 s, 4 s … up to 30 s while the server is unreachable, and resets after success', async () => {

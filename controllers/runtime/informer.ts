@@ -9,6 +9,7 @@ import { DEFAULT_PAGE_SIZE } from '../../lib/client/pages.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { diffList, type Delta } from './delta.js';
 import type { IndexFunc } from './indexers.js';
+import type { InformerMetrics } from './metrics.js';
 import { objectKey } from './keys.js';
 
 /** The part of ApiClient an informer needs. A list without `continue` is complete. */
@@ -43,6 +44,8 @@ export interface InformerOptions {
   /** Waits before a retry; injectable so tests don't sleep. Must settle early when signal aborts. */
   delay?: (ms: number, signal: AbortSignal) => Promise<void>;
   logger?: Logger;
+  /** Counts re-lists; absent, nothing is counted. */
+  metrics?: InformerMetrics;
 }
 
 /** Whether err is the API's "resourceVersion too old, list again". */
@@ -205,6 +208,7 @@ export class Informer {
   private async relist(signal: AbortSignal): Promise<void> {
     const res = await this.listPages(signal);
     if (!res || signal.aborted) return;
+    if (this.synced) this.opts.metrics?.relists.inc({ kind: this.kind });
     const deltas = diffList(this.items, res.items);
     for (const d of deltas) this.apply(d);
     this.resourceVersion = res.resourceVersion;

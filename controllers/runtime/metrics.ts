@@ -101,3 +101,18 @@ export function leaderElectionMetrics(registry: Registry) {
       })),
   };
 }
+
+export function informerMetrics(registry: Registry) {
+  return {
+    // An informer that lists again after its first list has fallen behind or lost its watch: at scale, each costs a full list.
+    relists: once(registry, 'persys_informer_relists_total', () =>
+      new Counter({
+        name: 'persys_informer_relists_total',
+        help: 'Lists an informer made after its first one (watch too old or lost), per kind.',
+        labelNames: ['kind'] as const,
+        registers: [registry],
+      })),
+  };
+}
+
+export type InformerMetrics = ReturnType<typeof informerMetrics>;

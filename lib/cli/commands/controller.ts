@@ -208,7 +208,7 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
   const { client, logger, registry } = opts;
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const { InformerFactory, runControllers } = await import('../../../controllers/runtime/index.js');
-  const informers = new InformerFactory({ client, logger });
+  const informers = new InformerFactory({ client, logger, registry });
   const sets: ControllerSet[] = [];
   try {
     for (const name of opts.names) {
