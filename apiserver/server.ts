@@ -92,6 +92,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const store = new ResourceStore(storage, log, {
     cachedNamespace: (name) => namespaces.get(objectKey(findKind('Namespace')!, '', name)),
     lists: new CachedLister(storage, (kind) => watches.cache(kind)),
+    cachedObject: (kind, key) => watches.cache(kind).get(key),
   });
   await ensureBootstrapNamespaces(store);
   await watches.start();
