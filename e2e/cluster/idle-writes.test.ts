@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, TestCluster } from '../harness/cluster.js';
 import { ensureDocker, HOST_SOCKET, removeNamespaceContainers, TEST_IMAGE } from '../harness/docker.js';
 import { countEtcdWrites, topWriters } from '../harness/etcd-writes.js';
+import { sleepingContainerSet } from '../harness/workloads.js';
 
 const NS = 'idlewrites';
 const CONTAINERS = 10;
@@ -33,16 +34,7 @@ afterAll(async () => {
 
 describe('an idle cluster', () => {
   it('writes at most the control-plane budget plus one node Lease renewal per heartbeat', async () => {
-    await cluster.client.create({
-      apiVersion: 'persys.dev/v1',
-      kind: 'ContainerSet',
-      metadata: { name: 'idle', namespace: NS },
-      spec: {
-        replicas: CONTAINERS,
-        selector: { matchLabels: { set: 'idle' } },
-        template: { metadata: { labels: { set: 'idle' } }, spec: { image: TEST_IMAGE, command: ['sleep', '3600'] } },
-      },
-    });
+    await cluster.client.create(sleepingContainerSet('idle', NS, CONTAINERS));
     await eventually(
       `${CONTAINERS} Containers Running`,
       async () => (await cluster.client.list('Container', { namespace: NS })).items,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestCluster } from '../../e2e/harness/cluster.js';
+import { sleepingContainerSet } from '../../e2e/harness/workloads.js';
 import { ensureDocker, HOST_SOCKET, removeNamespaceContainers, TEST_IMAGE } from '../../e2e/harness/docker.js';
 import { summarize } from './stats.js';
 import { until } from './until.js';
@@ -40,16 +41,7 @@ async function main(): Promise<void> {
   const cluster = await TestCluster.start({ agents: [{ name: NODE, dockerHost: `unix://${HOST_SOCKET}` }] });
   try {
     await cluster.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-    await cluster.client.create({
-      apiVersion: 'persys.dev/v1',
-      kind: 'ContainerSet',
-      metadata: { name: 'rss', namespace: NAMESPACE },
-      spec: {
-        replicas: n,
-        selector: { matchLabels: { set: 'rss' } },
-        template: { metadata: { labels: { set: 'rss' } }, spec: { image: TEST_IMAGE, command: ['sleep', '3600'], resources: { requests: { cpu: '1m', memory: '1Mi' } } } },
-      },
-    });
+    await cluster.client.create(sleepingContainerSet('rss', NAMESPACE, n, { cpu: '1m', memory: '1Mi' }));
     const running = async () => (await cluster.client.list('Container', { namespace: NAMESPACE })).items.filter((c) => c.status?.phase === 'Running').length;
     await until(`${n} Containers Running`, 600_000, running, (k) => k >= n, 1_000);
     // The harness's agent joined the node and started the containers; the measured ones reuse its credentials.

@@ -2,6 +2,7 @@
 // nothing changing, counted as etcd revisions over a window and reported per hour, with the busiest keys.
 import { parseArgs } from 'node:util';
 import { TestCluster } from '../../e2e/harness/cluster.js';
+import { sleepingContainerSet } from '../../e2e/harness/workloads.js';
 import { ensureDocker, HOST_SOCKET, removeNamespaceContainers, TEST_IMAGE } from '../../e2e/harness/docker.js';
 import { countEtcdWrites, topWriters } from '../../e2e/harness/etcd-writes.js';
 import { until } from './until.js';
@@ -25,16 +26,7 @@ async function main(): Promise<void> {
   const cluster = await TestCluster.start({ agents: [{ name: 'idle-n1', dockerHost: `unix://${HOST_SOCKET}` }] });
   try {
     await cluster.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-    await cluster.client.create({
-      apiVersion: 'persys.dev/v1',
-      kind: 'ContainerSet',
-      metadata: { name: 'idle', namespace: NAMESPACE },
-      spec: {
-        replicas: n,
-        selector: { matchLabels: { set: 'idle' } },
-        template: { metadata: { labels: { set: 'idle' } }, spec: { image: TEST_IMAGE, command: ['sleep', '3600'], resources: { requests: { cpu: '1m', memory: '1Mi' } } } },
-      },
-    });
+    await cluster.client.create(sleepingContainerSet('idle', NAMESPACE, n, { cpu: '1m', memory: '1Mi' }));
     await until(`${n} Containers Running`, 600_000, async () => (await cluster.client.list('Container', { namespace: NAMESPACE })).items, (items) => items.filter((c) => c.status?.phase === 'Running').length >= n, 1_000);
     console.error(`${n} Containers Running; settling ${settleS} s, then counting for ${windowS} s`);
     await new Promise((r) => setTimeout(r, settleS * 1000));
