@@ -5,7 +5,7 @@
 import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, TestCluster } from '../harness/cluster.js';
-import { ensureDocker, HOST_SOCKET, removeNamespaceContainers, TEST_IMAGE } from '../harness/docker.js';
+import { ensureDocker, HOST_SOCKET, removeNamespaceContainers } from '../harness/docker.js';
 import { countEtcdWrites, topWriters } from '../harness/etcd-writes.js';
 import { sleepingContainerSet } from '../harness/workloads.js';
 

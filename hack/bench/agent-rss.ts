@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { sleepingContainerSet } from '../../e2e/harness/workloads.js';
-import { ensureDocker, HOST_SOCKET, removeNamespaceContainers, TEST_IMAGE } from '../../e2e/harness/docker.js';
+import { ensureDocker, HOST_SOCKET, removeNamespaceContainers } from '../../e2e/harness/docker.js';
 import { summarize } from './stats.js';
 import { until } from './until.js';
 

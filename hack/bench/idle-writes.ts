@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { sleepingContainerSet } from '../../e2e/harness/workloads.js';
-import { ensureDocker, HOST_SOCKET, removeNamespaceContainers, TEST_IMAGE } from '../../e2e/harness/docker.js';
+import { ensureDocker, HOST_SOCKET, removeNamespaceContainers } from '../../e2e/harness/docker.js';
 import { countEtcdWrites, topWriters } from '../../e2e/harness/etcd-writes.js';
 import { until } from './until.js';
 
