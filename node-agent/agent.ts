@@ -192,6 +192,8 @@ export class NodeAgent implements DesiredStateConsumer {
     const replaced = this.desired.get(obj.kind, obj.metadata.namespace ?? '', obj.metadata.name ?? '')?.metadata.uid;
     if (type === 'DELETE') this.desired.delete(obj);
     else this.desired.upsert(obj);
+    // Marked Unknown while this node was out of touch: report the real status again, changed or not.
+    if (type === 'UPSERT' && (obj.status as { phase?: string } | undefined)?.phase === 'Unknown') this.reported.delete(obj.metadata.uid ?? '');
     this.desiredIndex = undefined;
     for (const uid of [replaced, obj.metadata.uid]) if (uid) this.queue.add(uid);
     if (obj.kind === 'ConfigMap' || obj.kind === 'Secret') this.configChanged(obj.kind, obj.metadata.namespace || 'default', obj.metadata.name ?? '');

@@ -189,3 +189,17 @@ describe('onlyStatusChanged', () => {
     expect(onlyStatusChanged(a, { ...a, metadata: { ...a.metadata, deletionTimestamp: '2024-01-01T00:00:00Z' } })).toBe(false);
   });
 });
+
+describe('status-only changes of a sent workload', () => {
+  it('are not sent back to the agent, except a node controller marking the Container Unknown', () => {
+    const t = tracker([]);
+    const a = ct('a', 'n1');
+    expect(t.onWorkload(ev('ADDED', a))).toHaveLength(1);
+    const running = { ...a, status: { phase: 'Running' }, metadata: { ...a.metadata, resourceVersion: '2' } };
+    expect(t.onWorkload(ev('MODIFIED', running))).toEqual([]);
+    const unknown = { ...a, status: { phase: 'Unknown', reason: 'NodeLost' }, metadata: { ...a.metadata, resourceVersion: '3' } };
+    expect(t.onWorkload(ev('MODIFIED', unknown)).map((c) => `${c.type} ${c.object.status?.phase}`)).toEqual(['UPSERT Unknown']);
+    const back = { ...a, status: { phase: 'Running' }, metadata: { ...a.metadata, resourceVersion: '4' } };
+    expect(t.onWorkload(ev('MODIFIED', back))).toEqual([]);
+  });
+});

@@ -35,6 +35,12 @@ export function onlyStatusChanged(prev: Resource, next: Resource): boolean {
   return deepEqual(strip(prev), strip(next));
 }
 
+/** Whether `next` carries an Unknown phase that `prev` did not: someone other than the agent wrote it. */
+function markedUnknown(prev: Resource, next: Resource): boolean {
+  const phase = (o: Resource) => (o.status as { phase?: string } | undefined)?.phase;
+  return phase(next) === 'Unknown' && phase(prev) !== 'Unknown';
+}
+
 export class NodeDesiredState {
   /** Workloads (Containers, ComposeStacks) the node has been sent, by key. */
   private readonly workloads = new Map<string, Resource>();
@@ -71,7 +77,9 @@ export class NodeDesiredState {
     const key = keyOf(obj);
     if (ev.type === 'DELETED' || !isBoundTo(obj, this.node)) return this.removeWorkload(key);
     const prev = this.workloads.get(key);
-    if (prev && onlyStatusChanged(prev, obj)) {
+    // Status is the agent's to write, so its changes need not go back to it; except a node controller's
+    // Unknown (node lost), which only the agent can replace with the truth once the node is back.
+    if (prev && onlyStatusChanged(prev, obj) && !markedUnknown(prev, obj)) {
       this.workloads.set(key, obj);
       return [];
     }

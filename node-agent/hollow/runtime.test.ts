@@ -152,6 +152,13 @@ describe('NodeAgent over HollowRuntime', () => {
       { timeout: 10_000, interval: 50 },
     );
     expect(r.counts()).toEqual({ total: 30, running: 30 });
+    // A node controller marked one Unknown while the node was out of touch: the agent reports the truth again.
+    const before = reports.length;
+    agent.applyChange('UPSERT', { ...desired[0]!, status: { phase: 'Unknown', reason: 'NodeLost' } });
+    await vi.waitFor(
+      () => expect(reports.slice(before).some((o) => o.metadata.uid === desired[0]!.metadata.uid && o.status?.phase === 'Running')).toBe(true),
+      { timeout: 10_000, interval: 50 },
+    );
     agent.setDesired(desired.slice(10));
     await vi.waitFor(() => expect(r.counts()).toEqual({ total: 20, running: 20 }), { timeout: 10_000, interval: 50 });
   });
