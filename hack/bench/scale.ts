@@ -280,10 +280,12 @@ async function main(): Promise<void> {
     report.errors.push(`global deadline of ${opts.deadlineMs / 60_000} min reached`);
     void finish().then(() => process.exit());
   }, opts.deadlineMs + 30_000);
-  process.once('SIGINT', () => {
-    report.errors.push('interrupted (SIGINT)');
-    void finish().then(() => process.exit());
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      report.errors.push(`interrupted (${signal})`);
+      void finish().then(() => process.exit());
+    });
+  }
 
   try {
     // The cluster: etcd, PKI, API servers, a join token, the controllers, the hollow nodes.
