@@ -45,10 +45,17 @@ describe('compose controller', () => {
   it('places a stack on a node its selector matches, with a Scheduled condition and Event', async () => {
     await stack('shop', 'services:\n  web:\n    image: persys/busybox:test\n', { disk: 'hdd' });
     expect(await placedOn('shop')).toBe('compose-b');
-    const s = await api.client.get('ComposeStack', 'shop', NS);
+    // The placement (spec) and its condition (status) are two writes: wait for the second.
+    const s = await waitFor(async () => {
+      const got = await api.client.get('ComposeStack', 'shop', NS);
+      return got.status?.nodeName ? got : undefined;
+    }, 'shop status');
     expect(s.status).toMatchObject({ phase: 'Pending', nodeName: 'compose-b', conditions: [{ type: 'Scheduled', status: 'True' }] });
-    const events = (await api.client.list('Event', { namespace: NS })).items;
-    expect(events.some((e) => e['reason'] === 'Scheduled' && (e['involvedObject'] as { name: string }).name === 'shop')).toBe(true);
+    const scheduled = await waitFor(async () => {
+      const events = (await api.client.list('Event', { namespace: NS })).items;
+      return events.some((e) => e['reason'] === 'Scheduled' && (e['involvedObject'] as { name: string }).name === 'shop') || undefined;
+    }, 'Scheduled event');
+    expect(scheduled).toBe(true);
   });
 
   it('keeps stacks that publish the same host port on different nodes', async () => {
