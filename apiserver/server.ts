@@ -3,7 +3,6 @@
 // the join port (Agents.Join over server-only TLS) and the metrics/health port.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, status as Code } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -27,6 +26,7 @@ import { ResourceStore } from './registry/store.js';
 import { CachedLister } from './registry/cached-list.js';
 import { objectKey } from './registry/keys.js';
 import { findKind } from '../lib/api/kinds.js';
+import { PROTO_DIR } from '../lib/package-files.js';
 import { startCompactor } from './storage/compactor.js';
 import { EtcdStorage } from './storage/etcd.js';
 import { MeasuredStorage } from './storage/measured.js';
@@ -66,8 +66,6 @@ export interface RunningApiServer {
   agents: AgentHub;
   stop(): Promise<void>;
 }
-
-const PROTO_DIR = fileURLToPath(new URL('../proto', import.meta.url));
 
 function splitHostPort(hostPort: string): [string, number] {
   const i = hostPort.lastIndexOf(':');

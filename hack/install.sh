@@ -25,3 +25,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# bin/persys.js runs the build (dist/); incremental, so a second run with nothing changed is quick.
+npm run -s build

@@ -2,12 +2,11 @@
 // (protobufjs reflection over proto/persys/v1), so unknown fields and wrong types are errors.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { PROTO_DIR } from '../../lib/package-files.js';
 import { fieldPath, itemPath } from './field-path.js';
 import type { FieldErrors } from './errors.js';
 
-const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 const PROTO_PACKAGE_DIR = 'persys/v1';
 
 /**
@@ -34,8 +33,8 @@ let numberAsStringFields: ReadonlyMap<protobuf.Field, 'integer' | 'number'> | un
 function loadRoot(): protobuf.Root {
   const r = new protobuf.Root();
   // Imports in the .proto files are written relative to proto/ ("persys/v1/meta.proto").
-  r.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target));
-  const files = readdirSync(path.join(PROTO_ROOT, PROTO_PACKAGE_DIR))
+  r.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
+  const files = readdirSync(path.join(PROTO_DIR, PROTO_PACKAGE_DIR))
     .filter((f) => f.endsWith('.proto'))
     .sort()
     .map((f) => `${PROTO_PACKAGE_DIR}/${f}`);

@@ -17,7 +17,8 @@ const USAGE = `usage: node --import tsx hack/bench/agent-rss.ts [--containers N]
   --containers N   running Containers on the node (default 50)
   --rounds R       agent starts measured per entry (default 3)
   --settle S       idle time after a start before reading RSS (default 30)
-  --entry FILE     the CLI the agent runs from (default bin/persys.js, the sources through tsx); repeat it
+  --entry FILE     the CLI the agent runs from (default bin/persys.js, the build; bin/persys-dev.js runs the
+                   sources through tsx); repeat it
                    to compare builds, measured in alternating order each round`;
 
 const kb = (pid: number, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   if (values.help) return void console.log(USAGE);
   const [n, rounds, settleS] = [values.containers, values.rounds, values.settle].map(Number) as [number, number, number];
   if (![n, rounds, settleS].every((v) => Number.isInteger(v) && v >= 0) || rounds === 0) throw new Error(USAGE);
-  const entries = values.entry?.length ? values.entry : [resolve(import.meta.dirname, '../../bin/persys.js')];
+  const entries = values.entry?.length ? values.entry.map((e) => resolve(e)) : [resolve(import.meta.dirname, '../../bin/persys.js')];
   const docker = await ensureDocker();
   const cluster = await TestCluster.start({ agents: [{ name: NODE, dockerHost: `unix://${HOST_SOCKET}` }] });
   try {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine, splitCommand } from './args.js';
 import type { FlagSpecs } from './command.js';
-import { UsageError } from './errors.js';
+import { UsageError } from './usage-error.js';
 
 const flags: FlagSpecs = {
   output: { type: 'string', short: 'o', description: 'format' },

@@ -1,9 +1,9 @@
 // Command-line parsing on top of node:util parseArgs: finds the subcommand among global flags,
 // accepts kubectl's `--flag=true|false` for booleans, applies env-var fallbacks and defaults.
 import { parseArgs } from 'node:util';
-import { DEFAULT_SERVER } from '../client/config.js';
+import { DEFAULT_SERVER } from '../client/defaults.js';
 import type { FlagSpecs, FlagValues, GlobalOptions } from './command.js';
-import { UsageError } from './errors.js';
+import { UsageError } from './usage-error.js';
 
 /** Flags every command accepts. Their env fallbacks are resolved by loadClientConfig, not here. */
 export const GLOBAL_FLAGS: FlagSpecs = {

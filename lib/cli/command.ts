@@ -47,10 +47,8 @@ export interface CommandContext {
 }
 
 export interface Command {
+  /** The name it is run by; its one-line summary is in the command table (commands/index.ts). */
   name: string;
-  aliases?: string[];
-  /** One line for the command list in `persys --help`. */
-  summary: string;
   /** Usage line(s), e.g. "persys get KIND [NAME...] [flags]". */
   usage: string;
   /** More help text shown by `persys CMD --help`. */

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { TextDecoder } from 'node:util';
-import { UsageError } from './errors.js';
+import { UsageError } from './usage-error.js';
 
 /** Keys as the API server accepts them: file names of letters, digits, '-', '_' and '.'. */
 const KEY = /^[-._a-zA-Z0-9]+$/;

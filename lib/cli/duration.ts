@@ -1,6 +1,6 @@
 // Durations given to flags such as --timeout ("60s", "2m", "1m30s", "500ms"; a bare number is seconds).
 import { parseDuration as parseGoDuration } from '../api/duration.js';
-import { UsageError } from './errors.js';
+import { UsageError } from './usage-error.js';
 
 /** Milliseconds in `text`; UsageError naming `flag` when malformed. */
 export function parseDuration(text: string, flag: string, command = ''): number {

@@ -2,18 +2,6 @@
 import { status as Status } from '@grpc/grpc-js';
 import { ApiError } from '../client/client.js';
 
-/** A mistake on the command line; printed with a pointer to --help. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-  constructor(
-    message: string,
-    /** The command whose --help to point at; '' for the top level. */
-    readonly command = '',
-  ) {
-    super(message);
-  }
-}
-
 // kubectl's names for HTTP statuses, which users already know, keyed by the gRPC code we get.
 const REASONS: Partial<Record<number, string>> = {
   [Status.NOT_FOUND]: 'NotFound',

@@ -1,12 +1,12 @@
 // Entry point of the `persys` CLI: finds the subcommand, parses its flags, runs it with a lazily
-// connected client and turns errors into kubectl-style messages and exit codes.
-import { ApiClient } from '../client/client.js';
-import { loadClientConfig, type ClientConfig } from '../client/config.js';
+// connected client and turns errors into kubectl-style messages and exit codes. The client, the
+// config loader and the error formatter are imported when a command runs, so --help stays light.
+import type { ClientConfig } from '../client/config.js';
 import { parseCommandLine, splitCommand } from './args.js';
 import type { CliClient, Command, CommandContext } from './command.js';
-import { commands, findCommand } from './commands/index.js';
-import { formatError, UsageError } from './errors.js';
+import { COMMANDS, findCommand, type CommandEntry } from './commands/index.js';
 import { processIo, type Io } from './io.js';
+import { UsageError } from './usage-error.js';
 import { commandUsage, topLevelUsage } from './usage.js';
 
 /** What main() may be given instead of the real thing (tests, embedding). */
@@ -22,22 +22,22 @@ export async function main(argv: string[], io: Io = processIo, deps: MainDeps = 
   const { name, rest } = splitCommand(argv);
   if (name === undefined || name === 'help') {
     const topic = name === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
-    const cmd = topic ? findCommand(topic) : undefined;
-    if (topic && !cmd) return unknownCommand(io, topic);
+    const entry = topic ? findCommand(topic) : undefined;
+    if (topic && !entry) return unknownCommand(io, topic);
     if (!topic && rest.length && !rest.some((a) => a === '--help' || a === '-h')) {
       io.err('error: no command given');
       io.err(`Run 'persys --help' for usage.`);
       return 1;
     }
-    io.out(cmd ? commandUsage(cmd) : topLevelUsage(commands.values()));
+    io.out(entry ? commandUsage(entry.summary, await entry.load()) : topLevelUsage(COMMANDS));
     return 0;
   }
-  const cmd = findCommand(name);
-  if (!cmd) return unknownCommand(io, name);
-  return runCommand(cmd, rest, io, deps);
+  const entry = findCommand(name);
+  if (!entry) return unknownCommand(io, name);
+  return runCommand(entry, rest, io, deps);
 }
 
-function connect(config: ClientConfig): CliClient {
+function connect(ApiClient: typeof import('../client/client.js').ApiClient, config: ClientConfig): CliClient {
   try {
     return new ApiClient(config);
   } catch (err) {
@@ -54,15 +54,17 @@ function unknownCommand(io: Io, name: string): number {
   return 1;
 }
 
-async function runCommand(cmd: Command, args: string[], io: Io, deps: MainDeps): Promise<number> {
+async function runCommand(entry: CommandEntry, args: string[], io: Io, deps: MainDeps): Promise<number> {
+  const cmd: Command = await entry.load();
   let config: ClientConfig | undefined;
   let client: CliClient | undefined;
   try {
     const parsed = parseCommandLine(args, cmd.flags ?? {}, cmd.name, deps.env ?? process.env);
     if (parsed.help) {
-      io.out(commandUsage(cmd));
+      io.out(commandUsage(entry.summary, cmd));
       return 0;
     }
+    const [{ ApiClient }, { loadClientConfig }] = await Promise.all([import('../client/client.js'), import('../client/config.js')]);
     const g = parsed.globals;
     const ctx: CommandContext = {
       io,
@@ -79,12 +81,13 @@ async function runCommand(cmd: Command, args: string[], io: Io, deps: MainDeps):
           namespace: g.namespace,
         })),
       namespace: () => g.namespace ?? ctx.config().namespace,
-      client: () => (client ??= (deps.newClient ?? connect)(ctx.config())),
+      client: () => (client ??= deps.newClient ? deps.newClient(ctx.config()) : connect(ApiClient, ctx.config())),
       sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       now: deps.now ?? (() => new Date()),
     };
     return await cmd.run(ctx);
   } catch (err) {
+    const { formatError } = await import('./errors.js');
     io.err(formatError(err, config?.server));
     if (err instanceof UsageError) io.err(`See 'persys ${err.command ? err.command + ' ' : ''}--help' for usage.`);
     return cmd.errorExitCode ?? 1;

@@ -5,7 +5,7 @@ import { loadManifests, type Manifest } from '../manifest/load.js';
 import { withDefaultNamespace } from '../manifest/namespace.js';
 import type { CommandContext, FlagSpecs } from './command.js';
 import { list, bool } from './command.js';
-import { UsageError } from './errors.js';
+import { UsageError } from './usage-error.js';
 
 export const FILE_FLAGS: FlagSpecs = {
   filename: {

@@ -1,6 +1,6 @@
 // Turns the KIND argument of get/describe/delete into a kind of the table, or a usage error.
 import { findKind, KINDS, type KindInfo } from '../api/kinds.js';
-import { UsageError } from './errors.js';
+import { UsageError } from './usage-error.js';
 
 export function resolveKind(name: string | undefined, command: string): KindInfo {
   if (!name) {

@@ -1,7 +1,7 @@
 // The object argument of logs and exec: "container/NAME", "ct/NAME", "container NAME" or a bare NAME
 // (kubectl's forms), or "composestack/NAME"; those are the objects whose processes a node agent reaches.
 import { findKind } from '../api/kinds.js';
-import { UsageError } from './errors.js';
+import { UsageError } from './usage-error.js';
 
 export type RunningKind = 'Container' | 'ComposeStack';
 

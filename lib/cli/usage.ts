@@ -1,8 +1,9 @@
 // --help text for `persys` and each command, listing flags with their defaults and env fallbacks.
 import { GLOBAL_FLAGS } from './args.js';
 import type { Command, FlagSpecs } from './command.js';
+import type { CommandEntry } from './commands/index.js';
 
-export function topLevelUsage(commands: Iterable<Command>): string {
+export function topLevelUsage(commands: Iterable<CommandEntry>): string {
   const cmds = [...commands];
   const width = Math.max(...cmds.map((c) => c.name.length), 8) + 3;
   return [
@@ -21,9 +22,8 @@ export function topLevelUsage(commands: Iterable<Command>): string {
   ].join('\n');
 }
 
-export function commandUsage(cmd: Command): string {
-  const lines = [cmd.summary, '', 'Usage:', ...cmd.usage.split('\n').map((l) => `  ${l}`)];
-  if (cmd.aliases?.length) lines.push('', `Aliases: ${[cmd.name, ...cmd.aliases].join(', ')}`);
+export function commandUsage(summary: string, cmd: Command): string {
+  const lines = [summary, '', 'Usage:', ...cmd.usage.split('\n').map((l) => `  ${l}`)];
   if (cmd.description) lines.push('', cmd.description.trimEnd());
   if (cmd.flags && Object.keys(cmd.flags).length) lines.push('', 'Flags:', formatFlags(cmd.flags));
   lines.push('', 'Global flags:', formatFlags(GLOBAL_FLAGS));

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
+import { DEFAULT_SERVER } from './defaults.js';
 
 export interface ClientConfig {
   /** host:port of an API server. */
@@ -15,7 +16,6 @@ export interface ClientConfig {
   namespace: string;
 }
 
-export const DEFAULT_SERVER = '127.0.0.1:7443';
 export const CONFIG_FILE_NAME = 'config.yaml';
 
 /** Config file search order: explicit path, $PERSYS_CONFIG, ./.persys/config.yaml, ~/.persys/config.yaml. */

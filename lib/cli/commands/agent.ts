@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { str, type Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { untilStopped } from './apiserver.js';
 import { clientVersion } from './version.js';
 
@@ -29,7 +29,6 @@ function nodeIp(text: string | undefined): string | undefined {
 
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'Run the node agent on this Docker host',
   usage: 'persys agent --server HOST:PORT[,HOST:PORT] --token TOKEN --ca-cert-hash sha256:HEX [flags]',
   description:
     'The first run joins the cluster: it checks the CA presented on the join port against --ca-cert-hash,\n' +

@@ -5,7 +5,6 @@ import { columnWidths, formatRow } from '../printers/table.js';
 
 export const apiResourcesCommand: Command = {
   name: 'api-resources',
-  summary: 'List the kinds the server supports',
   usage: 'persys api-resources',
   async run(ctx) {
     const kinds = await ctx.client().listKinds();

@@ -3,7 +3,7 @@
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { str, type Command, type FlagSpecs } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { DATA_DIR_FLAG } from './pki.js';
 
 export const API_SERVER_FLAGS: FlagSpecs = {
@@ -58,7 +58,6 @@ export function untilStopped(signal?: AbortSignal): Promise<string> {
 
 export const apiserverCommand: Command = {
   name: 'apiserver',
-  summary: 'Run an API server against an existing etcd',
   usage: 'persys apiserver --etcd-servers URL[,URL] [--data-dir DIR | --tls-* FILES] [flags]',
   flags: {
     ...API_SERVER_FLAGS,

@@ -4,7 +4,8 @@ import { KINDS } from '../../api/kinds.js';
 import { listAll } from '../../client/pages.js';
 import type { CliClient, Command, CommandContext } from '../command.js';
 import { bool, str } from '../command.js';
-import { formatError, UsageError } from '../errors.js';
+import { formatError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { FILE_FLAGS, manifestKind, manifestRef, readManifests } from '../manifests.js';
 import { parseDuration } from '../duration.js';
 import { resourceName } from '../printers/output.js';
@@ -25,7 +26,6 @@ const objectKey = (kind: string, namespace: string, name: string) => `${kind}/${
 
 export const applyCommand: Command = {
   name: 'apply',
-  summary: 'Create or update objects from manifest files',
   usage: 'persys apply -f FILE|DIR|- [-f ...] [-R] [--dry-run=server] [--prune -l SELECTOR] [--wait [--timeout D]]',
   description:
     'Each document is sent as written; the server validates it strictly. Namespaces are applied first.\n' +

@@ -8,7 +8,7 @@ import type { Controller, Informer, InformerFactory, RunningControllers } from '
 import { ApiClient } from '../../client/client.js';
 import { bool, str, type Command, type CommandContext, type FlagSpecs, type FlagValues } from '../command.js';
 import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { untilStopped } from './apiserver.js';
 
 /** What a controller process runs for one controller. */
@@ -151,7 +151,6 @@ const known = () => Object.keys(CONTROLLERS).join(', ');
 
 export const controllerCommand: Command = {
   name: 'controller',
-  summary: 'Run one controller (controller docker)',
   usage: 'persys controller NAME [flags]',
   description: `Runs the named controller until SIGINT or SIGTERM. Controllers: ${known()}.`,
   flags: CONTROLLER_FLAGS,
@@ -166,7 +165,6 @@ export const controllerCommand: Command = {
 
 export const controllersCommand: Command = {
   name: 'controllers',
-  summary: 'Run every controller in one process',
   usage: 'persys controllers [flags]',
   description: `Runs ${known()} until SIGINT or SIGTERM, all under one leader-election Lease (persys-controllers).`,
   flags: CONTROLLER_FLAGS,

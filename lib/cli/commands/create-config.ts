@@ -6,7 +6,7 @@ import { DOCKER_CONFIG_JSON_KEY, DOCKER_CONFIG_JSON_TYPE, dockerConfigJson } fro
 import { ConfigError } from '../../client/config.js';
 import { list, str, type CommandContext } from '../command.js';
 import { readConfigSources, type ConfigEntry } from '../config-sources.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { formatObjects, resourceName } from '../printers/output.js';
 
 /** kubectl's default --docker-server: Docker Hub. */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { findKind } from '../../api/kinds.js';
 import { CRONJOB_LABEL, MANUAL_RUN_ANNOTATION, shortenName } from '../../cron/run-name.js';
 import { str, type CommandContext } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 
 const MAX_LABEL_VALUE = 63;
 

@@ -1,13 +1,12 @@
 // `persys create`: kubectl's imperative creators that persys has — a run of a CronJob, Secrets (generic
 // and registry credentials) and ConfigMaps. Each variant lives in its own file; this one holds the flags.
 import type { Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { createConfigMap, createSecret, DEFAULT_DOCKER_SERVER } from './create-config.js';
 import { createRun } from './create-run.js';
 
 export const createCommand: Command = {
   name: 'create',
-  summary: 'Create a Secret, a ConfigMap, or a run of a CronJob now',
   usage: [
     'persys create secret generic NAME [--type=TYPE] [--from-literal=KEY=VALUE]... [--from-file=[KEY=]PATH]... [--dry-run=client|server] [-o yaml|json|name]',
     'persys create secret docker-registry NAME --docker-username=USER --docker-password=PASSWORD [--docker-server=SERVER] [--docker-email=EMAIL] [--dry-run=client|server] [-o yaml|json|name]',

@@ -4,7 +4,8 @@ import { listAll } from '../../client/pages.js';
 import type { Command, CommandContext } from '../command.js';
 import { bool, list, str } from '../command.js';
 import { parseDuration } from '../duration.js';
-import { formatError, isNotFound, UsageError } from '../errors.js';
+import { formatError, isNotFound } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { FILE_FLAGS, manifestKind, readManifests } from '../manifests.js';
 import { resolveKind } from '../resolve-kind.js';
 import { parseDryRun } from './apply.js';
@@ -19,7 +20,6 @@ const WAIT_POLL_MS = 250;
 
 export const deleteCommand: Command = {
   name: 'delete',
-  summary: 'Delete objects by name, selector or manifest',
   usage: 'persys delete KIND NAME... [flags]\npersys delete KIND -l SELECTOR [flags]\npersys delete -f FILE|DIR|- [-R] [flags]',
   flags: {
     ...FILE_FLAGS,

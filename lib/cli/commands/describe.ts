@@ -3,7 +3,8 @@
 import type { Resource } from '../../api/resource.js';
 import { listPages } from '../../client/pages.js';
 import type { Command, CommandContext } from '../command.js';
-import { formatError, UsageError } from '../errors.js';
+import { formatError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { age } from '../printers/age.js';
 import { columnWidths, formatRow } from '../printers/table.js';
 import { toYaml } from '../printers/output.js';
@@ -12,7 +13,6 @@ import { LAST_APPLIED_ANNOTATION } from './apply.js';
 
 export const describeCommand: Command = {
   name: 'describe',
-  summary: 'Show details of an object and its events',
   usage: 'persys describe KIND NAME [NAME...]',
   async run(ctx) {
     const info = resolveKind(ctx.args[0], 'describe');

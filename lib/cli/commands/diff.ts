@@ -12,7 +12,6 @@ import { LAST_APPLIED_ANNOTATION } from './apply.js';
 
 export const diffCommand: Command = {
   name: 'diff',
-  summary: 'Show what apply would change (exit 0: none, 1: changes, 2: error)',
   usage: 'persys diff -f FILE|DIR|- [-R]',
   errorExitCode: 2,
   flags: {

@@ -1,12 +1,11 @@
 // `persys exec`: runs a command in a Container through its node's agent; exits with its exit code.
 import { str, type Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { LineWriter } from '../lines.js';
 import { parseRunningTarget } from '../target.js';
 
 export const execCommand: Command = {
   name: 'exec',
-  summary: 'Run a command in a container',
   usage: 'persys exec container/NAME -- COMMAND [ARGS...]\npersys exec composestack/NAME --service S -- COMMAND [ARGS...]',
   description: "The exit code is the command's. There is no TTY and no standard input. In a compose stack the\ncommand runs in the service's first replica.",
   flags: { service: { type: 'string', valueName: 'S', description: 'the compose service to run in (composestack/NAME only)' } },

@@ -7,7 +7,8 @@ import { ApiError } from '../../client/client.js';
 import { DEFAULT_PAGE_SIZE, listPages } from '../../client/pages.js';
 import type { CliClient, Command, CommandContext } from '../command.js';
 import { bool, str } from '../command.js';
-import { formatError, UsageError } from '../errors.js';
+import { formatError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { formatObjects, parseOutputFormat, resourceName, toJson, toYaml, type OutputFormat } from '../printers/output.js';
 import { listWriter } from '../printers/list-writer.js';
 import { columnWidths, formatRow, renderTable, tableHeader, tableRow, type TableOptions } from '../printers/table.js';
@@ -16,7 +17,6 @@ import { untilAborted } from '../watch.js';
 
 export const getCommand: Command = {
   name: 'get',
-  summary: 'Display one or many objects',
   usage: 'persys get KIND [NAME...] [-o yaml|json|wide|name] [-l SELECTOR] [-n NS | -A] [-w] [--chunk-size N]',
   description: 'KIND is a kind, its plural or a short name (see `persys api-resources`).',
   flags: {

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { str, type Command, type FlagValues } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { parseLabels } from './agent.js';
 import { untilStopped } from './apiserver.js';
 import { clientVersion } from './version.js';
@@ -94,7 +94,6 @@ export async function hollowNodesSettings(flags: FlagValues): Promise<HollowNode
 
 export const hollowNodesCommand: Command = {
   name: COMMAND,
-  summary: 'Run many simulated (hollow) nodes in one process, for scale tests',
   usage: 'persys hollow-nodes --count N --server HOST:PORT[,HOST:PORT…] --token TOKEN --ca-cert-hash sha256:HEX [flags]',
   description:
     'Each hollow node joins like `persys agent` (token and CSR on first run; the certificate is kept under\n' +

@@ -1,67 +1,42 @@
-// The registry of `persys` subcommands. Components add theirs here (one file per command in this
-// folder); `persys --help` lists them in registration order.
+// The table of `persys` subcommands: one file per command in this folder, loaded only when that
+// command runs or shows its --help, so `persys --help` and a client command load only what they use.
+// `persys --help` lists them in this order.
 import type { Command } from '../command.js';
-import { agentCommand } from './agent.js';
-import { apiResourcesCommand } from './api-resources.js';
-import { apiserverCommand } from './apiserver.js';
-import { applyCommand } from './apply.js';
-import { controllerCommand, controllersCommand } from './controller.js';
-import { deleteCommand } from './delete.js';
-import { describeCommand } from './describe.js';
-import { diffCommand } from './diff.js';
-import { execCommand } from './exec.js';
-import { getCommand } from './get.js';
-import { hollowNodesCommand } from './hollow-nodes.js';
-import { logsCommand } from './logs.js';
-import { createCommand } from './create.js';
-import { cordonCommand, drainCommand, uncordonCommand } from './node-maintenance.js';
-import { pkiCommand } from './pki.js';
-import { rolloutCommand } from './rollout.js';
-import { scaleCommand } from './scale.js';
-import { tokenCommand } from './token.js';
-import { topCommand } from './top.js';
-import { upCommand } from './up.js';
-import { versionCommand } from './version.js';
 
-export const commands = new Map<string, Command>();
-
-/** Adds a command; its name and aliases must be unused. */
-export function registerCommand(cmd: Command): void {
-  for (const n of [cmd.name, ...(cmd.aliases ?? [])]) {
-    if (findCommand(n)) throw new Error(`persys command "${n}" is registered twice`);
-  }
-  commands.set(cmd.name, cmd);
+export interface CommandEntry {
+  name: string;
+  /** One line for the command list in `persys --help`. */
+  summary: string;
+  load(): Promise<Command>;
 }
 
-export function findCommand(name: string): Command | undefined {
-  return commands.get(name) ?? [...commands.values()].find((c) => c.aliases?.includes(name));
-}
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'up', summary: 'Run a complete local persys (etcd, API server, controllers, a node agent) in the foreground', load: async () => (await import('./up.js')).upCommand },
+  { name: 'apply', summary: 'Create or update objects from manifest files', load: async () => (await import('./apply.js')).applyCommand },
+  { name: 'create', summary: 'Create a Secret, a ConfigMap, or a run of a CronJob now', load: async () => (await import('./create.js')).createCommand },
+  { name: 'get', summary: 'Display one or many objects', load: async () => (await import('./get.js')).getCommand },
+  { name: 'describe', summary: 'Show details of an object and its events', load: async () => (await import('./describe.js')).describeCommand },
+  { name: 'delete', summary: 'Delete objects by name, selector or manifest', load: async () => (await import('./delete.js')).deleteCommand },
+  { name: 'scale', summary: 'Set the number of replicas of a ContainerSet or SwarmService', load: async () => (await import('./scale.js')).scaleCommand },
+  { name: 'rollout', summary: 'Watch, list, undo or restart the rollout of a ContainerSet', load: async () => (await import('./rollout.js')).rolloutCommand },
+  { name: 'cordon', summary: 'Mark a node unschedulable', load: async () => (await import('./node-maintenance.js')).cordonCommand },
+  { name: 'uncordon', summary: 'Mark a node schedulable again', load: async () => (await import('./node-maintenance.js')).uncordonCommand },
+  { name: 'drain', summary: 'Cordon a node and move its Containers elsewhere', load: async () => (await import('./node-maintenance.js')).drainCommand },
+  { name: 'diff', summary: 'Show what apply would change (exit 0: none, 1: changes, 2: error)', load: async () => (await import('./diff.js')).diffCommand },
+  { name: 'logs', summary: "Print a container's or a compose stack's logs", load: async () => (await import('./logs.js')).logsCommand },
+  { name: 'exec', summary: 'Run a command in a container', load: async () => (await import('./exec.js')).execCommand },
+  { name: 'top', summary: 'Show CPU and memory use of nodes or containers', load: async () => (await import('./top.js')).topCommand },
+  { name: 'token', summary: 'Create join tokens for new nodes', load: async () => (await import('./token.js')).tokenCommand },
+  { name: 'api-resources', summary: 'List the kinds the server supports', load: async () => (await import('./api-resources.js')).apiResourcesCommand },
+  { name: 'version', summary: 'Print the client version and check the server', load: async () => (await import('./version.js')).versionCommand },
+  { name: 'pki', summary: 'Manage the cluster PKI (pki init)', load: async () => (await import('./pki.js')).pkiCommand },
+  { name: 'apiserver', summary: 'Run an API server against an existing etcd', load: async () => (await import('./apiserver.js')).apiserverCommand },
+  { name: 'agent', summary: 'Run the node agent on this Docker host', load: async () => (await import('./agent.js')).agentCommand },
+  { name: 'hollow-nodes', summary: 'Run many simulated (hollow) nodes in one process, for scale tests', load: async () => (await import('./hollow-nodes.js')).hollowNodesCommand },
+  { name: 'controller', summary: 'Run one controller (controller docker)', load: async () => (await import('./controller.js')).controllerCommand },
+  { name: 'controllers', summary: 'Run every controller in one process', load: async () => (await import('./controller.js')).controllersCommand },
+];
 
-for (const cmd of [
-  upCommand,
-  applyCommand,
-  createCommand,
-  getCommand,
-  describeCommand,
-  deleteCommand,
-  scaleCommand,
-  rolloutCommand,
-  cordonCommand,
-  uncordonCommand,
-  drainCommand,
-  diffCommand,
-  logsCommand,
-  execCommand,
-  topCommand,
-  tokenCommand,
-  apiResourcesCommand,
-  versionCommand,
-  pkiCommand,
-  apiserverCommand,
-  agentCommand,
-  hollowNodesCommand,
-  controllerCommand,
-  controllersCommand,
-]) {
-  registerCommand(cmd);
+export function findCommand(name: string): CommandEntry | undefined {
+  return COMMANDS.find((c) => c.name === name);
 }

@@ -1,12 +1,11 @@
 // `persys logs`: a Container's output, streamed from its node's agent through the API server.
 import { bool, str, type Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { LineWriter } from '../lines.js';
 import { parseRunningTarget } from '../target.js';
 
 export const logsCommand: Command = {
   name: 'logs',
-  summary: "Print a container's or a compose stack's logs",
   usage: 'persys logs [-f] [--tail N] container/NAME\npersys logs [-f] [--tail N] composestack/NAME [--service S]',
   description: "A compose stack's lines are prefixed with their container, as docker compose logs does (web-1 | …).",
   flags: {

@@ -6,7 +6,7 @@ import type { Resource } from '../../api/resource.js';
 import { listAll } from '../../client/pages.js';
 import { bool, str, type CliClient, type Command, type CommandContext } from '../command.js';
 import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { readModifyWrite } from '../read-modify-write.js';
 
 const nodeArg = (ctx: CommandContext, command: string): string => {
@@ -28,7 +28,6 @@ async function setUnschedulable(ctx: CommandContext, name: string, unschedulable
 
 export const cordonCommand: Command = {
   name: 'cordon',
-  summary: 'Mark a node unschedulable',
   usage: 'persys cordon NODE',
   async run(ctx) {
     await setUnschedulable(ctx, nodeArg(ctx, 'cordon'), true);
@@ -38,7 +37,6 @@ export const cordonCommand: Command = {
 
 export const uncordonCommand: Command = {
   name: 'uncordon',
-  summary: 'Mark a node schedulable again',
   usage: 'persys uncordon NODE',
   async run(ctx) {
     await setUnschedulable(ctx, nodeArg(ctx, 'uncordon'), false);
@@ -57,7 +55,6 @@ async function containersOn(client: CliClient, node: string): Promise<Resource[]
 
 export const drainCommand: Command = {
   name: 'drain',
-  summary: 'Cordon a node and move its Containers elsewhere',
   usage: 'persys drain NODE [--force] [--timeout D]',
   description:
     "Replicas of ContainerSets are replaced on other nodes within each set's rolling-update budget\n" +

@@ -1,11 +1,12 @@
 // `persys pki init`: creates the cluster CA, the API server's certificate and an admin client
 // certificate under DATA_DIR/pki, and writes DATA_DIR/config.yaml for the CLI.
 import { join, resolve } from 'node:path';
-import { CONFIG_FILE_NAME, DEFAULT_SERVER, writeClientConfig } from '../../client/config.js';
+import { CONFIG_FILE_NAME, writeClientConfig } from '../../client/config.js';
+import { DEFAULT_SERVER } from '../../client/defaults.js';
 import type { PkiPaths } from '../../../apiserver/pki/index.js';
 import { readFileSync } from 'node:fs';
 import { list, str, type Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 
 export const DATA_DIR_FLAG = {
   type: 'string',
@@ -33,7 +34,6 @@ export async function initClusterPki(dataDir: string, server: string, serverHost
 
 export const pkiCommand: Command = {
   name: 'pki',
-  summary: 'Manage the cluster PKI (pki init)',
   usage: 'persys pki init [--data-dir DIR] [--server-host NAME_OR_IP ...]',
   description:
     'init creates DIR/pki/{ca,server,admin}.{crt,key} (kept when they exist) and DIR/config.yaml, ' +

@@ -5,7 +5,7 @@ import type { Resource } from '../../api/resource.js';
 import { listPages } from '../../client/pages.js';
 import { bool, str, type CliClient, type Command, type CommandContext } from '../command.js';
 import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { readModifyWrite } from '../read-modify-write.js';
 import { parseContainerSetTarget } from '../target.js';
 import { waitConverged } from '../wait-converged.js';
@@ -16,7 +16,6 @@ type Verb = (typeof VERBS)[number];
 
 export const rolloutCommand: Command = {
   name: 'rollout',
-  summary: 'Watch, list, undo or restart the rollout of a ContainerSet',
   usage:
     'persys rollout status containerset/NAME [--watch=false] [--timeout D]\n' +
     'persys rollout history containerset/NAME\n' +

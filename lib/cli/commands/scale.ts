@@ -1,7 +1,7 @@
 // `persys scale cs/NAME --replicas N`: sets a ContainerSet's or a replicated SwarmService's spec.replicas,
 // kubectl-style, with an optional --current-replicas precondition.
 import { str, type Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { readModifyWrite } from '../read-modify-write.js';
 import { parseScaleTarget } from '../target.js';
 
@@ -13,7 +13,6 @@ const wholeNumber = (text: string | undefined, flag: string): number | undefined
 
 export const scaleCommand: Command = {
   name: 'scale',
-  summary: 'Set the number of replicas of a ContainerSet or SwarmService',
   usage: 'persys scale containerset/NAME|swarmservice/NAME --replicas N [--current-replicas N]',
   flags: {
     replicas: { type: 'string', valueName: 'N', description: 'the new number of replicas (required)' },

@@ -2,11 +2,10 @@
 // `persys agent …` command line that joins a Docker host with it.
 import { str, type Command } from '../command.js';
 import { parseDuration } from '../duration.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 
 export const tokenCommand: Command = {
   name: 'token',
-  summary: 'Create join tokens for new nodes',
   usage: 'persys token create [--ttl DURATION] [--description TEXT]',
   description:
     'Prints the token, then the command that joins a Docker host with it. The server keeps only a hash\n' +

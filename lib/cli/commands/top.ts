@@ -1,7 +1,7 @@
 // `persys top`: CPU, memory and network use of nodes or containers (and containers' healthcheck response
 // time), from the heartbeats the agents connected to this API server sent last (in memory, never in etcd).
 import { bool, type Command } from '../command.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../usage-error.js';
 import { formatBytes } from '../printers/columns.js';
 import { columnWidths, formatRow } from '../printers/table.js';
 
@@ -11,7 +11,6 @@ const rate = (v: string | undefined) => `${formatBytes(Number(v ?? 0))}/s`;
 
 export const topCommand: Command = {
   name: 'top',
-  summary: 'Show CPU and memory use of nodes or containers',
   usage: 'persys top nodes|containers [-n NS | -A]',
   flags: { 'all-namespaces': { type: 'boolean', short: 'A', description: 'containers of every namespace' } },
   async run(ctx) {

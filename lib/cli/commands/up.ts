@@ -48,7 +48,6 @@ async function startLocalAgent(opts: {
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'Run a complete local persys (etcd, API server, controllers, a node agent) in the foreground',
   usage: 'persys up [--data-dir DIR] [--etcd-servers URLS] [flags]',
   description: 'State lives under --data-dir; starting again keeps it. Ctrl-C stops everything cleanly.',
   flags: {

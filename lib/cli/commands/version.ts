@@ -1,17 +1,15 @@
 // `persys version`: this CLI's version and whether the configured API server answers.
-import { readFileSync } from 'node:fs';
 import type { Command } from '../command.js';
 import { bool } from '../command.js';
 import { formatError } from '../errors.js';
+import { packageVersion } from '../../package-files.js';
 
 export function clientVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? 'unknown';
+  return packageVersion();
 }
 
 export const versionCommand: Command = {
   name: 'version',
-  summary: 'Print the client version and check the server',
   usage: 'persys version [--client]',
   flags: { client: { type: 'boolean', description: 'print the client version only' } },
   async run(ctx) {
