@@ -9,6 +9,7 @@ import { fromWire, kindOfWire, toWire, type Resource } from '../../lib/api/resou
 import type {
   ApplyRequest,
   ApplyResponse,
+  BindRequest,
   CreateRequest,
   DeleteRequest,
   GetRequest,
@@ -101,6 +102,16 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
     ),
     updateStatus: unary('updateStatus', (r: UpdateRequest) => kindOfWire(r.object), async (r: UpdateRequest, id) =>
       toWire(await store.updateStatus(objectOf(r.object), { dryRun: r.dryRun, identity: who(id) })),
+    ),
+    bind: unary('bind', () => 'Container', async (r: BindRequest, id) =>
+      toWire(
+        await store.bind(r.namespace, r.name, r.nodeName, {
+          resourceVersion: r.resourceVersion,
+          uid: r.uid,
+          dryRun: r.dryRun,
+          identity: who(id),
+        }),
+      ),
     ),
     delete: unary('delete', (r: DeleteRequest) => r.kind, async (r: DeleteRequest, id) =>
       toWire(

@@ -6,9 +6,11 @@ import YAML from 'yaml';
 import { LAST_APPLIED_ANNOTATION, NAMESPACE_FINALIZER } from '../../lib/api/annotations.js';
 import { API_VERSION, KINDS, findKind, type KindInfo } from '../../lib/api/kinds.js';
 import type { Resource } from '../../lib/api/resource.js';
+import { scheduledStatus } from '../../lib/api/scheduling.js';
 import type { Storage, StoredObject } from '../storage/interface.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../storage/errors.js';
 import { admit } from '../validation/index.js';
+import { dns1123SubdomainError } from '../validation/names.js';
 import { status as Code } from '@grpc/grpc-js';
 import { ApiStatusError, alreadyExists, conflict, failedPrecondition, invalid, notFound } from '../api/status.js';
 import { clone, declaredFields, declaredFieldsChanged, deepEqual, mergeApplied } from './merge.js';
@@ -166,6 +168,38 @@ export class ResourceStore {
         // Gone since the cached copy was read: the retry reads etcd and reports NOT_FOUND properly.
         if (err instanceof NotFoundError && attempt === 0) continue;
         throw err instanceof ConflictError ? conflict(info.kind, cur.value.metadata.name!) : err;
+      }
+    }
+  }
+
+  /**
+   * Assigns a Container to a node in one compare-and-swap: spec.nodeName and the Scheduled status
+   * (Kubernetes' pods/binding). Binding again to the same node returns the Container unchanged.
+   */
+  async bind(namespace: string, name: string, nodeName: string, opts: WriteOptions & { resourceVersion?: string; uid?: string } = {}): Promise<Resource> {
+    const info = resolveKind('Container');
+    if (!nodeName) throw invalid('nodeName: required');
+    const bad = dns1123SubdomainError(nodeName);
+    if (bad) throw invalid(`nodeName: "${nodeName}" ${bad}`);
+    const ns = effectiveNamespace(info, namespace);
+    for (let attempt = 0; ; attempt++) {
+      const cur = await this.currentForWrite(info, ns, name, attempt, opts.resourceVersion, opts.uid);
+      checkPreconditions(info, cur, opts.resourceVersion, opts.uid);
+      const bound = cur.value.spec?.nodeName as string | undefined;
+      if (bound === nodeName) return cur.value;
+      if (bound) throw failedPrecondition(`Container "${name}" is already assigned to node "${bound}"`);
+      if (cur.value.metadata.deletionTimestamp) throw failedPrecondition(`Container "${name}" is being deleted`);
+      const next = clone(cur.value);
+      next.spec = { ...next.spec, nodeName };
+      next.metadata.generation = (cur.value.metadata.generation ?? 1) + 1;
+      next.status = scheduledStatus(next, nodeName, now());
+      try {
+        return await this.write(info, cur, next, opts, 'bind');
+      } catch (err) {
+        if (err instanceof ConflictError && !opts.resourceVersion && attempt < MAX_RETRIES) continue;
+        if (err instanceof NotFoundError && attempt === 0) continue;
+        if (err instanceof NotFoundError) throw notFound(info.kind, name, ns);
+        throw err instanceof ConflictError ? conflict(info.kind, name) : err;
       }
     }
   }

@@ -17,7 +17,7 @@ import { concernsScheduler, needsScheduling, newSchedulerReconciler } from './re
 export const SCHEDULER_NAME = 'docker-scheduler';
 
 export interface DockerControllerOptions {
-  client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'update' | 'updateStatus'>;
+  client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'bind' | 'update' | 'updateStatus'>;
   logger: Logger;
   registry?: Registry;
   /**

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
 import { FakeClock } from '../runtime/fake-clock.js';
 import { AssumedBindings } from './assumed.js';
-import { awaitsScheduledReport, concernsScheduler, scheduledStatus, statusDiffers, unschedulableStatus } from './reconcile.js';
+import { scheduledStatus, unschedulableStatus } from '../../lib/api/scheduling.js';
+import { awaitsScheduledReport, concernsScheduler, statusDiffers } from './reconcile.js';
 
 const T0 = '2024-05-01T12:00:00.000Z';
 const T1 = '2024-05-01T12:05:00.000Z';

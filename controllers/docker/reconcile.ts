@@ -1,7 +1,8 @@
 // The scheduling reconcile for one Container: if it is unbound, pick a node from the informers'
-// caches, bind it by compare-and-swap on spec.nodeName and report Scheduled, or report why not.
+// caches and bind it (one compare-and-swap of spec.nodeName and the Scheduled status), or report why not.
 import { status as Code } from '@grpc/grpc-js';
-import type { Resource } from '../../lib/api/resource.js';
+import type { Condition, Resource } from '../../lib/api/resource.js';
+import { scheduledCondition, scheduledStatus, unschedulableStatus } from '../../lib/api/scheduling.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import type { Reconciler, Result } from '../runtime/controller.js';
@@ -13,7 +14,7 @@ import type { AssumedBindings } from './assumed.js';
 import { scheduleContainer } from './schedule.js';
 
 export interface SchedulerDeps {
-  client: Pick<ApiClient, 'update' | 'updateStatus'>;
+  client: Pick<ApiClient, 'bind' | 'update' | 'updateStatus'>;
   /** All Containers, indexed by BY_NODE_NAME. */
   containers: Informer;
   nodes: Informer;
@@ -25,18 +26,6 @@ export interface SchedulerDeps {
   /** @default 60000 */
   unschedulableMaxBackoffMs?: number;
 }
-
-interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  observedGeneration?: number;
-}
-
-export const SCHEDULED = 'Scheduled';
-const UNSCHEDULABLE_REASON = 'Unschedulable';
 
 /** A Container the scheduler still has to place. */
 export function needsScheduling(c: Resource): boolean {
@@ -58,38 +47,11 @@ export function concernsScheduler(c: Resource): boolean {
   return !c.spec?.nodeName || awaitsScheduledReport(c);
 }
 
-/** The status after binding to `node`: phase Scheduled and condition Scheduled=True. */
-export function scheduledStatus(c: Resource, node: string, now: string): Record<string, unknown> {
-  return withScheduledCondition(c, 'Scheduled', { type: SCHEDULED, status: 'True', reason: SCHEDULED, message: `assigned to node ${node}` }, now);
-}
-
-/** The status of a Container no node can take: phase Pending and condition Scheduled=False with the reason. */
-export function unschedulableStatus(c: Resource, message: string, now: string): Record<string, unknown> {
-  return withScheduledCondition(c, 'Pending', { type: SCHEDULED, status: 'False', reason: UNSCHEDULABLE_REASON, message }, now);
-}
-
 /** Whether writing `next` would change what the status says (timestamps aside): write on change only. */
 export function statusDiffers(current: Record<string, any> | undefined, next: Record<string, any>): boolean {
   const a = scheduledCondition(current);
   const b = scheduledCondition(next);
   return (current?.phase ?? '') !== next.phase || a?.status !== b?.status || a?.reason !== b?.reason || a?.message !== b?.message;
-}
-
-// Other conditions (Ready, from the agent) are kept; the transition time moves only when the status flips.
-function withScheduledCondition(c: Resource, phase: string, cond: Condition, now: string): Record<string, unknown> {
-  const status = { ...(c.status ?? {}) } as Record<string, any>;
-  const previous = scheduledCondition(status);
-  const next: Condition = {
-    ...cond,
-    lastTransitionTime: previous && previous.status === cond.status ? (previous.lastTransitionTime ?? now) : now,
-    observedGeneration: c.metadata.generation ?? 0,
-  };
-  const others = ((status.conditions ?? []) as Condition[]).filter((x) => x.type !== SCHEDULED);
-  return { ...status, phase, conditions: [...others, next] };
-}
-
-function scheduledCondition(status: Record<string, any> | undefined): Condition | undefined {
-  return ((status?.conditions ?? []) as Condition[]).find((x) => x.type === SCHEDULED);
 }
 
 export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
@@ -126,24 +88,23 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
     if (!decision.node) return reportUnschedulable(c, decision.reason ?? 'no node fits');
 
     // Assumed before the write, with no await in between, so parallel workers see this placement.
-    const binding: Resource = { ...c, spec: { ...c.spec, nodeName: decision.node } };
-    deps.assumed.assume(binding);
+    deps.assumed.assume({ ...c, spec: { ...c.spec, nodeName: decision.node } });
     let bound: Resource;
     try {
-      bound = await deps.client.update(binding);
+      bound = await bind(c, decision.node);
     } catch (err) {
       deps.assumed.forget(key);
       const code = codeOf(err);
       // Changed since the cache saw it: decide again on the newer version.
       if (code === Code.ABORTED) return { requeue: true };
-      if (code === Code.NOT_FOUND) return;
+      // Gone, being deleted, or bound meanwhile by someone else: the informer will show it.
+      if (code === Code.NOT_FOUND || code === Code.FAILED_PRECONDITION) return;
       throw err;
     }
     deps.assumed.assume(bound);
     attempts.delete(key);
     ctx.log.info({ node: decision.node }, 'bound container to node');
-    await writeStatus(bound, scheduledStatus(bound, decision.node, now()));
-    // The Event is not waited for (as the containerset controller does): a bind is two writes in a row, not three.
+    // The Event is not waited for (as the containerset controller does): a bind is one write.
     void deps.recorder.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${decision.node}`);
     return;
 
@@ -163,6 +124,22 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
       const n = attempts.get(key) ?? 0;
       attempts.set(key, n + 1);
       return { requeueAfterMs: Math.min(maxBackoff, initialBackoff * 2 ** Math.min(n, 30)) };
+    }
+
+    /**
+     * spec.nodeName and the Scheduled status in one write (Bind). An API server older than Bind answers
+     * UNIMPLEMENTED: then the two writes it takes there, spec and status.
+     */
+    async function bind(obj: Resource, node: string): Promise<Resource> {
+      const { namespace: ns, name: n, resourceVersion, uid } = obj.metadata;
+      try {
+        return await deps.client.bind(ns ?? '', n ?? '', node, { resourceVersion, uid });
+      } catch (err) {
+        if (codeOf(err) !== Code.UNIMPLEMENTED) throw err;
+      }
+      const bound = await deps.client.update({ ...obj, spec: { ...obj.spec, nodeName: node } });
+      await writeStatus(bound, scheduledStatus(bound, node, now()));
+      return bound;
     }
 
     /** Compare-and-swap on the object's resourceVersion; false when someone wrote it first. */

@@ -116,6 +116,44 @@ describe('create, get, update, delete', () => {
   });
 });
 
+describe('bind', () => {
+  it('sets spec.nodeName and the Scheduled status in one write, keeping the status the agent wrote', async () => {
+    const created = await api.client.create(container('bind-one'));
+    const withReady = await api.client.updateStatus({ ...created, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'NotBound' }] } });
+    const bound = await api.client.bind('default', 'bind-one', 'node-a', { resourceVersion: withReady.metadata.resourceVersion });
+    expect(bound.spec.nodeName).toBe('node-a');
+    expect(Number(bound.metadata.resourceVersion)).toBe(Number(withReady.metadata.resourceVersion) + 1);
+    expect(bound.metadata.generation).toBe(2);
+    expect(bound.status.phase).toBe('Scheduled');
+    expect(bound.status.conditions).toEqual([
+      { type: 'Ready', status: 'False', reason: 'NotBound' },
+      expect.objectContaining({ type: 'Scheduled', status: 'True', reason: 'Scheduled', message: 'assigned to node node-a', observedGeneration: 2 }),
+    ]);
+    expect(await api.client.get('Container', 'bind-one', 'default')).toEqual(bound);
+  });
+
+  it('returns a Container bound to the same node unchanged and refuses another node with FAILED_PRECONDITION', async () => {
+    await api.client.create(container('bind-twice'));
+    const first = await api.client.bind('default', 'bind-twice', 'node-a');
+    expect(await api.client.bind('default', 'bind-twice', 'node-a')).toEqual(first);
+    const err = await apiError(api.client.bind('default', 'bind-twice', 'node-b'));
+    expect(err.code).toBe(Code.FAILED_PRECONDITION);
+    expect(err.message).toContain('already assigned to node "node-a"');
+    expect((await api.client.get('Container', 'bind-twice', 'default')).spec.nodeName).toBe('node-a');
+  });
+
+  it('fails on a stale resourceVersion, a missing Container and a bad node name, and writes nothing', async () => {
+    const v1 = await api.client.create(container('bind-stale'));
+    const v2 = await api.client.update({ ...v1, metadata: { ...v1.metadata, labels: { x: 'y' } } });
+    expect((await apiError(api.client.bind('default', 'bind-stale', 'node-a', { resourceVersion: v1.metadata.resourceVersion }))).code).toBe(Code.ABORTED);
+    const bad = await apiError(api.client.bind('default', 'bind-stale', 'Node_A'));
+    expect(bad.code).toBe(Code.INVALID_ARGUMENT);
+    expect(bad.message).toContain('nodeName');
+    expect(await api.client.get('Container', 'bind-stale', 'default')).toEqual(v2);
+    expect((await apiError(api.client.bind('default', 'bind-missing', 'node-a'))).code).toBe(Code.NOT_FOUND);
+  });
+});
+
 describe('dry run', () => {
   it('validates and returns the result of every mutating verb without storing anything', async () => {
     const dry = await api.client.create(container('dry-a'), { dryRun: true });

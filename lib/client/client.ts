@@ -148,6 +148,20 @@ export class ApiClient {
     return fromWire(await this.call(this.raw.updateStatus, { object: toWire(obj), dryRun: !!opts.dryRun }))!;
   }
 
+  /** Assigns a Container to a node: spec.nodeName and its Scheduled status, in one write. */
+  async bind(namespace: string, name: string, nodeName: string, opts: { resourceVersion?: string; uid?: string; dryRun?: boolean } = {}): Promise<Resource> {
+    return fromWire(
+      await this.call(this.raw.bind, {
+        namespace,
+        name,
+        nodeName,
+        resourceVersion: opts.resourceVersion ?? '',
+        uid: opts.uid ?? '',
+        dryRun: !!opts.dryRun,
+      }),
+    )!;
+  }
+
   async delete(kind: string, name: string, namespace = '', opts: DeleteOptions = {}): Promise<Resource> {
     return fromWire(
       await this.call(this.raw.delete, {

@@ -86,6 +86,21 @@ export interface UpdateRequest {
   dryRun: boolean;
 }
 
+/**
+ * Assigns a Container to a node in one write, as Kubernetes' pods/binding does: spec.nodeName, and
+ * status phase Scheduled with condition Scheduled=True. The scheduler's bind.
+ */
+export interface BindRequest {
+  namespace: string;
+  /** The Container's name. */
+  name: string;
+  nodeName: string;
+  /** Preconditions: fail with ABORTED when the stored Container differs. */
+  resourceVersion: string;
+  uid: string;
+  dryRun: boolean;
+}
+
 export interface DeleteRequest {
   kind: string;
   namespace: string;
@@ -1050,6 +1065,167 @@ export const UpdateRequest: MessageFns<UpdateRequest> = {
     message.object = (object.object !== undefined && object.object !== null)
       ? Object.fromPartial(object.object)
       : undefined;
+    message.dryRun = object.dryRun ?? false;
+    return message;
+  },
+};
+
+function createBaseBindRequest(): BindRequest {
+  return { namespace: "", name: "", nodeName: "", resourceVersion: "", uid: "", dryRun: false };
+}
+
+export const BindRequest: MessageFns<BindRequest> = {
+  encode(message: BindRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.namespace !== "") {
+      writer.uint32(10).string(message.namespace);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.nodeName !== "") {
+      writer.uint32(26).string(message.nodeName);
+    }
+    if (message.resourceVersion !== "") {
+      writer.uint32(34).string(message.resourceVersion);
+    }
+    if (message.uid !== "") {
+      writer.uint32(42).string(message.uid);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(48).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BindRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBindRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.namespace = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.resourceVersion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.uid = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BindRequest {
+    return {
+      namespace: isSet(object.namespace) ? globalThis.String(object.namespace) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      nodeName: isSet(object.nodeName)
+        ? globalThis.String(object.nodeName)
+        : isSet(object.node_name)
+        ? globalThis.String(object.node_name)
+        : "",
+      resourceVersion: isSet(object.resourceVersion)
+        ? globalThis.String(object.resourceVersion)
+        : isSet(object.resource_version)
+        ? globalThis.String(object.resource_version)
+        : "",
+      uid: isSet(object.uid) ? globalThis.String(object.uid) : "",
+      dryRun: isSet(object.dryRun)
+        ? globalThis.Boolean(object.dryRun)
+        : isSet(object.dry_run)
+        ? globalThis.Boolean(object.dry_run)
+        : false,
+    };
+  },
+
+  toJSON(message: BindRequest): unknown {
+    const obj: any = {};
+    if (message.namespace !== "") {
+      obj.namespace = message.namespace;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.nodeName !== "") {
+      obj.nodeName = message.nodeName;
+    }
+    if (message.resourceVersion !== "") {
+      obj.resourceVersion = message.resourceVersion;
+    }
+    if (message.uid !== "") {
+      obj.uid = message.uid;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BindRequest>, I>>(base?: I): BindRequest {
+    return BindRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BindRequest>, I>>(object: I): BindRequest {
+    const message = createBaseBindRequest();
+    message.namespace = object.namespace ?? "";
+    message.name = object.name ?? "";
+    message.nodeName = object.nodeName ?? "";
+    message.resourceVersion = object.resourceVersion ?? "";
+    message.uid = object.uid ?? "";
     message.dryRun = object.dryRun ?? false;
     return message;
   },
@@ -2119,6 +2295,16 @@ export const ResourcesService = {
     responseSerialize: (value: Object): Buffer => Buffer.from(Object.encode(value).finish()),
     responseDeserialize: (value: Buffer): Object => Object.decode(value),
   },
+  /** A Container already bound to another node fails with FAILED_PRECONDITION; to the same node, returns it unchanged. */
+  bind: {
+    path: "/persys.v1.Resources/Bind" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BindRequest): Buffer => Buffer.from(BindRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BindRequest => BindRequest.decode(value),
+    responseSerialize: (value: Object): Buffer => Buffer.from(Object.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Object => Object.decode(value),
+  },
   delete: {
     path: "/persys.v1.Resources/Delete" as const,
     requestStream: false as const,
@@ -2163,6 +2349,8 @@ export interface ResourcesServer extends UntypedServiceImplementation {
   list: handleUnaryCall<ListRequest, ListResponse>;
   update: handleUnaryCall<UpdateRequest, Object>;
   updateStatus: handleUnaryCall<UpdateRequest, Object>;
+  /** A Container already bound to another node fails with FAILED_PRECONDITION; to the same node, returns it unchanged. */
+  bind: handleUnaryCall<BindRequest, Object>;
   delete: handleUnaryCall<DeleteRequest, Object>;
   apply: handleUnaryCall<ApplyRequest, ApplyResponse>;
   watch: handleServerStreamingCall<WatchRequest, WatchEvent>;
@@ -2229,6 +2417,19 @@ export interface ResourcesClient extends Client {
   ): ClientUnaryCall;
   updateStatus(
     request: UpdateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Object) => void,
+  ): ClientUnaryCall;
+  /** A Container already bound to another node fails with FAILED_PRECONDITION; to the same node, returns it unchanged. */
+  bind(request: BindRequest, callback: (error: ServiceError | null, response: Object) => void): ClientUnaryCall;
+  bind(
+    request: BindRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Object) => void,
+  ): ClientUnaryCall;
+  bind(
+    request: BindRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Object) => void,
