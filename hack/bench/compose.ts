@@ -10,7 +10,7 @@ import type { Resource } from '../../lib/api/resource.js';
 import { ApiError } from '../../lib/client/client.js';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { ensureDocker, TEST_IMAGE } from '../../e2e/harness/docker.js';
-import { fmt, summarize } from './stats.js';
+import { fmt, roundTo, summarize } from './stats.js';
 import { benchFlags, emitResult, intFlag, runBench, skipFlag, until as untilEvery } from './until.js';
 
 const run = promisify(execFile);
@@ -102,7 +102,7 @@ function parseOptions(argv: string[]): Options {
 
 
 
-const round = (v: number, d = 3) => (Number.isFinite(v) ? Number(v.toFixed(d)) : NaN);
+const round = (v: number, d = 3) => roundTo(v, d);
 const secondsSince = (t0: number) => (Date.now() - t0) / 1000;
 const projectFilter = (project: string) => ({ label: [`com.docker.compose.project=${project}`] });
 

@@ -17,7 +17,7 @@ import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harn
 import { decodeJsonLines, type DockerEvent } from '../../node-agent/docker/events.js';
 import { LABEL_NAME, LABEL_NAMESPACE } from '../../node-agent/docker/labels.js';
 import { cpuSeconds, machineBusySeconds } from './process-cpu.js';
-import { fmt, summarize } from './stats.js';
+import { fmt, roundTo, spreadOf, summarize, type Spread } from './stats.js';
 import { benchFlags, emitResult, intFlag, runBench, skipFlag, until } from './until.js';
 
 const run = promisify(execFile);
@@ -161,7 +161,7 @@ function milestones(t0: number, series: Record<string, number[]>): Record<string
   return out;
 }
 
-const round = (v: number, d = 3) => (Number.isFinite(v) ? Number(v.toFixed(d)) : NaN);
+const round = (v: number, d = 3) => roundTo(v, d);
 
 // ---------------------------------------------------------------------------------------------
 // persys
@@ -583,20 +583,6 @@ function schedule(rounds: number, systems: System[]): { system: System; round: n
   const out: { system: System; round: number }[] = [];
   for (let n = 0; n <= rounds; n++) for (const system of n % 2 === 0 ? systems : [...systems].reverse()) out.push({ system, round: n });
   return out;
-}
-
-interface Spread {
-  rounds: number;
-  median: number;
-  min: number;
-  max: number;
-  spread: number;
-}
-
-function spreadOf(values: number[]): Spread | undefined {
-  if (!values.length) return undefined;
-  const s = summarize(values);
-  return { rounds: s.count, median: round(s.p50, 2), min: round(s.min, 2), max: round(s.max, 2), spread: round(s.max - s.min, 2) };
 }
 
 interface Results {

@@ -7,7 +7,7 @@ import { ApiError } from '../../lib/client/client.js';
 import { TestCluster, type ManagedProcess } from '../../e2e/harness/cluster.js';
 import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { LABEL_NAMESPACE, LABEL_UID } from '../../node-agent/docker/labels.js';
-import { fmt, summarize } from './stats.js';
+import { fmt, roundTo, spreadOf, type Spread } from './stats.js';
 import { formSwarm, nodeStates, type SwarmCluster, type SwarmMember } from './swarm-cluster.js';
 import { benchFlags, emitResult, intFlag, runBench, skipFlag, until as untilEvery } from './until.js';
 
@@ -74,7 +74,7 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-const round = (v: number, d = 2) => (Number.isFinite(v) ? Number(v.toFixed(d)) : NaN);
+const round = (v: number, d = 2) => roundTo(v, d);
 const secondsSince = (t0: number) => round((Date.now() - t0) / 1000);
 
 /** One measured failover. */
@@ -290,21 +290,6 @@ async function swarmRound(swarm: SwarmCluster, opts: Options, n: number, seq: nu
 }
 
 // ---------------------------------------------------------------------------------------------
-
-interface Spread {
-  rounds: number;
-  median: number;
-  min: number;
-  max: number;
-  spread: number;
-}
-
-function spreadOf(values: (number | undefined)[]): Spread | undefined {
-  const v = values.filter((x): x is number => x !== undefined);
-  if (!v.length) return undefined;
-  const s = summarize(v);
-  return { rounds: s.count, median: round(s.p50), min: round(s.min), max: round(s.max), spread: round(s.max - s.min) };
-}
 
 function report(opts: Options, rounds: Failover[], swarmHeartbeatS: number | undefined) {
   const cell = (v: number | undefined, w: number) => (v === undefined ? '—' : fmt(v, 1)).padStart(w);

@@ -45,3 +45,25 @@ export function rate(count: number, ms: number): number {
 export function fmt(v: number, digits = 1): string {
   return Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
 }
+
+/** `v` rounded to `digits` decimals, as a number for JSON reports; NaN stays NaN. */
+export function roundTo(v: number, digits = 2): number {
+  return Number.isFinite(v) ? Number(v.toFixed(digits)) : NaN;
+}
+
+/** How a figure varied over the rounds of a benchmark: the median, the range and its width. */
+export interface Spread {
+  rounds: number;
+  median: number;
+  min: number;
+  max: number;
+  spread: number;
+}
+
+/** The Spread of the values measured (undefined ones were not); undefined when there are none. */
+export function spreadOf(values: readonly (number | undefined)[], digits = 2): Spread | undefined {
+  const v = values.filter((x): x is number => x !== undefined);
+  if (!v.length) return undefined;
+  const s = summarize(v);
+  return { rounds: s.count, median: roundTo(s.p50, digits), min: roundTo(s.min, digits), max: roundTo(s.max, digits), spread: roundTo(s.max - s.min, digits) };
+}

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { str, type Command } from '../command.js';
+import { JOIN_FLAGS } from '../join-flags.js';
 import { UsageError } from '../usage-error.js';
 import { untilStopped } from './apiserver.js';
 import { clientVersion } from './version.js';
@@ -48,13 +49,7 @@ export const agentCommand: Command = {
       valueName: 'HOST:PORT',
       description: 'join port (default: the first --server port + 1)',
     },
-    token: { type: 'string', env: 'PERSYS_TOKEN', valueName: 'TOKEN', description: 'join token from `persys token create`' },
-    'ca-cert-hash': {
-      type: 'string',
-      env: 'PERSYS_CA_CERT_HASH',
-      valueName: 'sha256:HEX',
-      description: 'hash of the cluster CA public key, pinned when joining',
-    },
+    ...JOIN_FLAGS,
     'node-name': { type: 'string', env: 'PERSYS_NODE_NAME', valueName: 'NAME', description: 'node name (default: the hostname)' },
     labels: { type: 'string', env: 'PERSYS_LABELS', valueName: 'K=V,…', description: 'labels of the Node' },
     'node-ip': {

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { str, type Command, type FlagValues } from '../command.js';
+import { JOIN_FLAGS } from '../join-flags.js';
 import { UsageError } from '../usage-error.js';
 import { parseLabels } from './agent.js';
 import { untilStopped } from './apiserver.js';
@@ -117,13 +118,7 @@ export const hollowNodesCommand: Command = {
       valueName: 'HOST:PORT',
       description: "join port (default: each node's first --server port + 1)",
     },
-    token: { type: 'string', env: 'PERSYS_TOKEN', valueName: 'TOKEN', description: 'join token from `persys token create`' },
-    'ca-cert-hash': {
-      type: 'string',
-      env: 'PERSYS_CA_CERT_HASH',
-      valueName: 'sha256:HEX',
-      description: 'hash of the cluster CA public key, pinned when joining',
-    },
+    ...JOIN_FLAGS,
     'name-prefix': {
       type: 'string',
       env: 'PERSYS_HOLLOW_NAME_PREFIX',
