@@ -82,7 +82,9 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
     const byNode = new Map<string, Resource[]>();
     for (const n of nodes) {
       const nodeName = n.metadata.name ?? '';
-      byNode.set(nodeName, [...deps.containers.byIndex(BY_NODE_NAME, nodeName), ...(assumedByNode.get(nodeName) ?? [])]);
+      const bound = deps.containers.byIndex(BY_NODE_NAME, nodeName);
+      const assumed = assumedByNode.get(nodeName);
+      byNode.set(nodeName, assumed ? [...bound, ...assumed] : bound);
     }
     const decision = scheduleContainer(c, nodes, byNode);
     if (!decision.node) return reportUnschedulable(c, decision.reason ?? 'no node fits');
