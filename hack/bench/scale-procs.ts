@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../e2e/harness/etcd.js';
 
 const PERSYS = resolve(import.meta.dirname, '../../bin/persys.js');
+/** Extra node flags for every persys process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (not allowed in NODE_OPTIONS). */
+const NODE_FLAGS = (process.env.SCALE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
 export class ProcessStartError extends Error {
   override name = 'ProcessStartError';
@@ -21,7 +23,7 @@ export class Proc {
 
   constructor(readonly name: string, args: string[], readonly logFile: string, env: NodeJS.ProcessEnv = {}) {
     const log = createWriteStream(logFile);
-    this.child = spawn(process.execPath, [PERSYS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    this.child = spawn(process.execPath, [...NODE_FLAGS, PERSYS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.child.once('error', (err) => log.write(`spawn error: ${String(err)}\n`));
     const onData = (d: Buffer) => {
       log.write(d);

@@ -31,7 +31,8 @@ const USAGE = `usage: npm run bench:scale -- [flags]    (each flag also reads SC
   --wait-seconds S          longest wait for one phase to settle (default 900)
   --deadline-minutes M      tear everything down and report after this long (default 40)
   --log-level LEVEL         log level of the persys processes (default warn)
-  --json FILE               write the JSON result there (default bench-scale.json)`;
+  --json FILE               write the JSON result there (default bench-scale.json)
+SCALE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" passes node flags to every persys process (profiles on exit).`;
 
 const IMAGE = 'persys/busybox:test';
 const PROBE_NS = 'scale-probe';
