@@ -45,6 +45,8 @@ export interface DockerController {
   informers: Informer[];
 }
 
+const RETRY_COALESCE_MS = 200;
+
 export function newDockerController(opts: DockerControllerOptions): DockerController {
   const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
   const containers = factory.informerFor('Container', { indexers: { [BY_NODE_NAME]: indexByNodeName } });
@@ -70,9 +72,15 @@ export function newDockerController(opts: DockerControllerOptions): DockerContro
   controller.watch(containers, (c) => (concernsScheduler(c) ? objectKey(c) : undefined));
 
   // What frees or adds room anywhere sends every waiting Container back to the scheduler at once,
-  // instead of leaving it to its back-off (kube-scheduler's move to the active queue).
+  // instead of leaving it to its back-off (kube-scheduler's move to the active queue). One sweep per
+  // RETRY_COALESCE_MS: deleting a namespace of 5,000 is then a few sweeps, not 5,000 of them.
+  let retryTimer: NodeJS.Timeout | undefined;
   const retryUnscheduled = () => {
-    for (const c of containers.list()) if (needsScheduling(c)) controller.enqueue(objectKey(c));
+    retryTimer ??= setTimeout(() => {
+      retryTimer = undefined;
+      for (const c of containers.list()) if (needsScheduling(c)) controller.enqueue(objectKey(c));
+    }, RETRY_COALESCE_MS);
+    retryTimer.unref();
   };
   nodes.addEventHandler({
     onAdd: retryUnscheduled,

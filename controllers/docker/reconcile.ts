@@ -11,7 +11,7 @@ import { BY_NODE_NAME } from '../runtime/indexers.js';
 import type { Informer } from '../runtime/informer.js';
 import { splitKey } from '../runtime/keys.js';
 import type { AssumedBindings } from './assumed.js';
-import { scheduleContainer } from './schedule.js';
+import { NodeUsageCache, scheduleContainer } from './schedule.js';
 
 export interface SchedulerDeps {
   client: Pick<ApiClient, 'bind' | 'update' | 'updateStatus'>;
@@ -59,6 +59,7 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
   const initialBackoff = deps.unschedulableInitialBackoffMs ?? 1_000;
   const maxBackoff = deps.unschedulableMaxBackoffMs ?? 60_000;
   const attempts = new Map<string, number>();
+  const usage = new NodeUsageCache();
   const now = () => new Date(clock.now()).toISOString();
 
   return async (key, ctx): Promise<Result> => {
@@ -86,7 +87,7 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
       const assumed = assumedByNode.get(nodeName);
       byNode.set(nodeName, assumed ? [...bound, ...assumed] : bound);
     }
-    const decision = scheduleContainer(c, nodes, byNode);
+    const decision = scheduleContainer(c, nodes, byNode, usage);
     if (!decision.node) return reportUnschedulable(c, decision.reason ?? 'no node fits');
 
     // Assumed before the write, with no await in between, so parallel workers see this placement.

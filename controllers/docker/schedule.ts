@@ -42,27 +42,119 @@ const INSUFFICIENT_CPU = 'insufficient cpu';
 const INSUFFICIENT_MEMORY = 'insufficient memory';
 const portInUse = (p: HostPort) => `node(s) had port ${p.port}/${p.protocol} already in use`;
 
-export function scheduleContainer(container: Resource, nodes: readonly Resource[], containersOnNodes: ContainersByNode): ScheduleResult {
+export function scheduleContainer(
+  container: Resource,
+  nodes: readonly Resource[],
+  containersOnNodes: ContainersByNode,
+  usage: NodeUsageCache = new NodeUsageCache(),
+): ScheduleResult {
   const request = requestsOf(container);
   const ports = hostPortsOf(container);
   const failures = new Map<string, number>();
-  const feasible: Candidate[] = [];
   const sibling = siblingTest(container);
+  const owners = ownerUids(container);
+  // The cached per-node sums answer for the usual Container: no host ports, one owner (or none and no labels).
+  const uid = container.metadata.uid;
+  const summed = !!uid && ports.length === 0 && (owners.length === 1 || (owners.length === 0 && !Object.keys(container.metadata.labels ?? {}).length));
+  let best: Candidate | undefined;
+  usage.beginDecision();
   for (const node of nodes) {
     const name = node.metadata.name;
     if (!name) continue;
-    const neighbours = (lookup(containersOnNodes, name) ?? []).filter((c) => holdsResources(c) && !sameObject(c, container));
-    const free = freeResources(node, neighbours);
-    const reasons = unfitReasons(node, container, request, ports, neighbours, free);
-    if (reasons.length > 0) {
+    // The node's own filters first: they need none of its Containers.
+    let reasons = nodeReasons(node, container);
+    let free: Requests | undefined;
+    let siblings = 0;
+    if (reasons.length === 0) {
+      const members = lookup(containersOnNodes, name) ?? [];
+      const u = summed ? usage.of(name, members) : undefined;
+      if (u && !u.uids.has(uid!)) {
+        const allocatable = allocatableOf(node);
+        free = { cpuMillis: allocatable.cpuMillis - u.requested.cpuMillis, memoryBytes: allocatable.memoryBytes - u.requested.memoryBytes };
+        reasons = fitReasons(request, ports, [], free);
+        siblings = owners.length ? (u.byOwner.get(owners[0]!) ?? 0) : 0;
+      } else {
+        const neighbours = members.filter((c) => holdsResources(c) && !sameObject(c, container));
+        free = freeResources(node, neighbours);
+        reasons = fitReasons(request, ports, neighbours, free);
+        siblings = neighbours.filter(sibling).length;
+      }
+    }
+    if (reasons.length > 0 || !free) {
       for (const r of reasons) failures.set(r, (failures.get(r) ?? 0) + 1);
       continue;
     }
-    feasible.push({ name, score: leastAllocatedScore(node, request, free), siblings: neighbours.filter(sibling).length });
+    const candidate = { name, score: leastAllocatedScore(node, request, free), siblings };
+    if (!best || better(candidate, best)) best = candidate;
   }
-  if (feasible.length === 0) return { reason: unschedulableMessage(nodes.length, failures) };
-  feasible.sort((a, b) => b.score - a.score || a.siblings - b.siblings || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { node: feasible[0]!.name };
+  usage.endDecision();
+  if (!best) return { reason: unschedulableMessage(nodes.length, failures) };
+  return { node: best.name };
+}
+
+/** What the Containers on one node hold, summed: kept while the same objects are there. */
+interface NodeUsage {
+  members: readonly Resource[];
+  /** CPU and memory requested by those holding resources (not finished). */
+  requested: Requests;
+  /** How many of those each owner uid has there. */
+  byOwner: Map<string, number>;
+  uids: Set<string>;
+}
+
+/**
+ * Per-node sums across decisions (kube-scheduler's NodeInfo). A node's entry is reused while its list of
+ * Container objects is the same, element by element: informers replace an object on every change, so a
+ * changed Container is a different element. Entries of nodes a decision did not visit are dropped.
+ */
+export class NodeUsageCache {
+  private entries = new Map<string, NodeUsage>();
+  private visited = new Map<string, NodeUsage>();
+
+  beginDecision(): void {
+    this.visited = new Map();
+  }
+
+  endDecision(): void {
+    this.entries = this.visited;
+  }
+
+  of(node: string, members: readonly Resource[]): NodeUsage {
+    let u = this.entries.get(node);
+    if (!u || !sameElements(u.members, members)) u = sumUsage(members);
+    this.visited.set(node, u);
+    return u;
+  }
+}
+
+function sameElements(a: readonly Resource[], b: readonly Resource[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sumUsage(members: readonly Resource[]): NodeUsage {
+  const requested = { cpuMillis: 0, memoryBytes: 0 };
+  const byOwner = new Map<string, number>();
+  const uids = new Set<string>();
+  for (const c of members) {
+    if (c.metadata.uid) uids.add(c.metadata.uid);
+    if (!holdsResources(c)) continue;
+    const r = requestsOf(c);
+    requested.cpuMillis += r.cpuMillis;
+    requested.memoryBytes += r.memoryBytes;
+    for (const owner of new Set(ownerUids(c))) byOwner.set(owner, (byOwner.get(owner) ?? 0) + 1);
+  }
+  return { members: [...members], requested, byOwner, uids };
+}
+
+function ownerUids(c: Resource): string[] {
+  return (c.metadata.ownerReferences ?? []).map((r) => r.uid).filter(Boolean);
+}
+
+/** The higher score wins, then fewer replicas of the same thing, then the name (so ties are stable). */
+function better(a: Candidate, b: Candidate): boolean {
+  return a.score !== b.score ? a.score > b.score : a.siblings !== b.siblings ? a.siblings < b.siblings : a.name < b.name;
 }
 
 /** "0/3 nodes are available: 2 insufficient memory, 1 node(s) were unschedulable." */
@@ -76,10 +168,14 @@ export function unschedulableMessage(total: number, failures: ReadonlyMap<string
 
 // Filters in kube-scheduler's order; the first failing one decides, except that CPU and memory are
 // reported together, as NodeResourcesFit does.
-function unfitReasons(node: Resource, container: Resource, request: Requests, ports: HostPort[], neighbours: Resource[], free: Requests): string[] {
+function nodeReasons(node: Resource, container: Resource): string[] {
   if (!isReady(node)) return [NOT_READY];
   if (node.spec?.unschedulable) return [UNSCHEDULABLE];
   if (!selectorMatches(container.spec?.nodeSelector, node.metadata.labels)) return [SELECTOR_MISMATCH];
+  return [];
+}
+
+function fitReasons(request: Requests, ports: HostPort[], neighbours: Resource[], free: Requests): string[] {
   if (ports.length > 0) {
     const taken = neighbours.flatMap(hostPortsOf);
     const clash = ports.find((p) => taken.some((t) => portsConflict(p, t)));
@@ -139,7 +235,7 @@ function leastAllocatedScore(node: Resource, request: Requests, free: Requests):
  * the same labels; replicas of one thing, to be spread.
  */
 function siblingTest(container: Resource): (other: Resource) => boolean {
-  const owners = (container.metadata.ownerReferences ?? []).map((r) => r.uid).filter(Boolean);
+  const owners = ownerUids(container);
   if (owners.length > 0) return (other) => (other.metadata.ownerReferences ?? []).some((r) => owners.includes(r.uid));
   const labels = Object.entries(container.metadata.labels ?? {});
   return (other) => labels.length > 0 && labels.every(([k, v]) => other.metadata.labels?.[k] === v);
