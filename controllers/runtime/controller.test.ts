@@ -84,6 +84,27 @@ describe('Controller', () => {
     await until(() => n === 3);
   });
 
+  it('retries a conflict (ABORTED) with back-off and counts it as a conflict, not an error', async () => {
+    const registry = new Registry();
+    let n = 0;
+    const { controller, clock } = start(
+      async () => {
+        n++;
+        if (n === 1) throw Object.assign(new Error('the object has been modified'), { code: 10 });
+      },
+      { registry },
+    );
+    controller.enqueue('default/busy');
+    await until(() => n === 1);
+    await settle();
+    clock.advance(60_000);
+    await until(() => n === 2);
+    const text = await registry.metrics();
+    expect(text).toContain('controller_runtime_reconcile_total{controller="test",result="conflict"} 1');
+    expect(text).toContain('controller_runtime_reconcile_total{controller="test",result="success"} 1');
+    expect(text).not.toContain('controller_runtime_reconcile_errors_total{controller="test"} 1');
+  });
+
   it('does not retry a TerminalError and counts it', async () => {
     const registry = new Registry();
     let n = 0;

@@ -1,6 +1,7 @@
 // A controller (controller-runtime's): a reconcile function for keys, fed by informer events through a
 // rate-limited work queue and run by a pool of workers; one key is never reconciled concurrently.
 import { randomUUID } from 'node:crypto';
+import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
@@ -171,6 +172,14 @@ export class Controller {
         this.count('success');
       }
     } catch (err) {
+      if (isConflict(err)) {
+        // Someone wrote the object since the informer showed it: the normal lot of optimistic
+        // concurrency, not a failure. Retry on the newer version, as Kubernetes' controllers do.
+        queue.addRateLimited(key);
+        this.count('conflict');
+        log.debug({ err: (err as Error).message }, 'conflict; retrying on the newer version');
+        return;
+      }
       this.count('error');
       this.metrics?.errors.inc(labels);
       if (err instanceof TerminalError) {
@@ -187,7 +196,12 @@ export class Controller {
     }
   }
 
-  private count(result: 'success' | 'error' | 'requeue' | 'requeue_after'): void {
+  private count(result: 'success' | 'error' | 'conflict' | 'requeue' | 'requeue_after'): void {
     this.metrics?.reconciles.inc({ controller: this.name, result });
   }
+}
+
+/** gRPC ABORTED: a compare-and-swap lost to a newer version of the object. */
+function isConflict(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === Code.ABORTED;
 }
