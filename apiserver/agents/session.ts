@@ -311,13 +311,13 @@ export class AgentSession {
     const revisions: string[] = [];
     for (const kind of NODE_BOUND_KINDS) {
       const cache = this.deps.watches.cache(kind);
-      const snap = cache.snapshot();
+      const snap = cache.unorderedSnapshot();
       objects.push(...desired.initial(snap.objects));
       workloadWatches.push(cache.watch({ fromRevision: snap.revision, filter: (o) => isBoundTo(o, node) }));
       revisions.push(snap.revision);
     }
     const configWatches = [...configCaches.values()].map(({ cache }) =>
-      cache.watch({ fromRevision: cache.snapshot().revision, filter: (o) => desired.isReferenced(o) }),
+      cache.watch({ fromRevision: cache.currentRevision(), filter: (o) => desired.isReferenced(o) }),
     );
     this.watchers.push(...workloadWatches, ...configWatches);
     await this.send({ message: { $case: 'desired', value: { objects: objects.map((o) => toWire(o)) } } });

@@ -46,7 +46,7 @@ export function startGarbageCollector(
   // the change events (a burst of thousands of deletes can outrun the change listener).
   async function pass(): Promise<boolean> {
     let progressed = false;
-    const all = KINDS.flatMap((k) => watches.cache(k.kind).snapshot().objects);
+    const all = KINDS.flatMap((k) => watches.cache(k.kind).unorderedSnapshot().objects);
     const uids = new Set(all.map((o) => o.metadata.uid));
     // Owners confirmed against storage once per pass, however many dependents they had.
     const ownerAlive = new Map<string, boolean>();

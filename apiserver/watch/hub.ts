@@ -67,7 +67,7 @@ export class WatchHub {
     let closed = false;
     const open = new Set<{ close(): void }>();
     const follow = (cache: WatchCache): void => {
-      const w = cache.watch({ fromRevision: cache.snapshot().revision });
+      const w = cache.watch({ fromRevision: cache.currentRevision() });
       open.add(w);
       void (async () => {
         let failed = false;

@@ -11,7 +11,7 @@ import { BY_NODE_NAME } from '../runtime/indexers.js';
 import type { Informer } from '../runtime/informer.js';
 import { splitKey } from '../runtime/keys.js';
 import type { AssumedBindings } from './assumed.js';
-import { NodeUsageCache, scheduleContainer } from './schedule.js';
+import { NodeUsageCache, scheduleContainer, type NodeContainers } from './schedule.js';
 
 export interface SchedulerDeps {
   client: Pick<ApiClient, 'bind' | 'update' | 'updateStatus'>;
@@ -80,14 +80,16 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
 
     const assumedByNode = deps.assumed.byNode((k) => deps.containers.getByKey(k));
     const nodes = deps.nodes.list();
-    const byNode = new Map<string, Resource[]>();
-    for (const n of nodes) {
-      const nodeName = n.metadata.name ?? '';
-      const bound = deps.containers.byIndex(BY_NODE_NAME, nodeName);
-      const assumed = assumedByNode.get(nodeName);
-      byNode.set(nodeName, assumed ? [...bound, ...assumed] : bound);
-    }
-    const decision = scheduleContainer(c, nodes, byNode, usage);
+    // A node with bindings the informer has not shown yet is read afresh; the others keep their sums.
+    const onNodes: NodeContainers = {
+      on: (node) => {
+        const bound = deps.containers.byIndex(BY_NODE_NAME, node);
+        const assumed = assumedByNode.get(node);
+        return assumed ? [...bound, ...assumed] : bound;
+      },
+      stamp: (node) => (assumedByNode.has(node) ? undefined : deps.containers.indexStamp(BY_NODE_NAME, node)),
+    };
+    const decision = scheduleContainer(c, nodes, onNodes, usage);
     if (!decision.node) return reportUnschedulable(c, decision.reason ?? 'no node fits');
 
     // Assumed before the write, with no await in between, so parallel workers see this placement.

@@ -2,7 +2,7 @@
 // the least-allocated score with its spread and name tiebreaks, and the unschedulable message.
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
-import { NodeUsageCache, scheduleContainer, unschedulableMessage, type ContainersByNode } from './schedule.js';
+import { NodeUsageCache, scheduleContainer, unschedulableMessage, type ContainersByNode, type NodeContainers } from './schedule.js';
 
 interface NodeOpts {
   cpu?: string;
@@ -281,19 +281,27 @@ describe('scheduleContainer with a NodeUsageCache across decisions', () => {
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     const nodes = Array.from({ length: 12 }, (_, i) => node(`n${i}`, { cpu: `${2 + (i % 3)}`, memory: `${4 + (i % 4)}Gi` }));
     const placed = new Map<string, Resource[]>(nodes.map((n) => [n.metadata.name!, []]));
+    // As the scheduler's informer: fresh arrays of the same objects, and a stamp per node that moves on change.
+    const stamps = new Map<string, number>();
+    let changes = 0;
+    const changed = (node: string) => stamps.set(node, ++changes);
+    const informer: NodeContainers = { on: (n) => [...(placed.get(n) ?? [])], stamp: (n) => stamps.get(n) ?? 0 };
     const cache = new NodeUsageCache();
     for (let i = 0; i < 300; i++) {
       const c = container(`c${i}`, { cpu: `${50 + rand(300)}m`, memory: `${64 + rand(512)}Mi`, owner: `set${rand(3)}` });
-      // The scheduler's informer hands out fresh arrays of the same objects; so does this.
-      const view = () => new Map([...placed].map(([k, v]) => [k, [...v]]));
-      const cached = scheduleContainer(c, nodes, view(), cache);
-      expect(cached).toEqual(scheduleContainer(c, nodes, view()));
-      if (cached.node) placed.get(cached.node)!.push({ ...c, spec: { ...c.spec, nodeName: cached.node } });
-      const victims = placed.get(`n${rand(12)}`)!;
+      const cached = scheduleContainer(c, nodes, informer, cache);
+      expect(cached).toEqual(scheduleContainer(c, nodes, new Map(placed)));
+      if (cached.node) {
+        placed.get(cached.node)!.push({ ...c, spec: { ...c.spec, nodeName: cached.node } });
+        changed(cached.node);
+      }
+      const victim = `n${rand(12)}`;
+      const victims = placed.get(victim)!;
       if (victims.length && rand(4) === 0) {
         const k = rand(victims.length);
         if (rand(2)) victims.splice(k, 1);
         else victims[k] = { ...victims[k]!, status: { phase: 'Succeeded' } };
+        changed(victim);
       }
     }
   });

@@ -13,6 +13,16 @@ export interface ScheduleResult {
 /** Containers already bound to each node (by node name), the container being scheduled may be among them. */
 export type ContainersByNode = ReadonlyMap<string, readonly Resource[]> | Readonly<Record<string, readonly Resource[]>>;
 
+/** The Containers bound to each node, read per node as a decision gets to it (the scheduler's informer). */
+export interface NodeContainers {
+  on(node: string): readonly Resource[];
+  /**
+   * A number that changes whenever on(node) would return other objects (an informer's index stamp), so
+   * per-node sums can be kept across decisions; undefined for a node whose Containers must be read afresh.
+   */
+  stamp(node: string): number | undefined;
+}
+
 interface Requests {
   cpuMillis: number;
   memoryBytes: number;
@@ -40,21 +50,26 @@ const UNSCHEDULABLE = 'node(s) were unschedulable';
 const SELECTOR_MISMATCH = "node(s) didn't match node selector";
 const INSUFFICIENT_CPU = 'insufficient cpu';
 const INSUFFICIENT_MEMORY = 'insufficient memory';
+const NOT_READY_REASONS = [NOT_READY];
+const UNSCHEDULABLE_REASONS = [UNSCHEDULABLE];
+const SELECTOR_MISMATCH_REASONS = [SELECTOR_MISMATCH];
 const portInUse = (p: HostPort) => `node(s) had port ${p.port}/${p.protocol} already in use`;
 
 export function scheduleContainer(
   container: Resource,
   nodes: readonly Resource[],
-  containersOnNodes: ContainersByNode,
+  containersOnNodes: ContainersByNode | NodeContainers,
   usage: NodeUsageCache = new NodeUsageCache(),
 ): ScheduleResult {
+  const containers = isNodeContainers(containersOnNodes) ? containersOnNodes : fixedNodeContainers(containersOnNodes);
   const request = requestsOf(container);
   const ports = hostPortsOf(container);
   const failures = new Map<string, number>();
   const sibling = siblingTest(container);
   const owners = ownerUids(container);
-  // The cached per-node sums answer for the usual Container: no host ports, one owner (or none and no labels).
+  const selector = Object.entries(container.spec?.nodeSelector ?? {}) as [string, string][];
   const uid = container.metadata.uid;
+  // The kept per-node sums answer for the usual Container: no host ports, one owner (or none and no labels).
   const summed = !!uid && ports.length === 0 && (owners.length === 1 || (owners.length === 0 && !Object.keys(container.metadata.labels ?? {}).length));
   let best: Candidate | undefined;
   usage.beginDecision();
@@ -62,39 +77,49 @@ export function scheduleContainer(
     const name = node.metadata.name;
     if (!name) continue;
     // The node's own filters first: they need none of its Containers.
-    let reasons = nodeReasons(node, container);
+    let reason = nodeReason(node, selector);
     let free: Requests | undefined;
     let siblings = 0;
-    if (reasons.length === 0) {
-      const members = lookup(containersOnNodes, name) ?? [];
-      const u = summed ? usage.of(name, members) : undefined;
+    if (!reason) {
+      const stamp = summed ? containers.stamp(name) : undefined;
+      const u = stamp === undefined ? undefined : usage.of(name, stamp, () => containers.on(name));
       if (u && !u.uids.has(uid!)) {
         const allocatable = allocatableOf(node);
         free = { cpuMillis: allocatable.cpuMillis - u.requested.cpuMillis, memoryBytes: allocatable.memoryBytes - u.requested.memoryBytes };
-        reasons = fitReasons(request, ports, [], free);
         siblings = owners.length ? (u.byOwner.get(owners[0]!) ?? 0) : 0;
+        reason = fitReason(request, ports, NO_CONTAINERS, free);
       } else {
-        const neighbours = members.filter((c) => holdsResources(c) && !sameObject(c, container));
+        const neighbours = containers.on(name).filter((c) => holdsResources(c) && !sameObject(c, container));
         free = freeResources(node, neighbours);
-        reasons = fitReasons(request, ports, neighbours, free);
         siblings = neighbours.filter(sibling).length;
+        reason = fitReason(request, ports, neighbours, free);
       }
     }
-    if (reasons.length > 0 || !free) {
-      for (const r of reasons) failures.set(r, (failures.get(r) ?? 0) + 1);
+    if (reason || !free) {
+      for (const r of reason ?? []) failures.set(r, (failures.get(r) ?? 0) + 1);
       continue;
     }
-    const candidate = { name, score: leastAllocatedScore(node, request, free), siblings };
-    if (!best || better(candidate, best)) best = candidate;
+    const score = leastAllocatedScore(node, request, free);
+    if (!best || better(score, siblings, name, best)) best = { name, score, siblings };
   }
   usage.endDecision();
   if (!best) return { reason: unschedulableMessage(nodes.length, failures) };
   return { node: best.name };
 }
 
-/** What the Containers on one node hold, summed: kept while the same objects are there. */
+const NO_CONTAINERS: Resource[] = [];
+
+function isNodeContainers(c: ContainersByNode | NodeContainers): c is NodeContainers {
+  return typeof (c as NodeContainers).on === 'function' && typeof (c as NodeContainers).stamp === 'function';
+}
+
+/** A fixed map of node → Containers: read afresh on every decision (nothing to tell when it changed). */
+function fixedNodeContainers(byNode: ContainersByNode): NodeContainers {
+  return { on: (node) => lookup(byNode, node) ?? [], stamp: () => undefined };
+}
+
+/** What the Containers on one node hold, summed. */
 interface NodeUsage {
-  members: readonly Resource[];
   /** CPU and memory requested by those holding resources (not finished). */
   requested: Requests;
   /** How many of those each owner uid has there. */
@@ -103,13 +128,12 @@ interface NodeUsage {
 }
 
 /**
- * Per-node sums across decisions (kube-scheduler's NodeInfo). A node's entry is reused while its list of
- * Container objects is the same, element by element: informers replace an object on every change, so a
- * changed Container is a different element. Entries of nodes a decision did not visit are dropped.
+ * Per-node sums across decisions (kube-scheduler's NodeInfo), each kept under the stamp it was summed
+ * at; a node whose stamp moved is summed again. Entries of nodes a decision did not visit are dropped.
  */
 export class NodeUsageCache {
-  private entries = new Map<string, NodeUsage>();
-  private visited = new Map<string, NodeUsage>();
+  private entries = new Map<string, { stamp: number; usage: NodeUsage }>();
+  private visited = new Map<string, { stamp: number; usage: NodeUsage }>();
 
   beginDecision(): void {
     this.visited = new Map();
@@ -119,18 +143,12 @@ export class NodeUsageCache {
     this.entries = this.visited;
   }
 
-  of(node: string, members: readonly Resource[]): NodeUsage {
-    let u = this.entries.get(node);
-    if (!u || !sameElements(u.members, members)) u = sumUsage(members);
-    this.visited.set(node, u);
-    return u;
+  of(node: string, stamp: number, members: () => readonly Resource[]): NodeUsage {
+    let e = this.entries.get(node);
+    if (!e || e.stamp !== stamp) e = { stamp, usage: sumUsage(members()) };
+    this.visited.set(node, e);
+    return e.usage;
   }
-}
-
-function sameElements(a: readonly Resource[], b: readonly Resource[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function sumUsage(members: readonly Resource[]): NodeUsage {
@@ -145,7 +163,7 @@ function sumUsage(members: readonly Resource[]): NodeUsage {
     requested.memoryBytes += r.memoryBytes;
     for (const owner of new Set(ownerUids(c))) byOwner.set(owner, (byOwner.get(owner) ?? 0) + 1);
   }
-  return { members: [...members], requested, byOwner, uids };
+  return { requested, byOwner, uids };
 }
 
 function ownerUids(c: Resource): string[] {
@@ -153,8 +171,8 @@ function ownerUids(c: Resource): string[] {
 }
 
 /** The higher score wins, then fewer replicas of the same thing, then the name (so ties are stable). */
-function better(a: Candidate, b: Candidate): boolean {
-  return a.score !== b.score ? a.score > b.score : a.siblings !== b.siblings ? a.siblings < b.siblings : a.name < b.name;
+function better(score: number, siblings: number, name: string, than: Candidate): boolean {
+  return score !== than.score ? score > than.score : siblings !== than.siblings ? siblings < than.siblings : name < than.name;
 }
 
 /** "0/3 nodes are available: 2 insufficient memory, 1 node(s) were unschedulable." */
@@ -168,32 +186,31 @@ export function unschedulableMessage(total: number, failures: ReadonlyMap<string
 
 // Filters in kube-scheduler's order; the first failing one decides, except that CPU and memory are
 // reported together, as NodeResourcesFit does.
-function nodeReasons(node: Resource, container: Resource): string[] {
-  if (!isReady(node)) return [NOT_READY];
-  if (node.spec?.unschedulable) return [UNSCHEDULABLE];
-  if (!selectorMatches(container.spec?.nodeSelector, node.metadata.labels)) return [SELECTOR_MISMATCH];
-  return [];
+/** Why the node itself cannot take the Container (one reason), or undefined. */
+function nodeReason(node: Resource, selector: readonly [string, string][]): string[] | undefined {
+  if (!isReady(node)) return NOT_READY_REASONS;
+  if (node.spec?.unschedulable) return UNSCHEDULABLE_REASONS;
+  const labels = node.metadata.labels;
+  for (const [k, v] of selector) if (labels?.[k] !== v) return SELECTOR_MISMATCH_REASONS;
+  return undefined;
 }
 
-function fitReasons(request: Requests, ports: HostPort[], neighbours: Resource[], free: Requests): string[] {
+/** Why the node's free room or ports do not fit the Container, or undefined when they do. */
+function fitReason(request: Requests, ports: HostPort[], neighbours: readonly Resource[], free: Requests): string[] | undefined {
   if (ports.length > 0) {
     const taken = neighbours.flatMap(hostPortsOf);
     const clash = ports.find((p) => taken.some((t) => portsConflict(p, t)));
     if (clash) return [portInUse(clash)];
   }
-  const reasons: string[] = [];
-  if (request.cpuMillis > free.cpuMillis) reasons.push(INSUFFICIENT_CPU);
-  if (request.memoryBytes > free.memoryBytes) reasons.push(INSUFFICIENT_MEMORY);
-  return reasons;
+  const cpu = request.cpuMillis > free.cpuMillis;
+  const memory = request.memoryBytes > free.memoryBytes;
+  if (!cpu && !memory) return undefined;
+  return cpu && memory ? [INSUFFICIENT_CPU, INSUFFICIENT_MEMORY] : [cpu ? INSUFFICIENT_CPU : INSUFFICIENT_MEMORY];
 }
 
 function isReady(node: Resource): boolean {
   const conditions = (node.status?.conditions ?? []) as { type?: string; status?: string }[];
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-function selectorMatches(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
-  return Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v);
 }
 
 /** Two bindings clash on the same port and protocol when their addresses overlap (0.0.0.0 overlaps all). */

@@ -87,13 +87,22 @@ describe('Informer against a real API server', () => {
     await informer.waitForSync();
     expect(informer.get('default', 'inf-a')?.spec.image).toBe('persys/busybox:test');
 
+    const emptyStamp = informer.indexStamp(BY_NODE_NAME, 'node-1');
     const b = await api.client.create(container('inf-b', { nodeName: 'node-1' }));
     await waitFor(() => informer.byIndex(BY_NODE_NAME, 'node-1').length === 1, 'inf-b indexed on node-1');
+    const filedStamp = informer.indexStamp(BY_NODE_NAME, 'node-1');
+    expect(filedStamp).not.toBe(emptyStamp);
 
     const a = informer.get('default', 'inf-a')!;
     const a2 = await api.client.update({ ...a, spec: { ...a.spec, args: ['serve'] } });
     await waitFor(() => informer.get('default', 'inf-a')?.metadata.resourceVersion === a2.metadata.resourceVersion, 'inf-a update');
     expect(informer.get('default', 'inf-a')?.spec.args).toEqual(['serve']);
+    // inf-a is on no node: node-1's stamp holds; a change of inf-b moves it.
+    expect(informer.indexStamp(BY_NODE_NAME, 'node-1')).toBe(filedStamp);
+    const b2 = await api.client.update({ ...b, metadata: { ...b.metadata, labels: { v: '2' } } });
+    await waitFor(() => informer.get('default', 'inf-b')?.metadata.resourceVersion === b2.metadata.resourceVersion, 'inf-b update');
+    const changedStamp = informer.indexStamp(BY_NODE_NAME, 'node-1');
+    expect(changedStamp).not.toBe(filedStamp);
 
     await api.client.create(container('inf-c', {}, { ownerReferences: [{ apiVersion: 'persys.dev/v1', kind: 'ContainerSet', name: 'set', uid: 'owner-uid-1' }] }));
     await waitFor(() => informer.byIndex(BY_OWNER_UID, 'owner-uid-1').length === 1, 'inf-c indexed by owner');
@@ -101,10 +110,12 @@ describe('Informer against a real API server', () => {
     await api.client.delete('Container', 'inf-b', 'default');
     await waitFor(() => informer.get('default', 'inf-b') === undefined, 'inf-b deleted');
     expect(informer.byIndex(BY_NODE_NAME, 'node-1')).toEqual([]);
+    expect(informer.indexStamp(BY_NODE_NAME, 'node-1')).not.toBe(changedStamp);
     expect(events).toEqual([
       'add inf-a',
       'add inf-b',
       `update inf-a ${a.metadata.resourceVersion}->${a2.metadata.resourceVersion}`,
+      `update inf-b ${b.metadata.resourceVersion}->${b2.metadata.resourceVersion}`,
       'add inf-c',
       'delete inf-b',
     ]);

@@ -63,6 +63,9 @@ export class Informer {
   private readonly indexers = new Map<string, IndexFunc>();
   // index name → indexed value → keys
   private readonly indices = new Map<string, Map<string, Set<string>>>();
+  /** Per index and value, the change count when something filed there last changed (see indexStamp). */
+  private readonly stamps = new Map<string, Map<string, number>>();
+  private changes = 0;
   private readonly handlers = new Set<EventHandler>();
   private resourceVersion = '';
   private synced = false;
@@ -137,6 +140,16 @@ export class Informer {
     return [...this.items.keys()];
   }
 
+  /**
+   * A number that changes whenever an object filed under `value` in index `indexName` is added, changed
+   * or removed: a cache of something computed from byIndex(indexName, value) is current while it holds.
+   */
+  indexStamp(indexName: string, value: string): number {
+    const stamps = this.stamps.get(indexName);
+    if (!stamps) throw new Error(`informer for ${this.kind} has no index ${JSON.stringify(indexName)}`);
+    return stamps.get(value) ?? 0;
+  }
+
   /** Objects filed under `value` in index `indexName`. */
   byIndex(indexName: string, value: string): Resource[] {
     const index = this.indices.get(indexName);
@@ -148,6 +161,7 @@ export class Informer {
     if (this.indexers.has(name)) throw new Error(`index ${JSON.stringify(name)} already registered`);
     this.indexers.set(name, fn);
     this.indices.set(name, new Map());
+    this.stamps.set(name, new Map());
     for (const [key, obj] of this.items) this.fileUnder(name, fn, key, obj);
   }
 
@@ -310,7 +324,9 @@ export class Informer {
 
   private fileUnder(name: string, fn: IndexFunc, key: string, obj: Resource): void {
     const index = this.indices.get(name)!;
+    const stamps = this.stamps.get(name)!;
     for (const v of this.indexValues(name, fn, obj)) {
+      stamps.set(v, ++this.changes);
       let keys = index.get(v);
       if (!keys) index.set(v, (keys = new Set()));
       keys.add(key);
@@ -319,10 +335,15 @@ export class Informer {
 
   private unfile(name: string, fn: IndexFunc, key: string, obj: Resource): void {
     const index = this.indices.get(name)!;
+    const stamps = this.stamps.get(name)!;
     for (const v of this.indexValues(name, fn, obj)) {
       const keys = index.get(v);
       keys?.delete(key);
-      if (keys?.size === 0) index.delete(v);
+      // The count only grows, so a value filed again later gets a stamp no cache has seen.
+      if (keys?.size === 0) {
+        index.delete(v);
+        stamps.delete(v);
+      } else stamps.set(v, ++this.changes);
     }
   }
 }
