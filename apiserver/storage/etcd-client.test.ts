@@ -1,9 +1,9 @@
 // The etcd client's fault handling against a real etcd: requests etcd refuses (here: larger than its
 // gRPC receive limit, RESOURCE_EXHAUSTED) must not open the breaker that guards every other call.
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
+import { Etcd3, GRPCUnavailableError } from 'etcd3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { newEtcdClient } from './etcd-client.js';
+import { isMemberUnreachable, newEtcdClient } from './etcd-client.js';
 import { EtcdStorage, MAX_REQUEST_BYTES } from './etcd.js';
 import { InvalidRequestError } from './errors.js';
 
@@ -20,6 +20,17 @@ async function refuseOversizedPuts(client: Etcd3, times: number): Promise<string
   }
   return errors;
 }
+
+describe('which failures open a member\'s breaker', () => {
+  it('counts a member that cannot be reached, not one that says the cluster is between leaders', () => {
+    expect(isMemberUnreachable(new GRPCUnavailableError('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED'))).toBe(true);
+    expect(isMemberUnreachable(Object.assign(new Error('14 UNAVAILABLE: Connection dropped'), { code: 14 }))).toBe(true);
+    for (const busy of ['etcdserver: no leader', 'etcdserver: leader changed', 'etcdserver: request timed out']) {
+      expect(isMemberUnreachable(new GRPCUnavailableError(`14 UNAVAILABLE: ${busy}`))).toBe(false);
+    }
+    expect(isMemberUnreachable(new Error('etcdserver: mvcc: required revision has been compacted'))).toBe(false);
+  });
+});
 
 describe('etcd client fault handling', () => {
   const clients: Etcd3[] = [];

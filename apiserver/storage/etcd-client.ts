@@ -1,6 +1,6 @@
 // The etcd3 client the API server uses: keepalive, message limits, and fault handling in which only
 // an unreachable member opens a breaker (etcd3's default counts e.g. RESOURCE_EXHAUSTED and ABORTED).
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, retry } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Etcd3, GRPCUnavailableError, type IOptions } from 'etcd3';
 
 /**
@@ -18,17 +18,30 @@ export function isUnavailable(err: Error): boolean {
   return err instanceof GRPCUnavailableError || (err as { code?: unknown }).code === 14;
 }
 
+/**
+ * etcd's answers while the cluster elects a leader or is slow to commit. The member that says so is up:
+ * counting them would open every survivor's breaker when the leader dies, and the API server would then
+ * refuse all work for 5 s after a ~1 s election.
+ */
+const CLUSTER_BUSY = /etcdserver: (no leader|leader changed|request timed out)/;
+
+/** Whether the member itself could not be reached: what opens its breaker. */
+export function isMemberUnreachable(err: Error): boolean {
+  return isUnavailable(err) && !CLUSTER_BUSY.test(err.message);
+}
+
 /** Per member: open for 5 s after 3 consecutive connection failures (etcd3's default timing). */
 export function memberBreaker() {
-  return circuitBreaker(handleWhen(isUnavailable), { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(3) });
+  return circuitBreaker(handleWhen(isMemberUnreachable), { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(3) });
 }
 
 /** The fault handling for new Etcd3({ faultHandling }). */
 export function faultHandling(): NonNullable<IOptions['faultHandling']> {
   return {
     host: () => memberBreaker(),
-    // Each retry goes to another member; a request etcd refused is never sent again.
-    global: retry(handleWhen(isUnavailable), { maxAttempts: 3 }),
+    // Each retry goes to another member, after 100 ms, then 200 ms …: about 1.5 s in all, the length of
+    // an election at etcd's default timing. A request etcd refused is never sent again.
+    global: retry(handleWhen(isUnavailable), { maxAttempts: 5, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 800 }) }),
     // watchBackoff: etcd3's default (exponential, at most 30 s).
   };
 }
