@@ -110,9 +110,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const peers = new PeerApiServers(store, advertise, { caPem: Buffer.from(caPem), certPem: Buffer.from(serverCertPem), keyPem: serverKeyPem });
   const hub = new AgentHub({ store, watches, logger: log, metrics: agentHubMetrics(registry), streamServer: advertise });
   const server = new Server({
-    // As the agents' (node-agent/connection.ts): a dead agent link is found within 10 s and its node's
-    // stream marked lost; the node controller's grace periods are longer than that.
-    'grpc.keepalive_time_ms': 5_000,
+    // A ping 2 s after the last answer, given 5 s to come back: an agent link gone silent (a frozen or
+    // cut-off host) is found 5-7 s later and its node's stream marked lost. Pinging often costs a
+    // frame per agent every 2 s (500/s at 1,000 nodes); the 5 s timeout, not the interval, is what a
+    // busy peer must meet, and the node controller's grace periods are longer than the total.
+    'grpc.keepalive_time_ms': 2_000,
     'grpc.keepalive_timeout_ms': 5_000,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,

@@ -12,12 +12,13 @@ export const MESSAGE_STREAM_LOST = 'agent stream lost and not re-established';
 /**
  * The shipped timing (why it is safe: README, "Why these defaults are safe"). A lease not renewed for
  * 40 s (four 10 s heartbeats; above the agents' 10 s stream keepalive) is a silent node. A node whose
- * stream broke from its side and that did not renew within 5 s (a live agent reconnects in about 1 s)
- * is lost. Its Containers are replaced 5 s later. Losing a host thus costs about 10 s, where Swarm
+ * stream broke from its side and that did not renew within 3 s (a live agent reconnects in about 1 s)
+ * is lost. Its Containers are replaced 5 s later. Losing a host thus costs about 8 s when its sockets
+ * close and 13-15 s when it goes silent (the API server's keepalive finds that in 5-7 s), where Swarm
  * needs three missed 5 s heartbeats.
  */
 export const DEFAULT_NODE_GRACE_PERIOD_MS = 40_000;
-export const DEFAULT_STREAM_LOSS_GRACE_PERIOD_MS = 5_000;
+export const DEFAULT_STREAM_LOSS_GRACE_PERIOD_MS = 3_000;
 export const DEFAULT_EVICTION_TIMEOUT_MS = 5_000;
 /** Containers per second; the bucket holds one second's worth, so a small node is drained at once. */
 export const DEFAULT_EVICTIONS_PER_SECOND = 10;

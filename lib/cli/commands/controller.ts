@@ -101,7 +101,7 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     type: 'string',
     env: 'PERSYS_NODE_STREAM_LOSS_GRACE_PERIOD',
     valueName: 'DURATION',
-    default: '5s',
+    default: '3s',
     description:
       "how long a node whose agent stream broke from the agent's side (crash, lost host or link) has to reconnect to any API server before it is NotReady; a live agent reconnects in about 1s; streams an API server closes itself (restart, crash) never count",
   },
