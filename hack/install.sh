@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what persys needs on a fresh Debian machine (as root): etcd, Docker, protoc, busybox
-# for test images, docker-compose (the compatibility tests and benchmark compare with it), a registry
+# for test images, iproute2 and jq for the tests, docker-compose (the compatibility tests and benchmark compare with it), a registry
 # with htpasswd for the image tests, and the npm dependencies. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,9 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 # The image tests run a real registry (CNCF distribution) with htpasswd basic auth.
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v htpasswd >/dev/null || need+=(apache2-utils)
+# Second Docker "hosts" live in network namespaces; the CLI tests pipe output through jq.
+command -v ip >/dev/null || need+=(iproute2)
+command -v jq >/dev/null || need+=(jq)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -14,11 +14,9 @@ trap 'rm -f "$report"' EXIT
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 status=$?
 if [ -s "$report" ]; then
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`${r.numPassedTests} passed, ${r.numFailedTests + (r.numFailedTestSuites || 0)} failed`);
-  ' "$report"
+  node hack/test-summary.mjs "$report" "$status" || { [ $status -eq 0 ] && status=1; }
 else
+  echo "vitest wrote no report (exit code $status): it failed before running any test"
   echo "0 passed, 1 failed"
   [ $status -eq 0 ] && status=1
 fi

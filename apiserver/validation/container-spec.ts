@@ -2,6 +2,7 @@
 // template and a CronJob's jobTemplate. Env and resource rules are shared with SwarmService.
 import { isIP } from 'node:net';
 import type { ResourceRequirements } from '../../lib/gen/persys/v1/meta.js';
+import { imageReferenceError } from '../../lib/registry/reference.js';
 import type { ContainerSpec, EnvVar, KeyToPath, LocalObjectReference } from '../../lib/gen/persys/v1/workloads.js';
 import type { FieldErrors } from './errors.js';
 import { fieldPath, itemPath } from './field-path.js';
@@ -22,9 +23,11 @@ export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 /** File mode bits of a projected file: 0 to 0777. */
 const MAX_FILE_MODE = 0o777;
 
+/** An image reference as Docker reads it: [registry[:port]/]name[:tag][@digest], the name at most 255 characters. */
 export function validateImage(errs: FieldErrors, path: string, image: string | undefined): void {
-  if (!image) errs.add(path, 'required');
-  else if (/\s/.test(image)) errs.add(path, `must not contain whitespace, got ${JSON.stringify(image)}`);
+  if (!image) return errs.add(path, 'required');
+  const why = imageReferenceError(image);
+  if (why) errs.add(path, why);
 }
 
 export function validateEnv(env: Conformed<EnvVar>[] | undefined, path: string, errs: FieldErrors): void {

@@ -58,6 +58,9 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   },
   { name: 'replicas as a string', manifest: containerSet(`replicas: "3"\n${TEMPLATE}`), path: 'spec.replicas', message: 'expected integer, got string' },
   { name: 'an image that is a number', manifest: container('image: 5'), path: 'spec.image', message: 'expected string, got number' },
+  { name: 'an image that is not a reference', manifest: container("image: '%s%n'"), path: 'spec.image', message: 'invalid reference format' },
+  { name: 'an image name of 70,000 characters', manifest: container(`image: ${'a'.repeat(70_000)}`), path: 'spec.image', message: 'no more than 255 characters' },
+  { name: 'an uppercase image repository', manifest: container('image: Nginx:1'), path: 'spec.image', message: 'repository name must be lowercase' },
   { name: 'ports that are a mapping', manifest: container('image: x\nports: {containerPort: 80}'), path: 'spec.ports', message: 'expected array, got object' },
   { name: 'an int32 out of range', manifest: container('image: x\nports:\n- {containerPort: 80, hostPort: 3000000000}'), path: 'spec.ports[0].hostPort', message: 'out of int32 range' },
   { name: 'a fractional port', manifest: container('image: x\nports:\n- containerPort: 80.5'), path: 'spec.ports[0].containerPort', message: 'expected integer, got 80.5' },
@@ -94,7 +97,7 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   },
   // Container
   { name: 'a Container without image', manifest: container('command: [httpd]'), path: 'spec.image', message: 'required' },
-  { name: 'an image with whitespace', manifest: container('image: "busybox latest"'), path: 'spec.image', message: 'must not contain whitespace' },
+  { name: 'an image with whitespace', manifest: container('image: "busybox latest"'), path: 'spec.image', message: 'invalid reference format' },
   { name: 'a containerPort above 65535', manifest: container('image: x\nports:\n- containerPort: 80\n- containerPort: 70000'), path: 'spec.ports[1].containerPort', message: 'must be 1-65535' },
   { name: 'a port without containerPort', manifest: container('image: x\nports:\n- hostPort: 80'), path: 'spec.ports[0].containerPort', message: 'must be 1-65535' },
   { name: 'a hostPort above 65535', manifest: container('image: x\nports:\n- {containerPort: 80, hostPort: 65536}'), path: 'spec.ports[0].hostPort', message: 'must be 0-65535' },

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApiServer, type TestApiServer } from '../../e2e/harness/apiserver.js';
-import { netnsSupported, startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
+import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { waitFor } from '../../e2e/harness/wait.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { silentLogger } from '../../lib/observability/logger.js';
@@ -18,7 +18,6 @@ import { runControllers, type RunningControllers } from '../runtime/manager.js';
 import { newSwarmController, type SwarmCaller } from './controller.js';
 import { recordOfSecret } from './join-tokens.js';
 
-const canNetns = await netnsSupported();
 const NODE = 'swa-a';
 const NS = 'swa-shop';
 // Away from the veth /30s (10.231/16) and second engines' bridges (10.233/16).
@@ -26,7 +25,7 @@ const ADDR_POOL = ['10.242.0.0/16'];
 // A new task first tries the (unreachable) registry, which takes ~20 s here before the local image is used.
 const CONVERGE_MS = 100_000;
 
-describe.skipIf(!canNetns)('swarm controller on a real engine (needs root to create a network namespace)', () => {
+describe('swarm controller on a real engine (needs root: a network namespace)', () => {
   let api: TestApiServer;
   let second: SecondDocker;
   let docker: Dockerode;

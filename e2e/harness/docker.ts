@@ -53,21 +53,9 @@ export interface SecondDocker {
   stop(): Promise<void>;
 }
 
-/** Thrown when this machine cannot create network namespaces (not root, or no CAP_NET_ADMIN). */
+/** Thrown when this machine cannot create network namespaces (no iproute2, not root, or no CAP_NET_ADMIN). */
 export class NetnsUnavailableError extends Error {
   override readonly name = 'NetnsUnavailableError';
-}
-
-/** Whether `ip netns add` works here, so tests can skip with a clear message when it does not. */
-export async function netnsSupported(): Promise<boolean> {
-  const probe = `persys-probe-${process.pid}`;
-  try {
-    await run('ip', ['netns', 'add', probe]);
-    await run('ip', ['netns', 'del', probe]);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,30}$/;
@@ -105,7 +93,9 @@ export async function startSecondDocker(name: string, opts: SecondDockerOptions 
   try {
     await run('ip', ['netns', 'add', name]);
   } catch (e) {
-    throw new NetnsUnavailableError(`cannot create network namespace ${name}: ${(e as Error).message}`);
+    throw new NetnsUnavailableError(
+      `cannot create network namespace ${name} (these tests need iproute2, which hack/install.sh installs, and root): ${(e as Error).message}`,
+    );
   }
   let link: VethLink | undefined;
   let pid: number | undefined;

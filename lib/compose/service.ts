@@ -1,5 +1,6 @@
 // One compose service → ComposeService (everything but configHash and cross-service checks, which
 // need the whole file: declared networks/volumes, depends_on targets and cycles).
+import { imageReferenceError } from '../registry/reference.js';
 import { parseDeploy } from './deploy.js';
 import { parseEnvFiles } from './env-file.js';
 import { parseFileMountRefs, resolveFileMounts, type FileSection } from './file-mounts.js';
@@ -103,7 +104,8 @@ function image(svc: RawMap, path: string, p: Problems): string {
     else if (img === '') p.at(child(path, 'image'), 'must not be empty');
     return '';
   }
-  if (/\s/.test(img)) p.at(child(path, 'image'), `invalid image ${JSON.stringify(img)}: must not contain whitespace`);
+  const why = imageReferenceError(img);
+  if (why) p.at(child(path, 'image'), why);
   return img;
 }
 

@@ -62,3 +62,48 @@ export function withDefaultTag(image: string): string {
   const ref = parseImageReference(image);
   return ref.tag || ref.digest ? image : `${image}:latest`;
 }
+
+// Docker's reference grammar (distribution/reference): name [":" tag] ["@" digest].
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:.]+\\])(?::[0-9]+)?`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const NAME = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** Docker's limit on the name part (registry and repository). */
+export const MAX_IMAGE_NAME_LENGTH = 255;
+
+/** Why Docker would refuse this reference ("invalid reference format"), or undefined when it is one. */
+export function imageReferenceError(image: string): string | undefined {
+  if (image === '') return 'must not be empty';
+  let name = image;
+  let digest = '';
+  const at = name.indexOf('@');
+  if (at >= 0) {
+    digest = name.slice(at + 1);
+    name = name.slice(0, at);
+  }
+  let tag: string | undefined;
+  const colon = name.lastIndexOf(':');
+  if (colon > name.lastIndexOf('/')) {
+    tag = name.slice(colon + 1);
+    name = name.slice(0, colon);
+  }
+  if (name.length > MAX_IMAGE_NAME_LENGTH) return `the name must be no more than ${MAX_IMAGE_NAME_LENGTH} characters, got ${name.length}`;
+  if (!NAME.test(name)) {
+    const path = name.slice(name.indexOf('/') + 1);
+    if (NAME.test(name.toLowerCase()) && path !== path.toLowerCase()) return `repository name must be lowercase, got ${JSON.stringify(name)}`;
+    return `invalid reference format: ${JSON.stringify(truncated(image))} is not [registry[:port]/]name[:tag][@digest], where name is lowercase letters, digits and separators (. _ __ -)`;
+  }
+  if (tag !== undefined && !TAG.test(tag)) return `invalid tag ${JSON.stringify(truncated(tag))}: up to 128 letters, digits, _ . or -, not starting with . or -`;
+  if (at >= 0) {
+    if (!DIGEST.test(digest)) return `invalid digest ${JSON.stringify(truncated(digest))}: expected algorithm:hex, e.g. sha256: and 64 hex digits`;
+    if (digest.startsWith('sha256:') && !SHA256_HEX.test(digest.slice('sha256:'.length))) return 'invalid digest: sha256 takes 64 lowercase hex digits';
+  }
+  return undefined;
+}
+
+function truncated(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

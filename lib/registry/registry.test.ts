@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { credentialsFor, dockerConfigJson, encodeRegistryAuth, parseDockerConfigJson, registryHostOf } from './credentials.js';
-import { defaultPullPolicy, effectivePullPolicy, parseImageReference, withDefaultTag } from './reference.js';
+import { defaultPullPolicy, effectivePullPolicy, imageReferenceError, parseImageReference, withDefaultTag } from './reference.js';
 
 describe('parseImageReference', () => {
   it.each([
@@ -87,5 +87,48 @@ describe('docker config JSON', () => {
       expect(v).toMatch(/^[A-Za-z0-9_-]+={0,2}$/);
       expect(JSON.parse(Buffer.from(v, 'base64url').toString()).password).toBe(password);
     }
+  });
+});
+
+describe('imageReferenceError (Docker\'s reference grammar)', () => {
+  const SHA = 'a'.repeat(64);
+  it.each([
+    'nginx',
+    'nginx:1.27-alpine',
+    'team/app_v2:v1.0',
+    'my--repo/a__b.c',
+    '127.0.0.1:5000/private/busybox:v2',
+    'localhost/app',
+    '[::1]:5000/app:1',
+    `ghcr.io/o/a@sha256:${SHA}`,
+    `app:1@sha256:${SHA}`,
+    'persys/busybox:test',
+  ])('accepts %s', (image) => {
+    expect(imageReferenceError(image)).toBeUndefined();
+  });
+
+  it.each([
+    ['%s%n', 'invalid reference format'],
+    ['nginx latest', 'invalid reference format'],
+    ['Nginx', 'repository name must be lowercase'],
+    ['ghcr.io/Team/app', 'repository name must be lowercase'],
+    ['app:', 'invalid tag'],
+    ['app:-x', 'invalid tag'],
+    [`app:${'t'.repeat(129)}`, 'invalid tag'],
+    ['app@sha256:abc', 'invalid digest'],
+    [`app@sha256:${'A'.repeat(64)}`, 'sha256 takes 64 lowercase hex digits'],
+    ['/app', 'invalid reference format'],
+    ['app/', 'invalid reference format'],
+    ['a..b', 'invalid reference format'],
+    ['', 'must not be empty'],
+  ])('refuses %s: %s', (image, why) => {
+    expect(imageReferenceError(image)).toContain(why);
+  });
+
+  it('refuses a name over 255 characters without echoing all of it', () => {
+    const why = imageReferenceError('a'.repeat(70_000))!;
+    expect(why).toBe('the name must be no more than 255 characters, got 70000');
+    expect(imageReferenceError(`${'a'.repeat(255)}:v1`)).toBeUndefined();
+    expect(imageReferenceError(`${'%'.repeat(1000)}`)!.length).toBeLessThan(400);
   });
 });

@@ -2,14 +2,13 @@
 // agent does on one node stays on that node's engine.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ensureDocker, netnsSupported, startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
+import { ensureDocker, startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { DockerRuntime } from './runtime.js';
 import { createOptions } from './spec.js';
 
-const canNetns = await netnsSupported();
 const NS = `rt2${randomUUID().slice(0, 8)}`;
 
-describe.skipIf(!canNetns)('DockerRuntime on a second Docker host (needs root to create a network namespace)', () => {
+describe('DockerRuntime on a second Docker host (needs root: a network namespace)', () => {
   let second: SecondDocker;
   let remote: DockerRuntime;
   let local: DockerRuntime;
@@ -45,8 +44,3 @@ describe.skipIf(!canNetns)('DockerRuntime on a second Docker host (needs root to
   });
 });
 
-if (!canNetns) {
-  describe('DockerRuntime on a second Docker host', () => {
-    it.skip('skipped: `ip netns add` is not permitted here (needs root / CAP_NET_ADMIN)', () => {});
-  });
-}

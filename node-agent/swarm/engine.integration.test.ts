@@ -3,13 +3,12 @@
 // and a network persys did not create standing by to prove they are left alone.
 import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { netnsSupported, startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
+import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import type { SwarmRequest, SwarmResponse } from '../../lib/gen/persys/v1/agent.js';
 import type { DeepPartial, SwarmService, SwarmServiceSpec, SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { SwarmEngine } from './engine.js';
 
-const canNetns = await netnsSupported();
 const NODE = 'swe-node';
 const NS = 'shop';
 const TEST_TIMEOUT = 120_000;
@@ -24,7 +23,7 @@ function service(name: keyof typeof uids, spec: DeepPartial<SwarmServiceSpec>): 
   return { apiVersion: 'persys.dev/v1', kind: 'SwarmService', metadata: { name, namespace: NS, uid: uids[name] }, spec };
 }
 
-describe.skipIf(!canNetns)('SwarmEngine on a real engine (needs root to create a network namespace)', () => {
+describe('SwarmEngine on a real engine (needs root: a network namespace)', () => {
   let second: SecondDocker;
   let docker: Dockerode;
   let engine: SwarmEngine;
@@ -214,8 +213,3 @@ describe.skipIf(!canNetns)('SwarmEngine on a real engine (needs root to create a
   }, TEST_TIMEOUT);
 });
 
-if (!canNetns) {
-  describe('SwarmEngine on a real engine', () => {
-    it.skip('skipped: `ip netns add` is not permitted here (needs root / CAP_NET_ADMIN)', () => {});
-  });
-}

@@ -2,7 +2,7 @@
 // against a real engine in its own network namespace and a real registry with htpasswd auth.
 import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { netnsSupported, startSecondDocker, type SecondDocker } from '../../e2e/harness/docker.js';
+import { startSecondDocker, type SecondDocker } from '../../e2e/harness/docker.js';
 import { startRegistry, type TestRegistry } from '../../e2e/harness/registry.js';
 import type { SwarmResponse } from '../../lib/gen/persys/v1/agent.js';
 import type { DeepPartial, SwarmService, SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
@@ -10,14 +10,13 @@ import { silentLogger } from '../../lib/observability/logger.js';
 import { encodeRegistryAuth } from '../../lib/registry/credentials.js';
 import { SwarmEngine } from './engine.js';
 
-const canNetns = await netnsSupported();
 const NODE = 'swr-node';
 const NS = 'reg';
 const TEST_TIMEOUT = 150_000;
 const CONVERGE = { timeout: 120_000, interval: 1_000 };
 const USER = { username: 'puller', password: 'pull-me-9' };
 
-describe.skipIf(!canNetns)('SwarmEngine with registry credentials (needs root for a network namespace)', () => {
+describe('SwarmEngine with registry credentials (needs root: a network namespace)', () => {
   let second: SecondDocker;
   let docker: Dockerode;
   let engine: SwarmEngine;
@@ -92,8 +91,3 @@ describe.skipIf(!canNetns)('SwarmEngine with registry credentials (needs root fo
   }, TEST_TIMEOUT);
 });
 
-if (!canNetns) {
-  describe('SwarmEngine with registry credentials', () => {
-    it.skip('skipped: `ip netns add` is not permitted here (needs root / CAP_NET_ADMIN)', () => {});
-  });
-}
