@@ -19,7 +19,7 @@ import { swarmOperationsService } from './api/swarm.js';
 import { AgentHub } from './agents/hub.js';
 import { joinService } from './agents/join.js';
 import { agentHubMetrics } from './agents/metrics.js';
-import { caCertHash, type CertBundle } from './pki/index.js';
+import { caCertHash, type CertBundle } from '../lib/pki/index.js';
 import { startGarbageCollector } from './registry/gc.js';
 import { ensureBootstrapNamespaces } from './registry/bootstrap.js';
 import { ResourceStore } from './registry/store.js';

@@ -3,5 +3,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { runCli } = await import('../lib/cli/entry.ts');
+const { runCli } = await import('../cmd/persys.ts');
 await runCli();

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { ItemExponentialRateLimiter } from '../controllers/runtime/ratelimit.js';
-import { WorkQueue } from '../controllers/runtime/workqueue.js';
+import { ItemExponentialRateLimiter } from '../lib/queue/ratelimit.js';
+import { WorkQueue } from '../lib/queue/workqueue.js';
 import { containerSpecReferences, type ConfigKind } from '../lib/api/references.js';
 import type { Resource } from '../lib/api/resource.js';
 import { silentLogger } from '../lib/observability/logger.js';
@@ -40,6 +40,7 @@ import {
 import { ConfigVolumes, mountsConfig } from './volumes/config-volumes.js';
 
 import type { DesiredStateConsumer, StatusSink } from './desired-router.js';
+import { API_VERSION } from '../lib/api/kinds.js';
 export type { StatusSink };
 
 export interface NodeAgentOptions {
@@ -446,7 +447,7 @@ export class NodeAgent implements DesiredStateConsumer {
     if (!this.sink || this.reported.get(uid) === json) return;
     this.reported.set(uid, json);
     this.pendingReports.push({
-      apiVersion: obj.apiVersion || 'persys.dev/v1',
+      apiVersion: obj.apiVersion || API_VERSION,
       kind: obj.kind,
       metadata: { namespace: obj.metadata.namespace, name: obj.metadata.name, uid },
       status,

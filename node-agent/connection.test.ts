@@ -2,7 +2,7 @@
 // connections (no API server: what is checked is which address is dialled next and how long it waits).
 import { createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createCa, issueCertificate } from '../apiserver/pki/index.js';
+import { createCa, issueCertificate } from '../lib/pki/index.js';
 import { defaultJoinServer, parseServerList, splitHostPort } from './address.js';
 import { NodeAgent } from './agent.js';
 import { AgentConnection, backoffDelay } from './connection.js';

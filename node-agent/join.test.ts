@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caCertHash, createCa, issueCertificate, type CertBundle } from '../apiserver/pki/index.js';
+import { caCertHash, createCa, issueCertificate, type CertBundle } from '../lib/pki/index.js';
 import { CaPinMismatchError, credentialPaths, ensureNodeCredentials, fetchPinnedCa, JoinError } from './join.js';
 
 let ca: CertBundle;

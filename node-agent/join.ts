@@ -71,7 +71,7 @@ export async function ensureNodeCredentials(opts: JoinOptions): Promise<NodeCred
   if (!opts.caCertHash) throw new JoinError('--ca-cert-hash is required to join: it is how the agent knows the cluster CA');
   const caPem = await fetchPinnedCa(opts.joinServer, opts.caCertHash, opts.timeoutMs);
   // Loaded only to join: an agent that restarts with its certificate never needs it (and stays smaller).
-  const { caCertHash, createCsr } = await import('../apiserver/pki/index.js');
+  const { caCertHash, createCsr } = await import('../lib/pki/index.js');
   log.info({ joinServer: opts.joinServer, caCertHash: opts.caCertHash }, 'join port presented the pinned CA; joining');
   const { csrPem, keyPem } = await createCsr(`system:node:${opts.nodeName}`);
   const res = await callJoin(opts.joinServer, caPem, { token: opts.token, nodeName: opts.nodeName, csrPem }, opts.timeoutMs ?? 10_000);
@@ -113,7 +113,7 @@ export async function fetchPinnedCa(address: string, expectedHash: string, timeo
       reject(e instanceof JoinError ? e : new JoinError(`cannot reach the join port ${address}: ${e.message}`, { cause: e }));
     });
   });
-  const { caCertHash } = await import('../apiserver/pki/index.js');
+  const { caCertHash } = await import('../lib/pki/index.js');
   const want = expectedHash.toLowerCase();
   // The leaf is skipped: pinning a server certificate would not make the rest of the chain trustworthy.
   const cas = chain.slice(1).filter((c) => c.ca);

@@ -6,6 +6,7 @@ import type { PullBytes } from './images/progress.js';
 import { specHash } from './docker/labels.js';
 import type { ManagedContainer } from './runtime.js';
 import type { Condition } from '../lib/api/resource.js';
+import { conditionOf, withTransitionTime } from '../lib/api/conditions.js';
 
 /** kubelet's CrashLoopBackOff: 10 s doubling to 5 min, forgotten after 10 min of running. */
 export const RESTART_BACKOFF_INITIAL_MS = 10_000;
@@ -392,8 +393,5 @@ function readyCondition(
   } else {
     cond = { type: 'Ready', status: 'False', reason: status.reason ?? 'ContainerNotRunning' };
   }
-  const before = reported?.conditions?.find((x) => x.type === 'Ready');
-  cond.lastTransitionTime =
-    before?.status === cond.status && before.lastTransitionTime ? before.lastTransitionTime : new Date(now).toISOString();
-  return cond;
+  return withTransitionTime(conditionOf(reported?.conditions, 'Ready'), cond, new Date(now).toISOString());
 }

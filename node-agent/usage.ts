@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type Dockerode from 'dockerode';
-import { parseCpuMillis, parseMemoryBytes } from '../apiserver/validation/quantity.js';
+import { parseCpuMillis, parseMemoryBytes } from '../lib/api/quantity.js';
 import type { NodeUsage } from '../lib/gen/persys/v1/cluster.js';
 import type { ContainerUsage, NodeInfo } from '../lib/gen/persys/v1/agent.js';
 import type { ContainerRuntime, ManagedContainer } from './runtime.js';

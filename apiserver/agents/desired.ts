@@ -6,6 +6,7 @@ import type { Resource } from '../../lib/api/resource.js';
 import type { WatchEvent } from '../watch/event.js';
 import { compareRevisions } from '../watch/revision.js';
 import { deepEqual } from '../registry/merge.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export interface DesiredChange {
   type: 'UPSERT' | 'DELETE';
@@ -150,5 +151,5 @@ export class NodeDesiredState {
 
 /** The node only needs the key to forget a ConfigMap or Secret: no data goes out with a DELETE. */
 function keyOnlyDelete(kind: ConfigKind, namespace: string, name: string): DesiredChange {
-  return { type: 'DELETE', object: { apiVersion: 'persys.dev/v1', kind, metadata: { namespace, name } } };
+  return { type: 'DELETE', object: { apiVersion: API_VERSION, kind, metadata: { namespace, name } } };
 }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { JoinRequest, JoinResponse } from '../../lib/gen/persys/v1/agent.js';
 import { ApiStatusError, toServiceError } from '../api/status.js';
 import { NODE_USER_PREFIX, NODES_GROUP } from '../api/authz.js';
-import { InvalidCsrError, signCsr, type CertBundle } from '../pki/index.js';
+import { InvalidCsrError, signCsr, type CertBundle } from '../../lib/pki/index.js';
 import type { ResourceStore } from '../registry/store.js';
 import { dns1123SubdomainError } from '../validation/names.js';
 import { JoinTokenError, verifyJoinToken } from './tokens.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../lib/gen/persys/v1/agent.js';
-import { conditionOf, setCondition, statusAfterDockerHealth, statusAfterHello } from './node-status.js';
+import { conditionOf, setCondition } from '../../lib/api/conditions.js';
+import { statusAfterDockerHealth, statusAfterHello } from './node-status.js';
 
 const info: NodeInfo = {
   capacity: { cpu: '2', memory: '4Gi' },

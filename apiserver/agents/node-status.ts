@@ -1,31 +1,13 @@
 // The Node's status as its agent reports it: facts from Hello, the Ready and DockerReady conditions.
 // Pure functions of (previous status, report, time), so a write happens only when one returns a change.
 import type { NodeInfo } from '../../lib/gen/persys/v1/agent.js';
-import type { Condition } from '../../lib/api/resource.js';
+import { conditionOf, setCondition } from '../../lib/api/conditions.js';
 
 const nonEmpty = <T extends Record<string, unknown>>(o: T | undefined): T | undefined => {
   if (!o) return undefined;
   const out = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== '' && v !== undefined)) as T;
   return Object.keys(out).length ? out : undefined;
 };
-
-/** Replaces the condition of the same type; its transition time moves only when its status does. */
-export function setCondition(conditions: Condition[] | undefined, next: Condition, now: string): Condition[] {
-  const list = [...(conditions ?? [])];
-  const i = list.findIndex((c) => c.type === next.type);
-  const prev = i >= 0 ? list[i] : undefined;
-  const merged: Condition = {
-    ...next,
-    lastTransitionTime: prev && prev.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : now,
-  };
-  if (i >= 0) list[i] = merged;
-  else list.push(merged);
-  return list;
-}
-
-export function conditionOf(status: any, type: string): Condition | undefined {
-  return ((status?.conditions ?? []) as Condition[]).find((c) => c.type === type);
-}
 
 /** The status after a Hello: reported facts replace the old ones; other writers' fields (swarm, usage, other conditions) stay. */
 export function statusAfterHello(prev: any, info: NodeInfo, now: string): any {

@@ -5,7 +5,7 @@
 import { status as Code, Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { AGENT_STREAM_LOST_ANNOTATION, AGENT_STREAM_SERVER_ANNOTATION } from '../../lib/api/annotations.js';
-import { findKind } from '../../lib/api/kinds.js';
+import { API_VERSION, findKind } from '../../lib/api/kinds.js';
 import { fromWire, toWire, type Resource } from '../../lib/api/resource.js';
 import type { AgentMessage, AgentRequest, ContainerUsage, Heartbeat, NodeInfo, ServerMessage, StreamChunk } from '../../lib/gen/persys/v1/agent.js';
 import type { NodeUsage } from '../../lib/gen/persys/v1/cluster.js';
@@ -20,7 +20,8 @@ import type { Watcher } from '../watch/watcher.js';
 import type { WatchEvent } from '../watch/event.js';
 import { CONFIG_KINDS, isBoundTo, NODE_BOUND_KINDS, NodeDesiredState, type DesiredChange } from './desired.js';
 import type { AgentHubMetrics } from './metrics.js';
-import { conditionOf, statusAfterDockerHealth, statusAfterHello } from './node-status.js';
+import { conditionOf } from '../../lib/api/conditions.js';
+import { statusAfterDockerHealth, statusAfterHello } from './node-status.js';
 
 export type AgentStream = ServerDuplexStream<AgentMessage, ServerMessage>;
 
@@ -48,7 +49,6 @@ export interface LastHeartbeat {
   containers: ContainerUsage[];
 }
 
-const API_VERSION = 'persys.dev/v1';
 /** Agent messages read ahead of the one being handled before the stream is paused. */
 const MAX_PENDING = 16;
 const nowRfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

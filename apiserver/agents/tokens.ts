@@ -6,6 +6,7 @@ import { SYSTEM_NAMESPACE } from '../registry/bootstrap.js';
 import type { ResourceStore } from '../registry/store.js';
 import { ApiStatusError } from '../api/status.js';
 import { status as Code } from '@grpc/grpc-js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export const JOIN_TOKEN_TYPE = 'persys.dev/join-token';
 export const TOKEN_PATTERN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
@@ -60,7 +61,7 @@ export async function createJoinToken(
     if (opts.description) stringData[DATA_DESCRIPTION] = opts.description;
     try {
       const stored = await store.create(
-        { apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: tokenSecretName(id), namespace: SYSTEM_NAMESPACE }, type: JOIN_TOKEN_TYPE, stringData },
+        { apiVersion: API_VERSION, kind: 'Secret', metadata: { name: tokenSecretName(id), namespace: SYSTEM_NAMESPACE }, type: JOIN_TOKEN_TYPE, stringData },
         { identity: opts.identity },
       );
       return { token: `${id}.${secret}`, expiresAt, secret: stored };

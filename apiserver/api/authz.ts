@@ -8,7 +8,7 @@ import {
   status as Code,
   type ServerInterceptor,
 } from '@grpc/grpc-js';
-import { identityFromPeerCertificate, type Identity } from '../pki/index.js';
+import { identityFromPeerCertificate, type Identity } from '../../lib/pki/index.js';
 
 export const ADMIN_GROUP = 'system:masters';
 export const CONTROLLERS_GROUP = 'system:controllers';

@@ -21,7 +21,7 @@ import type {
   WatchEvent,
   WatchRequest,
 } from '../../lib/gen/persys/v1/api.js';
-import type { Identity } from '../pki/index.js';
+import type { Identity } from '../../lib/pki/index.js';
 import { callerIdentity } from './authz.js';
 import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';

@@ -4,6 +4,7 @@
 import type { ResourceStore } from './store.js';
 import { ApiStatusError } from '../api/status.js';
 import { status as Code } from '@grpc/grpc-js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export const SYSTEM_NAMESPACE = 'persys-system';
 export const NODE_LEASE_NAMESPACE = 'persys-node-lease';
@@ -12,7 +13,7 @@ export const BOOTSTRAP_NAMESPACES = ['default', SYSTEM_NAMESPACE, NODE_LEASE_NAM
 export async function ensureBootstrapNamespaces(store: ResourceStore): Promise<void> {
   for (const name of BOOTSTRAP_NAMESPACES) {
     try {
-      await store.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name } }, { identity: 'system:apiserver' });
+      await store.create({ apiVersion: API_VERSION, kind: 'Namespace', metadata: { name } }, { identity: 'system:apiserver' });
     } catch (err) {
       if (!(err instanceof ApiStatusError && err.code === Code.ALREADY_EXISTS)) throw err;
     }

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, TooOldError } from './errors.js';
 import type { Storage, StorageEvent, StorageWatch } from './interface.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export interface StorageHarness {
   storage: Storage;
@@ -399,7 +400,7 @@ export function storageConformance(
 }
 
 function secret(name: string, data: string): Resource {
-  return { apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name, namespace: 'default' }, spec: { data } };
+  return { apiVersion: API_VERSION, kind: 'Secret', metadata: { name, namespace: 'default' }, spec: { data } };
 }
 
 function range(n: number): number[] {

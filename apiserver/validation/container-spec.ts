@@ -14,7 +14,7 @@ import {
   portNameError,
   configKeyError,
 } from './names.js';
-import { InvalidQuantityError, parseCpuMillis, parseMemoryBytes } from './quantity.js';
+import { InvalidQuantityError, parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 import { checkAbsolutePath, checkName, checkNonNegative, checkOneOf, checkRange } from './rules.js';
 import type { Conformed } from './schema.js';
 

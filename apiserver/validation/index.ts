@@ -2,5 +2,5 @@
 // throws one ValidationError listing every field problem. Quantity parsers are shared with the scheduler.
 export { admit, MAX_OBJECT_BYTES, type AdmitOptions } from './admit.js';
 export { ValidationError, type FieldError } from './errors.js';
-export { InvalidQuantityError, parseCpuMillis, parseMemoryBytes } from './quantity.js';
-export { scheduleError, parseDurationMs, SCHEDULE_MACROS } from './schedule.js';
+export { InvalidQuantityError, parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
+export { scheduleError, SCHEDULE_MACROS } from './schedule.js';

@@ -2,6 +2,7 @@
 // manifest must be refused with an error at an exact field path.
 import { parse } from 'yaml';
 import { MAX_OBJECT_BYTES, type AdmitOptions } from './index.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 const V = 'apiVersion: persys.dev/v1';
 
@@ -12,7 +13,7 @@ const containerSet = (spec: string) => `${V}\nkind: ContainerSet\nmetadata:\n  n
 const cronJob = (spec: string) => `${V}\nkind: CronJob\nmetadata:\n  name: tick\nspec:\n${spec.replace(/^/gm, '  ')}`;
 const swarm = (spec: string) => `${V}\nkind: SwarmService\nmetadata:\n  name: api\nspec:\n${spec.replace(/^/gm, '  ')}`;
 const compose = (file: string, extra = '') =>
-  ({ apiVersion: 'persys.dev/v1', kind: 'ComposeStack', metadata: { name: 'shop' }, spec: { compose: file, ...parse(extra || '{}') } });
+  ({ apiVersion: API_VERSION, kind: 'ComposeStack', metadata: { name: 'shop' }, spec: { compose: file, ...parse(extra || '{}') } });
 
 const TEMPLATE = `template:
   metadata:
@@ -40,7 +41,7 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   { name: 'a plural kind', manifest: `${V}\nkind: containers\nmetadata: {name: a}`, path: 'kind', message: 'did you mean "Container"?' },
   {
     name: 'an oversize object',
-    manifest: { apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: 'big' }, data: { blob: 'QUFB'.repeat(420_000) } },
+    manifest: { apiVersion: API_VERSION, kind: 'Secret', metadata: { name: 'big' }, data: { blob: 'QUFB'.repeat(420_000) } },
     path: '',
     message: `the limit is ${MAX_OBJECT_BYTES}`,
   },
@@ -337,7 +338,7 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   {
     name: 'changed data in an immutable Secret',
     manifest: `${V}\nkind: Secret\nmetadata: {name: s, namespace: default}\nimmutable: true\ndata: {a: Yg==}`,
-    opts: { old: { apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, type: 'Opaque', immutable: true, data: { a: 'YQ==' } } },
+    opts: { old: { apiVersion: API_VERSION, kind: 'Secret', metadata: { name: 's', namespace: 'default' }, type: 'Opaque', immutable: true, data: { a: 'YQ==' } } },
     path: 'data',
     message: 'field is immutable',
   },
@@ -357,13 +358,13 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   },
   {
     name: 'a dockerconfigjson without auths',
-    manifest: { apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: 'regcred' }, type: 'persys.dev/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from('{"credsStore":"desktop"}').toString('base64') } },
+    manifest: { apiVersion: API_VERSION, kind: 'Secret', metadata: { name: 'regcred' }, type: 'persys.dev/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from('{"credsStore":"desktop"}').toString('base64') } },
     path: 'data[.dockerconfigjson]',
     message: 'must be an object with "auths"',
   },
   {
     name: 'a dockerconfigjson entry without credentials',
-    manifest: { apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: 'regcred' }, type: 'persys.dev/dockerconfigjson', stringData: { '.dockerconfigjson': '{"auths":{"registry.example:5000":{"email":"a@b.c"}}}' } },
+    manifest: { apiVersion: API_VERSION, kind: 'Secret', metadata: { name: 'regcred' }, type: 'persys.dev/dockerconfigjson', stringData: { '.dockerconfigjson': '{"auths":{"registry.example:5000":{"email":"a@b.c"}}}' } },
     path: 'data[.dockerconfigjson]',
     message: 'auths["registry.example:5000"] needs username and password, auth, or identitytoken',
   },
@@ -374,21 +375,21 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
   { name: 'ConfigMap binaryData that is not base64', manifest: `${V}\nkind: ConfigMap\nmetadata: {name: app}\nbinaryData: {logo.png: "not base64!"}`, path: 'binaryData[logo.png]', message: 'must be valid base64' },
   {
     name: 'a ConfigMap over 1 MiB',
-    manifest: { apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { a: 'x'.repeat(700_000) }, binaryData: { b: Buffer.alloc(400_000).toString('base64') } },
+    manifest: { apiVersion: API_VERSION, kind: 'ConfigMap', metadata: { name: 'big' }, data: { a: 'x'.repeat(700_000) }, binaryData: { b: Buffer.alloc(400_000).toString('base64') } },
     path: 'data',
     message: 'data and binaryData are 1100000 bytes, the limit is 1048576 bytes (1 MiB)',
   },
   {
     name: 'changed binaryData in an immutable ConfigMap',
     manifest: `${V}\nkind: ConfigMap\nmetadata: {name: app, namespace: default}\nimmutable: true\nbinaryData: {a: Yg==}`,
-    opts: { old: { apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' }, immutable: true, binaryData: { a: 'YQ==' } } },
+    opts: { old: { apiVersion: API_VERSION, kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' }, immutable: true, binaryData: { a: 'YQ==' } } },
     path: 'binaryData',
     message: 'field is immutable',
   },
   {
     name: 'an immutable ConfigMap made mutable',
     manifest: `${V}\nkind: ConfigMap\nmetadata: {name: app, namespace: default}\ndata: {a: b}`,
-    opts: { old: { apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' }, immutable: true, data: { a: 'b' } } },
+    opts: { old: { apiVersion: API_VERSION, kind: 'ConfigMap', metadata: { name: 'app', namespace: 'default' }, immutable: true, data: { a: 'b' } } },
     path: 'immutable',
     message: 'field is immutable when true',
   },

@@ -1,8 +1,9 @@
 // Schedule parsing: the forms a CronJob may use and the reasons given for the rest.
 import { describe, expect, it } from 'vitest';
-import { parseDurationMs, scheduleError } from './schedule.js';
+import { parseDuration } from '../../lib/api/duration.js';
+import { scheduleError } from './schedule.js';
 
-describe('parseDurationMs', () => {
+describe('parseDuration (Go durations)', () => {
   it.each([
     ['10s', 10_000],
     ['5m', 300_000],
@@ -10,11 +11,11 @@ describe('parseDurationMs', () => {
     ['1.5h', 5_400_000],
     ['250ms', 250],
   ])('parses %s as %d ms', (d, ms) => {
-    expect(parseDurationMs(d)).toBe(ms);
+    expect(parseDuration(d)).toBe(ms);
   });
 
   it.each(['', '10', '10x', 'h', '1h 30m', '-5m'])('rejects %j', (d) => {
-    expect(parseDurationMs(d)).toBeUndefined();
+    expect(parseDuration(d)).toBeUndefined();
   });
 });
 

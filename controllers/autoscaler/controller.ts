@@ -1,14 +1,14 @@
 // Wiring of the ContainerSet autoscaler: every sync period each set with spec.autoscale is measured
 // (hpa.ts), resized through spec.replicas when the decision says so, and its status.autoscale updated.
-import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError, type ApiClient } from '../../lib/client/client.js';
+import { type ApiClient } from '../../lib/client/client.js';
 import type { ClientConfig } from '../../lib/client/config.js';
 import { OperationsClient } from '../../lib/client/operations.js';
+import { registeredOnce } from '../../lib/observability/metrics.js';
 import { isContainerReady } from '../containerset/rollout.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
@@ -19,6 +19,7 @@ import { decideReplicas, type ReplicaObservation } from './hpa.js';
 import type { Recommendation } from './stabilization.js';
 import { autoscaleStatus, autoscaleStatusChanged, type AutoscaleStatus, type LastScale } from './status.js';
 import { UsageSnapshot, type UsageSource } from './usage.js';
+import { isConflict, isNotFound } from '../../lib/client/errors.js';
 
 export const AUTOSCALER_CONTROLLER_NAME = 'autoscaler';
 
@@ -54,11 +55,10 @@ interface SetState {
 /** Conflicting writers (the ContainerSet controller's status, a user's edit) are re-read this often. */
 const CONFLICT_ATTEMPTS = 4;
 
-const codeOf = (err: unknown) => (err instanceof ApiError ? err.code : (err as { code?: unknown } | null)?.code);
 
 function autoscalerMetrics(registry: Registry | undefined) {
   if (!registry) return undefined;
-  const once = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
+  const once = <M>(name: string, make: () => M): M => registeredOnce(registry, name, make);
   return {
     desired: once('persys_autoscaler_desired_replicas', () =>
       new Gauge({
@@ -106,8 +106,8 @@ export function newAutoscalerController(opts: AutoscalerControllerOptions): Auto
       try {
         return await opts.client.update({ ...cur, spec: { ...cur.spec, replicas } });
       } catch (err) {
-        if (codeOf(err) === Code.NOT_FOUND) return undefined;
-        if (codeOf(err) !== Code.ABORTED || attempt >= CONFLICT_ATTEMPTS) throw err;
+        if (isNotFound(err)) return undefined;
+        if (!isConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
       }
       cur = await opts.client.get('ContainerSet', set.metadata.name!, set.metadata.namespace ?? '');
       if (cur.metadata.uid !== set.metadata.uid || !cur.spec?.autoscale || cur.metadata.deletionTimestamp) return undefined;
@@ -121,8 +121,8 @@ export function newAutoscalerController(opts: AutoscalerControllerOptions): Auto
         await opts.client.updateStatus({ ...cur, status: { ...(cur.status ?? {}), autoscale } });
         return;
       } catch (err) {
-        if (codeOf(err) === Code.NOT_FOUND) return;
-        if (codeOf(err) !== Code.ABORTED || attempt >= CONFLICT_ATTEMPTS) throw err;
+        if (isNotFound(err)) return;
+        if (!isConflict(err) || attempt >= CONFLICT_ATTEMPTS) throw err;
       }
       cur = await opts.client.get('ContainerSet', set.metadata.name!, set.metadata.namespace ?? '');
       if (cur.metadata.uid !== set.metadata.uid) return;

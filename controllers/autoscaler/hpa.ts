@@ -1,7 +1,7 @@
 // The ContainerSet autoscaling decision (Kubernetes HPA math), pure: from the set, its replicas' usage and
 // earlier recommendations, the size to scale to, why, and the utilization to show in status.
 import type { Resource } from '../../lib/api/resource.js';
-import { parseCpuMillis, parseMemoryBytes } from '../../apiserver/validation/index.js';
+import { parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 import { stabilize, type Recommendation } from './stabilization.js';
 
 /** |metric/target − 1| at or below this keeps the current size (Kubernetes' --horizontal-pod-autoscaler-tolerance). */

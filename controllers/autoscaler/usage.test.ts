@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
 import type { ContainerUsage } from '../../lib/gen/persys/v1/agent.js';
-import { FakeClock } from '../runtime/fake-clock.js';
+import { FakeClock } from '../../lib/queue/fake-clock.js';
 import { decideReplicas } from './hpa.js';
 import { toUsageSample, UsageSnapshot } from './usage.js';
 

@@ -1,7 +1,7 @@
 // Per-container usage for the autoscaler: one Operations.Top call serves every set reconciled in the
 // same round, keyed by Container uid and converted from the wire's int64 strings and zero-means-unknown fields.
 import type { ContainerUsage } from '../../lib/gen/persys/v1/agent.js';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../../lib/queue/clock.js';
 import type { UsageSample } from './hpa.js';
 
 /** Fetches the usage of every container the agents report (e.g. OperationsClient.top('containers')). */

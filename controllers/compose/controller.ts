@@ -7,7 +7,7 @@ import type { Resource } from '../../lib/api/resource.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import type { ComposeProject } from '../../lib/compose/model.js';
 import { parseComposeProject } from '../../lib/compose/parse.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_NODE_NAME, indexByNodeName } from '../runtime/indexers.js';

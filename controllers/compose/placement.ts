@@ -4,6 +4,7 @@
 import type { Resource } from '../../lib/api/resource.js';
 import type { ComposeProject } from '../../lib/compose/model.js';
 import { scheduleContainer, type ContainersByNode, type ScheduleResult } from '../docker/schedule.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 /** The Container the scheduler sees for a stack: what the node must offer for every service of it. */
 export function placementProbe(stack: Resource, project: ComposeProject | undefined): Resource {
@@ -12,7 +13,7 @@ export function placementProbe(stack: Resource, project: ComposeProject | undefi
   );
   const memory = (project?.services ?? []).reduce((sum, s) => sum + s.replicas * (s.resources.memoryReservationBytes ?? 0), 0);
   return {
-    apiVersion: 'persys.dev/v1',
+    apiVersion: API_VERSION,
     kind: 'Container',
     metadata: { name: stack.metadata.name, namespace: stack.metadata.namespace, uid: stack.metadata.uid },
     spec: {

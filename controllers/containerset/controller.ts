@@ -8,8 +8,9 @@ import type { Registry } from 'prom-client';
 import { CONFIG_HASH_ANNOTATION } from '../../lib/api/annotations.js';
 import type { ConfigRef } from '../../lib/api/references.js';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError, type ApiClient } from '../../lib/client/client.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { type ApiClient } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { Controller, type Reconciler } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
@@ -29,6 +30,7 @@ import { Expectations } from './expectations.js';
 import { planRevisions } from './revisions.js';
 import { planRollout, PROGRESS_DEADLINE_EXCEEDED, statusEqual, TEMPLATE_HASH_LABEL } from './rollout.js';
 import { slowStartBatch } from './slow-start.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export const CONTAINERSET_CONTROLLER_NAME = 'containerset';
 
@@ -154,7 +156,7 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
     // invalid template): they are not attempted, and the set retries with back-off.
     const { succeeded: created, error } = await slowStartBatch(plan.create, () =>
       deps.client.create({
-        apiVersion: 'persys.dev/v1',
+        apiVersion: API_VERSION,
         kind: 'Container',
         metadata: {
           generateName: `${set.metadata.name}-`,
@@ -243,7 +245,7 @@ async function syncRevisions(deps: ReconcilerDeps, set: Resource, hash: string, 
     await deps.client.update({ ...plan.upsert.existing, revision: String(plan.upsert.revision) });
   } else if (plan.upsert) {
     await deps.client.create({
-      apiVersion: 'persys.dev/v1',
+      apiVersion: API_VERSION,
       kind: 'ControllerRevision',
       metadata: {
         name: plan.upsert.name,

@@ -1,6 +1,6 @@
 // Creates and deletes a ContainerSet has issued but its informer has not yet seen (client-go's
 // ControllerExpectations): until they show up, a reconcile must not act on the stale cache and double them.
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../../lib/queue/clock.js';
 
 interface Pending {
   adds: number;

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { DRAIN_ANNOTATION } from '../../lib/api/annotations.js';
 import type { Condition, Resource } from '../../lib/api/resource.js';
+import { conditionOf, withTransitionTime } from '../../lib/api/conditions.js';
 import { stableJson } from '../../lib/api/stable-json.js';
 
 export const TEMPLATE_HASH_LABEL = 'persys.dev/template-hash';
@@ -191,9 +192,7 @@ function computeStatus(
   const previous = (set.status?.conditions ?? []) as Condition[];
   const now = new Date(nowMs).toISOString();
   const condition = (type: string, status: Condition['status'], reason: string, message: string): Condition => {
-    const before = previous.find((c) => c.type === type);
-    const lastTransitionTime = before && before.status === status && before.lastTransitionTime ? before.lastTransitionTime : now;
-    return { type, status, reason, message, lastTransitionTime };
+    return withTransitionTime(conditionOf(previous, type), { type, status, reason, message }, now);
   };
   const counts = {
     replicas: active.length,

@@ -1,12 +1,11 @@
 // Wiring of the cron controller: CronJob and Container informers; each reconcile applies one plan
 // (plan.ts): create due runs under deterministic names (a restarted controller can never start a
 // time twice), delete replaced, expired and old runs, and write status and Events.
-import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError, type ApiClient } from '../../lib/client/client.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { type ApiClient } from '../../lib/client/client.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_OWNER_UID, indexByOwnerUid } from '../runtime/indexers.js';
@@ -14,6 +13,8 @@ import type { Informer } from '../runtime/informer.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey } from '../runtime/keys.js';
 import { planCronJob } from './plan.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../../lib/client/errors.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export const CRON_CONTROLLER_NAME = 'cron';
 /** How long after creating runs their Events and the CronJob's status are written. */
@@ -40,7 +41,6 @@ export interface CronController {
   informers: Informer[];
 }
 
-const codeOf = (err: unknown) => (err instanceof ApiError ? err.code : undefined);
 
 /** The key of the CronJob that owns `c`, if one does. */
 function owningCronJob(c: Resource): string | undefined {
@@ -80,13 +80,13 @@ export function newCronController(opts: CronControllerOptions): CronController {
       try {
         await opts.client.delete('Container', d.name, namespace);
       } catch (err) {
-        if (codeOf(err) !== Code.NOT_FOUND) throw err;
+        if (!isNotFound(err)) throw err;
       }
     }
     for (const run of plan.create) {
       try {
         await opts.client.create({
-          apiVersion: 'persys.dev/v1',
+          apiVersion: API_VERSION,
           kind: 'Container',
           metadata: {
             name: run.name,
@@ -103,7 +103,7 @@ export function newCronController(opts: CronControllerOptions): CronController {
       } catch (err) {
         // The deterministic name is taken: this time was already started (by us before a crash, or by
         // another copy of the controller). Never a second run.
-        if (codeOf(err) !== Code.ALREADY_EXISTS) throw err;
+        if (!isAlreadyExists(err)) throw err;
       }
     }
     if (plan.create.length > 0) {
@@ -124,8 +124,8 @@ export function newCronController(opts: CronControllerOptions): CronController {
       try {
         await opts.client.updateStatus({ ...cronJob, status: next });
       } catch (err) {
-        if (codeOf(err) === Code.NOT_FOUND) return;
-        if (codeOf(err) !== Code.ABORTED) throw err;
+        if (isNotFound(err)) return;
+        if (!isConflict(err)) throw err;
         return { requeueAfterMs: 100 };
       }
     }

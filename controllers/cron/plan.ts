@@ -7,6 +7,7 @@
 import type { Resource } from '../../lib/api/resource.js';
 import { ATTEMPT_LABEL, runLabels, runName, SCHEDULED_TIME_LABEL } from '../../lib/cron/run-name.js';
 import { firesWithinAMinute, MISSED_COUNT_LIMIT, mostRecentRun, nextRunAfter } from '../../lib/cron/schedule.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export interface CronPlanInput {
   cronJob: Resource;
@@ -291,7 +292,7 @@ export function planCronJob(input: CronPlanInput): CronPlan {
       reason: 'SuccessfulCreate',
       message: `Created run ${retry.name} (retry ${attempt} of ${spec.backoffLimit})`,
     });
-    run.latest = { obj: { apiVersion: 'persys.dev/v1', kind: 'Container', metadata: { name: retry.name, namespace } }, name: retry.name, attempt };
+    run.latest = { obj: { apiVersion: API_VERSION, kind: 'Container', metadata: { name: retry.name, namespace } }, name: retry.name, attempt };
   }
 
   trimHistory(runs, 'Succeeded', spec.successfulJobsHistoryLimit, deletes, plan);

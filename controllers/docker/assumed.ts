@@ -1,7 +1,7 @@
 // Bindings this scheduler made that its informer has not shown yet (kube-scheduler's assume cache):
 // counted as placed, so two quick decisions never hand out the same port or the same memory twice.
 import type { Resource } from '../../lib/api/resource.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { objectKey } from '../runtime/keys.js';
 
 interface Assumption {

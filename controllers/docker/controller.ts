@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
 import type { ApiClient } from '../../lib/client/client.js';
-import type { Clock } from '../runtime/clock.js';
+import type { Clock } from '../../lib/queue/clock.js';
 import { Controller } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import { BY_NODE_NAME, indexByNodeName } from '../runtime/indexers.js';

@@ -1,7 +1,7 @@
 // The scheduler's status decisions and its assume cache, without a server.
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
-import { FakeClock } from '../runtime/fake-clock.js';
+import { FakeClock } from '../../lib/queue/fake-clock.js';
 import { AssumedBindings } from './assumed.js';
 import { scheduledStatus, unschedulableStatus } from '../../lib/api/scheduling.js';
 import { awaitsScheduledReport, concernsScheduler, statusDiffers } from './reconcile.js';

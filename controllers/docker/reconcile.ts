@@ -4,7 +4,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Condition, Resource } from '../../lib/api/resource.js';
 import { scheduledCondition, scheduledStatus, unschedulableStatus } from '../../lib/api/scheduling.js';
 import type { ApiClient } from '../../lib/client/client.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import type { Reconciler, Result } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { BY_NODE_NAME } from '../runtime/indexers.js';
@@ -12,6 +12,7 @@ import type { Informer } from '../runtime/informer.js';
 import { splitKey } from '../runtime/keys.js';
 import type { AssumedBindings } from './assumed.js';
 import { NodeUsageCache, scheduleContainer, type NodeContainers } from './schedule.js';
+import { codeOf, isUnimplemented } from '../../lib/client/errors.js';
 
 export interface SchedulerDeps {
   client: Pick<ApiClient, 'bind' | 'update' | 'updateStatus'>;
@@ -140,7 +141,7 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
       try {
         return await deps.client.bind(ns ?? '', n ?? '', node, { resourceVersion, uid });
       } catch (err) {
-        if (codeOf(err) !== Code.UNIMPLEMENTED) throw err;
+        if (!isUnimplemented(err)) throw err;
       }
       const bound = await deps.client.update({ ...obj, spec: { ...obj.spec, nodeName: node } });
       await writeStatus(bound, scheduledStatus(bound, node, now()));
@@ -162,6 +163,3 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
   };
 }
 
-function codeOf(err: unknown): unknown {
-  return (err as { code?: unknown } | null)?.code;
-}

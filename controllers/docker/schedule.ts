@@ -1,7 +1,7 @@
 // Where an unbound Container should run (kube-scheduler's filter-then-score, as a pure function):
 // filters say why each node cannot take it, scores pick the least-allocated, least-crowded node.
 import type { Resource } from '../../lib/api/resource.js';
-import { parseCpuMillis, parseMemoryBytes } from '../../apiserver/validation/index.js';
+import { parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 
 export interface ScheduleResult {
   /** The chosen node; absent when no node fits. */

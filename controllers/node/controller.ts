@@ -3,8 +3,9 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Condition, Resource } from '../../lib/api/resource.js';
+import { setCondition } from '../../lib/api/conditions.js';
 import type { ApiClient } from '../../lib/client/client.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
@@ -93,7 +94,7 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
     for (const { node, condition } of plan.readyChanges) {
       if (ctx.signal.aborted) return;
       await attempt(`setting Ready=${condition.status} on node ${node.metadata.name}`, async () => {
-        await opts.client.updateStatus({ ...node, status: { ...(node.status ?? {}), conditions: withCondition(node.status?.conditions, condition, stamp) } });
+        await opts.client.updateStatus({ ...node, status: { ...(node.status ?? {}), conditions: setCondition(node.status?.conditions, condition, stamp) } });
         ctx.log.info({ node: node.metadata.name, ready: condition.status, reason: condition.reason }, 'node Ready changed');
         if (condition.status !== 'True') await recorder.record(node, 'Warning', 'NodeNotReady', `Node ${node.metadata.name} status is now: ${condition.reason} (${condition.message})`);
         else await recorder.record(node, 'Normal', 'NodeReady', `Node ${node.metadata.name} renews its lease again`);
@@ -146,13 +147,3 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
   return { controllers: [controller], informers: [nodes, leases, containers] };
 }
 
-/** Replaces the condition of the same type; its transition time moves only when its status does. */
-function withCondition(conditions: Condition[] | undefined, next: Condition, now: string): Condition[] {
-  const list = [...(conditions ?? [])];
-  const i = list.findIndex((c) => c.type === next.type);
-  const prev = i >= 0 ? list[i] : undefined;
-  const merged = { ...next, lastTransitionTime: prev?.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : now };
-  if (i >= 0) list[i] = merged;
-  else list.push(merged);
-  return list;
-}

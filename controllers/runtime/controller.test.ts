@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { Controller, type Reconciler } from './controller.js';
 import { TerminalError } from './errors.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../../lib/queue/fake-clock.js';
 
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {

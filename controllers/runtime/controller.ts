@@ -5,13 +5,13 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { TerminalError } from './errors.js';
 import type { Informer } from './informer.js';
 import { objectKey } from './keys.js';
 import { controllerMetrics, type ControllerMetrics } from './metrics.js';
-import type { RateLimiter } from './ratelimit.js';
-import { WorkQueue } from './workqueue.js';
+import type { RateLimiter } from '../../lib/queue/ratelimit.js';
+import { WorkQueue } from '../../lib/queue/workqueue.js';
 
 /** What to do with the key after a successful reconcile; nothing means done until the next event. */
 export type Result = { requeue?: boolean; requeueAfterMs?: number } | void;

@@ -3,9 +3,9 @@
 import { status as Code } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { EventRecorder, eventName, type EventClient } from './events.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../../lib/queue/fake-clock.js';
 
 // Stores events by namespace/name with a revision, answering like the API server does.
 class MemoryEvents implements EventClient {

@@ -2,11 +2,12 @@
 // deterministically named Event instead of creating another, and a per-object token bucket stops floods.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
 import { silentLogger } from '../../lib/observability/logger.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../../lib/client/errors.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -38,7 +39,6 @@ interface Bucket {
   last: number;
 }
 
-const API_VERSION = 'persys.dev/v1';
 // An event name must stay a valid object name (≤ 253) with room for ".<hash>".
 const HASH_LENGTH = 16;
 const MAX_PREFIX = 253 - HASH_LENGTH - 1;
@@ -89,7 +89,7 @@ export class EventRecorder {
         return this.remember(key, await this.opts.client.update(bumped(known, now)));
       } catch (err) {
         // Someone else (a previous leader) wrote it since, or it was deleted: start from the server's copy.
-        if (codeOf(err) !== Code.ABORTED && codeOf(err) !== Code.NOT_FOUND) throw err;
+        if (!isConflict(err) && !isNotFound(err)) throw err;
         this.written.delete(key);
       }
     }
@@ -116,14 +116,14 @@ export class EventRecorder {
         });
         return this.remember(key, created);
       } catch (err) {
-        if (codeOf(err) !== Code.ALREADY_EXISTS) throw err;
+        if (!isAlreadyExists(err)) throw err;
       }
       try {
         const current = await this.opts.client.get('Event', name, namespace);
         return this.remember(key, await this.opts.client.update(bumped(current, now)));
       } catch (err) {
         // Deleted or rewritten between our reads: go round once more, then give up.
-        const retryable = codeOf(err) === Code.ABORTED || codeOf(err) === Code.NOT_FOUND;
+        const retryable = isConflict(err) || isNotFound(err);
         if (!retryable || attempt >= 2) throw err;
       }
     }
@@ -178,6 +178,3 @@ function trim<V>(map: Map<string, V>, max: number): void {
   while (map.size > max) map.delete(map.keys().next().value!);
 }
 
-function codeOf(err: unknown): unknown {
-  return (err as { code?: unknown } | null)?.code;
-}

@@ -1,6 +1,6 @@
 // The controller runtime every persys controller stands on: informers (list+watch caches), the work
 // queue, the Controller reconcile loop, leader election and runControllers. Import from here.
-export { systemClock, type Clock, type TimerHandle } from './clock.js';
+export { systemClock, type Clock, type TimerHandle } from '../../lib/queue/clock.js';
 export { Controller, type ControllerOptions, type MapFunc, type ReconcileContext, type Reconciler, type Result } from './controller.js';
 export { diffList, type Delta } from './delta.js';
 export { TerminalError } from './errors.js';
@@ -10,5 +10,5 @@ export { Informer, isTooOld, type EventHandler, type InformerOptions, type ListW
 export { objectKey, splitKey } from './keys.js';
 export { LeaderElector, leaseExpired, type LeaderCallbacks, type LeaderElectorOptions, type LeaseClient } from './leader.js';
 export { runControllers, type RunControllersOptions, type RunningControllers } from './manager.js';
-export { BucketRateLimiter, defaultControllerRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter, type RateLimiter } from './ratelimit.js';
-export { WorkQueue, type WorkQueueOptions } from './workqueue.js';
+export { BucketRateLimiter, defaultControllerRateLimiter, ItemExponentialRateLimiter, MaxOfRateLimiter, type RateLimiter } from '../../lib/queue/ratelimit.js';
+export { WorkQueue, type WorkQueueOptions } from '../../lib/queue/workqueue.js';

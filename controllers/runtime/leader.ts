@@ -1,12 +1,13 @@
 // Leader election on a Lease object through the API (client-go's leaderelection): take the lease
 // when it is free or expired, renew it by compare-and-swap, stop acting when renewal fails.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { leaderElectionMetrics } from './metrics.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../../lib/client/errors.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 /** The part of ApiClient leader election needs. */
 export interface LeaseClient {
@@ -162,12 +163,12 @@ export class LeaderElector {
     try {
       current = await client.get('Lease', name, namespace);
     } catch (err) {
-      if (codeOf(err) !== Code.NOT_FOUND) throw err;
+      if (!isNotFound(err)) throw err;
     }
     if (!current) {
       try {
         await client.create({
-          apiVersion: 'persys.dev/v1',
+          apiVersion: API_VERSION,
           kind: 'Lease',
           metadata: { name, namespace },
           spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: iso(now), renewTime: iso(now), leaseTransitions: 0 },
@@ -175,7 +176,7 @@ export class LeaderElector {
         this.observe(identity, callbacks);
         return 'acquired';
       } catch (err) {
-        if (codeOf(err) === Code.ALREADY_EXISTS) return 'conflict';
+        if (isAlreadyExists(err)) return 'conflict';
         throw err;
       }
     }
@@ -197,7 +198,7 @@ export class LeaderElector {
       });
     } catch (err) {
       // ABORTED: someone wrote the lease since we read it, and they won.
-      if (codeOf(err) === Code.ABORTED || codeOf(err) === Code.NOT_FOUND) return 'conflict';
+      if (isConflict(err) || isNotFound(err)) return 'conflict';
       throw err;
     }
     this.observe(identity, callbacks);
@@ -259,9 +260,6 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function codeOf(err: unknown): unknown {
-  return (err as { code?: unknown } | null)?.code;
-}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   // The loser of the race may still reject later; that must not become an unhandled rejection.

@@ -1,14 +1,13 @@
 // Wiring of the swarm controller: one cluster-wide membership round (inspect the Ready nodes, plan,
 // carry out, record the swarm, write Node status) and one reconcile per SwarmService (apply it on a
 // reachable manager, write its status, poll while it converges), plus pruning of deleted services.
-import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import type { SwarmClient } from '../../lib/client/swarm.js';
 import { SwarmService, type SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { Controller, type ControllerOptions, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
 import type { Informer } from '../runtime/informer.js';
@@ -22,6 +21,7 @@ import { describeAction, swarmCallOf } from './operations.js';
 import { sameStatus } from './same-status.js';
 import { chooseRegistryAuth, PULL_SECRETS_CONDITION, type PullSecretLookup, type RegistryAuthChoice } from './registry-auth.js';
 import { answerFingerprint, nextPollMs, statusAfterApply, statusAfterFailure, withPullSecretsCondition } from './service-status.js';
+import { isConflict, isNotFound } from '../../lib/client/errors.js';
 
 export const SWARM_CONTROLLER_NAME = 'swarm';
 /** The name of the per-SwarmService controller (metrics and logs). */
@@ -81,7 +81,6 @@ class SelfStartingController extends Controller {
   }
 }
 
-const codeOf = (err: unknown) => (err as { code?: unknown } | null)?.code;
 const messageOf = (err: unknown) => redactTokens(err instanceof Error ? err.message : String(err));
 
 /** What of a Node membership planning reads: a change elsewhere (status.swarm, heartbeats) starts no round. */
@@ -195,8 +194,8 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
         if (quorumTurnedAtRisk(current.status, next)) atRisk.push(current);
         return false;
       } catch (err) {
-        if (codeOf(err) === Code.NOT_FOUND) return false;
-        if (codeOf(err) !== Code.ABORTED) {
+        if (isNotFound(err)) return false;
+        if (!isConflict(err)) {
           ctx.log.warn({ err, node: name }, 'could not write the swarm status of a node; retrying next round');
           return true;
         }
@@ -257,8 +256,8 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
       await opts.client.updateStatus({ ...svc, status: next });
       return 'ok';
     } catch (err) {
-      if (codeOf(err) === Code.NOT_FOUND) return 'gone';
-      if (codeOf(err) === Code.ABORTED) return 'conflict';
+      if (isNotFound(err)) return 'gone';
+      if (isConflict(err)) return 'conflict';
       throw err;
     }
   }
@@ -271,7 +270,7 @@ export function newSwarmController(opts: SwarmControllerOptions): SwarmControlle
         try {
           return { name, secret: await opts.client.get('Secret', name, svc.metadata.namespace || 'default') };
         } catch (err) {
-          if (codeOf(err) === Code.NOT_FOUND) return { name };
+          if (isNotFound(err)) return { name };
           throw err;
         }
       }),

@@ -1,9 +1,10 @@
 // The record of the persys swarm (cluster id and join tokens) in the Secret
 // persys-system/swarm-join-tokens, and the scrubbing of tokens out of anything logged or shown.
-import { status as Code } from '@grpc/grpc-js';
 import type { Resource } from '../../lib/api/resource.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import type { SwarmRecord } from './membership.js';
+import { isAlreadyExists, isNotFound } from '../../lib/client/errors.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 export const JOIN_TOKENS_NAMESPACE = 'persys-system';
 export const JOIN_TOKENS_SECRET = 'swarm-join-tokens';
@@ -11,7 +12,6 @@ export const JOIN_TOKENS_TYPE = 'persys.dev/swarm-join-tokens';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
-const codeOf = (err: unknown) => (err as { code?: unknown } | null)?.code;
 
 export function secretData(r: SwarmRecord): Record<string, string> {
   return { clusterId: b64(r.clusterId), worker: b64(r.workerToken), manager: b64(r.managerToken) };
@@ -39,7 +39,7 @@ export class JoinTokenStore {
     try {
       this.secret = await this.client.get('Secret', JOIN_TOKENS_SECRET, JOIN_TOKENS_NAMESPACE);
     } catch (err) {
-      if (codeOf(err) !== Code.NOT_FOUND) throw err;
+      if (!isNotFound(err)) throw err;
       this.secret = undefined;
     }
     return recordOfSecret(this.secret);
@@ -53,7 +53,7 @@ export class JoinTokenStore {
     }
     await this.ensureNamespace();
     this.secret = await this.client.create({
-      apiVersion: 'persys.dev/v1',
+      apiVersion: API_VERSION,
       kind: 'Secret',
       metadata: { name: JOIN_TOKENS_SECRET, namespace: JOIN_TOKENS_NAMESPACE },
       type: JOIN_TOKENS_TYPE,
@@ -66,16 +66,16 @@ export class JoinTokenStore {
     try {
       await this.client.delete('Secret', JOIN_TOKENS_SECRET, JOIN_TOKENS_NAMESPACE, { uid: this.secret.metadata.uid });
     } catch (err) {
-      if (codeOf(err) !== Code.NOT_FOUND) throw err;
+      if (!isNotFound(err)) throw err;
     }
     this.secret = undefined;
   }
 
   private async ensureNamespace(): Promise<void> {
     try {
-      await this.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: JOIN_TOKENS_NAMESPACE } });
+      await this.client.create({ apiVersion: API_VERSION, kind: 'Namespace', metadata: { name: JOIN_TOKENS_NAMESPACE } });
     } catch (err) {
-      if (codeOf(err) !== Code.ALREADY_EXISTS) throw err;
+      if (!isAlreadyExists(err)) throw err;
     }
   }
 }

@@ -1,7 +1,7 @@
 // A SwarmService's status from a manager's answer to applyService: the Docker service's task counts
 // and update state, observedGeneration, and the Ready and Available conditions; and how soon to look again.
 import type { Condition } from '../../lib/api/resource.js';
-import { setCondition } from '../../apiserver/agents/node-status.js';
+import { setCondition } from '../../lib/api/conditions.js';
 import type { SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import type { ConditionDraft } from './membership.js';
 import { PULL_SECRETS_CONDITION } from './registry-auth.js';

@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { connect, type DetailedPeerCertificate } from 'node:tls';
 import { credentials, Metadata, status as Code, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ApiClient, ApiError } from '../../lib/client/client.js';
+import { ApiClient } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { OperationsClient } from '../../lib/client/operations.js';
 import { AgentsClient } from '../../lib/gen/persys/v1/agent.js';
-import { caCertHash, createCsr } from '../../apiserver/pki/index.js';
+import { caCertHash, createCsr } from '../../lib/pki/index.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { callJoin, joinAsNode, joinClient, TestAgent } from './test-agent.js';
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { status as Code } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { OperationsClient } from '../../lib/client/operations.js';
 import { captureIo } from '../../lib/cli/io.js';
 import { main } from '../../lib/cli/main.js';

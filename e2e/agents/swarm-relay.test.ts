@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { status as Code } from '@grpc/grpc-js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { SwarmClient } from '../../lib/client/swarm.js';
 import type { AgentRequest } from '../../lib/gen/persys/v1/agent.js';
 import { SwarmService } from '../../lib/gen/persys/v1/workloads.js';

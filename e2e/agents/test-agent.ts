@@ -13,7 +13,7 @@ import {
   type StreamChunk,
 } from '../../lib/gen/persys/v1/agent.js';
 import { OperationsClient } from '../../lib/client/operations.js';
-import { createCsr } from '../../apiserver/pki/index.js';
+import { createCsr } from '../../lib/pki/index.js';
 import type { TestApiServer } from '../harness/apiserver.js';
 
 export interface NodeCredentials {

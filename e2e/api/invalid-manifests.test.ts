@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { status as Code } from '@grpc/grpc-js';
 import { KINDS } from '../../lib/api/kinds.js';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { INVALID_MANIFESTS } from '../../apiserver/validation/invalid-manifests.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 

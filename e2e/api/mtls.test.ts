@@ -5,9 +5,9 @@ import { X509Certificate } from 'node:crypto';
 import { credentials, Metadata, status as Code, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { toWire, type Resource } from '../../lib/api/resource.js';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { ResourcesClient } from '../../lib/gen/persys/v1/api.js';
-import { createCa, issueCertificate, type CertBundle, type LeafOptions } from '../../apiserver/pki/index.js';
+import { createCa, issueCertificate, type CertBundle, type LeafOptions } from '../../lib/pki/index.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 
 let api: TestApiServer;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { status as Code } from '@grpc/grpc-js';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 
 let api: TestApiServer;

@@ -5,7 +5,8 @@ import { status as Code } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import type { Resource } from '../../lib/api/resource.js';
 import type { WatchEvent as WireWatchEvent } from '../../lib/gen/persys/v1/api.js';
-import { ApiError, type ClientWatchEvent } from '../../lib/client/client.js';
+import { type ClientWatchEvent } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { startEtcd, type EtcdInstance } from '../harness/etcd.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 

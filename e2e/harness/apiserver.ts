@@ -8,7 +8,7 @@ import { ApiClient } from '../../lib/client/client.js';
 import type { ClientConfig } from '../../lib/client/config.js';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../lib/observability/logger.js';
-import { initPki, type PkiPaths } from '../../apiserver/pki/index.js';
+import { initPki, type PkiPaths } from '../../lib/pki/index.js';
 import { startApiServer, type RunningApiServer } from '../../apiserver/server.js';
 
 export interface TestApiServer {

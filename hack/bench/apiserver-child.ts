@@ -2,7 +2,7 @@
 // same startApiServer as the CLI, with the PKI under DATA_DIR/pki (created when missing).
 // Usage: node --import tsx hack/bench/apiserver-child.ts ETCD_URL DATA_DIR HOST:PORT [LOG_LEVEL]
 import { join } from 'node:path';
-import { initPki } from '../../apiserver/pki/index.js';
+import { initPki } from '../../lib/pki/index.js';
 import { startApiServer } from '../../apiserver/server.js';
 import { createLogger } from '../../lib/observability/logger.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { TestCluster } from '../../e2e/harness/cluster.js';
 import { ensureDocker, TEST_IMAGE } from '../../e2e/harness/docker.js';
 import { fmt, roundTo, summarize } from './stats.js';

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { ManagedProcess, TestCluster } from '../../e2e/harness/cluster.js';
 import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { decodeJsonLines, type DockerEvent } from '../../node-agent/docker/events.js';

@@ -3,7 +3,7 @@
 // its shipped defaults, in one run with alternating rounds.
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
-import { ApiError } from '../../lib/client/client.js';
+import { ApiError } from '../../lib/client/errors.js';
 import { TestCluster, type ManagedProcess } from '../../e2e/harness/cluster.js';
 import { startSecondDocker, TEST_IMAGE, type SecondDocker } from '../../e2e/harness/docker.js';
 import { LABEL_NAMESPACE, LABEL_UID } from '../../node-agent/docker/labels.js';

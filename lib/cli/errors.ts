@@ -1,6 +1,6 @@
 // How failures reach the user: usage mistakes, and API errors worded the way kubectl words them.
 import { status as Status } from '@grpc/grpc-js';
-import { ApiError } from '../client/client.js';
+import { ApiError } from '../client/errors.js';
 
 // kubectl's names for HTTP statuses, which users already know, keyed by the gRPC code we get.
 const REASONS: Partial<Record<number, string>> = {

@@ -1,7 +1,7 @@
 // Top-level dispatch, help, usage errors and kubectl-style error wording.
 import { status as Status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../client/client.js';
+import { ApiError } from '../client/errors.js';
 import { formatError } from './errors.js';
 import { captureIo } from './io.js';
 import { main } from './main.js';

@@ -4,7 +4,7 @@
 import type { ClientConfig } from '../client/config.js';
 import { parseCommandLine, splitCommand } from './args.js';
 import type { CliClient, Command, CommandContext } from './command.js';
-import { COMMANDS, findCommand, type CommandEntry } from './commands/index.js';
+import { CLIENT_COMMANDS, findCommand, type CommandEntry } from './commands/index.js';
 import { processIo, type Io } from './io.js';
 import { UsageError } from './usage-error.js';
 import { commandUsage, topLevelUsage } from './usage.js';
@@ -15,24 +15,27 @@ export interface MainDeps {
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
   env?: NodeJS.ProcessEnv;
+  /** The commands there are. @default CLIENT_COMMANDS (cmd/commands.ts adds those that run persys' processes) */
+  commands?: readonly CommandEntry[];
 }
 
 /** Runs one CLI invocation; returns the process exit code. Never throws. */
 export async function main(argv: string[], io: Io = processIo, deps: MainDeps = {}): Promise<number> {
+  const commands = deps.commands ?? CLIENT_COMMANDS;
   const { name, rest } = splitCommand(argv);
   if (name === undefined || name === 'help') {
     const topic = name === 'help' ? rest.find((a) => !a.startsWith('-')) : undefined;
-    const entry = topic ? findCommand(topic) : undefined;
+    const entry = topic ? findCommand(commands, topic) : undefined;
     if (topic && !entry) return unknownCommand(io, topic);
     if (!topic && rest.length && !rest.some((a) => a === '--help' || a === '-h')) {
       io.err('error: no command given');
       io.err(`Run 'persys --help' for usage.`);
       return 1;
     }
-    io.out(entry ? commandUsage(entry.summary, await entry.load()) : topLevelUsage(COMMANDS));
+    io.out(entry ? commandUsage(entry.summary, await entry.load()) : topLevelUsage(commands));
     return 0;
   }
-  const entry = findCommand(name);
+  const entry = findCommand(commands, name);
   if (!entry) return unknownCommand(io, name);
   return runCommand(entry, rest, io, deps);
 }

@@ -2,7 +2,7 @@
 // so a concurrent change is never overwritten: on a conflict the edit is re-applied to a fresh read.
 import { status as Status } from '@grpc/grpc-js';
 import type { Resource } from '../api/resource.js';
-import { ApiError } from '../client/client.js';
+import { ApiError } from '../client/errors.js';
 import type { CliClient } from './command.js';
 
 /** `edit` returns the object to write, or undefined when nothing needs to change (then nothing is written). */

@@ -10,25 +10,9 @@ import {
 } from '../gen/persys/v1/api.js';
 import { fromWire, toWire, type Resource } from '../api/resource.js';
 import type { ClientConfig } from './config.js';
+import { ApiError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, listAll, listPages } from './pages.js';
 
-/** A failed API call: the gRPC status code, its name and the server's message. */
-export class ApiError extends Error {
-  override name = 'ApiError';
-  constructor(
-    readonly code: Status,
-    readonly codeName: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  static from(err: ServiceError): ApiError {
-    const codeName = Status[err.code] ?? String(err.code);
-    return new ApiError(err.code, codeName, err.details || err.message, { cause: err });
-  }
-}
 
 export interface ListOptions {
   namespace?: string;

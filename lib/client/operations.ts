@@ -8,7 +8,7 @@ import {
   type StreamChunk,
   type TopResponse,
 } from '../gen/persys/v1/agent.js';
-import { ApiError } from './client.js';
+import { ApiError } from './errors.js';
 import type { ClientConfig } from './config.js';
 
 /** Whose output: a Container (default), or a ComposeStack's containers (one service's, when given). */

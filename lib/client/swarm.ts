@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { SwarmOperationsClient as RawSwarmClient, type SwarmRequest, type SwarmResponse } from '../gen/persys/v1/agent.js';
-import { ApiError } from './client.js';
+import { ApiError } from './errors.js';
 import type { ClientConfig } from './config.js';
 
 export type SwarmOperation = NonNullable<SwarmRequest['operation']>;

@@ -1,5 +1,5 @@
 // Compose `healthcheck:` → Docker's form: test as ["CMD", …], ["CMD-SHELL", "…"] or ["NONE"], durations in ms.
-import { parseGoDurationMs } from './duration.js';
+import { parseDuration } from '../api/duration.js';
 import { HEALTHCHECK_KEYS } from './keys.js';
 import type { ComposeHealthcheck } from './model.js';
 import { checkKeys, child, readBoolean, readCount, readMap, readScalarString, readString, wrongType, type Problems } from './raw.js';
@@ -7,7 +7,7 @@ import { checkKeys, child, readBoolean, readCount, readMap, readScalarString, re
 function durationMs(v: unknown, path: string, p: Problems): number | undefined {
   const s = readString(v, path, p);
   if (s === undefined) return undefined;
-  const ms = parseGoDurationMs(s);
+  const ms = parseDuration(s);
   if (ms === undefined) p.at(path, `invalid duration ${JSON.stringify(s)}: use a Go duration such as "1m30s", "5s" or "500ms"`);
   return ms;
 }

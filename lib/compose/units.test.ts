@@ -1,7 +1,7 @@
 // The value formats compose borrows from Go: shell words, durations and byte sizes.
 import { describe, expect, it } from 'vitest';
 import { parseComposeBytes } from './bytes.js';
-import { parseGoDurationMs } from './duration.js';
+import { parseDuration } from '../api/duration.js';
 import { ShellWordsError, splitShellWords } from './shell-words.js';
 
 describe('splitShellWords', () => {
@@ -24,12 +24,12 @@ describe('splitShellWords', () => {
   });
 });
 
-describe('parseGoDurationMs', () => {
+describe('parseDuration', () => {
   it.each([
     ['5s', 5000], ['1m30s', 90_000], ['500ms', 500], ['1h', 3_600_000], ['1.5s', 1500], ['250us', 0.25], ['0', 0], ['2h1m0.5s', 7_260_500],
-  ])('reads %s as %d ms', (s, ms) => expect(parseGoDurationMs(s)).toBe(ms));
+  ])('reads %s as %d ms', (s, ms) => expect(parseDuration(s)).toBe(ms));
 
-  it.each(['', '5', '10x', '-5s', '1m 30s', 's'])('rejects %j', (s) => expect(parseGoDurationMs(s)).toBeUndefined());
+  it.each(['', '5', '10x', '-5s', '1m 30s', 's'])('rejects %j', (s) => expect(parseDuration(s)).toBeUndefined());
 });
 
 describe('parseComposeBytes', () => {

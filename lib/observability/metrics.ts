@@ -1,6 +1,11 @@
 // One Prometheus registry per process, with the API server's request, watch and etcd metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The metric of this name in the registry, made by make() the first time: processes share registries. */
+export function registeredOnce<M>(registry: Registry, name: string, make: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? make();
+}
+
 export function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
-import { ItemExponentialRateLimiter } from '../../controllers/runtime/ratelimit.js';
-import { WorkQueue } from '../../controllers/runtime/workqueue.js';
+import { ItemExponentialRateLimiter } from '../../lib/queue/ratelimit.js';
+import { WorkQueue } from '../../lib/queue/workqueue.js';
 import { configRefKey, referencedConfig } from '../../lib/api/references.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { COMPOSE_LABELS, type ComposeProject, type ParseComposeResult } from '../../lib/compose/model.js';
@@ -24,6 +24,7 @@ import { ImagePuller } from '../images/puller.js';
 import { StackFiles } from './stack-files.js';
 import { StackImages } from './stack-images.js';
 import { stackStatus, type ComposeStackStatus } from './status.js';
+import { API_VERSION } from '../../lib/api/kinds.js';
 
 /** Receives status objects (apiVersion, kind, metadata {namespace, name, uid}, status) that changed. */
 export type ComposeStatusSink = (objects: Resource[]) => void;
@@ -501,7 +502,7 @@ export class ComposeAgent {
     if (!this.sink || this.reported.get(key) === json) return;
     this.reported.set(key, json);
     this.pendingReports.push({
-      apiVersion: 'persys.dev/v1',
+      apiVersion: API_VERSION,
       kind: 'ComposeStack',
       metadata: { namespace: stack.metadata.namespace, name: stack.metadata.name, uid: stack.metadata.uid },
       status,

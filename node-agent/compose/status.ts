@@ -1,5 +1,6 @@
 // A ComposeStack's status from its services' states: phase, per-service counts and the Ready condition.
 import type { Condition } from '../../lib/api/resource.js';
+import { conditionOf, withTransitionTime } from '../../lib/api/conditions.js';
 import type { ServiceState } from './plan.js';
 
 export type ComposeStackPhase = 'Pending' | 'Running' | 'Degraded' | 'Failed';
@@ -58,14 +59,11 @@ export function stackStatus(input: StatusInput): ComposeStackStatus {
         .map((s) => `${s.name}: ${s.reason}`)
         .join('; ');
   const status = phase === 'Running' ? 'True' : 'False';
-  const before = input.previous?.conditions.find((c) => c.type === 'Ready');
-  const ready: Condition = {
-    type: 'Ready',
-    status,
-    reason: READY_REASON[phase],
-    message,
-    lastTransitionTime: before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : new Date(input.now).toISOString(),
-  };
+  const ready = withTransitionTime(
+    conditionOf(input.previous?.conditions, 'Ready'),
+    { type: 'Ready', status, reason: READY_REASON[phase], message },
+    new Date(input.now).toISOString(),
+  );
   return {
     phase,
     nodeName: input.node,

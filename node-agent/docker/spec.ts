@@ -3,7 +3,7 @@
 import type Dockerode from 'dockerode';
 import type { Resource } from '../../lib/api/resource.js';
 import type { ContainerSpec, DeepPartial, Healthcheck } from '../../lib/gen/persys/v1/workloads.js';
-import { parseCpuMillis, parseMemoryBytes } from '../../apiserver/validation/quantity.js';
+import { parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 import type { ConfigKind } from '../../lib/api/references.js';
 import type { ConfigLookup } from '../desired.js';
 import { configVolumeSource } from '../volumes/payload.js';

@@ -2,7 +2,7 @@
 // of the swarm can be read (and tested) without an engine. Names follow `docker stack`: NAMESPACE_NAME.
 import { createHash } from 'node:crypto';
 import type Dockerode from 'dockerode';
-import { parseCpuMillis, parseMemoryBytes } from '../../apiserver/validation/quantity.js';
+import { parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 import type { ResourceList } from '../../lib/gen/persys/v1/meta.js';
 import type { DeepPartial, ServiceUpdateConfig, SwarmService, SwarmServiceSpec } from '../../lib/gen/persys/v1/workloads.js';
 import { InvalidSwarmServiceError } from './errors.js';

@@ -8,6 +8,7 @@ import { list, str, type CommandContext } from '../command.js';
 import { readConfigSources, type ConfigEntry } from '../config-sources.js';
 import { UsageError } from '../usage-error.js';
 import { formatObjects, resourceName } from '../printers/output.js';
+import { API_VERSION } from '../../api/kinds.js';
 
 /** kubectl's default --docker-server: Docker Hub. */
 export const DEFAULT_DOCKER_SERVER = 'https://index.docker.io/v1/';
@@ -25,7 +26,7 @@ const meta = (name: string, namespace: string) => ({ name, namespace });
 /** A Secret of `type` holding the entries base64-encoded in data. */
 export function genericSecret(name: string, namespace: string, entries: ConfigEntry[], type = 'Opaque'): Resource {
   const data = Object.fromEntries(entries.map((e) => [e.key, e.value.toString('base64')]));
-  return { apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: meta(name, namespace), type, data };
+  return { apiVersion: API_VERSION, kind: 'Secret', metadata: meta(name, namespace), type, data };
 }
 
 /** A Secret of type persys.dev/dockerconfigjson for one registry, as `kubectl create secret docker-registry` makes. */
@@ -36,7 +37,7 @@ export function dockerRegistrySecret(
 ): Resource {
   const json = dockerConfigJson(creds.server, creds.username, creds.password, creds.email);
   return {
-    apiVersion: 'persys.dev/v1',
+    apiVersion: API_VERSION,
     kind: 'Secret',
     metadata: meta(name, namespace),
     type: DOCKER_CONFIG_JSON_TYPE,
@@ -48,7 +49,7 @@ export function dockerRegistrySecret(
 export function configMap(name: string, namespace: string, entries: ConfigEntry[]): Resource {
   const data = Object.fromEntries(entries.filter((e) => e.text).map((e) => [e.key, e.value.toString('utf8')]));
   const binary = Object.fromEntries(entries.filter((e) => !e.text).map((e) => [e.key, e.value.toString('base64')]));
-  const obj: Resource = { apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: meta(name, namespace) };
+  const obj: Resource = { apiVersion: API_VERSION, kind: 'ConfigMap', metadata: meta(name, namespace) };
   if (Object.keys(data).length) obj['data'] = data;
   if (Object.keys(binary).length) obj['binaryData'] = binary;
   return obj;

@@ -1,7 +1,7 @@
 // `persys create run [NAME] --from=cronjob/CJ`: starts a CronJob's job now, outside its schedule (kubectl's
 // `create job --from=cronjob/…`). The run is a Container owned by the CronJob, so its history applies.
 import { randomBytes } from 'node:crypto';
-import { findKind } from '../../api/kinds.js';
+import { API_VERSION, findKind } from '../../api/kinds.js';
 import { CRONJOB_LABEL, MANUAL_RUN_ANNOTATION, shortenName } from '../../cron/run-name.js';
 import { str, type CommandContext } from '../command.js';
 import { UsageError } from '../usage-error.js';
@@ -21,7 +21,7 @@ export async function createRun(ctx: CommandContext, args: string[]): Promise<nu
   const template = cronJob.spec?.jobTemplate ?? {};
   const name = runName || `${cronJobName}-manual-${randomBytes(3).toString('hex').slice(0, 5)}`;
   const created = await client.create({
-    apiVersion: 'persys.dev/v1',
+    apiVersion: API_VERSION,
     kind: 'Container',
     metadata: {
       name,

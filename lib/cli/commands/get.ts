@@ -3,7 +3,7 @@
 import { status as Status } from '@grpc/grpc-js';
 import type { KindInfo } from '../../api/kinds.js';
 import type { Resource } from '../../api/resource.js';
-import { ApiError } from '../../client/client.js';
+import { ApiError } from '../../client/errors.js';
 import { DEFAULT_PAGE_SIZE, listPages } from '../../client/pages.js';
 import type { CliClient, Command, CommandContext } from '../command.js';
 import { bool, str } from '../command.js';

@@ -1,6 +1,6 @@
-// The table of `persys` subcommands: one file per command in this folder, loaded only when that
-// command runs or shows its --help, so `persys --help` and a client command load only what they use.
-// `persys --help` lists them in this order.
+// The table of the client's `persys` subcommands: one file per command in this folder, loaded only
+// when that command runs or shows its --help, so `persys --help` and a client command load only what
+// they use. The commands that run persys' processes (up, apiserver, agent, …) are in cmd/commands.ts.
 import type { Command } from '../command.js';
 
 export interface CommandEntry {
@@ -10,8 +10,7 @@ export interface CommandEntry {
   load(): Promise<Command>;
 }
 
-export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'up', summary: 'Run a complete local persys (etcd, API server, controllers, a node agent) in the foreground', load: async () => (await import('./up.js')).upCommand },
+export const CLIENT_COMMANDS: readonly CommandEntry[] = [
   { name: 'apply', summary: 'Create or update objects from manifest files', load: async () => (await import('./apply.js')).applyCommand },
   { name: 'create', summary: 'Create a Secret, a ConfigMap, or a run of a CronJob now', load: async () => (await import('./create.js')).createCommand },
   { name: 'get', summary: 'Display one or many objects', load: async () => (await import('./get.js')).getCommand },
@@ -29,14 +28,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'token', summary: 'Create join tokens for new nodes', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'api-resources', summary: 'List the kinds the server supports', load: async () => (await import('./api-resources.js')).apiResourcesCommand },
   { name: 'version', summary: 'Print the client version and check the server', load: async () => (await import('./version.js')).versionCommand },
-  { name: 'pki', summary: 'Manage the cluster PKI (pki init)', load: async () => (await import('./pki.js')).pkiCommand },
-  { name: 'apiserver', summary: 'Run an API server against an existing etcd', load: async () => (await import('./apiserver.js')).apiserverCommand },
-  { name: 'agent', summary: 'Run the node agent on this Docker host', load: async () => (await import('./agent.js')).agentCommand },
-  { name: 'hollow-nodes', summary: 'Run many simulated (hollow) nodes in one process, for scale tests', load: async () => (await import('./hollow-nodes.js')).hollowNodesCommand },
-  { name: 'controller', summary: 'Run one controller (controller docker)', load: async () => (await import('./controller.js')).controllerCommand },
-  { name: 'controllers', summary: 'Run every controller in one process', load: async () => (await import('./controller.js')).controllersCommand },
 ];
 
-export function findCommand(name: string): CommandEntry | undefined {
-  return COMMANDS.find((c) => c.name === name);
+export function findCommand(commands: readonly CommandEntry[], name: string): CommandEntry | undefined {
+  return commands.find((c) => c.name === name);
 }

@@ -4,15 +4,8 @@ import { status as Status } from '@grpc/grpc-js';
 import YAML from 'yaml';
 import { findKind, KINDS } from '../../api/kinds.js';
 import type { Resource } from '../../api/resource.js';
-import {
-  ApiError,
-  type ApplyResult,
-  type ClientWatchEvent,
-  type DeleteOptions,
-  type ListOptions,
-  type ListResult,
-  type WatchOptions,
-} from '../../client/client.js';
+import { type ApplyResult, type ClientWatchEvent, type DeleteOptions, type ListOptions, type ListResult, type WatchOptions } from '../../client/client.js';
+import { ApiError } from '../../client/errors.js';
 import type { APIResource } from '../../gen/persys/v1/api.js';
 import type { CliClient } from '../command.js';
 

@@ -5,11 +5,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { OperationsClient } from '../../client/operations.js';
-import { startTestApiServer, type TestApiServer } from '../../../e2e/harness/apiserver.js';
-import { waitFor } from '../../../e2e/harness/wait.js';
-import { captureIo } from '../io.js';
-import { main } from '../main.js';
+import { OperationsClient } from '../lib/client/operations.js';
+import { startTestApiServer, type TestApiServer } from '../e2e/harness/apiserver.js';
+import { waitFor } from '../e2e/harness/wait.js';
+import { captureIo } from '../lib/cli/io.js';
+import { main } from './commands.js';
 
 const HASH = `sha256:${'a'.repeat(64)}`;
 const dirs: string[] = [];

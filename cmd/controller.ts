@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Controller, Informer, InformerFactory, RunningControllers } from '../../../controllers/runtime/index.js';
-import { ApiClient } from '../../client/client.js';
-import { bool, str, type Command, type CommandContext, type FlagSpecs, type FlagValues } from '../command.js';
-import { parseDuration } from '../duration.js';
-import { UsageError } from '../usage-error.js';
+import type { Controller, Informer, InformerFactory, RunningControllers } from '../controllers/runtime/index.js';
+import { ApiClient } from '../lib/client/client.js';
+import { bool, str, type Command, type CommandContext, type FlagSpecs, type FlagValues } from '../lib/cli/command.js';
+import { parseDuration } from '../lib/cli/duration.js';
+import { UsageError } from '../lib/cli/usage-error.js';
 import { untilStopped } from './apiserver.js';
 
 /** What a controller process runs for one controller. */
@@ -41,23 +41,23 @@ export type ControllerFactory = (deps: ControllerDeps) => Promise<ControllerSet>
 
 /** Every controller by name; `persys controllers` runs them all. Controller code loads on use. */
 export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
-  docker: async (deps) => (await import('../../../controllers/docker/controller.js')).newDockerController(deps),
-  containerset: async (deps) => (await import('../../../controllers/containerset/controller.js')).newContainerSetController(deps),
-  cron: async (deps) => (await import('../../../controllers/cron/controller.js')).newCronController(deps),
-  compose: async (deps) => (await import('../../../controllers/compose/controller.js')).newComposeController(deps),
+  docker: async (deps) => (await import('../controllers/docker/controller.js')).newDockerController(deps),
+  containerset: async (deps) => (await import('../controllers/containerset/controller.js')).newContainerSetController(deps),
+  cron: async (deps) => (await import('../controllers/cron/controller.js')).newCronController(deps),
+  compose: async (deps) => (await import('../controllers/compose/controller.js')).newComposeController(deps),
   autoscaler: async (deps) =>
-    (await import('../../../controllers/autoscaler/controller.js')).newAutoscalerController({
+    (await import('../controllers/autoscaler/controller.js')).newAutoscalerController({
       ...deps,
       syncPeriodMs: deps.settings.autoscalerSyncPeriodMs,
     }),
   swarm: async (deps) => {
-    const { SwarmClient } = await import('../../client/swarm.js');
+    const { SwarmClient } = await import('../lib/client/swarm.js');
     const swarm = new SwarmClient(deps.client.config);
-    const set = (await import('../../../controllers/swarm/controller.js')).newSwarmController({ ...deps, swarm });
+    const set = (await import('../controllers/swarm/controller.js')).newSwarmController({ ...deps, swarm });
     return { ...set, close: () => swarm.close() };
   },
   node: async (deps) =>
-    (await import('../../../controllers/node/controller.js')).newNodeController({
+    (await import('../controllers/node/controller.js')).newNodeController({
       ...deps,
       gracePeriodMs: deps.settings.nodeMonitorGracePeriodMs,
       streamLossGracePeriodMs: deps.settings.nodeStreamLossGracePeriodMs,
@@ -205,7 +205,7 @@ export const leaseName = (names: string[]) =>
 export async function startControllers(opts: StartControllersOptions): Promise<RunningControllers> {
   const { client, logger, registry } = opts;
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const { InformerFactory, runControllers } = await import('../../../controllers/runtime/index.js');
+  const { InformerFactory, runControllers } = await import('../controllers/runtime/index.js');
   const informers = new InformerFactory({ client, logger, registry });
   const sets: ControllerSet[] = [];
   try {
@@ -245,9 +245,9 @@ async function runNamedControllers(ctx: CommandContext, names: string[]): Promis
   const command = names.length === 1 ? 'controller' : 'controllers';
   const [host, port] = splitHostPort(str(ctx.flags, 'metrics-listen')!, command);
   const settings = controllerSettings(ctx.flags, command);
-  const { STREAM_KEEPALIVE_DETECTION_MS } = await import('../../../node-agent/connection.js');
-  const { createLogger } = await import('../../observability/logger.js');
-  const { createRegistry } = await import('../../observability/metrics.js');
+  const { STREAM_KEEPALIVE_DETECTION_MS } = await import('../node-agent/connection.js');
+  const { createLogger } = await import('../lib/observability/logger.js');
+  const { createRegistry } = await import('../lib/observability/metrics.js');
   const logger = createLogger(names.length === 1 ? `controller-${names[0]}` : 'controllers', str(ctx.flags, 'log-level'));
   if (names.includes('node') && settings.nodeMonitorGracePeriodMs! <= STREAM_KEEPALIVE_DETECTION_MS) {
     logger.warn(

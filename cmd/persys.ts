@@ -1,7 +1,7 @@
 // The `persys` process: runs one CLI invocation on the real streams and exits once stdout has drained.
 // bin/persys.js runs it from the build (dist/); `npm run dev` runs it from the sources through tsx.
-import { main } from './main.js';
-import { exitOnClosedOutput, flushProcessOutput } from './io.js';
+import { main } from './commands.js';
+import { exitOnClosedOutput, flushProcessOutput } from '../lib/cli/io.js';
 
 /**
  * grpc-js dials 127.0.0.1 with the IP as TLS server name; Node warns (DEP0123) on every connection.

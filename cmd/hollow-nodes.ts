@@ -1,13 +1,13 @@
 // `persys hollow-nodes`: many simulated nodes in one process for scale tests (kubemark's hollow kubelet):
 // each joins with the token and a CSR and runs the real agent code over an in-memory engine.
 import { resolve } from 'node:path';
-import { parseDuration } from '../duration.js';
-import { str, type Command, type FlagValues } from '../command.js';
-import { JOIN_FLAGS } from '../join-flags.js';
-import { UsageError } from '../usage-error.js';
+import { parseDuration } from '../lib/cli/duration.js';
+import { str, type Command, type FlagValues } from '../lib/cli/command.js';
+import { JOIN_FLAGS } from '../lib/cli/join-flags.js';
+import { UsageError } from '../lib/cli/usage-error.js';
 import { parseLabels } from './agent.js';
 import { untilStopped } from './apiserver.js';
-import { clientVersion } from './version.js';
+import { clientVersion } from '../lib/cli/commands/version.js';
 
 const COMMAND = 'hollow-nodes';
 /** Far above the 1,000 the scale benchmark runs; a typo of a few zeros should not exhaust the machine. */
@@ -47,7 +47,7 @@ export async function hollowNodesSettings(flags: FlagValues): Promise<HollowNode
   if (!Number.isSafeInteger(count) || count < 1) throw usage(`--count must be a positive integer, got ${countText}`);
   if (count > MAX_COUNT) throw usage(`--count must be at most ${MAX_COUNT}, got ${countText}`);
 
-  const { parseServerList, splitHostPort } = await import('../../../node-agent/address.js');
+  const { parseServerList, splitHostPort } = await import('../node-agent/address.js');
   let servers: string[];
   try {
     servers = parseServerList(str(flags, 'server') ?? '');
@@ -166,10 +166,10 @@ export const hollowNodesCommand: Command = {
   },
   async run(ctx) {
     const settings = await hollowNodesSettings(ctx.flags);
-    const { createLogger } = await import('../../observability/logger.js');
+    const { createLogger } = await import('../lib/observability/logger.js');
     const logger = createLogger(COMMAND, str(ctx.flags, 'log-level'));
     // Loaded on use, as `persys agent` loads the agent, so client commands start fast.
-    const { startHollowFleet } = await import('../../../node-agent/hollow/fleet.js');
+    const { startHollowFleet } = await import('../node-agent/hollow/fleet.js');
     const fleet = await startHollowFleet({ ...settings, agentVersion: clientVersion(), logger });
     const stopped = untilStopped(ctx.io.signal);
     let done = false;

@@ -4,13 +4,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ApiClient } from '../../client/client.js';
-import { silentLogger } from '../../observability/logger.js';
-import { startTestApiServer, type TestApiServer } from '../../../e2e/harness/apiserver.js';
-import { captureIo } from '../io.js';
-import { main } from '../main.js';
+import type { ApiClient } from '../lib/client/client.js';
+import { silentLogger } from '../lib/observability/logger.js';
+import { startTestApiServer, type TestApiServer } from '../e2e/harness/apiserver.js';
+import { captureIo } from '../lib/cli/io.js';
+import { main } from './commands.js';
 import { CONTROLLERS, startControllers } from './controller.js';
-import { waitFor } from '../../../e2e/harness/wait.js';
+import { waitFor } from '../e2e/harness/wait.js';
 
 let api: TestApiServer;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 // `persys apiserver`: runs one API server process against an existing etcd (for production and HA;
 // `persys up` runs everything on one machine).
 import { join, resolve } from 'node:path';
-import { parseDuration } from '../duration.js';
-import { str, type Command, type FlagSpecs } from '../command.js';
-import { UsageError } from '../usage-error.js';
+import { parseDuration } from '../lib/cli/duration.js';
+import { str, type Command, type FlagSpecs } from '../lib/cli/command.js';
+import { UsageError } from '../lib/cli/usage-error.js';
 import { DATA_DIR_FLAG } from './pki.js';
 
 export const API_SERVER_FLAGS: FlagSpecs = {
@@ -77,8 +77,8 @@ export const apiserverCommand: Command = {
     const etcd = str(ctx.flags, 'etcd-servers');
     if (!etcd) throw new UsageError('--etcd-servers is required', 'apiserver');
     // Server code is loaded on use, so client commands start fast.
-    const { startApiServer } = await import('../../../apiserver/server.js');
-    const { pkiPaths } = await import('../../../apiserver/pki/files.js');
+    const { startApiServer } = await import('../apiserver/server.js');
+    const { pkiPaths } = await import('../lib/pki/files.js');
     const pki = pkiPaths(join(resolve(str(ctx.flags, 'data-dir')!), 'pki'));
     const server = await startApiServer({
       etcdEndpoints: etcd.split(','),
@@ -92,7 +92,7 @@ export const apiserverCommand: Command = {
       joinListen: str(ctx.flags, 'join-listen'),
       advertiseAddress: str(ctx.flags, 'advertise-address'),
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
-      logger: (await import('../../observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level')),
+      logger: (await import('../lib/observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level')),
     });
     await untilStopped(ctx.io.signal);
     await server.stop();

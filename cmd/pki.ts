@@ -1,12 +1,12 @@
 // `persys pki init`: creates the cluster CA, the API server's certificate and an admin client
 // certificate under DATA_DIR/pki, and writes DATA_DIR/config.yaml for the CLI.
 import { join, resolve } from 'node:path';
-import { CONFIG_FILE_NAME, writeClientConfig } from '../../client/config.js';
-import { DEFAULT_SERVER } from '../../client/defaults.js';
-import type { PkiPaths } from '../../../apiserver/pki/index.js';
+import { CONFIG_FILE_NAME, writeClientConfig } from '../lib/client/config.js';
+import { DEFAULT_SERVER } from '../lib/client/defaults.js';
+import type { PkiPaths } from '../lib/pki/index.js';
 import { readFileSync } from 'node:fs';
-import { list, str, type Command } from '../command.js';
-import { UsageError } from '../usage-error.js';
+import { list, str, type Command } from '../lib/cli/command.js';
+import { UsageError } from '../lib/cli/usage-error.js';
 
 export const DATA_DIR_FLAG = {
   type: 'string',
@@ -19,7 +19,7 @@ export const DATA_DIR_FLAG = {
 /** Creates the PKI (idempotent) and the CLI config pointing at `server` with the admin identity. */
 export async function initClusterPki(dataDir: string, server: string, serverHosts: string[] = []): Promise<{ pki: PkiPaths; configFile: string }> {
   // Loaded on use: the x509 stack is heavy and most commands never need it.
-  const { initPki } = await import('../../../apiserver/pki/index.js');
+  const { initPki } = await import('../lib/pki/index.js');
   const pki = await initPki(join(dataDir, 'pki'), { serverHosts });
   const configFile = join(dataDir, CONFIG_FILE_NAME);
   writeClientConfig(configFile, {
@@ -53,7 +53,7 @@ export const pkiCommand: Command = {
     const dataDir = resolve(str(ctx.flags, 'data-dir')!);
     const { pki, configFile } = await initClusterPki(dataDir, str(ctx.flags, 'advertise-address')!, list(ctx.flags, 'server-host'));
     ctx.io.out(`PKI in ${pki.dir}`);
-    const { caCertHash } = await import('../../../apiserver/pki/index.js');
+    const { caCertHash } = await import('../lib/pki/index.js');
     ctx.io.out(`CA certificate hash: ${caCertHash(readFileSync(pki.caCert, 'utf8'))}`);
     ctx.io.out(`CLI config written to ${configFile}`);
     return 0;

@@ -4,11 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { EtcdProcess } from '../../../apiserver/etcd/process.js';
-import { bool, str, type Command } from '../command.js';
-import { ApiClient } from '../../client/client.js';
+import type { EtcdProcess } from '../apiserver/etcd/process.js';
+import { bool, str, type Command } from '../lib/cli/command.js';
+import { ApiClient } from '../lib/client/client.js';
 import { CONTROLLERS, startControllers } from './controller.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../lib/cli/duration.js';
 import { API_SERVER_FLAGS, untilStopped } from './apiserver.js';
 import { DATA_DIR_FLAG, initClusterPki } from './pki.js';
 
@@ -30,9 +30,9 @@ async function startLocalAgent(opts: {
   createToken(): Promise<string>;
   logLevel?: string;
 }) {
-  const { startNodeAgent } = await import('../../../node-agent/run.js');
-  const { loadCredentials } = await import('../../../node-agent/join.js');
-  const { caCertHash } = await import('../../../apiserver/pki/index.js');
+  const { startNodeAgent } = await import('../node-agent/run.js');
+  const { loadCredentials } = await import('../node-agent/join.js');
+  const { caCertHash } = await import('../lib/pki/index.js');
   const joined = loadCredentials(opts.dataDir) !== undefined;
   return startNodeAgent({
     nodeName: opts.nodeName,
@@ -42,7 +42,7 @@ async function startLocalAgent(opts: {
     caCertHash: caCertHash(readFileSync(opts.caCert, 'utf8')),
     dataDir: opts.dataDir,
     dockerHost: opts.dockerHost,
-    logger: (await import('../../observability/logger.js')).createLogger('agent', opts.logLevel),
+    logger: (await import('../lib/observability/logger.js')).createLogger('agent', opts.logLevel),
   });
 }
 
@@ -92,12 +92,12 @@ export const upCommand: Command = {
   },
   async run(ctx) {
     // Server code is loaded on use, so client commands start fast.
-    const { startApiServer } = await import('../../../apiserver/server.js');
-    const { startEtcdProcess } = await import('../../../apiserver/etcd/process.js');
-    const { createJoinToken } = await import('../../../apiserver/agents/tokens.js');
+    const { startApiServer } = await import('../apiserver/server.js');
+    const { startEtcdProcess } = await import('../apiserver/etcd/process.js');
+    const { createJoinToken } = await import('../apiserver/agents/tokens.js');
     // Loaded on use like the rest: client commands should not pay for logging and metrics.
-    const { createLogger } = await import('../../observability/logger.js');
-    const { createRegistry } = await import('../../observability/metrics.js');
+    const { createLogger } = await import('../lib/observability/logger.js');
+    const { createRegistry } = await import('../lib/observability/metrics.js');
     const dataDir = resolve(str(ctx.flags, 'data-dir')!);
     const listen = str(ctx.flags, 'listen')!;
     const log = createLogger('up', str(ctx.flags, 'log-level'));

@@ -3,12 +3,12 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { parseDuration } from '../duration.js';
-import { str, type Command } from '../command.js';
-import { JOIN_FLAGS } from '../join-flags.js';
-import { UsageError } from '../usage-error.js';
+import { parseDuration } from '../lib/cli/duration.js';
+import { str, type Command } from '../lib/cli/command.js';
+import { JOIN_FLAGS } from '../lib/cli/join-flags.js';
+import { UsageError } from '../lib/cli/usage-error.js';
 import { untilStopped } from './apiserver.js';
-import { clientVersion } from './version.js';
+import { clientVersion } from '../lib/cli/commands/version.js';
 
 /** "k=v,k2=v2" → a label map; UsageError on a malformed pair. */
 export function parseLabels(text: string | undefined, command = 'agent'): Record<string, string> {
@@ -97,7 +97,7 @@ export const agentCommand: Command = {
     'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
   },
   async run(ctx) {
-    const { parseServerList } = await import('../../../node-agent/address.js');
+    const { parseServerList } = await import('../node-agent/address.js');
     let servers: string[];
     try {
       servers = parseServerList(str(ctx.flags, 'server') ?? '');
@@ -106,10 +106,10 @@ export const agentCommand: Command = {
     }
     const labels = parseLabels(str(ctx.flags, 'labels'));
     const heartbeatIntervalMs = parseDuration(str(ctx.flags, 'heartbeat-interval')!, 'heartbeat-interval', 'agent');
-    const { createLogger } = await import('../../observability/logger.js');
+    const { createLogger } = await import('../lib/observability/logger.js');
     const logger = createLogger('agent', str(ctx.flags, 'log-level'));
     // Agent code is loaded on use, so client commands start fast.
-    const { startNodeAgent } = await import('../../../node-agent/run.js');
+    const { startNodeAgent } = await import('../node-agent/run.js');
     const running = await startNodeAgent({
       nodeName: str(ctx.flags, 'node-name') || hostname(),
       servers,
