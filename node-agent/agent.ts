@@ -2,30 +2,23 @@
 // a periodic re-list, keeps the local engine at the desired state and reports status to a sink.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ItemExponentialRateLimiter } from '../lib/queue/ratelimit.js';
-import { WorkQueue } from '../lib/queue/workqueue.js';
+import type { WorkQueue } from '../lib/queue/workqueue.js';
 import { containerSpecReferences, type ConfigKind } from '../lib/api/references.js';
 import type { Resource } from '../lib/api/resource.js';
 import { silentLogger } from '../lib/observability/logger.js';
 import { DOCKER_CONFIG_JSON_KEY, type RegistryAuth } from '../lib/registry/credentials.js';
 import { DesiredState } from './desired.js';
 import { pullCredentials } from './images/pull-secrets.js';
-import {
-  ContainerConfigError,
-  DockerTimeoutError,
-  DockerUnavailableError,
-  ImageNeverPullError,
-  ImageNotFoundError,
-  ImagePullError,
-  engineStatus,
-} from './docker/errors.js';
+import { DockerTimeoutError, DockerUnavailableError, engineStatus } from '../lib/docker/engine-guard.js';
+import { ContainerConfigError, ImageNeverPullError, ImageNotFoundError, ImagePullError } from './docker/errors.js';
 import type { DockerEvent } from './docker/events.js';
 import { LABEL_NODE, LABEL_UID } from './docker/labels.js';
 import { createOptions } from './docker/spec.js';
 import { ImagePuller } from './images/puller.js';
 import type { AgentMetrics } from './metrics.js';
+import { AgentLoop } from './loop.js';
 import { ObservedContainers } from './observed.js';
 import type { ContainerRuntime, ManagedContainer } from './runtime.js';
 import {
@@ -80,8 +73,6 @@ export class NodeAgent implements DesiredStateConsumer {
   private readonly log: Logger;
   private readonly metrics?: AgentMetrics;
   private readonly now: () => number;
-  private readonly resyncIntervalMs: number;
-  private readonly concurrency: number;
   private readonly memory = new Map<string, ContainerMemory>();
   /** Image state per uid: a pull in flight (awaited by no worker), or an image ready for the next create. */
   private readonly images = new Map<string, ImageState & { abort?: AbortController }>();
@@ -95,7 +86,8 @@ export class NodeAgent implements DesiredStateConsumer {
   private readonly reported = new Map<string, string>();
   private readonly observed = new ObservedContainers();
   // Engine trouble (not a container's own failure) retries a uid 1 s doubling to 30 s.
-  private readonly queue = new WorkQueue({ name: 'node-agent', rateLimiter: new ItemExponentialRateLimiter(1_000, 30_000) });
+  private readonly loop: AgentLoop<DockerEvent>;
+  private readonly queue: WorkQueue;
   /** Uids a worker is creating or starting a container for: their create/start events are its own doing. */
   private readonly starting = new Set<string>();
   private desiredIndex?: Map<string, Resource>;
@@ -104,15 +96,7 @@ export class NodeAgent implements DesiredStateConsumer {
   private flushScheduled = false;
   /** The cache holds a full list: until then a missing container may only be unseen. */
   private listed = false;
-  private resyncWanted = false;
-  private resyncing?: Promise<void>;
-  private active = 0;
-  private idleWaiters: (() => void)[] = [];
-  private workers: Promise<void>[] = [];
   private dockerError?: string;
-  private resyncTimer?: NodeJS.Timeout;
-  private readonly stopping = new AbortController();
-  private events?: Promise<void>;
   private reconciles = 0;
   private readonly volumes: ConfigVolumes;
   /** Volume directories of uids no longer desired are removed once, after the first complete desired state. */
@@ -137,13 +121,26 @@ export class NodeAgent implements DesiredStateConsumer {
     this.log = opts.logger ?? silentLogger();
     this.metrics = opts.metrics;
     this.now = opts.now ?? Date.now;
-    this.resyncIntervalMs = opts.resyncIntervalMs ?? 10_000;
-    this.concurrency = opts.concurrency ?? 8;
     this.volumes = new ConfigVolumes({
       root: opts.volumesDir ?? join(tmpdir(), 'persys-agent', opts.node, 'volumes'),
       config: (kind, ns, name) => this.desired.configData(kind, ns, name),
     });
     this.puller = opts.puller ?? new ImagePuller({ runtime: this.runtime, metrics: this.metrics, logger: this.log.child({ loop: 'pull' }) });
+    this.loop = new AgentLoop<DockerEvent>({
+      name: 'node-agent',
+      concurrency: opts.concurrency ?? 8,
+      resyncIntervalMs: opts.resyncIntervalMs ?? 10_000,
+      // Engine trouble (not a container's own failure) retries a uid 1 s doubling to 30 s.
+      rateLimiter: new ItemExponentialRateLimiter(1_000, 30_000),
+      log: this.log,
+      handlers: {
+        reconcile: (uid) => this.reconcileCounted(uid),
+        resync: () => this.resyncOnce(),
+        events: (since, signal) => this.runtime.events({ since, signal }),
+        onEvent: (ev) => this.onEvent(ev),
+      },
+    });
+    this.queue = this.loop.queue;
   }
 
   /** Starts the workers, the Docker event watch and the periodic resync. */
@@ -151,27 +148,18 @@ export class NodeAgent implements DesiredStateConsumer {
     this.runtime.on('open', this.onBreakerOpen);
     this.runtime.on('halfOpen', this.onBreakerHalfOpen);
     this.runtime.on('close', this.onBreakerClose);
-    this.workers = Array.from({ length: this.concurrency }, () => this.worker());
-    this.resyncTimer = setInterval(() => void this.resync(), this.resyncIntervalMs);
-    this.resyncTimer.unref();
-    this.events = this.watchEvents();
-    void this.resync();
+    this.loop.start();
   }
 
   /** Stops acting and waits for the work in progress; every container keeps running. */
   async stop(): Promise<void> {
-    this.stopping.abort();
-    clearInterval(this.resyncTimer);
-    this.queue.shutDown();
+    const stopped = this.loop.stop();
     this.runtime.off('open', this.onBreakerOpen);
     this.runtime.off('halfOpen', this.onBreakerHalfOpen);
     this.runtime.off('close', this.onBreakerClose);
-    await Promise.all(this.workers);
-    // Pulls wait on the stopping signal: they end now, leaving no promise behind.
+    await stopped;
+    // Pulls wait on the loop's signal, aborted now: they end, leaving no promise behind.
     await Promise.all([...this.pulls]);
-    await this.resyncing;
-    await this.events;
-    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** The node's complete desired state (on every stream (re)connect). */
@@ -244,23 +232,12 @@ export class NodeAgent implements DesiredStateConsumer {
   /** Re-lists the engine, reconciles every uid, and resolves once no uid is queued or being worked on. */
   async reconcileNow(): Promise<void> {
     await this.resync();
-    await this.idle();
+    await this.loop.idle();
   }
 
   /** Lists the engine into the cache and queues every uid; requests during one coalesce into the next. */
   resync(): Promise<void> {
-    if (this.stopping.signal.aborted) return Promise.resolve();
-    this.resyncWanted = true;
-    this.resyncing ??= (async () => {
-      while (this.resyncWanted && !this.stopping.signal.aborted) {
-        this.resyncWanted = false;
-        await this.resyncOnce();
-      }
-    })().finally(() => {
-      this.resyncing = undefined;
-      this.checkIdle();
-    });
-    return this.resyncing;
+    return this.loop.resync();
   }
 
   private async resyncOnce(): Promise<void> {
@@ -320,38 +297,16 @@ export class NodeAgent implements DesiredStateConsumer {
   }
 
   /** Resolves once nothing is listing, queued (delayed adds aside) or being worked on. */
-  private idle(): Promise<void> {
-    if (this.stopping.signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      this.checkIdle();
-    });
-  }
-
-  private checkIdle(): void {
-    // After the current microtasks: a key handed to a waiting worker is only counted once it resumes.
-    setImmediate(() => {
-      if (this.resyncing || this.queue.len() > 0 || this.active > 0) return;
-      for (const w of this.idleWaiters.splice(0)) w();
-    });
-  }
-
-  private async worker(): Promise<void> {
-    for (let uid = await this.queue.get(); uid !== undefined; uid = await this.queue.get()) {
-      this.active++;
-      const started = performance.now();
-      try {
-        await this.reconcileOne(uid);
-        this.metrics?.reconciles.inc({ result: 'success' });
-      } catch (e) {
-        this.metrics?.reconciles.inc({ result: 'error' });
-        this.log.error({ err: e, uid }, 'reconcile failed');
-      } finally {
-        this.metrics?.reconcileDuration.observe((performance.now() - started) / 1000);
-        this.active--;
-        this.queue.done(uid);
-        this.checkIdle();
-      }
+  private async reconcileCounted(uid: string): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.reconcileOne(uid);
+      this.metrics?.reconciles.inc({ result: 'success' });
+    } catch (e) {
+      this.metrics?.reconciles.inc({ result: 'error' });
+      this.log.error({ err: e, uid }, 'reconcile failed');
+    } finally {
+      this.metrics?.reconcileDuration.observe((performance.now() - started) / 1000);
     }
   }
 
@@ -364,7 +319,7 @@ export class NodeAgent implements DesiredStateConsumer {
     // list, a container that exists could look missing and be created twice.
     if (!this.desired.synced || !this.listed) return;
     const log = this.log.child({ uid, reconcile: ++this.reconciles });
-    for (let step = 0; !this.stopping.signal.aborted; step++) {
+    for (let step = 0; !this.loop.signal.aborted; step++) {
       for (const id of this.observed.takeStale(uid)) {
         try {
           await this.refresh(uid, id);
@@ -404,7 +359,7 @@ export class NodeAgent implements DesiredStateConsumer {
         return;
       }
       for (const a of result.actions) {
-        if (this.stopping.signal.aborted) return;
+        if (this.loop.signal.aborted) return;
         const outcome = await this.applyOne(a, log);
         // Engine trouble has queued the uid with its back-off already.
         if (outcome === 'engine') return;
@@ -621,7 +576,7 @@ export class NodeAgent implements DesiredStateConsumer {
     const pull = this.puller
       .pull(a.image, {
         credentials,
-        signal: AbortSignal.any([abort.signal, this.stopping.signal]),
+        signal: AbortSignal.any([abort.signal, this.loop.signal]),
         onProgress: (p) => {
           if (!current()) return;
           state.pulling = { downloadedBytes: p.downloadedBytes, totalBytes: p.totalBytes };
@@ -650,7 +605,7 @@ export class NodeAgent implements DesiredStateConsumer {
       )
       .finally(() => {
         this.pulls.delete(pull);
-        if (!this.stopping.signal.aborted) this.queue.add(a.uid);
+        if (!this.loop.signal.aborted) this.queue.add(a.uid);
       });
     this.pulls.add(pull);
   }
@@ -706,30 +661,6 @@ export class NodeAgent implements DesiredStateConsumer {
     if (ev.Action === 'start' && this.observed.get(ev.Actor.ID)?.state === 'running') return;
     this.observed.markStale(uid, ev.Actor.ID);
     this.queue.add(uid);
-  }
-
-  /** Engine events feed the queue; after a broken event stream, resume from the last event seen and re-list. */
-  private async watchEvents(): Promise<void> {
-    const signal = this.stopping.signal;
-    let since: number | undefined;
-    let delay = 1_000;
-    while (!signal.aborted) {
-      try {
-        for await (const ev of this.runtime.events({ since, signal })) {
-          since = ev.time;
-          delay = 1_000;
-          this.onEvent(ev);
-        }
-      } catch (e) {
-        if (signal.aborted) return;
-        this.log.debug({ err: e }, 'docker event stream broke; resuming');
-      }
-      if (signal.aborted) return;
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
-      delay = Math.min(delay * 2, 30_000);
-      // Events may have been missed in between.
-      void this.resync();
-    }
   }
 }
 

@@ -8,6 +8,7 @@ import type { Heartbeat } from '../lib/gen/persys/v1/agent.js';
 import { serveObservability, type ObservabilityServer } from '../lib/observability/http.js';
 import { silentLogger } from '../lib/observability/logger.js';
 import { createRegistry } from '../lib/observability/metrics.js';
+import { EngineGuard } from '../lib/docker/engine-guard.js';
 import { defaultJoinServer, splitHostPort } from './address.js';
 import { NodeAgent } from './agent.js';
 import { ComposeAgent } from './compose/agent.js';
@@ -71,7 +72,9 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
   const registry = createRegistry();
   const metrics = agentMetrics(registry);
   const docker = dockerFromHost(opts.dockerHost);
-  const runtime = new DockerRuntime({ docker, node: opts.nodeName });
+  // One guard for every call to this engine: Containers, compose stacks and swarm operations.
+  const guard = new EngineGuard({ node: opts.nodeName });
+  const runtime = new DockerRuntime({ docker, node: opts.nodeName, guard });
   let obs: ObservabilityServer | undefined;
   try {
     const creds = await ensureNodeCredentials({
@@ -99,11 +102,12 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       logger: log.child({ loop: 'compose' }),
       filesDir: resolve(opts.dataDir, 'stacks'),
       puller,
+      guard,
     });
     // Loaded on the first swarm request: most nodes never get one.
     let swarm: Promise<SwarmEngine> | undefined;
     const swarmEngine = () =>
-      (swarm ??= import('./swarm/engine.js').then(({ SwarmEngine }) => new SwarmEngine({ docker, node: opts.nodeName, logger: log })));
+      (swarm ??= import('./swarm/engine.js').then(({ SwarmEngine }) => new SwarmEngine({ docker, guard, logger: log })));
     const requests = new RequestHandler(
       runtime,
       () => agent.managedContainers(),
@@ -187,12 +191,14 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
         await agent.stop();
         await stacks.stop();
         runtime.close();
+        guard.close();
         await obs?.close();
         log.info('node agent stopped; containers left running');
       },
     };
   } catch (e) {
     runtime.close();
+    guard.close();
     await obs?.close();
     throw e;
   }

@@ -3,11 +3,12 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
+import type { BreakerState } from '../lib/docker/engine-guard.js';
 import type { RegistryAuth } from '../lib/registry/credentials.js';
 import type { DockerEvent } from './docker/events.js';
 import type { PullMessage } from './images/progress.js';
 
-export type BreakerState = 'closed' | 'open' | 'halfOpen';
+export type { BreakerState };
 
 export interface ManagedContainer {
   id: string;

@@ -17,6 +17,7 @@ import { SwarmEngine } from '../../node-agent/swarm/engine.js';
 import { runControllers, type RunningControllers } from '../runtime/manager.js';
 import { newSwarmController, type SwarmCaller } from './controller.js';
 import { recordOfSecret } from './join-tokens.js';
+import { EngineGuard } from '../../lib/docker/engine-guard.js';
 
 const NODE = 'swa-a';
 const NS = 'swa-shop';
@@ -42,7 +43,7 @@ describe('swarm controller on a real engine (needs root: a network namespace)', 
     api = await startTestApiServer(inject('etcdEndpoint'));
     second = await startSecondDocker('swa-eng1');
     docker = second.docker;
-    const engine = new SwarmEngine({ docker, node: NODE, logger: silentLogger(), pruneGraceMs: 0 });
+    const engine = new SwarmEngine({ docker, guard: new EngineGuard({ node: NODE }), logger: silentLogger(), pruneGraceMs: 0 });
     // What the API server does for the controller: carry the operation out on the named node's engine.
     const swarm: SwarmCaller = {
       call: (node, operation, options = {}) =>

@@ -2,20 +2,21 @@
 // Docker engine the way `docker compose up -d` would, continuously, and reports each stack's status.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import { ItemExponentialRateLimiter } from '../../lib/queue/ratelimit.js';
-import { WorkQueue } from '../../lib/queue/workqueue.js';
+import type { WorkQueue } from '../../lib/queue/workqueue.js';
 import { configRefKey, referencedConfig } from '../../lib/api/references.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { COMPOSE_LABELS, type ComposeProject, type ParseComposeResult } from '../../lib/compose/model.js';
+import { EngineGuard } from '../../lib/docker/engine-guard.js';
 import { DesiredState } from '../desired.js';
 import { ContainerConfigError } from '../docker/errors.js';
 import { LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE } from '../docker/labels.js';
 import type { DockerEvent } from '../docker/events.js';
 import { containerPlan } from './container-spec.js';
 import { ComposeEngine } from './engine.js';
+import { AgentLoop } from '../loop.js';
 import { networkLabels, ownedFilter, stackKey, volumeLabels, type StackIdentity } from './labels.js';
 import { loadDefaultParse, type ParseStack } from './parse-stack.js';
 import { planDelete, planStack, type ComposeAction, type ServiceState, type StackPlan } from './plan.js';
@@ -39,8 +40,8 @@ export interface ComposeAgentOptions {
   parse?: ParseStack;
   /** @default Date.now */
   now?: () => number;
-  /** Deadline of one engine call. @default 10_000 */
-  callTimeoutMs?: number;
+  /** The node's engine guard, shared with its Containers and swarm calls. @default one of its own */
+  guard?: EngineGuard;
   /** Stacks acted on at once; one stack is never acted on concurrently. @default 4 */
   concurrency?: number;
   /** Where the files of stacks' configs and secrets are written. @default <tmpdir>/persys-agent/<node>/stacks */
@@ -65,8 +66,6 @@ export class ComposeAgent {
   private readonly engine: ComposeEngine;
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly resyncIntervalMs: number;
-  private readonly concurrency: number;
   private parse?: ParseStack;
   private parseLoading?: Promise<ParseStack>;
   private readonly parsed = new WeakMap<Resource, ParseComposeResult>();
@@ -77,6 +76,7 @@ export class ComposeAgent {
   private readonly images: StackImages;
   /** The engine client of a puller of its own, when none was shared (closed on stop). */
   private readonly ownRuntime?: DockerRuntime;
+  private readonly ownGuard?: EngineGuard;
   /** Per stack, service → target → host path of its written config and secret files. */
   private readonly hostFiles = new Map<string, Map<string, ReadonlyMap<string, string>>>();
   private synced = false;
@@ -86,57 +86,52 @@ export class ComposeAgent {
   private readonly failures = new Map<string, Record<string, string>>();
   private readonly statuses = new Map<string, ComposeStackStatus>();
   private readonly reported = new Map<string, string>();
-  // Engine trouble retries a stack 1 s doubling to 30 s.
-  private readonly queue = new WorkQueue({ name: 'compose-agent', rateLimiter: new ItemExponentialRateLimiter(1_000, 30_000) });
+  private readonly loop: AgentLoop<DockerEvent>;
+  private readonly queue: WorkQueue;
   private sink?: ComposeStatusSink;
   private pendingReports: Resource[] = [];
   private flushScheduled = false;
-  private started = false;
-  private active = 0;
-  private resyncing?: Promise<void>;
-  private resyncWanted = false;
-  private idleWaiters: (() => void)[] = [];
-  private workers: Promise<void>[] = [];
-  private resyncTimer?: NodeJS.Timeout;
-  private events?: Promise<void>;
-  private readonly stopping = new AbortController();
   private reconciles = 0;
 
   constructor(opts: ComposeAgentOptions) {
     this.node = opts.node;
-    this.engine = new ComposeEngine(opts.docker, opts.node, opts.callTimeoutMs);
+    if (!opts.guard) this.ownGuard = new EngineGuard({ node: opts.node });
+    const guard = opts.guard ?? this.ownGuard!;
+    this.engine = new ComposeEngine(opts.docker, guard);
     this.log = opts.logger.child({ component: 'compose-agent' });
     this.now = opts.now ?? Date.now;
-    this.resyncIntervalMs = opts.resyncIntervalMs ?? 10_000;
-    this.concurrency = opts.concurrency ?? 4;
     this.parse = opts.parse;
     this.files = new StackFiles(opts.filesDir ?? join(tmpdir(), 'persys-agent', opts.node, 'stacks'));
-    if (!opts.puller) this.ownRuntime = new DockerRuntime({ docker: opts.docker, node: opts.node });
+    if (!opts.puller) this.ownRuntime = new DockerRuntime({ docker: opts.docker, node: opts.node, guard });
     const puller = opts.puller ?? new ImagePuller({ runtime: this.ownRuntime!, logger: this.log });
     this.images = new StackImages(puller, this.now);
+    this.loop = new AgentLoop<DockerEvent>({
+      name: 'compose-agent',
+      concurrency: opts.concurrency ?? 4,
+      resyncIntervalMs: opts.resyncIntervalMs ?? 10_000,
+      // Engine trouble retries a stack 1 s doubling to 30 s.
+      rateLimiter: new ItemExponentialRateLimiter(1_000, 30_000),
+      log: this.log,
+      handlers: {
+        reconcile: (key) => this.reconcileOrRetry(key),
+        resync: () => this.queueEveryStack(),
+        events: (since, signal) => this.engine.events(signal, since),
+        onEvent: (ev) => this.onEvent(ev),
+      },
+    });
+    this.queue = this.loop.queue;
   }
 
   /** Starts the workers, the Docker event watch and the periodic resync. */
   start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.workers = Array.from({ length: this.concurrency }, () => this.worker());
-    this.resyncTimer = setInterval(() => void this.resync(), this.resyncIntervalMs);
-    this.resyncTimer.unref();
-    this.events = this.watchEvents();
-    void this.resync();
+    this.loop.start();
   }
 
   /** Stops acting and waits for the work in progress; every container keeps running. */
   async stop(): Promise<void> {
-    this.stopping.abort();
-    clearInterval(this.resyncTimer);
-    this.queue.shutDown();
-    await Promise.all(this.workers);
-    await this.resyncing;
-    await this.events;
+    await this.loop.stop();
     this.ownRuntime?.close();
-    for (const w of this.idleWaiters.splice(0)) w();
+    this.ownGuard?.close();
   }
 
   /** Reports go to `sink` from now on, starting with every stack's current status. */
@@ -214,65 +209,35 @@ export class ComposeAgent {
    * or in progress; delayed re-checks such as a pending healthcheck are not waited for); before it, inline.
    */
   async reconcileNow(): Promise<void> {
-    if (!this.started) {
+    if (!this.loop.isStarted) {
       const keys = new Set([...this.desired.keys(), ...this.deleting.keys(), ...(await this.engine.ownedStacks())]);
       for (const key of keys) await this.reconcileKey(key);
       return;
     }
     await this.resync();
-    await this.idle();
+    await this.loop.idle();
+  }
+
+  private resync(): Promise<void> {
+    return this.loop.isStarted ? this.loop.resync() : Promise.resolve();
   }
 
   /** Lists which stacks have objects here and queues them with every desired one. */
-  private resync(): Promise<void> {
-    if (this.stopping.signal.aborted || !this.started) return Promise.resolve();
-    this.resyncWanted = true;
-    this.resyncing ??= (async () => {
-      while (this.resyncWanted && !this.stopping.signal.aborted) {
-        this.resyncWanted = false;
-        try {
-          for (const key of await this.engine.ownedStacks()) this.queue.add(key);
-        } catch (e) {
-          this.log.warn({ err: e }, 'cannot list compose objects; retrying at the next resync');
-        }
-        for (const key of new Set([...this.desired.keys(), ...this.deleting.keys()])) this.queue.add(key);
-      }
-    })().finally(() => {
-      this.resyncing = undefined;
-      this.checkIdle();
-    });
-    return this.resyncing;
+  private async queueEveryStack(): Promise<void> {
+    try {
+      for (const key of await this.engine.ownedStacks()) this.queue.add(key);
+    } catch (e) {
+      this.log.warn({ err: e }, 'cannot list compose objects; retrying at the next resync');
+    }
+    for (const key of new Set([...this.desired.keys(), ...this.deleting.keys()])) this.queue.add(key);
   }
 
-  private idle(): Promise<void> {
-    if (this.stopping.signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      this.checkIdle();
-    });
-  }
-
-  private checkIdle(): void {
-    // After the current microtasks: a key handed to a waiting worker is only counted once it resumes.
-    setImmediate(() => {
-      if (this.resyncing || this.queue.len() > 0 || this.active > 0) return;
-      for (const w of this.idleWaiters.splice(0)) w();
-    });
-  }
-
-  private async worker(): Promise<void> {
-    for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
-      this.active++;
-      try {
-        await this.reconcileKey(key);
-      } catch (e) {
-        this.log.warn({ err: e, stack: key }, 'compose reconcile failed; retrying with back-off');
-        this.queue.addRateLimited(key);
-      } finally {
-        this.active--;
-        this.queue.done(key);
-        this.checkIdle();
-      }
+  private async reconcileOrRetry(key: string): Promise<void> {
+    try {
+      await this.reconcileKey(key);
+    } catch (e) {
+      this.log.warn({ err: e, stack: key }, 'compose reconcile failed; retrying with back-off');
+      this.queue.addRateLimited(key);
     }
   }
 
@@ -310,12 +275,12 @@ export class ComposeAgent {
     for (let step = 0; ; step++) {
       const observed = await this.engine.observe({ namespace, name }, project);
       const plan = planStack({ key, uid: id.uid, node: this.node, project, observed, failures: this.failures.get(key), blocked, now: this.now() });
-      const stop = this.stopping.signal.aborted || !plan.actions.length || step === MAX_STEPS_PER_TURN;
+      const stop = this.loop.signal.aborted || !plan.actions.length || step === MAX_STEPS_PER_TURN;
       if (stop) {
         this.finishTurn(stack, plan);
         this.queue.forget(key);
         // A stack that keeps needing steps yields its worker to the others.
-        if (plan.actions.length && !this.stopping.signal.aborted) this.queue.add(key);
+        if (plan.actions.length && !this.loop.signal.aborted) this.queue.add(key);
         return;
       }
       if (!(await this.actAll(plan.actions, project, id, key, log))) {
@@ -334,7 +299,7 @@ export class ComposeAgent {
   private async prepareServices(key: string, stack: Resource, project: ComposeProject, log: Logger): Promise<Record<string, string>> {
     const [namespace, name] = splitKey(key);
     const lookup = (kind: 'Secret' | 'ConfigMap', ns: string, n: string) => this.configs.configData(kind, ns, n);
-    const images = await this.images.ensure(key, stack, project.services, lookup, this.stopping.signal, (image, bytes) =>
+    const images = await this.images.ensure(key, stack, project.services, lookup, this.loop.signal, (image, bytes) =>
       this.reportPulling(stack, project, image, bytes),
     );
     for (const secret of images.missingSecrets) log.warn({ secret }, 'image pull secret not found or without .dockerconfigjson; pulling without it');
@@ -525,29 +490,6 @@ export class ComposeAgent {
     const a = ev.Actor?.Attributes ?? {};
     if (a[LABEL_NODE] !== this.node || a[LABEL_NAMESPACE] === undefined || a[LABEL_NAME] === undefined) return;
     this.queue.add(stackKey(a[LABEL_NAMESPACE], a[LABEL_NAME]));
-  }
-
-  /** Engine events feed the queue; after a broken stream, resume from the last event seen and re-list. */
-  private async watchEvents(): Promise<void> {
-    const signal = this.stopping.signal;
-    let since: number | undefined;
-    let delay = 1_000;
-    while (!signal.aborted) {
-      try {
-        for await (const ev of this.engine.events(signal, since)) {
-          since = ev.time;
-          delay = 1_000;
-          this.onEvent(ev);
-        }
-      } catch (e) {
-        if (signal.aborted) return;
-        this.log.debug({ err: e }, 'docker event stream broke; resuming');
-      }
-      if (signal.aborted) return;
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
-      delay = Math.min(delay * 2, 30_000);
-      void this.resync();
-    }
   }
 }
 

@@ -3,7 +3,7 @@
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { ComposeProject } from '../../lib/compose/model.js';
-import { DockerTimeoutError, engineStatus } from '../docker/errors.js';
+import { engineStatus, type EngineGuard } from '../../lib/docker/engine-guard.js';
 import { decodeJsonLines, type DockerEvent } from '../docker/events.js';
 import { LABEL_NAME, LABEL_NAMESPACE } from '../docker/labels.js';
 import type { ContainerPlan } from './container-spec.js';
@@ -13,11 +13,15 @@ import { toObservedContainer, toObservedObject, type ObservedContainer, type Obs
 const INSPECT_CONCURRENCY = 8;
 
 export class ComposeEngine {
+  readonly node: string;
+
   constructor(
     private readonly docker: Dockerode,
-    readonly node: string,
-    private readonly callTimeoutMs = 10_000,
-  ) {}
+    /** The node's engine guard: deadlines, and the breaker shared with its Containers and swarm calls. */
+    private readonly guard: EngineGuard,
+  ) {
+    this.node = guard.node;
+  }
 
   /** Everything the planner needs about one stack: its containers, networks, volumes and images. */
   async observe(key: { namespace: string; name: string }, project?: ComposeProject): Promise<ObservedStack> {
@@ -128,7 +132,11 @@ export class ComposeEngine {
   /** Container events of compose projects on this node, until `signal` aborts or the stream ends. */
   async *events(signal: AbortSignal, since?: number): AsyncGenerator<DockerEvent> {
     const filters = { type: ['container'], label: ['com.docker.compose.project', ...ownedFilter(this.node)] };
-    const stream = (await this.docker.getEvents(signalled<Dockerode.GetEventsOptions>({ since, filters }, signal))) as unknown as Readable;
+    const stream = (await this.guard.call(
+      'events',
+      (abortSignal) => this.docker.getEvents(signalled<Dockerode.GetEventsOptions>({ since, filters }, abortSignal)),
+      { signal, stream: true },
+    )) as unknown as Readable;
     try {
       for await (const ev of decodeJsonLines(stream)) yield ev;
     } catch (e) {
@@ -155,22 +163,8 @@ export class ComposeEngine {
     return info ? info.Id : null;
   }
 
-  /** One call with its own deadline; the race also bounds dockerode methods that ignore the signal. */
-  private async call<T>(operation: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const e = new DockerTimeoutError(operation, this.callTimeoutMs);
-        controller.abort(e);
-        reject(e);
-      }, this.callTimeoutMs);
-    });
-    try {
-      return await Promise.race([attempt(controller.signal), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private call<T>(operation: string, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return this.guard.call(operation, attempt);
   }
 }
 

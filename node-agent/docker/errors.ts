@@ -1,6 +1,7 @@
 // Typed errors of the agent's Docker runtime, so callers branch on a class instead of on an engine
 // message, and so the circuit breaker can tell an engine failure from a caller's mistake.
 import type { ConfigKind } from '../../lib/api/references.js';
+import type { NotAnEngineFailure } from '../../lib/docker/engine-guard.js';
 
 /**
  * The container's configuration cannot be assembled from what the node has (a referenced ConfigMap,
@@ -43,8 +44,9 @@ export class ProjectionPathError extends ContainerConfigError {
 }
 
 /** Create found no such image on the node (it was removed after the pull, or never pulled). */
-export class ImageNotFoundError extends Error {
+export class ImageNotFoundError extends Error implements NotAnEngineFailure {
   override readonly name = 'ImageNotFoundError';
+  readonly notAnEngineFailure = true;
   constructor(
     readonly image: string,
     readonly node: string,
@@ -59,8 +61,9 @@ export class ImageNotFoundError extends Error {
  * registry that does not answer, a pull deadline): never an engine failure for the circuit breaker.
  * `registryMessage` is the engine's or registry's own text, with any credential removed.
  */
-export class ImagePullError extends Error {
+export class ImagePullError extends Error implements NotAnEngineFailure {
   override readonly name = 'ImagePullError';
+  readonly notAnEngineFailure = true;
   constructor(
     readonly image: string,
     readonly registryMessage: string,
@@ -80,38 +83,10 @@ export class ImageNeverPullError extends Error {
 }
 
 /** Refusal to act on a container persys did not create (it has no dev.persys.uid label). */
-export class UnmanagedContainerError extends Error {
+export class UnmanagedContainerError extends Error implements NotAnEngineFailure {
   override readonly name = 'UnmanagedContainerError';
+  readonly notAnEngineFailure = true;
   constructor(readonly id: string) {
     super(`container ${id} is not managed by persys (no dev.persys.uid label); refusing to touch it`);
   }
-}
-
-/** A Docker call did not finish within its deadline; it was aborted. */
-export class DockerTimeoutError extends Error {
-  override readonly name = 'DockerTimeoutError';
-  constructor(
-    readonly operation: string,
-    readonly timeoutMs: number,
-  ) {
-    super(`docker ${operation} did not finish within ${timeoutMs} ms`);
-  }
-}
-
-/** The circuit breaker is open: the engine failed repeatedly, so calls fail fast for a while. */
-export class DockerUnavailableError extends Error {
-  override readonly name = 'DockerUnavailableError';
-  constructor(
-    readonly node: string,
-    readonly operation: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`docker engine on node ${node} is unavailable (circuit open after repeated failures); ${operation} not attempted`, options);
-  }
-}
-
-/** The HTTP status of an error from the engine (dockerode sets statusCode), if it has one. */
-export function engineStatus(err: unknown): number | undefined {
-  const code = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === 'number' ? code : undefined;
 }

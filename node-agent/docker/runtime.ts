@@ -2,16 +2,9 @@
 // deadline and behind one circuit breaker, and none of them on containers persys did not create.
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import CircuitBreaker from 'opossum';
 import type Dockerode from 'dockerode';
-import {
-  DockerTimeoutError,
-  DockerUnavailableError,
-  ImageNotFoundError,
-  ImagePullError,
-  UnmanagedContainerError,
-  engineStatus,
-} from './errors.js';
+import { EngineGuard, engineStatus, type CallOptions, type EngineGuardOptions } from '../../lib/docker/engine-guard.js';
+import { ImageNotFoundError, ImagePullError, UnmanagedContainerError } from './errors.js';
 import { decodeJsonLines, type DockerEvent } from './events.js';
 import type { RegistryAuth } from '../../lib/registry/credentials.js';
 import { withDefaultTag } from '../../lib/registry/reference.js';
@@ -33,45 +26,18 @@ import type {
 // Existing importers take these from here; the contract itself lives in ../runtime.ts.
 export type { BreakerState, ContainerSummary, EventsOptions, ExecResult, ImageInfo, LogsOptions, ManagedContainer, PullImageOptions };
 
-export interface DockerRuntimeOptions {
+export interface DockerRuntimeOptions extends Omit<EngineGuardOptions, 'node'> {
   docker: Dockerode;
   /** This node's name, for error messages. */
   node: string;
-  /** Deadline of one engine call. @default 10_000 */
-  callTimeoutMs?: number;
+  /** The engine's guard, shared with the node's compose and swarm calls; made from the options when absent. */
+  guard?: EngineGuard;
   /** Deadline of an exec, from create to exit code. @default 30_000 */
   execTimeoutMs?: number;
-  breaker?: {
-    /** Calls in the rolling window before the breaker may open. @default 5 */
-    volumeThreshold?: number;
-    /** @default 50 */
-    errorThresholdPercentage?: number;
-    /** How long it stays open before one trial call. @default 10_000 */
-    resetTimeoutMs?: number;
-    /** @default 10_000 */
-    rollingCountTimeoutMs?: number;
-  };
 }
-
-type Attempt = (signal: AbortSignal) => Promise<unknown>;
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 const LIST_CONCURRENCY = 8;
-
-/**
- * Errors that say nothing about the engine's health: the caller's own mistakes or races (missing
- * object, conflict, already started/stopped, bad request) and the caller cancelling.
- */
-function isCallerSide(err: unknown): boolean {
-  const status = engineStatus(err);
-  if (status !== undefined && (status === 304 || (status >= 400 && status < 500))) return true;
-  return (
-    err instanceof ImageNotFoundError ||
-    err instanceof ImagePullError ||
-    err instanceof UnmanagedContainerError ||
-    (err as Error)?.name === 'AbortError'
-  );
-}
 
 function seconds(t: Date | number | undefined): number | undefined {
   return t instanceof Date ? Math.floor(t.getTime() / 1000) : t;
@@ -82,41 +48,28 @@ export class DockerRuntime extends EventEmitter implements ContainerRuntime {
   private readonly docker: Dockerode;
   private readonly callTimeoutMs: number;
   private readonly execTimeoutMs: number;
-  private readonly breaker: CircuitBreaker<[Attempt, AbortSignal], unknown>;
+  private readonly guard: EngineGuard;
+  private readonly ownsGuard: boolean;
 
   constructor(opts: DockerRuntimeOptions) {
     super();
     this.docker = opts.docker;
     this.node = opts.node;
-    this.callTimeoutMs = opts.callTimeoutMs ?? 10_000;
+    this.ownsGuard = !opts.guard;
+    this.guard = opts.guard ?? new EngineGuard({ node: opts.node, callTimeoutMs: opts.callTimeoutMs, breaker: opts.breaker });
+    this.callTimeoutMs = this.guard.callTimeoutMs;
     this.execTimeoutMs = opts.execTimeoutMs ?? 30_000;
-    const b = opts.breaker ?? {};
-    this.breaker = new CircuitBreaker((attempt: Attempt, signal: AbortSignal) => attempt(signal), {
-      name: `docker-${opts.node}`,
-      // Deadlines differ per call (a stop waits for the container), so each call enforces its own
-      // with its own AbortController; opossum's single shared controller would, on one timeout,
-      // abort every call in flight and stay aborted while the circuit is closed.
-      timeout: false,
-      volumeThreshold: b.volumeThreshold ?? 5,
-      errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
-      resetTimeout: b.resetTimeoutMs ?? 10_000,
-      rollingCountTimeout: b.rollingCountTimeoutMs ?? 10_000,
-      errorFilter: isCallerSide,
-    });
     // Bridged so the agent's metrics can count transitions (opossum-prometheus would drag in prom-client 12).
-    this.breaker.on('open', () => this.emit('open'));
-    this.breaker.on('halfOpen', () => this.emit('halfOpen'));
-    this.breaker.on('close', () => this.emit('close'));
+    for (const event of ['open', 'halfOpen', 'close'] as const) this.guard.on(event, () => this.emit(event));
   }
 
   breakerState(): BreakerState {
-    if (this.breaker.opened) return 'open';
-    return this.breaker.halfOpen ? 'halfOpen' : 'closed';
+    return this.guard.state();
   }
 
-  /** Stops the breaker's statistics timers. */
+  /** Stops the breaker's statistics timers, when the guard is this runtime's own. */
   close(): void {
-    this.breaker.shutdown();
+    if (this.ownsGuard) this.guard.close();
   }
 
   /** Every persys container on the engine, running or not. Containers without the uid label never appear. */
@@ -396,50 +349,8 @@ export class DockerRuntime extends EventEmitter implements ContainerRuntime {
     });
   }
 
-  /**
-   * Runs one engine call through the breaker with its own deadline. `stream` calls return a live
-   * stream: the deadline covers only opening it, and the caller's signal keeps governing it after.
-   */
-  private async call<T>(
-    operation: string,
-    attempt: (signal: AbortSignal) => Promise<T>,
-    opts: { timeoutMs?: number; signal?: AbortSignal; stream?: boolean } = {},
-  ): Promise<T> {
-    const timeoutMs = opts.timeoutMs ?? this.callTimeoutMs;
-    const caller = opts.signal;
-    caller?.throwIfAborted();
-    const controller = new AbortController();
-    const onCallerAbort = () => controller.abort(caller?.reason);
-    caller?.addEventListener('abort', onCallerAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(new DockerTimeoutError(operation, timeoutMs)), timeoutMs);
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-    });
-    aborted.catch(() => undefined); // settles after the race for calls that finished in time
-    let ok = false;
-    try {
-      const result = (await this.breaker.fire(async (signal) => {
-        try {
-          // The race rejects at the deadline even if a dockerode method ignores the signal.
-          return await Promise.race([attempt(signal), aborted]);
-        } catch (e) {
-          if (!signal.aborted) throw e;
-          const reason: unknown = signal.reason;
-          if (reason instanceof DockerTimeoutError) throw reason;
-          throw reason instanceof Error && reason.name === 'AbortError'
-            ? reason
-            : new DOMException(`docker ${operation} aborted by caller`, 'AbortError');
-        }
-      }, controller.signal)) as T;
-      ok = true;
-      return result;
-    } catch (e) {
-      if ((e as { code?: string }).code === 'EOPENBREAKER') throw new DockerUnavailableError(this.node, operation, { cause: e });
-      throw e;
-    } finally {
-      clearTimeout(timer);
-      if (!(opts.stream && ok)) caller?.removeEventListener('abort', onCallerAbort);
-    }
+  private call<T>(operation: string, attempt: (signal: AbortSignal) => Promise<T>, opts: CallOptions = {}): Promise<T> {
+    return this.guard.call(operation, attempt, opts);
   }
 }
 

@@ -9,7 +9,7 @@ import type { Resource } from '../../lib/api/resource.js';
 import { NodeAgent } from '../agent.js';
 import type { DockerEvent } from '../docker/events.js';
 import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE, LABEL_UID } from '../docker/labels.js';
-import { engineStatus } from '../docker/errors.js';
+import { engineStatus } from '../../lib/docker/engine-guard.js';
 import { HollowRuntime } from './runtime.js';
 
 const NODE = 'hollow-0000';

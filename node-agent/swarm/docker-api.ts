@@ -1,6 +1,19 @@
 // The parts of the Docker Engine API answers the swarm engine reads, where dockerode's typings say
 // `any`; and the calls whose typings omit the options (with the abort signal) that dockerode accepts.
 import type Dockerode from 'dockerode';
+import { engineStatus } from '../../lib/docker/engine-guard.js';
+
+/** Deadline of one swarm call: init and join wait on the raft and on other managers. */
+export const SWARM_CALL_TIMEOUT_MS = 60_000;
+
+/**
+ * Rethrows `err`; a 503 is marked as saying nothing about the engine's health (Docker answers 503 for
+ * "not a swarm manager", "not part of a swarm" and a lost quorum), so it never opens the node's breaker.
+ */
+export function swarmStateIsNotEngineHealth(err: unknown): never {
+  if (engineStatus(err) === 503 && err !== null && typeof err === 'object') Object.assign(err, { notAnEngineFailure: true });
+  throw err;
+}
 
 /** `GET /info`'s Swarm section. */
 export interface SwarmInfo {

@@ -8,6 +8,7 @@ import type { SwarmRequest, SwarmResponse } from '../../lib/gen/persys/v1/agent.
 import type { DeepPartial, SwarmService, SwarmServiceSpec, SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { SwarmEngine } from './engine.js';
+import { EngineGuard } from '../../lib/docker/engine-guard.js';
 
 const NODE = 'swe-node';
 const NS = 'shop';
@@ -51,7 +52,7 @@ describe('SwarmEngine on a real engine (needs root: a network namespace)', () =>
   beforeAll(async () => {
     second = await startSecondDocker('swe-eng1');
     docker = second.docker;
-    engine = new SwarmEngine({ docker, node: NODE, logger: silentLogger(), pruneGraceMs: 0 });
+    engine = new SwarmEngine({ docker, guard: new EngineGuard({ node: NODE }), logger: silentLogger(), pruneGraceMs: 0 });
   }, TEST_TIMEOUT);
 
   afterAll(async () => {

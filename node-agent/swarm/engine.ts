@@ -4,8 +4,8 @@
 import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { SwarmInit, SwarmJoin, SwarmNodeUpdate, SwarmRequest, SwarmResponse, SwarmState } from '../../lib/gen/persys/v1/agent.js';
-import { engineStatus } from '../docker/errors.js';
-import { listSwarmNodes, swarmInfo, swarmJoinTokens, type SwarmInfo, type SwarmNode } from './docker-api.js';
+import { engineStatus, type EngineGuard } from '../../lib/docker/engine-guard.js';
+import { listSwarmNodes, SWARM_CALL_TIMEOUT_MS, swarmInfo, swarmJoinTokens, swarmStateIsNotEngineHealth, type SwarmInfo, type SwarmNode } from './docker-api.js';
 import { AlreadyInSwarmError, NotSwarmManagerError, SwarmOperationError } from './errors.js';
 import { SwarmServices } from './services.js';
 import { managerWithoutMembers, swarmState } from './state.js';
@@ -17,8 +17,8 @@ const SUBNET_SIZE = 24;
 
 export interface SwarmEngineOptions {
   docker: Dockerode;
-  /** This agent's Node name, for messages. */
-  node: string;
+  /** The node's engine guard (its name is the node's, for messages), shared with its Containers and stacks. */
+  guard: EngineGuard;
   logger: Logger;
   /** A persys service younger than this is never pruned. @default PRUNE_GRACE_MS (lib/swarm/prune-grace.ts) */
   pruneGraceMs?: number;
@@ -26,15 +26,17 @@ export interface SwarmEngineOptions {
 
 export class SwarmEngine {
   private readonly docker: Dockerode;
+  private readonly guard: EngineGuard;
   private readonly node: string;
   private readonly logger: Logger;
   private readonly services: SwarmServices;
 
   constructor(opts: SwarmEngineOptions) {
     this.docker = opts.docker;
-    this.node = opts.node;
+    this.guard = opts.guard;
+    this.node = opts.guard.node;
     this.logger = opts.logger.child({ component: 'swarm' });
-    this.services = new SwarmServices(this.docker, this.node, this.logger, opts.pruneGraceMs);
+    this.services = new SwarmServices(this.docker, this.guard, this.logger, opts.pruneGraceMs);
   }
 
   /** Carries out `req`; a thrown Error's message is the failure the controller sees. */
@@ -57,7 +59,7 @@ export class SwarmEngine {
         return { state: await this.inspect(signal), removedServices: [] };
       case 'removeNode':
         await this.requireManager(signal);
-        await this.call('remove swarm node', () => this.docker.getNode(op.value.nodeId).remove({ force: op.value.force, abortSignal: signal })).catch(
+        await this.call('remove swarm node', (signal) => this.docker.getNode(op.value.nodeId).remove({ force: op.value.force, abortSignal: signal }), signal).catch(
           (e: SwarmOperationError) => {
             if (engineStatus(e.cause) !== 404) throw e;
           },
@@ -85,8 +87,8 @@ export class SwarmEngine {
     if (!info.ControlAvailable) return swarmState(info);
     try {
       const [members, tokens] = await Promise.all([
-        this.call('list swarm nodes', () => listSwarmNodes(this.docker, signal)),
-        this.call('inspect swarm', () => swarmJoinTokens(this.docker, signal)),
+        this.call('list swarm nodes', (signal) => listSwarmNodes(this.docker, signal), signal),
+        this.call('inspect swarm', (signal) => swarmJoinTokens(this.docker, signal), signal),
       ]);
       return swarmState(info, members, tokens);
     } catch (e) {
@@ -105,7 +107,7 @@ export class SwarmEngine {
       body['DefaultAddrPool'] = req.defaultAddrPool;
       body['SubnetSize'] = SUBNET_SIZE;
     }
-    await this.call('swarm init', () => this.docker.swarmInit({ ...body, abortSignal: signal }));
+    await this.call('swarm init', (signal) => this.docker.swarmInit({ ...body, abortSignal: signal }), signal);
     this.logger.info({ advertiseAddr: req.advertiseAddr }, 'initialised a new swarm');
     return this.inspect(signal);
   }
@@ -114,7 +116,7 @@ export class SwarmEngine {
     await this.requireOutsideSwarm(signal);
     const body: Record<string, unknown> = { ListenAddr: LISTEN_ADDR, RemoteAddrs: req.remoteAddrs, JoinToken: req.joinToken };
     if (req.advertiseAddr) body['AdvertiseAddr'] = req.advertiseAddr;
-    await this.call('swarm join', () => this.docker.swarmJoin({ ...body, abortSignal: signal }));
+    await this.call('swarm join', (signal) => this.docker.swarmJoin({ ...body, abortSignal: signal }), signal);
     this.logger.info({ remoteAddrs: req.remoteAddrs, advertiseAddr: req.advertiseAddr }, 'joined a swarm');
     return this.inspect(signal);
   }
@@ -123,7 +125,7 @@ export class SwarmEngine {
   private async leave(force: boolean, signal: AbortSignal): Promise<SwarmState> {
     const info = await this.info(signal);
     if ((info.LocalNodeState ?? 'inactive') !== 'inactive') {
-      await this.call('swarm leave', () => this.docker.swarmLeave({ force, abortSignal: signal })).catch((e: SwarmOperationError) => {
+      await this.call('swarm leave', (signal) => this.docker.swarmLeave({ force, abortSignal: signal }), signal).catch((e: SwarmOperationError) => {
         if (engineStatus(e.cause) !== 503) throw e; // 503: not part of a swarm (any more)
       });
       this.logger.info({ force }, 'left the swarm');
@@ -134,7 +136,7 @@ export class SwarmEngine {
   /** Sets role, availability and labels (labels replace the old ones); sends nothing when all match. */
   private async updateNode(req: SwarmNodeUpdate, signal: AbortSignal): Promise<void> {
     const handle = this.docker.getNode(req.nodeId);
-    const current = (await this.call(`inspect swarm node ${req.nodeId}`, () => handle.inspect({ abortSignal: signal }))) as SwarmNode;
+    const current = (await this.call(`inspect swarm node ${req.nodeId}`, (signal) => handle.inspect({ abortSignal: signal }), signal)) as SwarmNode;
     const spec = current.Spec ?? {};
     const next = {
       ...spec,
@@ -144,7 +146,7 @@ export class SwarmEngine {
     };
     if (next.Role === spec.Role && next.Availability === spec.Availability && sameLabels(next.Labels, spec.Labels ?? {})) return;
     const version = current.Version?.Index;
-    await this.call(`update swarm node ${req.nodeId}`, () => handle.update({ _query: { version }, _body: next, abortSignal: signal }));
+    await this.call(`update swarm node ${req.nodeId}`, (signal) => handle.update({ _query: { version }, _body: next, abortSignal: signal }), signal);
     this.logger.info({ nodeId: req.nodeId, role: next.Role, availability: next.Availability }, 'updated swarm node');
   }
 
@@ -159,12 +161,13 @@ export class SwarmEngine {
   }
 
   private info(signal: AbortSignal): Promise<SwarmInfo> {
-    return this.call('docker info', () => swarmInfo(this.docker, signal));
+    return this.call('docker info', (signal) => swarmInfo(this.docker, signal), signal);
   }
 
-  private async call<T>(operation: string, attempt: () => Promise<T>): Promise<T> {
+  /** One engine call through the node's guard (deadline and breaker), failures worded as the operation's. */
+  private async call<T>(operation: string, attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
     try {
-      return await attempt();
+      return await this.guard.call(operation, (s) => attempt(s).catch(swarmStateIsNotEngineHealth), { signal, timeoutMs: SWARM_CALL_TIMEOUT_MS });
     } catch (e) {
       throw new SwarmOperationError(operation, this.node, { cause: e });
     }

@@ -9,6 +9,7 @@ import type { DeepPartial, SwarmService, SwarmServiceStatus } from '../../lib/ge
 import { silentLogger } from '../../lib/observability/logger.js';
 import { encodeRegistryAuth } from '../../lib/registry/credentials.js';
 import { SwarmEngine } from './engine.js';
+import { EngineGuard } from '../../lib/docker/engine-guard.js';
 
 const NODE = 'swr-node';
 const NS = 'reg';
@@ -48,7 +49,7 @@ describe('SwarmEngine with registry credentials (needs root: a network namespace
     // Swarm tasks must pull here: the engine does not have the image.
     second = await startSecondDocker('swr-eng1', { swarmPrefersOfflineImages: false });
     docker = second.docker;
-    engine = new SwarmEngine({ docker, node: NODE, logger: silentLogger(), pruneGraceMs: 0 });
+    engine = new SwarmEngine({ docker, guard: new EngineGuard({ node: NODE }), logger: silentLogger(), pruneGraceMs: 0 });
     await engine.handle({ node: NODE, operation: { $case: 'init', value: { advertiseAddr: second.address, defaultAddrPool: ['10.242.0.0/16'] } }, registryAuth: '' }, AbortSignal.timeout(60_000));
     // The engine reaches this machine's registry at its end of the veth pair.
     const server = `${second.hostAddress}:${registry.port}`;

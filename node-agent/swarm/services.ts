@@ -6,8 +6,8 @@ import type Dockerode from 'dockerode';
 import type { Logger } from 'pino';
 import type { DeepPartial, SwarmService, SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
 import { PRUNE_GRACE_MS } from '../../lib/swarm/prune-grace.js';
-import { engineStatus } from '../docker/errors.js';
-import { createSwarmService, listServiceTasks, listSwarmNodes, updateSwarmService } from './docker-api.js';
+import { engineStatus, type EngineGuard } from '../../lib/docker/engine-guard.js';
+import { createSwarmService, listServiceTasks, listSwarmNodes, SWARM_CALL_TIMEOUT_MS, swarmStateIsNotEngineHealth, updateSwarmService } from './docker-api.js';
 import { ForeignServiceError, InvalidSwarmServiceError, SwarmOperationError } from './errors.js';
 import { LABEL_OWNER_UID, LABEL_SPEC_HASH, ownerFilter, serviceKey, swarmNetworkFilter, swarmServiceFilter } from './labels.js';
 import { desiredService, type DesiredService, type SwarmNetwork } from './service-spec.js';
@@ -19,12 +19,16 @@ export class SwarmServices {
   /** Spec hash this agent last sent per Docker service id: a rolled-back spec is not sent again. */
   private readonly lastSent = new Map<string, string>();
 
+  private readonly node: string;
+
   constructor(
     private readonly docker: Dockerode,
-    private readonly node: string,
+    private readonly guard: EngineGuard,
     private readonly logger: Logger,
     private readonly pruneGraceMs = PRUNE_GRACE_MS,
-  ) {}
+  ) {
+    this.node = guard.node;
+  }
 
   /**
    * Makes the Docker service match the SwarmService and answers with its status. A service persys may not
@@ -52,12 +56,12 @@ export class SwarmServices {
     if (existing && isGlobal(existing) !== (desired.replicas === undefined)) {
       // Docker refuses to change a service's mode in place.
       log.info('service mode changed: recreating the Docker service');
-      await this.call('remove service', () => this.docker.getService(existing!.ID).remove({ abortSignal: signal }));
+      await this.call('remove service', (signal) => this.docker.getService(existing!.ID).remove({ abortSignal: signal }), signal);
       existing = undefined;
     }
     let id: string;
     if (!existing) {
-      const created = await this.call('create service', () => createSwarmService(this.docker, registryAuth, { ...desired.spec, abortSignal: signal }));
+      const created = await this.call('create service', (signal) => createSwarmService(this.docker, registryAuth, { ...desired.spec, abortSignal: signal }), signal);
       id = created.id;
       this.lastSent.set(id, desired.specHash);
       log.info({ serviceId: id }, 'created Docker service');
@@ -68,8 +72,9 @@ export class SwarmServices {
       const rolledBack = ROLLBACK_STATES.has(existing.UpdateStatus?.State ?? '') && this.lastSent.get(id) === desired.specHash;
       if (drift.length && !rolledBack) {
         const version = existing.Version?.Index;
-        await this.call('update service', () =>
+        await this.call('update service', (signal) =>
           updateSwarmService(this.docker.getService(id), registryAuth, { _query: { version }, _body: desired.spec, abortSignal: signal }),
+          signal,
         );
         this.lastSent.set(id, desired.specHash);
         log.info({ serviceId: id, drift }, 'updated Docker service');
@@ -84,14 +89,14 @@ export class SwarmServices {
    */
   async prune(keepUids: string[], signal: AbortSignal): Promise<string[]> {
     const keep = new Set(keepUids);
-    const owned = await this.call('list services', () => this.docker.listServices({ filters: { label: [swarmServiceFilter] }, abortSignal: signal }));
+    const owned = await this.call('list services', (signal) => this.docker.listServices({ filters: { label: [swarmServiceFilter] }, abortSignal: signal }), signal);
     const removed: string[] = [];
     const now = Date.now();
     for (const s of owned) {
       const uid = s.Spec?.Labels?.[LABEL_OWNER_UID];
       if (!uid || keep.has(uid)) continue;
       if (now - Date.parse(s.CreatedAt ?? '') < this.pruneGraceMs) continue;
-      await this.call('remove service', () => this.docker.getService(s.ID).remove({ abortSignal: signal })).catch(ignore404);
+      await this.call('remove service', (signal) => this.docker.getService(s.ID).remove({ abortSignal: signal }), signal).catch(ignore404);
       removed.push(serviceKey(s.Spec?.Labels));
       this.logger.info({ service: s.Spec?.Name, uid }, 'removed Docker service of a deleted SwarmService');
     }
@@ -100,16 +105,17 @@ export class SwarmServices {
   }
 
   private async pruneNetworks(signal: AbortSignal): Promise<void> {
-    const networks = await this.call('list networks', () =>
+    const networks = await this.call('list networks', (signal) =>
       this.docker.listNetworks({ filters: { label: [swarmNetworkFilter] }, abortSignal: signal } as Dockerode.NetworkListOptions),
+      signal,
     );
     if (!networks.length) return;
-    const services = await this.call('list services', () => this.docker.listServices({ abortSignal: signal }));
+    const services = await this.call('list services', (signal) => this.docker.listServices({ abortSignal: signal }), signal);
     const used = new Set(services.flatMap((s) => [...(s.Spec?.TaskTemplate?.Networks ?? []), ...(s.Spec?.Networks ?? [])].map((n) => n.Target)));
     for (const n of networks) {
       if (used.has(n.Id) || used.has(n.Name)) continue;
       try {
-        await this.docker.getNetwork(n.Id).remove({ abortSignal: signal });
+        await this.guard.call('remove network', (abortSignal) => this.docker.getNetwork(n.Id).remove({ abortSignal }), { signal });
         this.logger.info({ network: n.Name }, 'removed unused swarm network');
       } catch (e) {
         // Tasks of a just-removed service still hold it for a moment: the next prune gets it.
@@ -121,13 +127,14 @@ export class SwarmServices {
 
   /** The service made for this SwarmService: by owner uid, or by name if persys made it for an earlier incarnation. */
   private async existing(desired: DesiredService, signal: AbortSignal): Promise<Dockerode.Service | undefined> {
-    const mine = await this.call('list services', () =>
+    const mine = await this.call('list services', (signal) =>
       this.docker.listServices({ filters: { label: [ownerFilter(desired.uid)] }, abortSignal: signal }),
+      signal,
     );
     if (mine[0]) return mine[0];
     // The name filter matches prefixes.
     const named = (
-      await this.call('list services', () => this.docker.listServices({ filters: { name: [desired.name] }, abortSignal: signal }))
+      await this.call('list services', (signal) => this.docker.listServices({ filters: { name: [desired.name] }, abortSignal: signal }), signal)
     ).find((s) => s.Spec?.Name === desired.name);
     if (named && !named.Spec?.Labels?.[LABEL_OWNER_UID]) throw new ForeignServiceError(desired.name);
     return named;
@@ -137,8 +144,9 @@ export class SwarmServices {
   private async ensureNetwork(net: SwarmNetwork, signal: AbortSignal): Promise<void> {
     const exists = async () => {
       // The name filter matches substrings.
-      const found = await this.call('list networks', () =>
+      const found = await this.call('list networks', (signal) =>
         this.docker.listNetworks({ filters: { name: [net.name] }, abortSignal: signal } as Dockerode.NetworkListOptions),
+        signal,
       );
       return found.some((n) => n.Name === net.name);
     };
@@ -154,17 +162,18 @@ export class SwarmServices {
 
   private async status(id: string, signal: AbortSignal): Promise<SwarmServiceStatus> {
     // `status: true` adds ServiceStatus (running/desired task counts) on API 1.41 and later.
-    const [service] = await this.call('list services', () => this.docker.listServices({ filters: { id: [id] }, status: true, abortSignal: signal }));
+    const [service] = await this.call('list services', (signal) => this.docker.listServices({ filters: { id: [id] }, status: true, abortSignal: signal }), signal);
     if (!service) throw new SwarmOperationError(`inspect service ${id}`, this.node, { cause: new Error('the service vanished right after it was applied') });
-    const tasks = await this.call('list tasks', () => listServiceTasks(this.docker, id, signal));
+    const tasks = await this.call('list tasks', (signal) => listServiceTasks(this.docker, id, signal), signal);
     const placed = tasks.some((t) => t.NodeID && (t.Status?.Err || t.Status?.State === 'failed' || t.Status?.State === 'rejected'));
-    const nodes = placed ? await this.call('list nodes', () => listSwarmNodes(this.docker, signal)) : [];
+    const nodes = placed ? await this.call('list nodes', (signal) => listSwarmNodes(this.docker, signal), signal) : [];
     return serviceStatus(service, tasks, new Map(nodes.map((n) => [n.ID, n])));
   }
 
-  private async call<T>(operation: string, attempt: () => Promise<T>): Promise<T> {
+  /** One engine call through the node's guard (deadline and breaker), failures worded as the operation's. */
+  private async call<T>(operation: string, attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
     try {
-      return await attempt();
+      return await this.guard.call(operation, (s) => attempt(s).catch(swarmStateIsNotEngineHealth), { signal, timeoutMs: SWARM_CALL_TIMEOUT_MS });
     } catch (e) {
       throw new SwarmOperationError(operation, this.node, { cause: e });
     }
