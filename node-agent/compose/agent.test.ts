@@ -161,10 +161,11 @@ describe('ComposeAgent on a real Docker engine', () => {
     const oldDb = (await idOf(SHOP, 'db'))!;
     expect((await exec(oldDb, ['sh', '-c', 'echo persisted > /data/mark'])).code).toBe(0);
     agent.applyChange('UPSERT', stack(SHOP, SHOP_COMPOSE, { env: { VERSION: 'v2', DB_MODE: 'tuned' } }));
+    // Created is not yet started: wait for the new container to run before exec'ing into it.
     const newDb = await waitFor(async () => {
       const id = await idOf(SHOP, 'db');
-      return id && id !== oldDb ? id : undefined;
-    }, 'db recreated', 30_000);
+      return id && id !== oldDb && (await docker.getContainer(id).inspect()).State.Running ? id : undefined;
+    }, 'db recreated and running', 30_000);
     expect(await exec(newDb, ['cat', '/data/mark'])).toEqual({ code: 0, out: 'persisted' });
     await waitFor(() => statusOf(SHOP)?.phase === 'Running', 'shop Running again', 30_000);
   });
@@ -185,9 +186,9 @@ describe('ComposeAgent on a real Docker engine', () => {
     await docker.getContainer(api).remove({ force: true });
     const back = await waitFor(async () => {
       const id = await idOf(SHOP, 'api');
-      return id && id !== api ? id : undefined;
-    }, 'api back', 30_000);
-    expect((await docker.getContainer(back).inspect()).State.Running).toBe(true);
+      return id && id !== api && (await docker.getContainer(id).inspect()).State.Running ? id : undefined;
+    }, 'api back and running', 30_000);
+    expect(back).not.toBe(api);
   });
 
   it('reports a missing image and an invalid compose file without crash-looping', async () => {
