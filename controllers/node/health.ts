@@ -2,6 +2,7 @@
 // Nodes, their agents' Leases and the time: which nodes go Ready=Unknown, which Containers are evicted.
 import { AGENT_STREAM_LOST_ANNOTATION } from '../../lib/api/annotations.js';
 import type { Condition, Resource } from '../../lib/api/resource.js';
+import type { ContainerObject, LeaseObject, NodeObject } from '../../lib/api/typed.js';
 
 export const NODE_LEASE_NAMESPACE = 'persys-node-lease';
 export const REASON_STATUS_UNKNOWN = 'NodeStatusUnknown';
@@ -24,11 +25,11 @@ export const DEFAULT_EVICTION_TIMEOUT_MS = 5_000;
 export const DEFAULT_EVICTIONS_PER_SECOND = 10;
 
 export interface NodeHealthInput {
-  nodes: Resource[];
+  nodes: NodeObject[];
   /** Leases in NODE_LEASE_NAMESPACE, named after their node. */
-  leases: Resource[];
+  leases: LeaseObject[];
   /** Containers (only those with spec.nodeName matter). */
-  containers: Resource[];
+  containers: ContainerObject[];
   nowMs: number;
   /** A lease not renewed for this long means the agent is gone. @default DEFAULT_NODE_GRACE_PERIOD_MS */
   gracePeriodMs?: number;
@@ -141,10 +142,10 @@ export function planNodeHealth(input: NodeHealthInput): NodeHealthPlan {
     .filter((c) => c.spec?.nodeName && notReadySince.has(c.spec.nodeName) && !c.metadata.deletionTimestamp)
     .sort((a, b) => key(a).localeCompare(key(b)));
   for (const c of candidates) {
-    const phase = c.status?.phase;
+    const phase = c.status?.phase ?? '';
     if (TERMINAL.has(phase)) continue;
     if (phase !== 'Unknown') plan.markUnknown.push(c);
-    const evictAt = notReadySince.get(c.spec.nodeName)! + evictionTimeout;
+    const evictAt = notReadySince.get(c.spec!.nodeName!)! + evictionTimeout;
     if (plan.fullDisruption) continue;
     if (now < evictAt) {
       dueAt(evictAt);

@@ -20,12 +20,16 @@ export interface Condition {
   lastUpdateTime?: string;
 }
 
-export interface Resource {
+/**
+ * An object of any kind. Spec and Status narrow it to one kind (lib/api/typed.ts names them from the
+ * generated proto types); left out, they are `any`, as for code that handles every kind alike.
+ */
+export interface Resource<Spec = any, Status = any> {
   apiVersion: string;
   kind: string;
   metadata: Metadata;
-  spec?: any;
-  status?: any;
+  spec?: Spec;
+  status?: Status;
   [field: string]: unknown;
 }
 
