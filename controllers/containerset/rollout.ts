@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { DRAIN_ANNOTATION } from '../../lib/api/annotations.js';
 import type { Condition, Resource } from '../../lib/api/resource.js';
+import type { ContainerObject, ContainerSetObject } from '../../lib/api/typed.js';
 import { conditionOf, withTransitionTime } from '../../lib/api/conditions.js';
 import { stableJson } from '../../lib/api/stable-json.js';
 
@@ -53,8 +54,8 @@ export function scaledValue(value: string | number | undefined, total: number, r
   return Number.isInteger(n) && n >= 0 ? n : 0;
 }
 
-const isTerminal = (c: Resource) => c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
-const readyCondition = (c: Resource): Condition | undefined =>
+const isTerminal = (c: ContainerObject) => c.status?.phase === 'Succeeded' || c.status?.phase === 'Failed';
+const readyCondition = (c: ContainerObject): Condition | undefined =>
   ((c.status?.conditions ?? []) as Condition[]).find((x) => x.type === 'Ready');
 
 /**
@@ -62,7 +63,7 @@ const readyCondition = (c: Resource): Condition | undefined =>
  * lost node (phase Unknown) is not ready but still counts: it is replaced only once the node controller
  * evicts it, after the eviction timeout and within its rate limit.
  */
-export function isContainerReady(c: Resource): boolean {
+export function isContainerReady(c: ContainerObject): boolean {
   if (c.status?.phase === 'Unknown') return false;
   const cond = readyCondition(c);
   if (cond) return cond.status === 'True';
@@ -70,7 +71,7 @@ export function isContainerReady(c: Resource): boolean {
 }
 
 // Available: ready for at least minReadySeconds (Kubernetes' availability rule).
-function isAvailable(c: Resource, minReadySeconds: number, nowMs: number): boolean {
+function isAvailable(c: ContainerObject, minReadySeconds: number, nowMs: number): boolean {
   if (!isContainerReady(c)) return false;
   if (minReadySeconds <= 0) return true;
   const since = Date.parse(readyCondition(c)?.lastTransitionTime ?? '');
@@ -79,7 +80,7 @@ function isAvailable(c: Resource, minReadySeconds: number, nowMs: number): boole
 
 // Which to delete first when scaling down: not ready before ready, then the newest (the controller's
 // ActivePods ranking, reduced to what persys observes).
-function deletionOrder(a: Resource, b: Resource): number {
+function deletionOrder(a: ContainerObject, b: ContainerObject): number {
   const ra = isContainerReady(a) ? 1 : 0;
   const rb = isContainerReady(b) ? 1 : 0;
   if (ra !== rb) return ra - rb;
@@ -92,7 +93,7 @@ function deletionOrder(a: Resource, b: Resource): number {
 }
 
 /** One step toward the set's desired state; `nowMs` only dates conditions and measures availability. */
-export function planRollout(set: Resource, owned: Resource[], nowMs: number): RolloutPlan {
+export function planRollout(set: ContainerSetObject, owned: ContainerObject[], nowMs: number): RolloutPlan {
   const spec = set.spec ?? {};
   const desired = Math.max(0, Number(spec.replicas ?? 1));
   const hash = templateHash(spec.template);
@@ -101,7 +102,7 @@ export function planRollout(set: Resource, owned: Resource[], nowMs: number): Ro
   const broken = live.filter(isTerminal);
   const active = live.filter((c) => !isTerminal(c));
   // A Container asked to leave its node (drain) is replaced like one of an older template.
-  const isCurrent = (c: Resource) => c.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash && !c.metadata.annotations?.[DRAIN_ANNOTATION];
+  const isCurrent = (c: ContainerObject) => c.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash && !c.metadata.annotations?.[DRAIN_ANNOTATION];
   const current = active.filter(isCurrent);
   const old = active.filter((c) => !isCurrent(c));
 
@@ -175,9 +176,9 @@ function madeProgress(before: any, after: Omit<ContainerSetStatus, 'conditions'>
 }
 
 function computeStatus(
-  set: Resource,
-  active: Resource[],
-  current: Resource[],
+  set: ContainerSetObject,
+  active: ContainerObject[],
+  current: ContainerObject[],
   hash: string,
   desired: number,
   minReadySeconds: number,
@@ -216,7 +217,7 @@ function computeStatus(
 // Progressing: True while the rollout moves (lastUpdateTime marks the last move), False once it has not moved
 // for progressDeadlineSeconds, True again as soon as it moves or completes (Kubernetes' rules).
 function progressingCondition(
-  set: Resource,
+  set: ContainerSetObject,
   counts: Omit<ContainerSetStatus, 'conditions'>,
   complete: boolean,
   condition: (type: string, status: Condition['status'], reason: string, message: string) => Condition,

@@ -1,6 +1,6 @@
 // Where an unbound Container should run (kube-scheduler's filter-then-score, as a pure function):
 // filters say why each node cannot take it, scores pick the least-allocated, least-crowded node.
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerObject, NodeObject } from '../../lib/api/typed.js';
 import { parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 
 export interface ScheduleResult {
@@ -11,11 +11,11 @@ export interface ScheduleResult {
 }
 
 /** Containers already bound to each node (by node name), the container being scheduled may be among them. */
-export type ContainersByNode = ReadonlyMap<string, readonly Resource[]> | Readonly<Record<string, readonly Resource[]>>;
+export type ContainersByNode = ReadonlyMap<string, readonly ContainerObject[]> | Readonly<Record<string, readonly ContainerObject[]>>;
 
 /** The Containers bound to each node, read per node as a decision gets to it (the scheduler's informer). */
 export interface NodeContainers {
-  on(node: string): readonly Resource[];
+  on(node: string): readonly ContainerObject[];
   /**
    * A number that changes whenever on(node) would return other objects (an informer's index stamp), so
    * per-node sums can be kept across decisions; undefined for a node whose Containers must be read afresh.
@@ -56,8 +56,8 @@ const SELECTOR_MISMATCH_REASONS = [SELECTOR_MISMATCH];
 const portInUse = (p: HostPort) => `node(s) had port ${p.port}/${p.protocol} already in use`;
 
 export function scheduleContainer(
-  container: Resource,
-  nodes: readonly Resource[],
+  container: ContainerObject,
+  nodes: readonly NodeObject[],
   containersOnNodes: ContainersByNode | NodeContainers,
   usage: NodeUsageCache = new NodeUsageCache(),
 ): ScheduleResult {
@@ -107,7 +107,7 @@ export function scheduleContainer(
   return { node: best.name };
 }
 
-const NO_CONTAINERS: Resource[] = [];
+const NO_CONTAINERS: ContainerObject[] = [];
 
 function isNodeContainers(c: ContainersByNode | NodeContainers): c is NodeContainers {
   return typeof (c as NodeContainers).on === 'function' && typeof (c as NodeContainers).stamp === 'function';
@@ -143,7 +143,7 @@ export class NodeUsageCache {
     this.entries = this.visited;
   }
 
-  of(node: string, stamp: number, members: () => readonly Resource[]): NodeUsage {
+  of(node: string, stamp: number, members: () => readonly ContainerObject[]): NodeUsage {
     let e = this.entries.get(node);
     if (!e || e.stamp !== stamp) e = { stamp, usage: sumUsage(members()) };
     this.visited.set(node, e);
@@ -151,7 +151,7 @@ export class NodeUsageCache {
   }
 }
 
-function sumUsage(members: readonly Resource[]): NodeUsage {
+function sumUsage(members: readonly ContainerObject[]): NodeUsage {
   const requested = { cpuMillis: 0, memoryBytes: 0 };
   const byOwner = new Map<string, number>();
   const uids = new Set<string>();
@@ -166,7 +166,7 @@ function sumUsage(members: readonly Resource[]): NodeUsage {
   return { requested, byOwner, uids };
 }
 
-function ownerUids(c: Resource): string[] {
+function ownerUids(c: ContainerObject): string[] {
   return (c.metadata.ownerReferences ?? []).map((r) => r.uid).filter(Boolean);
 }
 
@@ -187,7 +187,7 @@ export function unschedulableMessage(total: number, failures: ReadonlyMap<string
 // Filters in kube-scheduler's order; the first failing one decides, except that CPU and memory are
 // reported together, as NodeResourcesFit does.
 /** Why the node itself cannot take the Container (one reason), or undefined. */
-function nodeReason(node: Resource, selector: readonly [string, string][]): string[] | undefined {
+function nodeReason(node: NodeObject, selector: readonly [string, string][]): string[] | undefined {
   if (!isReady(node)) return NOT_READY_REASONS;
   if (node.spec?.unschedulable) return UNSCHEDULABLE_REASONS;
   const labels = node.metadata.labels;
@@ -196,7 +196,7 @@ function nodeReason(node: Resource, selector: readonly [string, string][]): stri
 }
 
 /** Why the node's free room or ports do not fit the Container, or undefined when they do. */
-function fitReason(request: Requests, ports: HostPort[], neighbours: readonly Resource[], free: Requests): string[] | undefined {
+function fitReason(request: Requests, ports: HostPort[], neighbours: readonly ContainerObject[], free: Requests): string[] | undefined {
   if (ports.length > 0) {
     const taken = neighbours.flatMap(hostPortsOf);
     const clash = ports.find((p) => taken.some((t) => portsConflict(p, t)));
@@ -208,7 +208,7 @@ function fitReason(request: Requests, ports: HostPort[], neighbours: readonly Re
   return cpu && memory ? [INSUFFICIENT_CPU, INSUFFICIENT_MEMORY] : [cpu ? INSUFFICIENT_CPU : INSUFFICIENT_MEMORY];
 }
 
-function isReady(node: Resource): boolean {
+function isReady(node: NodeObject): boolean {
   const conditions = (node.status?.conditions ?? []) as { type?: string; status?: string }[];
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }
@@ -218,14 +218,14 @@ function portsConflict(a: HostPort, b: HostPort): boolean {
   return a.port === b.port && a.protocol === b.protocol && (a.ip === b.ip || a.ip === ANY_IP || b.ip === ANY_IP);
 }
 
-function hostPortsOf(c: Resource): HostPort[] {
+function hostPortsOf(c: ContainerObject): HostPort[] {
   const ports = (c.spec?.ports ?? []) as { hostPort?: number; hostIp?: string; protocol?: string }[];
   return ports
     .filter((p) => (p.hostPort ?? 0) > 0)
     .map((p) => ({ ip: p.hostIp || ANY_IP, port: p.hostPort!, protocol: (p.protocol || 'TCP').toUpperCase() }));
 }
 
-function freeResources(node: Resource, neighbours: Resource[]): Requests {
+function freeResources(node: NodeObject, neighbours: ContainerObject[]): Requests {
   const allocatable = allocatableOf(node);
   let cpuMillis = allocatable.cpuMillis;
   let memoryBytes = allocatable.memoryBytes;
@@ -239,7 +239,7 @@ function freeResources(node: Resource, neighbours: Resource[]): Requests {
 
 // kube-scheduler's LeastAllocated: per resource, integer share left free after placing; their mean.
 // Integer scores make near-equal nodes tie, so the spread tiebreak gets a say.
-function leastAllocatedScore(node: Resource, request: Requests, free: Requests): number {
+function leastAllocatedScore(node: NodeObject, request: Requests, free: Requests): number {
   const allocatable = allocatableOf(node);
   const share = (left: number, total: number) => (total > 0 ? Math.floor((Math.max(0, left) * MAX_SCORE) / total) : 0);
   const cpu = share(free.cpuMillis - request.cpuMillis, allocatable.cpuMillis);
@@ -251,7 +251,7 @@ function leastAllocatedScore(node: Resource, request: Requests, free: Requests):
  * Whether another Container is a sibling of `container`: the same controller owner, or (without owners)
  * the same labels; replicas of one thing, to be spread.
  */
-function siblingTest(container: Resource): (other: Resource) => boolean {
+function siblingTest(container: ContainerObject): (other: ContainerObject) => boolean {
   const owners = ownerUids(container);
   if (owners.length > 0) return (other) => (other.metadata.ownerReferences ?? []).some((r) => owners.includes(r.uid));
   const labels = Object.entries(container.metadata.labels ?? {});
@@ -261,11 +261,11 @@ function siblingTest(container: Resource): (other: Resource) => boolean {
 // Parsed quantities per object. Informer objects are replaced, never changed, on update, so an entry
 // is right for as long as its object lives; a decision over 1,000 nodes × 30 Containers then parses
 // only what changed since the last one.
-const requestsCache = new WeakMap<Resource, Requests>();
-const allocatableCache = new WeakMap<Resource, Requests>();
+const requestsCache = new WeakMap<ContainerObject, Requests>();
+const allocatableCache = new WeakMap<NodeObject, Requests>();
 
 /** What a container reserves: its requests, else its limits (Kubernetes defaults requests to limits), else 0. */
-function requestsOf(c: Resource): Requests {
+function requestsOf(c: ContainerObject): Requests {
   let r = requestsCache.get(c);
   if (!r) {
     const { requests, limits } = (c.spec?.resources ?? {}) as { requests?: Quantities; limits?: Quantities };
@@ -278,7 +278,7 @@ function requestsOf(c: Resource): Requests {
   return r;
 }
 
-function allocatableOf(node: Resource): Requests {
+function allocatableOf(node: NodeObject): Requests {
   let r = allocatableCache.get(node);
   if (!r) {
     const a = (node.status?.allocatable ?? {}) as Quantities;
@@ -302,15 +302,15 @@ function quantity(q: string | undefined, parse: (q: string) => number): number {
 }
 
 /** Finished containers free their node's CPU, memory and ports. */
-function holdsResources(c: Resource): boolean {
-  return !TERMINAL_PHASES.has(c.status?.phase);
+function holdsResources(c: ContainerObject): boolean {
+  return !TERMINAL_PHASES.has(c.status?.phase ?? '');
 }
 
-function sameObject(a: Resource, b: Resource): boolean {
+function sameObject(a: ContainerObject, b: ContainerObject): boolean {
   if (a.metadata.uid && b.metadata.uid) return a.metadata.uid === b.metadata.uid;
   return a.metadata.name === b.metadata.name && (a.metadata.namespace ?? '') === (b.metadata.namespace ?? '');
 }
 
-function lookup(byNode: ContainersByNode, name: string): readonly Resource[] | undefined {
-  return byNode instanceof Map ? byNode.get(name) : (byNode as Readonly<Record<string, readonly Resource[]>>)[name];
+function lookup(byNode: ContainersByNode, name: string): readonly ContainerObject[] | undefined {
+  return byNode instanceof Map ? byNode.get(name) : (byNode as Readonly<Record<string, readonly ContainerObject[]>>)[name];
 }
