@@ -84,7 +84,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const registry = createRegistry();
   const metrics = apiServerMetrics(registry);
   const etcd = new EtcdStorage({ endpoints: opts.etcdEndpoints, prefix: opts.etcdPrefix, logger: log });
-  const storage = new MeasuredStorage(etcd, metrics.etcdDuration);
+  const storage = new MeasuredStorage(etcd, metrics.etcdDuration, metrics.etcdErrors);
   const watches = new WatchHub(storage, { logger: log, metrics, bookmarkIntervalMs: opts.bookmarkIntervalMs });
   const namespaces = watches.cache('Namespace');
   const store = new ResourceStore(storage, log, {
