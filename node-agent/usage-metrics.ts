@@ -5,18 +5,17 @@ import type { Heartbeat } from '../lib/gen/persys/v1/agent.js';
 
 export function usageMetrics(registry: Registry, node: string) {
   const registers = [registry];
-  const nodeGauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['node'] as const, registers });
-  const containerGauge = (name: string, help: string) =>
-    new Gauge({ name, help, labelNames: ['node', 'namespace', 'container'] as const, registers });
+  const nodeGauge = (o: { name: string; help: string }) => new Gauge({ ...o, labelNames: ['node'] as const, registers });
+  const containerGauge = (o: { name: string; help: string }) => new Gauge({ ...o, labelNames: ['node', 'namespace', 'container'] as const, registers });
   const gauges = {
-    nodeCpu: nodeGauge('persys_node_cpu_usage_percent', 'CPU in use on the node, % of all its CPUs.'),
-    nodeMemory: nodeGauge('persys_node_memory_usage_bytes', 'Memory in use on the node (total less available).'),
-    nodeDiskRead: nodeGauge('persys_node_disk_read_bytes_per_second', 'Bytes read from whole disks per second.'),
-    nodeDiskWrite: nodeGauge('persys_node_disk_write_bytes_per_second', 'Bytes written to whole disks per second.'),
-    nodeNetRx: nodeGauge('persys_node_network_receive_bytes_per_second', 'Bytes received per second, loopback excluded.'),
-    nodeNetTx: nodeGauge('persys_node_network_transmit_bytes_per_second', 'Bytes sent per second, loopback excluded.'),
-    containerCpu: containerGauge('persys_container_cpu_usage_percent', "A Container's CPU in % of one CPU (as docker stats: 200 is two CPUs busy)."),
-    containerMemory: containerGauge('persys_container_memory_usage_bytes', "A Container's memory without page cache (as docker stats)."),
+    nodeCpu: nodeGauge({ name: 'persys_node_cpu_usage_percent', help: 'CPU in use on the node, % of all its CPUs.' }),
+    nodeMemory: nodeGauge({ name: 'persys_node_memory_usage_bytes', help: 'Memory in use on the node (total less available).' }),
+    nodeDiskRead: nodeGauge({ name: 'persys_node_disk_read_bytes_per_second', help: 'Bytes read from whole disks per second.' }),
+    nodeDiskWrite: nodeGauge({ name: 'persys_node_disk_write_bytes_per_second', help: 'Bytes written to whole disks per second.' }),
+    nodeNetRx: nodeGauge({ name: 'persys_node_network_receive_bytes_per_second', help: 'Bytes received per second, loopback excluded.' }),
+    nodeNetTx: nodeGauge({ name: 'persys_node_network_transmit_bytes_per_second', help: 'Bytes sent per second, loopback excluded.' }),
+    containerCpu: containerGauge({ name: 'persys_container_cpu_usage_percent', help: "A Container's CPU in % of one CPU (as docker stats: 200 is two CPUs busy)." }),
+    containerMemory: containerGauge({ name: 'persys_container_memory_usage_bytes', help: "A Container's memory without page cache (as docker stats)." }),
   };
   return {
     /** Sets every gauge from one heartbeat; Containers it does not list lose their series. */
