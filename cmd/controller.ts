@@ -276,7 +276,7 @@ async function runNamedControllers(ctx: CommandContext, names: string[]): Promis
   }
 }
 
-/** HOST:PORT of a --metrics-listen flag; UsageError naming `flag` when it is not one. */
+/** HOST:PORT of a listen flag (--metrics-listen by default); a UsageError naming the flag when it is not one. */
 export function splitHostPort(hostPort: string, command: string, flag = 'metrics-listen'): [string, number] {
   const i = hostPort.lastIndexOf(':');
   const port = Number(hostPort.slice(i + 1));
