@@ -114,6 +114,7 @@ describe('monitoring manifests', () => {
         'PersysApiServerSlow',
         'PersysEtcdErrors',
         'PersysDockerCircuitBreakerOpen',
+        'PersysEtcdMemberUnreachable',
         'PersysWatchersFallingBehind',
         'PersysInformersRelisting',
       ]),

@@ -64,6 +64,12 @@ export function apiServerMetrics(registry: Registry) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
+    etcdBreakerState: new Gauge({
+      name: 'persys_apiserver_etcd_breaker_state',
+      help: "The etcd client's circuit breaker per member: 0 closed, 1 half-open, 2 open (3 failed connections in a row open it for 5 s).",
+      labelNames: ['member'] as const,
+      registers: [registry],
+    }),
     etcdErrors: new Counter({
       name: 'etcd_request_errors_total',
       help: 'etcd requests that failed, by operation (answers such as not found or conflict are not failures).',
