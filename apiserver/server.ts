@@ -72,6 +72,9 @@ function splitHostPort(hostPort: string): [string, number] {
   return [hostPort.slice(0, i).replace(/^\[|\]$/g, ''), Number(hostPort.slice(i + 1))];
 }
 
+/** The encoding of persys_apiserver_etcd_breaker_state, as the agent's persys_agent_docker_breaker_state. */
+const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
+
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.logger;
   const caPem = readFileSync(opts.caCertFile, 'utf8');
@@ -83,8 +86,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
 
   const registry = createRegistry();
   const metrics = apiServerMetrics(registry);
-  const etcd = new EtcdStorage({ endpoints: opts.etcdEndpoints, prefix: opts.etcdPrefix, logger: log });
-  const storage = new MeasuredStorage(etcd, metrics.etcdDuration);
+  const etcd = new EtcdStorage({
+    endpoints: opts.etcdEndpoints,
+    prefix: opts.etcdPrefix,
+    logger: log,
+    onBreakerState: (member, state) => metrics.etcdBreakerState.set({ member }, BREAKER_STATE[state]),
+  });
+  const storage = new MeasuredStorage(etcd, metrics.etcdDuration, metrics.etcdErrors);
   const watches = new WatchHub(storage, { logger: log, metrics, bookmarkIntervalMs: opts.bookmarkIntervalMs });
   const namespaces = watches.cache('Namespace');
   const store = new ResourceStore(storage, log, {

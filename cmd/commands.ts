@@ -13,6 +13,7 @@ export const PERSYS_COMMANDS: readonly CommandEntry[] = [
   { name: 'hollow-nodes', summary: 'Run many simulated (hollow) nodes in one process, for scale tests', load: async () => (await import('./hollow-nodes.js')).hollowNodesCommand },
   { name: 'controller', summary: 'Run one controller (controller docker)', load: async () => (await import('./controller.js')).controllerCommand },
   { name: 'controllers', summary: 'Run every controller in one process', load: async () => (await import('./controller.js')).controllersCommand },
+  { name: 'install', summary: 'Write the systemd unit and settings file of the server or the agent (install server|agent)', load: async () => (await import('./install.js')).installCommand },
 ];
 
 /** One `persys` invocation with every command; returns the exit code (lib/cli/main.ts). */

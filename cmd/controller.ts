@@ -276,11 +276,12 @@ async function runNamedControllers(ctx: CommandContext, names: string[]): Promis
   }
 }
 
-function splitHostPort(hostPort: string, command: string): [string, number] {
+/** HOST:PORT of a listen flag (--metrics-listen by default); a UsageError naming the flag when it is not one. */
+export function splitHostPort(hostPort: string, command: string, flag = 'metrics-listen'): [string, number] {
   const i = hostPort.lastIndexOf(':');
   const port = Number(hostPort.slice(i + 1));
   if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`invalid --metrics-listen "${hostPort}": use HOST:PORT`, command);
+    throw new UsageError(`invalid --${flag} "${hostPort}": use HOST:PORT`, command);
   }
   return [hostPort.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port];
 }

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { EtcdProcess } from '../apiserver/etcd/process.js';
 import { bool, str, type Command } from '../lib/cli/command.js';
 import { ApiClient } from '../lib/client/client.js';
-import { CONTROLLERS, startControllers } from './controller.js';
+import { CONTROLLERS, splitHostPort, startControllers } from './controller.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { API_SERVER_FLAGS, untilStopped } from './apiserver.js';
 import { DATA_DIR_FLAG, initClusterPki } from './pki.js';
@@ -70,6 +70,13 @@ export const upCommand: Command = {
       default: true,
       description: 'run every controller in this process (--controllers=false to run them elsewhere)',
     },
+    'controllers-metrics-listen': {
+      type: 'string',
+      env: 'PERSYS_CONTROLLERS_METRICS_LISTEN',
+      valueName: 'HOST:PORT',
+      default: '127.0.0.1:0',
+      description: "address of the controllers' /metrics, /healthz and /readyz (port 0 picks one)",
+    },
     agent: {
       type: 'boolean',
       default: true,
@@ -102,6 +109,7 @@ export const upCommand: Command = {
     const listen = str(ctx.flags, 'listen')!;
     const log = createLogger('up', str(ctx.flags, 'log-level'));
     const compactionIntervalMs = parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'up');
+    const [controllersMetricsHost, controllersMetricsPort] = splitHostPort(str(ctx.flags, 'controllers-metrics-listen')!, 'up', 'controllers-metrics-listen');
     const { pki, configFile } = await initClusterPki(dataDir, dialAddress(listen));
 
     let etcd: EtcdProcess | undefined;
@@ -139,6 +147,7 @@ export const upCommand: Command = {
     }
 
     const apiAddress = `${dialAddress(listen).replace(/:\d+$/, '')}:${server.port}`;
+    let controllersMetricsUrl: string | undefined;
     const stops: (() => Promise<void>)[] = [() => server.stop(), async () => void (await etcd?.stop())];
     try {
       if (bool(ctx.flags, 'controllers')) {
@@ -148,9 +157,10 @@ export const upCommand: Command = {
           names: Object.keys(CONTROLLERS),
           logger: createLogger('controllers', str(ctx.flags, 'log-level')),
           registry: createRegistry(),
-          metrics: { host: '127.0.0.1', port: 0 },
+          metrics: { host: controllersMetricsHost, port: controllersMetricsPort },
           leaderElectNamespace: 'persys-system',
         });
+        controllersMetricsUrl = `http://${controllersMetricsHost}:${running.metricsPort}/metrics`;
         stops.unshift(async () => {
           await running.stop();
           client.close();
@@ -181,6 +191,7 @@ export const upCommand: Command = {
         `  API server  ${dialAddress(listen).replace(/:\d+$/, '')}:${server.port} (mTLS)`,
         `  join port   ${dialAddress(listen).replace(/:\d+$/, '')}:${server.joinPort} (TLS, for \`persys agent --token\`)`,
         `  metrics     http://${str(ctx.flags, 'metrics-listen')!.replace(/:\d+$/, '')}:${server.metricsPort}/metrics`,
+        ...(controllersMetricsUrl ? [`  controllers ${controllersMetricsUrl}`] : []),
         `  etcd        ${etcdEndpoints.join(',')}${etcd ? ` (pid ${etcd.pid()})` : ''}`,
         '',
         'Use it:',

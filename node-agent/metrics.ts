@@ -1,66 +1,66 @@
-// The node agent's Prometheus metrics (agent_*): reconciles (one per container uid) and actions, image pulls,
+// The node agent's Prometheus metrics (persys_agent_*): reconciles (one per container uid) and actions, image pulls,
 // the Docker breaker, and whether the stream to an API server is up.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function agentMetrics(registry: Registry) {
   return {
     reconciles: new Counter({
-      name: 'agent_reconcile_total',
+      name: 'persys_agent_reconcile_total',
       help: 'Reconciles of one container uid, by result (success, error).',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
     reconcileDuration: new Histogram({
-      name: 'agent_reconcile_duration_seconds',
+      name: 'persys_agent_reconcile_duration_seconds',
       help: 'Duration of one uid reconcile, actions included.',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
     actions: new Counter({
-      name: 'agent_reconcile_actions_total',
+      name: 'persys_agent_reconcile_actions_total',
       help: 'Docker actions taken by type (create, start, restart, remove, recreate) and result.',
       labelNames: ['action', 'result'] as const,
       registers: [registry],
     }),
     imagePulls: new Counter({
-      name: 'agent_image_pulls_total',
+      name: 'persys_agent_image_pulls_total',
       help: 'Image pulls from a registry (one per shared pull, not per waiting container), by result (success, error, timeout, cancelled).',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
     imagePullDuration: new Histogram({
-      name: 'agent_image_pull_duration_seconds',
+      name: 'persys_agent_image_pull_duration_seconds',
       help: 'Duration of one image pull, whatever its result.',
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers: [registry],
     }),
     imagePullBytes: new Counter({
-      name: 'agent_image_pull_bytes_total',
+      name: 'persys_agent_image_pull_bytes_total',
       help: 'Layer bytes downloaded by image pulls (layers already on the node excluded).',
       registers: [registry],
     }),
     managedContainers: new Gauge({
-      name: 'agent_managed_containers',
+      name: 'persys_agent_managed_containers',
       help: 'Containers labelled for this node at the last re-list.',
       registers: [registry],
     }),
     breakerState: new Gauge({
-      name: 'agent_docker_breaker_state',
+      name: 'persys_agent_docker_breaker_state',
       help: 'Docker circuit breaker: 0 closed, 1 half-open, 2 open.',
       registers: [registry],
     }),
     dockerHealthy: new Gauge({
-      name: 'agent_docker_healthy',
+      name: 'persys_agent_docker_healthy',
       help: '1 when the last Docker call succeeded and the breaker is not open.',
       registers: [registry],
     }),
     streamConnected: new Gauge({
-      name: 'agent_stream_connected',
+      name: 'persys_agent_stream_connected',
       help: '1 while the stream to an API server is established.',
       registers: [registry],
     }),
     streamConnects: new Counter({
-      name: 'agent_stream_connects_total',
+      name: 'persys_agent_stream_connects_total',
       help: 'Stream attempts by result (connected, failed).',
       labelNames: ['result'] as const,
       registers: [registry],

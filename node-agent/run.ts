@@ -22,6 +22,7 @@ import { RequestHandler } from './requests.js';
 import type { SwarmEngine } from './swarm/engine.js';
 import { ContainerUsageSampler, hostNodeInfo, NodeUsageSampler } from './usage.js';
 import { ContainerUsageLoop } from './usage-loop.js';
+import { usageMetrics } from './usage-metrics.js';
 
 export interface NodeAgentProcessOptions {
   nodeName: string;
@@ -124,9 +125,12 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       intervalMs: opts.heartbeatIntervalMs,
       logger: log.child({ loop: 'usage' }),
     });
+    const usageGauges = usageMetrics(registry, opts.nodeName);
     const heartbeat = (): Heartbeat => {
       const health = agent.dockerHealth();
-      return { usage: nodeUsage.sample(), containers: containerUsage.snapshot(), dockerHealthy: health.healthy, dockerMessage: health.message };
+      const hb = { usage: nodeUsage.sample(), containers: containerUsage.snapshot(), dockerHealthy: health.healthy, dockerMessage: health.message };
+      usageGauges.record(hb);
+      return hb;
     };
     const connection = new AgentConnection({
       servers: opts.servers,

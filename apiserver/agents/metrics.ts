@@ -4,18 +4,18 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export function agentHubMetrics(registry: Registry) {
   return {
     connected: new Gauge({
-      name: 'agents_connected',
+      name: 'persys_apiserver_agents_connected',
       help: 'Node agents with an open stream to this API server.',
       registers: [registry],
     }),
     messages: new Counter({
-      name: 'agent_messages_total',
+      name: 'persys_apiserver_agent_messages_total',
       help: 'Messages received from node agents, by type (hello, heartbeat, status, chunk).',
       labelNames: ['type'] as const,
       registers: [registry],
     }),
     statusWrites: new Counter({
-      name: 'agent_status_writes_total',
+      name: 'persys_apiserver_agent_status_writes_total',
       help: 'Status reports from agents by outcome: written, unchanged (no write), or ignored (not bound to the node, unknown).',
       labelNames: ['outcome'] as const,
       registers: [registry],

@@ -1,6 +1,6 @@
 // The etcd3 client the API server uses: keepalive, message limits, and fault handling in which only
 // an unreachable member opens a breaker (etcd3's default counts e.g. RESOURCE_EXHAUSTED and ABORTED).
-import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { circuitBreaker, CircuitState, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Etcd3, GRPCUnavailableError, type IOptions } from 'etcd3';
 
 /**
@@ -30,15 +30,24 @@ export function isMemberUnreachable(err: Error): boolean {
   return isUnavailable(err) && !CLUSTER_BUSY.test(err.message);
 }
 
+export type BreakerState = 'closed' | 'halfOpen' | 'open';
+/** Told the state of a member's breaker when it is made and at every change (for metrics). */
+export type BreakerStateListener = (member: string, state: BreakerState) => void;
+
 /** Per member: open for 5 s after 3 consecutive connection failures (etcd3's default timing). */
-export function memberBreaker() {
-  return circuitBreaker(handleWhen(isMemberUnreachable), { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(3) });
+export function memberBreaker(member = '', onState?: BreakerStateListener) {
+  const breaker = circuitBreaker(handleWhen(isMemberUnreachable), { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(3) });
+  if (onState) {
+    onState(member, 'closed');
+    breaker.onStateChange((s) => onState(member, s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'halfOpen' : 'open'));
+  }
+  return breaker;
 }
 
 /** The fault handling for new Etcd3({ faultHandling }). */
-export function faultHandling(): NonNullable<IOptions['faultHandling']> {
+export function faultHandling(onBreakerState?: BreakerStateListener): NonNullable<IOptions['faultHandling']> {
   return {
-    host: () => memberBreaker(),
+    host: (member) => memberBreaker(member, onBreakerState),
     // Each retry goes to another member, after 100 ms, then 200 ms …: about 1.5 s in all, the length of
     // an election at etcd's default timing. A request etcd refused is never sent again.
     global: retry(handleWhen(isUnavailable), { maxAttempts: 5, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 800 }) }),
@@ -46,10 +55,10 @@ export function faultHandling(): NonNullable<IOptions['faultHandling']> {
   };
 }
 
-export function newEtcdClient(endpoints: string[]): Etcd3 {
+export function newEtcdClient(endpoints: string[], onBreakerState?: BreakerStateListener): Etcd3 {
   return new Etcd3({
     hosts: endpoints,
-    faultHandling: faultHandling(),
+    faultHandling: faultHandling(onBreakerState),
     grpcOptions: {
       // etcd 3.4 rejects pings more often than every 5 s (GOAWAY too_many_pings), and does not
       // permit pings without an active call, so keep the defaults for those.

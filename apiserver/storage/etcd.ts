@@ -6,7 +6,7 @@ import type { Resource } from '../../lib/api/resource.js';
 import { CreateBatcher } from './create-batch.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, InvalidRequestError, StorageError, TooOldError } from './errors.js';
 import { encodeContinue, parseContinue } from './continue.js';
-import { newEtcdClient } from './etcd-client.js';
+import { newEtcdClient, type BreakerStateListener } from './etcd-client.js';
 import type {
   BatchDeleteEntry,
   BatchDeleteResult,
@@ -27,6 +27,8 @@ export interface EtcdStorageOptions {
   client?: Etcd3;
   /** Where failures that reach no caller (closing a watch) are reported. */
   logger?: Logger;
+  /** Told each member's breaker state (not with `client`: its owner chose its fault handling). */
+  onBreakerState?: BreakerStateListener;
 }
 
 /** The outcome of one kube-apiserver-style compaction turn (see compactInTurn). */
@@ -88,7 +90,7 @@ export class EtcdStorage implements Storage {
   constructor(opts: EtcdStorageOptions) {
     this.ownsClient = !opts.client;
     this.client =
-opts.client ?? newEtcdClient(opts.endpoints);
+opts.client ?? newEtcdClient(opts.endpoints, opts.onBreakerState);
     this.root = `${(opts.prefix ?? '/persys').replace(/\/+$/, '')}/`;
     this.logger = opts.logger;
   }

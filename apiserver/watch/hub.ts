@@ -12,7 +12,7 @@ import { toServiceError } from '../api/status.js';
 import { kindPrefix, resolveKind } from '../registry/keys.js';
 import { parseFieldSelector, parseLabelSelector } from '../registry/selectors.js';
 import type { Storage } from '../storage/interface.js';
-import { WatchCache } from './cache.js';
+import { WatchCache, type WatchCacheMetrics } from './cache.js';
 import type { WatchEvent } from './event.js';
 import { encodeWatchBatches, encodeWatchEvent } from './wire.js';
 
@@ -24,6 +24,14 @@ export interface WatchHubOptions {
   logger: Logger;
   metrics?: ApiServerMetrics;
   bookmarkIntervalMs?: number;
+}
+
+/** A kind's watch cache hooks, bridged into the API server's metrics. */
+function watchCacheMetrics(metrics: ApiServerMetrics, kind: string): WatchCacheMetrics {
+  return {
+    watcherTerminated: (reason) => metrics.terminatedWatchers.inc({ kind, reason }),
+    storageWatchFailed: () => metrics.watchCacheRelists.inc({ kind }),
+  };
 }
 
 export class WatchHub {
@@ -40,6 +48,7 @@ export class WatchHub {
         new WatchCache(storage, kindPrefix(info), {
           logger: opts.logger.child({ component: 'watch-cache', kind: info.kind }),
           bookmarkIntervalMs: opts.bookmarkIntervalMs,
+          metrics: opts.metrics && watchCacheMetrics(opts.metrics, info.kind),
         }),
       );
     }

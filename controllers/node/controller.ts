@@ -12,6 +12,7 @@ import type { Informer } from '../runtime/informer.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
 import { EvictionLimiter } from './eviction-limiter.js';
 import { DEFAULT_EVICTIONS_PER_SECOND, NODE_LEASE_NAMESPACE, planNodeHealth } from './health.js';
+import { registerNodeMetrics } from './metrics.js';
 
 export const NODE_CONTROLLER_NAME = 'node-lifecycle';
 /** The whole cluster is one key: full-disruption mode needs every node at once. */
@@ -142,6 +143,14 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
     return { requeueAfterMs: Math.max(50, Math.min(...due)) };
   }
 
+  if (opts.registry) {
+    registerNodeMetrics(opts.registry, {
+      synced: () => nodes.hasSynced() && leases.hasSynced(),
+      nodes: () => nodes.list(),
+      leases: () => leases.list(),
+      now: () => clock.now(),
+    });
+  }
   const controller = new Controller({ name: NODE_CONTROLLER_NAME, logger: opts.logger, registry: opts.registry, clock: opts.clock, reconcile });
   for (const inf of [nodes, leases, containers]) controller.watch(inf, () => CLUSTER_KEY);
   return { controllers: [controller], informers: [nodes, leases, containers] };

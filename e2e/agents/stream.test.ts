@@ -182,9 +182,9 @@ describe('agent stream', () => {
     expect((await api.client.get('Container', 'st-other', 'shop')).status).toBeUndefined();
     // The registry would also skip an identical write; the hub must not even get that far.
     const metrics = await (await fetch(`http://127.0.0.1:${api.server.metricsPort}/metrics`)).text();
-    expect(metrics).toMatch(/agent_status_writes_total\{outcome="unchanged"\} 1\b/);
-    expect(metrics).toMatch(/agent_status_writes_total\{outcome="written"\} 1\b/);
-    expect(metrics).toMatch(/agent_status_writes_total\{outcome="ignored"\} 1\b/);
+    expect(metrics).toMatch(/persys_apiserver_agent_status_writes_total\{outcome="unchanged"\} 1\b/);
+    expect(metrics).toMatch(/persys_apiserver_agent_status_writes_total\{outcome="written"\} 1\b/);
+    expect(metrics).toMatch(/persys_apiserver_agent_status_writes_total\{outcome="ignored"\} 1\b/);
 
     report('st-mine', { phase: 'Failed', exitCode: 3 });
     await eventually(() => api.client.get('Container', 'st-mine', 'shop'), (c) => c.status?.phase === 'Failed');
