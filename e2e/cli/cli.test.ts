@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { freePort } from '../harness/etcd.js';
+import { waitForUpBanner } from '../harness/up-banner.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/persys.js');
@@ -41,18 +42,7 @@ async function startUp(): Promise<void> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   up = child;
-  let err = '';
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`persys up did not come up:\n${err}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('Press Ctrl-C to stop.')) {
-        clearTimeout(timer);
-        ok();
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`persys up exited with ${code}:\n${err}`)));
-  });
+  await waitForUpBanner(child);
 }
 
 async function stopUp(): Promise<number | null> {

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually } from '../harness/cluster.js';
 import { freePort } from '../harness/etcd.js';
+import { waitForUpBanner } from '../harness/up-banner.js';
 
 const BIN = join(resolve(import.meta.dirname, '../..'), 'bin/persys.js');
 let work: string;
@@ -42,17 +43,7 @@ beforeAll(async () => {
     [BIN, 'up', '--agent=false', '--etcd-client-url', `http://127.0.0.1:${ports[4]}`, '--etcd-peer-url', `http://127.0.0.1:${ports[5]}`],
     { cwd: work, env: env(), stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`persys up did not come up:\n${banner}`)), 60_000);
-    up.stderr!.on('data', (d: Buffer) => {
-      banner += d.toString();
-      if (banner.includes('Press Ctrl-C to stop.')) {
-        clearTimeout(timer);
-        ok();
-      }
-    });
-    up.once('exit', (code) => fail(new Error(`persys up exited with ${code}:\n${banner}`)));
-  });
+  banner = await waitForUpBanner(up);
 }, 90_000);
 
 afterAll(async () => {

@@ -9,6 +9,7 @@ import type Dockerode from 'dockerode';
 import { ensureDocker } from '../harness/docker.js';
 import { freePort } from '../harness/etcd.js';
 import { eventually } from '../harness/cluster.js';
+import { waitForUpBanner } from '../harness/up-banner.js';
 
 const BIN = join(resolve(import.meta.dirname, '../..'), 'bin/persys.js');
 const NODE = `up-node-${process.pid}`;
@@ -42,18 +43,7 @@ beforeAll(async () => {
     ],
     { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let err = '';
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`persys up did not come up:\n${err}`)), 60_000);
-    up.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('Press Ctrl-C to stop.')) {
-        clearTimeout(timer);
-        ok();
-      }
-    });
-    up.once('exit', (code) => fail(new Error(`persys up exited with ${code}:\n${err}`)));
-  });
+  await waitForUpBanner(up);
 }, 90_000);
 
 afterAll(async () => {
