@@ -21,10 +21,10 @@ let ops: OperationsClient;
 let agent: TestAgent;
 const requests: AgentRequest[] = [];
 
-const container = (name: string, nodeName?: string): Resource => ({
+const container = (name: string, nodeName?: string, labels?: Record<string, string>): Resource => ({
   apiVersion: 'persys.dev/v1',
   kind: 'Container',
-  metadata: { name, namespace: 'shop' },
+  metadata: { name, namespace: 'shop', labels },
   spec: { image: 'busybox', nodeName },
 });
 
@@ -33,7 +33,8 @@ beforeAll(async () => {
   peer = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX, pki: api.pki });
   ops = new OperationsClient(api.config);
   await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: 'shop' } });
-  for (const c of [container('web', 'ops-node'), container('broken', 'ops-node'), container('ghosted', 'ghost'), container('unscheduled')]) {
+  const front = { tier: 'front' };
+  for (const c of [container('web', 'ops-node', front), container('api', 'ops-node', front), container('broken', 'ops-node'), container('ghosted', 'ghost'), container('unscheduled')]) {
     await api.client.create(c);
   }
   agent = new TestAgent(api, await joinAsNode(api, readFileSync(api.pki.caCert, 'utf8'), 'ops-node'));
@@ -93,6 +94,37 @@ describe('logs', () => {
   it('prints whole lines with `persys logs container/NAME`', async () => {
     const res = await cli(['logs', 'container/web', '-n', 'shop', '--tail', '2']);
     expect(res).toMatchObject({ code: 0, out: 'line 1\nline 2\n' });
+  });
+
+  it('passes --since on as the time that long ago, and --since-time as given', async () => {
+    const before = Date.now();
+    expect((await cli(['logs', 'container/web', '-n', 'shop', '--since', '5m'])).code).toBe(0);
+    const since = Date.parse((requests.at(-1)!.request!.value as { sinceTime: string }).sinceTime);
+    expect(since).toBeGreaterThanOrEqual(before - 5 * 60_000);
+    expect(since).toBeLessThanOrEqual(Date.now() - 5 * 60_000);
+    expect((await cli(['logs', 'container/web', '-n', 'shop', '--since-time', '2026-12-06T15:00:00Z'])).code).toBe(0);
+    expect(requests.at(-1)!.request!.value).toMatchObject({ sinceTime: '2026-12-06T15:00:00.000Z' });
+  });
+
+  it('prints the logs of every Container a selector matches, each line prefixed with its source, 10 lines each by default', async () => {
+    const seen = requests.length;
+    const res = await cli(['logs', '-l', 'tier=front', '-n', 'shop']);
+    expect(res).toMatchObject({ code: 0, err: '' });
+    expect(res.out).toBe(['[container/api] line 1', '[container/api] line 2', '[container/web] line 1', '[container/web] line 2', ''].join('\n'));
+    const asked = requests.slice(seen).map((r) => r.request!.value as { name: string; tailLines: number });
+    expect(asked.map((r) => r.name).sort()).toEqual(['api', 'web']);
+    expect(asked.every((r) => r.tailLines === 10)).toBe(true);
+  });
+
+  it('refuses a name with -l, both --since forms, a bad duration, and more followed streams than --max-log-requests', async () => {
+    const named = await cli(['logs', '-l', 'tier=front', 'container/web', '-n', 'shop']);
+    expect(named.code).toBe(1);
+    expect(named.err).toContain('only one of a) container/NAME or b) -l SELECTOR');
+    expect((await cli(['logs', 'web', '-n', 'shop', '--since', '5m', '--since-time', '2026-12-06T15:00:00Z'])).err).toContain('at most one of --since or --since-time');
+    expect((await cli(['logs', 'web', '-n', 'shop', '--since', 'yesterday'])).err).toContain('invalid --since "yesterday"');
+    const many = await cli(['logs', '-f', '-l', 'tier=front', '-n', 'shop', '--max-log-requests', '1']);
+    expect(many.code).toBe(1);
+    expect(many.err).toContain('you are attempting to follow 2 log streams, but maximum allowed concurrency is 1');
   });
 
   it('cancels the request on the node when a followed log is abandoned', async () => {
