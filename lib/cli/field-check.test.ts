@@ -1,5 +1,8 @@
 // The client-side check of patched and edited objects: what the wire form would silently drop.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { findKind } from '../api/kinds.js';
 import type { Resource } from '../api/resource.js';
 import { fieldProblems, formatFieldProblems } from './field-check.js';
@@ -16,6 +19,14 @@ const info = findKind('ContainerSet')!;
 describe('fieldProblems', () => {
   it('accepts a whole object as the server returns it, maps and defaults included', () => {
     expect(fieldProblems(info, cs({ selector: undefined, autoscale: null, revisionHistoryLimit: 0 }, { annotations: { note: '' } }))).toEqual([]);
+  });
+
+  const examples = resolve(import.meta.dirname, '../../manifests/examples');
+  it.each(readdirSync(examples))('finds nothing wrong in the example %s', (file) => {
+    for (const doc of YAML.parseAllDocuments(readFileSync(join(examples, file), 'utf8'))) {
+      const obj = doc.toJS() as Resource;
+      expect(fieldProblems(findKind(obj.kind)!, obj)).toEqual([]);
+    }
   });
 
   it('reports unknown fields at any depth by their path', () => {

@@ -28,7 +28,8 @@ export const getCommand: Command = {
     'persys get all [flags]',
   description: [
     'KIND is a kind, its plural or a short name (see `persys api-resources`); `all` means the workload',
-    `kinds (${ALL_KINDS.join(', ')}). With several kinds, each gets its own table, rows named kind/name.`,
+    `kinds (${ALL_KINDS.join(', ')}).`,
+    'With several kinds, each gets its own table, its rows named kind/name.',
     '',
     'JSONPath (-o jsonpath=, custom-columns=, --sort-by) is kubectl\'s: {.a.b}, [0], [-1], [1:3], [*], ..name,',
     '[?(@.x=="y")], {range .items[*]}...{end}, {"\\n"}. A list is the template\'s {kind: List, items: [...]}.',
