@@ -1,4 +1,7 @@
 // persys get, run in-process against the in-memory FakeClient.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../api/resource.js';
@@ -185,6 +188,17 @@ describe('persys get output habits', () => {
   it('applies a jsonpath template to the object itself when one is named', async () => {
     const r = await runCli(seeded(), ['get', 'ct', 'web', '-o', 'jsonpath={.spec.image}@{.metadata.labels.app}']);
     expect(r.out).toBe('nginx@web');
+  });
+
+  it('reads templates and columns from files, and fails on missing keys when told to', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'persys-get-'));
+    writeFileSync(join(dir, 'names.tmpl'), '{range .items[*]}{.metadata.name};{end}');
+    writeFileSync(join(dir, 'cols.txt'), 'NAME IMAGE\n.metadata.name .spec.image\n');
+    expect((await runCli(seeded(), ['get', 'ct', '-o', `jsonpath-file=${join(dir, 'names.tmpl')}`])).out).toBe('web;db;');
+    expect((await runCli(seeded(), ['get', 'ct', '-o', `custom-columns-file=${join(dir, 'cols.txt')}`])).out).toBe('NAME   IMAGE\nweb    nginx\ndb     nginx\n');
+    rmSync(dir, { recursive: true });
+    const strict = await runCli(seeded(), ['get', 'ct', 'web', '-o', 'jsonpath={.spec.nope}', '--allow-missing-template-keys=false']);
+    expect(strict).toMatchObject({ code: 1, out: '', err: 'error: error executing jsonpath "{.spec.nope}": nope is not found\n' });
   });
 
   it('rejects a bad jsonpath before reading anything, naming the problem', async () => {

@@ -87,11 +87,8 @@ export const getCommand: Command = {
       withKind: targets.multipleKinds,
       noHeaders: bool(ctx.flags, 'no-headers'),
     };
-    const printer = getPrinter(output, ctx.io, {
-      table: tableOpts,
-      single: targets.single && !watch,
-      allowMissingKeys: ctx.flags['allow-missing-template-keys'] !== false,
-    });
+    const allowMissingKeys = ctx.flags['allow-missing-template-keys'] !== false;
+    const printer = getPrinter(output, ctx.io, { table: tableOpts, single: targets.single && !watch, allowMissingKeys });
     const client = ctx.client();
     let fieldSelector = str(ctx.flags, 'field-selector');
     const labelSelector = str(ctx.flags, 'selector');
@@ -150,7 +147,7 @@ export const getCommand: Command = {
       if (output.format === 'yaml') ctx.io.out('---\n' + toYaml(obj));
       else if (output.format === 'json') ctx.io.out(toJson(obj));
       else if (output.format === 'name') ctx.io.out(resourceName(obj));
-      else if (output.format === 'jsonpath') ctx.io.write(executeTemplate(output.template, obj, { allowMissingKeys: ctx.flags['allow-missing-template-keys'] !== false }));
+      else if (output.format === 'jsonpath') ctx.io.write(executeTemplate(output.template, obj, { allowMissingKeys }));
       else {
         tableOpts.now = ctx.now();
         printer.page([obj]);
