@@ -141,7 +141,8 @@ describe('persys patch', () => {
   it('applies a JSON patch', async () => {
     const r = await persys(['patch', 'cs/api', '--type', 'json', '-p', '[{"op":"add","path":"/spec/template/spec/ports/-","value":{"containerPort":443}}]']);
     expect(r.code).toBe(0);
-    expect((await live('ContainerSet', 'api')).spec.template.spec.ports).toEqual([{ containerPort: 80 }, { containerPort: 443 }]);
+    const ports = (await live('ContainerSet', 'api')).spec.template.spec.ports as { containerPort: number }[];
+    expect(ports.map((p) => p.containerPort)).toEqual([80, 443]);
   });
 
   it('stores nothing when the patched object is invalid, failing with the server validation error', async () => {
