@@ -195,7 +195,7 @@ describe('persys edit', () => {
   it('changes nothing for an unchanged file', async () => {
     const before = await live('ContainerSet', 'web');
     const r = await persys(['edit', 'cs', 'web'], { env: { EDITOR: 'true' } });
-    expect(r).toMatchObject({ code: 0, stdout: 'Edit cancelled, no changes made.\n' });
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: 'Edit cancelled, no changes made.\n' });
     expect((await live('ContainerSet', 'web')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
   });
 });

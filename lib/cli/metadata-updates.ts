@@ -5,6 +5,11 @@ import { UsageError } from './usage-error.js';
 
 export type MetadataField = 'labels' | 'annotations';
 
+/** A key that already has a value, and no --overwrite. */
+export class OverwriteRefusedError extends Error {
+  override name = 'OverwriteRefusedError';
+}
+
 export interface MapUpdate {
   set: Record<string, string>;
   remove: string[];
@@ -42,7 +47,7 @@ export function updateMap(current: Record<string, string> | undefined, update: M
     for (const key of Object.keys(update.set)) {
       if (key in map) {
         const taken = `'${key}' already has a value (${map[key]})`;
-        throw new Error(
+        throw new OverwriteRefusedError(
           field === 'labels'
             ? `${taken}, and --overwrite is false`
             : `--overwrite is false but found the following declared annotation(s): ${taken}`,

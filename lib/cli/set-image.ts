@@ -12,13 +12,18 @@ const IMAGE_PATHS: Record<string, { image: string[]; templateName?: string[] }> 
 
 export const IMAGE_KINDS = Object.keys(IMAGE_PATHS);
 
+/** An image update that names no container of the object, or an object without an image. */
+export class ImageUpdateError extends Error {
+  override name = 'ImageUpdateError';
+}
+
 const at = (obj: unknown, path: string[]): unknown => path.reduce<any>((o, k) => (o == null ? undefined : o[k]), obj);
 
 /** `NAME=IMAGE` arguments, in order. */
 export function parseImagePairs(args: string[]): [string, string][] {
   return args.map((a) => {
     const eq = a.indexOf('=');
-    if (eq <= 0 || eq === a.length - 1) throw new Error(`invalid image update "${a}": want CONTAINER=IMAGE`);
+    if (eq <= 0 || eq === a.length - 1) throw new ImageUpdateError(`invalid image update "${a}": want CONTAINER=IMAGE`);
     return [a.slice(0, eq), a.slice(eq + 1)];
   });
 }
@@ -35,11 +40,11 @@ export function containerNames(obj: Resource): string[] {
 /** A copy with the image set by the matching pairs (later pairs win); throws when a name matches nothing. */
 export function withImage(obj: Resource, pairs: [string, string][]): Resource {
   const paths = IMAGE_PATHS[obj.kind];
-  if (!paths) throw new Error(`${obj.kind.toLowerCase()}/${obj.metadata.name} has no image to set: set image works on ${IMAGE_KINDS.join(', ')}`);
+  if (!paths) throw new ImageUpdateError(`${obj.kind.toLowerCase()}/${obj.metadata.name} has no image to set: set image works on ${IMAGE_KINDS.join(', ')}`);
   const names = containerNames(obj);
   const next = structuredClone(obj);
   for (const [name, image] of pairs) {
-    if (name !== '*' && !names.includes(name)) throw new Error(`unable to find container named "${name}"`);
+    if (name !== '*' && !names.includes(name)) throw new ImageUpdateError(`unable to find container named "${name}"`);
     let parent: any = next;
     for (const key of paths.image.slice(0, -1)) parent = parent[key] ??= {};
     parent[paths.image[paths.image.length - 1]!] = image;

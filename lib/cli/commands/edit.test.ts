@@ -36,16 +36,19 @@ describe('persys edit', () => {
     expect((await runCli(fake, ['edit', 'cs/web'], { env })).code).toBe(0);
     expect(stored(fake, 'web').spec.replicas).toBe(3);
     const persys = await runCli(fake, ['edit', 'cs/web'], { env: { ...env, PERSYS_EDITOR: 'true' } });
-    expect(persys.out).toBe('Edit cancelled, no changes made.\n');
+    expect(persys).toMatchObject({ code: 0, out: '', err: 'Edit cancelled, no changes made.\n' });
   });
 
   it('cancels without writing when the file is saved unchanged or emptied', async () => {
     const fake = countingUpdates(seeded());
-    expect((await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: 'true' } })).out).toBe('Edit cancelled, no changes made.\n');
-    expect((await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: 'truncate -s 0' } })).out).toBe('Edit cancelled, no changes made.\n');
+    expect((await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: 'true' } })).err).toBe('Edit cancelled, no changes made.\n');
+    // A reformatted file with the same content is unchanged too.
+    const reformatted = editor('reformat', `sed -i 's/^  replicas: 2$/  replicas: 0x2/' "$1"`);
+    expect((await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: reformatted } })).err).toBe('Edit cancelled, no changes made.\n');
+    expect((await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: 'truncate -s 0' } })).err).toBe('Edit cancelled, saved file was empty.\n');
     // Comments alone count as empty.
-    expect((await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: editor('comments', `sed -i '/^[^#]/d' "$1"`) } })).out).toBe(
-      'Edit cancelled, no changes made.\n',
+    expect((await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: editor('comments', `sed -i '/^[^#]/d' "$1"`) } })).err).toBe(
+      'Edit cancelled, saved file was empty.\n',
     );
     expect(updates(fake)).toBe(0);
   });

@@ -1,6 +1,6 @@
 // `persys edit KIND NAME`: the object as YAML in $PERSYS_EDITOR / $KUBE_EDITOR / $EDITOR (vi), saved with
 // the resourceVersion it was read at. An invalid edit reopens the file with the error on top, as kubectl
-// does; an unchanged or empty file changes nothing.
+// does; an unchanged or empty file changes nothing (said on stderr, as kubectl says it).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,7 +84,7 @@ async function editLoop(ctx: CommandContext, t: EditTarget): Promise<'saved' | '
     await runEditor(ctx.env, t.file);
     const edited = stripComments(readFileSync(t.file, 'utf8'));
     if (!edited) {
-      ctx.io.out('Edit cancelled, no changes made.');
+      ctx.io.err('Edit cancelled, saved file was empty.');
       return 'cancelled';
     }
     if (edited === lastInvalid) {
@@ -94,7 +94,7 @@ async function editLoop(ctx: CommandContext, t: EditTarget): Promise<'saved' | '
     try {
       const obj: unknown = parseEdited(edited);
       if (deepEqual(obj, original)) {
-        ctx.io.out('Edit cancelled, no changes made.');
+        ctx.io.err('Edit cancelled, no changes made.');
         return 'cancelled';
       }
       checkEdited(info, original, obj);
@@ -127,6 +127,11 @@ function parseEdited(text: string): unknown {
 const reopens = (err: unknown): boolean =>
   err instanceof InvalidEditError || (err instanceof ApiError && err.code === Status.INVALID_ARGUMENT);
 
+/** The editor could not be started or exited with a failure. */
+export class EditorError extends Error {
+  override name = 'EditorError';
+}
+
 /** Runs the editor on `file` through sh, with the terminal; throws when it fails. */
 async function runEditor(env: NodeJS.ProcessEnv, file: string): Promise<void> {
   const editor = env.PERSYS_EDITOR || env.KUBE_EDITOR || env.EDITOR || 'vi';
@@ -135,5 +140,5 @@ async function runEditor(env: NodeJS.ProcessEnv, file: string): Promise<void> {
     child.on('error', reject);
     child.on('exit', (c) => resolve(c));
   });
-  if (code !== 0) throw new Error(`there was a problem with the editor "${editor}"`);
+  if (code !== 0) throw new EditorError(`there was a problem with the editor "${editor}"`);
 }
