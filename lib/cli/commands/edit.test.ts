@@ -30,6 +30,14 @@ describe('persys edit', () => {
     expect(file).toContain('\n  resourceVersion: "');
   });
 
+  it('edits JSON with -o json', async () => {
+    const fake = seeded();
+    const r = await runCli(fake, ['edit', 'cs', 'web', '-o', 'json'], { env: { EDITOR: editor('json', `sed -i 's/"replicas": 2/"replicas": 8/' "$1"`) } });
+    expect(r.code).toBe(0);
+    expect(seen('json')[0]).toContain('\n    "kind": "ContainerSet",\n');
+    expect(stored(fake, 'web').spec.replicas).toBe(8);
+  });
+
   it('prefers PERSYS_EDITOR, then KUBE_EDITOR, then EDITOR', async () => {
     const fake = seeded();
     const env = { EDITOR: 'false', KUBE_EDITOR: editor('kube', `sed -i 's/replicas: 2/replicas: 3/' "$1"`) };
