@@ -113,6 +113,13 @@ describe('persys label and annotate', () => {
     expect((await live('ContainerSet', 'web')).metadata.labels).toEqual({ app: 'web' });
   });
 
+  it('loses no label when several persys processes label one object at once', async () => {
+    const runs = await Promise.all([1, 2, 3, 4, 5].map((i) => persys(['label', 'cs', 'api', `writer${i}=yes`])));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
+    const labels = (await live('ContainerSet', 'api')).metadata.labels ?? {};
+    expect(Object.keys(labels).filter((k) => k.startsWith('writer')).sort()).toEqual(['writer1', 'writer2', 'writer3', 'writer4', 'writer5']);
+  });
+
   it("leaves a bad label value to the server's validation", async () => {
     const r = await persys(['label', 'cs', 'web', 'tier=not valid!']);
     expect(r.code).toBe(1);
@@ -190,6 +197,18 @@ describe('persys edit', () => {
     expect(reopened).toMatch(/^# Please edit the object below\./);
     expect(reopened).toMatch(/\n# containersets "web" was not valid:\n# \* ContainerSet "web" is invalid: spec\.replicas/);
     expect((await live('ContainerSet', 'web')).spec.replicas).toBe(2);
+  });
+
+  it('applies the edit to the newer version when the object changed while the editor was open', async () => {
+    // The editor itself changes the object (as another user would) before saving its own change.
+    const script = editor('race', `node ${BIN} label cs web during-edit=yes -n ${NS} >/dev/null && sed -i 's/replicas: 2/replicas: 7/' "$1"`);
+    const before = await live('ContainerSet', 'web');
+    const r = await persys(['edit', 'cs', 'web'], { env: { EDITOR: script } });
+    expect(r).toMatchObject({ code: 0, stdout: 'containerset/web edited\n' });
+    const after = await live('ContainerSet', 'web');
+    expect(after.spec.replicas).toBe(7);
+    expect(after.metadata.labels).toMatchObject({ 'during-edit': 'yes' });
+    expect(Number(after.metadata.resourceVersion)).toBeGreaterThan(Number(before.metadata.resourceVersion));
   });
 
   it('changes nothing for an unchanged file', async () => {
