@@ -1,6 +1,7 @@
 // `-o custom-columns=NAME:.metadata.name,IMAGE:.spec.image` and `-o custom-columns-file=FILE`,
 // kubectl's user-defined tables: each column a header and a JSONPath, `<none>` where it finds nothing.
 import type { Resource } from '../../api/resource.js';
+import { splitTopLevel } from './jsonpath-parse.js';
 import { formatValue, JsonPathError, parseRelaxedPath, templateValues, type Template } from './jsonpath.js';
 
 export interface CustomColumn {
@@ -11,33 +12,12 @@ export interface CustomColumn {
 /** `HEADER:PATH,…` as given to -o custom-columns=. */
 export function parseCustomColumns(spec: string): CustomColumn[] {
   if (!spec.trim()) throw new JsonPathError('custom-columns format specified but no custom columns given');
-  return splitColumns(spec).map((part) => {
+  // Commas inside brackets and quotes stay in their column: `[?(@.a=="x,y")]`.
+  return splitTopLevel(spec).map((part) => {
     const colon = part.indexOf(':');
     if (colon <= 0) throw new JsonPathError(`unexpected custom-columns spec: ${part}, expected <header>:<json-path-expr>`);
     return { header: part.slice(0, colon), path: parseRelaxedPath(part.slice(colon + 1)) };
   });
-}
-
-/** Splits at commas outside brackets and quotes, so `[?(@.a=="x,y")]` stays one path. */
-function splitColumns(spec: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quote = '';
-  let start = 0;
-  for (let i = 0; i < spec.length; i++) {
-    const c = spec[i]!;
-    if (quote) {
-      if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '[' || c === '(' || c === '{') depth++;
-    else if (c === ']' || c === ')' || c === '}') depth--;
-    else if (c === ',' && depth === 0) {
-      parts.push(spec.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(spec.slice(start));
-  return parts;
 }
 
 /** A custom-columns file: headers on the first line, their paths on the second, separated by spaces. */
