@@ -83,7 +83,7 @@ describe('persys edit', () => {
     const fake = countingUpdates(seeded());
     const r = await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: editor('stubborn', `sed -i 's/replicas: 2/replicas: lots/' "$1"`) } });
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^error: Edit cancelled, no valid changes were saved\.\nA copy of your changes has been stored to "(.+)"\n$/);
+    expect(r.err).toMatch(/^A copy of your changes has been stored to "(.+)"\nerror: Edit cancelled, no valid changes were saved\.\n$/);
     const copy = /"(.+)"/.exec(r.err)![1]!;
     expect(readFileSync(copy, 'utf8')).toContain('replicas: lots');
     rmSync(copy);

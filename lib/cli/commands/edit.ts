@@ -44,9 +44,8 @@ export const editCommand: Command = {
     const file = join(dir, `${info.singular}-${name}.${format}`);
     let keep = false;
     try {
-      const result = await editLoop(ctx, { info, namespace, original, file, format });
-      keep = result === 'failed';
-      return keep ? 1 : 0;
+      await editLoop(ctx, { info, namespace, original, file, format });
+      return 0;
     } catch (err) {
       keep = true;
       throw err;
@@ -73,7 +72,8 @@ interface EditTarget {
   format: 'yaml' | 'json';
 }
 
-async function editLoop(ctx: CommandContext, t: EditTarget): Promise<'saved' | 'cancelled' | 'failed'> {
+/** Edits until the object is saved or the edit is cancelled; throws when it cannot be saved. */
+async function editLoop(ctx: CommandContext, t: EditTarget): Promise<void> {
   const { info, original } = t;
   const name = original.metadata.name ?? '';
   const serialize = (v: unknown) => (t.format === 'json' ? toJson(v) : toYaml(v));
@@ -85,17 +85,14 @@ async function editLoop(ctx: CommandContext, t: EditTarget): Promise<'saved' | '
     const edited = stripComments(readFileSync(t.file, 'utf8'));
     if (!edited) {
       ctx.io.err('Edit cancelled, saved file was empty.');
-      return 'cancelled';
+      return;
     }
-    if (edited === lastInvalid) {
-      ctx.io.err('error: Edit cancelled, no valid changes were saved.');
-      return 'failed';
-    }
+    if (edited === lastInvalid) throw new EditCancelledError('Edit cancelled, no valid changes were saved.');
     try {
       const obj: unknown = parseEdited(edited);
       if (deepEqual(obj, original)) {
         ctx.io.err('Edit cancelled, no changes made.');
-        return 'cancelled';
+        return;
       }
       checkEdited(info, original, obj);
       await readModifyWrite(ctx.client(), info.kind, name, t.namespace, (current) => {
@@ -106,7 +103,7 @@ async function editLoop(ctx: CommandContext, t: EditTarget): Promise<'saved' | '
         return merged;
       });
       ctx.io.out(`${refName(info, name)} edited`);
-      return 'saved';
+      return;
     } catch (err) {
       if (!reopens(err)) throw err;
       lastInvalid = edited;
@@ -126,6 +123,11 @@ function parseEdited(text: string): unknown {
 /** Errors the user can fix in the file: it is reopened with them. */
 const reopens = (err: unknown): boolean =>
   err instanceof InvalidEditError || (err instanceof ApiError && err.code === Status.INVALID_ARGUMENT);
+
+/** The file was saved again with the changes that were refused: kubectl's way out of the loop. */
+export class EditCancelledError extends Error {
+  override name = 'EditCancelledError';
+}
 
 /** The editor could not be started or exited with a failure. */
 export class EditorError extends Error {
