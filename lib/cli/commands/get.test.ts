@@ -93,6 +93,22 @@ describe('persys get', () => {
     expect(fake.calls.filter((c) => c.startsWith('watch'))).toEqual(['watch Container from 103']);
   });
 
+  it('watches with custom columns and jsonpath, a row or a template per event', async () => {
+    for (const [output, want] of [
+      ['custom-columns=NAME:.metadata.name,PHASE:.status.phase', 'NAME   PHASE\nweb    Running\ndb     Running\nweb    Failed\n'],
+      // As kubectl does with -w, the template applies to each object, the listed ones too.
+      ['jsonpath={.metadata.name}={.status.phase}{"\\n"}', 'web=Running\ndb=Running\nweb=Failed\n'],
+    ]) {
+      const fake = seeded();
+      const abort = new AbortController();
+      const changed = { ...ct('web', 'default', 'Failed'), metadata: { ...ct('web').metadata, resourceVersion: '200' } };
+      fake.watchScripts.push({ events: [{ type: 'MODIFIED', object: changed, resourceVersion: '200' }], then: 'hang' });
+      fake.onWatchIdle = () => abort.abort();
+      const r = await runCli(fake, ['get', 'ct', '-w', '-o', output!], { signal: abort.signal });
+      expect(r.out).toBe(want);
+    }
+  });
+
   it('re-lists after a "too old" watch error and prints only what changed', async () => {
     const fake = seeded();
     const abort = new AbortController();

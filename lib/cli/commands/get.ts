@@ -14,7 +14,6 @@ import { UsageError } from '../usage-error.js';
 import { ALL_KINDS, parseGetTargets } from '../get-targets.js';
 import { GET_FORMATS, parseGetOutput } from '../printers/get-output.js';
 import { getPrinter } from '../printers/get-printer.js';
-import { executeTemplate } from '../printers/jsonpath.js';
 import { resourceName, toJson, toYaml } from '../printers/output.js';
 import { sortByPath } from '../printers/sort.js';
 import type { TableOptions } from '../printers/table.js';
@@ -88,7 +87,7 @@ export const getCommand: Command = {
       noHeaders: bool(ctx.flags, 'no-headers'),
     };
     const allowMissingKeys = ctx.flags['allow-missing-template-keys'] !== false;
-    const printer = getPrinter(output, ctx.io, { table: tableOpts, single: targets.single && !watch, allowMissingKeys });
+    const printer = getPrinter(output, ctx.io, { table: tableOpts, single: targets.single && !watch, allowMissingKeys, perObject: watch });
     const client = ctx.client();
     let fieldSelector = str(ctx.flags, 'field-selector');
     const labelSelector = str(ctx.flags, 'selector');
@@ -147,8 +146,8 @@ export const getCommand: Command = {
       if (output.format === 'yaml') ctx.io.out('---\n' + toYaml(obj));
       else if (output.format === 'json') ctx.io.out(toJson(obj));
       else if (output.format === 'name') ctx.io.out(resourceName(obj));
-      else if (output.format === 'jsonpath') ctx.io.write(executeTemplate(output.template, obj, { allowMissingKeys }));
       else {
+        // Tables, custom columns and jsonpath print each event as the list's objects were printed.
         tableOpts.now = ctx.now();
         printer.page([obj]);
       }

@@ -25,6 +25,8 @@ export interface GetPrinterOptions {
   single: boolean;
   /** --allow-missing-template-keys. */
   allowMissingKeys: boolean;
+  /** get -w: a jsonpath template applies to each object, as it will to each event. */
+  perObject?: boolean;
 }
 
 export function getPrinter(output: GetOutput, io: Io, opts: GetPrinterOptions): GetPrinter {
@@ -62,6 +64,13 @@ export function getPrinter(output: GetOutput, io: Io, opts: GetPrinterOptions): 
     const cols = output.columns;
     const writer = rowsWriter(io.out, { header: customColumnsHeader(cols), row: (o) => customColumnsRow(cols, o), noHeaders: opts.table.noHeaders });
     return counted({ kind: () => {}, page: (items) => writer.page(items), end: () => {} });
+  }
+  if (output.format === 'jsonpath' && opts.perObject) {
+    const { template } = output;
+    const page = (items: Resource[]) => {
+      for (const o of items) io.write(executeTemplate(template, o, { allowMissingKeys: opts.allowMissingKeys }));
+    };
+    return counted({ kind: () => {}, page, end: () => {} });
   }
   if (output.format === 'jsonpath' || opts.single) {
     // The whole result is one value: a bare object or a List, so it is printed at the end.
