@@ -1,8 +1,8 @@
 // What `get` is asked for: `KIND [NAME…]`, several kinds at once (`cs,ct`), `all` (the workload
 // kinds of a namespace) or `KIND/NAME…`, as kubectl takes them.
 import { findKind, type KindInfo } from '../api/kinds.js';
+import { parseObjectRefs } from './object-refs.js';
 import { resolveKind } from './resolve-kind.js';
-import { UsageError } from './usage-error.js';
 
 /** What `get all` lists: the kinds that run something, as kubectl's `all` lists pods, deployments … */
 export const ALL_KINDS = ['Container', 'ContainerSet', 'ComposeStack', 'SwarmService', 'CronJob'] as const;
@@ -22,6 +22,7 @@ export interface GetTargets {
 }
 
 export function parseGetTargets(args: string[]): GetTargets {
+  // parseObjectRefs also refuses a mix of the two forms (`get ct ct/web`).
   if (args.some((a) => a.includes('/'))) return slashForm(args);
   const first = args[0];
   if (!first) resolveKind(undefined, 'get');
@@ -39,19 +40,10 @@ export function parseGetTargets(args: string[]): GetTargets {
   };
 }
 
+/** `KIND/NAME…`, grouped by kind in the order the kinds first appear. */
 function slashForm(args: string[]): GetTargets {
   const groups: GetGroup[] = [];
-  for (const arg of args) {
-    const slash = arg.indexOf('/');
-    if (slash < 0 && arg === args[0]) {
-      throw new UsageError(
-        `there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'persys get resource/<resource_name>' instead of 'persys get resource resource/<resource_name>')`,
-        'get',
-      );
-    }
-    const info = slash < 0 ? undefined : resolveKind(arg.slice(0, slash), 'get');
-    const name = arg.slice(slash + 1);
-    if (!info || !name || name.includes('/')) throw new UsageError(`arguments in resource/name form must have a single resource and name: "${arg}"`, 'get');
+  for (const { info, name } of parseObjectRefs(args, 'get').refs) {
     const group = groups.find((g) => g.info === info);
     if (group) group.names.push(name);
     else groups.push({ info, names: [name] });
