@@ -17,6 +17,14 @@ function editor(name: string, body: string): string {
   return path;
 }
 const seen = (name: string) => readFileSync(join(dir, `${name}.seen`), 'utf8').split('=====\n').filter(Boolean);
+/** Removes the copy of refused changes an edit announced on stderr, and returns its text. */
+function takeCopy(stderr: string): string {
+  const path = /stored to "(.+)"/.exec(stderr)?.[1];
+  if (!path) throw new Error(`no copy announced in: ${stderr}`);
+  const text = readFileSync(path, 'utf8');
+  rmSync(path);
+  return text;
+}
 
 describe('persys edit', () => {
   it('opens the object as YAML under a comment header and saves the change', async () => {
@@ -84,9 +92,7 @@ describe('persys edit', () => {
     const r = await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: editor('stubborn', `sed -i 's/replicas: 2/replicas: lots/' "$1"`) } });
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^A copy of your changes has been stored to "(.+)"\nerror: Edit cancelled, no valid changes were saved\.\n$/);
-    const copy = /"(.+)"/.exec(r.err)![1]!;
-    expect(readFileSync(copy, 'utf8')).toContain('replicas: lots');
-    rmSync(copy);
+    expect(takeCopy(r.err)).toContain('replicas: lots');
     expect(seen('stubborn')).toHaveLength(2);
     expect(updates(fake)).toBe(0);
   });
@@ -112,10 +118,12 @@ describe('persys edit', () => {
     const failed = await runCli(seeded(), ['edit', 'cs', 'web'], { env: { EDITOR: 'false' } });
     expect(failed.code).toBe(1);
     expect(failed.err).toContain('error: there was a problem with the editor "false"');
+    takeCopy(failed.err);
     const fake = countingUpdates(seeded());
     const rename = await runCli(fake, ['edit', 'cs', 'web'], { env: { EDITOR: editor('rename', `sed -i 's/name: web$/name: other/' "$1"`) } });
     expect(rename.code).toBe(1);
     expect(seen('rename')[1]).toContain('# * At least one of apiVersion, kind, name and namespace was changed');
+    expect(takeCopy(rename.err)).toContain('name: other');
     expect(updates(fake)).toBe(0);
   });
 });
