@@ -44,6 +44,8 @@ export interface CommandContext {
   client(): CliClient;
   sleep(ms: number): Promise<void>;
   now(): Date;
+  /** The environment (the process's, or a test's): EDITOR and the like. */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface Command {

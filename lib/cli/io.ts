@@ -5,6 +5,8 @@ import { once } from 'node:events';
 export interface Io {
   /** Writes `text` and a newline to standard output. */
   out(text: string): void;
+  /** Writes `text` to standard output as it is, without adding a newline (`-o jsonpath`). */
+  write(text: string): void;
   /** Writes `text` and a newline to standard error. */
   err(text: string): void;
   /** All of standard input (for `-f -`). */
@@ -20,6 +22,7 @@ export interface Io {
 
 export const processIo: Io = {
   out: (text) => void process.stdout.write(text + '\n'),
+  write: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text + '\n'),
   stdin: async () => {
     const chunks: Buffer[] = [];
@@ -63,6 +66,7 @@ export function captureIo(stdin = '', signal?: AbortSignal): CapturedIo {
   const err: string[] = [];
   return {
     out: (t) => void out.push(t + '\n'),
+    write: (t) => void out.push(t),
     err: (t) => void err.push(t + '\n'),
     stdin: async () => stdin,
     signal,

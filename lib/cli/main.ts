@@ -87,6 +87,7 @@ async function runCommand(entry: CommandEntry, args: string[], io: Io, deps: Mai
       client: () => (client ??= deps.newClient ? deps.newClient(ctx.config()) : connect(ApiClient, ctx.config())),
       sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
       now: deps.now ?? (() => new Date()),
+      env: deps.env ?? process.env,
     };
     return await cmd.run(ctx);
   } catch (err) {

@@ -1,4 +1,7 @@
 // persys get, run in-process against the in-memory FakeClient.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../api/resource.js';
@@ -90,6 +93,22 @@ describe('persys get', () => {
     expect(fake.calls.filter((c) => c.startsWith('watch'))).toEqual(['watch Container from 103']);
   });
 
+  it('watches with custom columns and jsonpath, a row or a template per event', async () => {
+    for (const [output, want] of [
+      ['custom-columns=NAME:.metadata.name,PHASE:.status.phase', 'NAME   PHASE\nweb    Running\ndb     Running\nweb    Failed\n'],
+      // As kubectl does with -w, the template applies to each object, the listed ones too.
+      ['jsonpath={.metadata.name}={.status.phase}{"\\n"}', 'web=Running\ndb=Running\nweb=Failed\n'],
+    ]) {
+      const fake = seeded();
+      const abort = new AbortController();
+      const changed = { ...ct('web', 'default', 'Failed'), metadata: { ...ct('web').metadata, resourceVersion: '200' } };
+      fake.watchScripts.push({ events: [{ type: 'MODIFIED', object: changed, resourceVersion: '200' }], then: 'hang' });
+      fake.onWatchIdle = () => abort.abort();
+      const r = await runCli(fake, ['get', 'ct', '-w', '-o', output!], { signal: abort.signal });
+      expect(r.out).toBe(want);
+    }
+  });
+
   it('re-lists after a "too old" watch error and prints only what changed', async () => {
     const fake = seeded();
     const abort = new AbortController();
@@ -158,5 +177,116 @@ describe('persys get of a long list', () => {
     expect(r.code).toBe(1);
     expect(r.out.trimEnd().split('\n')).toHaveLength(1000);
     expect(r.err).toContain('connection reset');
+  });
+});
+
+describe('persys get output habits', () => {
+  const cs = (name: string, replicas: number, created: string): Resource => ({
+    apiVersion: 'persys.dev/v1',
+    kind: 'ContainerSet',
+    metadata: { name, namespace: 'default', creationTimestamp: created },
+    spec: { replicas, template: { spec: { image: `${name}:1` } } },
+  });
+  function withSets(): FakeClient {
+    const fake = seeded();
+    fake.put(cs('b-set', 10, '2024-05-01T11:00:00Z'));
+    fake.put(cs('a-set', 9, '2024-05-01T11:30:00Z'));
+    return fake;
+  }
+
+  it('prints a jsonpath template over the List, without adding a newline', async () => {
+    const r = await runCli(seeded(), ['get', 'ct', '-o', 'jsonpath={.items[*].metadata.name}']);
+    expect(r).toMatchObject({ code: 0, out: 'web db', err: '' });
+    const ranged = await runCli(seeded(), ['get', 'ct', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\\n"}{end}']);
+    expect(ranged.out).toBe('web=Running\ndb=Running\n');
+  });
+
+  it('applies a jsonpath template to the object itself when one is named', async () => {
+    const r = await runCli(seeded(), ['get', 'ct', 'web', '-o', 'jsonpath={.spec.image}@{.metadata.labels.app}']);
+    expect(r.out).toBe('nginx@web');
+  });
+
+  it('reads templates and columns from files, and fails on missing keys when told to', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'persys-get-'));
+    writeFileSync(join(dir, 'names.tmpl'), '{range .items[*]}{.metadata.name};{end}');
+    writeFileSync(join(dir, 'cols.txt'), 'NAME IMAGE\n.metadata.name .spec.image\n');
+    expect((await runCli(seeded(), ['get', 'ct', '-o', `jsonpath-file=${join(dir, 'names.tmpl')}`])).out).toBe('web;db;');
+    expect((await runCli(seeded(), ['get', 'ct', '-o', `custom-columns-file=${join(dir, 'cols.txt')}`])).out).toBe('NAME   IMAGE\nweb    nginx\ndb     nginx\n');
+    rmSync(dir, { recursive: true });
+    const strict = await runCli(seeded(), ['get', 'ct', 'web', '-o', 'jsonpath={.spec.nope}', '--allow-missing-template-keys=false']);
+    expect(strict).toMatchObject({ code: 1, out: '', err: 'error: error executing jsonpath "{.spec.nope}": nope is not found\n' });
+  });
+
+  it('rejects a bad jsonpath before reading anything, naming the problem', async () => {
+    const fake = seeded();
+    const r = await runCli(fake, ['get', 'ct', '-o', 'jsonpath={.items[*}']);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('error: error parsing jsonpath {.items[*}, unclosed action\n');
+    expect(fake.calls).toEqual([]);
+    const empty = await runCli(fake, ['get', 'ct', '-o', 'jsonpath=']);
+    expect(empty.err).toBe('error: template format specified but no template given\n');
+  });
+
+  it('prints custom columns with <none> for missing fields, and without headers on request', async () => {
+    const fake = seeded();
+    fake.put({ ...ct('lone'), spec: { image: 'busybox' } });
+    const r = await runCli(fake, ['get', 'ct', '-o', 'custom-columns=NAME:.metadata.name,NODE:.spec.nodeName']);
+    expect(r.out).toBe('NAME   NODE\nweb    n1\ndb     n1\nlone   <none>\n');
+    const bare = await runCli(fake, ['get', 'ct', '--no-headers', '-o', 'custom-columns=NAME:.metadata.name,NODE:.spec.nodeName']);
+    expect(bare.out).toBe('web    n1\ndb     n1\nlone   <none>\n');
+    const table = await runCli(fake, ['get', 'ct', '--no-headers']);
+    expect(table.out.split('\n')[0]).toMatch(/^web\s+nginx\s+n1\s+Running/);
+  });
+
+  it('sorts by a field after reading every page, numbers by value', async () => {
+    const fake = withSets();
+    const r = await runCli(fake, ['get', 'cs', '--sort-by', '.spec.replicas', '-o', 'name', '--chunk-size', '1']);
+    expect(r.out).toBe('containerset/a-set\ncontainerset/b-set\n');
+    expect(fake.calls.filter((c) => c.startsWith('list'))).toEqual(['list ContainerSet/default', 'list ContainerSet/default from 1']);
+    const byTime = await runCli(fake, ['get', 'cs', '--sort-by', '{.metadata.creationTimestamp}', '-o', 'jsonpath={.items[*].metadata.name}']);
+    expect(byTime.out).toBe('b-set a-set');
+    const bad = await runCli(fake, ['get', 'cs', '--sort-by', '.spec[']);
+    expect(bad).toMatchObject({ code: 1, err: 'error: error parsing jsonpath {.spec[}, unclosed action\n' });
+  });
+
+  it('prints a table per kind with kind/name rows for several kinds, and one List for -o json', async () => {
+    const r = await runCli(withSets(), ['get', 'cs,ct']);
+    expect(r.out).toBe(
+      'NAME                 READY   UP-TO-DATE   AVAILABLE   AGE\n' +
+        'containerset/b-set   0/10    0            0           60m\n' +
+        'containerset/a-set   0/9     0            0           30m\n' +
+        '\n' +
+        'NAME            IMAGE   NODE   STATUS    RESTARTS   AGE\n' +
+        'container/web   nginx   n1     Running   0          3m\n' +
+        'container/db    nginx   n1     Running   0          3m\n',
+    );
+    const json = JSON.parse((await runCli(withSets(), ['get', 'ct,cs', '-o', 'json'])).out);
+    expect(json.items.map((i: Resource) => `${i.kind}/${i.metadata.name}`)).toEqual(['Container/web', 'Container/db', 'ContainerSet/b-set', 'ContainerSet/a-set']);
+  });
+
+  it('gets all workload kinds with `all`, skipping kinds without objects', async () => {
+    const fake = withSets();
+    fake.put({ apiVersion: 'persys.dev/v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'default' } });
+    const r = await runCli(fake, ['get', 'all', '-o', 'name']);
+    expect(r.out).toBe('container/web\ncontainer/db\ncontainerset/b-set\ncontainerset/a-set\n');
+    expect(fake.calls.filter((c) => c.startsWith('list')).map((c) => c.split('/')[0])).toEqual([
+      'list Container',
+      'list ContainerSet',
+      'list ComposeStack',
+      'list SwarmService',
+      'list CronJob',
+    ]);
+    const empty = await runCli(new FakeClient(), ['get', 'all']);
+    expect(empty).toMatchObject({ code: 0, out: '', err: 'No resources found in default namespace.\n' });
+  });
+
+  it('gets objects named kind/name, and refuses a kind given twice', async () => {
+    const r = await runCli(withSets(), ['get', 'ct/web', 'cs/a-set', '-o', 'name']);
+    expect(r.out).toBe('container/web\ncontainerset/a-set\n');
+    const one = await runCli(withSets(), ['get', 'ct/web', '-o', 'yaml']);
+    expect(YAML.parse(one.out).kind).toBe('Container');
+    const mixed = await runCli(withSets(), ['get', 'ct', 'ct/web']);
+    expect(mixed.code).toBe(1);
+    expect(mixed.err).toContain('there is no need to specify a resource type as a separate argument');
   });
 });

@@ -32,16 +32,30 @@ export function listWriter(format: OutputFormat, out: (text: string) => void, ta
   }
 }
 
-/** Column widths only grow, so later pages stay aligned with the header and the rows above them. */
+/** What a table prints: its header and a row per object (a kind's table, or custom columns). */
+export interface Rows {
+  header: string[];
+  row(obj: Resource): string[];
+  /** Rows only (get --no-headers). */
+  noHeaders?: boolean;
+}
+
 function tableWriter(out: (text: string) => void, kind: string, opts: TableOptions): ListWriter {
+  return rowsWriter(out, { header: tableHeader(kind, opts), row: (o) => tableRow(kind, o, opts), noHeaders: opts.noHeaders });
+}
+
+/** Column widths only grow, so later pages stay aligned with the header and the rows above them. */
+export function rowsWriter(out: (text: string) => void, rows: Rows): ListWriter {
   let widths: number[] = [];
+  let started = false;
   return {
     page(items) {
       if (!items.length) return;
-      const rows = items.map((o) => tableRow(kind, o, opts));
-      const header = widths.length ? [] : [tableHeader(kind, opts)];
-      widths = columnWidths([widths.map((w) => ' '.repeat(w)), ...header, ...rows]);
-      out([...header, ...rows].map((r) => formatRow(r, widths)).join('\n'));
+      const lines = items.map((o) => rows.row(o));
+      const header = started || rows.noHeaders ? [] : [rows.header];
+      started = true;
+      widths = columnWidths([widths.map((w) => ' '.repeat(w)), ...header, ...lines]);
+      out([...header, ...lines].map((r) => formatRow(r, widths)).join('\n'));
     },
     end: () => {},
     widths: () => widths,

@@ -8,6 +8,10 @@ export interface TableOptions {
   /** Prefix a NAMESPACE column (get -A). */
   withNamespace?: boolean;
   showLabels?: boolean;
+  /** NAME as `kind/name`, as kubectl prints it when one `get` shows several kinds. */
+  withKind?: boolean;
+  /** Rows only (get --no-headers). */
+  noHeaders?: boolean;
 }
 
 const GAP = '   ';
@@ -26,7 +30,7 @@ export function tableRow(kind: string, obj: Resource, opts: TableOptions): strin
   const t = tableFor(kind);
   return [
     ...(opts.withNamespace ? [obj.metadata.namespace || ''] : []),
-    ...(t.showName ? [obj.metadata.name ?? ''] : []),
+    ...(t.showName ? [opts.withKind ? `${kind.toLowerCase()}/${obj.metadata.name ?? ''}` : (obj.metadata.name ?? '')] : []),
     ...t.columns.filter((c) => opts.wide || !c.wide).map((c) => c.value(obj, opts.now)),
     ...(opts.showLabels ? [formatLabels(obj.metadata.labels)] : []),
   ];
@@ -49,9 +53,9 @@ export function formatRow(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join(GAP);
 }
 
-/** The whole table (header and one row per object) as lines. */
+/** The whole table (header unless noHeaders, and one row per object) as lines. */
 export function renderTable(kind: string, objs: Resource[], opts: TableOptions): string[] {
-  const rows = [tableHeader(kind, opts), ...objs.map((o) => tableRow(kind, o, opts))];
+  const rows = [...(opts.noHeaders ? [] : [tableHeader(kind, opts)]), ...objs.map((o) => tableRow(kind, o, opts))];
   const widths = columnWidths(rows);
   return rows.map((r) => formatRow(r, widths));
 }
