@@ -6,6 +6,7 @@ import type { Command, CommandContext } from '../command.js';
 import { formatError } from '../errors.js';
 import { UsageError } from '../usage-error.js';
 import { age } from '../printers/age.js';
+import { eventLastSeen } from '../printers/columns.js';
 import { columnWidths, formatRow } from '../printers/table.js';
 import { toYaml } from '../printers/output.js';
 import { resolveKind } from '../resolve-kind.js';
@@ -158,7 +159,7 @@ function configMapData(obj: Resource): string[] {
   return lines;
 }
 
-const lastSeen = (e: Resource): string => (e.lastTimestamp as string) || (e.firstTimestamp as string) || e.metadata.creationTimestamp || '';
+const lastSeen = eventLastSeen;
 
 function eventsSection(events: Resource[], now: Date): string[] {
   if (!events.length) return [field('Events', '<none>')];

@@ -27,6 +27,7 @@ export const CLIENT_COMMANDS: readonly CommandEntry[] = [
   { name: 'uncordon', summary: 'Mark a node schedulable again', load: async () => (await import('./node-maintenance.js')).uncordonCommand },
   { name: 'drain', summary: 'Cordon a node and move its Containers elsewhere', load: async () => (await import('./node-maintenance.js')).drainCommand },
   { name: 'diff', summary: 'Show what apply would change (exit 0: none, 1: changes, 2: error)', load: async () => (await import('./diff.js')).diffCommand },
+  { name: 'events', summary: 'List events, oldest first; -w follows new ones', load: async () => (await import('./events.js')).eventsCommand },
   { name: 'wait', summary: 'Wait for objects to be deleted, or to have a condition or a field value', load: async () => (await import('./wait.js')).waitCommand },
   { name: 'logs', summary: "Print a container's or a compose stack's logs", load: async () => (await import('./logs.js')).logsCommand },
   { name: 'exec', summary: 'Run a command in a container', load: async () => (await import('./exec.js')).execCommand },

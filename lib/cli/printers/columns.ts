@@ -20,6 +20,10 @@ const NONE = '<none>';
 const orNone = (v: unknown): string => (v === undefined || v === null || v === '' ? NONE : String(v));
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
 
+/** When an Event was last seen: lastTimestamp, else firstTimestamp, else its creation. */
+export const eventLastSeen = (e: Resource): string =>
+  (e.lastTimestamp as string) || (e.firstTimestamp as string) || e.metadata.creationTimestamp || '';
+
 const AGE: Column = { header: 'AGE', value: (o, now) => age(o.metadata.creationTimestamp, now) };
 
 function containerStatus(o: Resource): string {
@@ -250,7 +254,7 @@ const TABLES: Record<string, KindTable> = {
     columns: [
       {
         header: 'LAST SEEN',
-        value: (o, now) => age((o.lastTimestamp as string) || (o.firstTimestamp as string) || o.metadata.creationTimestamp, now),
+        value: (o, now) => age(eventLastSeen(o), now),
       },
       { header: 'TYPE', value: (o) => orNone(o.type) },
       { header: 'REASON', value: (o) => orNone(o.reason) },
