@@ -23,7 +23,7 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
 /** The API surface the CLI uses; an ApiClient, or a fake in unit tests. */
 export type CliClient = Pick<
   ApiClient,
-  'create' | 'get' | 'list' | 'update' | 'delete' | 'apply' | 'watch' | 'listKinds' | 'close'
+  'create' | 'get' | 'list' | 'update' | 'delete' | 'apply' | 'watch' | 'listKinds' | 'version' | 'close'
 >;
 
 /** Options every command accepts (connection and namespace); -n is undefined when not given. */
