@@ -28,6 +28,7 @@ export const CLIENT_COMMANDS: readonly CommandEntry[] = [
   { name: 'token', summary: 'Create join tokens for new nodes', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'api-resources', summary: 'List the kinds the server supports', load: async () => (await import('./api-resources.js')).apiResourcesCommand },
   { name: 'config', summary: 'Show and change the contexts of the client config file', load: async () => (await import('./config.js')).configCommand },
+  { name: 'completion', summary: 'Print a bash or zsh completion script', load: async () => (await import('./completion.js')).completionCommand },
   { name: 'version', summary: 'Print the client version and check the server', load: async () => (await import('./version.js')).versionCommand },
 ];
 
