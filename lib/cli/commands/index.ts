@@ -29,7 +29,7 @@ export const CLIENT_COMMANDS: readonly CommandEntry[] = [
   { name: 'api-resources', summary: 'List the kinds the server supports', load: async () => (await import('./api-resources.js')).apiResourcesCommand },
   { name: 'config', summary: 'Show and change the contexts of the client config file', load: async () => (await import('./config.js')).configCommand },
   { name: 'completion', summary: 'Print a bash or zsh completion script', load: async () => (await import('./completion.js')).completionCommand },
-  { name: 'version', summary: 'Print the client version and check the server', load: async () => (await import('./version.js')).versionCommand },
+  { name: 'version', summary: 'Print the client and server versions', load: async () => (await import('./version.js')).versionCommand },
 ];
 
 export function findCommand(commands: readonly CommandEntry[], name: string): CommandEntry | undefined {
