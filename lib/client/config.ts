@@ -7,6 +7,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import YAML from 'yaml';
 import {
   CONTEXT_SETTINGS,
+  ConfigFileError,
   ContextNotFoundError,
   emptyConfigFile,
   parseConfigFile,
@@ -108,7 +109,8 @@ export function readConfigFile(file: string): ConfigFileContent {
   try {
     return parseConfigFile(YAML.parse(readFileSync(file, 'utf8')), file);
   } catch (err) {
-    throw new ConfigError(err instanceof Error && err.name === 'ConfigFileError' ? err.message : `${file}: ${(err as Error).message}`, { cause: err });
+    // ConfigFileError names the file already; a YAML syntax error does not.
+    throw new ConfigError(err instanceof ConfigFileError ? err.message : `${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 
