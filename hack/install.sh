@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what persys needs on a fresh Debian machine (as root): etcd, Docker, protoc, busybox
 # for test images, iproute2 and jq for the tests, docker-compose (the compatibility tests and benchmark compare with it), a registry
-# with htpasswd for the image tests, promtool and systemd-analyze for the manifests' tests, and the npm dependencies. Safe to run again; skips what is already there.
+# with htpasswd for the image tests, promtool and systemd-analyze for the manifests' tests, zsh for the completion tests, and the npm dependencies. Safe to run again; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v jq >/dev/null || need+=(jq)
 # systemd-analyze verifies the units in manifests/systemd (systemd need not be running).
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# The completion tests run `persys completion zsh` in a real zsh.
+command -v zsh >/dev/null || need+=(zsh)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

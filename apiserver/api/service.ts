@@ -18,6 +18,7 @@ import type {
   ListResponse,
   Object as WireObject,
   UpdateRequest,
+  VersionInfo,
   WatchEvent,
   WatchRequest,
 } from '../../lib/gen/persys/v1/api.js';
@@ -27,6 +28,7 @@ import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import { ApiStatusError, codeName, invalid, toServiceError } from './status.js';
 import { checkListSize } from './list-size.js';
+import { localVersionInfo } from '../../lib/version-info.js';
 
 export interface ServiceDeps {
   store: ResourceStore;
@@ -145,6 +147,7 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
         verbs: ['create', 'get', 'list', 'update', ...(k.hasStatus ? ['updateStatus'] : []), 'delete', 'apply', 'watch'],
       })),
     })),
+    version: unary('version', () => '', async (): Promise<VersionInfo> => localVersionInfo()),
     watch: (call: ServerWritableStream<WatchRequest, WatchEvent>) => {
       try {
         identityOf(call as AnyCall);

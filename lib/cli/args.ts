@@ -13,6 +13,7 @@ export const GLOBAL_FLAGS: FlagSpecs = {
     valueName: 'FILE',
     description: 'client config file (default ./.persys/config.yaml, then ~/.persys/config.yaml)',
   },
+  context: { type: 'string', env: 'PERSYS_CONTEXT', valueName: 'NAME', description: 'the config file context to use (default: its currentContext)' },
   server: { type: 'string', env: 'PERSYS_SERVER', valueName: 'HOST:PORT', default: DEFAULT_SERVER, description: 'API server address' },
   'ca-cert': { type: 'string', env: 'PERSYS_CA_CERT', valueName: 'FILE', description: 'CA certificate that signed the server certificate' },
   'client-cert': { type: 'string', env: 'PERSYS_CLIENT_CERT', valueName: 'FILE', description: 'client certificate (mTLS)' },
@@ -104,6 +105,7 @@ export function parseCommandLine(
     flags,
     globals: {
       config: g('config'),
+      context: g('context'),
       server: g('server'),
       caCert: g('ca-cert'),
       clientCert: g('client-cert'),

@@ -2,6 +2,7 @@
 // function that gets the parsed command line, the streams and a lazily built API client.
 import type { ApiClient } from '../client/client.js';
 import type { ClientConfig, ConfigOverrides } from '../client/config.js';
+import type { CommandEntry } from './commands/index.js';
 import type { Io } from './io.js';
 
 export interface FlagSpec {
@@ -23,7 +24,7 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
 /** The API surface the CLI uses; an ApiClient, or a fake in unit tests. */
 export type CliClient = Pick<
   ApiClient,
-  'create' | 'get' | 'list' | 'update' | 'delete' | 'apply' | 'watch' | 'listKinds' | 'close'
+  'create' | 'get' | 'list' | 'update' | 'delete' | 'apply' | 'watch' | 'listKinds' | 'version' | 'close'
 >;
 
 /** Options every command accepts (connection and namespace); -n is undefined when not given. */
@@ -36,6 +37,8 @@ export interface CommandContext {
   /** The command's own flags, after env-var fallbacks and defaults. */
   flags: FlagValues;
   globals: GlobalOptions;
+  /** Every command of this CLI (for `persys completion`). */
+  commands: readonly CommandEntry[];
   /** The resolved client config (flags > PERSYS_* env > config file); throws ConfigError. */
   config(): ClientConfig;
   /** The effective namespace: -n, else the config's default. */

@@ -37,7 +37,7 @@ export async function main(argv: string[], io: Io = processIo, deps: MainDeps = 
   }
   const entry = findCommand(commands, name);
   if (!entry) return unknownCommand(io, name);
-  return runCommand(entry, rest, io, deps);
+  return runCommand(entry, rest, io, deps, commands);
 }
 
 function connect(ApiClient: typeof import('../client/client.js').ApiClient, config: ClientConfig): CliClient {
@@ -57,7 +57,7 @@ function unknownCommand(io: Io, name: string): number {
   return 1;
 }
 
-async function runCommand(entry: CommandEntry, args: string[], io: Io, deps: MainDeps): Promise<number> {
+async function runCommand(entry: CommandEntry, args: string[], io: Io, deps: MainDeps, commands: readonly CommandEntry[]): Promise<number> {
   const cmd: Command = await entry.load();
   let config: ClientConfig | undefined;
   let client: CliClient | undefined;
@@ -74,9 +74,11 @@ async function runCommand(entry: CommandEntry, args: string[], io: Io, deps: Mai
       args: parsed.positionals,
       flags: parsed.flags,
       globals: g,
+      commands,
       config: () =>
         (config ??= loadClientConfig({
           config: g.config,
+          context: g.context,
           server: g.server,
           caCert: g.caCert,
           clientCert: g.clientCert,

@@ -5,6 +5,7 @@ import { credentials, Metadata, status as Status, type ServiceError } from '@grp
 import {
   ResourcesClient,
   type APIResource,
+  type VersionInfo,
   type WatchEvent as WireWatchEvent,
   type WatchRequest,
 } from '../gen/persys/v1/api.js';
@@ -175,6 +176,11 @@ export class ApiClient {
 
   async listKinds(): Promise<APIResource[]> {
     return (await this.call(this.raw.listKinds, {})).resources;
+  }
+
+  /** The server's version (persys release, Node.js, platform, API version). */
+  async version(): Promise<VersionInfo> {
+    return this.call(this.raw.version, {});
   }
 
   /**

@@ -34,7 +34,9 @@ export const CLIENT_COMMANDS: readonly CommandEntry[] = [
   { name: 'top', summary: 'Show CPU and memory use of nodes or containers', load: async () => (await import('./top.js')).topCommand },
   { name: 'token', summary: 'Create join tokens for new nodes', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'api-resources', summary: 'List the kinds the server supports', load: async () => (await import('./api-resources.js')).apiResourcesCommand },
-  { name: 'version', summary: 'Print the client version and check the server', load: async () => (await import('./version.js')).versionCommand },
+  { name: 'config', summary: 'Show and change the contexts of the client config file', load: async () => (await import('./config.js')).configCommand },
+  { name: 'completion', summary: 'Print a bash or zsh completion script', load: async () => (await import('./completion.js')).completionCommand },
+  { name: 'version', summary: 'Print the client and server versions', load: async () => (await import('./version.js')).versionCommand },
 ];
 
 export function findCommand(commands: readonly CommandEntry[], name: string): CommandEntry | undefined {

@@ -2,11 +2,11 @@
 // It keeps objects in a map and imitates the server's apply results, NotFound errors and watch.
 import { status as Status } from '@grpc/grpc-js';
 import YAML from 'yaml';
-import { findKind, KINDS } from '../../api/kinds.js';
+import { API_VERSION, findKind, KINDS } from '../../api/kinds.js';
 import type { Resource } from '../../api/resource.js';
 import { type ApplyResult, type ClientWatchEvent, type DeleteOptions, type ListOptions, type ListResult, type WatchOptions } from '../../client/client.js';
 import { ApiError } from '../../client/errors.js';
-import type { APIResource } from '../../gen/persys/v1/api.js';
+import type { APIResource, VersionInfo } from '../../gen/persys/v1/api.js';
 import type { CliClient } from '../command.js';
 
 /** What one call to watch() does: yield `events`, then end, hang until aborted, or fail as "too old". */
@@ -140,6 +140,10 @@ export class FakeClient implements CliClient {
       this.onWatchIdle();
       await new Promise(() => {});
     }
+  }
+
+  async version(): Promise<VersionInfo> {
+    return { version: '9.9.9', nodeVersion: 'v20.0.0', platform: 'linux/x64', apiVersion: API_VERSION };
   }
 
   async listKinds(): Promise<APIResource[]> {

@@ -182,6 +182,21 @@ export interface ListKindsResponse {
   resources: APIResource[];
 }
 
+export interface VersionRequest {
+}
+
+/** What the API server runs, as `persys version` shows it. */
+export interface VersionInfo {
+  /** persys' release, from its package.json ("0.1.0"). */
+  version: string;
+  /** The Node.js runtime ("v20.19.0"). */
+  nodeVersion: string;
+  /** Operating system and CPU architecture as Node.js names them ("linux/x64"). */
+  platform: string;
+  /** The resource API it serves ("persys.dev/v1"). */
+  apiVersion: string;
+}
+
 function createBaseObject(): Object {
   return { object: undefined };
 }
@@ -2248,6 +2263,183 @@ export const ListKindsResponse: MessageFns<ListKindsResponse> = {
   },
 };
 
+function createBaseVersionRequest(): VersionRequest {
+  return {};
+}
+
+export const VersionRequest: MessageFns<VersionRequest> = {
+  encode(_: VersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): VersionRequest {
+    return {};
+  },
+
+  toJSON(_: VersionRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VersionRequest>, I>>(base?: I): VersionRequest {
+    return VersionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VersionRequest>, I>>(_: I): VersionRequest {
+    const message = createBaseVersionRequest();
+    return message;
+  },
+};
+
+function createBaseVersionInfo(): VersionInfo {
+  return { version: "", nodeVersion: "", platform: "", apiVersion: "" };
+}
+
+export const VersionInfo: MessageFns<VersionInfo> = {
+  encode(message: VersionInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    if (message.nodeVersion !== "") {
+      writer.uint32(18).string(message.nodeVersion);
+    }
+    if (message.platform !== "") {
+      writer.uint32(26).string(message.platform);
+    }
+    if (message.apiVersion !== "") {
+      writer.uint32(34).string(message.apiVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VersionInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVersionInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeVersion = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.apiVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VersionInfo {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      nodeVersion: isSet(object.nodeVersion)
+        ? globalThis.String(object.nodeVersion)
+        : isSet(object.node_version)
+        ? globalThis.String(object.node_version)
+        : "",
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      apiVersion: isSet(object.apiVersion)
+        ? globalThis.String(object.apiVersion)
+        : isSet(object.api_version)
+        ? globalThis.String(object.api_version)
+        : "",
+    };
+  },
+
+  toJSON(message: VersionInfo): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.nodeVersion !== "") {
+      obj.nodeVersion = message.nodeVersion;
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.apiVersion !== "") {
+      obj.apiVersion = message.apiVersion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VersionInfo>, I>>(base?: I): VersionInfo {
+    return VersionInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VersionInfo>, I>>(object: I): VersionInfo {
+    const message = createBaseVersionInfo();
+    message.version = object.version ?? "";
+    message.nodeVersion = object.nodeVersion ?? "";
+    message.platform = object.platform ?? "";
+    message.apiVersion = object.apiVersion ?? "";
+    return message;
+  },
+};
+
 export type ResourcesService = typeof ResourcesService;
 export const ResourcesService = {
   create: {
@@ -2341,6 +2533,15 @@ export const ResourcesService = {
     responseSerialize: (value: ListKindsResponse): Buffer => Buffer.from(ListKindsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListKindsResponse => ListKindsResponse.decode(value),
   },
+  version: {
+    path: "/persys.v1.Resources/Version" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VersionRequest): Buffer => Buffer.from(VersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VersionRequest => VersionRequest.decode(value),
+    responseSerialize: (value: VersionInfo): Buffer => Buffer.from(VersionInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VersionInfo => VersionInfo.decode(value),
+  },
 } as const;
 
 export interface ResourcesServer extends UntypedServiceImplementation {
@@ -2355,6 +2556,7 @@ export interface ResourcesServer extends UntypedServiceImplementation {
   apply: handleUnaryCall<ApplyRequest, ApplyResponse>;
   watch: handleServerStreamingCall<WatchRequest, WatchEvent>;
   listKinds: handleUnaryCall<ListKindsRequest, ListKindsResponse>;
+  version: handleUnaryCall<VersionRequest, VersionInfo>;
 }
 
 export interface ResourcesClient extends Client {
@@ -2477,6 +2679,21 @@ export interface ResourcesClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListKindsResponse) => void,
+  ): ClientUnaryCall;
+  version(
+    request: VersionRequest,
+    callback: (error: ServiceError | null, response: VersionInfo) => void,
+  ): ClientUnaryCall;
+  version(
+    request: VersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VersionInfo) => void,
+  ): ClientUnaryCall;
+  version(
+    request: VersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VersionInfo) => void,
   ): ClientUnaryCall;
 }
 
