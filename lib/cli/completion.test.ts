@@ -11,7 +11,7 @@ const byName = (name: string) => commands.find((c) => c.name === name)!;
 
 describe('firstArgChoices', () => {
   it.each([
-    ['get', [KIND_ARGS]],
+    ['get', [KIND_ARGS, 'all']],
     ['describe', [KIND_ARGS]],
     ['delete', [KIND_ARGS]],
     ['rollout', ['status', 'history', 'undo', 'restart']],

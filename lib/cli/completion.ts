@@ -52,7 +52,8 @@ export function firstArgChoices(cmd: Command): string[] {
     const words = line.trim().split(/\s+/);
     if (words[0] !== 'persys' || words[1] !== cmd.name) continue;
     const first = words[2] ?? '';
-    if (first === 'KIND') out.add(KIND_ARGS);
+    // KIND, KIND[,KIND...] and KIND/NAME... all start with a kind.
+    if (/^KIND\b/.test(first)) out.add(KIND_ARGS);
     else if (/^[a-z][a-z-]*(\|[a-z][a-z-]*)*$/.test(first)) first.split('|').forEach((w) => out.add(w));
   }
   return [...out];
@@ -131,7 +132,7 @@ _persys() {
     COMPREPLY=($(compgen -W "$_persys_commands" -- "$cur"))
   elif ((npos == 0)); then
     local args="\${_persys_args[$cmd]}"
-    [[ $args == '${KIND_ARGS}' ]] && args=$_persys_kinds
+    args=\${args//${KIND_ARGS}/$_persys_kinds}
     COMPREPLY=($(compgen -W "$args" -- "$cur"))
   elif [[ $cmd == config && npos -eq 1 && " $_persys_context_verbs " == *" $first "* ]]; then
     COMPREPLY=($(compgen -W "$(_persys_contexts)" -- "$cur"))
@@ -181,7 +182,7 @@ _persys() {
     choices=(\${=_persys_commands})
   elif ((npos == 0)); then
     local args=\${_persys_args[$cmd]}
-    [[ $args == '${KIND_ARGS}' ]] && args=$_persys_kinds
+    args=\${args//${KIND_ARGS}/$_persys_kinds}
     choices=(\${=args})
   elif [[ $cmd == config && npos -eq 1 && " $_persys_context_verbs " == *" $first "* ]]; then
     choices=(\${(f)"$(\${words[1]} config get-contexts -o name 2>/dev/null)"})
