@@ -191,8 +191,11 @@ describe('ContainerSet controller', () => {
       return c?.status === 'False' ? c : undefined;
     }, 'Progressing=False', 20_000);
     expect(progressing.reason).toBe('ProgressDeadlineExceeded');
-    const events = (await api.client.list('Event', { namespace: NS })).items.filter((e) => (e['involvedObject'] as { name: string }).name === 'hist');
-    expect(events.map((e) => e['reason'])).toContain('ProgressDeadlineExceeded');
+    // The Event is recorded after the status is written, on its own: wait for it rather than read once.
+    await waitFor(async () => {
+      const events = (await api.client.list('Event', { namespace: NS })).items.filter((e) => (e['involvedObject'] as { name: string }).name === 'hist');
+      return events.some((e) => e['reason'] === 'ProgressDeadlineExceeded') || undefined;
+    }, 'a ProgressDeadlineExceeded Event');
 
     await api.client.delete('ContainerSet', 'hist', NS);
     await waitFor(async () => (await revisions()).length === 0, 'revisions garbage collected');
