@@ -132,8 +132,12 @@ describe('ContainerSet controller', () => {
     }, 'status after rollout');
     expect(status.currentRevision).toBe(final[0]!.metadata.labels![TEMPLATE_HASH_LABEL]);
 
-    const events = (await api.client.list('Event', { namespace: NS })).items.filter((e) => (e['involvedObject'] as { name: string }).name === 'web');
-    expect(events.map((e) => e['reason'])).toEqual(expect.arrayContaining(['ScalingUp', 'ScalingDown', 'RollingUpdate']));
+    // Events are recorded after the writes they report, on their own: wait for them.
+    await waitFor(async () => {
+      const events = (await api.client.list('Event', { namespace: NS })).items.filter((e) => (e['involvedObject'] as { name: string }).name === 'web');
+      const reasons = new Set(events.map((e) => e['reason']));
+      return ['ScalingUp', 'ScalingDown', 'RollingUpdate'].every((r) => reasons.has(r)) || undefined;
+    }, 'ScalingUp, ScalingDown and RollingUpdate Events');
 
     await api.client.delete('ContainerSet', 'web', NS);
     await waitFor(async () => (await api.client.list('Container', { namespace: NS })).items.every((c) => c.metadata.ownerReferences?.[0]?.uid !== set.metadata.uid), 'GC of owned Containers');

@@ -103,8 +103,13 @@ describe('node lifecycle controller', () => {
     await waitFor(async () => (await phase('alone-on-n1')) === 'Unknown', 'standalone container phase Unknown');
     await waitFor(async () => !(await exists('owned-on-n1')), 'eviction of the ContainerSet-owned container on n1');
 
-    const events = (await api.client.list('Event', { namespace: 'default' })).items;
-    expect(events.some((e) => e.reason === 'EvictingContainer' && (e.involvedObject as { name: string }).name === 'owned-on-n1')).toBe(true);
+    await waitFor(
+      async () =>
+        (await api.client.list('Event', { namespace: 'default' })).items.some(
+          (e) => e.reason === 'EvictingContainer' && (e.involvedObject as { name: string }).name === 'owned-on-n1',
+        ),
+      'an EvictingContainer Event for owned-on-n1',
+    );
     await waitFor(
       async () =>
         (await api.client.list('Event', { namespace: 'default' })).items.some(
