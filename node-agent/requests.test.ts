@@ -62,7 +62,7 @@ describe('RequestHandler', () => {
 
   it('answers an exec request with its output and exit code', async () => {
     const { chunks, send } = collect();
-    handler.handle({ requestId: 'r2', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'talker', command: ['sh', '-c', 'echo hi; exit 3'], service: '' } } }, send);
+    handler.handle({ requestId: 'r2', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'talker', command: ['sh', '-c', 'echo hi; exit 3'], service: '', stdin: false, tty: false } } }, send);
     await vi.waitFor(() => expect(chunks.at(-1)?.end).toBe(true), { timeout: 15_000 });
     expect(text(chunks, 'stdout')).toBe('hi\n');
     expect(chunks.at(-1)).toMatchObject({ end: true, exitCode: 3, error: '' });
@@ -70,7 +70,7 @@ describe('RequestHandler', () => {
 
   it('answers a request for an unknown container with an error chunk', async () => {
     const { chunks, send } = collect();
-    handler.handle({ requestId: 'r3', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'nope', command: ['true'], service: '' } } }, send);
+    handler.handle({ requestId: 'r3', request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'nope', command: ['true'], service: '', stdin: false, tty: false } } }, send);
     await vi.waitFor(() => expect(chunks).toHaveLength(1), { timeout: 10_000 });
     expect(chunks[0]).toMatchObject({ end: true, requestId: 'r3' });
     expect(chunks[0]!.error).toMatch(/no container for Container reqtest\/nope/);

@@ -17,6 +17,7 @@ const chunk = (requestId: string, fields: Partial<StreamChunk>): StreamChunk => 
   end: false,
   exitCode: 0,
   error: '',
+  errorCode: 0,
   ...fields,
 });
 

@@ -164,7 +164,7 @@ export class TestAgent {
     const abort = new AbortController();
     this.inflight.set(req.requestId, abort);
     const send = (c: Partial<StreamChunk>) =>
-      this.send({ $case: 'chunk', value: { requestId: req.requestId, stream: 'stdout', data: Buffer.alloc(0), end: false, exitCode: 0, error: '', ...c } });
+      this.send({ $case: 'chunk', value: { requestId: req.requestId, stream: 'stdout', data: Buffer.alloc(0), end: false, exitCode: 0, error: '', errorCode: 0, ...c } });
     this.answer?.(req, send, abort.signal);
   }
 

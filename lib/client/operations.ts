@@ -68,7 +68,7 @@ export class OperationsClient {
 
   /** Runs `command` in a Container; resolves with its exit code and output once it has finished. */
   async exec(name: string, command: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const stream = this.raw.exec({ kind: opts.kind ?? 'Container', namespace: opts.namespace ?? '', name, command, service: opts.service ?? '' });
+    const stream = this.raw.exec({ kind: opts.kind ?? 'Container', namespace: opts.namespace ?? '', name, command, service: opts.service ?? '', stdin: false, tty: false });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let exitCode: number | undefined;

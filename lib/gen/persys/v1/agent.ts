@@ -115,7 +115,14 @@ export interface StreamChunk {
   /** Set when the request failed; ends the answer. */
   error: string;
   /** The answer to a SwarmRequest (in its one, ending chunk). */
-  swarm?: SwarmResponse | undefined;
+  swarm?:
+    | SwarmResponse
+    | undefined;
+  /**
+   * With error: the gRPC status code the caller gets (0: UNKNOWN), e.g. RESOURCE_EXHAUSTED when an
+   * exec's standard input piled up faster than the command read it.
+   */
+  errorCode: number;
 }
 
 export interface AgentMessage {
@@ -161,6 +168,38 @@ export interface ExecRequest {
   command: string[];
   /** ComposeStack service whose first replica runs the command. */
   service: string;
+  /** Attach the command's standard input; its bytes follow as ExecInput (ExecStream only). */
+  stdin: boolean;
+  /** Run the command on a pseudo-terminal: one raw output stream (all of it "stdout"), no stderr. */
+  tty: boolean;
+  /** The terminal's size when the command starts (tty only); absent: the engine's default. */
+  terminalSize?: TerminalSize | undefined;
+}
+
+/** Columns and rows of a terminal. */
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+/** What an ExecStream caller sends: first `start`, then standard input, its end, and resizes, in order. */
+export interface ExecInput {
+  input?:
+    | { $case: "start"; value: ExecRequest }
+    | //
+    /** At most 64 KiB per message. */
+    { $case: "stdin"; value: Buffer }
+    | //
+    /** End of standard input (the command reads EOF); true when set. */
+    { $case: "stdinClose"; value: boolean }
+    | { $case: "resize"; value: TerminalSize }
+    | undefined;
+}
+
+/** Input for a running exec, from the API server to the agent answering the AgentRequest `request_id`. */
+export interface RequestInput {
+  requestId: string;
+  input?: ExecInput | undefined;
 }
 
 export interface AgentRequest {
@@ -181,6 +220,7 @@ export interface ServerMessage {
     | { $case: "change"; value: DesiredChange }
     | { $case: "request"; value: AgentRequest }
     | { $case: "cancel"; value: CancelRequest }
+    | { $case: "input"; value: RequestInput }
     | undefined;
 }
 
@@ -1368,7 +1408,16 @@ export const StatusReport: MessageFns<StatusReport> = {
 };
 
 function createBaseStreamChunk(): StreamChunk {
-  return { requestId: "", stream: "", data: Buffer.alloc(0), end: false, exitCode: 0, error: "", swarm: undefined };
+  return {
+    requestId: "",
+    stream: "",
+    data: Buffer.alloc(0),
+    end: false,
+    exitCode: 0,
+    error: "",
+    swarm: undefined,
+    errorCode: 0,
+  };
 }
 
 export const StreamChunk: MessageFns<StreamChunk> = {
@@ -1393,6 +1442,9 @@ export const StreamChunk: MessageFns<StreamChunk> = {
     }
     if (message.swarm !== undefined) {
       SwarmResponse.encode(message.swarm, writer.uint32(58).fork()).join();
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(64).int32(message.errorCode);
     }
     return writer;
   },
@@ -1466,6 +1518,14 @@ export const StreamChunk: MessageFns<StreamChunk> = {
             message.swarm = SwarmResponse.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.errorCode = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1495,6 +1555,11 @@ export const StreamChunk: MessageFns<StreamChunk> = {
         : 0,
       error: isSet(object.error) ? globalThis.String(object.error) : "",
       swarm: isSet(object.swarm) ? SwarmResponse.fromJSON(object.swarm) : undefined,
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
     };
   },
 
@@ -1521,6 +1586,9 @@ export const StreamChunk: MessageFns<StreamChunk> = {
     if (message.swarm !== undefined) {
       obj.swarm = SwarmResponse.toJSON(message.swarm);
     }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
     return obj;
   },
 
@@ -1538,6 +1606,7 @@ export const StreamChunk: MessageFns<StreamChunk> = {
     message.swarm = (object.swarm !== undefined && object.swarm !== null)
       ? SwarmResponse.fromPartial(object.swarm)
       : undefined;
+    message.errorCode = object.errorCode ?? 0;
     return message;
   },
 };
@@ -2040,7 +2109,16 @@ export const LogsRequest: MessageFns<LogsRequest> = {
 };
 
 function createBaseExecRequest(): ExecRequest {
-  return { kind: "", namespace: "", name: "", command: [], service: "" };
+  return {
+    kind: "",
+    namespace: "",
+    name: "",
+    command: [],
+    service: "",
+    stdin: false,
+    tty: false,
+    terminalSize: undefined,
+  };
 }
 
 export const ExecRequest: MessageFns<ExecRequest> = {
@@ -2059,6 +2137,15 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     }
     if (message.service !== "") {
       writer.uint32(42).string(message.service);
+    }
+    if (message.stdin !== false) {
+      writer.uint32(48).bool(message.stdin);
+    }
+    if (message.tty !== false) {
+      writer.uint32(56).bool(message.tty);
+    }
+    if (message.terminalSize !== undefined) {
+      TerminalSize.encode(message.terminalSize, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2116,6 +2203,30 @@ export const ExecRequest: MessageFns<ExecRequest> = {
             message.service = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.stdin = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.terminalSize = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2135,6 +2246,13 @@ export const ExecRequest: MessageFns<ExecRequest> = {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       command: globalThis.Array.isArray(object?.command) ? object.command.map((e: any) => globalThis.String(e)) : [],
       service: isSet(object.service) ? globalThis.String(object.service) : "",
+      stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
+      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
+      terminalSize: isSet(object.terminalSize)
+        ? TerminalSize.fromJSON(object.terminalSize)
+        : isSet(object.terminal_size)
+        ? TerminalSize.fromJSON(object.terminal_size)
+        : undefined,
     };
   },
 
@@ -2155,6 +2273,15 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     if (message.service !== "") {
       obj.service = message.service;
     }
+    if (message.stdin !== false) {
+      obj.stdin = message.stdin;
+    }
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    if (message.terminalSize !== undefined) {
+      obj.terminalSize = TerminalSize.toJSON(message.terminalSize);
+    }
     return obj;
   },
 
@@ -2168,6 +2295,332 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     message.name = object.name ?? "";
     message.command = object.command?.map((e) => e) || [];
     message.service = object.service ?? "";
+    message.stdin = object.stdin ?? false;
+    message.tty = object.tty ?? false;
+    message.terminalSize = (object.terminalSize !== undefined && object.terminalSize !== null)
+      ? TerminalSize.fromPartial(object.terminalSize)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTerminalSize(): TerminalSize {
+  return { width: 0, height: 0 };
+}
+
+export const TerminalSize: MessageFns<TerminalSize> = {
+  encode(message: TerminalSize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.width !== 0) {
+      writer.uint32(8).uint32(message.width);
+    }
+    if (message.height !== 0) {
+      writer.uint32(16).uint32(message.height);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TerminalSize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTerminalSize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.width = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.height = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TerminalSize {
+    return {
+      width: isSet(object.width) ? globalThis.Number(object.width) : 0,
+      height: isSet(object.height) ? globalThis.Number(object.height) : 0,
+    };
+  },
+
+  toJSON(message: TerminalSize): unknown {
+    const obj: any = {};
+    if (message.width !== 0) {
+      obj.width = Math.round(message.width);
+    }
+    if (message.height !== 0) {
+      obj.height = Math.round(message.height);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TerminalSize>, I>>(base?: I): TerminalSize {
+    return TerminalSize.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TerminalSize>, I>>(object: I): TerminalSize {
+    const message = createBaseTerminalSize();
+    message.width = object.width ?? 0;
+    message.height = object.height ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecInput(): ExecInput {
+  return { input: undefined };
+}
+
+export const ExecInput: MessageFns<ExecInput> = {
+  encode(message: ExecInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.input?.$case) {
+      case "start":
+        ExecRequest.encode(message.input.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdin":
+        writer.uint32(18).bytes(message.input.value);
+        break;
+      case "stdinClose":
+        writer.uint32(24).bool(message.input.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.input.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.input = { $case: "start", value: ExecRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.input = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.input = { $case: "stdinClose", value: reader.bool() };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.input = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecInput {
+    return {
+      input: isSet(object.start)
+        ? { $case: "start", value: ExecRequest.fromJSON(object.start) }
+        : isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.stdinClose)
+        ? { $case: "stdinClose", value: globalThis.Boolean(object.stdinClose) }
+        : isSet(object.stdin_close)
+        ? { $case: "stdinClose", value: globalThis.Boolean(object.stdin_close) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecInput): unknown {
+    const obj: any = {};
+    if (message.input?.$case === "start") {
+      obj.start = ExecRequest.toJSON(message.input.value);
+    } else if (message.input?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.input.value);
+    } else if (message.input?.$case === "stdinClose") {
+      obj.stdinClose = message.input.value;
+    } else if (message.input?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.input.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecInput>, I>>(base?: I): ExecInput {
+    return ExecInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecInput>, I>>(object: I): ExecInput {
+    const message = createBaseExecInput();
+    switch (object.input?.$case) {
+      case "start": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "start", value: ExecRequest.fromPartial(object.input.value) };
+        }
+        break;
+      }
+      case "stdin": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "stdin", value: object.input.value };
+        }
+        break;
+      }
+      case "stdinClose": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "stdinClose", value: object.input.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.input?.value !== undefined && object.input?.value !== null) {
+          message.input = { $case: "resize", value: TerminalSize.fromPartial(object.input.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseRequestInput(): RequestInput {
+  return { requestId: "", input: undefined };
+}
+
+export const RequestInput: MessageFns<RequestInput> = {
+  encode(message: RequestInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.input !== undefined) {
+      ExecInput.encode(message.input, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.input = ExecInput.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestInput {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      input: isSet(object.input) ? ExecInput.fromJSON(object.input) : undefined,
+    };
+  },
+
+  toJSON(message: RequestInput): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.input !== undefined) {
+      obj.input = ExecInput.toJSON(message.input);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RequestInput>, I>>(base?: I): RequestInput {
+    return RequestInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RequestInput>, I>>(object: I): RequestInput {
+    const message = createBaseRequestInput();
+    message.requestId = object.requestId ?? "";
+    message.input = (object.input !== undefined && object.input !== null)
+      ? ExecInput.fromPartial(object.input)
+      : undefined;
     return message;
   },
 };
@@ -2406,6 +2859,9 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       case "cancel":
         CancelRequest.encode(message.message.value, writer.uint32(34).fork()).join();
         break;
+      case "input":
+        RequestInput.encode(message.message.value, writer.uint32(42).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2455,6 +2911,14 @@ export const ServerMessage: MessageFns<ServerMessage> = {
             message.message = { $case: "cancel", value: CancelRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "input", value: RequestInput.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2477,6 +2941,8 @@ export const ServerMessage: MessageFns<ServerMessage> = {
         ? { $case: "request", value: AgentRequest.fromJSON(object.request) }
         : isSet(object.cancel)
         ? { $case: "cancel", value: CancelRequest.fromJSON(object.cancel) }
+        : isSet(object.input)
+        ? { $case: "input", value: RequestInput.fromJSON(object.input) }
         : undefined,
     };
   },
@@ -2491,6 +2957,8 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       obj.request = AgentRequest.toJSON(message.message.value);
     } else if (message.message?.$case === "cancel") {
       obj.cancel = CancelRequest.toJSON(message.message.value);
+    } else if (message.message?.$case === "input") {
+      obj.input = RequestInput.toJSON(message.message.value);
     }
     return obj;
   },
@@ -2522,6 +2990,12 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       case "cancel": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "cancel", value: CancelRequest.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "input": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "input", value: RequestInput.fromPartial(object.message.value) };
         }
         break;
       }
@@ -4882,12 +5356,26 @@ export const OperationsService = {
     responseSerialize: (value: StreamChunk): Buffer => Buffer.from(StreamChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamChunk => StreamChunk.decode(value),
   },
+  /** Runs a command without standard input and streams its output (stdin must be false). */
   exec: {
     path: "/persys.v1.Operations/Exec" as const,
     requestStream: false as const,
     responseStream: true as const,
     requestSerialize: (value: ExecRequest): Buffer => Buffer.from(ExecRequest.encode(value).finish()),
     requestDeserialize: (value: Buffer): ExecRequest => ExecRequest.decode(value),
+    responseSerialize: (value: StreamChunk): Buffer => Buffer.from(StreamChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamChunk => StreamChunk.decode(value),
+  },
+  /**
+   * Interactive exec, as `kubectl exec -i -t`: the first ExecInput carries the ExecRequest, later ones
+   * standard input, its end and terminal resizes; the answer ends with the command's exit code.
+   */
+  execStream: {
+    path: "/persys.v1.Operations/ExecStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecInput): Buffer => Buffer.from(ExecInput.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecInput => ExecInput.decode(value),
     responseSerialize: (value: StreamChunk): Buffer => Buffer.from(StreamChunk.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamChunk => StreamChunk.decode(value),
   },
@@ -4915,7 +5403,13 @@ export const OperationsService = {
 
 export interface OperationsServer extends UntypedServiceImplementation {
   logs: handleServerStreamingCall<LogsRequest, StreamChunk>;
+  /** Runs a command without standard input and streams its output (stdin must be false). */
   exec: handleServerStreamingCall<ExecRequest, StreamChunk>;
+  /**
+   * Interactive exec, as `kubectl exec -i -t`: the first ExecInput carries the ExecRequest, later ones
+   * standard input, its end and terminal resizes; the answer ends with the command's exit code.
+   */
+  execStream: handleBidiStreamingCall<ExecInput, StreamChunk>;
   top: handleUnaryCall<TopRequest, TopResponse>;
   createJoinToken: handleUnaryCall<CreateJoinTokenRequest, CreateJoinTokenResponse>;
 }
@@ -4923,8 +5417,16 @@ export interface OperationsServer extends UntypedServiceImplementation {
 export interface OperationsClient extends Client {
   logs(request: LogsRequest, options?: Partial<CallOptions>): ClientReadableStream<StreamChunk>;
   logs(request: LogsRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<StreamChunk>;
+  /** Runs a command without standard input and streams its output (stdin must be false). */
   exec(request: ExecRequest, options?: Partial<CallOptions>): ClientReadableStream<StreamChunk>;
   exec(request: ExecRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<StreamChunk>;
+  /**
+   * Interactive exec, as `kubectl exec -i -t`: the first ExecInput carries the ExecRequest, later ones
+   * standard input, its end and terminal resizes; the answer ends with the command's exit code.
+   */
+  execStream(): ClientDuplexStream<ExecInput, StreamChunk>;
+  execStream(options: Partial<CallOptions>): ClientDuplexStream<ExecInput, StreamChunk>;
+  execStream(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ExecInput, StreamChunk>;
   top(request: TopRequest, callback: (error: ServiceError | null, response: TopResponse) => void): ClientUnaryCall;
   top(
     request: TopRequest,
