@@ -231,6 +231,9 @@ export class AgentConnection {
             case 'cancel':
               requests.cancel(m.value.requestId);
               break;
+            case 'input':
+              if (m.value.input) requests.input(m.value.requestId, m.value.input);
+              break;
           }
         } catch (e) {
           log.error({ err: e }, 'cannot handle a server message');

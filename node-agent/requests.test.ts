@@ -4,12 +4,13 @@ import { randomUUID } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureDocker, TEST_IMAGE } from '../e2e/harness/docker.js';
-import type { StreamChunk } from '../lib/gen/persys/v1/agent.js';
+import { status as Code } from '@grpc/grpc-js';
+import type { AgentRequest, ExecInput, ExecRequest, StreamChunk } from '../lib/gen/persys/v1/agent.js';
 import { silentLogger } from '../lib/observability/logger.js';
 import { LABEL_NODE } from './docker/labels.js';
 import { DockerRuntime } from './docker/runtime.js';
 import { createOptions } from './docker/spec.js';
-import { pickContainer, RequestHandler } from './requests.js';
+import { MAX_STDIN_CHUNK, pickContainer, RequestHandler } from './requests.js';
 
 const NODE = `req-${randomUUID().slice(0, 8)}`;
 let docker: Dockerode;
@@ -74,6 +75,80 @@ describe('RequestHandler', () => {
     await vi.waitFor(() => expect(chunks).toHaveLength(1), { timeout: 10_000 });
     expect(chunks[0]).toMatchObject({ end: true, requestId: 'r3' });
     expect(chunks[0]!.error).toMatch(/no container for Container reqtest\/nope/);
+  });
+
+  const execReq = (requestId: string, command: string[], fields: Partial<ExecRequest> = {}): AgentRequest => ({
+    requestId,
+    request: { $case: 'exec', value: { kind: 'Container', namespace: 'reqtest', name: 'talker', command, service: '', stdin: true, tty: false, ...fields } },
+  });
+  const stdin = (data: string): ExecInput => ({ input: { $case: 'stdin', value: Buffer.from(data) } });
+  const closeStdin: ExecInput = { input: { $case: 'stdinClose', value: true } };
+  const resize = (width: number, height: number): ExecInput => ({ input: { $case: 'resize', value: { width, height } } });
+  const ended = (chunks: StreamChunk[]) => vi.waitFor(() => expect(chunks.at(-1)?.end).toBe(true), { timeout: 15_000 });
+
+  it('pipes standard input to the command, input sent before it started included, and ends on stdin close', async () => {
+    const { chunks, send } = collect();
+    handler.handle(execReq('i1', ['cat']), send);
+    handler.input('i1', stdin('hello '));
+    handler.input('i1', stdin('world\n'));
+    handler.input('i1', closeStdin);
+    await ended(chunks);
+    expect(text(chunks, 'stdout')).toBe('hello world\n');
+    expect(chunks.at(-1)).toMatchObject({ end: true, exitCode: 0, error: '' });
+  });
+
+  it('answers a line read from standard input, keeps stderr apart and passes the exit code on', async () => {
+    const { chunks, send } = collect();
+    handler.handle(execReq('i2', ['sh', '-c', 'read x; echo got $x; echo err >&2; exit 7']), send);
+    await new Promise((r) => setTimeout(r, 200));
+    handler.input('i2', stdin('line\n'));
+    await ended(chunks);
+    expect(text(chunks, 'stdout')).toBe('got line\n');
+    expect(text(chunks, 'stderr')).toBe('err\n');
+    expect(chunks.at(-1)).toMatchObject({ exitCode: 7 });
+  });
+
+  it('runs on a TTY of the size sent, resized on request, output as one raw stream', async () => {
+    const { chunks, send } = collect();
+    handler.handle(execReq('i3', ['sh', '-c', 'tty >/dev/null && echo is-a-tty; read x; stty size; read y; stty size; echo err >&2'], { tty: true, terminalSize: { width: 100, height: 30 } }), send);
+    await vi.waitFor(() => expect(text(chunks, 'stdout')).toContain('is-a-tty'), { timeout: 10_000 });
+    handler.input('i3', stdin('\r'));
+    await vi.waitFor(() => expect(text(chunks, 'stdout')).toContain('30 100'), { timeout: 10_000 });
+    handler.input('i3', resize(120, 40));
+    await new Promise((r) => setTimeout(r, 300));
+    handler.input('i3', stdin('\r'));
+    await ended(chunks);
+    const out = text(chunks, 'stdout');
+    expect(out).toContain('40 120');
+    expect(out).toContain('err\r\n');
+    expect(text(chunks, 'stderr')).toBe('');
+    expect(chunks.at(-1)).toMatchObject({ exitCode: 0, error: '' });
+  });
+
+  it('fails an exec whose standard input chunk is too large, with INVALID_ARGUMENT', async () => {
+    const { chunks, send } = collect();
+    handler.handle(execReq('i4', ['cat']), send);
+    handler.input('i4', { input: { $case: 'stdin', value: Buffer.alloc(MAX_STDIN_CHUNK + 1) } });
+    await ended(chunks);
+    expect(chunks.at(-1)).toMatchObject({ errorCode: Code.INVALID_ARGUMENT });
+    expect(chunks.at(-1)!.error).toMatch(/at most 65536 bytes/);
+  });
+
+  it('cancels an interactive exec without touching the container or other execs', async () => {
+    const a = collect();
+    const b = collect();
+    handler.handle(execReq('i5', ['sh', '-c', 'echo started; cat']), a.send);
+    handler.handle(execReq('i6', ['cat']), b.send);
+    await vi.waitFor(() => expect(text(a.chunks, 'stdout')).toBe('started\n'), { timeout: 10_000 });
+    handler.cancel('i5');
+    handler.input('i6', stdin('still here\n'));
+    handler.input('i6', closeStdin);
+    await ended(b.chunks);
+    expect(text(b.chunks, 'stdout')).toBe('still here\n');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.chunks.some((c) => c.end || c.error)).toBe(false);
+    const [talker] = await docker.listContainers({ filters: { label: [`${LABEL_NODE}=${NODE}`] } });
+    expect(talker?.State).toBe('running');
   });
 
   it('stops a followed log when the request is cancelled, sending no end chunk after', async () => {

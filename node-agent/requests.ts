@@ -1,11 +1,13 @@
 // Answers to the API server's on-demand requests (logs, exec, swarm operations) as StreamChunks, each cancellable by
-// its request id; a followed log runs until the container stops or the server cancels it.
+// its request id; a followed log runs until the container stops or the server cancels it. An interactive exec
+// (stdin or tty) also takes RequestInput: standard input, its end and terminal resizes, in order.
+import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { AgentRequest, StreamChunk, SwarmRequest, SwarmResponse } from '../lib/gen/persys/v1/agent.js';
+import type { AgentRequest, ExecInput, ExecRequest, StreamChunk, SwarmRequest, SwarmResponse } from '../lib/gen/persys/v1/agent.js';
 import { redactTokens } from '../lib/swarm/redact.js';
 import type { LogChunk } from './docker/logs.js';
 import { mergeLabelledLogs } from './stack-logs.js';
-import type { ContainerRuntime, ManagedContainer } from './runtime.js';
+import type { ContainerRuntime, ExecSession, ManagedContainer } from './runtime.js';
 
 /** Sends one chunk; resolves when the transport can take more (backpressure). */
 export type ChunkSender = (chunk: StreamChunk) => Promise<void>;
@@ -20,6 +22,85 @@ const chunk = (requestId: string, fields: Partial<StreamChunk>): StreamChunk => 
   errorCode: 0,
   ...fields,
 });
+
+/** Largest piece of standard input one message may carry (the API server refuses larger ones first). */
+export const MAX_STDIN_CHUNK = 64 * 1024;
+/**
+ * Standard input waiting for the command to read it. The agent stream is shared by every request of
+ * the node, so one exec's slow reader cannot pause it: beyond this the exec fails (RESOURCE_EXHAUSTED).
+ */
+export const MAX_STDIN_BACKLOG = 8 * 1024 * 1024;
+
+/** A request failure with the gRPC status code the caller should see. */
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+  constructor(
+    message: string,
+    readonly code: Code,
+  ) {
+    super(message);
+  }
+}
+
+/** An interactive exec's input: queued until the command runs, then applied to its session in order. */
+class ExecInputs {
+  session?: ExecSession;
+  private pending: ExecInput[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly req: ExecRequest,
+    private readonly fail: (err: RequestError) => void,
+    private readonly log: Logger,
+  ) {}
+
+  push(input: ExecInput): void {
+    const i = input.input;
+    if (!i) return;
+    if (i.$case === 'start') return this.fail(new RequestError('the exec has started already: only one start message', Code.INVALID_ARGUMENT));
+    if (i.$case === 'stdin') {
+      if (!this.req.stdin) return this.fail(new RequestError('stdin: the exec was started without standard input', Code.INVALID_ARGUMENT));
+      if (i.value.length > MAX_STDIN_CHUNK) return this.fail(new RequestError(`stdin: at most ${MAX_STDIN_CHUNK} bytes per message`, Code.INVALID_ARGUMENT));
+    }
+    if (!this.session) {
+      this.pending.push(input);
+      if (i.$case === 'stdin') this.pendingBytes += i.value.length;
+      if (this.pendingBytes > MAX_STDIN_BACKLOG) this.backlogged();
+      return;
+    }
+    this.apply(this.session, input);
+  }
+
+  /** The command runs: input that came meanwhile goes to it first. */
+  started(session: ExecSession): void {
+    this.session = session;
+    const pending = this.pending;
+    this.pending = [];
+    for (const input of pending) this.apply(session, input);
+  }
+
+  private apply(session: ExecSession, input: ExecInput): void {
+    const i = input.input!;
+    switch (i.$case) {
+      case 'stdin':
+        if (!session.stdin || session.stdin.writableEnded) return this.fail(new RequestError('stdin: standard input was closed already', Code.FAILED_PRECONDITION));
+        session.stdin.write(i.value);
+        if (session.stdin.writableLength > MAX_STDIN_BACKLOG) this.backlogged();
+        return;
+      case 'stdinClose':
+        session.stdin?.end();
+        return;
+      case 'resize':
+        if (!this.req.tty) return;
+        session.resize({ width: i.value.width, height: i.value.height }).catch((err: unknown) => this.log.info({ err }, 'terminal resize failed'));
+        return;
+    }
+  }
+
+  private backlogged(): void {
+    this.fail(new RequestError(`standard input arrived faster than the command read it: more than ${MAX_STDIN_BACKLOG} bytes were waiting`, Code.RESOURCE_EXHAUSTED));
+  }
+}
 
 export interface StackContainer {
   id: string;
@@ -40,9 +121,10 @@ export function pickContainer(all: ManagedContainer[], kind: string, namespace: 
 
 export class RequestHandler {
   private readonly inflight = new Map<string, AbortController>();
+  private readonly execInputs = new Map<string, ExecInputs>();
 
   constructor(
-    private readonly runtime: Pick<ContainerRuntime, 'logs' | 'exec'>,
+    private readonly runtime: Pick<ContainerRuntime, 'logs' | 'exec' | 'startExec'>,
     private readonly containers: () => Promise<ManagedContainer[]>,
     private readonly log: Logger,
     /** The containers of a ComposeStack on this node (of one service, when given), for logs and exec. */
@@ -55,15 +137,31 @@ export class RequestHandler {
     const id = req.requestId;
     const abort = new AbortController();
     this.inflight.set(id, abort);
+    const r = req.request;
+    if (r?.$case === 'exec' && (r.value.stdin || r.value.tty)) {
+      this.execInputs.set(id, new ExecInputs(r.value, (err) => abort.abort(err), this.log.child({ requestId: id })));
+    }
     this.answer(req, send, abort.signal)
       .catch(async (e: unknown) => {
-        if (abort.signal.aborted) return;
+        // Aborted by the server (cancel, stream lost): nobody waits for an answer. By a failure of ours: tell.
+        const failure = abort.signal.reason instanceof RequestError ? abort.signal.reason : undefined;
+        if (abort.signal.aborted && !failure) return;
         // A swarm operation's error may quote a join token.
-        const message = redactTokens((e as Error)?.message ?? String(e));
+        const message = redactTokens((failure ?? (e as Error))?.message ?? String(e));
         this.log.info({ requestId: id, error: message }, 'request failed');
-        await send(chunk(id, { end: true, error: message })).catch(() => undefined);
+        await send(chunk(id, { end: true, error: message, errorCode: failure?.code ?? (e instanceof RequestError ? e.code : 0) })).catch(() => undefined);
       })
-      .finally(() => this.inflight.delete(id));
+      .finally(() => {
+        this.inflight.delete(id);
+        this.execInputs.delete(id);
+      });
+  }
+
+  /** Input for an interactive exec; input for one that has ended is moot and dropped. */
+  input(requestId: string, input: ExecInput): void {
+    const inputs = this.execInputs.get(requestId);
+    if (!inputs) return this.log.debug({ requestId, input: input.input?.$case }, 'input for an exec that is not running dropped');
+    inputs.push(input);
   }
 
   cancel(requestId: string): void {
@@ -130,6 +228,19 @@ export class RequestHandler {
     const r = req.request as Extract<AgentRequest['request'], { $case: 'logs' | 'exec' }>;
     const target = { id: containerId };
 
+    const inputs = this.execInputs.get(id);
+    if (r.$case === 'exec' && inputs) {
+      const { stdin, tty, terminalSize } = r.value;
+      const size = terminalSize?.width && terminalSize.height ? { width: terminalSize.width, height: terminalSize.height } : undefined;
+      const session = await this.runtime.startExec(target.id, r.value.command, { stdin, tty, size, signal });
+      inputs.started(session);
+      for await (const c of session.output as AsyncIterable<LogChunk>) {
+        await send(chunk(id, { stream: c.stream, data: c.data }));
+      }
+      signal.throwIfAborted();
+      await send(chunk(id, { end: true, exitCode: await session.exitCode() }));
+      return;
+    }
     if (r.$case === 'exec') {
       const res = await this.runtime.exec(target.id, r.value.command, { signal });
       if (res.stdout) await send(chunk(id, { stream: 'stdout', data: Buffer.from(res.stdout) }));

@@ -1,7 +1,7 @@
 // The container engine as the node agent sees it: the one contract that the Docker runtime and the
 // hollow (simulated) runtime both fulfil, so the same agent code drives either.
 import type { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { BreakerState } from '../lib/docker/engine-guard.js';
 import type { RegistryAuth } from '../lib/registry/credentials.js';
@@ -47,6 +47,33 @@ export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+}
+
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+export interface ExecStreamOptions {
+  /** Attach standard input: the session's `stdin` takes the bytes, and its end() is EOF. */
+  stdin: boolean;
+  /** A pseudo-terminal: one raw output stream (all "stdout"). */
+  tty: boolean;
+  /** The terminal's size to start with (tty only). */
+  size?: TerminalSize;
+  /** Ends the session: the connection to the command is closed (a TTY's command gets SIGHUP). */
+  signal?: AbortSignal;
+}
+
+/** A command running with attached streams (interactive exec). */
+export interface ExecSession {
+  /** An object-mode stream of LogChunk ({stream, data}), read with backpressure; ends with the output. */
+  readonly output: Readable;
+  /** The command's standard input when attached; end() closes it. */
+  readonly stdin?: Writable;
+  resize(size: TerminalSize): Promise<void>;
+  /** The command's exit code; call after `output` ended. */
+  exitCode(): Promise<number>;
 }
 
 export interface EventsOptions {
@@ -118,6 +145,8 @@ export interface ContainerRuntime extends Pick<EventEmitter, 'on' | 'off'> {
   /** An object-mode stream of LogChunk ({stream, data}). */
   logs(id: string, opts?: LogsOptions): Promise<Readable>;
   exec(id: string, cmd: string[], opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<ExecResult>;
+  /** Starts `cmd` in the running container with attached streams; it runs until it exits or `signal` aborts. */
+  startExec(id: string, cmd: string[], opts: ExecStreamOptions): Promise<ExecSession>;
   stats(id: string, opts?: { oneShot?: boolean }): Promise<Dockerode.ContainerStats>;
   pullImage(ref: string, opts?: PullImageOptions): Promise<void>;
   /** The local image `ref` names, or undefined when there is none. */

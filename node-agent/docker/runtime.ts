@@ -1,7 +1,7 @@
 // The node agent's view of its Docker engine: the few operations reconciliation needs, each with a
 // deadline and behind one circuit breaker, and none of them on containers persys did not create.
 import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { EngineGuard, engineStatus, type CallOptions, type EngineGuardOptions } from '../../lib/docker/engine-guard.js';
 import { ImageNotFoundError, ImagePullError, UnmanagedContainerError } from './errors.js';
@@ -10,6 +10,7 @@ import type { RegistryAuth } from '../../lib/registry/credentials.js';
 import { withDefaultTag } from '../../lib/registry/reference.js';
 import { engineMessage, streamError, type PullMessage } from '../images/progress.js';
 import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE, LABEL_SPEC_HASH, LABEL_UID } from './labels.js';
+import { execOutput } from './frames.js';
 import { chunksStream, demuxBuffer, demuxLive } from './logs.js';
 import type {
   BreakerState,
@@ -17,10 +18,13 @@ import type {
   ContainerSummary,
   EventsOptions,
   ExecResult,
+  ExecSession,
+  ExecStreamOptions,
   ImageInfo,
   LogsOptions,
   ManagedContainer,
   PullImageOptions,
+  TerminalSize,
 } from '../runtime.js';
 
 // Existing importers take these from here; the contract itself lives in ../runtime.ts.
@@ -212,6 +216,65 @@ export class DockerRuntime extends EventEmitter implements ContainerRuntime {
       },
       { timeoutMs: opts.timeoutMs ?? this.execTimeoutMs, signal: opts.signal },
     );
+  }
+
+  /**
+   * Starts `cmd` in the running container with its streams attached over one hijacked connection:
+   * output framed as stdout/stderr (raw with a TTY), standard input written to the same socket, whose
+   * write half closing is the command's EOF. Each engine call (create, start, resize, inspect) has its
+   * own deadline; the session itself has none: it lasts until the command exits or `signal` aborts.
+   */
+  async startExec(id: string, cmd: string[], opts: ExecStreamOptions): Promise<ExecSession> {
+    await this.assertManaged(id, { composeStacks: true });
+    const { signal, tty } = opts;
+    const exec = await this.call(
+      'exec',
+      (abortSignal) =>
+        this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdin: opts.stdin, AttachStdout: true, AttachStderr: true, Tty: tty, abortSignal }),
+      { signal },
+    );
+    const socket = (await this.call('exec', (abortSignal) => exec.start({ hijack: true, stdin: opts.stdin, Tty: tty, abortSignal }), {
+      signal,
+      stream: true,
+    })) as Duplex;
+    // After the upgrade the socket is no longer the request's: end it ourselves on abort.
+    const onAbort = () => socket.destroy();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => signal?.removeEventListener('abort', onAbort));
+    const output = socket.pipe(execOutput({ tty }));
+    socket.once('error', (e) => output.destroy(e));
+    // A socket torn down before its end (abort, engine gone) must not look like a finished command.
+    socket.once('close', () => {
+      if (!output.writableEnded) output.destroy(signal?.aborted ? undefined : new Error('the exec connection closed before the output ended'));
+    });
+    const resize = (size: TerminalSize) =>
+      this.call('execResize', (abortSignal) => exec.resize({ h: size.height, w: size.width, abortSignal }), { signal }).then(() => undefined);
+    if (tty && opts.size?.width && opts.size.height) {
+      // The engine (API < 1.42) takes a size only once the process runs, which may trail the upgrade.
+      const size = opts.size;
+      void (async () => {
+        for (let attempt = 0; attempt < 10 && !signal?.aborted; attempt++) {
+          try {
+            return await resize(size);
+          } catch {
+            await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+          }
+        }
+      })();
+    }
+    return {
+      output,
+      stdin: opts.stdin ? socket : undefined,
+      resize,
+      exitCode: async () => {
+        // The output can end a moment before the engine records the exit.
+        for (let attempt = 0; ; attempt++) {
+          const info = await this.call('execInspect', (abortSignal) => exec.inspect({ abortSignal }), { signal });
+          if (!info.Running || attempt >= 20) return info.ExitCode ?? -1;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      },
+    };
   }
 
   /**

@@ -114,6 +114,21 @@ describe('HollowRuntime', () => {
     await expect(r.exec()).rejects.toThrow(/not supported on a hollow node/);
   });
 
+  it('fakes an interactive exec: standard input echoed on stdout, `stty size` answered on a TTY, exit 0 on stdin close', async () => {
+    const r = runtime();
+    const id = await r.create(createOpts('shell'));
+    const session = await r.startExec(id, ['sh'], { stdin: true, tty: true, size: { width: 80, height: 24 } });
+    const out: string[] = [];
+    session.output.on('data', (c: { data: Buffer }) => out.push(c.data.toString()));
+    session.stdin!.write('hi\n');
+    session.stdin!.write('stty size\n');
+    await session.resize({ width: 132, height: 50 });
+    session.stdin!.end('stty size\n');
+    await new Promise((done) => session.output.once('end', done));
+    expect(out.join('')).toBe('hi\n24 80\r\n50 132\r\n');
+    expect(await session.exitCode()).toBe(0);
+  });
+
   it('ends its event streams on close', async () => {
     const r = runtime();
     const ended = (async () => {

@@ -2,10 +2,11 @@
 // jittered delay, and a chosen fraction fail to start or exit later; the real NodeAgent drives it.
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import type { DockerEvent } from '../docker/events.js';
+import type { LogChunk } from '../docker/logs.js';
 import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE, LABEL_SPEC_HASH, LABEL_UID } from '../docker/labels.js';
 import type {
   BreakerState,
@@ -13,6 +14,8 @@ import type {
   ContainerSummary,
   EventsOptions,
   ExecResult,
+  ExecSession,
+  ExecStreamOptions,
   ImageInfo,
   ManagedContainer,
   PullImageOptions,
@@ -229,6 +232,30 @@ export class HollowRuntime extends EventEmitter implements ContainerRuntime {
 
   async exec(): Promise<ExecResult> {
     throw new HollowUnsupportedError(`exec is not supported on a hollow node (${this.node})`);
+  }
+
+  /**
+   * A stand-in process for interactive exec: whatever arrives on standard input comes back on stdout,
+   * and closing the input exits 0. With a TTY, `stty size` answers the latest size, as a shell would.
+   */
+  async startExec(id: string, _cmd: string[], opts: ExecStreamOptions): Promise<ExecSession> {
+    this.must(id);
+    let size = opts.size;
+    const output = new PassThrough({ objectMode: true });
+    const stdin = new PassThrough();
+    stdin.on('data', (data: Buffer) => {
+      const answer = opts.tty && data.toString().trim() === 'stty size' && size ? Buffer.from(`${size.height} ${size.width}\r\n`) : data;
+      output.write({ stream: 'stdout', data: answer } satisfies LogChunk);
+    });
+    stdin.on('end', () => output.end());
+    if (!opts.stdin) output.end();
+    opts.signal?.addEventListener('abort', () => output.destroy(), { once: true });
+    return {
+      output,
+      stdin: opts.stdin ? stdin : undefined,
+      resize: async (s) => void (size = s),
+      exitCode: async () => 0,
+    };
   }
 
   /** A constant small usage: 4 MiB, no CPU, no traffic. */
