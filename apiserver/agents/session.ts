@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { AGENT_STREAM_LOST_ANNOTATION, AGENT_STREAM_SERVER_ANNOTATION } from '../../lib/api/annotations.js';
 import { API_VERSION, findKind } from '../../lib/api/kinds.js';
 import { fromWire, toWire, type Resource } from '../../lib/api/resource.js';
-import type { AgentMessage, AgentRequest, ContainerUsage, Heartbeat, NodeInfo, ServerMessage, StreamChunk } from '../../lib/gen/persys/v1/agent.js';
+import type { AgentMessage, AgentRequest, ContainerUsage, ExecInput, Heartbeat, NodeInfo, ServerMessage, StreamChunk } from '../../lib/gen/persys/v1/agent.js';
 import type { NodeUsage } from '../../lib/gen/persys/v1/cluster.js';
 import type { ResourceList } from '../../lib/gen/persys/v1/meta.js';
 import { ApiStatusError } from '../api/status.js';
@@ -181,6 +181,12 @@ export class AgentSession {
     if (this.closed) return sink.failed(new ApiStatusError(Code.UNAVAILABLE, `node "${this.node}" disconnected`));
     this.requests.set(request.requestId, sink);
     void this.send({ message: { $case: 'request', value: request } });
+  }
+
+  /** Relays input for an open request (an interactive exec), waiting while the agent is slow to read. */
+  async sendInput(requestId: string, input: ExecInput): Promise<void> {
+    if (!this.requests.has(requestId)) return;
+    await this.send({ message: { $case: 'input', value: { requestId, input } } });
   }
 
   cancelRequest(requestId: string): void {

@@ -23,7 +23,7 @@ export const AGENT_CONNECT = '/persys.v1.Agents/Connect';
 const SERVICES_BY_GROUP: Record<string, readonly string[]> = {
   [ADMIN_GROUP]: ['persys.v1.Resources', 'persys.v1.Operations', 'persys.v1.SwarmOperations', 'persys.v1.Agents', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'],
   [CONTROLLERS_GROUP]: ['persys.v1.Resources', 'persys.v1.SwarmOperations', 'grpc.health.v1.Health'],
-  [APISERVERS_GROUP]: ['persys.v1.SwarmOperations', '/persys.v1.Operations/Logs', '/persys.v1.Operations/Exec'],
+  [APISERVERS_GROUP]: ['persys.v1.SwarmOperations', '/persys.v1.Operations/Logs', '/persys.v1.Operations/Exec', '/persys.v1.Operations/ExecStream'],
 };
 
 export type Decision = { allowed: true } | { allowed: false; code: Code; message: string };
