@@ -1,6 +1,26 @@
 // Where a CLI run reads and writes: the process's streams by default, buffers in tests, so `main()`
 // can run in-process. Output to a pipe drains asynchronously: see flushProcessOutput.
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { ReadStream, WriteStream } from 'node:tty';
+
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
+/** The terminal standard input comes from (`exec -t`). */
+export interface Terminal {
+  size(): TerminalSize;
+  /**
+   * Raw mode on or off. While on, the mode is restored however the process ends (normal exit, exit(),
+   * SIGTERM, SIGHUP): a shell must never be left without echo.
+   */
+  setRawMode(raw: boolean): void;
+  /** Calls `fn` with each new size (SIGWINCH); returns what unsubscribes. */
+  onResize(fn: (size: TerminalSize) => void): () => void;
+}
 
 export interface Io {
   /** Writes `text` and a newline to standard output. */
@@ -18,6 +38,59 @@ export interface Io {
    * pages, so a slow reader (`| less`) holds the list back rather than the process buffering all of it.
    */
   drain?(): Promise<void>;
+  /** Standard input as it arrives, for `exec -i`; without it, all of stdin() at once. */
+  input?(): AsyncIterable<Buffer>;
+  /** Writes bytes exactly as they are (exec output); without it, decoded text through write() and err(). */
+  writeBytes?(stream: 'stdout' | 'stderr', data: Buffer): void;
+  /** The terminal on standard input, or undefined when it is not one. */
+  terminal?(): Terminal | undefined;
+}
+
+/** Output of the process's own terminal, for its size (standard output's, else standard error's). */
+function sizedOutput(): WriteStream | undefined {
+  return ([process.stdout, process.stderr] as WriteStream[]).find((s) => s.isTTY);
+}
+
+const EXIT_SIGNALS = { SIGTERM: 15, SIGHUP: 1, SIGINT: 2 } as const;
+
+function processTerminal(): Terminal | undefined {
+  const stdin = process.stdin as ReadStream;
+  if (!stdin.isTTY) return undefined;
+  let raw = false;
+  const restore = () => {
+    if (raw) stdin.setRawMode(false);
+    raw = false;
+  };
+  const onSignal = (sig: keyof typeof EXIT_SIGNALS) => {
+    restore();
+    process.exit(128 + EXIT_SIGNALS[sig]);
+  };
+  return {
+    size: () => {
+      const [width, height] = sizedOutput()?.getWindowSize() ?? [80, 24];
+      return { width, height };
+    },
+    setRawMode(on) {
+      if (on === raw) return;
+      stdin.setRawMode(on);
+      raw = on;
+      if (on) {
+        process.once('exit', restore);
+        for (const sig of Object.keys(EXIT_SIGNALS) as (keyof typeof EXIT_SIGNALS)[]) process.once(sig, onSignal);
+      } else {
+        process.off('exit', restore);
+        for (const sig of Object.keys(EXIT_SIGNALS) as (keyof typeof EXIT_SIGNALS)[]) process.off(sig, onSignal);
+      }
+    },
+    onResize(fn) {
+      const handler = () => {
+        const [width, height] = sizedOutput()?.getWindowSize() ?? [80, 24];
+        fn({ width, height });
+      };
+      process.on('SIGWINCH', handler);
+      return () => void process.off('SIGWINCH', handler);
+    },
+  };
 }
 
 export const processIo: Io = {
@@ -32,6 +105,9 @@ export const processIo: Io = {
   drain: async () => {
     if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
   },
+  input: () => process.stdin,
+  writeBytes: (stream, data) => void (stream === 'stderr' ? process.stderr : process.stdout).write(data),
+  terminal: processTerminal,
 };
 
 /**
@@ -64,11 +140,14 @@ export interface CapturedIo extends Io {
 export function captureIo(stdin = '', signal?: AbortSignal): CapturedIo {
   const out: string[] = [];
   const err: string[] = [];
+  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
   return {
     out: (t) => void out.push(t + '\n'),
     write: (t) => void out.push(t),
     err: (t) => void err.push(t + '\n'),
     stdin: async () => stdin,
+    input: () => Readable.from(stdin ? [Buffer.from(stdin)] : []),
+    writeBytes: (stream, data) => void (stream === 'stderr' ? err : out).push(decoders[stream].write(data)),
     signal,
     stdout: () => out.join(''),
     stderr: () => err.join(''),
