@@ -2,14 +2,15 @@
 // stream (a test agent answering over mTLS), its chunks come back to the caller, and cancelling the
 // caller cancels the request on the node. The CLI commands run in-process against the real server.
 import { readFileSync } from 'node:fs';
-import { status as Code } from '@grpc/grpc-js';
+import { PassThrough, Readable } from 'node:stream';
+import { status as Code, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Resource } from '../../lib/api/resource.js';
 import { ApiError } from '../../lib/client/errors.js';
 import { OperationsClient } from '../../lib/client/operations.js';
 import { captureIo } from '../../lib/cli/io.js';
 import { main } from '../../lib/cli/main.js';
-import type { AgentRequest } from '../../lib/gen/persys/v1/agent.js';
+import type { AgentRequest, ExecInput } from '../../lib/gen/persys/v1/agent.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { heartbeat, joinAsNode, TestAgent } from './test-agent.js';
 
@@ -34,7 +35,7 @@ beforeAll(async () => {
   ops = new OperationsClient(api.config);
   await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: 'shop' } });
   const front = { tier: 'front' };
-  for (const c of [container('web', 'ops-node', front), container('api', 'ops-node', front), container('broken', 'ops-node'), container('ghosted', 'ghost'), container('unscheduled')]) {
+  for (const c of [container('web', 'ops-node', front), container('api', 'ops-node', front), container('broken', 'ops-node'), container('ghosted', 'ghost'), container('unscheduled'), container('overflowing', 'ops-node')]) {
     await api.client.create(c);
   }
   agent = new TestAgent(api, await joinAsNode(api, readFileSync(api.pki.caCert, 'utf8'), 'ops-node'));
@@ -43,6 +44,14 @@ beforeAll(async () => {
     const r = req.request!;
     if (r.$case === 'swarm') return send({ error: 'not expected here' });
     if (r.value.name === 'broken') return send({ error: 'no container for Container shop/broken on this node' });
+    if (r.$case === 'exec' && r.value.name === 'overflowing') {
+      return send({ error: 'standard input arrived faster than the command read it', errorCode: Code.RESOURCE_EXHAUSTED });
+    }
+    if (r.$case === 'exec' && (r.value.stdin || r.value.tty)) {
+      // Interactive: a stand-in process that echoes its input (see answerInput) and exits 4 at its end.
+      const size = r.value.terminalSize;
+      return send({ data: Buffer.from(`started tty=${r.value.tty}${size ? ` size=${size.width}x${size.height}` : ''}\n`) });
+    }
     if (r.$case === 'exec') {
       send({ stream: 'stdout', data: Buffer.from(`ran ${r.value.command.join(' ')}\n`) });
       send({ stream: 'stderr', data: Buffer.from('warn') });
@@ -58,6 +67,12 @@ beforeAll(async () => {
     const timer = setInterval(() => send({ data: Buffer.from('tick\n') }), 20);
     cancelled.addEventListener('abort', () => clearInterval(timer));
   };
+  agent.answerInput = (_req, input, send) => {
+    const i = input.input!;
+    if (i.$case === 'stdin') send({ data: Buffer.from(`echo:${i.value.toString()}`) });
+    if (i.$case === 'resize') send({ data: Buffer.from(`resized ${i.value.width}x${i.value.height}\n`) });
+    if (i.$case === 'stdinClose') send({ end: true, exitCode: 4 });
+  };
   agent.hello();
   await agent.desired();
 });
@@ -70,8 +85,8 @@ afterAll(async () => {
 
 const creds = () => ['--server', api.config.server, '--ca-cert', api.config.caCert, '--client-cert', api.config.clientCert, '--client-key', api.config.clientKey];
 
-async function cli(args: string[], signal?: AbortSignal) {
-  const io = captureIo('', signal);
+async function cli(args: string[], signal?: AbortSignal, stdin = '') {
+  const io = captureIo(stdin, signal);
   // Global flags first: after `--` everything belongs to the command being exec'd.
   const code = await main([...creds(), ...args], io, { env: {} });
   return { code, out: io.stdout(), err: io.stderr() };
@@ -185,6 +200,99 @@ describe('exec', () => {
   });
 });
 
+describe('interactive exec (ExecStream)', () => {
+  const inputsOf = (requestId: string) => agent.inputs.filter((i) => i.requestId === requestId).map((i) => i.input.input);
+  const lastExec = () => requests.filter((r) => r.request?.$case === 'exec').at(-1)!;
+
+  it('relays standard input to the agent in order, then its end, and returns the output and exit code', async () => {
+    let out = '';
+    const res = await ops.execStream('web', ['cat'], {
+      namespace: 'shop',
+      stdin: Readable.from([Buffer.from('a\n'), Buffer.from('b\n')]),
+      onOutput: (_, d) => (out += d.toString()),
+    });
+    expect(res).toEqual({ exitCode: 4 });
+    expect(out).toBe('started tty=false\necho:a\necho:b\n');
+    const req = lastExec();
+    expect(req.request?.value).toMatchObject({ name: 'web', namespace: 'shop', command: ['cat'], stdin: true, tty: false });
+    expect(inputsOf(req.requestId)).toEqual([
+      { $case: 'stdin', value: Buffer.from('a\n') },
+      { $case: 'stdin', value: Buffer.from('b\n') },
+      { $case: 'stdinClose', value: true },
+    ]);
+  });
+
+  it('starts a TTY at the size given and relays resizes', async () => {
+    let out = '';
+    let resize!: (s: { width: number; height: number }) => void;
+    const input = new PassThrough();
+    const run = ops.execStream('web', ['sh'], {
+      namespace: 'shop',
+      stdin: input,
+      tty: true,
+      size: { width: 100, height: 30 },
+      onResize: (send) => ((resize = send), () => undefined),
+      onOutput: (_, d) => (out += d.toString()),
+    });
+    await agent.waitFor(() => (out.includes('started') ? true : undefined));
+    resize({ width: 120, height: 40 });
+    await agent.waitFor(() => (out.includes('resized') ? true : undefined));
+    input.end();
+    expect(await run).toEqual({ exitCode: 4 });
+    expect(out).toBe('started tty=true size=100x30\nresized 120x40\n');
+  });
+
+  it('`persys exec -i` pipes standard input; `-it` without a terminal warns and goes on without a TTY', async () => {
+    expect(await cli(['exec', '-i', 'container/web', '-n', 'shop', '--', 'cat'], undefined, 'hi\n')).toEqual({ code: 4, out: 'started tty=false\necho:hi\n', err: '' });
+    const it = await cli(['exec', '-it', 'container/web', '-n', 'shop', '--', 'sh'], undefined, 'ls\n');
+    expect(it).toEqual({ code: 4, out: 'started tty=false\necho:ls\n', err: 'Unable to use a TTY - input is not a terminal or the right kind of file\n' });
+  });
+
+  it('refuses a first message without start, stdin over 64 KiB (cancelling on the node), and stdin on Exec', async () => {
+    const statusOf = (inputs: ExecInput[]) =>
+      new Promise<ServiceError>((resolve) => {
+        const call = ops.raw.execStream();
+        call.on('data', () => undefined);
+        call.on('error', resolve);
+        for (const i of inputs) call.write(i);
+      });
+    const start: ExecInput = { input: { $case: 'start', value: { kind: '', namespace: 'shop', name: 'web', command: ['cat'], service: '', stdin: true, tty: false } } };
+    const noStart = await statusOf([{ input: { $case: 'stdin', value: Buffer.from('x') } }]);
+    expect(noStart).toMatchObject({ code: Code.INVALID_ARGUMENT, details: 'start: the first ExecInput must carry the ExecRequest' });
+    const before = agent.cancels.length;
+    const tooBig = await statusOf([start, { input: { $case: 'stdin', value: Buffer.alloc(64 * 1024 + 1) } }]);
+    expect(tooBig).toMatchObject({ code: Code.INVALID_ARGUMENT, details: 'stdin: at most 65536 bytes per message, got 65537' });
+    await agent.waitFor(() => (agent.cancels.length > before ? true : undefined));
+    const raw = await new Promise<ServiceError>((resolve) => {
+      const call = ops.raw.exec({ kind: '', namespace: 'shop', name: 'web', command: ['cat'], service: '', stdin: true, tty: false });
+      call.on('data', () => undefined);
+      call.on('error', resolve);
+    });
+    expect(raw).toMatchObject({ code: Code.INVALID_ARGUMENT, details: 'stdin: Exec has no standard input; use ExecStream' });
+  });
+
+  it("passes the agent's status code on (RESOURCE_EXHAUSTED for input the command did not read)", async () => {
+    const err = await ops.execStream('overflowing', ['cat'], { namespace: 'shop', stdin: Readable.from([]) }).then(
+      () => undefined,
+      (e: ApiError) => e,
+    );
+    expect(err?.code).toBe(Code.RESOURCE_EXHAUSTED);
+    expect(err?.message).toContain('node "ops-node": standard input arrived faster than the command read it');
+  });
+
+  it('cancels the exec on the node when the caller goes away', async () => {
+    const abort = new AbortController();
+    const input = new PassThrough();
+    let out = '';
+    const run = ops.execStream('web', ['sh'], { namespace: 'shop', stdin: input, signal: abort.signal, onOutput: (_, d) => (out += d.toString()) });
+    await agent.waitFor(() => (out.includes('started') ? true : undefined));
+    const id = lastExec().requestId;
+    abort.abort();
+    await expect(run).rejects.toMatchObject({ code: Code.CANCELLED });
+    await agent.waitFor(() => (agent.cancels.includes(id) ? true : undefined));
+  });
+});
+
 describe('through another API server of the cluster', () => {
   it('relays logs and exec to the API server holding the node stream, and cancels a followed log there', async () => {
     agent.heartbeat(heartbeat());
@@ -200,6 +308,9 @@ describe('through another API server of the cluster', () => {
       }
       expect(text).toBe('line 1\nline 2\n');
       expect(await viaPeer.exec('web', ['true'], { namespace: 'shop' })).toEqual({ exitCode: 3, stdout: Buffer.from('ran true\n'), stderr: Buffer.from('warning\n') });
+      let out = '';
+      const interactive = await viaPeer.execStream('web', ['cat'], { namespace: 'shop', stdin: Readable.from([Buffer.from('via peer\n')]), onOutput: (_, d) => (out += d.toString()) });
+      expect({ interactive, out }).toEqual({ interactive: { exitCode: 4 }, out: 'started tty=false\necho:via peer\n' });
       const err = await collect(viaPeer.logs('broken', { namespace: 'shop' })).then(() => undefined, (e: ApiError) => e);
       expect(err?.message).toContain('node "ops-node": no container for Container shop/broken');
 

@@ -7,6 +7,7 @@ import {
   AgentsClient,
   type AgentMessage,
   type AgentRequest,
+  type ExecInput,
   type Heartbeat,
   type NodeInfo,
   type ServerMessage,
@@ -72,6 +73,8 @@ export const heartbeat = (fields: Partial<Heartbeat> = {}): Heartbeat => ({
 
 /** How the test agent answers AgentRequests: by sending chunks through `send`. */
 export type RequestAnswerer = (req: AgentRequest, send: (chunk: Partial<StreamChunk>) => void, cancelled: AbortSignal) => void;
+/** How the test agent answers input for an interactive exec it is answering. */
+export type InputAnswerer = (req: AgentRequest, input: ExecInput, send: (chunk: Partial<StreamChunk>) => void) => void;
 
 export class TestAgent {
   readonly received: ServerMessage[] = [];
@@ -83,6 +86,10 @@ export class TestAgent {
   private waiters: (() => void)[] = [];
   private readonly inflight = new Map<string, AbortController>();
   answer?: RequestAnswerer;
+  answerInput?: InputAnswerer;
+  /** Every RequestInput received, in order. */
+  readonly inputs: { requestId: string; input: ExecInput }[] = [];
+  private readonly open = new Map<string, { req: AgentRequest; send: (chunk: Partial<StreamChunk>) => void }>();
 
   constructor(api: TestApiServer, creds: NodeCredentials) {
     this.client = new AgentsClient(
@@ -93,6 +100,12 @@ export class TestAgent {
     this.stream.on('data', (m: ServerMessage) => {
       this.received.push(m);
       if (m.message?.$case === 'request') this.onRequest(m.message.value);
+      if (m.message?.$case === 'input' && m.message.value.input) {
+        const { requestId, input } = m.message.value;
+        this.inputs.push({ requestId, input: input! });
+        const open = this.open.get(requestId);
+        if (open) this.answerInput?.(open.req, input!, open.send);
+      }
       if (m.message?.$case === 'cancel') {
         this.cancels.push(m.message.value.requestId);
         this.inflight.get(m.message.value.requestId)?.abort();
@@ -165,6 +178,7 @@ export class TestAgent {
     this.inflight.set(req.requestId, abort);
     const send = (c: Partial<StreamChunk>) =>
       this.send({ $case: 'chunk', value: { requestId: req.requestId, stream: 'stdout', data: Buffer.alloc(0), end: false, exitCode: 0, error: '', errorCode: 0, ...c } });
+    this.open.set(req.requestId, { req, send });
     this.answer?.(req, send, abort.signal);
   }
 
