@@ -29,8 +29,9 @@ export function execMode(flags: { stdin: boolean; tty: boolean }, stdinIsTermina
 export const execCommand: Command = {
   name: 'exec',
   usage: [
-    'persys exec [-i] [-t] container/NAME -- COMMAND [ARGS...]',
-    'persys exec [-i] [-t] composestack/NAME --service S -- COMMAND [ARGS...]',
+    // The target stays the first word: completion reads the first argument's choices there.
+    'persys exec container/NAME [-i] [-t] -- COMMAND [ARGS...]',
+    'persys exec composestack/NAME --service S [-i] [-t] -- COMMAND [ARGS...]',
   ].join('\n'),
   description: [
     "The exit code is the command's. In a compose stack the command runs in the service's first replica.",
