@@ -16,7 +16,7 @@ import { silentLogger } from '../../lib/observability/logger.js';
 import { SwarmEngine } from '../../node-agent/swarm/engine.js';
 import { runControllers, type RunningControllers } from '../runtime/manager.js';
 import { newSwarmController, type SwarmCaller } from './controller.js';
-import { recordOfSecret } from './join-tokens.js';
+import { recordOfSecret } from './membership/join-tokens.js';
 import { EngineGuard } from '../../lib/docker/engine-guard.js';
 
 const NODE = 'swa-a';

@@ -1,9 +1,9 @@
 // A Node's status after a membership round: status.swarm and the SwarmMember and SwarmQuorum
 // conditions change; every other field and condition (the API server's, the node controller's) stays.
-import type { Condition } from '../../lib/api/resource.js';
-import { conditionOf, setCondition } from '../../lib/api/conditions.js';
+import type { Condition } from '../../../lib/api/resource.js';
+import { conditionOf, setCondition } from '../../../lib/api/conditions.js';
 import { JOIN_PENDING_REASON, SWARM_MEMBER_CONDITION, type ConditionDraft, type NodeSwarmReport, type QuorumVerdict } from './membership.js';
-import { sameStatus } from './same-status.js';
+import { sameStatus } from '../same-status.js';
 
 export { SWARM_MEMBER_CONDITION };
 export const SWARM_QUORUM_CONDITION = 'SwarmQuorum';

@@ -1,7 +1,7 @@
 // The vocabulary of swarm membership planning: what it reads (Nodes, engine observations, the recorded
 // swarm) and what it returns (actions, per-Node reports, the plan), and persysNodeOf that reads a Node.
-import type { SwarmState } from '../../lib/gen/persys/v1/agent.js';
-import type { NodeSwarmStatus } from '../../lib/gen/persys/v1/cluster.js';
+import type { SwarmState } from '../../../lib/gen/persys/v1/agent.js';
+import type { NodeSwarmStatus } from '../../../lib/gen/persys/v1/cluster.js';
 
 /** The Node condition membership planning reports on (and reads back to time a pending join). */
 export const SWARM_MEMBER_CONDITION = 'SwarmMember';

@@ -2,7 +2,7 @@
 // labels, the last-manager guard, leaving and removal, foreign and adopted swarms, deleted Nodes,
 // status.swarm and quorum.
 import { describe, expect, it } from 'vitest';
-import type { SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
+import type { SwarmMember, SwarmState } from '../../../lib/gen/persys/v1/agent.js';
 import { persysNodeOf, planMembership, quorumOf, type MembershipAction, type MembershipInput, type Observation, type PersysNode, type SwarmRecord } from './membership.js';
 
 const CLUSTER = 'cluster-1';

@@ -1,6 +1,6 @@
 // The manager whose inspect lists the persys swarm's members (found, or adopted when none is recorded),
 // the manager addresses a join goes to, and the quorum verdict of the swarm's raft.
-import type { SwarmJoinTokens, SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
+import type { SwarmJoinTokens, SwarmMember, SwarmState } from '../../../lib/gen/persys/v1/agent.js';
 import { isActive, stateOf } from './engine-state.js';
 import type { MembershipInput, MembershipPlan, PersysNode, QuorumVerdict, SwarmRecord } from './membership-model.js';
 

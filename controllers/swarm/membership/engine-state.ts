@@ -1,7 +1,7 @@
 // Readings of what one engine reports about its swarm: whether it is an active member, and the
 // status.swarm it gives its Node, from its own answer or from a manager's member list.
-import type { SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
-import type { NodeSwarmStatus } from '../../lib/gen/persys/v1/cluster.js';
+import type { SwarmMember, SwarmState } from '../../../lib/gen/persys/v1/agent.js';
+import type { NodeSwarmStatus } from '../../../lib/gen/persys/v1/cluster.js';
 import type { Observation } from './membership-model.js';
 
 export const isActive = (s: SwarmState | undefined) => s?.localNodeState === 'active';

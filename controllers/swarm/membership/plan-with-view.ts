@@ -1,6 +1,6 @@
 // Membership planning when a manager lists the persys swarm's members: promote, demote and relabel
 // members, join the Nodes outside it, make Nodes with role none leave, and remove entries left behind.
-import type { SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
+import type { SwarmMember, SwarmState } from '../../../lib/gen/persys/v1/agent.js';
 import { localStatus, memberStatus, stateOf } from './engine-state.js';
 import { notJoinableReason, pendingJoin } from './join-blockers.js';
 import { quorumOf, remoteManagers, type ManagerView } from './manager-view.js';
