@@ -75,9 +75,20 @@ export interface ConditionDraft {
   message: string;
 }
 
+/** The part of status.swarm every round can tell, from an engine's own answer or a manager's member list. */
+export type SwarmBasics = Pick<NodeSwarmStatus, 'nodeId' | 'role' | 'availability' | 'state'>;
+
+/**
+ * What a manager of the persys swarm lists of a member besides the basics: the rest of status.swarm,
+ * which the swarm-services controller reads to find the managers it may call.
+ */
+export type ListedMember = Pick<NodeSwarmStatus, 'clusterId' | 'managerReachability' | 'leader' | 'managerAddr'>;
+
 /** What this round says about one Node; undefined fields are left as they are, null ones removed. */
 export interface NodeSwarmReport {
-  swarm?: NodeSwarmStatus | null;
+  swarm?: SwarmBasics | null;
+  /** Set with swarm while a manager of the persys swarm lists the node; without it status.swarm has basics only. */
+  listed?: ListedMember;
   /** The SwarmMember condition. */
   member?: ConditionDraft | null;
   /** Whether the node is in the persys swarm (and so gets the SwarmQuorum condition). */

@@ -1,7 +1,7 @@
 // Membership planning when a manager lists the persys swarm's members: promote, demote and relabel
 // members, join the Nodes outside it, make Nodes with role none leave, and remove entries left behind.
 import type { SwarmMember, SwarmState } from '../../../lib/gen/persys/v1/agent.js';
-import { localStatus, memberStatus, stateOf } from './engine-state.js';
+import { listedMember, localStatus, memberStatus, stateOf } from './engine-state.js';
 import { notJoinableReason, pendingJoin } from './join-blockers.js';
 import { quorumOf, remoteManagers, type ManagerView } from './manager-view.js';
 import type { MembershipAction, MembershipInput, MembershipPlan, PersysNode } from './membership-model.js';
@@ -92,6 +92,7 @@ export function planWithView(nodes: PersysNode[], input: MembershipInput, view: 
     if (current) {
       report.inSwarm = true;
       report.swarm = memberStatus(current);
+      report.listed = listedMember(current, record.clusterId);
       if (wanted === 'none' && !managed(current)) {
         // A member of an adopted swarm that persys never managed: no labels, no demotion, no leave.
         report.member = {
