@@ -7,6 +7,8 @@ import type { NodeSwarmStatus } from '../../../lib/gen/persys/v1/cluster.js';
 export const SWARM_MEMBER_CONDITION = 'SwarmMember';
 /** The SwarmMember reason of an engine that waits on a join; its lastTransitionTime is when the wait began. */
 export const JOIN_PENDING_REASON = 'JoinPending';
+/** The SwarmMember reason of a member of an adopted swarm that persys leaves alone (and sends no manager calls). */
+export const NOT_MANAGED_REASON = 'NotManaged';
 
 export type SwarmRole = 'manager' | 'worker' | 'none';
 
