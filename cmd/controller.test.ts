@@ -9,7 +9,7 @@ import { silentLogger } from '../lib/observability/logger.js';
 import { startTestApiServer, type TestApiServer } from '../e2e/harness/apiserver.js';
 import { captureIo } from '../lib/cli/io.js';
 import { main } from './commands.js';
-import { CONTROLLERS, startControllers } from './controller.js';
+import { CONTROLLER_ALIASES, CONTROLLERS, controllersNamed, leaseName, startControllers } from './controller.js';
 import { waitFor } from '../e2e/harness/wait.js';
 
 let api: TestApiServer;
@@ -95,6 +95,31 @@ describe('persys controller(s)', () => {
     } finally {
       await running.stop();
     }
+  });
+
+  it('runs swarm-membership and swarm-services apart, and swarm as both under its former Lease', () => {
+    expect(Object.keys(CONTROLLERS)).toEqual(expect.arrayContaining(['swarm-membership', 'swarm-services']));
+    expect(Object.keys(CONTROLLERS)).not.toContain('swarm');
+    expect(controllersNamed('swarm')).toEqual(['swarm-membership', 'swarm-services']);
+    expect(controllersNamed('swarm-services')).toEqual(['swarm-services']);
+    expect(controllersNamed('nosuch')).toBeUndefined();
+    expect(leaseName(['swarm-services', 'swarm-membership'])).toBe('persys-controller-swarm');
+    expect(leaseName(['swarm-membership'])).toBe('persys-controller-swarm-membership');
+    expect(leaseName(Object.keys(CONTROLLERS))).toBe('persys-controllers');
+    for (const names of Object.values(CONTROLLER_ALIASES)) for (const n of names) expect(Object.hasOwn(CONTROLLERS, n)).toBe(true);
+  });
+
+  it('controller swarm runs both swarm controllers under the Lease persys-controller-swarm', async () => {
+    const stop = new AbortController();
+    const io = captureIo('', stop.signal);
+    const exit = main(['controller', 'swarm', ...connection()], io);
+    const lease = await waitFor(async () => {
+      const l = await api.client.get('Lease', 'persys-controller-swarm', 'persys-system').catch(() => undefined);
+      return l?.spec?.holderIdentity ? l : undefined;
+    }, 'the swarm Lease held');
+    expect(lease.spec.holderIdentity).toMatch(/_\d+_[0-9a-f]{6}$/);
+    stop.abort();
+    expect(await exit).toBe(0);
   });
 
   it('refuses an unknown controller and names the known ones', async () => {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Controller, Informer, InformerFactory, RunningControllers } from '../controllers/runtime/index.js';
 import { ApiClient } from '../lib/client/client.js';
+import type { SwarmClient } from '../lib/client/swarm.js';
 import { bool, str, type Command, type CommandContext, type FlagSpecs, type FlagValues } from '../lib/cli/command.js';
 import { parseDuration } from '../lib/cli/duration.js';
 import { UsageError } from '../lib/cli/usage-error.js';
@@ -50,12 +51,10 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
       ...deps,
       syncPeriodMs: deps.settings.autoscalerSyncPeriodMs,
     }),
-  swarm: async (deps) => {
-    const { SwarmClient } = await import('../lib/client/swarm.js');
-    const swarm = new SwarmClient(deps.client.config);
-    const set = (await import('../controllers/swarm/controller.js')).newSwarmController({ ...deps, swarm });
-    return { ...set, close: () => swarm.close() };
-  },
+  'swarm-membership': async (deps) =>
+    withSwarmClient(deps, async (swarm) => (await import('../controllers/swarm/membership/controller.js')).newSwarmMembershipController({ ...deps, swarm })),
+  'swarm-services': async (deps) =>
+    withSwarmClient(deps, async (swarm) => (await import('../controllers/swarm/services/controller.js')).newSwarmServicesController({ ...deps, swarm })),
   node: async (deps) =>
     (await import('../controllers/node/controller.js')).newNodeController({
       ...deps,
@@ -65,6 +64,29 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
       evictionsPerSecond: deps.settings.nodeEvictionRate,
     }),
 };
+
+/**
+ * Names that select several controllers. `swarm` was one controller before membership and services
+ * became two (they share state only through Node status), and still runs both.
+ */
+export const CONTROLLER_ALIASES: Readonly<Record<string, readonly string[]>> = {
+  swarm: ['swarm-membership', 'swarm-services'],
+};
+
+/** A controller set that calls nodes' engines through the API server, with its own client for that. */
+async function withSwarmClient(
+  deps: ControllerDeps,
+  build: (swarm: SwarmClient) => Promise<Omit<ControllerSet, 'close'>>,
+): Promise<ControllerSet> {
+  const { SwarmClient } = await import('../lib/client/swarm.js');
+  const swarm = new SwarmClient(deps.client.config);
+  try {
+    return { ...(await build(swarm)), close: () => swarm.close() };
+  } catch (err) {
+    swarm.close();
+    throw err;
+  }
+}
 
 export const CONTROLLER_FLAGS: FlagSpecs = {
   'leader-elect': {
@@ -148,18 +170,29 @@ export function controllerSettings(flags: FlagValues, command: string): Controll
 }
 
 const known = () => Object.keys(CONTROLLERS).join(', ');
+const knownWithAliases = () =>
+  `${known()}; ${Object.entries(CONTROLLER_ALIASES)
+    .map(([alias, names]) => `${alias} runs ${names.join(' and ')}`)
+    .join('; ')}`;
+
+/** The controllers a `persys controller NAME` argument selects: the one named, or every one an alias names. */
+export function controllersNamed(name: string): string[] | undefined {
+  if (Object.hasOwn(CONTROLLER_ALIASES, name)) return [...CONTROLLER_ALIASES[name]!];
+  return Object.hasOwn(CONTROLLERS, name) ? [name] : undefined;
+}
 
 export const controllerCommand: Command = {
   name: 'controller',
   usage: 'persys controller NAME [flags]',
-  description: `Runs the named controller until SIGINT or SIGTERM. Controllers: ${known()}.`,
+  description: `Runs the named controller until SIGINT or SIGTERM. Controllers: ${knownWithAliases()}.`,
   flags: CONTROLLER_FLAGS,
   async run(ctx) {
     const name = ctx.args[0];
-    if (!name) throw new UsageError(`missing controller name: one of ${known()}`, 'controller');
+    if (!name) throw new UsageError(`missing controller name: one of ${knownWithAliases()}`, 'controller');
     if (ctx.args.length > 1) throw new UsageError(`unexpected arguments: ${ctx.args.slice(1).join(' ')}`, 'controller');
-    if (!Object.hasOwn(CONTROLLERS, name)) throw new UsageError(`unknown controller "${name}": one of ${known()}`, 'controller');
-    return runNamedControllers(ctx, [name]);
+    const names = controllersNamed(name);
+    if (!names) throw new UsageError(`unknown controller "${name}": one of ${knownWithAliases()}`, 'controller');
+    return runNamedControllers(ctx, names, name);
   },
 };
 
@@ -170,7 +203,7 @@ export const controllersCommand: Command = {
   flags: CONTROLLER_FLAGS,
   async run(ctx) {
     if (ctx.args.length > 0) throw new UsageError(`unexpected arguments: ${ctx.args.join(' ')}`, 'controllers');
-    return runNamedControllers(ctx, Object.keys(CONTROLLERS));
+    return runNamedControllers(ctx, Object.keys(CONTROLLERS), undefined);
   },
 };
 
@@ -196,10 +229,16 @@ export const CONTROLLER_LEADER_TIMING = { leaseDurationMs: 15_000, renewDeadline
 
 /**
  * The Lease a controller process competes for: one per set of controllers, so copies of the same command
- * (`persys controllers` twice, or `persys controller cron` twice) never both act.
+ * (`persys controllers` twice, or `persys controller cron` twice) never both act. The set an alias names
+ * keeps the alias's Lease (`persys controller swarm`: persys-controller-swarm, as before the split).
  */
-export const leaseName = (names: string[]) =>
-  names.length === 1 ? `persys-controller-${names[0]}` : names.length === Object.keys(CONTROLLERS).length ? 'persys-controllers' : `persys-controllers-${[...names].sort().join('-')}`;
+export function leaseName(names: string[]): string {
+  const sorted = [...names].sort();
+  const alias = Object.entries(CONTROLLER_ALIASES).find(([, members]) => [...members].sort().join() === sorted.join())?.[0];
+  if (alias) return `persys-controller-${alias}`;
+  if (names.length === 1) return `persys-controller-${names[0]}`;
+  return names.length === Object.keys(CONTROLLERS).length ? 'persys-controllers' : `persys-controllers-${sorted.join('-')}`;
+}
 
 /** Starts the named controllers in this process under one leader election (`persys controllers` and `persys up` use it). */
 export async function startControllers(opts: StartControllersOptions): Promise<RunningControllers> {
@@ -241,14 +280,15 @@ export async function startControllers(opts: StartControllersOptions): Promise<R
   }
 }
 
-async function runNamedControllers(ctx: CommandContext, names: string[]): Promise<number> {
-  const command = names.length === 1 ? 'controller' : 'controllers';
+/** selection: the NAME of `persys controller NAME`; undefined for `persys controllers`. */
+async function runNamedControllers(ctx: CommandContext, names: string[], selection: string | undefined): Promise<number> {
+  const command = selection ? 'controller' : 'controllers';
   const [host, port] = splitHostPort(str(ctx.flags, 'metrics-listen')!, command);
   const settings = controllerSettings(ctx.flags, command);
   const { STREAM_KEEPALIVE_DETECTION_MS } = await import('../node-agent/connection.js');
   const { createLogger } = await import('../lib/observability/logger.js');
   const { createRegistry } = await import('../lib/observability/metrics.js');
-  const logger = createLogger(names.length === 1 ? `controller-${names[0]}` : 'controllers', str(ctx.flags, 'log-level'));
+  const logger = createLogger(selection ? `controller-${selection}` : 'controllers', str(ctx.flags, 'log-level'));
   if (names.includes('node') && settings.nodeMonitorGracePeriodMs! <= STREAM_KEEPALIVE_DETECTION_MS) {
     logger.warn(
       { gracePeriodMs: settings.nodeMonitorGracePeriodMs, keepaliveDetectionMs: STREAM_KEEPALIVE_DETECTION_MS },

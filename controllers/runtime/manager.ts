@@ -60,7 +60,8 @@ export async function runControllers(opts: RunControllersOptions): Promise<Runni
 
   for (const i of opts.informers) i.start();
   const main = (async () => {
-    await Promise.all(opts.informers.map((i) => i.waitForSync(abort.signal)));
+    // informers holds one entry per use of a shared informer: wait on each informer once.
+    await Promise.all([...new Set(opts.informers)].map((i) => i.waitForSync(abort.signal)));
     log.info('caches synced');
     if (!opts.leaderElection) return runAll(abort.signal);
     const elector = new LeaderElector({ ...opts.leaderElection, logger: opts.logger, registry: opts.registry });

@@ -1,7 +1,7 @@
-// The swarm controller against a real API server and a real Docker engine in its own network
-// namespace, reached through the agent's SwarmEngine (the part of the agent the API server relays to):
-// it forms a swarm on the manager Node, records it, labels the engine, runs a SwarmService, prunes it
-// once deleted, and makes the node leave when its role becomes none.
+// The swarm-membership and swarm-services controllers together against a real API server and a real
+// Docker engine in its own network namespace, reached through the agent's SwarmEngine (the part of the
+// agent the API server relays to): they form a swarm on the manager Node, record it, label the engine,
+// run a SwarmService, prune it once deleted, and make the node leave when its role becomes none.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -14,9 +14,12 @@ import { waitFor } from '../../e2e/harness/wait.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { SwarmEngine } from '../../node-agent/swarm/engine.js';
+import { InformerFactory } from '../runtime/informer-factory.js';
 import { runControllers, type RunningControllers } from '../runtime/manager.js';
-import { newSwarmController, type SwarmCaller } from './controller.js';
-import { recordOfSecret } from './join-tokens.js';
+import { newSwarmMembershipController } from './membership/controller.js';
+import { recordOfSecret } from './membership/join-tokens.js';
+import { newSwarmServicesController } from './services/controller.js';
+import type { SwarmCaller } from './swarm-caller.js';
 import { EngineGuard } from '../../lib/docker/engine-guard.js';
 
 const NODE = 'swa-a';
@@ -58,16 +61,17 @@ describe('swarm controller on a real engine (needs root: a network namespace)', 
     });
     await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: NS } });
     const registry = new Registry();
-    const set = newSwarmController({
-      client: api.client,
-      logger,
+    // One informer per kind for both, as `persys controllers` has; they share nothing else.
+    const informers = new InformerFactory({ client: api.client, logger, delay: (ms, signal) => sleep(Math.min(ms, 50), undefined, { signal }).catch(() => undefined) });
+    const membership = newSwarmMembershipController({ client: api.client, logger, registry, swarm, informers, resyncMs: 1_000, defaultAddrPool: ADDR_POOL });
+    const services = newSwarmServicesController({ client: api.client, logger, registry, swarm, informers, pruneEveryMs: 1_000 });
+    running = await runControllers({
+      controllers: [...membership.controllers, ...services.controllers],
+      informers: [...membership.informers, ...services.informers],
+      informerFactory: informers,
       registry,
-      swarm,
-      resyncMs: 1_000,
-      defaultAddrPool: ADDR_POOL,
-      informerDelay: (ms, signal) => sleep(Math.min(ms, 50), undefined, { signal }).catch(() => undefined),
+      logger,
     });
-    running = await runControllers({ ...set, registry, logger });
   }, 120_000);
 
   afterAll(async () => {
@@ -98,6 +102,16 @@ describe('swarm controller on a real engine (needs root: a network namespace)', 
     expect(evs.some((e) => e['reason'] === 'SwarmInitialized' && (e['involvedObject'] as { name: string }).name === NODE)).toBe(true);
     expect(JSON.stringify([node, evs])).not.toContain('SWMTKN');
   }, 90_000);
+
+  it('records in status.swarm what the services controller reads: cluster id, reachability, leader, manager address', async () => {
+    const info = (await docker.swarmInspect()) as { ID: string };
+    const node = await waitFor(async () => {
+      const n = await getNode();
+      return n.status?.swarm?.clusterId ? n : undefined;
+    }, 'status.swarm.clusterId');
+    expect(node.status.swarm).toMatchObject({ clusterId: info.ID, managerReachability: 'reachable', leader: true });
+    expect(node.status.swarm.managerAddr).toMatch(new RegExp(`^${second.address.replace(/\./g, '\\.')}:\\d+$`));
+  }, 30_000);
 
   it('keeps the engine’s swarm labels equal to the Node labels plus dev.persys.node', async () => {
     const labelsOf = async () => {

@@ -56,11 +56,30 @@ export interface NodeUsage {
   networkTxBytesPerSecond: string;
 }
 
+/**
+ * The node's engine in the swarm, as the swarm-membership controller last saw it. The fields from
+ * cluster_id on are set only while a manager of the persys swarm lists the node as a member; the
+ * swarm-services controller reads them to find the managers it may send services to.
+ */
 export interface NodeSwarmStatus {
   nodeId: string;
+  /** manager or worker */
   role: string;
+  /** active, pause or drain */
   availability: string;
+  /**
+   * ready, down, unknown or disconnected; the engine's own state (inactive, pending, ...) when no
+   * manager lists it
+   */
   state: string;
+  /** ID of the persys swarm the node is a member of. */
+  clusterId: string;
+  /** Managers only: reachable, unreachable or unknown, as the swarm's raft reports it. */
+  managerReachability: string;
+  /** Whether this manager leads the swarm's raft. */
+  leader: boolean;
+  /** Managers only: host:port where the swarm's managers and joining nodes reach it. */
+  managerAddr: string;
 }
 
 export interface NodeStatus {
@@ -865,7 +884,16 @@ export const NodeUsage: MessageFns<NodeUsage> = {
 };
 
 function createBaseNodeSwarmStatus(): NodeSwarmStatus {
-  return { nodeId: "", role: "", availability: "", state: "" };
+  return {
+    nodeId: "",
+    role: "",
+    availability: "",
+    state: "",
+    clusterId: "",
+    managerReachability: "",
+    leader: false,
+    managerAddr: "",
+  };
 }
 
 export const NodeSwarmStatus: MessageFns<NodeSwarmStatus> = {
@@ -881,6 +909,18 @@ export const NodeSwarmStatus: MessageFns<NodeSwarmStatus> = {
     }
     if (message.state !== "") {
       writer.uint32(34).string(message.state);
+    }
+    if (message.clusterId !== "") {
+      writer.uint32(42).string(message.clusterId);
+    }
+    if (message.managerReachability !== "") {
+      writer.uint32(50).string(message.managerReachability);
+    }
+    if (message.leader !== false) {
+      writer.uint32(56).bool(message.leader);
+    }
+    if (message.managerAddr !== "") {
+      writer.uint32(66).string(message.managerAddr);
     }
     return writer;
   },
@@ -930,6 +970,38 @@ export const NodeSwarmStatus: MessageFns<NodeSwarmStatus> = {
             message.state = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.clusterId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.managerReachability = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.leader = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.managerAddr = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -952,6 +1024,22 @@ export const NodeSwarmStatus: MessageFns<NodeSwarmStatus> = {
       role: isSet(object.role) ? globalThis.String(object.role) : "",
       availability: isSet(object.availability) ? globalThis.String(object.availability) : "",
       state: isSet(object.state) ? globalThis.String(object.state) : "",
+      clusterId: isSet(object.clusterId)
+        ? globalThis.String(object.clusterId)
+        : isSet(object.cluster_id)
+        ? globalThis.String(object.cluster_id)
+        : "",
+      managerReachability: isSet(object.managerReachability)
+        ? globalThis.String(object.managerReachability)
+        : isSet(object.manager_reachability)
+        ? globalThis.String(object.manager_reachability)
+        : "",
+      leader: isSet(object.leader) ? globalThis.Boolean(object.leader) : false,
+      managerAddr: isSet(object.managerAddr)
+        ? globalThis.String(object.managerAddr)
+        : isSet(object.manager_addr)
+        ? globalThis.String(object.manager_addr)
+        : "",
     };
   },
 
@@ -969,6 +1057,18 @@ export const NodeSwarmStatus: MessageFns<NodeSwarmStatus> = {
     if (message.state !== "") {
       obj.state = message.state;
     }
+    if (message.clusterId !== "") {
+      obj.clusterId = message.clusterId;
+    }
+    if (message.managerReachability !== "") {
+      obj.managerReachability = message.managerReachability;
+    }
+    if (message.leader !== false) {
+      obj.leader = message.leader;
+    }
+    if (message.managerAddr !== "") {
+      obj.managerAddr = message.managerAddr;
+    }
     return obj;
   },
 
@@ -981,6 +1081,10 @@ export const NodeSwarmStatus: MessageFns<NodeSwarmStatus> = {
     message.role = object.role ?? "";
     message.availability = object.availability ?? "";
     message.state = object.state ?? "";
+    message.clusterId = object.clusterId ?? "";
+    message.managerReachability = object.managerReachability ?? "";
+    message.leader = object.leader ?? false;
+    message.managerAddr = object.managerAddr ?? "";
     return message;
   },
 };

@@ -1,6 +1,6 @@
 // A planned membership action as the SwarmOperations request that carries it out: which node's agent
 // runs it and the operation itself. The join token is filled in here, from the record, and nowhere else.
-import type { SwarmOperation } from '../../lib/client/swarm.js';
+import type { SwarmOperation } from '../../../lib/client/swarm.js';
 import type { MembershipAction, SwarmRecord } from './membership.js';
 
 export interface SwarmCall {

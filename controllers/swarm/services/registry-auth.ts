@@ -1,10 +1,10 @@
 // Which registry credentials a SwarmService's manager call carries: from the service's imagePullSecrets,
 // the first whose dockerconfigjson has the image's registry, as X-Registry-Auth (what `docker service
 // create --with-registry-auth` sends), and the PullSecrets condition saying what was found. Pure.
-import type { Resource } from '../../lib/api/resource.js';
-import { credentialsFor, DOCKER_CONFIG_JSON_KEY, DOCKER_CONFIG_JSON_TYPE, DockerConfigError, encodeRegistryAuth, isDockerConfigSecretType, parseDockerConfigJson } from '../../lib/registry/credentials.js';
-import { parseImageReference } from '../../lib/registry/reference.js';
-import type { ConditionDraft } from './membership.js';
+import type { Resource } from '../../../lib/api/resource.js';
+import { credentialsFor, DOCKER_CONFIG_JSON_KEY, DOCKER_CONFIG_JSON_TYPE, DockerConfigError, encodeRegistryAuth, isDockerConfigSecretType, parseDockerConfigJson } from '../../../lib/registry/credentials.js';
+import { parseImageReference } from '../../../lib/registry/reference.js';
+import type { ConditionDraft } from '../membership/membership.js';
 
 /** The SwarmService condition about its imagePullSecrets (set only when it names some). */
 export const PULL_SECRETS_CONDITION = 'PullSecrets';

@@ -1,6 +1,6 @@
 // Why an engine outside the persys swarm is not in it yet: a join still pending (and when to give it
 // up), or a swarm state of its own that keeps it from joining.
-import type { SwarmState } from '../../lib/gen/persys/v1/agent.js';
+import type { SwarmState } from '../../../lib/gen/persys/v1/agent.js';
 import { JOIN_PENDING_REASON, type ConditionDraft, type PersysNode, type SwarmRecord } from './membership-model.js';
 
 /** How long an engine may wait on a join before it is made to leave (forced) and join again. */

@@ -39,6 +39,18 @@ describe('nodeStatusAfterRound', () => {
     });
   });
 
+  it('adds what the member list says to status.swarm, and drops it once no manager lists the node', () => {
+    const basics = { nodeId: 'm1', role: 'manager', availability: 'active', state: 'ready' };
+    const listed = { clusterId: 'c1', managerReachability: 'reachable', leader: true, managerAddr: '10.0.0.1:2377' };
+    const once = nodeStatusAfterRound(prev, { swarm: basics, listed }, undefined, T1);
+    expect(once.swarm).toEqual({ ...basics, ...listed });
+    expect(nodeStatusAfterRound(once, { swarm: basics, listed }, undefined, T1)).toBeUndefined();
+    // false and '' are left out, as the stored form leaves them out: no write every round.
+    const worker = nodeStatusAfterRound(prev, { swarm: { ...basics, role: 'worker' }, listed: { clusterId: 'c1', managerReachability: '', leader: false, managerAddr: '' } }, undefined, T1);
+    expect(worker.swarm).toEqual({ ...basics, role: 'worker', clusterId: 'c1' });
+    expect(nodeStatusAfterRound(once, { swarm: { ...basics, state: 'active' } }, undefined, T1).swarm).toEqual({ ...basics, state: 'active' });
+  });
+
   it('returns undefined when the round says what the status already says', () => {
     const report = { swarm: { nodeId: 'm1', role: 'manager', availability: 'active', state: 'ready' }, member: { status: 'True' as const, reason: 'Member', message: 'manager' }, inSwarm: true };
     const once = nodeStatusAfterRound(prev, report, healthy, T0);

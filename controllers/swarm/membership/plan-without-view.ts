@@ -1,6 +1,6 @@
 // Membership planning when no manager lists the persys swarm's members: form a swarm when that is safe,
 // else report on each Node and wait.
-import type { SwarmState } from '../../lib/gen/persys/v1/agent.js';
+import type { SwarmState } from '../../../lib/gen/persys/v1/agent.js';
 import { isActive, localStatus, stateOf } from './engine-state.js';
 import { notJoinableReason, pendingJoin } from './join-blockers.js';
 import { byName, type MembershipInput, type MembershipPlan, type PersysNode, type SwarmRecord } from './membership-model.js';

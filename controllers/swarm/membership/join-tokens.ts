@@ -1,10 +1,10 @@
 // The record of the persys swarm (cluster id and join tokens) in the Secret
 // persys-system/swarm-join-tokens, and the scrubbing of tokens out of anything logged or shown.
-import type { Resource } from '../../lib/api/resource.js';
-import type { ApiClient } from '../../lib/client/client.js';
+import type { Resource } from '../../../lib/api/resource.js';
+import type { ApiClient } from '../../../lib/client/client.js';
 import type { SwarmRecord } from './membership.js';
-import { isAlreadyExists, isNotFound } from '../../lib/client/errors.js';
-import { API_VERSION } from '../../lib/api/kinds.js';
+import { isAlreadyExists, isNotFound } from '../../../lib/client/errors.js';
+import { API_VERSION } from '../../../lib/api/kinds.js';
 
 export const JOIN_TOKENS_NAMESPACE = 'persys-system';
 export const JOIN_TOKENS_SECRET = 'swarm-join-tokens';
@@ -25,7 +25,7 @@ export function recordOfSecret(secret: Record<string, unknown> | undefined): Swa
   return { clusterId, workerToken: unb64(data.worker), managerToken: unb64(data.manager) };
 }
 
-export { redactTokens } from '../../lib/swarm/redact.js';
+export { redactTokens } from '../../../lib/swarm/redact.js';
 
 export type JoinTokenClient = Pick<ApiClient, 'get' | 'create' | 'update' | 'delete'>;
 

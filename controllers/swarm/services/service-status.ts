@@ -1,9 +1,9 @@
 // A SwarmService's status from a manager's answer to applyService: the Docker service's task counts
 // and update state, observedGeneration, and the Ready and Available conditions; and how soon to look again.
-import type { Condition } from '../../lib/api/resource.js';
-import { setCondition } from '../../lib/api/conditions.js';
-import type { SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
-import type { ConditionDraft } from './membership.js';
+import type { Condition } from '../../../lib/api/resource.js';
+import { setCondition } from '../../../lib/api/conditions.js';
+import type { SwarmServiceStatus } from '../../../lib/gen/persys/v1/workloads.js';
+import type { ConditionDraft } from '../membership/membership.js';
 import { PULL_SECRETS_CONDITION } from './registry-auth.js';
 
 /** While tasks start or an update rolls, look again this soon (a benchmark times apply → all running). */
@@ -50,7 +50,7 @@ export function statusAfterFailure(prev: any, message: string, now: string): any
 }
 
 /**
- * `status` with the PullSecrets condition (controllers/swarm/registry-auth.ts) set, or removed when the
+ * `status` with the PullSecrets condition (controllers/swarm/services/registry-auth.ts) set, or removed when the
  * service names no imagePullSecrets any more.
  */
 export function withPullSecretsCondition(status: any, condition: ConditionDraft | undefined, now: string): any {

@@ -1,7 +1,7 @@
 // The manager whose inspect lists the persys swarm's members (found, or adopted when none is recorded),
 // the manager addresses a join goes to, and the quorum verdict of the swarm's raft.
-import type { SwarmJoinTokens, SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
-import { isActive, stateOf } from './engine-state.js';
+import type { SwarmJoinTokens, SwarmMember, SwarmState } from '../../../lib/gen/persys/v1/agent.js';
+import { isActive, managerAddrOf, stateOf } from './engine-state.js';
 import type { MembershipInput, MembershipPlan, PersysNode, QuorumVerdict, SwarmRecord } from './membership-model.js';
 
 /** The manager whose inspect lists the persys swarm's members. */
@@ -63,6 +63,6 @@ export function findManagerView(nodes: PersysNode[], input: MembershipInput, pla
 /** host:port of the swarm's managers for a join: the view's own list, else the managers' addresses. */
 export function remoteManagers(s: SwarmState): string[] {
   if (s.remoteManagers.length > 0) return [...s.remoteManagers];
-  const addrs = s.members.filter((m) => m.role === 'manager' && m.addr).map((m) => (m.addr.includes(':') ? m.addr : `${m.addr}:2377`));
+  const addrs = s.members.filter((m) => m.role === 'manager' && m.addr).map((m) => managerAddrOf(m.addr));
   return addrs.length > 0 ? addrs : s.nodeAddr ? [`${s.nodeAddr}:2377`] : [];
 }

@@ -1,7 +1,7 @@
 // Which imagePullSecret's credentials a SwarmService's apply carries, and what its PullSecrets condition says.
 import { describe, expect, it } from 'vitest';
-import type { Resource } from '../../lib/api/resource.js';
-import { dockerConfigJson, encodeRegistryAuth } from '../../lib/registry/credentials.js';
+import type { Resource } from '../../../lib/api/resource.js';
+import { dockerConfigJson, encodeRegistryAuth } from '../../../lib/registry/credentials.js';
 import { chooseRegistryAuth } from './registry-auth.js';
 
 const secret = (name: string, json: string, type = 'persys.dev/dockerconfigjson'): Resource =>

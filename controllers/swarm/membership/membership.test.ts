@@ -2,7 +2,7 @@
 // labels, the last-manager guard, leaving and removal, foreign and adopted swarms, deleted Nodes,
 // status.swarm and quorum.
 import { describe, expect, it } from 'vitest';
-import type { SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
+import type { SwarmMember, SwarmState } from '../../../lib/gen/persys/v1/agent.js';
 import { persysNodeOf, planMembership, quorumOf, type MembershipAction, type MembershipInput, type Observation, type PersysNode, type SwarmRecord } from './membership.js';
 
 const CLUSTER = 'cluster-1';
@@ -458,6 +458,25 @@ describe('status.swarm and the managers list', () => {
     expect(p.reports.get('c')).toMatchObject({ swarm: { nodeId: 'w1', role: 'worker', availability: 'active', state: 'down' }, inSwarm: true });
     expect(p.reports.get('a')!.swarm).toEqual({ nodeId: 'm1', role: 'manager', availability: 'active', state: 'ready' });
     expect(p.managers).toEqual(['b', 'a']);
+  });
+
+  it('reports what the member list says for the swarm-services controller: cluster, reachability, leader, manager address', () => {
+    const members = [
+      member('m1', 'a', 'manager', { leader: true }),
+      member('m2', 'b', 'manager', { managerReachability: 'unreachable', addr: '10.0.0.9:2999' }),
+      member('w1', 'c', 'worker'),
+    ];
+    const p = plan([node('a', 'manager'), node('b', 'manager'), node('c', 'worker'), node('d', 'worker')], { a: managerOf('m1', members), b: unreachable(), c: workerOf('w1'), d: inactive() }, RECORD);
+    expect(p.reports.get('a')!.listed).toEqual({ clusterId: CLUSTER, managerReachability: 'reachable', leader: true, managerAddr: '10.0.0.2:2377' });
+    expect(p.reports.get('b')!.listed).toEqual({ clusterId: CLUSTER, managerReachability: 'unreachable', leader: false, managerAddr: '10.0.0.9:2999' });
+    expect(p.reports.get('c')!.listed).toEqual({ clusterId: CLUSTER, managerReachability: '', leader: false, managerAddr: '' });
+    // Not in the member list: status.swarm has the basics only.
+    expect(p.reports.get('d')!.listed).toBeUndefined();
+  });
+
+  it('lists nothing beyond the basics when no manager lists the members', () => {
+    const p = plan([node('a', 'manager'), node('w', 'worker')], { a: managerOf('m1', [], { members: [] }), w: workerOf('w1') }, RECORD);
+    expect([...p.reports.values()].map((r) => r.listed)).toEqual([undefined, undefined]);
   });
 
   it('leaves out of the managers list a manager whose agent does not answer', () => {

@@ -11,6 +11,7 @@ export { JOIN_PENDING_TIMEOUT_MS } from './join-blockers.js';
 export { quorumOf } from './manager-view.js';
 export {
   JOIN_PENDING_REASON,
+  NOT_MANAGED_REASON,
   persysNodeOf,
   SWARM_MEMBER_CONDITION,
   type ConditionDraft,

@@ -1,9 +1,9 @@
 // A Node's status after a membership round: status.swarm and the SwarmMember and SwarmQuorum
 // conditions change; every other field and condition (the API server's, the node controller's) stays.
-import type { Condition } from '../../lib/api/resource.js';
-import { conditionOf, setCondition } from '../../lib/api/conditions.js';
+import type { Condition } from '../../../lib/api/resource.js';
+import { conditionOf, setCondition } from '../../../lib/api/conditions.js';
 import { JOIN_PENDING_REASON, SWARM_MEMBER_CONDITION, type ConditionDraft, type NodeSwarmReport, type QuorumVerdict } from './membership.js';
-import { sameStatus } from './same-status.js';
+import { sameStatus } from '../same-status.js';
 
 export { SWARM_MEMBER_CONDITION };
 export const SWARM_QUORUM_CONDITION = 'SwarmQuorum';
@@ -22,7 +22,8 @@ function withCondition(conditions: Condition[], type: string, draft: ConditionDr
 export function nodeStatusAfterRound(prev: any, report: NodeSwarmReport, quorum: QuorumVerdict | undefined, now: string): any | undefined {
   const next: Record<string, unknown> = { ...(prev ?? {}) };
   if (report.swarm === null) delete next.swarm;
-  else if (report.swarm) next.swarm = Object.fromEntries(Object.entries(report.swarm).filter(([, v]) => v !== ''));
+  // Stored proto JSON drops empty strings and false: so does the status compared with it.
+  else if (report.swarm) next.swarm = Object.fromEntries(Object.entries({ ...report.swarm, ...report.listed }).filter(([, v]) => v !== '' && v !== false));
   let conditions: Condition[] = [...(prev?.conditions ?? [])];
   // A pending join is timed from its own start (planning reads it back), not from when SwarmMember last turned False.
   if (report.member?.reason === JOIN_PENDING_REASON && conditionOf(prev, SWARM_MEMBER_CONDITION)?.reason !== JOIN_PENDING_REASON) {

@@ -1,8 +1,8 @@
 // Tests of a SwarmService's status from a manager's answer: the Available and Ready conditions, task
 // errors in the message, observedGeneration, the failure status, and the poll interval.
 import { describe, expect, it } from 'vitest';
-import type { SwarmServiceStatus } from '../../lib/gen/persys/v1/workloads.js';
-import { sameStatus } from './same-status.js';
+import type { SwarmServiceStatus } from '../../../lib/gen/persys/v1/workloads.js';
+import { sameStatus } from '../same-status.js';
 import { answerFingerprint, availableCondition, CONVERGED_POLL_MS, CONVERGING_POLL_MS, nextPollMs, statusAfterApply, statusAfterFailure, withPullSecretsCondition } from './service-status.js';
 
 const T0 = '2024-05-01T12:00:00.000Z';

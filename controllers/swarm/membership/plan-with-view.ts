@@ -1,10 +1,10 @@
 // Membership planning when a manager lists the persys swarm's members: promote, demote and relabel
 // members, join the Nodes outside it, make Nodes with role none leave, and remove entries left behind.
-import type { SwarmMember, SwarmState } from '../../lib/gen/persys/v1/agent.js';
-import { localStatus, memberStatus, stateOf } from './engine-state.js';
+import type { SwarmMember, SwarmState } from '../../../lib/gen/persys/v1/agent.js';
+import { listedMember, localStatus, memberStatus, stateOf } from './engine-state.js';
 import { notJoinableReason, pendingJoin } from './join-blockers.js';
 import { quorumOf, remoteManagers, type ManagerView } from './manager-view.js';
-import type { MembershipAction, MembershipInput, MembershipPlan, PersysNode } from './membership-model.js';
+import { NOT_MANAGED_REASON, type MembershipAction, type MembershipInput, type MembershipPlan, type PersysNode } from './membership-model.js';
 import { desiredSwarmLabels, PERSYS_NODE_LABEL, sameLabels } from './swarm-labels.js';
 
 /** The member entries of the persys swarm that belong to one Node: current, and stale ones left behind. */
@@ -92,11 +92,12 @@ export function planWithView(nodes: PersysNode[], input: MembershipInput, view: 
     if (current) {
       report.inSwarm = true;
       report.swarm = memberStatus(current);
+      report.listed = listedMember(current, record.clusterId);
       if (wanted === 'none' && !managed(current)) {
         // A member of an adopted swarm that persys never managed: no labels, no demotion, no leave.
         report.member = {
           status: 'True',
-          reason: 'NotManaged',
+          reason: NOT_MANAGED_REASON,
           message: `${current.role} of swarm ${record.clusterId}, left as it is: spec.swarm.role is none and persys never managed this member (no ${PERSYS_NODE_LABEL} label)`,
         };
         continue;

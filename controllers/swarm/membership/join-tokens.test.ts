@@ -2,7 +2,7 @@
 // namespace, updated as a compare-and-swap, forgotten by uid) and of token redaction.
 import { status as Code } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import type { Resource } from '../../lib/api/resource.js';
+import type { Resource } from '../../../lib/api/resource.js';
 import { JOIN_TOKENS_TYPE, JoinTokenStore, recordOfSecret, redactTokens, secretData, type JoinTokenClient } from './join-tokens.js';
 
 const record = { clusterId: 'c1', workerToken: 'SWMTKN-1-abc-def', managerToken: 'SWMTKN-1-abc-ghi' };

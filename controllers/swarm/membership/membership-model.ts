@@ -1,12 +1,14 @@
 // The vocabulary of swarm membership planning: what it reads (Nodes, engine observations, the recorded
 // swarm) and what it returns (actions, per-Node reports, the plan), and persysNodeOf that reads a Node.
-import type { SwarmState } from '../../lib/gen/persys/v1/agent.js';
-import type { NodeSwarmStatus } from '../../lib/gen/persys/v1/cluster.js';
+import type { SwarmState } from '../../../lib/gen/persys/v1/agent.js';
+import type { NodeSwarmStatus } from '../../../lib/gen/persys/v1/cluster.js';
 
 /** The Node condition membership planning reports on (and reads back to time a pending join). */
 export const SWARM_MEMBER_CONDITION = 'SwarmMember';
 /** The SwarmMember reason of an engine that waits on a join; its lastTransitionTime is when the wait began. */
 export const JOIN_PENDING_REASON = 'JoinPending';
+/** The SwarmMember reason of a member of an adopted swarm that persys leaves alone (and sends no manager calls). */
+export const NOT_MANAGED_REASON = 'NotManaged';
 
 export type SwarmRole = 'manager' | 'worker' | 'none';
 
@@ -75,9 +77,20 @@ export interface ConditionDraft {
   message: string;
 }
 
+/** The part of status.swarm every round can tell, from an engine's own answer or a manager's member list. */
+export type SwarmBasics = Pick<NodeSwarmStatus, 'nodeId' | 'role' | 'availability' | 'state'>;
+
+/**
+ * What a manager of the persys swarm lists of a member besides the basics: the rest of status.swarm,
+ * which the swarm-services controller reads to find the managers it may call.
+ */
+export type ListedMember = Pick<NodeSwarmStatus, 'clusterId' | 'managerReachability' | 'leader' | 'managerAddr'>;
+
 /** What this round says about one Node; undefined fields are left as they are, null ones removed. */
 export interface NodeSwarmReport {
-  swarm?: NodeSwarmStatus | null;
+  swarm?: SwarmBasics | null;
+  /** Set with swarm while a manager of the persys swarm lists the node; without it status.swarm has basics only. */
+  listed?: ListedMember;
   /** The SwarmMember condition. */
   member?: ConditionDraft | null;
   /** Whether the node is in the persys swarm (and so gets the SwarmQuorum condition). */
