@@ -35,6 +35,11 @@ export class EncryptionTransformer implements ValueTransformer {
     });
   }
 
+  /** The key new values are encrypted with; undefined without keys. */
+  get primaryKeyName(): string | undefined {
+    return this.cipher.primaryKeyName;
+  }
+
   /** Whether new values under `key` are encrypted. */
   encrypts(key: string): boolean {
     return this.cipher.primaryKeyName !== undefined && this.prefixes.some((p) => key.startsWith(p));
