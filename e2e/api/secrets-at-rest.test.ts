@@ -223,4 +223,16 @@ describe('Secrets at rest', () => {
     }
     expect((await client.list('Secret')).items.map((s) => s.metadata.name)).toEqual(['db', 'legacy']);
   });
+
+  it('returns, and tells watchers, the last value of a deleted Secret decrypted', async () => {
+    const client = api!.client;
+    const { resourceVersion } = await client.list('Secret');
+    const events = collect(client.watch('Secret', { resourceVersion }), 1);
+    const deleted = await client.delete('Secret', 'db', 'default');
+    expect(deleted.data).toEqual({ password: b64('hunter2') });
+    const [event] = await events;
+    expect(event!.type).toBe('DELETED');
+    expect(event!.object!.data).toEqual({ password: b64('hunter2') });
+    expect(await raw.get(etcdKey('db')).buffer()).toBeNull();
+  });
 });
