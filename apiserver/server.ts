@@ -24,11 +24,15 @@ import { startGarbageCollector } from './registry/gc.js';
 import { ensureBootstrapNamespaces } from './registry/bootstrap.js';
 import { ResourceStore } from './registry/store.js';
 import { CachedLister } from './registry/cached-list.js';
-import { objectKey } from './registry/keys.js';
+import { kindPrefix, objectKey } from './registry/keys.js';
 import { findKind } from '../lib/api/kinds.js';
 import { PROTO_DIR } from '../lib/package-files.js';
 import { startCompactor } from './storage/compactor.js';
 import { EtcdStorage } from './storage/etcd.js';
+import { UndecryptableError } from './storage/errors.js';
+import type { Storage } from './storage/interface.js';
+import { loadEncryptionKeyFile } from './encryption/key-file.js';
+import { EncryptionTransformer } from './encryption/transformer.js';
 import { MeasuredStorage } from './storage/measured.js';
 import { WatchHub } from './watch/hub.js';
 import { resourcesServiceWithEncodedWatch } from './watch/wire.js';
@@ -54,6 +58,13 @@ export interface ApiServerOptions {
   compactionIntervalMs?: number;
   /** Idle time after which a watcher that allows bookmarks gets one. @default 60 s */
   bookmarkIntervalMs?: number;
+  /**
+   * YAML list of named AES-256 keys (encryption/key-file.ts): Secrets are encrypted at rest with the
+   * first, read with any. Without it new Secrets are stored in clear.
+   */
+  encryptionKeyFile?: string;
+  /** The kinds encrypted at rest (internal: tests). @default ['Secret'] */
+  encryptedKinds?: string[];
   logger: Logger;
 }
 
@@ -72,11 +83,35 @@ function splitHostPort(hostPort: string): [string, number] {
   return [hostPort.slice(0, i).replace(/^\[|\]$/g, ''), Number(hostPort.slice(i + 1))];
 }
 
+/**
+ * A stored value this server cannot decrypt keeps its kind's watch cache from ever syncing, and the
+ * server would wait for it forever: refuse to start instead, naming the values and the key to add back.
+ */
+async function requireDecryptable(storage: Storage, kinds: readonly string[]): Promise<void> {
+  for (const kind of kinds) {
+    try {
+      await storage.list(kindPrefix(findKind(kind)!));
+    } catch (err) {
+      if (err instanceof UndecryptableError) throw new Error(`cannot start: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+}
+
 /** The encoding of persys_apiserver_etcd_breaker_state, as the agent's persys_agent_docker_breaker_state. */
 const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.logger;
+  // First, so that a bad key file stops the server before it touches anything.
+  const encryptedKinds = opts.encryptedKinds ?? ['Secret'];
+  const encryption = new EncryptionTransformer({
+    keys: opts.encryptionKeyFile ? loadEncryptionKeyFile(opts.encryptionKeyFile) : [],
+    kinds: encryptedKinds,
+  });
+  if (opts.encryptionKeyFile) {
+    log.info({ keyFile: opts.encryptionKeyFile, key: encryption.primaryKeyName, kinds: encryptedKinds }, 'encrypting at rest');
+  }
   const caPem = readFileSync(opts.caCertFile, 'utf8');
   const serverCertPem = readFileSync(opts.serverCertFile, 'utf8');
   const serverKeyPem = readFileSync(opts.serverKeyFile);
@@ -91,6 +126,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     prefix: opts.etcdPrefix,
     logger: log,
     onBreakerState: (member, state) => metrics.etcdBreakerState.set({ member }, BREAKER_STATE[state]),
+    transformer: encryption,
   });
   const storage = new MeasuredStorage(etcd, metrics.etcdDuration, metrics.etcdErrors);
   const watches = new WatchHub(storage, { logger: log, metrics, bookmarkIntervalMs: opts.bookmarkIntervalMs });
@@ -99,7 +135,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     cachedNamespace: (name) => namespaces.get(objectKey(findKind('Namespace')!, '', name)),
     lists: new CachedLister(storage, (kind) => watches.cache(kind)),
     cachedObject: (kind, key) => watches.cache(kind).get(key),
+    rewritesStale: (kind) => encryptedKinds.includes(kind),
   });
+  try {
+    await requireDecryptable(storage, encryptedKinds);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
   await ensureBootstrapNamespaces(store);
   await watches.start();
   const gc = startGarbageCollector(store, watches, { logger: log });

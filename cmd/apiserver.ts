@@ -35,6 +35,12 @@ export const API_SERVER_FLAGS: FlagSpecs = {
     default: '5m',
     description: 'how often etcd history is compacted',
   },
+  'encryption-key-file': {
+    type: 'string',
+    env: 'PERSYS_ENCRYPTION_KEY_FILE',
+    valueName: 'FILE',
+    description: 'YAML list of named AES-256 keys (keys: [{name, secret}]): Secrets are encrypted in etcd with the first, read with any',
+  },
   'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
 };
 
@@ -92,6 +98,7 @@ export const apiserverCommand: Command = {
       joinListen: str(ctx.flags, 'join-listen'),
       advertiseAddress: str(ctx.flags, 'advertise-address'),
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
+      encryptionKeyFile: str(ctx.flags, 'encryption-key-file'),
       logger: (await import('../lib/observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level')),
     });
     await untilStopped(ctx.io.signal);

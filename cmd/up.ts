@@ -139,6 +139,7 @@ export const upCommand: Command = {
         joinListen: str(ctx.flags, 'join-listen'),
         advertiseAddress: str(ctx.flags, 'advertise-address'),
         compactionIntervalMs,
+        encryptionKeyFile: str(ctx.flags, 'encryption-key-file'),
         logger: createLogger('apiserver', str(ctx.flags, 'log-level')),
       });
     } catch (err) {

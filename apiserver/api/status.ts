@@ -1,6 +1,6 @@
 // The API's error vocabulary: typed errors inside the server, gRPC status codes at the edge.
 import { status as Code, type ServiceError, Metadata } from '@grpc/grpc-js';
-import { AlreadyExistsError, ConflictError, InvalidRequestError, NotFoundError, TooOldError } from '../storage/errors.js';
+import { AlreadyExistsError, ConflictError, InvalidRequestError, NotFoundError, TooOldError, UndecryptableError } from '../storage/errors.js';
 import { SelectorError } from '../registry/selectors.js';
 import { ValidationError } from '../validation/index.js';
 import { CacheUnavailableError, SlowWatcherError, TooLargeRevisionError } from '../watch/errors.js';
@@ -58,6 +58,7 @@ export function toServiceError(err: unknown): Partial<ServiceError> & { code: Co
   if (err instanceof ConflictError) return mk(Code.ABORTED, err.message);
   if (err instanceof NotFoundError) return mk(Code.NOT_FOUND, err.message);
   if (err instanceof AlreadyExistsError) return mk(Code.ALREADY_EXISTS, err.message);
+  if (err instanceof UndecryptableError) return mk(err.onlyMissingKeys ? Code.FAILED_PRECONDITION : Code.DATA_LOSS, err.message);
   return mk(Code.INTERNAL, `internal error: ${err instanceof Error ? err.message : String(err)}`);
 }
 

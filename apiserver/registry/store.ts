@@ -64,6 +64,12 @@ export interface ResourceStoreOptions {
   lists?: CachedLister;
   /** The watch cache's copy of an object (read-only, possibly stale): the first try of a compare-and-swap write. */
   cachedObject?: (kind: string, key: string) => Resource | undefined;
+  /**
+   * Kinds whose stored bytes can go stale without a change (encrypted under an older key): an update
+   * that changes nothing still rewrites such an object, as Kubernetes' GuaranteedUpdate does, which is
+   * how `persys pki rotate-encryption-key` re-encrypts through the API.
+   */
+  rewritesStale?: (kind: string) => boolean;
 }
 
 export class ResourceStore {
@@ -315,9 +321,10 @@ export class ResourceStore {
 
   /** Writes `next` over `cur` unless nothing changed; completes deletion when the last finalizer goes. */
   private async write(info: KindInfo, cur: StoredObject, next: Resource, opts: WriteOptions, verb: string): Promise<Resource> {
-    if (deepEqual(next, cur.value)) return cur.value;
     const key = objectKey(info, cur.value.metadata.namespace ?? '', cur.value.metadata.name!);
-    if (next.metadata.deletionTimestamp && finalizersOf(next).length === 0) {
+    const unchanged = deepEqual(next, cur.value);
+    if (unchanged && !(await this.storedStale(info, key, cur))) return cur.value;
+    if (!unchanged && next.metadata.deletionTimestamp && finalizersOf(next).length === 0) {
       if (opts.dryRun) return next;
       const deleted = await this.storage.delete(key, cur.revision);
       this.audit(`${verb} (finalized)`, deleted.value, opts);
@@ -327,6 +334,15 @@ export class ResourceStore {
     const stored = await this.storage.update(key, next, cur.revision);
     this.audit(verb, stored.value, opts);
     return stored.value;
+  }
+
+  /** Whether `cur`'s stored bytes need rewriting though its value is unchanged (see rewritesStale). */
+  private async storedStale(info: KindInfo, key: string, cur: StoredObject): Promise<boolean> {
+    if (cur.stale !== undefined) return cur.stale;
+    if (!this.opts.rewritesStale?.(info.kind)) return false;
+    // A watch cache copy does not know how its bytes are stored: ask etcd, for no-op writes of these kinds only.
+    const stored = await this.storage.get(key);
+    return stored?.revision === cur.revision && stored.stale === true;
   }
 
   /**

@@ -3,8 +3,19 @@
 import type { Etcd3, IKeyValue, ICompare, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
+import { DecryptError, UnknownKeyError } from '../encryption/cipher.js';
+import type { ValueTransformer } from '../encryption/transformer.js';
 import { CreateBatcher } from './create-batch.js';
-import { AlreadyExistsError, ConflictError, NotFoundError, InvalidRequestError, StorageError, TooOldError } from './errors.js';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  NotFoundError,
+  InvalidRequestError,
+  StorageError,
+  TooOldError,
+  UndecryptableError,
+  type UndecryptableValue,
+} from './errors.js';
 import { encodeContinue, parseContinue } from './continue.js';
 import { newEtcdClient, type BreakerStateListener } from './etcd-client.js';
 import type {
@@ -29,6 +40,11 @@ export interface EtcdStorageOptions {
   logger?: Logger;
   /** Told each member's breaker state (not with `client`: its owner chose its fault handling). */
   onBreakerState?: BreakerStateListener;
+  /**
+   * Between serialized objects and etcd's bytes (encryption at rest). Every read goes through it:
+   * gets, lists, watch events and the values deletes return. @default values stored as they are
+   */
+  transformer?: ValueTransformer;
 }
 
 /** The outcome of one kube-apiserver-style compaction turn (see compactInTurn). */
@@ -68,6 +84,7 @@ export class EtcdStorage implements Storage {
   /** Always ends in '/', so prefix '/persys' never sees keys of '/persys2'. */
   private readonly root: string;
   private readonly logger?: Logger;
+  private readonly transformer?: ValueTransformer;
   private readonly watches = new Set<EtcdWatch>();
   private readonly creates = new CreateBatcher({
     commitAll: async (batch) => {
@@ -93,12 +110,13 @@ export class EtcdStorage implements Storage {
 opts.client ?? newEtcdClient(opts.endpoints, opts.onBreakerState);
     this.root = `${(opts.prefix ?? '/persys').replace(/\/+$/, '')}/`;
     this.logger = opts.logger;
+    this.transformer = opts.transformer;
   }
 
   /** Concurrent creates share one transaction (CreateBatcher), so they may share a revision. */
   async create(key: string, value: Resource): Promise<StoredObject> {
     const k = this.abs(key);
-    const revision = await this.creates.create(k, fitting(key, k, encode(value)));
+    const revision = await this.creates.create(k, fitting(key, k, this.seal(key, k, encode(value))));
     return stored(key, value, revision);
   }
 
@@ -139,7 +157,7 @@ opts.client ?? newEtcdClient(opts.endpoints, opts.onBreakerState);
       throw err;
     }
     const revision = token?.rev ?? res.header.revision;
-    const items = res.kvs.map((kv) => this.decode(kv));
+    const items = this.decodeAll(res.kvs);
     const remaining = Number(res.count) - items.length;
     const result: ListResult = { items, revision, remaining };
     if (res.more && items.length > 0) result.continue = encodeContinue(revision, items[items.length - 1]!.key);
@@ -150,7 +168,7 @@ opts.client ?? newEtcdClient(opts.endpoints, opts.onBreakerState);
     const k = this.abs(key);
     const res = await this.client.kv.txn({
       compare: this.preconditions(k, expectedRevision),
-      success: [{ request_put: { key: k, value: fitting(key, k, encode(value)) } }],
+      success: [{ request_put: { key: k, value: fitting(key, k, this.seal(key, k, encode(value))) } }],
       failure: [{ request_range: { key: k } }],
     });
     if (!res.succeeded) this.throwFailed(key, res.responses[0]?.response_range.kvs[0], expectedRevision);
@@ -309,12 +327,43 @@ opts.client ?? newEtcdClient(opts.endpoints, opts.onBreakerState);
     }
   }
 
-  /** @internal */
+  /** @internal Throws UndecryptableError for a value the transformer cannot open. */
   decode(kv: IKeyValue, revision = kv.mod_revision): StoredObject {
-    const value = JSON.parse(kv.value.toString('utf8')) as Resource;
+    const key = this.rel(kv.key);
+    let bytes = kv.value;
+    let stale = false;
+    if (this.transformer) {
+      try {
+        ({ plaintext: bytes, stale } = this.transformer.fromStorage(key, kv.value, kv.key));
+      } catch (err) {
+        if (err instanceof DecryptError) throw new UndecryptableError([undecryptable(kv.key, err)]);
+        throw err;
+      }
+    }
+    const value = JSON.parse(bytes.toString('utf8')) as Resource;
     // Freshly parsed, so stamping the revision in place is safe and saves a copy per event.
     (value.metadata ??= {}).resourceVersion = revision;
-    return { key: this.rel(kv.key), value, revision };
+    return this.transformer ? { key, value, revision, stale } : { key, value, revision };
+  }
+
+  /** Every value of a page, or one UndecryptableError naming every value of it that cannot be read. */
+  private decodeAll(kvs: IKeyValue[]): StoredObject[] {
+    const items: StoredObject[] = [];
+    const failed: UndecryptableValue[] = [];
+    for (const kv of kvs) {
+      try {
+        items.push(this.decode(kv));
+      } catch (err) {
+        if (!(err instanceof UndecryptableError)) throw err;
+        failed.push(...err.values);
+      }
+    }
+    if (failed.length) throw new UndecryptableError(failed);
+    return items;
+  }
+
+  private seal(key: string, k: Buffer, bytes: Buffer): Buffer {
+    return this.transformer ? this.transformer.toStorage(key, bytes, k) : bytes;
   }
 
   /** @internal */
@@ -461,6 +510,14 @@ function encode(value: Resource): Buffer {
   if (value.metadata && value.metadata.resourceVersion === undefined) return Buffer.from(JSON.stringify(value));
   const { resourceVersion: _rv, ...metadata } = value.metadata ?? {};
   return Buffer.from(JSON.stringify({ ...value, metadata }));
+}
+
+function undecryptable(etcdKey: Buffer, err: DecryptError): UndecryptableValue {
+  return {
+    etcdKey: etcdKey.toString('utf8'),
+    reason: err.message,
+    missingKey: err instanceof UnknownKeyError ? err.keyName : undefined,
+  };
 }
 
 function fitting(key: string, k: Buffer, bytes: Buffer): Buffer {

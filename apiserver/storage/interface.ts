@@ -7,6 +7,12 @@ export interface StoredObject {
   key: string;
   value: Resource;
   revision: string;
+  /**
+   * Set by reads from the backend: the stored bytes are not what writing `value` now would store
+   * (encrypted under a key that is no longer the first, or not yet encrypted), so a write of the
+   * same value is not a no-op. Undefined when unknown (a copy from the watch cache).
+   */
+  stale?: boolean;
 }
 
 export interface ListOptions {

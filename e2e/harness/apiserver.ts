@@ -31,6 +31,8 @@ export async function startTestApiServer(
     pki?: PkiPaths;
     /** @default a logger that writes nothing */
     logger?: Logger;
+    /** Secrets at rest: the server's --encryption-key-file. */
+    encryptionKeyFile?: string;
   } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
@@ -48,6 +50,7 @@ export async function startTestApiServer(
     caKeyFile: opts.withoutCaKey ? undefined : pki.caKey,
     compactionIntervalMs: opts.compactionIntervalMs ?? 3_600_000,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    encryptionKeyFile: opts.encryptionKeyFile,
     logger: opts.logger ?? silentLogger(),
   });
   const config: ClientConfig = {

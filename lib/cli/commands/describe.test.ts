@@ -80,4 +80,17 @@ describe('persys describe', () => {
     expect(r.out).toContain('Data:\n  password: 7 bytes');
     expect(r.out).not.toContain('aHVudGVyMg');
   });
+
+  it('leaves out the last-applied annotation of a Secret, which repeats its values', async () => {
+    const fake = new FakeClient();
+    const password = Buffer.from('hunter2').toString('base64');
+    await runCli(fake, ['apply', '-f', '-'], {
+      stdin: `apiVersion: persys.dev/v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    team: db\ndata:\n  password: ${password}\n`,
+    });
+    const r = await runCli(fake, ['describe', 'secret', 's']);
+    expect(r.out).toContain('Annotations:  team: db');
+    expect(r.out).toContain('Data:\n  password: 7 bytes');
+    expect(r.out).not.toContain(password);
+    expect(r.out).not.toContain('hunter2');
+  });
 });

@@ -35,7 +35,8 @@ export const diffCommand: Command = {
         }
         const { object: merged } = await client.apply(m.text, { dryRun: true, fieldManager: str(ctx.flags, 'field-manager') });
         const ref = resourceName(merged);
-        const text = unifiedDiff(comparable(live, !live), comparable(merged, !live), {
+        const [from, to] = maskSecretData(live, merged);
+        const text = unifiedDiff(comparable(from, !live), comparable(to, !live), {
           fromLabel: `live/${ref}`,
           toLabel: `merged/${ref}`,
         });
@@ -51,6 +52,31 @@ export const diffCommand: Command = {
     return errored ? 2 : changed ? 1 : 0;
   },
 };
+
+/** What a masked value shows (kubectl diff's words): equal values alike, changed ones as before/after. */
+const MASK = '***';
+
+/**
+ * Copies of a Secret's two versions with every value of data and stringData masked, as kubectl diff
+ * masks them: a value that changed still shows as a change ("*** (before)" → "*** (after)"), one that
+ * did not is "***" on both sides, so a diff never prints a secret. Other kinds come back as they are.
+ */
+export function maskSecretData(from: Resource | undefined, to: Resource | undefined): [Resource | undefined, Resource | undefined] {
+  if ((from ?? to)?.kind !== 'Secret') return [from, to];
+  const a = from && structuredClone(from);
+  const b = to && structuredClone(to);
+  for (const field of ['data', 'stringData']) {
+    const before = a?.[field] as Record<string, unknown> | undefined;
+    const after = b?.[field] as Record<string, unknown> | undefined;
+    for (const key of new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])) {
+      const inBoth = before && after && key in before && key in after;
+      const changed = inBoth && before[key] !== after[key];
+      if (before && key in before) before[key] = changed ? `${MASK} (before)` : MASK;
+      if (after && key in after) after[key] = changed ? `${MASK} (after)` : MASK;
+    }
+  }
+  return [a, b];
+}
 
 /**
  * YAML of `obj` without the fields every write changes (resourceVersion, generation, timestamps,
