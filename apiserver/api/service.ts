@@ -223,7 +223,8 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
       } catch (err) {
         const se = toServiceError(err);
         metrics.requests.inc({ verb: 'watch', kind: call.request.kind, code: codeName(se.code) });
-        call.destroy(Object.assign(new Error(se.details), se));
+        // emit('error') ends the call with this status; destroy() would reach the client as CANCELLED.
+        call.emit('error', Object.assign(new Error(se.details), se));
       }
     },
   };

@@ -30,7 +30,8 @@ export const BUILTIN_CLUSTER_ROLES: Readonly<Record<string, PolicyRule[]>> = {
   'cluster-admin': [{ verbs: ['*'], resources: ['*'] }],
   // Everything within a namespace, Roles and RoleBindings included (escalation checks still apply).
   admin: [
-    { verbs: ['*'], resources: withSubresources(userPlurals.concat(RBAC_PLURALS)) },
+    // The resource verbs, not "*": that would include escalate and bind, which lift the escalation checks.
+    { verbs: WRITE, resources: withSubresources(userPlurals.concat(RBAC_PLURALS)) },
     { verbs: READ, resources: SYSTEM_PLURALS },
   ],
   // Read and write workloads, config and secrets, exec and logs; not Roles or RoleBindings.
