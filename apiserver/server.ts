@@ -3,6 +3,7 @@
 // the join port (Agents.Join over server-only TLS) and the metrics/health port.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Server, ServerCredentials, status as Code } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -13,6 +14,10 @@ import { serveObservability, type ObservabilityServer } from '../lib/observabili
 import { apiServerMetrics, createRegistry } from '../lib/observability/metrics.js';
 import { resourcesService } from './api/service.js';
 import { authzInterceptor } from './api/authz.js';
+import { AccessControl } from './api/access.js';
+import { RbacAuthorizer } from './api/rbac.js';
+import { loadOrCreateSigningKey, ServiceAccountTokens } from './api/sa-tokens.js';
+import { apiPortCredentials, ServingCertificates } from './api/tls.js';
 import { operationsService } from './api/operations.js';
 import { PeerApiServers } from './api/peers.js';
 import { swarmOperationsService } from './api/swarm.js';
@@ -21,7 +26,7 @@ import { joinService } from './agents/join.js';
 import { agentHubMetrics } from './agents/metrics.js';
 import { caCertHash, type CertBundle } from '../lib/pki/index.js';
 import { startGarbageCollector } from './registry/gc.js';
-import { ensureBootstrapNamespaces } from './registry/bootstrap.js';
+import { ensureBootstrapNamespaces, ensureBootstrapRbac } from './registry/bootstrap.js';
 import { ResourceStore } from './registry/store.js';
 import { CachedLister } from './registry/cached-list.js';
 import { kindPrefix, objectKey } from './registry/keys.js';
@@ -54,6 +59,10 @@ export interface ApiServerOptions {
   joinListen?: string;
   /** host:port new nodes are told to dial in join commands. @default the API address (this host's name for a wildcard) */
   advertiseAddress?: string;
+  /** The ES256 key that signs ServiceAccount tokens; created when missing. @default sa.key beside the CA certificate */
+  serviceAccountKeyFile?: string;
+  /** The audience ServiceAccount tokens must name. @default "persys" */
+  apiAudience?: string;
   /** @default 5 minutes, as kube-apiserver */
   compactionIntervalMs?: number;
   /** Idle time after which a watcher that allows bookmarks gets one. @default 60 s */
@@ -144,7 +153,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     throw err;
   }
   await ensureBootstrapNamespaces(store);
+  await ensureBootstrapRbac(store, log);
   await watches.start();
+  const rbac = new RbacAuthorizer((kind) => watches.cache(kind), log.child({ component: 'rbac' }));
+  rbac.start();
+  const access = new AccessControl(rbac);
+  const serviceAccounts = watches.cache('ServiceAccount');
+  const serviceAccountInfo = findKind('ServiceAccount')!;
+  const tokens = await ServiceAccountTokens.create({
+    privateKeyPem: await loadOrCreateSigningKey(opts.serviceAccountKeyFile ?? join(dirname(opts.caCertFile), 'sa.key')),
+    audience: opts.apiAudience,
+    accountUid: (ns, name) => serviceAccounts.get(objectKey(serviceAccountInfo, ns, name))?.metadata.uid,
+  });
   const gc = startGarbageCollector(store, watches, { logger: log });
   // The compactor coordinates API servers through etcd itself (compactInTurn), so it gets the backend.
   const compactor = startCompactor(etcd, {
@@ -175,10 +195,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       authzInterceptor((path, code) => {
         const method = path.slice(path.lastIndexOf('/') + 1);
         metrics.requests.inc({ verb: method.charAt(0).toLowerCase() + method.slice(1), kind: '', code: Code[code] ?? String(code) });
-      }),
+      }, tokens),
     ],
   });
-  server.addService(resourcesServiceWithEncodedWatch, resourcesService({ store, watches, metrics, log }));
+  server.addService(resourcesServiceWithEncodedWatch, resourcesService({ store, watches, metrics, log, access, tokens }));
   server.addService(AgentsService, hub.service());
   server.addService(SwarmOperationsService, swarmOperationsService({ hub, log: log.child({ component: 'swarm-relay' }), metrics, peers }));
   server.addService(
@@ -189,6 +209,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       log,
       metrics,
       caCertHash: caCertHash(caPem),
+      access,
       advertiseAddress: advertise,
       peers,
       joinAddress: () => {
@@ -202,11 +223,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const definitions = protoLoader.loadSync(['persys/v1/api.proto', 'persys/v1/agent.proto'], { includeDirs: [PROTO_DIR] });
   new ReflectionService(definitions).addToServer(server);
 
-  const credentials = ServerCredentials.createSsl(
-    Buffer.from(caPem),
-    [{ private_key: serverKeyPem, cert_chain: Buffer.from(serverCertPem) }],
-    true,
-  );
+  const servingCertificates = new ServingCertificates(Buffer.from(caPem), Buffer.from(serverCertPem), serverKeyPem);
+  const credentials = apiPortCredentials(servingCertificates);
   const bind = (srv: Server, h: string, p: number, creds: ServerCredentials) =>
     new Promise<number>((resolve, reject) =>
       srv.bindAsync(`${h.includes(':') ? `[${h}]` : h}:${p}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
@@ -227,6 +245,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     joinPort = await bind(joinServer, joinHost, joinPortWanted, joinCredentials);
   } catch (err) {
     server.forceShutdown();
+    rbac.stop();
     gc.stop();
     compactor.stop();
     watches.stop();
@@ -257,6 +276,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       hub.stop();
       peers.close();
       joinServer.forceShutdown();
+      rbac.stop();
       gc.stop();
       compactor.stop();
       watches.stop();

@@ -32,7 +32,12 @@ describe('authorize', () => {
     ['/persys.v1.Operations/Top', node, false],
     ['/persys.v1.Resources/List', nodeAlsoAdmin, false],
     ['/persys.v1.Agents/Connect', admin, false],
-    ['/persys.v1.Resources/Get', stranger, false],
+    // Users and ServiceAccounts reach Resources and Operations; RBAC then decides each request.
+    ['/persys.v1.Resources/Get', stranger, true],
+    ['/persys.v1.Operations/Exec', stranger, true],
+    ['/persys.v1.SwarmOperations/Call', stranger, false],
+    ['/persys.v1.Agents/Connect', stranger, false],
+    ['/persys.v1.Resources/Get', { user: 'system:serviceaccount:shop:ci', groups: ['system:serviceaccounts', 'system:serviceaccounts:shop'] }, true],
     ['/persys.v1.Agents/Connect', { user: 'n1', groups: ['system:nodes'] }, false],
   ])('%s as %j → allowed=%s', (path, id, allowed) => {
     expect(authorize(path, id).allowed).toBe(allowed);

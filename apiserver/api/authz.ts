@@ -1,5 +1,7 @@
-// Who may call what on the mTLS port: identities come from the client certificate (CN = user, O =
-// groups); admins use everything, controllers the Resources API, node certificates only their stream.
+// Who may call which service on the API port. Identities come from the client certificate (CN = user,
+// O = groups) or from a ServiceAccount bearer token. Node certificates may use only their stream,
+// controllers the Resources API; every other identity reaches Resources and Operations, where RBAC
+// decides per verb, kind and namespace (access.ts).
 import { TLSSocket } from 'node:tls';
 import {
   ResponderBuilder,
@@ -8,7 +10,10 @@ import {
   status as Code,
   type ServerInterceptor,
 } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import { identityFromPeerCertificate, type Identity } from '../../lib/pki/index.js';
+import { TokenError, type ServiceAccountTokens } from './sa-tokens.js';
+import { ApiStatusError } from './status.js';
 
 export const ADMIN_GROUP = 'system:masters';
 export const CONTROLLERS_GROUP = 'system:controllers';
@@ -25,6 +30,9 @@ const SERVICES_BY_GROUP: Record<string, readonly string[]> = {
   [CONTROLLERS_GROUP]: ['persys.v1.Resources', 'persys.v1.SwarmOperations', 'grpc.health.v1.Health'],
   [APISERVERS_GROUP]: ['persys.v1.SwarmOperations', '/persys.v1.Operations/Logs', '/persys.v1.Operations/Exec', '/persys.v1.Operations/ExecStream'],
 };
+/** What any other authenticated identity may call; RBAC then decides each request (access.ts). */
+const SERVICES_FOR_USERS: readonly string[] = ['persys.v1.Resources', 'persys.v1.Operations', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
+const SYSTEM_GROUPS = new Set([ADMIN_GROUP, CONTROLLERS_GROUP, APISERVERS_GROUP, NODES_GROUP]);
 
 export type Decision = { allowed: true } | { allowed: false; code: Code; message: string };
 
@@ -52,6 +60,7 @@ export function authorize(path: string, id: Identity | undefined): Decision {
   }
   const service = path.split('/')[1] ?? '';
   if (id.groups.some((g) => SERVICES_BY_GROUP[g]?.includes(service) || SERVICES_BY_GROUP[g]?.includes(path))) return { allowed: true };
+  if (!id.groups.some((g) => SYSTEM_GROUPS.has(g)) && SERVICES_FOR_USERS.includes(service)) return { allowed: true };
   const groups = id.groups.length ? id.groups.join(', ') : 'none';
   return { allowed: false, code: Code.PERMISSION_DENIED, message: `user "${id.user}" (groups: ${groups}) may not call ${path}` };
 }
@@ -87,20 +96,95 @@ export function callerIdentity(call: { getAuthContext(): { sslPeerCertificate?: 
   return id;
 }
 
+/** Identities proven by a bearer token, keyed by the call's metadata (what the handler sees too). */
+const tokenIdentities = new WeakMap<Metadata, Identity>();
+
+/** The identity a bearer token in `metadata` proved to the interceptor, if any. */
+export function tokenIdentityOf(metadata: Metadata | undefined): Identity | undefined {
+  return metadata ? tokenIdentities.get(metadata) : undefined;
+}
+
+/** The caller's identity, from its certificate or its bearer token; the interceptor refused calls without. */
+export function identityOf(call: { getAuthContext(): { sslPeerCertificate?: unknown } | undefined; metadata?: Metadata }): Identity {
+  const id = callerIdentity(call) ?? tokenIdentityOf(call.metadata);
+  // The authz interceptor already refuses such calls; this is defence in depth.
+  if (!id) throw new ApiStatusError(Code.UNAUTHENTICATED, missingCredentials(call));
+  return id;
+}
+
+/** The token of an "authorization: Bearer …" header, '' when there is none. */
+function bearerOf(metadata: Metadata): string {
+  const value = metadata.get('authorization')[0];
+  if (typeof value !== 'string') return '';
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return m ? m[1]! : '';
+}
+
+/** Why a call without a usable certificate or token is refused: what the peer sent and what failed. */
+export function missingCredentials(call: unknown): string {
+  const socket = tlsSocketOf(call);
+  const cert = socket?.getPeerCertificate();
+  if (socket && cert && cert.raw && !socket.authorized) {
+    const reason = String(socket.authorizationError ?? 'unknown');
+    const why = /EXPIRED/.test(reason)
+      ? `it expired at ${cert.valid_to}`
+      : /NOT_YET_VALID/.test(reason)
+        ? `it is not valid until ${cert.valid_from}`
+        : /SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY|SIGNATURE_FAILURE/.test(reason)
+          ? "it is not signed by this cluster's CA"
+          : reason;
+    return `client certificate (subject CN=${cert.subject?.CN ?? '?'}) rejected: ${why} (${reason})`;
+  }
+  if (socket && cert?.raw) return 'client certificate rejected: it names no single user (CN)';
+  return 'no credentials: present a client certificate signed by the cluster CA, or a bearer token ("authorization: Bearer …")';
+}
+
 /**
- * A server interceptor that authorizes every call before its handler runs (handlers start on the
- * client's metadata, so holding it back keeps them from ever seeing a refused call).
+ * A server interceptor that authenticates and authorizes every call before its handler runs (handlers
+ * start on the client's metadata, so holding it back keeps them from ever seeing a refused call).
+ * A valid client certificate wins; without one, a bearer token is checked against `tokens`.
  */
-export function authzInterceptor(onDenied?: (path: string, code: Code) => void): ServerInterceptor {
+export function authzInterceptor(onDenied?: (path: string, code: Code) => void, tokens?: ServiceAccountTokens): ServerInterceptor {
   return (method, call) => {
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
-        const decision = authorize(method.path, callerIdentity(call));
-        if (decision.allowed) return next(metadata);
-        onDenied?.(method.path, decision.code);
-        call.sendStatus({ code: decision.code, details: decision.message });
+        const deny = (code: Code, message: string) => {
+          onDenied?.(method.path, code);
+          call.sendStatus({ code, details: message });
+        };
+        const decide = (id: Identity) => {
+          const decision = authorize(method.path, id);
+          if (decision.allowed) return next(metadata);
+          deny(decision.code, decision.message);
+        };
+        const cert = callerIdentity(call);
+        if (cert) return decide(cert);
+        const token = bearerOf(metadata);
+        if (!token || !tokens) return deny(Code.UNAUTHENTICATED, token ? 'bearer tokens are not accepted: this API server has no service-account key' : missingCredentials(call));
+        const known = knownToken(tokens, token);
+        if (known instanceof Error) return deny(Code.UNAUTHENTICATED, known.message);
+        if (known) {
+          tokenIdentities.set(metadata, known);
+          return decide(known);
+        }
+        tokens.authenticate(token).then(
+          (id) => {
+            tokenIdentities.set(metadata, id);
+            decide(id);
+          },
+          (err: Error) => deny(Code.UNAUTHENTICATED, err instanceof TokenError ? err.message : `bearer token could not be checked: ${err.message}`),
+        );
       })
       .build();
     return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
   };
+}
+
+/** A token verified before (re-checked without a signature verification), an error, or undefined if new. */
+function knownToken(tokens: ServiceAccountTokens, token: string): Identity | Error | undefined {
+  try {
+    return tokens.known(token);
+  } catch (err) {
+    return err as Error;
+  }
 }

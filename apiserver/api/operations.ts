@@ -29,7 +29,9 @@ import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
 import type { AgentHub } from '../agents/hub.js';
 import { createJoinToken } from '../agents/tokens.js';
 import type { ResourceStore } from '../registry/store.js';
-import { callerIdentity } from './authz.js';
+import { callerIdentity, identityOf } from './authz.js';
+import { accessAttributes, type AccessControl } from './access.js';
+import { SYSTEM_NAMESPACE } from '../registry/bootstrap.js';
 import { RELAYED_HEADER, type PeerApiServers } from './peers.js';
 import { ApiStatusError, codeName, toServiceError } from './status.js';
 
@@ -46,6 +48,8 @@ export interface OperationsDeps {
   joinAddress(): string | undefined;
   /** The other API servers, for nodes whose stream one of them holds. */
   peers?: PeerApiServers;
+  /** RBAC: logs is get on containers/logs, exec create on containers/exec, top list, join tokens create on secrets. */
+  access?: AccessControl;
 }
 
 /** A caller that reads slower than the node answers is cut off beyond this much buffered output. */
@@ -101,6 +105,7 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
     if (kind !== 'Container' && kind !== 'ComposeStack') {
       throw new ApiStatusError(Code.INVALID_ARGUMENT, `kind: ${verb} supports Container and ComposeStack, got ${JSON.stringify(req.kind)}`);
     }
+    deps.access?.check(identityOf(call), accessAttributes(verb === 'logs' ? 'get' : 'create', kind, req.namespace, req.name, verb));
     if (!req.name) throw new ApiStatusError(Code.INVALID_ARGUMENT, 'name: required');
     if (verb === 'exec' && (req as ExecRequest).stdin && !input) {
       throw new ApiStatusError(Code.INVALID_ARGUMENT, 'stdin: Exec has no standard input; use ExecStream');
@@ -276,6 +281,8 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
     execStream,
     top: (call: ServerUnaryCall<TopRequest, TopResponse>, callback: sendUnaryData<TopResponse>) => {
       try {
+        const what = call.request.what === 'nodes' ? 'Node' : 'Container';
+        deps.access?.check(identityOf(call), accessAttributes('list', what, call.request.namespace));
         const res = hub.top(call.request.what, call.request.namespace);
         count('top');
         callback(null, res);
@@ -286,7 +293,9 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
     },
     createJoinToken: (call: ServerUnaryCall<CreateJoinTokenRequest, CreateJoinTokenResponse>, callback: sendUnaryData<CreateJoinTokenResponse>) => {
       const user = callerIdentity(call)?.user;
-      createJoinToken(store, { ttlSeconds: call.request.ttlSeconds, description: call.request.description, identity: user })
+      Promise.resolve()
+        .then(() => deps.access?.check(identityOf(call), accessAttributes('create', 'Secret', SYSTEM_NAMESPACE)))
+        .then(() => createJoinToken(store, { ttlSeconds: call.request.ttlSeconds, description: call.request.description, identity: user }))
         .then(({ token, expiresAt }) => {
           const join = deps.joinAddress();
           const joinCommand = [

@@ -23,7 +23,11 @@ import type {
   WatchRequest,
 } from '../../lib/gen/persys/v1/api.js';
 import type { Identity } from '../../lib/pki/index.js';
-import { callerIdentity } from './authz.js';
+import { identityOf } from './authz.js';
+import { accessAttributes, AccessControl } from './access.js';
+import type { ServiceAccountTokens } from './sa-tokens.js';
+import type { AccessReviewRequest, AccessReviewResponse, ServiceAccountTokenRequest, ServiceAccountTokenResponse } from '../../lib/gen/persys/v1/rbac.js';
+import type { AccessAttributes } from '../../lib/rbac/rules.js';
 import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import { ApiStatusError, codeName, invalid, toServiceError } from './status.js';
@@ -32,6 +36,9 @@ import { localVersionInfo } from '../../lib/version-info.js';
 
 export interface ServiceDeps {
   store: ResourceStore;
+  access: AccessControl;
+  /** Issues ServiceAccount tokens; without it CreateServiceAccountToken answers UNAVAILABLE. */
+  tokens?: ServiceAccountTokens;
   watches: WatchHub;
   metrics: ApiServerMetrics;
   log: Logger;
@@ -39,11 +46,22 @@ export interface ServiceDeps {
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-function identityOf(call: AnyCall): Identity {
-  const id = callerIdentity(call);
-  // The TLS layer and the authz interceptor already refuse such peers; this is defence in depth.
-  if (!id) throw new ApiStatusError(Code.UNAUTHENTICATED, 'a client certificate signed by the cluster CA is required');
-  return id;
+
+function metadataOfWire(wire: WireObject | undefined): { namespace?: string; name?: string } | undefined {
+  return (wire?.object?.value as { metadata?: { namespace?: string; name?: string } } | undefined)?.metadata;
+}
+
+/** The attributes `persys auth can-i` asks about; "*" as the resource means every resource. */
+function reviewAttributes(r: AccessReviewRequest): AccessAttributes {
+  if (!r.verb) throw invalid('verb: required (get, list, watch, create, update, patch, delete, …)');
+  if (!r.resource) throw invalid('resource: required (a kind such as containers, or "*")');
+  if (r.resource === '*' || r.resource === 'users' || r.resource === 'groups') {
+    return { verb: r.verb, resource: r.resource, subresource: r.subresource || undefined, namespace: r.namespace, name: r.name || undefined };
+  }
+  const attrs = accessAttributes(r.verb, r.resource, r.namespace, r.name, r.subresource || undefined);
+  if (!attrs) throw invalid(`resource: unknown kind ${JSON.stringify(r.resource)}`);
+  // can-i without a namespace asks about the default one for single objects, as kubectl does.
+  return attrs;
 }
 
 function objectOf(wire: WireObject | undefined): Resource {
@@ -53,15 +71,24 @@ function objectOf(wire: WireObject | undefined): Resource {
 }
 
 export function resourcesService(deps: ServiceDeps): UntypedServiceImplementation {
-  const { store, metrics, log } = deps;
+  const { store, metrics, log, access } = deps;
+  const who = (id: Identity) => id.user;
+  const writeOptions = (id: Identity, dryRun: boolean) => ({ dryRun, identity: who(id), authorize: access.writeHook(id) });
 
-  function unary<Req, Res>(verb: string, kindOf: (req: Req) => string, fn: (req: Req, id: Identity) => Promise<Res>) {
+  function unary<Req, Res>(
+    verb: string,
+    kindOf: (req: Req) => string,
+    fn: (req: Req, id: Identity) => Promise<Res>,
+    attributesOf?: (req: Req) => AccessAttributes | undefined,
+  ) {
     return async (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const started = process.hrtime.bigint();
       let kind = '';
       try {
         kind = kindOf(call.request);
-        const res = await fn(call.request, identityOf(call as AnyCall));
+        const id = identityOf(call as AnyCall);
+        if (attributesOf) access.check(id, attributesOf(call.request));
+        const res = await fn(call.request, id);
         metrics.requests.inc({ verb, kind, code: 'OK' });
         callback(null, res);
       } catch (err) {
@@ -75,13 +102,17 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
     };
   }
 
-  const who = (id: Identity) => id.user;
 
   return {
     create: unary('create', (r: CreateRequest) => kindOfWire(r.object), async (r: CreateRequest, id) =>
-      toWire(await store.create(objectOf(r.object), { dryRun: r.dryRun, identity: who(id) })),
+      toWire(await store.create(objectOf(r.object), writeOptions(id, r.dryRun))),
     ),
-    get: unary('get', (r: GetRequest) => r.kind, async (r: GetRequest) => toWire(await store.get(r.kind, r.namespace, r.name))),
+    get: unary(
+      'get',
+      (r: GetRequest) => r.kind,
+      async (r: GetRequest) => toWire(await store.get(r.kind, r.namespace, r.name)),
+      (r) => accessAttributes('get', r.kind, r.namespace, r.name),
+    ),
     list: unary('list', (r: ListRequest) => r.kind, async (r: ListRequest): Promise<ListResponse> => {
       const page = await store.list(r.kind, {
         namespace: r.namespace,
@@ -98,12 +129,18 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
       };
       if (!r.limit) checkListSize(res, r.kind);
       return res;
-    }),
+    }, (r) => accessAttributes('list', r.kind, r.namespace)),
     update: unary('update', (r: UpdateRequest) => kindOfWire(r.object), async (r: UpdateRequest, id) =>
-      toWire(await store.update(objectOf(r.object), { dryRun: r.dryRun, identity: who(id) })),
+      toWire(await store.update(objectOf(r.object), writeOptions(id, r.dryRun))),
     ),
-    updateStatus: unary('updateStatus', (r: UpdateRequest) => kindOfWire(r.object), async (r: UpdateRequest, id) =>
-      toWire(await store.updateStatus(objectOf(r.object), { dryRun: r.dryRun, identity: who(id) })),
+    updateStatus: unary(
+      'updateStatus',
+      (r: UpdateRequest) => kindOfWire(r.object),
+      async (r: UpdateRequest, id) => toWire(await store.updateStatus(objectOf(r.object), { dryRun: r.dryRun, identity: who(id) })),
+      (r) => {
+        const meta = metadataOfWire(r.object);
+        return accessAttributes('update', kindOfWire(r.object), meta?.namespace, meta?.name, 'status');
+      },
     ),
     bind: unary('bind', () => 'Container', async (r: BindRequest, id) =>
       toWire(
@@ -114,6 +151,7 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
           identity: who(id),
         }),
       ),
+      (r) => accessAttributes('create', 'Container', r.namespace, r.name, 'binding'),
     ),
     delete: unary('delete', (r: DeleteRequest) => r.kind, async (r: DeleteRequest, id) =>
       toWire(
@@ -125,6 +163,7 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
           identity: who(id),
         }),
       ),
+      (r) => accessAttributes('delete', r.kind, r.namespace, r.name),
     ),
     apply: unary(
       'apply',
@@ -132,7 +171,7 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
       async (r: ApplyRequest, id): Promise<ApplyResponse> => {
         if (!r.source) throw invalid('manifest or object: one is required');
         const src = r.source.$case === 'manifest' ? r.source.value : objectOf(r.source.value);
-        const { object, result } = await store.apply(src, { dryRun: r.dryRun, identity: who(id) });
+        const { object, result } = await store.apply(src, writeOptions(id, r.dryRun));
         return { object: toWire(object), result };
       },
     ),
@@ -148,14 +187,44 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
       })),
     })),
     version: unary('version', () => '', async (): Promise<VersionInfo> => localVersionInfo()),
+    checkAccess: unary('checkAccess', () => '', async (r: AccessReviewRequest, id): Promise<AccessReviewResponse> => {
+      let subject = id;
+      if (r.user || r.groups.length) {
+        if (r.user) access.check(id, { verb: 'impersonate', resource: 'users', namespace: '', name: r.user });
+        for (const g of r.groups) access.check(id, { verb: 'impersonate', resource: 'groups', namespace: '', name: g });
+        subject = { user: r.user || id.user, groups: r.groups };
+      }
+      const attrs = reviewAttributes(r);
+      const decision = access.rbac.authorize(subject, attrs);
+      return { allowed: decision.allowed, reason: decision.reason, user: subject.user };
+    }),
+    createServiceAccountToken: unary(
+      'createServiceAccountToken',
+      () => 'ServiceAccount',
+      async (r: ServiceAccountTokenRequest): Promise<ServiceAccountTokenResponse> => {
+        if (!deps.tokens) throw new ApiStatusError(Code.UNAVAILABLE, 'this API server has no service-account signing key (--service-account-key-file)');
+        const ttl = r.ttlSeconds || 3600;
+        if (ttl < 60 || ttl > 86_400) throw invalid(`ttlSeconds: must be between 60 (1m) and 86400 (24h), got ${ttl}`);
+        const account = await store.get('ServiceAccount', r.namespace, r.name);
+        const { token, expiresAt } = await deps.tokens.issue(
+          { namespace: account.metadata.namespace!, name: account.metadata.name!, uid: account.metadata.uid! },
+          ttl,
+          r.audiences.length ? r.audiences : undefined,
+        );
+        return { token, expiresAt: expiresAt.toISOString() };
+      },
+      (r) => accessAttributes('create', 'ServiceAccount', r.namespace, r.name, 'token'),
+    ),
     watch: (call: ServerWritableStream<WatchRequest, WatchEvent>) => {
       try {
-        identityOf(call as AnyCall);
+        const id = identityOf(call as AnyCall);
+        access.check(id, accessAttributes('watch', call.request.kind, call.request.namespace));
         deps.watches.serve(call);
       } catch (err) {
         const se = toServiceError(err);
         metrics.requests.inc({ verb: 'watch', kind: call.request.kind, code: codeName(se.code) });
-        call.destroy(Object.assign(new Error(se.details), se));
+        // emit('error') ends the call with this status; destroy() would reach the client as CANCELLED.
+        call.emit('error', Object.assign(new Error(se.details), se));
       }
     },
   };

@@ -22,6 +22,15 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Who asks (the client certificate's subject); logged on every write. */
   identity?: string;
+  /**
+   * Access control, called with the admitted object before anything is written; throws to refuse.
+   * Apply asks for "patch" where it updates, as Kubernetes' server-side apply.
+   */
+  authorize?: (verb: 'create' | 'update' | 'patch', obj: Resource) => void;
+}
+
+interface UpdateOptions extends WriteOptions {
+  updateVerb?: 'update' | 'patch';
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -114,6 +123,7 @@ export class ResourceStore {
 
   async create(raw: unknown, opts: WriteOptions = {}): Promise<Resource> {
     const obj = admit(raw);
+    opts.authorize?.('create', obj);
     const info = resolveKind(obj.kind);
     const ns = obj.metadata.namespace ?? '';
     if (info.namespaced) await this.requireActiveNamespace(ns);
@@ -135,8 +145,9 @@ export class ResourceStore {
     }
   }
 
-  async update(raw: unknown, opts: WriteOptions = {}): Promise<Resource> {
+  async update(raw: unknown, opts: UpdateOptions = {}): Promise<Resource> {
     const probe = admit(raw);
+    opts.authorize?.(opts.updateVerb ?? 'update', probe);
     const info = resolveKind(probe.kind);
     const precondition = probe.metadata.resourceVersion;
     for (let attempt = 0; ; attempt++) {
@@ -300,7 +311,7 @@ export class ResourceStore {
       const merged = mergeApplied(base, previous, applied) as Resource;
       merged.metadata.resourceVersion = cur.revision;
       try {
-        const object = await this.update(merged, opts);
+        const object = await this.update(merged, { ...opts, updateVerb: 'patch' });
         return { object, result: object.metadata.resourceVersion === cur.revision ? 'unchanged' : 'configured' };
       } catch (err) {
         if (isStatus(err, Code.ABORTED) && attempt < MAX_RETRIES) continue;

@@ -13,6 +13,7 @@ import { FieldErrors, ValidationError, type FieldError } from './errors.js';
 import { isWithin } from './field-path.js';
 import { validateObjectMeta } from './metadata.js';
 import { conformToMessage, messageTypeOf } from './schema.js';
+import { validateRole, validateRoleBinding, validateServiceAccount } from './rbac.js';
 import { validateSecret } from './secret.js';
 import { validateSwarmService } from './swarmservice.js';
 
@@ -41,6 +42,11 @@ const VALIDATORS: Record<string, KindValidator> = {
   Event: validateEvent,
   Lease: validateLease,
   ControllerRevision: validateControllerRevision,
+  ServiceAccount: validateServiceAccount,
+  Role: validateRole,
+  ClusterRole: validateRole,
+  RoleBinding: validateRoleBinding,
+  ClusterRoleBinding: validateRoleBinding,
 };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

@@ -1,6 +1,7 @@
 // The table of persys.dev/v1 kinds: names, scope and how each maps to the proto `Object` oneof.
 // Server, CLI and controllers all resolve kinds through this one table.
 import { ConfigMap, Event, Lease, Namespace, Node, Secret } from '../gen/persys/v1/cluster.js';
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding, ServiceAccount } from '../gen/persys/v1/rbac.js';
 import { ComposeStack, Container, ContainerSet, ControllerRevision, CronJob, SwarmService } from '../gen/persys/v1/workloads.js';
 
 export const API_VERSION = 'persys.dev/v1';
@@ -55,6 +56,11 @@ export const KINDS: readonly KindInfo[] = [
   kind('Event', 'events', ['ev'], true, false, Event),
   kind('Lease', 'leases', [], true, false, Lease),
   kind('ControllerRevision', 'controllerrevisions', [], true, false, ControllerRevision),
+  kind('ServiceAccount', 'serviceaccounts', ['sa'], true, false, ServiceAccount),
+  kind('Role', 'roles', [], true, false, Role),
+  kind('ClusterRole', 'clusterroles', [], false, false, ClusterRole),
+  kind('RoleBinding', 'rolebindings', [], true, false, RoleBinding),
+  kind('ClusterRoleBinding', 'clusterrolebindings', [], false, false, ClusterRoleBinding),
 ];
 
 const byAnyName = new Map<string, KindInfo>();

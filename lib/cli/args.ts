@@ -18,6 +18,12 @@ export const GLOBAL_FLAGS: FlagSpecs = {
   'ca-cert': { type: 'string', env: 'PERSYS_CA_CERT', valueName: 'FILE', description: 'CA certificate that signed the server certificate' },
   'client-cert': { type: 'string', env: 'PERSYS_CLIENT_CERT', valueName: 'FILE', description: 'client certificate (mTLS)' },
   'client-key': { type: 'string', env: 'PERSYS_CLIENT_KEY', valueName: 'FILE', description: 'client private key (mTLS)' },
+  token: {
+    type: 'string',
+    env: 'PERSYS_TOKEN',
+    valueName: 'TOKEN',
+    description: 'bearer token (persys token create --service-account), used instead of a client certificate',
+  },
   namespace: { type: 'string', short: 'n', env: 'PERSYS_NAMESPACE', valueName: 'NS', default: 'default', description: 'namespace for namespaced kinds' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
@@ -110,6 +116,7 @@ export function parseCommandLine(
       caCert: g('ca-cert'),
       clientCert: g('client-cert'),
       clientKey: g('client-key'),
+      token: g('token'),
       namespace: g('namespace'),
     },
     help: values.help === true,

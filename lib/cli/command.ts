@@ -24,7 +24,7 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
 /** The API surface the CLI uses; an ApiClient, or a fake in unit tests. */
 export type CliClient = Pick<
   ApiClient,
-  'create' | 'get' | 'list' | 'update' | 'delete' | 'apply' | 'watch' | 'listKinds' | 'version' | 'close'
+  'create' | 'get' | 'list' | 'update' | 'delete' | 'apply' | 'watch' | 'listKinds' | 'version' | 'checkAccess' | 'createServiceAccountToken' | 'close'
 >;
 
 /** Options every command accepts (connection and namespace); -n is undefined when not given. */

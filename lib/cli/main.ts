@@ -45,7 +45,7 @@ function connect(ApiClient: typeof import('../client/client.js').ApiClient, conf
     return new ApiClient(config);
   } catch (err) {
     throw new Error(
-      `cannot load client credentials (ca ${config.caCert}, cert ${config.clientCert}, key ${config.clientKey}): ${(err as Error).message}`,
+      `cannot load client credentials (ca ${config.caCert}, ${config.token ? 'a bearer token' : `cert ${config.clientCert}, key ${config.clientKey}`}): ${(err as Error).message}`,
       { cause: err },
     );
   }
@@ -83,6 +83,7 @@ async function runCommand(entry: CommandEntry, args: string[], io: Io, deps: Mai
           caCert: g.caCert,
           clientCert: g.clientCert,
           clientKey: g.clientKey,
+          token: g.token,
           namespace: g.namespace,
         })),
       namespace: () => g.namespace ?? ctx.config().namespace,

@@ -1,7 +1,8 @@
 // A promise-based client for the Resources service over mTLS, speaking plain `Resource` objects.
 // The CLI, controllers and node agents all talk to the API server through it.
-import { readFileSync } from 'node:fs';
-import { credentials, Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import type { AccessReviewRequest, AccessReviewResponse, ServiceAccountTokenResponse } from '../gen/persys/v1/rbac.js';
+import { channelCredentials } from './credentials.js';
+import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import {
   ResourcesClient,
   type APIResource,
@@ -67,11 +68,7 @@ export class ApiClient {
   readonly raw: ResourcesClient;
 
   constructor(readonly config: ClientConfig, options: { deadlineMs?: number } = {}) {
-    const creds = credentials.createSsl(
-      readFileSync(config.caCert),
-      readFileSync(config.clientKey),
-      readFileSync(config.clientCert),
-    );
+    const creds = channelCredentials(config);
     this.raw = new ResourcesClient(config.server, creds, {
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
@@ -181,6 +178,16 @@ export class ApiClient {
   /** The server's version (persys release, Node.js, platform, API version). */
   async version(): Promise<VersionInfo> {
     return this.call(this.raw.version, {});
+  }
+
+  /** Whether the caller (or, given impersonation rights, `user`/`groups`) may do something: `auth can-i`. */
+  async checkAccess(req: Partial<AccessReviewRequest> & { verb: string; resource: string }): Promise<AccessReviewResponse> {
+    return this.call(this.raw.checkAccess, { subresource: '', namespace: '', name: '', user: '', groups: [], ...req });
+  }
+
+  /** A bearer token for the ServiceAccount namespace/name. */
+  async createServiceAccountToken(namespace: string, name: string, opts: { ttlSeconds?: number; audiences?: string[] } = {}): Promise<ServiceAccountTokenResponse> {
+    return this.call(this.raw.createServiceAccountToken, { namespace, name, ttlSeconds: opts.ttlSeconds ?? 0, audiences: opts.audiences ?? [] });
   }
 
   /**

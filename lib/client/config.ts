@@ -25,6 +25,8 @@ export interface ClientConfig {
   caCert: string;
   clientCert: string;
   clientKey: string;
+  /** A bearer token (a ServiceAccount's), sent instead of a client certificate when set. */
+  token?: string;
   /** Default namespace for namespaced kinds. */
   namespace: string;
 }
@@ -50,6 +52,7 @@ export interface ConfigOverrides {
   caCert?: string;
   clientCert?: string;
   clientKey?: string;
+  token?: string;
   namespace?: string;
 }
 
@@ -77,10 +80,12 @@ export function loadClientConfig(overrides: ConfigOverrides = {}): ClientConfig 
     clientKey: overrides.clientKey ?? env.PERSYS_CLIENT_KEY ?? fromFile.clientKey ?? '',
     namespace: overrides.namespace ?? env.PERSYS_NAMESPACE ?? fromFile.namespace ?? 'default',
   };
-  if (!cfg.caCert || !cfg.clientCert || !cfg.clientKey) {
+  const token = overrides.token ?? env.PERSYS_TOKEN ?? fromFile.token;
+  if (token) cfg.token = token;
+  if (!cfg.caCert || (!cfg.token && (!cfg.clientCert || !cfg.clientKey))) {
     throw new ConfigError(
       'no credentials: run `persys up` (or `persys pki init`) to write a config file, or pass --config, ' +
-        'or set PERSYS_CA_CERT, PERSYS_CLIENT_CERT and PERSYS_CLIENT_KEY',
+        'or set PERSYS_CA_CERT with PERSYS_CLIENT_CERT and PERSYS_CLIENT_KEY (or PERSYS_TOKEN)',
     );
   }
   return cfg;

@@ -9,7 +9,7 @@
 // named "default"; the first write through `persys config` turns it into that named context.
 
 /** The settings one context may hold; absent ones fall back to flags, PERSYS_* and defaults. */
-export const CONTEXT_SETTINGS = ['server', 'caCert', 'clientCert', 'clientKey', 'namespace'] as const;
+export const CONTEXT_SETTINGS = ['server', 'caCert', 'clientCert', 'clientKey', 'token', 'namespace'] as const;
 export type ContextSetting = (typeof CONTEXT_SETTINGS)[number];
 
 export type ContextSettings = Partial<Record<ContextSetting, string>>;

@@ -1,7 +1,7 @@
 // A client for the Operations service over mTLS: logs and exec streamed from a node's agent through
 // the API server, top, and join tokens. Errors are ApiErrors, as with ApiClient.
-import { readFileSync } from 'node:fs';
-import { credentials, Metadata, status as Status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials } from './credentials.js';
+import { Metadata, status as Status, type ClientDuplexStream, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import {
   OperationsClient as RawOperationsClient,
   type CreateJoinTokenResponse,
@@ -70,7 +70,7 @@ export class OperationsClient {
   private readonly deadlineMs: number;
 
   constructor(readonly config: ClientConfig, options: { deadlineMs?: number } = {}) {
-    const creds = credentials.createSsl(readFileSync(config.caCert), readFileSync(config.clientKey), readFileSync(config.clientCert));
+    const creds = channelCredentials(config);
     this.raw = new RawOperationsClient(config.server, creds, { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
     this.deadlineMs = options.deadlineMs ?? 30_000;
   }

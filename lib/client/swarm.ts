@@ -1,7 +1,7 @@
 // A client for the SwarmOperations service over mTLS: one swarm operation on one node's engine,
 // carried out by that node's agent. Errors are ApiErrors, as with ApiClient.
-import { readFileSync } from 'node:fs';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { channelCredentials } from './credentials.js';
+import { Metadata } from '@grpc/grpc-js';
 import { SwarmOperationsClient as RawSwarmClient, type SwarmRequest, type SwarmResponse } from '../gen/persys/v1/agent.js';
 import { ApiError } from './errors.js';
 import type { ClientConfig } from './config.js';
@@ -13,7 +13,7 @@ export class SwarmClient {
   private readonly deadlineMs: number;
 
   constructor(config: ClientConfig, options: { deadlineMs?: number } = {}) {
-    const creds = credentials.createSsl(readFileSync(config.caCert), readFileSync(config.clientKey), readFileSync(config.clientCert));
+    const creds = channelCredentials(config);
     this.raw = new RawSwarmClient(config.server, creds, { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
     // A join waits for the swarm's raft to take the node in.
     this.deadlineMs = options.deadlineMs ?? 100_000;

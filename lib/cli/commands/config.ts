@@ -31,7 +31,7 @@ export const configCommand: Command = {
     'persys config get-contexts [NAME] [-o name]',
     'persys config current-context',
     'persys config use-context NAME',
-    'persys config set-context NAME|--current [--server HOST:PORT] [--ca-cert FILE] [--client-cert FILE] [--client-key FILE] [-n NS]',
+    'persys config set-context NAME|--current [--server HOST:PORT] [--ca-cert FILE] [--client-cert FILE] [--client-key FILE] [--token TOKEN] [-n NS]',
     'persys config delete-context NAME',
     'persys config view [-o yaml|json] [--minify]',
   ].join('\n'),
@@ -143,6 +143,7 @@ function setContextVerb(ctx: CommandContext, args: string[]): number {
   if (g.caCert) settings.caCert = resolve(g.caCert);
   if (g.clientCert) settings.clientCert = resolve(g.clientCert);
   if (g.clientKey) settings.clientKey = resolve(g.clientKey);
+  if (g.token) settings.token = g.token;
   if (g.namespace) settings.namespace = g.namespace;
   const file = configFileForWrite(g.config);
   const content = readConfigFile(file);

@@ -1,5 +1,6 @@
 // An in-memory stand-in for ApiClient, for unit tests of CLI commands that need no server.
 // It keeps objects in a map and imitates the server's apply results, NotFound errors and watch.
+import type { AccessReviewResponse, ServiceAccountTokenResponse } from '../../gen/persys/v1/rbac.js';
 import { status as Status } from '@grpc/grpc-js';
 import YAML from 'yaml';
 import { API_VERSION, findKind, KINDS } from '../../api/kinds.js';
@@ -144,6 +145,18 @@ export class FakeClient implements CliClient {
 
   async version(): Promise<VersionInfo> {
     return { version: '9.9.9', nodeVersion: 'v20.0.0', platform: 'linux/x64', apiVersion: API_VERSION };
+  }
+
+  /** Access answers by "verb resource namespace", set by a test; anything else is refused. */
+  readonly access = new Map<string, boolean>();
+
+  async checkAccess(req: { verb: string; resource: string; namespace?: string; user?: string }): Promise<AccessReviewResponse> {
+    const allowed = this.access.get(`${req.verb} ${req.resource} ${req.namespace ?? ''}`) ?? false;
+    return { allowed, reason: allowed ? 'set by the test' : 'not set by the test', user: req.user || 'tester' };
+  }
+
+  async createServiceAccountToken(namespace: string, name: string): Promise<ServiceAccountTokenResponse> {
+    return { token: `token-for-${namespace}-${name}`, expiresAt: '2030-01-01T00:00:00Z' };
   }
 
   async listKinds(): Promise<APIResource[]> {

@@ -21,6 +21,17 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { ConfigMap, Event, Lease, Namespace, Node, Secret } from "./cluster.js";
+import {
+  AccessReviewRequest,
+  AccessReviewResponse,
+  ClusterRole,
+  ClusterRoleBinding,
+  Role,
+  RoleBinding,
+  ServiceAccount,
+  ServiceAccountTokenRequest,
+  ServiceAccountTokenResponse,
+} from "./rbac.js";
 import { ComposeStack, Container, ContainerSet, ControllerRevision, CronJob, SwarmService } from "./workloads.js";
 
 export const protobufPackage = "persys.v1";
@@ -44,6 +55,11 @@ export interface Object {
     | { $case: "lease"; value: Lease }
     | { $case: "controllerRevision"; value: ControllerRevision }
     | { $case: "configMap"; value: ConfigMap }
+    | { $case: "serviceAccount"; value: ServiceAccount }
+    | { $case: "role"; value: Role }
+    | { $case: "clusterRole"; value: ClusterRole }
+    | { $case: "roleBinding"; value: RoleBinding }
+    | { $case: "clusterRoleBinding"; value: ClusterRoleBinding }
     | undefined;
 }
 
@@ -240,6 +256,21 @@ export const Object: MessageFns<Object> = {
       case "configMap":
         ConfigMap.encode(message.object.value, writer.uint32(98).fork()).join();
         break;
+      case "serviceAccount":
+        ServiceAccount.encode(message.object.value, writer.uint32(106).fork()).join();
+        break;
+      case "role":
+        Role.encode(message.object.value, writer.uint32(114).fork()).join();
+        break;
+      case "clusterRole":
+        ClusterRole.encode(message.object.value, writer.uint32(122).fork()).join();
+        break;
+      case "roleBinding":
+        RoleBinding.encode(message.object.value, writer.uint32(130).fork()).join();
+        break;
+      case "clusterRoleBinding":
+        ClusterRoleBinding.encode(message.object.value, writer.uint32(138).fork()).join();
+        break;
     }
     return writer;
   },
@@ -353,6 +384,46 @@ export const Object: MessageFns<Object> = {
             message.object = { $case: "configMap", value: ConfigMap.decode(reader, reader.uint32()) };
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.object = { $case: "serviceAccount", value: ServiceAccount.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.object = { $case: "role", value: Role.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.object = { $case: "clusterRole", value: ClusterRole.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.object = { $case: "roleBinding", value: RoleBinding.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.object = { $case: "clusterRoleBinding", value: ClusterRoleBinding.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -403,6 +474,24 @@ export const Object: MessageFns<Object> = {
         ? { $case: "configMap", value: ConfigMap.fromJSON(object.configMap) }
         : isSet(object.config_map)
         ? { $case: "configMap", value: ConfigMap.fromJSON(object.config_map) }
+        : isSet(object.serviceAccount)
+        ? { $case: "serviceAccount", value: ServiceAccount.fromJSON(object.serviceAccount) }
+        : isSet(object.service_account)
+        ? { $case: "serviceAccount", value: ServiceAccount.fromJSON(object.service_account) }
+        : isSet(object.role)
+        ? { $case: "role", value: Role.fromJSON(object.role) }
+        : isSet(object.clusterRole)
+        ? { $case: "clusterRole", value: ClusterRole.fromJSON(object.clusterRole) }
+        : isSet(object.cluster_role)
+        ? { $case: "clusterRole", value: ClusterRole.fromJSON(object.cluster_role) }
+        : isSet(object.roleBinding)
+        ? { $case: "roleBinding", value: RoleBinding.fromJSON(object.roleBinding) }
+        : isSet(object.role_binding)
+        ? { $case: "roleBinding", value: RoleBinding.fromJSON(object.role_binding) }
+        : isSet(object.clusterRoleBinding)
+        ? { $case: "clusterRoleBinding", value: ClusterRoleBinding.fromJSON(object.clusterRoleBinding) }
+        : isSet(object.cluster_role_binding)
+        ? { $case: "clusterRoleBinding", value: ClusterRoleBinding.fromJSON(object.cluster_role_binding) }
         : undefined,
     };
   },
@@ -433,6 +522,16 @@ export const Object: MessageFns<Object> = {
       obj.controllerRevision = ControllerRevision.toJSON(message.object.value);
     } else if (message.object?.$case === "configMap") {
       obj.configMap = ConfigMap.toJSON(message.object.value);
+    } else if (message.object?.$case === "serviceAccount") {
+      obj.serviceAccount = ServiceAccount.toJSON(message.object.value);
+    } else if (message.object?.$case === "role") {
+      obj.role = Role.toJSON(message.object.value);
+    } else if (message.object?.$case === "clusterRole") {
+      obj.clusterRole = ClusterRole.toJSON(message.object.value);
+    } else if (message.object?.$case === "roleBinding") {
+      obj.roleBinding = RoleBinding.toJSON(message.object.value);
+    } else if (message.object?.$case === "clusterRoleBinding") {
+      obj.clusterRoleBinding = ClusterRoleBinding.toJSON(message.object.value);
     }
     return obj;
   },
@@ -512,6 +611,36 @@ export const Object: MessageFns<Object> = {
       case "configMap": {
         if (object.object?.value !== undefined && object.object?.value !== null) {
           message.object = { $case: "configMap", value: ConfigMap.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "serviceAccount": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "serviceAccount", value: ServiceAccount.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "role": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "role", value: Role.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "clusterRole": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "clusterRole", value: ClusterRole.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "roleBinding": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "roleBinding", value: RoleBinding.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "clusterRoleBinding": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "clusterRoleBinding", value: ClusterRoleBinding.fromPartial(object.object.value) };
         }
         break;
       }
@@ -2542,6 +2671,29 @@ export const ResourcesService = {
     responseSerialize: (value: VersionInfo): Buffer => Buffer.from(VersionInfo.encode(value).finish()),
     responseDeserialize: (value: Buffer): VersionInfo => VersionInfo.decode(value),
   },
+  /** Whether the caller (or an impersonated user) may do something: `persys auth can-i`. */
+  checkAccess: {
+    path: "/persys.v1.Resources/CheckAccess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AccessReviewRequest): Buffer => Buffer.from(AccessReviewRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AccessReviewRequest => AccessReviewRequest.decode(value),
+    responseSerialize: (value: AccessReviewResponse): Buffer =>
+      Buffer.from(AccessReviewResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AccessReviewResponse => AccessReviewResponse.decode(value),
+  },
+  /** A bearer token for a ServiceAccount (authorized as create on serviceaccounts/token). */
+  createServiceAccountToken: {
+    path: "/persys.v1.Resources/CreateServiceAccountToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ServiceAccountTokenRequest): Buffer =>
+      Buffer.from(ServiceAccountTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ServiceAccountTokenRequest => ServiceAccountTokenRequest.decode(value),
+    responseSerialize: (value: ServiceAccountTokenResponse): Buffer =>
+      Buffer.from(ServiceAccountTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ServiceAccountTokenResponse => ServiceAccountTokenResponse.decode(value),
+  },
 } as const;
 
 export interface ResourcesServer extends UntypedServiceImplementation {
@@ -2557,6 +2709,10 @@ export interface ResourcesServer extends UntypedServiceImplementation {
   watch: handleServerStreamingCall<WatchRequest, WatchEvent>;
   listKinds: handleUnaryCall<ListKindsRequest, ListKindsResponse>;
   version: handleUnaryCall<VersionRequest, VersionInfo>;
+  /** Whether the caller (or an impersonated user) may do something: `persys auth can-i`. */
+  checkAccess: handleUnaryCall<AccessReviewRequest, AccessReviewResponse>;
+  /** A bearer token for a ServiceAccount (authorized as create on serviceaccounts/token). */
+  createServiceAccountToken: handleUnaryCall<ServiceAccountTokenRequest, ServiceAccountTokenResponse>;
 }
 
 export interface ResourcesClient extends Client {
@@ -2694,6 +2850,38 @@ export interface ResourcesClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: VersionInfo) => void,
+  ): ClientUnaryCall;
+  /** Whether the caller (or an impersonated user) may do something: `persys auth can-i`. */
+  checkAccess(
+    request: AccessReviewRequest,
+    callback: (error: ServiceError | null, response: AccessReviewResponse) => void,
+  ): ClientUnaryCall;
+  checkAccess(
+    request: AccessReviewRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AccessReviewResponse) => void,
+  ): ClientUnaryCall;
+  checkAccess(
+    request: AccessReviewRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AccessReviewResponse) => void,
+  ): ClientUnaryCall;
+  /** A bearer token for a ServiceAccount (authorized as create on serviceaccounts/token). */
+  createServiceAccountToken(
+    request: ServiceAccountTokenRequest,
+    callback: (error: ServiceError | null, response: ServiceAccountTokenResponse) => void,
+  ): ClientUnaryCall;
+  createServiceAccountToken(
+    request: ServiceAccountTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ServiceAccountTokenResponse) => void,
+  ): ClientUnaryCall;
+  createServiceAccountToken(
+    request: ServiceAccountTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ServiceAccountTokenResponse) => void,
   ): ClientUnaryCall;
 }
 
