@@ -16,6 +16,7 @@ import { ResourcesClient } from '../../lib/gen/persys/v1/api.js';
 import { createCa, issueCertificate, type CertBundle } from '../../lib/pki/index.js';
 import { ServiceAccountTokens } from '../../apiserver/api/sa-tokens.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
+import { runPersys } from '../harness/run-persys.js';
 
 let api: TestApiServer;
 let dir: string;
@@ -282,5 +283,48 @@ describe('a ServiceAccount token, as a CI pipeline uses it', () => {
     await expect
       .poll(async () => (await refusal(ci.get('ConfigMap', 'from-ci', 'a'))).message, { timeout: 10_000 })
       .toContain('no longer exists');
+  });
+});
+
+describe('the CLI with only a ServiceAccount token, as a CI job runs it', () => {
+  const home = () => dir;
+  let env: Record<string, string>;
+  const admin = () => ({ PERSYS_SERVER: api.config.server, PERSYS_CA_CERT: api.config.caCert, PERSYS_CLIENT_CERT: api.config.clientCert, PERSYS_CLIENT_KEY: api.config.clientKey });
+
+  beforeAll(async () => {
+    await api.client.create(obj('ServiceAccount', 'a', 'ci'));
+    await api.client.create(bindEdit('a', 'ci-edits-a', { kind: 'ServiceAccount', name: 'ci' }));
+    const created = await runPersys(['token', 'create', '--service-account', 'a/ci', '--ttl', '10m'], { cwd: dir, home: home(), env: admin() });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toContain('token for ServiceAccount a/ci expires at');
+    env = { PERSYS_SERVER: api.config.server, PERSYS_CA_CERT: api.config.caCert, PERSYS_TOKEN: created.stdout.trim() };
+  });
+
+  it('applies and lists in its namespace', async () => {
+    writeFileSync(join(dir, 'cm.yaml'), 'apiVersion: persys.dev/v1\nkind: ConfigMap\nmetadata: {name: from-cli}\ndata: {k: v}\n');
+    const applied = await runPersys(['apply', '-n', 'a', '-f', join(dir, 'cm.yaml')], { cwd: dir, home: home(), env });
+    expect(applied.code, applied.stderr).toBe(0);
+    const listed = await runPersys(['get', 'configmaps', '-n', 'a', '-o', 'name'], { cwd: dir, home: home(), env });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('configmap/from-cli');
+  });
+
+  it('is refused in another namespace with a non-zero exit and the reason', async () => {
+    const refused = await runPersys(['apply', '-n', 'b', '-f', join(dir, 'cm.yaml')], { cwd: dir, home: home(), env });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('ServiceAccount "a/ci" cannot create configmaps "from-cli" in namespace "b"');
+  });
+
+  it('answers auth can-i with yes/no and exit codes 0/1', async () => {
+    const yes = await runPersys(['auth', 'can-i', 'create', 'configmaps', '-n', 'a'], { cwd: dir, home: home(), env });
+    expect(yes).toMatchObject({ code: 0, stdout: 'yes\n' });
+    const no = await runPersys(['auth', 'can-i', 'delete', 'secrets', '-n', 'b'], { cwd: dir, home: home(), env });
+    expect(no).toMatchObject({ code: 1, stdout: 'no\n' });
+  });
+
+  it('says which credential failed when the token is bad', async () => {
+    const bad = await runPersys(['get', 'configmaps', '-n', 'a'], { cwd: dir, home: home(), env: { ...env, PERSYS_TOKEN: 'not-a-jwt' } });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/bearer token is malformed/);
   });
 });
