@@ -12,7 +12,7 @@ import { EventRecorder } from '../../runtime/events.js';
 import type { Informer } from '../../runtime/informer.js';
 import { InformerFactory } from '../../runtime/informer-factory.js';
 import { SelfStartingController } from '../self-starting-controller.js';
-import { messageOf, type SwarmCaller } from '../swarm-caller.js';
+import { messageOf, type SwarmCaller, type SwarmControllerOptions } from '../swarm-caller.js';
 import { JoinTokenStore } from './join-tokens.js';
 import { persysNodeOf, planMembership, type MembershipAction, type MembershipPlan, type Observation, type PersysNode } from './membership.js';
 import { nodeStatusAfterRound, quorumTurnedAtRisk } from './node-status.js';
@@ -27,17 +27,7 @@ const MANAGER_CALL_DEADLINE_MS = 30_000;
 /** After a membership change, look again this soon (the next step needs the new state). */
 const AFTER_CHANGE_MS = 1_000;
 
-export interface SwarmMembershipControllerOptions {
-  client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'update' | 'updateStatus' | 'delete'>;
-  logger: Logger;
-  registry?: Registry;
-  swarm: SwarmCaller;
-  /** @default the EventRecorder of component "swarm-membership-controller" */
-  recorder?: Pick<EventRecorder, 'record'>;
-  clock?: Clock;
-  informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
-  informers?: InformerFactory;
+export interface SwarmMembershipControllerOptions extends SwarmControllerOptions {
   /** How often membership is checked without any Node event. @default 10000 */
   resyncMs?: number;
   /** Overlay subnet pools (CIDR) for a swarm persys forms. @default [] (Docker's 10.0.0.0/8) */

@@ -17,7 +17,7 @@ import { InformerFactory } from '../../runtime/informer-factory.js';
 import { objectKey } from '../../runtime/keys.js';
 import { sameStatus } from '../same-status.js';
 import { SelfStartingController } from '../self-starting-controller.js';
-import { messageOf, type SwarmCaller } from '../swarm-caller.js';
+import { messageOf, type SwarmCaller, type SwarmControllerOptions } from '../swarm-caller.js';
 import { managerFingerprint, swarmManagersOf } from './managers.js';
 import { chooseRegistryAuth, PULL_SECRETS_CONDITION, type PullSecretLookup, type RegistryAuthChoice } from './registry-auth.js';
 import { answerFingerprint, nextPollMs, statusAfterApply, statusAfterFailure, withPullSecretsCondition } from './service-status.js';
@@ -31,17 +31,7 @@ const APPLY_RETRY_MIN_MS = 1_000;
 const APPLY_RETRY_MAX_MS = 30_000;
 const CONFLICT_RETRY_MS = 100;
 
-export interface SwarmServicesControllerOptions {
-  client: Pick<ApiClient, 'list' | 'watch' | 'get' | 'create' | 'update' | 'updateStatus' | 'delete'>;
-  logger: Logger;
-  registry?: Registry;
-  swarm: SwarmCaller;
-  /** @default the EventRecorder of component "swarm-services-controller" */
-  recorder?: Pick<EventRecorder, 'record'>;
-  clock?: Clock;
-  informerDelay?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** The process's shared informers (`persys controllers`); without it the controller has its own. */
-  informers?: InformerFactory;
+export interface SwarmServicesControllerOptions extends SwarmControllerOptions {
   /**
    * How often the swarm is pruned of the services of deleted SwarmServices without any delete event
    * (one deleted while no controller ran, or whose prune failed). @default 10000
