@@ -13,11 +13,16 @@ import { serveObservability, type ObservabilityServer } from '../lib/observabili
 import { apiServerMetrics, createRegistry } from '../lib/observability/metrics.js';
 import { resourcesService } from './api/service.js';
 import { authzInterceptor } from './api/authz.js';
+import { revocationInterceptor } from './api/revocation.js';
 import { operationsService } from './api/operations.js';
 import { PeerApiServers } from './api/peers.js';
 import { swarmOperationsService } from './api/swarm.js';
 import { AgentHub } from './agents/hub.js';
 import { joinService } from './agents/join.js';
+import { startCredentialCollector } from './agents/credential-gc.js';
+import { nodeCertificatesName } from './agents/node-certificates.js';
+import { renewNodeCertificate } from './agents/node-signer.js';
+import { SYSTEM_NAMESPACE } from './registry/bootstrap.js';
 import { agentHubMetrics } from './agents/metrics.js';
 import { caCertHash, type CertBundle } from '../lib/pki/index.js';
 import { startGarbageCollector } from './registry/gc.js';
@@ -54,6 +59,10 @@ export interface ApiServerOptions {
   compactionIntervalMs?: number;
   /** Idle time after which a watcher that allows bookmarks gets one. @default 60 s */
   bookmarkIntervalMs?: number;
+  /** Lifetime of node certificates signed at join and renewal. @default 30 days */
+  nodeCertTtlSeconds?: number;
+  /** How often expired join tokens and node certificate records are collected. @default 1 minute */
+  credentialGcIntervalMs?: number;
   logger: Logger;
 }
 
@@ -64,6 +73,8 @@ export interface RunningApiServer {
   metricsPort: number;
   store: ResourceStore;
   agents: AgentHub;
+  /** Deletes expired join tokens and prunes node certificate records now (it also runs on a timer). */
+  collectCredentials(): Promise<{ tokens: number; certificateRecords: number }>;
   stop(): Promise<void>;
 }
 
@@ -103,6 +114,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   await ensureBootstrapNamespaces(store);
   await watches.start();
   const gc = startGarbageCollector(store, watches, { logger: log });
+  const credentialGc = startCredentialCollector(store, { logger: log, intervalMs: opts.credentialGcIntervalMs });
+  const configMapKind = findKind('ConfigMap')!;
+  const nodeCertificates = (node: string) => watches.cache('ConfigMap').get(objectKey(configMapKind, SYSTEM_NAMESPACE, nodeCertificatesName(node)));
   // The compactor coordinates API servers through etcd itself (compactInTurn), so it gets the backend.
   const compactor = startCompactor(etcd, {
     intervalMs: opts.compactionIntervalMs,
@@ -116,7 +130,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   // Sessions write this server's address on their node's Lease, for peers to relay node requests here.
   const advertise = () => opts.advertiseAddress ?? `${['0.0.0.0', '::', ''].includes(host) ? hostname() : host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   const peers = new PeerApiServers(store, advertise, { caPem: Buffer.from(caPem), certPem: Buffer.from(serverCertPem), keyPem: serverKeyPem });
-  const hub = new AgentHub({ store, watches, logger: log, metrics: agentHubMetrics(registry), streamServer: advertise });
+  const hub = new AgentHub({
+    store,
+    watches,
+    logger: log,
+    metrics: agentHubMetrics(registry),
+    streamServer: advertise,
+    nodeCertificates,
+    renewCertificate: (node, csrPem) => renewNodeCertificate({ store, ca, ttlSeconds: opts.nodeCertTtlSeconds, log: log.child({ component: 'node-certificates' }) }, node, csrPem),
+  });
   const server = new Server({
     // A ping 2 s after the last answer, given 5 s to come back: an agent link gone silent (a frozen or
     // cut-off host) is found 5-7 s later and its node's stream marked lost. Pinging often costs a
@@ -129,6 +151,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     // Channelz bookkeeping runs on every call and message; nothing here serves or reads it.
     'grpc.enable_channelz': 0,
     interceptors: [
+      // Before authorization: a revoked node certificate is refused as unauthenticated, whatever it asks.
+      revocationInterceptor(nodeCertificates, (path, node) => {
+        log.warn({ node, path }, 'refused a revoked node certificate');
+        metrics.requests.inc({ verb: path.slice(path.lastIndexOf('/') + 1).replace(/^./, (c) => c.toLowerCase()), kind: '', code: 'UNAUTHENTICATED' });
+      }),
       authzInterceptor((path, code) => {
         const method = path.slice(path.lastIndexOf('/') + 1);
         metrics.requests.inc({ verb: method.charAt(0).toLowerCase() + method.slice(1), kind: '', code: Code[code] ?? String(code) });
@@ -173,7 +200,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   // The join port: server-auth TLS only (a joining node has no certificate yet). The chain carries the
   // CA after the server certificate so the node can pin the CA by its hash before trusting anything.
   const joinServer = new Server();
-  joinServer.addService(AgentsService, joinService({ store, ca, log: log.child({ component: 'join' }) }));
+  joinServer.addService(AgentsService, joinService({ store, ca, log: log.child({ component: 'join' }), nodeCertTtlSeconds: opts.nodeCertTtlSeconds }));
   const [joinHost, joinPortWanted] = opts.joinListen ? splitHostPort(opts.joinListen) : [host, port === 0 ? 0 : port + 1];
   const joinCredentials = ServerCredentials.createSsl(
     null,
@@ -185,6 +212,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   } catch (err) {
     server.forceShutdown();
     gc.stop();
+    credentialGc.stop();
     compactor.stop();
     watches.stop();
     await storage.close();
@@ -209,12 +237,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     metricsPort: observability.port,
     store,
     agents: hub,
+    collectCredentials: () => credentialGc.sweep(),
     async stop() {
       health.setStatus('', 'NOT_SERVING');
       hub.stop();
       peers.close();
       joinServer.forceShutdown();
       gc.stop();
+      credentialGc.stop();
       compactor.stop();
       watches.stop();
       // tryShutdown never finishes while watch streams are open: give it a moment, then force.

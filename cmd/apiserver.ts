@@ -35,8 +35,22 @@ export const API_SERVER_FLAGS: FlagSpecs = {
     default: '5m',
     description: 'how often etcd history is compacted',
   },
+  'node-cert-ttl': {
+    type: 'string',
+    env: 'PERSYS_NODE_CERT_TTL',
+    valueName: 'DURATION',
+    default: '720h',
+    description: 'lifetime of node certificates signed at join and renewal (agents renew at 70-90 % of it)',
+  },
   'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
 };
+
+/** --node-cert-ttl in whole seconds, at least 1 minute. */
+export function nodeCertTtlSeconds(flags: Record<string, unknown>, command: string): number {
+  const ms = parseDuration(String(flags['node-cert-ttl'] ?? '720h'), 'node-cert-ttl', command);
+  if (ms < 60_000) throw new UsageError(`--node-cert-ttl must be at least 1m, got ${flags['node-cert-ttl']}`, command);
+  return Math.round(ms / 1000);
+}
 
 /** Resolves once SIGINT or SIGTERM arrives (or the signal aborts). */
 export function untilStopped(signal?: AbortSignal): Promise<string> {
@@ -92,6 +106,7 @@ export const apiserverCommand: Command = {
       joinListen: str(ctx.flags, 'join-listen'),
       advertiseAddress: str(ctx.flags, 'advertise-address'),
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
+      nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'apiserver'),
       logger: (await import('../lib/observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level')),
     });
     await untilStopped(ctx.io.signal);

@@ -9,7 +9,7 @@ import { bool, str, type Command } from '../lib/cli/command.js';
 import { ApiClient } from '../lib/client/client.js';
 import { CONTROLLERS, splitHostPort, startControllers } from './controller.js';
 import { parseDuration } from '../lib/cli/duration.js';
-import { API_SERVER_FLAGS, untilStopped } from './apiserver.js';
+import { API_SERVER_FLAGS, nodeCertTtlSeconds, untilStopped } from './apiserver.js';
 import { DATA_DIR_FLAG, initClusterPki } from './pki.js';
 
 /** The address clients dial for a listen address (a wildcard host means this machine). */
@@ -139,6 +139,7 @@ export const upCommand: Command = {
         joinListen: str(ctx.flags, 'join-listen'),
         advertiseAddress: str(ctx.flags, 'advertise-address'),
         compactionIntervalMs,
+        nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'up'),
         logger: createLogger('apiserver', str(ctx.flags, 'log-level')),
       });
     } catch (err) {

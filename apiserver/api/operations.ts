@@ -10,6 +10,8 @@ import type {
   CreateJoinTokenResponse,
   ExecRequest,
   LogsRequest,
+  RevokeNodeRequest,
+  RevokeNodeResponse,
   StreamChunk,
   TopRequest,
   TopResponse,
@@ -17,6 +19,7 @@ import type {
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
 import type { AgentHub } from '../agents/hub.js';
 import { createJoinToken } from '../agents/tokens.js';
+import { revokeNodeCertificates } from '../agents/node-certificates.js';
 import type { ResourceStore } from '../registry/store.js';
 import { callerIdentity } from './authz.js';
 import { RELAYED_HEADER, type PeerApiServers } from './peers.js';
@@ -182,6 +185,29 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
           if (se.code === Code.INTERNAL) log.error({ err }, 'join token not created');
           callback({ ...se, metadata: new Metadata() });
         });
+    },
+    revokeNode: (call: ServerUnaryCall<RevokeNodeRequest, RevokeNodeResponse>, callback: sendUnaryData<RevokeNodeResponse>) => {
+      const user = callerIdentity(call)?.user ?? '';
+      const node = call.request.nodeName;
+      (async () => {
+        if (!node) throw new ApiStatusError(Code.INVALID_ARGUMENT, 'node_name: required');
+        const res = await revokeNodeCertificates(store, node, { identity: user });
+        // This server's stream of the node closes at once; the others' on their watch of the record.
+        hub.closeIfRevoked(node);
+        return res;
+      })().then(
+        (res) => {
+          log.warn({ user, node, serials: res.serials, revokedAt: res.revokedAt }, 'node certificates revoked');
+          count('revokeNode');
+          callback(null, res);
+        },
+        (err: unknown) => {
+          count('revokeNode', err);
+          const se = toServiceError(err);
+          if (se.code === Code.INTERNAL) log.error({ err, node }, 'node not revoked');
+          callback({ ...se, metadata: new Metadata() });
+        },
+      );
     },
   };
 }

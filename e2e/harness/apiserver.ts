@@ -9,7 +9,7 @@ import type { ClientConfig } from '../../lib/client/config.js';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { initPki, type PkiPaths } from '../../lib/pki/index.js';
-import { startApiServer, type RunningApiServer } from '../../apiserver/server.js';
+import { startApiServer, type ApiServerOptions, type RunningApiServer } from '../../apiserver/server.js';
 
 export interface TestApiServer {
   server: RunningApiServer;
@@ -31,6 +31,8 @@ export async function startTestApiServer(
     pki?: PkiPaths;
     /** @default a logger that writes nothing */
     logger?: Logger;
+    /** Further API server options (node certificate lifetime, collector interval, …). */
+    serverOptions?: Partial<ApiServerOptions>;
   } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
@@ -49,6 +51,7 @@ export async function startTestApiServer(
     compactionIntervalMs: opts.compactionIntervalMs ?? 3_600_000,
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     logger: opts.logger ?? silentLogger(),
+    ...opts.serverOptions,
   });
   const config: ClientConfig = {
     server: `127.0.0.1:${server.port}`,

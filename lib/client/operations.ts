@@ -5,6 +5,7 @@ import { credentials, Metadata, status as Status, type ClientReadableStream, typ
 import {
   OperationsClient as RawOperationsClient,
   type CreateJoinTokenResponse,
+  type RevokeNodeResponse,
   type StreamChunk,
   type TopResponse,
 } from '../gen/persys/v1/agent.js';
@@ -96,6 +97,11 @@ export class OperationsClient {
     return this.unary<CreateJoinTokenResponse>((md, o, cb) =>
       this.raw.createJoinToken({ ttlSeconds: opts.ttlSeconds ?? 0, description: opts.description ?? '' }, md, o, cb),
     );
+  }
+
+  /** Denies the node's certificates until they expire and closes its stream (Operations.RevokeNode). */
+  revokeNode(nodeName: string): Promise<RevokeNodeResponse> {
+    return this.unary<RevokeNodeResponse>((md, o, cb) => this.raw.revokeNode({ nodeName }, md, o, cb));
   }
 
   close(): void {

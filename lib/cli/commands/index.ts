@@ -32,6 +32,7 @@ export const CLIENT_COMMANDS: readonly CommandEntry[] = [
   { name: 'logs', summary: "Print a container's or a compose stack's logs", load: async () => (await import('./logs.js')).logsCommand },
   { name: 'exec', summary: 'Run a command in a container', load: async () => (await import('./exec.js')).execCommand },
   { name: 'top', summary: 'Show CPU and memory use of nodes or containers', load: async () => (await import('./top.js')).topCommand },
+  { name: 'node', summary: "Revoke a node's certificates and close its stream (node revoke)", load: async () => (await import('./node.js')).nodeCommand },
   { name: 'token', summary: 'Create join tokens for new nodes', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'api-resources', summary: 'List the kinds the server supports', load: async () => (await import('./api-resources.js')).apiResourcesCommand },
   { name: 'config', summary: 'Show and change the contexts of the client config file', load: async () => (await import('./config.js')).configCommand },
