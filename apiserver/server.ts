@@ -3,7 +3,7 @@
 // the join port (Agents.Join over server-only TLS) and the metrics/health port.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Server, ServerCredentials, status as Code } from '@grpc/grpc-js';
+import { Server, status as Code, type ServerCredentials } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -36,6 +36,7 @@ import { startCompactor } from './storage/compactor.js';
 import { EtcdStorage } from './storage/etcd.js';
 import { MeasuredStorage } from './storage/measured.js';
 import { WatchHub } from './watch/hub.js';
+import { ServingCertificate } from './serving-certificate.js';
 import { resourcesServiceWithEncodedWatch } from './watch/wire.js';
 
 export interface ApiServerOptions {
@@ -61,6 +62,8 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Lifetime of node certificates signed at join and renewal. @default 30 days */
   nodeCertTtlSeconds?: number;
+  /** How often the serving certificate files are checked for a replacement. @default 10 s */
+  servingCertPollMs?: number;
   /** How often expired join tokens and node certificate records are collected. @default 1 minute */
   credentialGcIntervalMs?: number;
   logger: Logger;
@@ -75,6 +78,8 @@ export interface RunningApiServer {
   agents: AgentHub;
   /** Deletes expired join tokens and prunes node certificate records now (it also runs on a timer). */
   collectCredentials(): Promise<{ tokens: number; certificateRecords: number }>;
+  /** Reads the serving certificate files again (SIGHUP); true when a new pair was taken into use. */
+  reloadServingCertificate(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -89,8 +94,15 @@ const BREAKER_STATE = { closed: 0, halfOpen: 1, open: 2 } as const;
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.logger;
   const caPem = readFileSync(opts.caCertFile, 'utf8');
-  const serverCertPem = readFileSync(opts.serverCertFile, 'utf8');
-  const serverKeyPem = readFileSync(opts.serverKeyFile);
+  const serving = await ServingCertificate.load({
+    certFile: opts.serverCertFile,
+    keyFile: opts.serverKeyFile,
+    caPem: Buffer.from(caPem),
+    logger: log.child({ component: 'serving-certificate' }),
+    pollMs: opts.servingCertPollMs,
+    // Relays to peer API servers authenticate with the serving certificate too.
+    onChange: (pair) => peers.useCredentials({ caPem: Buffer.from(caPem), certPem: pair.certPem, keyPem: pair.keyPem }),
+  });
   const ca: CertBundle | undefined =
     opts.caKeyFile && existsSync(opts.caKeyFile) ? { certPem: caPem, keyPem: readFileSync(opts.caKeyFile, 'utf8') } : undefined;
   if (!ca) log.warn({ caKeyFile: opts.caKeyFile }, 'no CA key: nodes cannot join through this API server');
@@ -129,7 +141,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const [host, port] = splitHostPort(opts.listen ?? '127.0.0.1:7443');
   // Sessions write this server's address on their node's Lease, for peers to relay node requests here.
   const advertise = () => opts.advertiseAddress ?? `${['0.0.0.0', '::', ''].includes(host) ? hostname() : host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  const peers = new PeerApiServers(store, advertise, { caPem: Buffer.from(caPem), certPem: Buffer.from(serverCertPem), keyPem: serverKeyPem });
+  const peers = new PeerApiServers(store, advertise, { caPem: Buffer.from(caPem), certPem: serving.current.certPem, keyPem: serving.current.keyPem });
   const hub = new AgentHub({
     store,
     watches,
@@ -186,11 +198,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const definitions = protoLoader.loadSync(['persys/v1/api.proto', 'persys/v1/agent.proto'], { includeDirs: [PROTO_DIR] });
   new ReflectionService(definitions).addToServer(server);
 
-  const credentials = ServerCredentials.createSsl(
-    Buffer.from(caPem),
-    [{ private_key: serverKeyPem, cert_chain: Buffer.from(serverCertPem) }],
-    true,
-  );
+  // Reloadable: a rotated serving certificate reaches new connections; open ones (agent streams) stay.
+  const credentials = serving.apiCredentials;
   const bind = (srv: Server, h: string, p: number, creds: ServerCredentials) =>
     new Promise<number>((resolve, reject) =>
       srv.bindAsync(`${h.includes(':') ? `[${h}]` : h}:${p}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
@@ -202,15 +211,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const joinServer = new Server();
   joinServer.addService(AgentsService, joinService({ store, ca, log: log.child({ component: 'join' }), nodeCertTtlSeconds: opts.nodeCertTtlSeconds }));
   const [joinHost, joinPortWanted] = opts.joinListen ? splitHostPort(opts.joinListen) : [host, port === 0 ? 0 : port + 1];
-  const joinCredentials = ServerCredentials.createSsl(
-    null,
-    [{ private_key: serverKeyPem, cert_chain: Buffer.from(`${serverCertPem.trimEnd()}\n${caPem.trimEnd()}\n`) }],
-    false,
-  );
+  const joinCredentials = serving.joinCredentials;
   try {
     joinPort = await bind(joinServer, joinHost, joinPortWanted, joinCredentials);
   } catch (err) {
     server.forceShutdown();
+    serving.stop();
     gc.stop();
     credentialGc.stop();
     compactor.stop();
@@ -238,11 +244,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     store,
     agents: hub,
     collectCredentials: () => credentialGc.sweep(),
+    reloadServingCertificate: () => serving.reload('reload requested'),
     async stop() {
       health.setStatus('', 'NOT_SERVING');
       hub.stop();
       peers.close();
       joinServer.forceShutdown();
+      serving.stop();
       gc.stop();
       credentialGc.stop();
       compactor.stop();

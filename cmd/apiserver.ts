@@ -52,6 +52,18 @@ export function nodeCertTtlSeconds(flags: Record<string, unknown>, command: stri
   return Math.round(ms / 1000);
 }
 
+/** Reloads the serving certificate on every SIGHUP until the returned function is called. */
+export function reloadOnSighup(reload: () => Promise<boolean>, log: { info(o: object, m: string): void; error(o: object, m: string): void }): () => void {
+  const onHup = () => {
+    reload().then(
+      (changed) => log.info({ changed }, 'SIGHUP: serving certificate checked'),
+      (err: unknown) => log.error({ err }, 'SIGHUP: cannot reload the serving certificate'),
+    );
+  };
+  process.on('SIGHUP', onHup);
+  return () => process.off('SIGHUP', onHup);
+}
+
 /** Resolves once SIGINT or SIGTERM arrives (or the signal aborts). */
 export function untilStopped(signal?: AbortSignal): Promise<string> {
   return new Promise((resolve) => {
@@ -94,6 +106,7 @@ export const apiserverCommand: Command = {
     const { startApiServer } = await import('../apiserver/server.js');
     const { pkiPaths } = await import('../lib/pki/files.js');
     const pki = pkiPaths(join(resolve(str(ctx.flags, 'data-dir')!), 'pki'));
+    const logger = (await import('../lib/observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level'));
     const server = await startApiServer({
       etcdEndpoints: etcd.split(','),
       etcdPrefix: str(ctx.flags, 'etcd-prefix'),
@@ -107,9 +120,11 @@ export const apiserverCommand: Command = {
       advertiseAddress: str(ctx.flags, 'advertise-address'),
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
       nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'apiserver'),
-      logger: (await import('../lib/observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level')),
+      logger,
     });
+    const stopReloading = reloadOnSighup(() => server.reloadServingCertificate(), logger);
     await untilStopped(ctx.io.signal);
+    stopReloading();
     await server.stop();
     return 0;
   },

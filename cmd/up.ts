@@ -204,6 +204,8 @@ export const upCommand: Command = {
         'Press Ctrl-C to stop.',
       ].join('\n'),
     );
+    // No SIGHUP handler here: a closed terminal still stops `up`; a rotated serving certificate is
+    // picked up by the API server's own check of its files.
     const why = await untilStopped(ctx.io.signal);
     log.info({ why }, 'stopping');
     // Agent first (its containers keep running), then controllers, the API server and etcd.
