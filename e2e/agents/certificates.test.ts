@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { status as Code } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OperationsClient } from '../../lib/client/operations.js';
+import { captureIo } from '../../lib/cli/io.js';
+import { main } from '../../cmd/commands.js';
 import { certificateInfo, createCsr } from '../../lib/pki/index.js';
 import { startTestApiServer, type TestApiServer } from '../harness/apiserver.js';
 import { waitFor } from '../harness/wait.js';
@@ -118,6 +120,22 @@ describe('persys node revoke', () => {
     // A new token, a new certificate: the node is back.
     const fresh = await connected(await joinAsNode(api, caPem, 'revoke-1'));
     fresh.close();
+  });
+
+  it('is what `persys node revoke NAME` does, printing the serials denied', async () => {
+    const creds = await joinAsNode(api, caPem, 'revoke-cli');
+    const agent = await connected(creds);
+    const io = captureIo();
+    const cfg = api.config;
+    const code = await main(
+      ['node', 'revoke', 'revoke-cli', '--server', cfg.server, '--ca-cert', cfg.caCert, '--client-cert', cfg.clientCert, '--client-key', cfg.clientKey],
+      io,
+      { env: {} },
+    );
+    expect(io.stderr()).toBe('');
+    expect(code).toBe(0);
+    expect(io.stdout()).toMatch(new RegExp(`^node/revoke-cli revoked at \\S+: certificate serial ${certificateInfo(creds.certPem).serial} denied until expiry\\n$`));
+    expect((await agent.ended)?.code).toBe(Code.UNAUTHENTICATED);
   });
 
   it('says NOT_FOUND for a node that never joined', async () => {
