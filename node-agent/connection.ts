@@ -2,7 +2,7 @@
 // status, heartbeats and request answers out. Reconnects with jittered back-off, failing over
 // between the --server addresses; the containers keep running meanwhile.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, status as Status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { fromWire, toWire, type Resource } from '../lib/api/resource.js';
 import {
@@ -187,6 +187,15 @@ export class AgentConnection {
       }
       if (synced) attempt = 0;
       const delay = backoffDelay(attempt++, this.opts.backoff);
+      if ((error as { code?: number } | undefined)?.code === Status.UNAUTHENTICATED) {
+        // Revoked or otherwise refused: retrying will not help until the node joins again.
+        this.log.error(
+          { server, reason: (error as { details?: string }).details, retryInMs: delay },
+          "the API server refused this node's certificate: delete node.crt and node.key from the agent's data dir and start it with a new --token",
+        );
+        await pause(delay, signal);
+        continue;
+      }
       this.log.warn(
         { server, err: error, retryInMs: delay, next: this.opts.servers[(i + 1) % this.opts.servers.length] },
         synced ? 'stream to the API server lost; containers keep running' : 'cannot open the stream to the API server',

@@ -16,8 +16,13 @@ let api: TestApiServer;
 let ops: OperationsClient;
 let caPem: string;
 
+const PREFIX = `/test-certs-${process.pid}`;
+
 beforeAll(async () => {
-  api = await startTestApiServer(inject('etcdEndpoint'), { serverOptions: { nodeCertTtlSeconds: TTL_SECONDS, credentialGcIntervalMs: 3_600_000 } });
+  api = await startTestApiServer(inject('etcdEndpoint'), {
+    etcdPrefix: PREFIX,
+    serverOptions: { nodeCertTtlSeconds: TTL_SECONDS, credentialGcIntervalMs: 3_600_000 },
+  });
   ops = new OperationsClient(api.config);
   caPem = readFileSync(api.pki.caCert, 'utf8');
 });
@@ -136,6 +141,21 @@ describe('persys node revoke', () => {
     expect(code).toBe(0);
     expect(io.stdout()).toMatch(new RegExp(`^node/revoke-cli revoked at \\S+: certificate serial ${certificateInfo(creds.certPem).serial} denied until expiry\\n$`));
     expect((await agent.ended)?.code).toBe(Code.UNAUTHENTICATED);
+  });
+
+  it('closes the stream another API server holds, which sees the revocation through its watch cache', async () => {
+    const other = await startTestApiServer(inject('etcdEndpoint'), { etcdPrefix: PREFIX, pki: api.pki });
+    try {
+      const agent = new TestAgent(other, await joinAsNode(api, caPem, 'revoke-far'));
+      agent.hello();
+      await agent.desired();
+      await ops.revokeNode('revoke-far');
+      const ended = await agent.ended;
+      expect(ended?.code).toBe(Code.UNAUTHENTICATED);
+      expect(ended?.details).toMatch(/of node revoke-far was revoked at/);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('says NOT_FOUND for a node that never joined', async () => {
