@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, issueCertificate, type CertBundle } from '../lib/pki/index.js';
-import { credentialPaths, loadCredentials, storeRenewedCredentials } from './join.js';
+import { credentialPaths, ensureNodeCredentials, JoinError, loadCredentials, storeRenewedCredentials } from './join.js';
 import { renewalTime } from './renewal.js';
 
 describe('renewalTime', () => {
@@ -79,5 +79,25 @@ describe('storeRenewedCredentials', () => {
     expect(loadCredentials(dir)).toEqual({ certPem: first.certPem, keyPem: first.keyPem, caPem: ca.certPem });
     expect(readFileSync(p.key, 'utf8')).toBe(first.keyPem);
     expect(existsSync(`${p.key}.new`) || existsSync(`${p.cert}.new`)).toBe(false);
+  });
+});
+
+describe('an expired node certificate', () => {
+  it('is refused at start without a token, with the way back in the message', async () => {
+    const ca = await createCa();
+    const leaf = await issueCertificate(ca, { commonName: 'system:node:late', organizations: ['system:nodes'], usage: 'client', validitySeconds: 1 });
+    const dir = mkdtempSync(join(tmpdir(), 'persys-expired-'));
+    try {
+      const p = credentialPaths(dir);
+      writeFileSync(p.ca, ca.certPem);
+      writeFileSync(p.key, leaf.keyPem);
+      writeFileSync(p.cert, leaf.certPem);
+      await new Promise((r) => setTimeout(r, 1_200));
+      const joining = ensureNodeCredentials({ dataDir: dir, nodeName: 'late', joinServer: '127.0.0.1:1' });
+      await expect(joining).rejects.toThrow(JoinError);
+      await expect(joining).rejects.toThrow(/expired at .*: start the agent with a new --token/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
