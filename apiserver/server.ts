@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Server, ServerCredentials, status as Code } from '@grpc/grpc-js';
+import { Server, status as Code, type ServerCredentials } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
@@ -17,12 +17,16 @@ import { authzInterceptor } from './api/authz.js';
 import { AccessControl } from './api/access.js';
 import { RbacAuthorizer } from './api/rbac.js';
 import { loadOrCreateSigningKey, ServiceAccountTokens } from './api/sa-tokens.js';
-import { apiPortCredentials, ServingCertificates } from './api/tls.js';
+import { revocationInterceptor } from './api/revocation.js';
 import { operationsService } from './api/operations.js';
 import { PeerApiServers } from './api/peers.js';
 import { swarmOperationsService } from './api/swarm.js';
 import { AgentHub } from './agents/hub.js';
 import { joinService } from './agents/join.js';
+import { startCredentialCollector } from './agents/credential-gc.js';
+import { nodeCertificatesName } from './agents/node-certificates.js';
+import { renewNodeCertificate } from './agents/node-signer.js';
+import { SYSTEM_NAMESPACE } from './registry/bootstrap.js';
 import { agentHubMetrics } from './agents/metrics.js';
 import { caCertHash, type CertBundle } from '../lib/pki/index.js';
 import { startGarbageCollector } from './registry/gc.js';
@@ -40,6 +44,7 @@ import { loadEncryptionKeyFile } from './encryption/key-file.js';
 import { EncryptionTransformer } from './encryption/transformer.js';
 import { MeasuredStorage } from './storage/measured.js';
 import { WatchHub } from './watch/hub.js';
+import { ServingCertificate } from './serving-certificate.js';
 import { resourcesServiceWithEncodedWatch } from './watch/wire.js';
 
 export interface ApiServerOptions {
@@ -74,6 +79,12 @@ export interface ApiServerOptions {
   encryptionKeyFile?: string;
   /** The kinds encrypted at rest (internal: tests). @default ['Secret'] */
   encryptedKinds?: string[];
+  /** Lifetime of node certificates signed at join and renewal. @default 30 days */
+  nodeCertTtlSeconds?: number;
+  /** How often the serving certificate files are checked for a replacement. @default 10 s */
+  servingCertPollMs?: number;
+  /** How often expired join tokens and node certificate records are collected. @default 1 minute */
+  credentialGcIntervalMs?: number;
   logger: Logger;
 }
 
@@ -84,6 +95,10 @@ export interface RunningApiServer {
   metricsPort: number;
   store: ResourceStore;
   agents: AgentHub;
+  /** Deletes expired join tokens and prunes node certificate records now (it also runs on a timer). */
+  collectCredentials(): Promise<{ tokens: number; certificateRecords: number }>;
+  /** Reads the serving certificate files again (SIGHUP); true when a new pair was taken into use. */
+  reloadServingCertificate(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -122,8 +137,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     log.info({ keyFile: opts.encryptionKeyFile, key: encryption.primaryKeyName, kinds: encryptedKinds }, 'encrypting at rest');
   }
   const caPem = readFileSync(opts.caCertFile, 'utf8');
-  const serverCertPem = readFileSync(opts.serverCertFile, 'utf8');
-  const serverKeyPem = readFileSync(opts.serverKeyFile);
+  const serving = await ServingCertificate.load({
+    certFile: opts.serverCertFile,
+    keyFile: opts.serverKeyFile,
+    caPem: Buffer.from(caPem),
+    logger: log.child({ component: 'serving-certificate' }),
+    pollMs: opts.servingCertPollMs,
+    // Relays to peer API servers authenticate with the serving certificate too.
+    onChange: (pair) => peers.useCredentials({ caPem: Buffer.from(caPem), certPem: pair.certPem, keyPem: pair.keyPem }),
+  });
   const ca: CertBundle | undefined =
     opts.caKeyFile && existsSync(opts.caKeyFile) ? { certPem: caPem, keyPem: readFileSync(opts.caKeyFile, 'utf8') } : undefined;
   if (!ca) log.warn({ caKeyFile: opts.caKeyFile }, 'no CA key: nodes cannot join through this API server');
@@ -166,6 +188,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     accountUid: (ns, name) => serviceAccounts.get(objectKey(serviceAccountInfo, ns, name))?.metadata.uid,
   });
   const gc = startGarbageCollector(store, watches, { logger: log });
+  const credentialGc = startCredentialCollector(store, { logger: log, intervalMs: opts.credentialGcIntervalMs });
+  const configMapKind = findKind('ConfigMap')!;
+  const nodeCertificates = (node: string) => watches.cache('ConfigMap').get(objectKey(configMapKind, SYSTEM_NAMESPACE, nodeCertificatesName(node)));
   // The compactor coordinates API servers through etcd itself (compactInTurn), so it gets the backend.
   const compactor = startCompactor(etcd, {
     intervalMs: opts.compactionIntervalMs,
@@ -178,8 +203,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const [host, port] = splitHostPort(opts.listen ?? '127.0.0.1:7443');
   // Sessions write this server's address on their node's Lease, for peers to relay node requests here.
   const advertise = () => opts.advertiseAddress ?? `${['0.0.0.0', '::', ''].includes(host) ? hostname() : host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  const peers = new PeerApiServers(store, advertise, { caPem: Buffer.from(caPem), certPem: Buffer.from(serverCertPem), keyPem: serverKeyPem });
-  const hub = new AgentHub({ store, watches, logger: log, metrics: agentHubMetrics(registry), streamServer: advertise });
+  const peers = new PeerApiServers(store, advertise, { caPem: Buffer.from(caPem), certPem: serving.current.certPem, keyPem: serving.current.keyPem });
+  const hub = new AgentHub({
+    store,
+    watches,
+    logger: log,
+    metrics: agentHubMetrics(registry),
+    streamServer: advertise,
+    nodeCertificates,
+    renewCertificate: (node, csrPem) => renewNodeCertificate({ store, ca, ttlSeconds: opts.nodeCertTtlSeconds, log: log.child({ component: 'node-certificates' }) }, node, csrPem),
+  });
   const server = new Server({
     // A ping 2 s after the last answer, given 5 s to come back: an agent link gone silent (a frozen or
     // cut-off host) is found 5-7 s later and its node's stream marked lost. Pinging often costs a
@@ -192,6 +225,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     // Channelz bookkeeping runs on every call and message; nothing here serves or reads it.
     'grpc.enable_channelz': 0,
     interceptors: [
+      // Before authorization: a revoked node certificate is refused as unauthenticated, whatever it asks.
+      revocationInterceptor(nodeCertificates, (path, node) => {
+        log.warn({ node, path }, 'refused a revoked node certificate');
+        metrics.requests.inc({ verb: path.slice(path.lastIndexOf('/') + 1).replace(/^./, (c) => c.toLowerCase()), kind: '', code: 'UNAUTHENTICATED' });
+      }),
       authzInterceptor((path, code) => {
         const method = path.slice(path.lastIndexOf('/') + 1);
         metrics.requests.inc({ verb: method.charAt(0).toLowerCase() + method.slice(1), kind: '', code: Code[code] ?? String(code) });
@@ -223,8 +261,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const definitions = protoLoader.loadSync(['persys/v1/api.proto', 'persys/v1/agent.proto'], { includeDirs: [PROTO_DIR] });
   new ReflectionService(definitions).addToServer(server);
 
-  const servingCertificates = new ServingCertificates(Buffer.from(caPem), Buffer.from(serverCertPem), serverKeyPem);
-  const credentials = apiPortCredentials(servingCertificates);
+  // Reloadable: a rotated serving certificate reaches new connections; open ones (agent streams) stay.
+  const credentials = serving.apiCredentials;
   const bind = (srv: Server, h: string, p: number, creds: ServerCredentials) =>
     new Promise<number>((resolve, reject) =>
       srv.bindAsync(`${h.includes(':') ? `[${h}]` : h}:${p}`, creds, (err, bound) => (err ? reject(err) : resolve(bound))),
@@ -234,19 +272,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   // The join port: server-auth TLS only (a joining node has no certificate yet). The chain carries the
   // CA after the server certificate so the node can pin the CA by its hash before trusting anything.
   const joinServer = new Server();
-  joinServer.addService(AgentsService, joinService({ store, ca, log: log.child({ component: 'join' }) }));
+  joinServer.addService(AgentsService, joinService({ store, ca, log: log.child({ component: 'join' }), nodeCertTtlSeconds: opts.nodeCertTtlSeconds }));
   const [joinHost, joinPortWanted] = opts.joinListen ? splitHostPort(opts.joinListen) : [host, port === 0 ? 0 : port + 1];
-  const joinCredentials = ServerCredentials.createSsl(
-    null,
-    [{ private_key: serverKeyPem, cert_chain: Buffer.from(`${serverCertPem.trimEnd()}\n${caPem.trimEnd()}\n`) }],
-    false,
-  );
+  const joinCredentials = serving.joinCredentials;
   try {
     joinPort = await bind(joinServer, joinHost, joinPortWanted, joinCredentials);
   } catch (err) {
     server.forceShutdown();
     rbac.stop();
+    serving.stop();
     gc.stop();
+    credentialGc.stop();
     compactor.stop();
     watches.stop();
     await storage.close();
@@ -271,13 +307,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     metricsPort: observability.port,
     store,
     agents: hub,
+    collectCredentials: () => credentialGc.sweep(),
+    reloadServingCertificate: () => serving.reload('reload requested'),
     async stop() {
       health.setStatus('', 'NOT_SERVING');
       hub.stop();
       peers.close();
       joinServer.forceShutdown();
       rbac.stop();
+      serving.stop();
       gc.stop();
+      credentialGc.stop();
       compactor.stop();
       watches.stop();
       // tryShutdown never finishes while watch streams are open: give it a moment, then force.

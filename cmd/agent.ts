@@ -94,6 +94,11 @@ export const agentCommand: Command = {
       default: '127.0.0.1:0',
       description: 'address of /metrics, /healthz and /readyz',
     },
+    'certificate-renew-after': {
+      type: 'string',
+      valueName: 'DURATION',
+      description: 'testing only: renew the node certificate this long after start or the last renewal, not at 70-90 % of its life',
+    },
     'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
   },
   async run(ctx) {
@@ -125,6 +130,9 @@ export const agentCommand: Command = {
       reservedCpu: str(ctx.flags, 'reserved-cpu'),
       reservedMemory: str(ctx.flags, 'reserved-memory'),
       agentVersion: clientVersion(),
+      certificateRenewAfterMs: str(ctx.flags, 'certificate-renew-after')
+        ? parseDuration(str(ctx.flags, 'certificate-renew-after')!, 'certificate-renew-after', 'agent')
+        : undefined,
       logger,
     });
     const why = await untilStopped(ctx.io.signal);

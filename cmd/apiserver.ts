@@ -41,8 +41,34 @@ export const API_SERVER_FLAGS: FlagSpecs = {
     valueName: 'FILE',
     description: 'YAML list of named AES-256 keys (keys: [{name, secret}]): Secrets are encrypted in etcd with the first, read with any',
   },
+  'node-cert-ttl': {
+    type: 'string',
+    env: 'PERSYS_NODE_CERT_TTL',
+    valueName: 'DURATION',
+    default: '720h',
+    description: 'lifetime of node certificates signed at join and renewal (agents renew at 70-90 % of it)',
+  },
   'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
 };
+
+/** --node-cert-ttl in whole seconds, at least 1 minute. */
+export function nodeCertTtlSeconds(flags: Record<string, unknown>, command: string): number {
+  const ms = parseDuration(String(flags['node-cert-ttl'] ?? '720h'), 'node-cert-ttl', command);
+  if (ms < 60_000) throw new UsageError(`--node-cert-ttl must be at least 1m, got ${flags['node-cert-ttl']}`, command);
+  return Math.round(ms / 1000);
+}
+
+/** Reloads the serving certificate on every SIGHUP until the returned function is called. */
+export function reloadOnSighup(reload: () => Promise<boolean>, log: { info(o: object, m: string): void; error(o: object, m: string): void }): () => void {
+  const onHup = () => {
+    reload().then(
+      (changed) => log.info({ changed }, 'SIGHUP: serving certificate checked'),
+      (err: unknown) => log.error({ err }, 'SIGHUP: cannot reload the serving certificate'),
+    );
+  };
+  process.on('SIGHUP', onHup);
+  return () => process.off('SIGHUP', onHup);
+}
 
 /** Resolves once SIGINT or SIGTERM arrives (or the signal aborts). */
 export function untilStopped(signal?: AbortSignal): Promise<string> {
@@ -86,6 +112,7 @@ export const apiserverCommand: Command = {
     const { startApiServer } = await import('../apiserver/server.js');
     const { pkiPaths } = await import('../lib/pki/files.js');
     const pki = pkiPaths(join(resolve(str(ctx.flags, 'data-dir')!), 'pki'));
+    const logger = (await import('../lib/observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level'));
     const server = await startApiServer({
       etcdEndpoints: etcd.split(','),
       etcdPrefix: str(ctx.flags, 'etcd-prefix'),
@@ -99,9 +126,12 @@ export const apiserverCommand: Command = {
       advertiseAddress: str(ctx.flags, 'advertise-address'),
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
       encryptionKeyFile: str(ctx.flags, 'encryption-key-file'),
-      logger: (await import('../lib/observability/logger.js')).createLogger('apiserver', str(ctx.flags, 'log-level')),
+      nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'apiserver'),
+      logger,
     });
+    const stopReloading = reloadOnSighup(() => server.reloadServingCertificate(), logger);
     await untilStopped(ctx.io.signal);
+    stopReloading();
     await server.stop();
     return 0;
   },

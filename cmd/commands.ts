@@ -8,6 +8,7 @@ export const PERSYS_COMMANDS: readonly CommandEntry[] = [
   { name: 'up', summary: 'Run a complete local persys (etcd, API server, controllers, a node agent) in the foreground', load: async () => (await import('./up.js')).upCommand },
   ...CLIENT_COMMANDS,
   { name: 'pki', summary: 'Manage the cluster PKI (pki init)', load: async () => (await import('./pki.js')).pkiCommand },
+  { name: 'certificate', summary: 'Issue a user client certificate and its CLI config (certificate create)', load: async () => (await import('./certificate.js')).certificateCommand },
   { name: 'apiserver', summary: 'Run an API server against an existing etcd', load: async () => (await import('./apiserver.js')).apiserverCommand },
   { name: 'agent', summary: 'Run the node agent on this Docker host', load: async () => (await import('./agent.js')).agentCommand },
   { name: 'hollow-nodes', summary: 'Run many simulated (hollow) nodes in one process, for scale tests', load: async () => (await import('./hollow-nodes.js')).hollowNodesCommand },

@@ -34,10 +34,12 @@ export async function initClusterPki(dataDir: string, server: string, serverHost
 
 export const pkiCommand: Command = {
   name: 'pki',
-  usage: 'persys pki init [--data-dir DIR] [--server-host NAME_OR_IP ...]\npersys pki rotate-encryption-key',
+  usage: 'persys pki init [--data-dir DIR] [--server-host NAME_OR_IP ...]\npersys pki rotate-server [--data-dir DIR] [--server-host NAME_OR_IP ...]\npersys pki rotate-encryption-key',
   description:
     'init creates DIR/pki/{ca,server,admin}.{crt,key} (kept when they exist) and DIR/config.yaml, ' +
     'which the CLI finds by itself in ./.persys or through --config / PERSYS_CONFIG.\n' +
+    'rotate-server replaces DIR/pki/server.{crt,key} with a new key and certificate for the same names ' +
+    '(plus any --server-host); a running API server reloads it without dropping connections.\n' +
     'rotate-encryption-key rewrites, through the API, every Secret not stored under the first key of the ' +
     "API servers' --encryption-key-file, and counts them (README: Secrets at rest).",
   flags: {
@@ -52,7 +54,8 @@ export const pkiCommand: Command = {
   },
   async run(ctx) {
     if (ctx.args[0] === 'rotate-encryption-key') return (await import('./rotate-encryption-key.js')).runRotateEncryptionKey(ctx);
-    if (ctx.args[0] !== 'init') throw new UsageError('unknown or missing subcommand: use "persys pki init"', 'pki');
+    if (ctx.args[0] === 'rotate-server') return (await import('./pki-rotate.js')).rotateServerCertificateCommand(ctx);
+    if (ctx.args[0] !== 'init') throw new UsageError('unknown or missing subcommand: use "persys pki init", "persys pki rotate-server" or "persys pki rotate-encryption-key"', 'pki');
     const dataDir = resolve(str(ctx.flags, 'data-dir')!);
     const { pki, configFile } = await initClusterPki(dataDir, str(ctx.flags, 'advertise-address')!, list(ctx.flags, 'server-host'));
     ctx.io.out(`PKI in ${pki.dir}`);

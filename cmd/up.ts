@@ -9,7 +9,7 @@ import { bool, str, type Command } from '../lib/cli/command.js';
 import { ApiClient } from '../lib/client/client.js';
 import { CONTROLLERS, splitHostPort, startControllers } from './controller.js';
 import { parseDuration } from '../lib/cli/duration.js';
-import { API_SERVER_FLAGS, untilStopped } from './apiserver.js';
+import { API_SERVER_FLAGS, nodeCertTtlSeconds, untilStopped } from './apiserver.js';
 import { DATA_DIR_FLAG, initClusterPki } from './pki.js';
 
 /** The address clients dial for a listen address (a wildcard host means this machine). */
@@ -140,6 +140,7 @@ export const upCommand: Command = {
         advertiseAddress: str(ctx.flags, 'advertise-address'),
         compactionIntervalMs,
         encryptionKeyFile: str(ctx.flags, 'encryption-key-file'),
+        nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'up'),
         logger: createLogger('apiserver', str(ctx.flags, 'log-level')),
       });
     } catch (err) {
@@ -204,6 +205,8 @@ export const upCommand: Command = {
         'Press Ctrl-C to stop.',
       ].join('\n'),
     );
+    // No SIGHUP handler here: a closed terminal still stops `up`; a rotated serving certificate is
+    // picked up by the API server's own check of its files.
     const why = await untilStopped(ctx.io.signal);
     log.info({ why }, 'stopping');
     // Agent first (its containers keep running), then controllers, the API server and etcd.

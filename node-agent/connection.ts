@@ -2,7 +2,7 @@
 // status, heartbeats and request answers out. Reconnects with jittered back-off, failing over
 // between the --server addresses; the containers keep running meanwhile.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, status as Status, type ClientDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { fromWire, toWire, type Resource } from '../lib/api/resource.js';
 import {
@@ -10,6 +10,7 @@ import {
   type AgentMessage,
   type Heartbeat,
   type NodeInfo,
+  type RenewedCertificate,
   type ServerMessage,
 } from '../lib/gen/persys/v1/agent.js';
 import { silentLogger } from '../lib/observability/logger.js';
@@ -85,10 +86,68 @@ export class AgentConnection {
   private loop?: Promise<void>;
   private current?: Stream;
   private isConnected = false;
+  /** The credentials the next channel uses (a renewal replaces them; the open stream keeps its own). */
+  private credentials: NodeCredentials;
+  /** Sends on the established stream; undefined while there is none. */
+  private sendOnStream?: (msg: AgentMessage) => Promise<void>;
+  private pendingRenewal?: { resolve(r: RenewedCertificate): void; reject(e: Error): void };
+  /** The stream is being replaced on purpose: reconnect to the same server at once. */
+  private planned = false;
+  private readonly idleWaits = new Set<AbortController>();
 
   constructor(private readonly opts: AgentConnectionOptions) {
     if (!opts.servers.length) throw new Error('no API server address');
     this.log = opts.logger ?? silentLogger();
+    this.credentials = opts.credentials;
+  }
+
+  /** The credentials used for the next stream. */
+  useCredentials(creds: NodeCredentials): void {
+    this.credentials = creds;
+  }
+
+  /**
+   * Sends a CertificateRenewal on the established stream and resolves with the server's answer;
+   * rejects when there is no stream, it ends first, or no answer comes within `timeoutMs`.
+   */
+  requestCertificate(csrPem: string, timeoutMs = 30_000): Promise<RenewedCertificate> {
+    const send = this.sendOnStream;
+    if (!send) return Promise.reject(new Error('not connected to an API server'));
+    if (this.pendingRenewal) return Promise.reject(new Error('a certificate renewal is already in flight'));
+    return new Promise<RenewedCertificate>((resolve, reject) => {
+      const timer = setTimeout(() => done(undefined, new Error(`no answer to the certificate renewal within ${timeoutMs} ms`)), timeoutMs);
+      const done = (r?: RenewedCertificate, e?: Error) => {
+        clearTimeout(timer);
+        this.pendingRenewal = undefined;
+        if (e) reject(e);
+        else resolve(r!);
+      };
+      this.pendingRenewal = { resolve: (r) => done(r), reject: (e) => done(undefined, e) };
+      send({ message: { $case: 'renewal', value: { csrPem } } }).catch((e: unknown) => done(undefined, e as Error));
+    });
+  }
+
+  /**
+   * Replaces the stream with a new one (new credentials take effect) once no request is being
+   * answered, or after `maxWaitMs` at the latest; the reconnect skips the back-off.
+   */
+  async reconnectWhenIdle(maxWaitMs = 300_000, pollMs = 1_000): Promise<void> {
+    const abort = new AbortController();
+    this.idleWaits.add(abort);
+    try {
+      const deadline = Date.now() + maxWaitMs;
+      while (this.opts.requests.active > 0 && Date.now() < deadline && !this.stopping.signal.aborted) {
+        await sleep(pollMs, undefined, { signal: AbortSignal.any([abort.signal, this.stopping.signal]) }).catch(() => undefined);
+        if (abort.signal.aborted) return;
+      }
+    } finally {
+      this.idleWaits.delete(abort);
+    }
+    const call = this.current;
+    if (!call || this.stopping.signal.aborted) return;
+    this.log.info('reconnecting to use the renewed certificate; containers keep running');
+    this.planned = true;
+    call.cancel();
   }
 
   get connected(): boolean {
@@ -101,6 +160,7 @@ export class AgentConnection {
 
   async stop(): Promise<void> {
     this.stopping.abort();
+    for (const w of this.idleWaits) w.abort();
     this.current?.cancel();
     await this.loop;
     for (const c of this.clients.values()) c.close();
@@ -118,8 +178,24 @@ export class AgentConnection {
       this.clients.get(server)?.close();
       this.clients.delete(server);
       if (signal.aborted) break;
+      if (this.planned) {
+        // Our own reconnect (a renewed certificate): the same server again, at once.
+        this.planned = false;
+        attempt = 0;
+        i--;
+        continue;
+      }
       if (synced) attempt = 0;
       const delay = backoffDelay(attempt++, this.opts.backoff);
+      if ((error as { code?: number } | undefined)?.code === Status.UNAUTHENTICATED) {
+        // Revoked or otherwise refused: retrying will not help until the node joins again.
+        this.log.error(
+          { server, reason: (error as { details?: string }).details, retryInMs: delay },
+          "the API server refused this node's certificate: delete node.crt and node.key from the agent's data dir and start it with a new --token",
+        );
+        await pause(delay, signal);
+        continue;
+      }
       this.log.warn(
         { server, err: error, retryInMs: delay, next: this.opts.servers[(i + 1) % this.opts.servers.length] },
         synced ? 'stream to the API server lost; containers keep running' : 'cannot open the stream to the API server',
@@ -131,7 +207,7 @@ export class AgentConnection {
   private client(server: string): AgentsClient {
     let c = this.clients.get(server);
     if (!c) {
-      const { caPem, keyPem, certPem } = this.opts.credentials;
+      const { caPem, keyPem, certPem } = this.credentials;
       c = new AgentsClient(server, credentials.createSsl(Buffer.from(caPem), Buffer.from(keyPem), Buffer.from(certPem)), CHANNEL_OPTIONS);
       this.clients.set(server, c);
     }
@@ -167,6 +243,8 @@ export class AgentConnection {
         closed();
         clearTimeout(syncTimer);
         clearInterval(heartbeatTimer);
+        if (this.current === call || !this.current) this.sendOnStream = undefined;
+        this.pendingRenewal?.reject(new Error('the stream ended before the certificate renewal was answered'));
         agent.detach();
         requests.cancelAll();
         if (this.isConnected) {
@@ -200,6 +278,7 @@ export class AgentConnection {
         this.opts.metrics?.streamConnects.inc({ result: 'connected' });
         this.opts.onConnectedChange?.(true, server);
         log.info('stream to the API server established; desired state received');
+        this.sendOnStream = send;
         // A new stream starts with every status, then only changes.
         agent.attach((objects: Resource[]) => {
           send({ message: { $case: 'status', value: { objects: objects.map((o) => toWire(o)) } } }).catch((e: unknown) =>
@@ -233,6 +312,10 @@ export class AgentConnection {
               break;
             case 'input':
               if (m.value.input) requests.input(m.value.requestId, m.value.input);
+                break;
+            case 'certificate':
+              if (this.pendingRenewal) this.pendingRenewal.resolve(m.value);
+              else log.warn('ignoring a certificate nobody asked for');
               break;
           }
         } catch (e) {

@@ -1,7 +1,7 @@
 // Joining a cluster the kubeadm way: trust the CA the join port presents only if its hash matches
 // --ca-cert-hash, then trade the join token and a CSR for a node certificate kept in the data dir.
-import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { connect, type DetailedPeerCertificate } from 'node:tls';
@@ -48,6 +48,7 @@ const commonName = (pem: string) => /(?:^|\n)CN=([^\n]*)/.exec(new X509Certifica
 
 /** The stored node credentials, or undefined when the node has not joined yet. */
 export function loadCredentials(dataDir: string): NodeCredentials | undefined {
+  finishRenewedCredentials(dataDir);
   const p = credentialPaths(dataDir);
   if (![p.cert, p.key, p.ca].every((f) => existsSync(f))) return undefined;
   return { certPem: readFileSync(p.cert, 'utf8'), keyPem: readFileSync(p.key, 'utf8'), caPem: readFileSync(p.ca, 'utf8') };
@@ -64,8 +65,18 @@ export async function ensureNodeCredentials(opts: JoinOptions): Promise<NodeCred
         `${credentialPaths(opts.dataDir).cert} is the certificate of ${cn}, not of node ${opts.nodeName}: use that --node-name or another --data-dir`,
       );
     }
-    log.info({ dataDir: opts.dataDir }, 'using stored node certificate');
-    return stored;
+    const notAfter = new X509Certificate(stored.certPem).validTo;
+    if (Date.parse(notAfter) > Date.now()) {
+      log.info({ dataDir: opts.dataDir, notAfter }, 'using stored node certificate');
+      return stored;
+    }
+    // Expired (the agent was off past its renewal): only a new token brings the node back.
+    if (!opts.token) {
+      throw new JoinError(
+        `the node certificate in ${credentialPaths(opts.dataDir).cert} expired at ${notAfter}: start the agent with a new --token (and --ca-cert-hash) to join again`,
+      );
+    }
+    log.warn({ dataDir: opts.dataDir, notAfter }, 'stored node certificate has expired; joining again with the token');
   }
   if (!opts.token) throw new JoinError(`no node certificate in ${opts.dataDir} and no --token to join with`);
   if (!opts.caCertHash) throw new JoinError('--ca-cert-hash is required to join: it is how the agent knows the cluster CA');
@@ -140,6 +151,62 @@ function callJoin(
       reject(new JoinError(`${why}: ${err.details || err.message}`, { cause: err }));
     });
   }).finally(() => client.close());
+}
+
+const pendingPaths = (dataDir: string) => {
+  const p = credentialPaths(dataDir);
+  return { cert: `${p.cert}.new`, key: `${p.key}.new` };
+};
+
+function writeSynced(path: string, data: string, mode: number): void {
+  writeFileSync(path, data, { mode });
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Replaces node.key and node.crt with a renewed pair so that no crash leaves a key without its
+ * certificate: both are first written whole as *.new, then renamed key first; whatever a crash
+ * interrupts is completed (or dropped) by finishRenewedCredentials on the next load.
+ */
+export function storeRenewedCredentials(dataDir: string, creds: NodeCredentials): void {
+  const p = credentialPaths(dataDir);
+  const n = pendingPaths(dataDir);
+  writeSynced(n.key, creds.keyPem, 0o600);
+  writeSynced(n.cert, creds.certPem, 0o644);
+  renameSync(n.key, p.key);
+  renameSync(n.cert, p.cert);
+}
+
+const sameKey = (certPem: string, keyPem: string) => {
+  try {
+    const a = createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'der' });
+    return a.equals(new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' }));
+  } catch {
+    return false;
+  }
+};
+
+/** Completes a renewed pair a crash left half-renamed, or drops one left half-written. */
+function finishRenewedCredentials(dataDir: string): void {
+  const p = credentialPaths(dataDir);
+  const n = pendingPaths(dataDir);
+  if (!existsSync(n.cert)) {
+    rmSync(n.key, { force: true }); // a key whose certificate was never written whole
+    return;
+  }
+  const keyFile = existsSync(n.key) ? n.key : p.key;
+  if (existsSync(keyFile) && sameKey(readFileSync(n.cert, 'utf8'), readFileSync(keyFile, 'utf8'))) {
+    if (keyFile === n.key) renameSync(n.key, p.key);
+    renameSync(n.cert, p.cert);
+    return;
+  }
+  rmSync(n.cert, { force: true });
+  rmSync(n.key, { force: true });
 }
 
 /** Each file lands whole (write, then rename), the key readable by its owner only. */

@@ -59,6 +59,17 @@ export function agentMetrics(registry: Registry) {
       help: '1 while the stream to an API server is established.',
       registers: [registry],
     }),
+    certificateExpiry: new Gauge({
+      name: 'persys_agent_certificate_expiry_timestamp_seconds',
+      help: "When the node certificate the agent uses expires (Unix seconds); the agent renews it at 70-90 % of its life.",
+      registers: [registry],
+    }),
+    certificateRenewals: new Counter({
+      name: 'persys_agent_certificate_renewals_total',
+      help: 'Node certificate renewals over the stream, by result (renewed, refused, failed).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     streamConnects: new Counter({
       name: 'persys_agent_stream_connects_total',
       help: 'Stream attempts by result (connected, failed).',

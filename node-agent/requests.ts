@@ -168,6 +168,11 @@ export class RequestHandler {
     this.inflight.get(requestId)?.abort();
   }
 
+  /** Requests being answered (a followed log, a running exec): a planned reconnect waits for none. */
+  get active(): number {
+    return this.inflight.size;
+  }
+
   /** On stream loss: nobody is left to read the answers. */
   cancelAll(): void {
     for (const a of this.inflight.values()) a.abort();

@@ -19,6 +19,7 @@ import { ImagePuller } from './images/puller.js';
 import { ensureNodeCredentials } from './join.js';
 import { agentMetrics } from './metrics.js';
 import { RequestHandler } from './requests.js';
+import { CertificateRenewer } from './renewal.js';
 import type { SwarmEngine } from './swarm/engine.js';
 import { ContainerUsageSampler, hostNodeInfo, NodeUsageSampler } from './usage.js';
 import { ContainerUsageLoop } from './usage-loop.js';
@@ -49,11 +50,14 @@ export interface NodeAgentProcessOptions {
   agentVersion?: string;
   logger?: Logger;
   backoff?: BackoffOptions;
+  /** Renew the node certificate this long after it was loaded or renewed, not at 70-90 % of its life (tests). */
+  certificateRenewAfterMs?: number;
 }
 
 export interface RunningNodeAgent {
   agent: NodeAgent;
   connection: AgentConnection;
+  renewer: CertificateRenewer;
   runtime: DockerRuntime;
   /** Port of the observability server, when one was asked for. */
   metricsPort?: number;
@@ -179,17 +183,29 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       });
       log.info({ port: obs.port }, 'serving /metrics, /healthz and /readyz');
     }
+    const renewer = new CertificateRenewer({
+      nodeName: opts.nodeName,
+      credentials: creds,
+      connection,
+      dataDir: opts.dataDir,
+      renewAfterMs: opts.certificateRenewAfterMs,
+      logger: log.child({ loop: 'certificate' }),
+      metrics,
+    });
     agent.start();
     stacks.start();
     containerUsage.start();
     connection.start();
+    await renewer.start();
     log.info({ node: opts.nodeName, servers: opts.servers }, 'node agent started');
     return {
       agent,
       connection,
+      renewer,
       runtime,
       metricsPort: obs?.port,
       async stop() {
+        renewer.stop();
         await connection.stop();
         await containerUsage.stop();
         await agent.stop();

@@ -5,10 +5,10 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { JoinRequest, JoinResponse } from '../../lib/gen/persys/v1/agent.js';
 import { ApiStatusError, toServiceError } from '../api/status.js';
-import { NODE_USER_PREFIX, NODES_GROUP } from '../api/authz.js';
-import { InvalidCsrError, signCsr, type CertBundle } from '../../lib/pki/index.js';
+import type { CertBundle } from '../../lib/pki/index.js';
 import type { ResourceStore } from '../registry/store.js';
 import { dns1123SubdomainError } from '../validation/names.js';
+import { signNodeCertificate } from './node-signer.js';
 import { JoinTokenError, verifyJoinToken } from './tokens.js';
 
 export interface JoinDeps {
@@ -16,6 +16,8 @@ export interface JoinDeps {
   /** The cluster CA with its key; undefined when this API server cannot sign (no --ca-key). */
   ca: CertBundle | undefined;
   log: Logger;
+  /** Lifetime of the node certificates signed. @default 30 days */
+  nodeCertTtlSeconds?: number;
 }
 
 export async function joinNode(deps: JoinDeps, req: JoinRequest): Promise<JoinResponse> {
@@ -27,19 +29,10 @@ export async function joinNode(deps: JoinDeps, req: JoinRequest): Promise<JoinRe
   }
   const nameError = dns1123SubdomainError(req.nodeName);
   if (!req.nodeName || nameError) throw new ApiStatusError(Code.INVALID_ARGUMENT, `node_name: ${req.nodeName ? nameError : 'required'}`);
-  if (!deps.ca) throw new ApiStatusError(Code.UNAVAILABLE, 'this API server cannot sign node certificates (it was started without the CA key)');
-  let certificatePem: string;
-  try {
-    certificatePem = await signCsr(deps.ca, req.csrPem, {
-      commonName: `${NODE_USER_PREFIX}${req.nodeName}`,
-      organizations: [NODES_GROUP],
-      usage: 'client',
-    });
-  } catch (err) {
-    if (err instanceof InvalidCsrError) throw new ApiStatusError(Code.INVALID_ARGUMENT, `csr_pem: ${err.message}`);
-    throw err;
-  }
-  return { certificatePem, caCertificatePem: deps.ca.certPem };
+  const certificatePem = await signNodeCertificate({ store: deps.store, ca: deps.ca, ttlSeconds: deps.nodeCertTtlSeconds }, req.nodeName, req.csrPem, {
+    identity: 'system:join',
+  });
+  return { certificatePem, caCertificatePem: deps.ca!.certPem };
 }
 
 export function joinService(deps: JoinDeps): UntypedServiceImplementation {

@@ -7,7 +7,17 @@ import type { Logger } from 'pino';
 import { AGENT_STREAM_LOST_ANNOTATION, AGENT_STREAM_SERVER_ANNOTATION } from '../../lib/api/annotations.js';
 import { API_VERSION, findKind } from '../../lib/api/kinds.js';
 import { fromWire, toWire, type Resource } from '../../lib/api/resource.js';
-import type { AgentMessage, AgentRequest, ContainerUsage, ExecInput, Heartbeat, NodeInfo, ServerMessage, StreamChunk } from '../../lib/gen/persys/v1/agent.js';
+import type {
+  AgentMessage,
+  AgentRequest,
+  ContainerUsage,
+  ExecInput,
+  Heartbeat,
+  NodeInfo,
+  RenewedCertificate,
+  ServerMessage,
+  StreamChunk,
+} from '../../lib/gen/persys/v1/agent.js';
 import type { NodeUsage } from '../../lib/gen/persys/v1/cluster.js';
 import type { ResourceList } from '../../lib/gen/persys/v1/meta.js';
 import { ApiStatusError } from '../api/status.js';
@@ -34,6 +44,8 @@ export interface SessionDeps {
   leaseDurationSeconds?: number;
   /** This API server's address, written on the node's Lease so peers can relay requests for the node here. */
   streamServer?: () => string;
+  /** Signs a renewal CSR for the node (node-signer.ts); absent, renewals are answered with an error. */
+  renewCertificate?: (node: string, csrPem: string) => Promise<RenewedCertificate>;
 }
 
 /** Where the answer to one AgentRequest goes. */
@@ -247,7 +259,18 @@ export class AgentSession {
         return this.onStatus(m.value.objects.map((o) => fromWire(o)).filter((o): o is Resource => !!o));
       case 'chunk':
         return this.onChunk(m.value);
+      case 'renewal':
+        return this.onRenewal(m.value.csrPem);
     }
+  }
+
+  /** A new certificate for the node's new key, answered on the stream (the agent switches to it itself). */
+  private async onRenewal(csrPem: string): Promise<void> {
+    const renew = this.deps.renewCertificate;
+    const answer: RenewedCertificate = renew
+      ? await renew(this.node, csrPem)
+      : { certificatePem: '', caCertificatePem: '', error: 'UNAVAILABLE: this API server cannot renew node certificates; ask again later' };
+    await this.send({ message: { $case: 'certificate', value: answer } });
   }
 
   private async onHello(info: NodeInfo): Promise<void> {

@@ -73,6 +73,15 @@ export async function createJoinToken(
   }
 }
 
+/** When a join-token Secret expires (ms since the epoch); undefined for another Secret or an unreadable expiry. */
+export function joinTokenExpiration(secret: Resource): number | undefined {
+  if (secret['type'] !== JOIN_TOKEN_TYPE) return undefined;
+  const data = (secret['data'] ?? {}) as Record<string, string>;
+  const text = data[DATA_EXPIRATION] ? Buffer.from(data[DATA_EXPIRATION], 'base64').toString('utf8') : '';
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : at;
+}
+
 /** Resolves when `token` names a stored, unexpired token whose secret matches; JoinTokenError otherwise. */
 export async function verifyJoinToken(store: ResourceStore, token: string, now = new Date()): Promise<void> {
   const { id, secret } = parseToken(token);

@@ -21,6 +21,8 @@ import type {
   ExecInput,
   ExecRequest,
   LogsRequest,
+  RevokeNodeRequest,
+  RevokeNodeResponse,
   StreamChunk,
   TopRequest,
   TopResponse,
@@ -28,6 +30,7 @@ import type {
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
 import type { AgentHub } from '../agents/hub.js';
 import { createJoinToken } from '../agents/tokens.js';
+import { revokeNodeCertificates } from '../agents/node-certificates.js';
 import type { ResourceStore } from '../registry/store.js';
 import { callerIdentity, identityOf } from './authz.js';
 import { accessAttributes, type AccessControl } from './access.js';
@@ -48,7 +51,10 @@ export interface OperationsDeps {
   joinAddress(): string | undefined;
   /** The other API servers, for nodes whose stream one of them holds. */
   peers?: PeerApiServers;
-  /** RBAC: logs is get on containers/logs, exec create on containers/exec, top list, join tokens create on secrets. */
+  /**
+   * RBAC: logs is get on containers/logs, exec create on containers/exec, top list, join tokens create
+   * on secrets in persys-system, node revoke delete on that node.
+   */
   access?: AccessControl;
 }
 
@@ -315,6 +321,31 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
           if (se.code === Code.INTERNAL) log.error({ err }, 'join token not created');
           callback({ ...se, metadata: new Metadata() });
         });
+    },
+    revokeNode: (call: ServerUnaryCall<RevokeNodeRequest, RevokeNodeResponse>, callback: sendUnaryData<RevokeNodeResponse>) => {
+      const user = callerIdentity(call)?.user ?? '';
+      const node = call.request.nodeName;
+      (async () => {
+        if (!node) throw new ApiStatusError(Code.INVALID_ARGUMENT, 'node_name: required');
+        // Revoking ends what the node may do, as deleting it would: the delete verb on that node.
+        deps.access?.check(identityOf(call), accessAttributes('delete', 'Node', '', node));
+        const res = await revokeNodeCertificates(store, node, { identity: user });
+        // This server's stream of the node closes at once; the others' on their watch of the record.
+        hub.closeIfRevoked(node);
+        return res;
+      })().then(
+        (res) => {
+          log.warn({ user, node, serials: res.serials, revokedAt: res.revokedAt }, 'node certificates revoked');
+          count('revokeNode');
+          callback(null, res);
+        },
+        (err: unknown) => {
+          count('revokeNode', err);
+          const se = toServiceError(err);
+          if (se.code === Code.INTERNAL) log.error({ err, node }, 'node not revoked');
+          callback({ ...se, metadata: new Metadata() });
+        },
+      );
     },
   };
 }

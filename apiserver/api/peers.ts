@@ -11,7 +11,7 @@ import type { ResourceStore } from '../registry/store.js';
 export const RELAYED_HEADER = 'x-persys-relayed-by';
 
 export class PeerApiServers {
-  private readonly creds: ChannelCredentials;
+  private creds: ChannelCredentials;
   private readonly swarmClients = new Map<string, SwarmOperationsClient>();
   private readonly operationsClients = new Map<string, OperationsClient>();
 
@@ -22,6 +22,12 @@ export class PeerApiServers {
     tls: { caPem: Buffer; certPem: Buffer; keyPem: Buffer },
   ) {
     this.creds = credentials.createSsl(tls.caPem, tls.keyPem, tls.certPem);
+  }
+
+  /** New credentials (a rotated serving certificate) for the clients made from now on; open ones are closed. */
+  useCredentials(tls: { caPem: Buffer; certPem: Buffer; keyPem: Buffer }): void {
+    this.creds = credentials.createSsl(tls.caPem, tls.keyPem, tls.certPem);
+    this.close();
   }
 
   /** The peer holding `node`'s stream, or undefined when none is recorded or it is this server. */

@@ -9,7 +9,7 @@ import type { ClientConfig } from '../../lib/client/config.js';
 import type { Logger } from 'pino';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { initPki, type PkiPaths } from '../../lib/pki/index.js';
-import { startApiServer, type RunningApiServer } from '../../apiserver/server.js';
+import { startApiServer, type ApiServerOptions, type RunningApiServer } from '../../apiserver/server.js';
 
 export interface TestApiServer {
   server: RunningApiServer;
@@ -33,6 +33,8 @@ export async function startTestApiServer(
     logger?: Logger;
     /** Secrets at rest: the server's --encryption-key-file. */
     encryptionKeyFile?: string;
+    /** Further API server options (node certificate lifetime, collector interval, …). */
+    serverOptions?: Partial<ApiServerOptions>;
   } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'persys-api-'));
@@ -52,6 +54,7 @@ export async function startTestApiServer(
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     encryptionKeyFile: opts.encryptionKeyFile,
     logger: opts.logger ?? silentLogger(),
+    ...opts.serverOptions,
   });
   const config: ClientConfig = {
     server: `127.0.0.1:${server.port}`,

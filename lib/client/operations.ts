@@ -6,6 +6,7 @@ import {
   OperationsClient as RawOperationsClient,
   type CreateJoinTokenResponse,
   type ExecInput,
+  type RevokeNodeResponse,
   type StreamChunk,
   type TerminalSize,
   type TopResponse,
@@ -184,6 +185,11 @@ export class OperationsClient {
     return this.unary<CreateJoinTokenResponse>((md, o, cb) =>
       this.raw.createJoinToken({ ttlSeconds: opts.ttlSeconds ?? 0, description: opts.description ?? '' }, md, o, cb),
     );
+  }
+
+  /** Denies the node's certificates until they expire and closes its stream (Operations.RevokeNode). */
+  revokeNode(nodeName: string): Promise<RevokeNodeResponse> {
+    return this.unary<RevokeNodeResponse>((md, o, cb) => this.raw.revokeNode({ nodeName }, md, o, cb));
   }
 
   close(): void {

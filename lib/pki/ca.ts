@@ -20,6 +20,8 @@ export interface LeafOptions {
   usage: CertUsage;
   /** @default 365 */
   validityDays?: number;
+  /** Lifetime in seconds; wins over validityDays (node certificates live days, test ones seconds). */
+  validitySeconds?: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -76,7 +78,7 @@ export async function signPublicKey(
     serialNumber: randomSerial(),
     subject: subjectName(opts.commonName, opts.organizations ?? []),
     issuer: caCert.subjectName,
-    ...validity(opts.validityDays ?? 365),
+    ...validity(opts.validityDays ?? 365, opts.validitySeconds),
     signingAlgorithm: signer.algorithm,
     publicKey: leafKey,
     signingKey: signer.key,
@@ -122,10 +124,15 @@ async function authorityKeyIdentifier(caCert: x509.X509Certificate): Promise<x50
   return ski ? new x509.AuthorityKeyIdentifierExtension(ski.keyId) : x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey);
 }
 
-function validity(days: number): { notBefore: Date; notAfter: Date } {
-  if (!(days > 0)) throw new Error(`validityDays must be positive, got ${days}`);
+function validity(days: number, seconds?: number): { notBefore: Date; notAfter: Date } {
+  if (seconds !== undefined && !(seconds > 0)) throw new Error(`validitySeconds must be positive, got ${seconds}`);
+  if (seconds === undefined && !(days > 0)) throw new Error(`validityDays must be positive, got ${days}`);
+  const lifetimeMs = seconds !== undefined ? seconds * 1000 : days * DAY_MS;
   const now = Date.now();
-  return { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + days * DAY_MS) };
+  // A short-lived certificate is backdated by a tenth of its life at most: a holder renewing at 70-90 %
+  // of notBefore → notAfter must not find a 60 s certificate already due.
+  const backdate = Math.min(BACKDATE_MS, lifetimeMs / 10);
+  return { notBefore: new Date(now - backdate), notAfter: new Date(now + lifetimeMs) };
 }
 
 // 126 random bits: unique per certificate, and always a positive, minimally encoded INTEGER.

@@ -8,6 +8,11 @@ export class InvalidCsrError extends Error {
   override name = 'InvalidCsrError';
 }
 
+/** The CSR asks for another identity than the one its sender may have. */
+export class CsrSubjectMismatchError extends Error {
+  override name = 'CsrSubjectMismatchError';
+}
+
 export interface SignCsrOptions {
   commonName: string;
   organizations?: string[];
@@ -17,6 +22,13 @@ export interface SignCsrOptions {
   hosts?: string[];
   /** @default 365 */
   validityDays?: number;
+  /** Lifetime in seconds; wins over validityDays. */
+  validitySeconds?: number;
+  /**
+   * When set, the CSR's own subject must name exactly this CN, with no O other than these
+   * (CsrSubjectMismatchError otherwise): a renewal may only ask for the identity it already has.
+   */
+  requireSubject?: { commonName: string; organizations?: string[] };
 }
 
 export async function createCsr(commonName: string): Promise<{ csrPem: string; keyPem: string }> {
@@ -46,6 +58,7 @@ export async function signCsr(ca: CertBundle, csrPem: string, opts: SignCsrOptio
     throw new InvalidCsrError('CSR signature cannot be verified', { cause });
   }
   if (!valid) throw new InvalidCsrError('CSR signature is invalid');
+  if (opts.requireSubject) checkSubject(csr, opts.requireSubject);
   // The requested subject and extensions are ignored: the caller decides who the key belongs to.
   return signPublicKey(ca, csr.publicKey, {
     commonName: opts.commonName,
@@ -53,5 +66,17 @@ export async function signCsr(ca: CertBundle, csrPem: string, opts: SignCsrOptio
     hosts: opts.hosts,
     usage: opts.usage ?? 'client',
     validityDays: opts.validityDays,
+    validitySeconds: opts.validitySeconds,
   });
+}
+
+function checkSubject(csr: x509.Pkcs10CertificateRequest, want: { commonName: string; organizations?: string[] }): void {
+  const cn = csr.subjectName.getField('CN');
+  const orgs = csr.subjectName.getField('O');
+  if (cn.length !== 1 || cn[0] !== want.commonName) {
+    throw new CsrSubjectMismatchError(`the CSR asks for CN=${cn.join(',') || '(none)'}, but its sender is ${want.commonName}`);
+  }
+  const allowed = new Set(want.organizations ?? []);
+  const extra = orgs.filter((o) => !allowed.has(o));
+  if (extra.length) throw new CsrSubjectMismatchError(`the CSR asks for O=${extra.join(',')}, which ${want.commonName} does not have`);
 }

@@ -4,6 +4,7 @@ import { access, chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promi
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createCa, issueCertificate, type CertBundle } from './ca.js';
+import { certificateInfo } from './certificate-info.js';
 
 export interface PkiPaths {
   dir: string;
@@ -82,6 +83,39 @@ export async function initPki(dir: string, opts: InitPkiOptions = {}): Promise<P
     await writePair(leaf.cert, leaf.key, await leaf.issue(ca));
   }
   return paths;
+}
+
+export interface RotatedServerCertificate {
+  certFile: string;
+  keyFile: string;
+  hosts: string[];
+  serial: string;
+  notAfter: Date;
+}
+
+/**
+ * Re-issues DIR/server.{crt,key} from DIR/ca.{crt,key}: the same CN, O and hosts as the current
+ * certificate (plus `extraHosts`), a new key, `validityDays` from now. Each file is replaced whole
+ * (temporary file, then rename); a running API server picks the pair up once both match.
+ */
+export async function rotateServerCertificate(dir: string, opts: { validityDays?: number; extraHosts?: string[] } = {}): Promise<RotatedServerCertificate> {
+  const paths = pkiPaths(dir);
+  for (const f of [paths.caCert, paths.caKey, paths.serverCert]) {
+    if (!(await exists(f))) throw new PkiError(`${f} does not exist: run \`persys pki init\` first (or point --data-dir at the server's data directory)`);
+  }
+  const ca = { certPem: await readFile(paths.caCert, 'utf8'), keyPem: await readFile(paths.caKey, 'utf8') };
+  const current = certificateInfo(await readFile(paths.serverCert, 'utf8'));
+  const hosts = dedupe([...current.hosts, ...(opts.extraHosts ?? [])]);
+  const bundle = await issueCertificate(ca, {
+    commonName: current.commonName || 'persys-apiserver',
+    organizations: current.organizations.length ? current.organizations : ['system:apiservers'],
+    hosts,
+    usage: 'both',
+    validityDays: opts.validityDays,
+  });
+  await writePair(paths.serverCert, paths.serverKey, bundle);
+  const info = certificateInfo(bundle.certPem);
+  return { certFile: paths.serverCert, keyFile: paths.serverKey, hosts, serial: info.serial, notAfter: info.notAfter };
 }
 
 // Key first, each file written whole and renamed into place: a crash leaves a pair that is either

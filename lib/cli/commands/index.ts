@@ -33,6 +33,7 @@ export const CLIENT_COMMANDS: readonly CommandEntry[] = [
   { name: 'exec', summary: 'Run a command in a container', load: async () => (await import('./exec.js')).execCommand },
   { name: 'top', summary: 'Show CPU and memory use of nodes or containers', load: async () => (await import('./top.js')).topCommand },
   { name: 'auth', summary: 'Check what you (or another user) may do: auth can-i VERB KIND', load: async () => (await import('./auth.js')).authCommand },
+  { name: 'node', summary: "Revoke a node's certificates and close its stream (node revoke)", load: async () => (await import('./node.js')).nodeCommand },
   { name: 'token', summary: 'Create join tokens for new nodes, or bearer tokens for ServiceAccounts', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'api-resources', summary: 'List the kinds the server supports', load: async () => (await import('./api-resources.js')).apiResourcesCommand },
   { name: 'config', summary: 'Show and change the contexts of the client config file', load: async () => (await import('./config.js')).configCommand },

@@ -131,7 +131,30 @@ export interface AgentMessage {
     | { $case: "heartbeat"; value: Heartbeat }
     | { $case: "status"; value: StatusReport }
     | { $case: "chunk"; value: StreamChunk }
+    | //
+    /** Field numbers from 10 on are this message's second wave (certificate rotation). */
+    { $case: "renewal"; value: CertificateRenewal }
     | undefined;
+}
+
+/**
+ * The agent asks, over its own stream, for a certificate for a new key, at 70-90 % of its current
+ * certificate's life. The API server signs it only for the node the stream's certificate names.
+ */
+export interface CertificateRenewal {
+  /** PKCS#10 CSR for the new key; its subject must be CN=system:node:<this node> (O, if any, system:nodes). */
+  csrPem: string;
+}
+
+/** The answer to a CertificateRenewal. */
+export interface RenewedCertificate {
+  certificatePem: string;
+  caCertificatePem: string;
+  /**
+   * Set instead of a certificate when the renewal was refused or failed; the agent keeps its
+   * certificate and asks again later.
+   */
+  error: string;
 }
 
 /**
@@ -221,6 +244,9 @@ export interface ServerMessage {
     | { $case: "request"; value: AgentRequest }
     | { $case: "cancel"; value: CancelRequest }
     | { $case: "input"; value: RequestInput }
+    | //
+    /** Field numbers from 10 on are this message's second wave (certificate rotation). */
+    { $case: "certificate"; value: RenewedCertificate }
     | undefined;
 }
 
@@ -240,6 +266,17 @@ export interface NodeTop {
 export interface TopResponse {
   nodes: NodeTop[];
   containers: ContainerUsage[];
+}
+
+export interface RevokeNodeRequest {
+  nodeName: string;
+}
+
+export interface RevokeNodeResponse {
+  /** Serials (lower-case hex) of the node certificates now denied; the ones recorded at join and renewal. */
+  serials: string[];
+  /** RFC 3339. */
+  revokedAt: string;
 }
 
 export interface CreateJoinTokenRequest {
@@ -1630,6 +1667,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "chunk":
         StreamChunk.encode(message.message.value, writer.uint32(34).fork()).join();
         break;
+      case "renewal":
+        CertificateRenewal.encode(message.message.value, writer.uint32(82).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1679,6 +1719,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.message = { $case: "chunk", value: StreamChunk.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.message = { $case: "renewal", value: CertificateRenewal.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1701,6 +1749,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "status", value: StatusReport.fromJSON(object.status) }
         : isSet(object.chunk)
         ? { $case: "chunk", value: StreamChunk.fromJSON(object.chunk) }
+        : isSet(object.renewal)
+        ? { $case: "renewal", value: CertificateRenewal.fromJSON(object.renewal) }
         : undefined,
     };
   },
@@ -1715,6 +1765,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.status = StatusReport.toJSON(message.message.value);
     } else if (message.message?.$case === "chunk") {
       obj.chunk = StreamChunk.toJSON(message.message.value);
+    } else if (message.message?.$case === "renewal") {
+      obj.renewal = CertificateRenewal.toJSON(message.message.value);
     }
     return obj;
   },
@@ -1749,7 +1801,195 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         }
         break;
       }
+      case "renewal": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "renewal", value: CertificateRenewal.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCertificateRenewal(): CertificateRenewal {
+  return { csrPem: "" };
+}
+
+export const CertificateRenewal: MessageFns<CertificateRenewal> = {
+  encode(message: CertificateRenewal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.csrPem !== "") {
+      writer.uint32(10).string(message.csrPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CertificateRenewal {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCertificateRenewal();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.csrPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CertificateRenewal {
+    return {
+      csrPem: isSet(object.csrPem)
+        ? globalThis.String(object.csrPem)
+        : isSet(object.csr_pem)
+        ? globalThis.String(object.csr_pem)
+        : "",
+    };
+  },
+
+  toJSON(message: CertificateRenewal): unknown {
+    const obj: any = {};
+    if (message.csrPem !== "") {
+      obj.csrPem = message.csrPem;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CertificateRenewal>, I>>(base?: I): CertificateRenewal {
+    return CertificateRenewal.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CertificateRenewal>, I>>(object: I): CertificateRenewal {
+    const message = createBaseCertificateRenewal();
+    message.csrPem = object.csrPem ?? "";
+    return message;
+  },
+};
+
+function createBaseRenewedCertificate(): RenewedCertificate {
+  return { certificatePem: "", caCertificatePem: "", error: "" };
+}
+
+export const RenewedCertificate: MessageFns<RenewedCertificate> = {
+  encode(message: RenewedCertificate, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificatePem !== "") {
+      writer.uint32(10).string(message.certificatePem);
+    }
+    if (message.caCertificatePem !== "") {
+      writer.uint32(18).string(message.caCertificatePem);
+    }
+    if (message.error !== "") {
+      writer.uint32(26).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewedCertificate {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewedCertificate();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificatePem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caCertificatePem = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenewedCertificate {
+    return {
+      certificatePem: isSet(object.certificatePem)
+        ? globalThis.String(object.certificatePem)
+        : isSet(object.certificate_pem)
+        ? globalThis.String(object.certificate_pem)
+        : "",
+      caCertificatePem: isSet(object.caCertificatePem)
+        ? globalThis.String(object.caCertificatePem)
+        : isSet(object.ca_certificate_pem)
+        ? globalThis.String(object.ca_certificate_pem)
+        : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: RenewedCertificate): unknown {
+    const obj: any = {};
+    if (message.certificatePem !== "") {
+      obj.certificatePem = message.certificatePem;
+    }
+    if (message.caCertificatePem !== "") {
+      obj.caCertificatePem = message.caCertificatePem;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RenewedCertificate>, I>>(base?: I): RenewedCertificate {
+    return RenewedCertificate.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenewedCertificate>, I>>(object: I): RenewedCertificate {
+    const message = createBaseRenewedCertificate();
+    message.certificatePem = object.certificatePem ?? "";
+    message.caCertificatePem = object.caCertificatePem ?? "";
+    message.error = object.error ?? "";
     return message;
   },
 };
@@ -2862,6 +3102,9 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       case "input":
         RequestInput.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
+      case "certificate":
+        RenewedCertificate.encode(message.message.value, writer.uint32(82).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2919,6 +3162,14 @@ export const ServerMessage: MessageFns<ServerMessage> = {
             message.message = { $case: "input", value: RequestInput.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.message = { $case: "certificate", value: RenewedCertificate.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2943,6 +3194,8 @@ export const ServerMessage: MessageFns<ServerMessage> = {
         ? { $case: "cancel", value: CancelRequest.fromJSON(object.cancel) }
         : isSet(object.input)
         ? { $case: "input", value: RequestInput.fromJSON(object.input) }
+        : isSet(object.certificate)
+        ? { $case: "certificate", value: RenewedCertificate.fromJSON(object.certificate) }
         : undefined,
     };
   },
@@ -2959,6 +3212,8 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       obj.cancel = CancelRequest.toJSON(message.message.value);
     } else if (message.message?.$case === "input") {
       obj.input = RequestInput.toJSON(message.message.value);
+    } else if (message.message?.$case === "certificate") {
+      obj.certificate = RenewedCertificate.toJSON(message.message.value);
     }
     return obj;
   },
@@ -2996,6 +3251,12 @@ export const ServerMessage: MessageFns<ServerMessage> = {
       case "input": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "input", value: RequestInput.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "certificate": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "certificate", value: RenewedCertificate.fromPartial(object.message.value) };
         }
         break;
       }
@@ -3297,6 +3558,168 @@ export const TopResponse: MessageFns<TopResponse> = {
     const message = createBaseTopResponse();
     message.nodes = object.nodes?.map((e) => NodeTop.fromPartial(e)) || [];
     message.containers = object.containers?.map((e) => ContainerUsage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRevokeNodeRequest(): RevokeNodeRequest {
+  return { nodeName: "" };
+}
+
+export const RevokeNodeRequest: MessageFns<RevokeNodeRequest> = {
+  encode(message: RevokeNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeName !== "") {
+      writer.uint32(10).string(message.nodeName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeNodeRequest {
+    return {
+      nodeName: isSet(object.nodeName)
+        ? globalThis.String(object.nodeName)
+        : isSet(object.node_name)
+        ? globalThis.String(object.node_name)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeNodeRequest): unknown {
+    const obj: any = {};
+    if (message.nodeName !== "") {
+      obj.nodeName = message.nodeName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeNodeRequest>, I>>(base?: I): RevokeNodeRequest {
+    return RevokeNodeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeNodeRequest>, I>>(object: I): RevokeNodeRequest {
+    const message = createBaseRevokeNodeRequest();
+    message.nodeName = object.nodeName ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeNodeResponse(): RevokeNodeResponse {
+  return { serials: [], revokedAt: "" };
+}
+
+export const RevokeNodeResponse: MessageFns<RevokeNodeResponse> = {
+  encode(message: RevokeNodeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.serials) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.revokedAt !== "") {
+      writer.uint32(18).string(message.revokedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeNodeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeNodeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serials.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revokedAt = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeNodeResponse {
+    return {
+      serials: globalThis.Array.isArray(object?.serials) ? object.serials.map((e: any) => globalThis.String(e)) : [],
+      revokedAt: isSet(object.revokedAt)
+        ? globalThis.String(object.revokedAt)
+        : isSet(object.revoked_at)
+        ? globalThis.String(object.revoked_at)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeNodeResponse): unknown {
+    const obj: any = {};
+    if (message.serials?.length) {
+      obj.serials = message.serials;
+    }
+    if (message.revokedAt !== "") {
+      obj.revokedAt = message.revokedAt;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeNodeResponse>, I>>(base?: I): RevokeNodeResponse {
+    return RevokeNodeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeNodeResponse>, I>>(object: I): RevokeNodeResponse {
+    const message = createBaseRevokeNodeResponse();
+    message.serials = object.serials?.map((e) => e) || [];
+    message.revokedAt = object.revokedAt ?? "";
     return message;
   },
 };
@@ -5399,6 +5822,16 @@ export const OperationsService = {
       Buffer.from(CreateJoinTokenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateJoinTokenResponse => CreateJoinTokenResponse.decode(value),
   },
+  /** Denies every certificate issued to the node until it would have expired, and closes its stream. */
+  revokeNode: {
+    path: "/persys.v1.Operations/RevokeNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeNodeRequest): Buffer => Buffer.from(RevokeNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeNodeRequest => RevokeNodeRequest.decode(value),
+    responseSerialize: (value: RevokeNodeResponse): Buffer => Buffer.from(RevokeNodeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeNodeResponse => RevokeNodeResponse.decode(value),
+  },
 } as const;
 
 export interface OperationsServer extends UntypedServiceImplementation {
@@ -5412,6 +5845,8 @@ export interface OperationsServer extends UntypedServiceImplementation {
   execStream: handleBidiStreamingCall<ExecInput, StreamChunk>;
   top: handleUnaryCall<TopRequest, TopResponse>;
   createJoinToken: handleUnaryCall<CreateJoinTokenRequest, CreateJoinTokenResponse>;
+  /** Denies every certificate issued to the node until it would have expired, and closes its stream. */
+  revokeNode: handleUnaryCall<RevokeNodeRequest, RevokeNodeResponse>;
 }
 
 export interface OperationsClient extends Client {
@@ -5453,6 +5888,22 @@ export interface OperationsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  /** Denies every certificate issued to the node until it would have expired, and closes its stream. */
+  revokeNode(
+    request: RevokeNodeRequest,
+    callback: (error: ServiceError | null, response: RevokeNodeResponse) => void,
+  ): ClientUnaryCall;
+  revokeNode(
+    request: RevokeNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeNodeResponse) => void,
+  ): ClientUnaryCall;
+  revokeNode(
+    request: RevokeNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeNodeResponse) => void,
   ): ClientUnaryCall;
 }
 
