@@ -50,7 +50,7 @@ describe('persys certificate create', () => {
     // Without RBAC rules for its groups the user may not list yet; the refusal names who the server saw.
     const client = new ApiClient(loadClientConfig({ config: file }));
     try {
-      await expect(client.list('Namespace')).rejects.toThrow(/user "alice" \(groups: dev, ops\)/);
+      await expect(client.list('Namespace')).rejects.toThrow(/User "alice" \(groups dev, ops\) cannot list namespaces/);
     } finally {
       client.close();
     }
