@@ -12,6 +12,7 @@ import { AgentsService, OperationsService, SwarmOperationsService } from '../lib
 import { serveObservability, type ObservabilityServer } from '../lib/observability/http.js';
 import { apiServerMetrics, createRegistry } from '../lib/observability/metrics.js';
 import { resourcesService } from './api/service.js';
+import { withUnknownFieldChecks } from './api/object-requests.js';
 import { authzInterceptor } from './api/authz.js';
 import { operationsService } from './api/operations.js';
 import { PeerApiServers } from './api/peers.js';
@@ -135,7 +136,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       }),
     ],
   });
-  server.addService(resourcesServiceWithEncodedWatch, resourcesService({ store, watches, metrics, log }));
+  server.addService(withUnknownFieldChecks(resourcesServiceWithEncodedWatch), resourcesService({ store, watches, metrics, log }));
   server.addService(AgentsService, hub.service());
   server.addService(SwarmOperationsService, swarmOperationsService({ hub, log: log.child({ component: 'swarm-relay' }), metrics, peers }));
   server.addService(
