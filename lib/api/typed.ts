@@ -35,7 +35,7 @@ export type Typed<Spec, Status = Record<string, unknown>> = Resource<ProtoJson<S
 type BodyOf<T> = ProtoJson<Omit<T, 'apiVersion' | 'kind' | 'metadata'>>;
 
 /** An object of a kind without spec and status (Secret, ConfigMap …): its own fields are at the top. */
-export type TypedBody<T> = Resource<never, never> & BodyOf<T>;
+export type TypedBody<T> = Resource<undefined, undefined> & BodyOf<T>;
 
 export type ContainerObject = Typed<ContainerSpec, ContainerStatus>;
 export type ContainerSetObject = Typed<ContainerSetSpec, ContainerSetStatus>;
