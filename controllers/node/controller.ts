@@ -2,7 +2,6 @@
 // key, re-evaluated every few seconds because the passing of time is what makes a lease stale.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Condition } from '../../lib/api/resource.js';
 import { setCondition } from '../../lib/api/conditions.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import { systemClock, type Clock } from '../../lib/queue/clock.js';
@@ -95,8 +94,7 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
     for (const { node, condition } of plan.readyChanges) {
       if (ctx.signal.aborted) return;
       await attempt(`setting Ready=${condition.status} on node ${node.metadata.name}`, async () => {
-        // The agents and this controller write every condition with its type and status.
-        const conditions = setCondition(node.status?.conditions as Condition[] | undefined, condition, stamp);
+        const conditions = setCondition(node.status?.conditions, condition, stamp);
         await opts.client.updateStatus({ ...node, status: { ...(node.status ?? {}), conditions } });
         ctx.log.info({ node: node.metadata.name, ready: condition.status, reason: condition.reason }, 'node Ready changed');
         if (condition.status !== 'True') await recorder.record(node, 'Warning', 'NodeNotReady', `Node ${node.metadata.name} status is now: ${condition.reason} (${condition.message})`);
