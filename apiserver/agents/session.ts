@@ -22,7 +22,7 @@ import { CONFIG_KINDS, isBoundTo, NODE_BOUND_KINDS, NodeDesiredState, type Desir
 import type { AgentHubMetrics } from './metrics.js';
 import { conditionOf } from '../../lib/api/conditions.js';
 import { statusAfterDockerHealth, statusAfterHello, type NodeStatusJson } from './node-status.js';
-import type { NodeObject } from '../../lib/api/typed.js';
+import type { LeaseObject, NodeObject } from '../../lib/api/typed.js';
 
 export type AgentStream = ServerDuplexStream<AgentMessage, ServerMessage>;
 
@@ -68,7 +68,7 @@ export class AgentSession {
   private readonly requests = new Map<string, RequestSink>();
   private dockerHealthy?: boolean;
   private nodeUid?: string;
-  private lease?: Resource;
+  private lease?: LeaseObject;
   /** Hello is handled and the desired state sent: heartbeats may now skip the line. */
   private streaming = false;
   private heartbeating = false;
