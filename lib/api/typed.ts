@@ -8,8 +8,8 @@ import type {
   ContainerSetStatus,
   ContainerSpec,
   ContainerStatus,
-  CronJobSpec,
   ControllerRevision,
+  CronJobSpec,
   CronJobStatus,
   SwarmServiceSpec,
   SwarmServiceStatus,
@@ -18,15 +18,17 @@ import type { Resource } from './resource.js';
 
 /**
  * A generated message in its proto JSON form: every field may be absent, as DeepPartial says, but a
- * map's values are present (DeepPartial would make `labels[k]` string | undefined).
+ * map's values are present (DeepPartial would make `labels[k]` string | undefined), and bytes are base64 text.
  */
-export type ProtoJson<T> = T extends readonly (infer U)[]
-  ? ProtoJson<U>[]
-  : T extends object
-    ? string extends keyof T
-      ? { [key: string]: ProtoJson<T[string & keyof T]> }
-      : { [K in keyof T]?: ProtoJson<T[K]> }
-    : T;
+export type ProtoJson<T> = T extends Uint8Array
+  ? string
+  : T extends readonly (infer U)[]
+    ? ProtoJson<U>[]
+    : T extends object
+      ? string extends keyof T
+        ? { [key: string]: ProtoJson<T[string & keyof T]> }
+        : { [K in keyof T]?: ProtoJson<T[K]> }
+      : T;
 
 /** An object of one kind in its JSON form. */
 export type Typed<Spec, Status = Record<string, unknown>> = Resource<ProtoJson<Spec>, ProtoJson<Status>>;
