@@ -13,6 +13,7 @@ import { AgentsService, OperationsService, SwarmOperationsService } from '../lib
 import { serveObservability, type ObservabilityServer } from '../lib/observability/http.js';
 import { apiServerMetrics, createRegistry } from '../lib/observability/metrics.js';
 import { resourcesService } from './api/service.js';
+import { withUnknownFieldChecks } from './api/object-requests.js';
 import { authzInterceptor } from './api/authz.js';
 import { AccessControl } from './api/access.js';
 import { RbacAuthorizer } from './api/rbac.js';
@@ -236,7 +237,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       }, tokens),
     ],
   });
-  server.addService(resourcesServiceWithEncodedWatch, resourcesService({ store, watches, metrics, log, access, tokens }));
+  server.addService(withUnknownFieldChecks(resourcesServiceWithEncodedWatch), resourcesService({ store, watches, metrics, log, access, tokens }));
   server.addService(AgentsService, hub.service());
   server.addService(SwarmOperationsService, swarmOperationsService({ hub, log: log.child({ component: 'swarm-relay' }), metrics, peers }));
   server.addService(

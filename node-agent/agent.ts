@@ -7,6 +7,7 @@ import { ItemExponentialRateLimiter } from '../lib/queue/ratelimit.js';
 import type { WorkQueue } from '../lib/queue/workqueue.js';
 import { containerSpecReferences, type ConfigKind } from '../lib/api/references.js';
 import type { Resource } from '../lib/api/resource.js';
+import { isContainer, type ContainerObject } from '../lib/api/typed.js';
 import { silentLogger } from '../lib/observability/logger.js';
 import { DOCKER_CONFIG_JSON_KEY, type RegistryAuth } from '../lib/registry/credentials.js';
 import { DesiredState } from './desired.js';
@@ -487,7 +488,7 @@ export class NodeAgent implements DesiredStateConsumer {
   }
 
   /** create + start + one inspect: the status can say Running without waiting for a resync. */
-  private async createAndStart(container: Resource): Promise<void> {
+  private async createAndStart(container: ContainerObject): Promise<void> {
     const uid = container.metadata.uid!;
     // The files of ConfigMap/Secret volumes are on disk before the container that mounts them exists.
     const projectedVolumes = mountsConfig(container) ? await this.volumes.prepare(container) : undefined;
@@ -516,7 +517,7 @@ export class NodeAgent implements DesiredStateConsumer {
       if (!desired) {
         this.volumeProblems.delete(uid);
         await this.volumes.remove(uid);
-      } else if (desired.kind === 'Container' && mountsConfig(desired) && this.observed.ofUid(uid).length) {
+      } else if (isContainer(desired) && mountsConfig(desired) && this.observed.ofUid(uid).length) {
         const rewritten = await this.volumes.refresh(desired);
         this.volumeProblems.delete(uid);
         if (rewritten) log.info({ volumes: rewritten }, 'updated the files of ConfigMap/Secret volumes in place');
@@ -620,9 +621,9 @@ export class NodeAgent implements DesiredStateConsumer {
    * Registry credentials from the Container's imagePullSecrets, in order. A missing Secret is not fatal:
    * kubelet warns and tries the others, or anonymously. Only names are logged, never values.
    */
-  private pullCredentials(container: Resource, log: Logger): RegistryAuth[] {
+  private pullCredentials(container: ContainerObject, log: Logger): RegistryAuth[] {
     const ns = container.metadata.namespace ?? 'default';
-    const found = pullCredentials(String(container.spec?.image ?? ''), ns, container.spec?.imagePullSecrets, (kind, n, name) =>
+    const found = pullCredentials(container.spec?.image ?? '', ns, container.spec?.imagePullSecrets, (kind, n, name) =>
       this.desired.configData(kind, n, name),
     );
     for (const secret of found.missing) {

@@ -2,6 +2,7 @@
 // (DesiredChange), held by object key; and the bytes of the ConfigMaps and Secrets its Containers read.
 import type { ConfigKind } from '../lib/api/references.js';
 import type { Resource } from '../lib/api/resource.js';
+import type { ConfigMapObject, SecretObject } from '../lib/api/typed.js';
 
 /** A ConfigMap's or Secret's keys and their bytes; undefined when no such object is desired on this node. */
 export type ConfigLookup = (kind: ConfigKind, namespace: string, name: string) => ReadonlyMap<string, Buffer> | undefined;
@@ -50,13 +51,14 @@ export class DesiredState {
     const obj = this.get(kind, namespace, name);
     if (!obj) return undefined;
     const out = new Map<string, Buffer>();
-    const field = (f: string) => (obj[f] ?? {}) as Record<string, string>;
     if (kind === 'ConfigMap') {
-      for (const [k, v] of Object.entries(field('data'))) out.set(k, Buffer.from(v, 'utf8'));
-      for (const [k, v] of Object.entries(field('binaryData'))) out.set(k, Buffer.from(v, 'base64'));
+      const cm: ConfigMapObject = obj;
+      for (const [k, v] of Object.entries(cm.data ?? {})) out.set(k, Buffer.from(v, 'utf8'));
+      for (const [k, v] of Object.entries(cm.binaryData ?? {})) out.set(k, Buffer.from(v, 'base64'));
     } else {
-      for (const [k, v] of Object.entries(field('stringData'))) out.set(k, Buffer.from(v, 'utf8'));
-      for (const [k, v] of Object.entries(field('data'))) out.set(k, Buffer.from(v, 'base64'));
+      const secret: SecretObject = obj;
+      for (const [k, v] of Object.entries(secret.stringData ?? {})) out.set(k, Buffer.from(v, 'utf8'));
+      for (const [k, v] of Object.entries(secret.data ?? {})) out.set(k, Buffer.from(v, 'base64'));
     }
     return out;
   }

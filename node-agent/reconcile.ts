@@ -1,6 +1,7 @@
 // The node agent's decision logic, pure: from a uid's desired object and the managed containers
 // Docker reports for it, the steps that converge them (one container per uid) and its status.
 import type { Resource } from '../lib/api/resource.js';
+import { isContainer, type ContainerObject } from '../lib/api/typed.js';
 import { effectivePullPolicy, parseImageReference, withDefaultTag, type PullPolicy } from '../lib/registry/reference.js';
 import type { PullBytes } from './images/progress.js';
 import { specHash } from './docker/labels.js';
@@ -55,16 +56,16 @@ export type Action =
    * Make the image present as the pull policy says (check, pull, or refuse under Never) before a create or
    * recreate: a recreate's old container keeps running while the new image is pulled, and when that fails.
    */
-  | { type: 'ensureImage'; uid: string; image: string; policy: PullPolicy; container: Resource }
+  | { type: 'ensureImage'; uid: string; image: string; policy: PullPolicy; container: ContainerObject }
   /** Create the container and start it. */
-  | { type: 'create'; uid: string; container: Resource }
+  | { type: 'create'; uid: string; container: ContainerObject }
   /** Start a container that was created but never started (an agent crashed in between). */
   | { type: 'start'; uid: string; id: string }
   /** Start an exited container again; on success the agent remembers restartCount and backoffMs. */
   | { type: 'restart'; uid: string; id: string; restartCount: number; backoffMs: number }
   | { type: 'remove'; uid: string; id: string; reason: 'orphan' | 'duplicate' | 'dead' }
   /** The spec changed: remove this container, then create and start the new one. */
-  | { type: 'recreate'; uid: string; id: string; container: Resource };
+  | { type: 'recreate'; uid: string; id: string; container: ContainerObject };
 
 /** ContainerStatus in its JSON form, as StatusReport carries it. */
 export interface ContainerStatus {
@@ -108,7 +109,7 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-export function restartPolicyOf(container: Resource): RestartPolicy {
+export function restartPolicyOf(container: ContainerObject): RestartPolicy {
   const p = container.spec?.restartPolicy;
   return p === 'OnFailure' || p === 'Never' ? p : 'Always';
 }
@@ -201,7 +202,7 @@ export function reconcileUid(input: UidInput): UidResult {
     return { actions };
   }
   // Other desired kinds only lend their uid to protect their Docker objects.
-  if (container.kind !== 'Container') return { actions };
+  if (!isContainer(container)) return { actions };
 
   const hash = specHash(container.spec);
   const policy = restartPolicyOf(container);
@@ -372,7 +373,7 @@ function observedFields(c: ManagedContainer, memory: ContainerMemory, repoDigest
   return s;
 }
 
-function withGeneration(s: ContainerStatus, container: Resource): ContainerStatus {
+function withGeneration(s: ContainerStatus, container: ContainerObject): ContainerStatus {
   const gen = Number(container.metadata.generation ?? 0);
   if (gen) s.observedGeneration = gen;
   return s;

@@ -3,6 +3,7 @@
 // node's stream carries. A node is sent only the config objects its own workloads reference.
 import { configRefKey, parseConfigRefKey, referencedConfig, type ConfigKind, type ConfigRef } from '../../lib/api/references.js';
 import type { Resource } from '../../lib/api/resource.js';
+import type { ComposeStackObject, ContainerObject } from '../../lib/api/typed.js';
 import type { WatchEvent } from '../watch/event.js';
 import { compareRevisions } from '../watch/revision.js';
 import { deepEqual } from '../registry/merge.js';
@@ -17,6 +18,9 @@ export interface DesiredChange {
 export const CONFIG_KINDS: readonly ConfigKind[] = ['Secret', 'ConfigMap'];
 
 const keyOf = (o: Resource) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+
+/** An object of a kind a node agent runs. */
+type Workload = ContainerObject | ComposeStackObject;
 
 /** The kinds a node agent runs; spec.nodeName binds one to a node. */
 export const NODE_BOUND_KINDS = ['Container', 'ComposeStack'] as const;
@@ -37,14 +41,14 @@ export function onlyStatusChanged(prev: Resource, next: Resource): boolean {
 }
 
 /** Whether `next` carries an Unknown phase that `prev` did not: someone other than the agent wrote it. */
-function markedUnknown(prev: Resource, next: Resource): boolean {
-  const phase = (o: Resource) => (o.status as { phase?: string } | undefined)?.phase;
+function markedUnknown(prev: Workload, next: Workload): boolean {
+  const phase = (o: Workload) => o.status?.phase;
   return phase(next) === 'Unknown' && phase(prev) !== 'Unknown';
 }
 
 export class NodeDesiredState {
   /** Workloads (Containers, ComposeStacks) the node has been sent, by key. */
-  private readonly workloads = new Map<string, Resource>();
+  private readonly workloads = new Map<string, Workload>();
   /** Config key (configRefKey) → keys of the sent workloads referring to it. */
   private readonly referrers = new Map<string, Set<string>>();
   /** Config key → resourceVersion last sent, so an older event never overwrites a newer copy. */

@@ -2,6 +2,10 @@
 // Pure functions of (previous status, report, time), so a write happens only when one returns a change.
 import type { NodeInfo } from '../../lib/gen/persys/v1/agent.js';
 import { conditionOf, setCondition } from '../../lib/api/conditions.js';
+import type { NodeObject } from '../../lib/api/typed.js';
+
+/** A Node's status in its JSON form. */
+export type NodeStatusJson = NonNullable<NodeObject['status']>;
 
 const nonEmpty = <T extends Record<string, unknown>>(o: T | undefined): T | undefined => {
   if (!o) return undefined;
@@ -10,12 +14,12 @@ const nonEmpty = <T extends Record<string, unknown>>(o: T | undefined): T | unde
 };
 
 /** The status after a Hello: reported facts replace the old ones; other writers' fields (swarm, usage, other conditions) stay. */
-export function statusAfterHello(prev: any, info: NodeInfo, now: string): any {
+export function statusAfterHello(prev: NodeStatusJson | undefined, info: NodeInfo, now: string): NodeStatusJson {
   let conditions = setCondition(prev?.conditions, { type: 'Ready', status: 'True', reason: 'AgentConnected', message: 'the node agent is connected' }, now);
   if (!conditionOf({ conditions }, 'DockerReady')) {
     conditions = setCondition(conditions, { type: 'DockerReady', status: 'Unknown', reason: 'NoHeartbeatYet', message: 'no heartbeat received yet' }, now);
   }
-  const status: Record<string, unknown> = {
+  const status: NodeStatusJson = {
     ...(prev ?? {}),
     conditions,
     capacity: nonEmpty(info.capacity as unknown as Record<string, unknown>),
@@ -27,12 +31,12 @@ export function statusAfterHello(prev: any, info: NodeInfo, now: string): any {
     agentVersion: info.agentVersion || undefined,
     lastHeartbeatTime: now,
   };
-  for (const k of Object.keys(status)) if (status[k] === undefined) delete status[k];
+  for (const k of Object.keys(status) as (keyof NodeStatusJson)[]) if (status[k] === undefined) delete status[k];
   return status;
 }
 
 /** The status with DockerReady set from a heartbeat, or undefined when the condition already says so. */
-export function statusAfterDockerHealth(prev: any, healthy: boolean, message: string, now: string): any | undefined {
+export function statusAfterDockerHealth(prev: NodeStatusJson | undefined, healthy: boolean, message: string, now: string): NodeStatusJson | undefined {
   const want = healthy ? 'True' : 'False';
   const cur = conditionOf(prev, 'DockerReady');
   if (cur?.status === want) return undefined;

@@ -31,7 +31,8 @@ import type { WatchEvent } from '../watch/event.js';
 import { CONFIG_KINDS, isBoundTo, NODE_BOUND_KINDS, NodeDesiredState, type DesiredChange } from './desired.js';
 import type { AgentHubMetrics } from './metrics.js';
 import { conditionOf } from '../../lib/api/conditions.js';
-import { statusAfterDockerHealth, statusAfterHello } from './node-status.js';
+import { statusAfterDockerHealth, statusAfterHello, type NodeStatusJson } from './node-status.js';
+import type { LeaseObject, NodeObject } from '../../lib/api/typed.js';
 
 export type AgentStream = ServerDuplexStream<AgentMessage, ServerMessage>;
 
@@ -79,7 +80,7 @@ export class AgentSession {
   private readonly requests = new Map<string, RequestSink>();
   private dockerHealthy?: boolean;
   private nodeUid?: string;
-  private lease?: Resource;
+  private lease?: LeaseObject;
   /** Hello is handled and the desired state sent: heartbeats may now skip the line. */
   private streaming = false;
   private heartbeating = false;
@@ -307,7 +308,7 @@ export class AgentSession {
   }
 
   /** Read-modify-write of the Node's status; `mutate` returns undefined for "no change". */
-  private async patchNodeStatus(mutate: (prev: any) => any | undefined): Promise<Resource | undefined> {
+  private async patchNodeStatus(mutate: (prev: NodeStatusJson | undefined) => NodeStatusJson | undefined): Promise<NodeObject | undefined> {
     for (let attempt = 0; ; attempt++) {
       const cur = await this.deps.store.get('Node', '', this.node);
       const status = mutate(cur.status);

@@ -2,6 +2,7 @@
 // the secret's SHA-256, an expiry and a description; checked in constant time when a node joins.
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Resource } from '../../lib/api/resource.js';
+import type { SecretObject } from '../../lib/api/typed.js';
 import { SYSTEM_NAMESPACE } from '../registry/bootstrap.js';
 import type { ResourceStore } from '../registry/store.js';
 import { ApiStatusError } from '../api/status.js';
@@ -43,7 +44,7 @@ const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 export interface CreatedToken {
   token: string;
   expiresAt: string;
-  secret: Resource;
+  secret: SecretObject;
 }
 
 /** Creates a token Secret; the token itself is returned once and stored nowhere. */
@@ -85,15 +86,15 @@ export function joinTokenExpiration(secret: Resource): number | undefined {
 /** Resolves when `token` names a stored, unexpired token whose secret matches; JoinTokenError otherwise. */
 export async function verifyJoinToken(store: ResourceStore, token: string, now = new Date()): Promise<void> {
   const { id, secret } = parseToken(token);
-  let stored: Resource;
+  let stored: SecretObject;
   try {
     stored = await store.get('Secret', SYSTEM_NAMESPACE, tokenSecretName(id));
   } catch (err) {
     if (err instanceof ApiStatusError && err.code === Code.NOT_FOUND) throw new JoinTokenError(`join token "${id}" is unknown (never issued, or deleted)`);
     throw err;
   }
-  if (stored['type'] !== JOIN_TOKEN_TYPE) throw new JoinTokenError(`join token "${id}" is unknown`);
-  const data = (stored['data'] ?? {}) as Record<string, string>;
+  if (stored.type !== JOIN_TOKEN_TYPE) throw new JoinTokenError(`join token "${id}" is unknown`);
+  const data = stored.data ?? {};
   const field = (k: string) => (data[k] ? Buffer.from(data[k], 'base64').toString('utf8') : '');
   const want = Buffer.from(field(DATA_HASH), 'hex');
   const got = createHash('sha256').update(secret).digest();

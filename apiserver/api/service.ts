@@ -32,6 +32,8 @@ import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import { ApiStatusError, codeName, invalid, toServiceError } from './status.js';
 import { checkListSize } from './list-size.js';
+import { unknownFieldsOf } from './object-requests.js';
+import { ValidationError } from '../validation/index.js';
 import { localVersionInfo } from '../../lib/version-info.js';
 
 export interface ServiceDeps {
@@ -66,6 +68,9 @@ function reviewAttributes(r: AccessReviewRequest): AccessAttributes {
 
 function objectOf(wire: WireObject | undefined): Resource {
   const obj = fromWire(wire);
+  const unknown = unknownFieldsOf(wire);
+  // Refused as admit() refuses unknown JSON fields, before anything is read or stored.
+  if (unknown.length) throw new ValidationError(obj?.kind || 'Object', obj?.metadata.name ?? '', unknown);
   if (!obj) throw invalid('object: required (set exactly one kind field, e.g. "container")');
   return obj;
 }

@@ -1,6 +1,7 @@
 // Semantic validation of a ContainerSet: replicas, selector against template labels, the
 // rolling-update budget (maxSurge/maxUnavailable) and autoscaling bounds.
 import type { Resource } from '../../lib/api/resource.js';
+import type { ControllerRevisionObject } from '../../lib/api/typed.js';
 import type { ContainerSetSpec } from '../../lib/gen/persys/v1/workloads.js';
 import { validateContainerSpec } from './container-spec.js';
 import type { FieldErrors } from './errors.js';
@@ -84,10 +85,10 @@ export function validateContainerSet(obj: Resource, errs: FieldErrors): void {
 }
 
 /** A ControllerRevision holds a template a ContainerSet could run again: the same checks apply. */
-export function validateControllerRevision(obj: Resource, errs: FieldErrors): void {
-  const revision = Number(obj['revision'] ?? 0);
+export function validateControllerRevision(obj: ControllerRevisionObject, errs: FieldErrors): void {
+  const revision = Number(obj.revision ?? 0);
   if (!Number.isInteger(revision) || revision < 1) errs.add('revision', 'must be at least 1');
-  const template = (obj['template'] ?? {}) as { metadata?: any; spec?: any };
+  const template = obj.template ?? {};
   validateTemplateMeta(template.metadata, 'template.metadata', errs);
   validateContainerSpec(template.spec, 'template.spec', errs);
 }

@@ -4,3 +4,4 @@ export { admit, MAX_OBJECT_BYTES, type AdmitOptions } from './admit.js';
 export { ValidationError, type FieldError } from './errors.js';
 export { InvalidQuantityError, parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 export { scheduleError, SCHEDULE_MACROS } from './schedule.js';
+export { unknownWireFields } from './wire-fields.js';

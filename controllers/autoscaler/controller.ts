@@ -2,7 +2,7 @@
 // (hpa.ts), resized through spec.replicas when the decision says so, and its status.autoscale updated.
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerSetObject } from '../../lib/api/typed.js';
 import { type ApiClient } from '../../lib/client/client.js';
 import type { ClientConfig } from '../../lib/client/config.js';
 import { OperationsClient } from '../../lib/client/operations.js';
@@ -100,7 +100,7 @@ export function newAutoscalerController(opts: AutoscalerControllerOptions): Auto
   const state = new Map<string, SetState>();
 
   /** Sets spec.replicas, re-reading on conflicts; undefined when the set is gone or no longer autoscaled. */
-  async function scaleTo(set: Resource, replicas: number): Promise<Resource | undefined> {
+  async function scaleTo(set: ContainerSetObject, replicas: number): Promise<ContainerSetObject | undefined> {
     let cur = set;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -114,7 +114,7 @@ export function newAutoscalerController(opts: AutoscalerControllerOptions): Auto
     }
   }
 
-  async function writeStatus(set: Resource, autoscale: AutoscaleStatus): Promise<void> {
+  async function writeStatus(set: ContainerSetObject, autoscale: AutoscaleStatus): Promise<void> {
     let cur = set;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -130,7 +130,7 @@ export function newAutoscalerController(opts: AutoscalerControllerOptions): Auto
   }
 
   async function reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
-    const set = sets.getByKey(key);
+    const set: ContainerSetObject | undefined = sets.getByKey(key);
     if (!set || set.metadata.deletionTimestamp || !set.spec?.autoscale) {
       state.delete(key);
       const { namespace, name } = splitKey(key);
@@ -156,7 +156,7 @@ export function newAutoscalerController(opts: AutoscalerControllerOptions): Auto
     const { namespace, name } = splitKey(key);
     metrics?.desired.set({ namespace, containerset: name }, decision.desiredReplicas);
 
-    let latest: Resource | undefined = set;
+    let latest: ContainerSetObject | undefined = set;
     let scaled: LastScale | undefined;
     if (decision.desiredReplicas !== decision.currentReplicas) {
       latest = await scaleTo(set, decision.desiredReplicas);

@@ -1,6 +1,6 @@
 // The ContainerSet autoscaling decision (Kubernetes HPA math), pure: from the set, its replicas' usage and
 // earlier recommendations, the size to scale to, why, and the utilization to show in status.
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerSetObject } from '../../lib/api/typed.js';
 import { parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 import { stabilize, type Recommendation } from './stabilization.js';
 
@@ -70,7 +70,7 @@ export interface AutoscaleDecision {
 }
 
 export interface AutoscaleInput {
-  set: Resource;
+  set: ContainerSetObject;
   /** The set's live replicas (not deleting, not finished). */
   replicas: readonly ReplicaObservation[];
   history: readonly Recommendation[];
@@ -100,9 +100,9 @@ function quantity(q: string | undefined, parse: (q: string) => number): number {
 }
 
 /** The metrics the set's targets name; a target of 0 or absent is no metric. */
-function metricSpecs(set: Resource): MetricSpec[] {
+function metricSpecs(set: ContainerSetObject): MetricSpec[] {
   const a = set.spec?.autoscale ?? {};
-  const res = (set.spec?.template?.spec?.resources ?? {}) as { requests?: Quantities; limits?: Quantities };
+  const res: { requests?: Quantities; limits?: Quantities } = set.spec?.template?.spec?.resources ?? {};
   const specs: MetricSpec[] = [];
   const cpuTarget = Number(a.targetCpuUtilizationPercent ?? 0);
   if (cpuTarget > 0) {

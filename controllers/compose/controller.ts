@@ -3,7 +3,7 @@
 // project up and reports its status.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Resource } from '../../lib/api/resource.js';
+import type { ComposeStackObject, ContainerObject } from '../../lib/api/typed.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import type { ComposeProject } from '../../lib/compose/model.js';
 import { parseComposeProject } from '../../lib/compose/parse.js';
@@ -37,9 +37,9 @@ export interface ComposeController {
 }
 
 /** The stack's project as the agent will run it (undefined when it does not parse: the agent reports why). */
-export function projectOf(stack: Resource): ComposeProject | undefined {
+export function projectOf(stack: ComposeStackObject): ComposeProject | undefined {
   const spec = stack.spec ?? {};
-  const result = parseComposeProject(String(spec.compose ?? ''), {
+  const result = parseComposeProject(spec.compose ?? '', {
     projectName: spec.projectName || stack.metadata.name!,
     env: spec.env ?? {},
     scale: spec.scale ?? {},
@@ -57,8 +57,8 @@ export function newComposeController(opts: ComposeControllerOptions): ComposeCon
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'compose-controller', logger: opts.logger, clock });
 
   // What occupies each node: its Containers, and every other stack placed there (as its placement probe).
-  const occupants = (except: Resource): Map<string, Resource[]> => {
-    const byNode = new Map<string, Resource[]>();
+  const occupants = (except: ComposeStackObject): Map<string, ContainerObject[]> => {
+    const byNode = new Map<string, ContainerObject[]>();
     for (const node of nodes.list()) {
       const name = node.metadata.name!;
       const placed = stacks
@@ -71,13 +71,13 @@ export function newComposeController(opts: ComposeControllerOptions): ComposeCon
   };
 
   async function reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
-    const stack = stacks.getByKey(key);
+    const stack: ComposeStackObject | undefined = stacks.getByKey(key);
     if (!stack || stack.metadata.deletionTimestamp || stack.spec?.nodeName) return;
     const result = placeStack(stack, projectOf(stack), nodes.list(), occupants(stack));
     const now = new Date(clock.now()).toISOString();
     if (!result.node) {
       const message = result.reason ?? 'no node fits';
-      const before = (stack.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Scheduled');
+      const before = (stack.status?.conditions ?? []).find((c) => c.type === 'Scheduled');
       if (stack.status?.phase !== 'Pending' || before?.message !== message) {
         await opts.client.updateStatus({
           ...stack,

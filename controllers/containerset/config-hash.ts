@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { CONFIG_HASH_ANNOTATION } from '../../lib/api/annotations.js';
 import { configRefKey, containerSpecReferences, type ConfigKind, type ConfigRef } from '../../lib/api/references.js';
-import type { Resource } from '../../lib/api/resource.js';
+import type { ConfigMapObject, ContainerSetObject, SecretObject } from '../../lib/api/typed.js';
 import { stableJson } from '../../lib/api/stable-json.js';
 import type { IndexFunc } from '../runtime/indexers.js';
 import { objectKey } from '../runtime/keys.js';
@@ -11,11 +11,17 @@ import { objectKey } from '../runtime/keys.js';
 /** Index of the ContainerSet informer: configRefKey → sets that roll out when that object changes. */
 export const BY_ROLLOUT_CONFIG_REF = 'rolloutOnConfigChange.configRef';
 
+/** A ConfigMap or a Secret: what replicas read besides their spec. */
+export type ConfigObject = ConfigMapObject | SecretObject;
+
+/** A ContainerSet's template (spec.template). */
+export type ContainerTemplateJson = NonNullable<ContainerSetObject['spec']>['template'];
+
 /**
  * The ConfigMaps and Secrets whose content a set's replicas depend on; [] unless the set opts in.
  * imagePullSecrets are left out: new registry credentials must not replace running replicas.
  */
-export function rolloutConfigRefs(set: Resource): ConfigRef[] {
+export function rolloutConfigRefs(set: ContainerSetObject): ConfigRef[] {
   if (!set.spec?.rolloutOnConfigChange) return [];
   const spec = set.spec.template?.spec;
   if (!spec) return [];
@@ -25,21 +31,23 @@ export function rolloutConfigRefs(set: Resource): ConfigRef[] {
 export const indexByRolloutConfigRef: IndexFunc = (set) => rolloutConfigRefs(set).map(configRefKey);
 
 /** The index value of a ConfigMap or Secret itself. */
-export function configKeyOf(obj: Resource): string {
+export function configKeyOf(obj: ConfigObject): string {
   return configRefKey({ kind: obj.kind as ConfigKind, namespace: obj.metadata.namespace || 'default', name: obj.metadata.name ?? '' });
 }
 
 // What a replica sees of a ConfigMap or Secret. Empty maps equal absent ones (the JSON form omits them);
 // metadata, labels and `immutable` never reach the container, so they never roll a set.
-function content(obj: Resource): Record<string, unknown> {
-  const map = (v: unknown) => (v && typeof v === 'object' && Object.keys(v).length > 0 ? v : undefined);
-  return { type: obj['type'] || undefined, data: map(obj['data']), binaryData: map(obj['binaryData']), stringData: map(obj['stringData']) };
+function content(obj: ConfigObject): Record<string, unknown> {
+  const map = (v: Record<string, string> | undefined) => (v && Object.keys(v).length > 0 ? v : undefined);
+  const secret = obj as SecretObject;
+  const configMap = obj as ConfigMapObject;
+  return { type: secret.type || undefined, data: map(obj.data), binaryData: map(configMap.binaryData), stringData: map(secret.stringData) };
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The digest of what replicas see of one ConfigMap or Secret. */
-export function contentDigest(obj: Resource): string {
+export function contentDigest(obj: ConfigObject): string {
   return sha256(stableJson(content(obj)));
 }
 
@@ -62,7 +70,7 @@ export function configHash(refs: ConfigRef[], digestOf: (ref: ConfigRef) => stri
 export class ContentDigestCache {
   private readonly digests = new Map<string, { resourceVersion: string; digest: string }>();
 
-  digest(obj: Resource): string {
+  digest(obj: ConfigObject): string {
     const key = configKeyOf(obj);
     const rv = obj.metadata.resourceVersion ?? '';
     const hit = this.digests.get(key);
@@ -72,20 +80,20 @@ export class ContentDigestCache {
     return digest;
   }
 
-  forget(obj: Resource): void {
+  forget(obj: ConfigObject): void {
     this.digests.delete(configKeyOf(obj));
   }
 }
 
 /** The template replicas are made from: the set's own, plus the config hash when there is one. */
-export function templateWithConfigHash(template: Resource['spec'], hash: string | undefined): Resource['spec'] {
+export function templateWithConfigHash(template: ContainerTemplateJson, hash: string | undefined): ContainerTemplateJson {
   if (hash === undefined) return template;
   const t = template ?? {};
   return { ...t, metadata: { ...(t.metadata ?? {}), annotations: { ...(t.metadata?.annotations ?? {}), [CONFIG_HASH_ANNOTATION]: hash } } };
 }
 
 /** Whether an update of a ConfigMap or Secret changed what replicas see. */
-export function contentChanged(old: Resource, obj: Resource): boolean {
+export function contentChanged(old: ConfigObject, obj: ConfigObject): boolean {
   return stableJson(content(old)) !== stableJson(content(obj));
 }
 
@@ -93,7 +101,7 @@ export function contentChanged(old: Resource, obj: Resource): boolean {
  * The ContainerSet keys to reconcile after a ConfigMap or Secret event (old is set for updates);
  * `setsReferencing` reads BY_ROLLOUT_CONFIG_REF. An update that leaves the content alone requeues nothing.
  */
-export function setsToRequeue(obj: Resource, old: Resource | undefined, setsReferencing: (configKey: string) => Resource[]): string[] {
+export function setsToRequeue(obj: ConfigObject, old: ConfigObject | undefined, setsReferencing: (configKey: string) => ContainerSetObject[]): string[] {
   if (old && !contentChanged(old, obj)) return [];
   return setsReferencing(configKeyOf(obj)).map(objectKey);
 }

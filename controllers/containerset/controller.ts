@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { CONFIG_HASH_ANNOTATION } from '../../lib/api/annotations.js';
 import type { ConfigRef } from '../../lib/api/references.js';
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerObject, ContainerSetObject } from '../../lib/api/typed.js';
 import { type ApiClient } from '../../lib/client/client.js';
 import { ApiError } from '../../lib/client/errors.js';
 import { systemClock, type Clock } from '../../lib/queue/clock.js';
@@ -25,6 +25,7 @@ import {
   rolloutConfigRefs,
   setsToRequeue,
   templateWithConfigHash,
+  type ConfigObject,
 } from './config-hash.js';
 import { Expectations } from './expectations.js';
 import { planRevisions } from './revisions.js';
@@ -55,7 +56,7 @@ export interface ContainerSetController {
 }
 
 /** The key of the ContainerSet that controls `c`, if one does. */
-function controllingSetKey(c: Resource): string | undefined {
+function controllingSetKey(c: ContainerObject): string | undefined {
   const ref = (c.metadata.ownerReferences ?? []).find((r) => r.kind === 'ContainerSet' && r.controller);
   return ref ? objectKey({ metadata: { namespace: c.metadata.namespace, name: ref.name } }) : undefined;
 }
@@ -102,7 +103,7 @@ export function newContainerSetController(opts: ContainerSetControllerOptions): 
   sets.addEventHandler({ onDelete: (s) => expectations.forget(objectKey(s)) });
   // A config event requeues, through the index, only the opted-in sets that read the object: no scan.
   // Every set is reconciled when the controller starts, so config objects need no replay then.
-  const requeue = (obj: Resource, old?: Resource) => {
+  const requeue = (obj: ConfigObject, old?: ConfigObject) => {
     for (const key of setsToRequeue(obj, old, (k) => sets.byIndex(BY_ROLLOUT_CONFIG_REF, k))) controller.enqueue(key);
   };
   for (const informer of [configMaps, secrets]) {
@@ -135,7 +136,7 @@ const isNotFound = (err: unknown) => err instanceof ApiError && err.code === Cod
 
 function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
   return async (key, ctx) => {
-    const set = deps.sets.getByKey(key);
+    const set: ContainerSetObject | undefined = deps.sets.getByKey(key);
     // A deleted set's Containers go with it through the garbage collector (ownerReferences).
     if (!set || set.metadata.deletionTimestamp) return;
     if (!deps.expectations.satisfied(key)) return { requeueAfterMs: 1000 };
@@ -204,7 +205,7 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
     if (!statusEqual(set.status, plan.status)) {
       try {
         await deps.client.updateStatus({ ...set, status: { ...(set.status ?? {}), ...plan.status } });
-        const was = (set.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Progressing');
+        const was = (set.status?.conditions ?? []).find((c) => c.type === 'Progressing');
         const now = plan.status.conditions.find((c) => c.type === 'Progressing')!;
         if (now.reason === PROGRESS_DEADLINE_EXCEEDED && was?.reason !== PROGRESS_DEADLINE_EXCEEDED) {
           void deps.recorder.record(set, 'Warning', PROGRESS_DEADLINE_EXCEEDED, now.message ?? 'the rollout has timed out progressing');
@@ -223,7 +224,7 @@ function newContainerSetReconciler(deps: ReconcilerDeps): Reconciler {
   };
 }
 
-function currentConfigHash(deps: ReconcilerDeps, set: Resource): string {
+function currentConfigHash(deps: ReconcilerDeps, set: ContainerSetObject): string {
   const digestOf = (ref: ConfigRef) => {
     const obj = (ref.kind === 'Secret' ? deps.secrets : deps.configMaps).get(ref.namespace, ref.name);
     return obj && deps.digests.digest(obj);
@@ -236,7 +237,7 @@ function currentConfigHash(deps: ReconcilerDeps, set: Resource): string {
  * revision keeps the set's own template, so `rollout undo` puts back what the user wrote; the config hash
  * it was rolled out with is an annotation of the revision, for `rollout history`.
  */
-async function syncRevisions(deps: ReconcilerDeps, set: Resource, hash: string, configHashValue: string | undefined): Promise<void> {
+async function syncRevisions(deps: ReconcilerDeps, set: ContainerSetObject, hash: string, configHashValue: string | undefined): Promise<void> {
   const uid = set.metadata.uid!;
   const owned = deps.revisions.byIndex(BY_OWNER_UID, uid);
   const plan = planRevisions(set, owned, hash);

@@ -1,21 +1,21 @@
 // Which ControllerRevisions a ContainerSet keeps, pure: one per template it has rolled out (named
 // SET-HASH), numbered in rollout order, the current one plus at most revisionHistoryLimit old ones.
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerSetObject, ControllerRevisionObject } from '../../lib/api/typed.js';
 
 /** Kubernetes' default for a Deployment's revisionHistoryLimit. */
 export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
 
 export interface RevisionPlan {
   /** The current template's revision: create it, or renumber it when an undo brought it back. */
-  upsert?: { name: string; revision: number; existing?: Resource };
+  upsert?: { name: string; revision: number; existing?: ControllerRevisionObject };
   /** Old revisions beyond the history limit, oldest first. */
   delete: string[];
 }
 
 export const revisionName = (setName: string, hash: string) => `${setName}-${hash}`;
-export const revisionNumber = (r: Resource) => Number(r['revision'] ?? 0);
+export const revisionNumber = (r: ControllerRevisionObject) => Number(r.revision ?? 0);
 
-export function planRevisions(set: Resource, revisions: Resource[], hash: string): RevisionPlan {
+export function planRevisions(set: ContainerSetObject, revisions: ControllerRevisionObject[], hash: string): RevisionPlan {
   const name = revisionName(set.metadata.name!, hash);
   const live = revisions.filter((r) => !r.metadata.deletionTimestamp);
   const highest = Math.max(0, ...live.map(revisionNumber));

@@ -163,9 +163,9 @@ export function planRollout(set: ContainerSetObject, owned: ContainerObject[], n
 }
 
 // Progress, as Kubernetes counts it: a new revision, or more updated, ready or available replicas, or fewer old.
-function madeProgress(before: any, after: Omit<ContainerSetStatus, 'conditions'>): boolean {
+function madeProgress(before: ContainerSetObject['status'], after: Omit<ContainerSetStatus, 'conditions'>): boolean {
   const b = before ?? {};
-  const n = (k: string) => Number(b[k] ?? 0);
+  const n = (k: 'replicas' | 'updatedReplicas' | 'readyReplicas' | 'availableReplicas') => Number(b[k] ?? 0);
   return (
     (b.currentRevision ?? '') !== after.currentRevision ||
     after.updatedReplicas > n('updatedReplicas') ||
@@ -244,13 +244,13 @@ function progressingCondition(
 }
 
 /** Whether a written status already says what `next` says (the proto JSON form omits zeros). */
-export function statusEqual(written: any, next: ContainerSetStatus): boolean {
+export function statusEqual(written: ContainerSetObject['status'], next: ContainerSetStatus): boolean {
   const w = written ?? {};
   for (const k of ['replicas', 'readyReplicas', 'updatedReplicas', 'availableReplicas', 'observedGeneration'] as const) {
     if (Number(w[k] ?? 0) !== next[k]) return false;
   }
   if ((w.currentRevision ?? '') !== next.currentRevision) return false;
-  const wc = (w.conditions ?? []) as Condition[];
+  const wc = w.conditions ?? [];
   if (wc.length !== next.conditions.length) return false;
   return next.conditions.every((c, i) => {
     const o = wc[i]!;

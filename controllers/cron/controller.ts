@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerObject, CronJobObject } from '../../lib/api/typed.js';
 import { type ApiClient } from '../../lib/client/client.js';
 import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
@@ -49,10 +50,10 @@ function owningCronJob(c: Resource): string | undefined {
 }
 
 // Status as stored: proto JSON drops empty fields, so compare on the fields the plan writes.
-function comparableStatus(s: any): string {
+function comparableStatus(s: CronJobObject['status']): string {
   const v = s ?? {};
   return JSON.stringify({
-    active: ((v.active ?? []) as { name?: string }[]).map((a) => a.name).sort(),
+    active: (v.active ?? []).map((a) => a.name).sort(),
     lastScheduleTime: v.lastScheduleTime || '',
     lastSuccessfulTime: v.lastSuccessfulTime || '',
     nextScheduleTime: v.nextScheduleTime || '',
@@ -68,10 +69,10 @@ export function newCronController(opts: CronControllerOptions): CronController {
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'cronjob-controller', logger: opts.logger, clock });
 
   async function reconcile(key: string, ctx: ReconcileContext): Promise<Result> {
-    const cronJob = cronJobs.getByKey(key);
+    const cronJob: CronJobObject | undefined = cronJobs.getByKey(key);
     if (!cronJob || cronJob.metadata.deletionTimestamp) return;
     const uid = cronJob.metadata.uid!;
-    const runs = containers.byIndex(BY_OWNER_UID, uid).filter((c) => c.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller));
+    const runs: ContainerObject[] = containers.byIndex(BY_OWNER_UID, uid).filter((c) => c.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller));
     const plan = planCronJob({ cronJob, runs, nowMs: clock.now() });
     const namespace = cronJob.metadata.namespace!;
     const template = cronJob.spec?.jobTemplate ?? {};
@@ -119,7 +120,7 @@ export function newCronController(opts: CronControllerOptions): CronController {
     for (const e of plan.events) void recorder.record(cronJob, e.type, e.reason, e.message);
 
     // A suspended CronJob or an invalid schedule has no next time: the old one must not linger.
-    const next = { ...(cronJob.status ?? {}), ...plan.status, nextScheduleTime: plan.status.nextScheduleTime ?? '', observedGeneration: Number(cronJob.metadata.generation ?? 0) };
+    const next: CronJobObject['status'] = { ...(cronJob.status ?? {}), ...plan.status, nextScheduleTime: plan.status.nextScheduleTime ?? '', observedGeneration: Number(cronJob.metadata.generation ?? 0) };
     if (comparableStatus(cronJob.status) !== comparableStatus(next)) {
       try {
         await opts.client.updateStatus({ ...cronJob, status: next });

@@ -4,15 +4,15 @@
 // Semantics follow Kubernetes' CronJob and Job controllers. A run is every attempt for one scheduled
 // time (the persys.dev/scheduled-time label); its outcome is its latest attempt's. Runs without that
 // label (started by hand) count as active runs and as history, never as a scheduled time.
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerObject, CronJobObject } from '../../lib/api/typed.js';
 import { ATTEMPT_LABEL, runLabels, runName, SCHEDULED_TIME_LABEL } from '../../lib/cron/run-name.js';
 import { firesWithinAMinute, MISSED_COUNT_LIMIT, mostRecentRun, nextRunAfter } from '../../lib/cron/schedule.js';
 import { API_VERSION } from '../../lib/api/kinds.js';
 
 export interface CronPlanInput {
-  cronJob: Resource;
+  cronJob: CronJobObject;
   /** The CronJob's Containers, every attempt, terminal ones too. */
-  runs: Resource[];
+  runs: ContainerObject[];
   nowMs: number;
 }
 
@@ -71,7 +71,7 @@ export function retryDelayMs(attempt: number): number {
 }
 
 interface Attempt {
-  obj: Resource;
+  obj: ContainerObject;
   name: string;
   attempt: number;
 }
@@ -108,11 +108,11 @@ interface Spec {
   activeDeadlineSeconds?: number;
 }
 
-function specOf(cronJob: Resource): Spec {
+function specOf(cronJob: CronJobObject): Spec {
   const s = cronJob.spec ?? {};
-  const num = (v: unknown): number | undefined => (v === undefined || v === null || v === '' ? undefined : Number(v));
+  const num = (v: number | undefined): number | undefined => (v === undefined || v === null ? undefined : Number(v));
   return {
-    schedule: String(s.schedule ?? ''),
+    schedule: s.schedule ?? '',
     timeZone: s.timeZone || 'UTC',
     concurrencyPolicy: s.concurrencyPolicy || 'Allow',
     startingDeadlineSeconds: num(s.startingDeadlineSeconds),
@@ -132,12 +132,12 @@ function timeMs(iso: unknown): number | undefined {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-function phaseOf(obj: Resource): string {
-  return (obj.status?.phase as string | undefined) || 'Pending';
+function phaseOf(obj: ContainerObject): string {
+  return obj.status?.phase || 'Pending';
 }
 
 /** Groups attempts into runs by scheduled time; runs started by hand are runs of their own. */
-function groupRuns(runs: Resource[]): Map<string, Run> {
+function groupRuns(runs: ContainerObject[]): Map<string, Run> {
   const groups = new Map<string, { scheduledMs: number; scheduled: boolean; attempts: Attempt[] }>();
   for (const obj of runs) {
     const labels = obj.metadata.labels ?? {};
@@ -212,12 +212,12 @@ function judgeRun(run: Run, spec: Spec, nowMs: number, plan: CronPlan, deletes: 
   run.outcome = 'Active';
 }
 
-function isTerminal(obj: Resource): boolean {
+function isTerminal(obj: ContainerObject): boolean {
   const p = phaseOf(obj);
   return p === 'Succeeded' || p === 'Failed';
 }
 
-function refOf(obj: Resource, namespace: string): RunReference {
+function refOf(obj: ContainerObject, namespace: string): RunReference {
   return {
     kind: 'Container',
     name: obj.metadata.name ?? '',

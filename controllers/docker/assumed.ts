@@ -1,11 +1,11 @@
 // Bindings this scheduler made that its informer has not shown yet (kube-scheduler's assume cache):
 // counted as placed, so two quick decisions never hand out the same port or the same memory twice.
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerObject } from '../../lib/api/typed.js';
 import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { objectKey } from '../runtime/keys.js';
 
 interface Assumption {
-  container: Resource;
+  container: ContainerObject;
   at: number;
 }
 
@@ -22,7 +22,7 @@ export class AssumedBindings {
   ) {}
 
   /** Counts `container` (whose spec.nodeName is set) as placed until the cache shows it so. */
-  assume(container: Resource): void {
+  assume(container: ContainerObject): void {
     this.entries.set(objectKey(container), { container, at: this.clock.now() });
   }
 
@@ -45,15 +45,15 @@ export class AssumedBindings {
    * The still-awaited bindings by node. `cached` looks a key up in the informer: an assumption ends
    * once the cache shows the container bound (to whichever node), gone, or recreated under a new uid.
    */
-  byNode(cached: (key: string) => Resource | undefined): Map<string, Resource[]> {
-    const out = new Map<string, Resource[]>();
+  byNode(cached: (key: string) => ContainerObject | undefined): Map<string, ContainerObject[]> {
+    const out = new Map<string, ContainerObject[]>();
     for (const [key, a] of this.entries) {
       const seen = cached(key);
       if (!seen || seen.spec?.nodeName || seen.metadata.uid !== a.container.metadata.uid || this.expired(a)) {
         this.entries.delete(key);
         continue;
       }
-      const node = String(a.container.spec?.nodeName ?? '');
+      const node = a.container.spec?.nodeName ?? '';
       if (!node) continue;
       let list = out.get(node);
       if (!list) out.set(node, (list = []));

@@ -2,7 +2,7 @@
 // keys are Containers, and the events that make an unschedulable Container worth another try.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerObject, NodeObject } from '../../lib/api/typed.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import type { Clock } from '../../lib/queue/clock.js';
 import { Controller } from '../runtime/controller.js';
@@ -100,13 +100,13 @@ export function newDockerController(opts: DockerControllerOptions): DockerContro
 }
 
 /** Bound and not finished: it occupies CPU, memory and ports on its node. */
-function holdsNode(c: Resource): boolean {
+function holdsNode(c: ContainerObject): boolean {
   return !!c.spec?.nodeName && c.status?.phase !== 'Succeeded' && c.status?.phase !== 'Failed';
 }
 
 // Heartbeats and usage figures change often and never change what fits.
-function nodeFitChanged(a: Resource, b: Resource): boolean {
-  const ready = (n: Resource) => ((n.status?.conditions ?? []) as { type?: string; status?: string }[]).find((c) => c.type === 'Ready')?.status;
+function nodeFitChanged(a: NodeObject, b: NodeObject): boolean {
+  const ready = (n: NodeObject) => (n.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status;
   return (
     ready(a) !== ready(b) ||
     !!a.spec?.unschedulable !== !!b.spec?.unschedulable ||

@@ -1,7 +1,7 @@
 // The scheduling reconcile for one Container: if it is unbound, pick a node from the informers'
 // caches and bind it (one compare-and-swap of spec.nodeName and the Scheduled status), or report why not.
 import { status as Code } from '@grpc/grpc-js';
-import type { Condition, Resource } from '../../lib/api/resource.js';
+import type { ContainerObject } from '../../lib/api/typed.js';
 import { scheduledCondition, scheduledStatus, unschedulableStatus } from '../../lib/api/scheduling.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import { systemClock, type Clock } from '../../lib/queue/clock.js';
@@ -29,7 +29,7 @@ export interface SchedulerDeps {
 }
 
 /** A Container the scheduler still has to place. */
-export function needsScheduling(c: Resource): boolean {
+export function needsScheduling(c: ContainerObject): boolean {
   return !c.spec?.nodeName && !c.metadata.deletionTimestamp;
 }
 
@@ -37,19 +37,19 @@ export function needsScheduling(c: Resource): boolean {
  * Bound, but nobody has reported it scheduled (a lost status write, or a nodeName set by the user). A status
  * the node's agent wrote (it always carries Ready) is past scheduling, even Pending while its image is pulled.
  */
-export function awaitsScheduledReport(c: Resource): boolean {
+export function awaitsScheduledReport(c: ContainerObject): boolean {
   const phase = c.status?.phase ?? '';
-  const reportedByAgent = (c.status?.conditions ?? []).some((x: Condition) => x.type === 'Ready');
+  const reportedByAgent = (c.status?.conditions ?? []).some((x) => x.type === 'Ready');
   return !!c.spec?.nodeName && (phase === '' || phase === 'Pending') && !reportedByAgent && scheduledCondition(c.status)?.status !== 'True';
 }
 
 /** Whether the scheduler has anything to do with the Container (deleted ones included, to forget them). */
-export function concernsScheduler(c: Resource): boolean {
+export function concernsScheduler(c: ContainerObject): boolean {
   return !c.spec?.nodeName || awaitsScheduledReport(c);
 }
 
 /** Whether writing `next` would change what the status says (timestamps aside): write on change only. */
-export function statusDiffers(current: Record<string, any> | undefined, next: Record<string, any>): boolean {
+export function statusDiffers(current: ContainerObject['status'], next: NonNullable<ContainerObject['status']>): boolean {
   const a = scheduledCondition(current);
   const b = scheduledCondition(next);
   return (current?.phase ?? '') !== next.phase || a?.status !== b?.status || a?.reason !== b?.reason || a?.message !== b?.message;
@@ -65,7 +65,7 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
 
   return async (key, ctx): Promise<Result> => {
     const { namespace, name } = splitKey(key);
-    const c = deps.containers.get(namespace, name);
+    const c: ContainerObject | undefined = deps.containers.get(namespace, name);
     if (!c) {
       deps.assumed.forget(key);
       attempts.delete(key);
@@ -95,7 +95,7 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
 
     // Assumed before the write, with no await in between, so parallel workers see this placement.
     deps.assumed.assume({ ...c, spec: { ...c.spec, nodeName: decision.node } });
-    let bound: Resource;
+    let bound: ContainerObject;
     try {
       bound = await bind(c, decision.node);
     } catch (err) {
@@ -116,13 +116,13 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
 
     // A bind whose status write was lost (crash, or a user-set nodeName) still gets reported, but
     // never over what the agent has written since.
-    async function reportBound(obj: Resource): Promise<Result> {
+    async function reportBound(obj: ContainerObject): Promise<Result> {
       if (!awaitsScheduledReport(obj)) return;
-      const next = scheduledStatus(obj, String(obj.spec.nodeName), now());
+      const next = scheduledStatus(obj, obj.spec?.nodeName ?? '', now());
       if (statusDiffers(obj.status, next)) await writeStatus(obj, next);
     }
 
-    async function reportUnschedulable(obj: Resource, message: string): Promise<Result> {
+    async function reportUnschedulable(obj: ContainerObject, message: string): Promise<Result> {
       ctx.log.info({ reason: message }, 'container is unschedulable');
       const next = unschedulableStatus(obj, message, now());
       if (statusDiffers(obj.status, next) && !(await writeStatus(obj, next))) return { requeue: true };
@@ -136,7 +136,7 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
      * spec.nodeName and the Scheduled status in one write (Bind). An API server older than Bind answers
      * UNIMPLEMENTED: then the two writes it takes there, spec and status.
      */
-    async function bind(obj: Resource, node: string): Promise<Resource> {
+    async function bind(obj: ContainerObject, node: string): Promise<ContainerObject> {
       const { namespace: ns, name: n, resourceVersion, uid } = obj.metadata;
       try {
         return await deps.client.bind(ns ?? '', n ?? '', node, { resourceVersion, uid });
@@ -149,7 +149,7 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
     }
 
     /** Compare-and-swap on the object's resourceVersion; false when someone wrote it first. */
-    async function writeStatus(obj: Resource, status: Record<string, unknown>): Promise<boolean> {
+    async function writeStatus(obj: ContainerObject, status: ContainerObject['status']): Promise<boolean> {
       try {
         await deps.client.updateStatus({ ...obj, status });
         return true;

@@ -2,7 +2,6 @@
 // key, re-evaluated every few seconds because the passing of time is what makes a lease stale.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Condition, Resource } from '../../lib/api/resource.js';
 import { setCondition } from '../../lib/api/conditions.js';
 import type { ApiClient } from '../../lib/client/client.js';
 import { systemClock, type Clock } from '../../lib/queue/clock.js';
@@ -95,7 +94,8 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
     for (const { node, condition } of plan.readyChanges) {
       if (ctx.signal.aborted) return;
       await attempt(`setting Ready=${condition.status} on node ${node.metadata.name}`, async () => {
-        await opts.client.updateStatus({ ...node, status: { ...(node.status ?? {}), conditions: setCondition(node.status?.conditions, condition, stamp) } });
+        const conditions = setCondition(node.status?.conditions, condition, stamp);
+        await opts.client.updateStatus({ ...node, status: { ...(node.status ?? {}), conditions } });
         ctx.log.info({ node: node.metadata.name, ready: condition.status, reason: condition.reason }, 'node Ready changed');
         if (condition.status !== 'True') await recorder.record(node, 'Warning', 'NodeNotReady', `Node ${node.metadata.name} status is now: ${condition.reason} (${condition.message})`);
         else await recorder.record(node, 'Normal', 'NodeReady', `Node ${node.metadata.name} renews its lease again`);
@@ -104,7 +104,7 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
     for (const c of plan.markUnknown) {
       if (ctx.signal.aborted) return;
       await attempt(`marking container ${c.metadata.namespace}/${c.metadata.name} Unknown`, () =>
-        opts.client.updateStatus({ ...c, status: { ...(c.status ?? {}), phase: 'Unknown', reason: 'NodeLost', message: `node ${c.spec.nodeName} is not ready` } }),
+        opts.client.updateStatus({ ...c, status: { ...(c.status ?? {}), phase: 'Unknown', reason: 'NodeLost', message: `node ${c.spec?.nodeName} is not ready` } }),
       );
     }
     let evicted = 0;
@@ -112,16 +112,16 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
       if (ctx.signal.aborted) return;
       await attempt(`evicting container ${c.metadata.namespace}/${c.metadata.name}`, async () => {
         evicted++;
-        await recorder.record(c, 'Warning', 'EvictingContainer', `node ${c.spec.nodeName} is not ready; deleting so its ContainerSet replaces it`);
+        await recorder.record(c, 'Warning', 'EvictingContainer', `node ${c.spec?.nodeName} is not ready; deleting so its ContainerSet replaces it`);
         await opts.client.delete('Container', c.metadata.name!, c.metadata.namespace ?? '', { uid: c.metadata.uid });
-        ctx.log.info({ container: `${c.metadata.namespace}/${c.metadata.name}`, node: c.spec.nodeName }, 'evicted container');
+        ctx.log.info({ container: `${c.metadata.namespace}/${c.metadata.name}`, node: c.spec?.nodeName }, 'evicted container');
       });
     }
     for (const c of plan.reschedule) {
       if (ctx.signal.aborted) return;
       await attempt(`rescheduling container ${c.metadata.namespace}/${c.metadata.name}`, async () => {
         evicted++;
-        const lost = c.spec.nodeName;
+        const lost = c.spec?.nodeName;
         // Unbound, the scheduler places it on a healthy node; the lost node's agent removes its copy when back.
         const moved = await opts.client.update({ ...c, spec: { ...c.spec, nodeName: '' } });
         await opts.client.updateStatus({ ...moved, status: { phase: 'Pending', reason: 'Rescheduled', message: `node ${lost} was lost` } });
@@ -134,7 +134,7 @@ export function newNodeController(opts: NodeControllerOptions): NodeController {
       const uid = c.metadata.uid ?? `${c.metadata.namespace}/${c.metadata.name}`;
       if (reported.has(uid)) continue;
       reported.add(uid);
-      await recorder.record(c, 'Warning', 'NodeNotReady', `node ${c.spec.nodeName} is not ready and nothing owns this Container to replace it; left in place`);
+      await recorder.record(c, 'Warning', 'NodeNotReady', `node ${c.spec?.nodeName} is not ready and nothing owns this Container to replace it; left in place`);
     }
     if (plan.evictionsDeferred > 0) ctx.log.info({ deferred: plan.evictionsDeferred }, 'evictions deferred by the rate limit');
     if (plan.fullDisruption) ctx.log.warn('every node is NotReady: evictions are suspended');

@@ -1,7 +1,7 @@
 // Node lifecycle decisions (kube-controller-manager's node lifecycle controller) as a pure function of
 // Nodes, their agents' Leases and the time: which nodes go Ready=Unknown, which Containers are evicted.
 import { AGENT_STREAM_LOST_ANNOTATION } from '../../lib/api/annotations.js';
-import type { Condition, Resource } from '../../lib/api/resource.js';
+import type { Condition } from '../../lib/api/resource.js';
 import type { ContainerObject, LeaseObject, NodeObject } from '../../lib/api/typed.js';
 
 export const NODE_LEASE_NAMESPACE = 'persys-node-lease';
@@ -46,17 +46,17 @@ export interface NodeHealthInput {
 
 export interface NodeHealthPlan {
   /** Nodes whose Ready condition should become this one (Unknown, or True again when we had set Unknown). */
-  readyChanges: { node: Resource; condition: Condition }[];
+  readyChanges: { node: NodeObject; condition: Condition }[];
   /** Containers on NotReady nodes whose phase should become Unknown. */
-  markUnknown: Resource[];
+  markUnknown: ContainerObject[];
   /** ContainerSet-owned Containers to delete now so their set replaces them elsewhere. */
-  evict: Resource[];
+  evict: ContainerObject[];
   /** Due for eviction but over this round's budget. */
   evictionsDeferred: number;
   /** Standalone Containers on long-NotReady nodes: nothing will replace them, so they are only reported. */
-  stranded: Resource[];
+  stranded: ContainerObject[];
   /** Standalone Containers that allow it (spec.rescheduleOnNodeLoss): unbind them so the scheduler moves them. */
-  reschedule: Resource[];
+  reschedule: ContainerObject[];
   /** Every node is NotReady: the fault is more likely ours (or the network's) than theirs, so nothing is evicted. */
   fullDisruption: boolean;
   /** When the next decision falls due with no event (a grace or timeout running out), in ms from now. */
@@ -65,25 +65,25 @@ export interface NodeHealthPlan {
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
 
-export function readyCondition(node: Resource): Condition | undefined {
-  return ((node.status?.conditions ?? []) as Condition[]).find((c) => c.type === 'Ready');
+export function readyCondition(node: NodeObject): Condition | undefined {
+  return (node.status?.conditions ?? []).find((c) => c.type === 'Ready') as Condition | undefined;
 }
 
 /** When an API server saw the node's stream lost, if that is the last news of its agent. */
-export function streamLostMs(lease: Resource | undefined): number | undefined {
+export function streamLostMs(lease: LeaseObject | undefined): number | undefined {
   const t = lease?.metadata.annotations?.[AGENT_STREAM_LOST_ANNOTATION];
   const ms = t ? Date.parse(t) : NaN;
   return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** When the node's agent last proved it lives: its lease's renewTime, or the node's creation if no lease yet. */
-export function lastProbeMs(node: Resource, lease: Resource | undefined): number | undefined {
+export function lastProbeMs(node: NodeObject, lease: LeaseObject | undefined): number | undefined {
   const t = lease?.spec?.renewTime ?? lease?.spec?.acquireTime ?? node.metadata.creationTimestamp;
   const ms = t ? Date.parse(t) : NaN;
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-export function ownedByContainerSet(c: Resource): boolean {
+export function ownedByContainerSet(c: ContainerObject): boolean {
   return (c.metadata.ownerReferences ?? []).some((o) => o.kind === 'ContainerSet' && o.controller !== false);
 }
 
@@ -162,4 +162,4 @@ export function planNodeHealth(input: NodeHealthInput): NodeHealthPlan {
   return plan;
 }
 
-const key = (c: Resource) => `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`;
+const key = (c: ContainerObject) => `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`;

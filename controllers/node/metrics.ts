@@ -1,7 +1,7 @@
 // The node controller's view of the nodes as Prometheus gauges, read from its informers when scraped:
 // whether each node is Ready, and how old its Lease is (the time since its agent's last heartbeat).
 import { Gauge, type Registry } from 'prom-client';
-import type { Resource } from '../../lib/api/resource.js';
+import type { LeaseObject, NodeObject } from '../../lib/api/typed.js';
 import { registeredOnce } from '../../lib/observability/metrics.js';
 import { readyCondition } from './health.js';
 
@@ -14,7 +14,7 @@ export interface NodeSample {
 }
 
 /** Per node: Ready, and the age of its Lease (same name, in the node-lease namespace) at nowMs. */
-export function nodeSamples(nodes: readonly Resource[], leases: readonly Resource[], nowMs: number): NodeSample[] {
+export function nodeSamples(nodes: readonly NodeObject[], leases: readonly LeaseObject[], nowMs: number): NodeSample[] {
   const renewed = new Map(leases.map((l) => [l.metadata.name ?? '', Date.parse(l.spec?.renewTime ?? '')]));
   return nodes.map((n) => {
     const node = n.metadata.name ?? '';
@@ -28,8 +28,8 @@ export function nodeSamples(nodes: readonly Resource[], leases: readonly Resourc
 export interface NodeMetricsSource {
   /** Whether both informers have synced: before that, no series (rather than a cluster of zero nodes). */
   synced(): boolean;
-  nodes(): Resource[];
-  leases(): Resource[];
+  nodes(): NodeObject[];
+  leases(): LeaseObject[];
   now(): number;
 }
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Resource } from '../../lib/api/resource.js';
+import type { EventObject } from '../../lib/api/typed.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../../lib/client/errors.js';
@@ -49,7 +50,7 @@ export class EventRecorder {
   private readonly log: Logger;
   private readonly host: string;
   // Last written Event by "namespace/name", so a repeat is one update instead of a get and an update.
-  private readonly written = new Map<string, Resource>();
+  private readonly written = new Map<string, EventObject>();
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(opts: EventRecorderOptions) {
@@ -129,7 +130,7 @@ export class EventRecorder {
     }
   }
 
-  private remember(key: string, event: Resource): void {
+  private remember(key: string, event: EventObject): void {
     this.written.delete(key);
     this.written.set(key, event);
     trim(this.written, this.maxTracked);
@@ -169,8 +170,8 @@ export function eventName(obj: Resource, type: EventType, reason: string, messag
   return `${prefix}.${hash}`;
 }
 
-function bumped(event: Resource, now: string): Resource {
-  return { ...event, count: ((event['count'] as number | undefined) ?? 1) + 1, lastTimestamp: now };
+function bumped(event: EventObject, now: string): EventObject {
+  return { ...event, count: (event.count ?? 1) + 1, lastTimestamp: now };
 }
 
 // Maps iterate in insertion order and entries are re-inserted on use: the first is the least recent.

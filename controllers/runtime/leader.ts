@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Resource } from '../../lib/api/resource.js';
+import type { LeaseObject } from '../../lib/api/typed.js';
 import { silentLogger } from '../../lib/observability/logger.js';
 import { leaderElectionMetrics } from './metrics.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../../lib/client/errors.js';
@@ -159,7 +160,7 @@ export class LeaderElector {
     const { client, name, namespace, identity } = this.opts;
     const now = Date.now();
     const durationSeconds = Math.ceil(this.opts.leaseDurationMs / 1000);
-    let current: Resource | undefined;
+    let current: LeaseObject | undefined;
     try {
       current = await client.get('Lease', name, namespace);
     } catch (err) {
@@ -181,7 +182,7 @@ export class LeaderElector {
       }
     }
     const spec = current.spec ?? {};
-    const holder: string = spec.holderIdentity ?? '';
+    const holder = spec.holderIdentity ?? '';
     this.observe(holder, callbacks);
     if (holder && holder !== identity && !leaseExpired(spec, now)) return 'held-by-other';
     const mine = holder === identity;

@@ -1,6 +1,6 @@
 // The kinds' objects with their spec and status typed from the generated proto types (proto JSON:
-// every field may be absent, so each is DeepPartial). Use these where code handles one kind.
-import type { LeaseSpec, NamespaceSpec, NamespaceStatus, NodeSpec, NodeStatus } from '../gen/persys/v1/cluster.js';
+// every field may be absent: ProtoJson). Use these where code handles one kind.
+import type { ConfigMap, Event, LeaseSpec, NamespaceSpec, NamespaceStatus, NodeSpec, NodeStatus, Secret } from '../gen/persys/v1/cluster.js';
 import type {
   ComposeStackSpec,
   ComposeStackStatus,
@@ -8,16 +8,36 @@ import type {
   ContainerSetStatus,
   ContainerSpec,
   ContainerStatus,
+  ControllerRevision,
   CronJobSpec,
   CronJobStatus,
-  DeepPartial,
   SwarmServiceSpec,
   SwarmServiceStatus,
 } from '../gen/persys/v1/workloads.js';
 import type { Resource } from './resource.js';
 
+/**
+ * A generated message in its proto JSON form: every field may be absent, as DeepPartial says, but a
+ * map's values are present (DeepPartial would make `labels[k]` string | undefined), and bytes are base64 text.
+ */
+export type ProtoJson<T> = T extends Uint8Array
+  ? string
+  : T extends readonly (infer U)[]
+    ? ProtoJson<U>[]
+    : T extends object
+      ? string extends keyof T
+        ? { [key: string]: ProtoJson<T[string & keyof T]> }
+        : { [K in keyof T]?: ProtoJson<T[K]> }
+      : T;
+
 /** An object of one kind in its JSON form. */
-export type Typed<Spec, Status = Record<string, unknown>> = Resource<DeepPartial<Spec>, DeepPartial<Status>>;
+export type Typed<Spec, Status = Record<string, unknown>> = Resource<ProtoJson<Spec>, ProtoJson<Status>>;
+
+/** Fields of a generated message beside apiVersion, kind and metadata. */
+type BodyOf<T> = ProtoJson<Omit<T, 'apiVersion' | 'kind' | 'metadata'>>;
+
+/** An object of a kind without spec and status (Secret, ConfigMap …): its own fields are at the top. */
+export type TypedBody<T> = Resource<undefined, undefined> & BodyOf<T>;
 
 export type ContainerObject = Typed<ContainerSpec, ContainerStatus>;
 export type ContainerSetObject = Typed<ContainerSetSpec, ContainerSetStatus>;
@@ -27,3 +47,12 @@ export type SwarmServiceObject = Typed<SwarmServiceSpec, SwarmServiceStatus>;
 export type NodeObject = Typed<NodeSpec, NodeStatus>;
 export type NamespaceObject = Typed<NamespaceSpec, NamespaceStatus>;
 export type LeaseObject = Typed<LeaseSpec>;
+export type SecretObject = TypedBody<Secret>;
+export type ConfigMapObject = TypedBody<ConfigMap>;
+export type ControllerRevisionObject = TypedBody<ControllerRevision>;
+export type EventObject = TypedBody<Event>;
+
+/** Narrows an object of any kind to a Container by its kind. */
+export const isContainer = (obj: Resource): obj is ContainerObject => obj.kind === 'Container';
+/** Narrows an object of any kind to a ComposeStack by its kind. */
+export const isComposeStack = (obj: Resource): obj is ComposeStackObject => obj.kind === 'ComposeStack';

@@ -11,6 +11,8 @@ import {
   type WatchRequest,
 } from '../gen/persys/v1/api.js';
 import { fromWire, toWire, type Resource } from '../api/resource.js';
+import { unknownFields } from '../api/unknown-fields.js';
+import type { Object as WireObject } from '../gen/persys/v1/api.js';
 import type { ClientConfig } from './config.js';
 import { ApiError } from './errors.js';
 import { DEFAULT_PAGE_SIZE, listAll, listPages } from './pages.js';
@@ -64,6 +66,20 @@ export type ApplyResult = 'created' | 'configured' | 'unchanged';
 
 type Callback<T> = (err: ServiceError | null, res: T) => void;
 
+/**
+ * `obj` in its wire form, or INVALID_ARGUMENT worded as the server words it when `obj` has fields its
+ * kind lacks: the conversion would drop them, and a write must not lose what its caller asked for.
+ */
+function wireOf(obj: Resource): WireObject {
+  const wire = toWire(obj);
+  const unknown = unknownFields(obj, wire.object!.value);
+  if (unknown.length) {
+    const detail = unknown.map((f) => `${f.path}: ${f.message}`).join('; ');
+    throw new ApiError(Status.INVALID_ARGUMENT, 'INVALID_ARGUMENT', `${obj.kind} ${JSON.stringify(obj.metadata?.name ?? '')} is invalid: ${detail}`);
+  }
+  return wire;
+}
+
 export class ApiClient {
   readonly raw: ResourcesClient;
 
@@ -88,7 +104,7 @@ export class ApiClient {
   }
 
   async create(obj: Resource, opts: { dryRun?: boolean } = {}): Promise<Resource> {
-    return fromWire(await this.call(this.raw.create, { object: toWire(obj), dryRun: !!opts.dryRun }))!;
+    return fromWire(await this.call(this.raw.create, { object: wireOf(obj), dryRun: !!opts.dryRun }))!;
   }
 
   async get(kind: string, name: string, namespace = ''): Promise<Resource> {
@@ -123,11 +139,11 @@ export class ApiClient {
   }
 
   async update(obj: Resource, opts: { dryRun?: boolean } = {}): Promise<Resource> {
-    return fromWire(await this.call(this.raw.update, { object: toWire(obj), dryRun: !!opts.dryRun }))!;
+    return fromWire(await this.call(this.raw.update, { object: wireOf(obj), dryRun: !!opts.dryRun }))!;
   }
 
   async updateStatus(obj: Resource, opts: { dryRun?: boolean } = {}): Promise<Resource> {
-    return fromWire(await this.call(this.raw.updateStatus, { object: toWire(obj), dryRun: !!opts.dryRun }))!;
+    return fromWire(await this.call(this.raw.updateStatus, { object: wireOf(obj), dryRun: !!opts.dryRun }))!;
   }
 
   /** Assigns a Container to a node: spec.nodeName and its Scheduled status, in one write. */
@@ -164,7 +180,7 @@ export class ApiClient {
     opts: { dryRun?: boolean; fieldManager?: string } = {},
   ): Promise<{ object: Resource; result: ApplyResult }> {
     const res = await this.call(this.raw.apply, {
-      source: typeof source === 'string' ? { $case: 'manifest', value: source } : { $case: 'object', value: toWire(source) },
+      source: typeof source === 'string' ? { $case: 'manifest', value: source } : { $case: 'object', value: wireOf(source) },
       fieldManager: opts.fieldManager ?? 'persys',
       dryRun: !!opts.dryRun,
     });

@@ -8,6 +8,7 @@ import { ItemExponentialRateLimiter } from '../../lib/queue/ratelimit.js';
 import type { WorkQueue } from '../../lib/queue/workqueue.js';
 import { configRefKey, referencedConfig } from '../../lib/api/references.js';
 import type { Resource } from '../../lib/api/resource.js';
+import { isComposeStack, type ComposeStackObject } from '../../lib/api/typed.js';
 import { COMPOSE_LABELS, type ComposeProject, type ParseComposeResult } from '../../lib/compose/model.js';
 import { EngineGuard } from '../../lib/docker/engine-guard.js';
 import { DesiredState } from '../desired.js';
@@ -68,8 +69,8 @@ export class ComposeAgent {
   private readonly now: () => number;
   private parse?: ParseStack;
   private parseLoading?: Promise<ParseStack>;
-  private readonly parsed = new WeakMap<Resource, ParseComposeResult>();
-  private readonly desired = new Map<string, Resource>();
+  private readonly parsed = new WeakMap<ComposeStackObject, ParseComposeResult>();
+  private readonly desired = new Map<string, ComposeStackObject>();
   /** The ConfigMaps and Secrets the API server sends with the stacks (their configs, secrets and pull secrets). */
   private readonly configs = new DesiredState();
   private readonly files: StackFiles;
@@ -153,7 +154,7 @@ export class ComposeAgent {
    * it no longer holds are taken down.
    */
   setDesired(objects: Resource[]): void {
-    const stacks = objects.filter((o) => o.kind === 'ComposeStack');
+    const stacks = objects.filter(isComposeStack);
     this.configs.replace(objects.filter((o) => o.kind !== 'ComposeStack'));
     const before = new Map(this.desired);
     this.desired.clear();
@@ -169,7 +170,7 @@ export class ComposeAgent {
   }
 
   applyChange(type: 'UPSERT' | 'DELETE', stack: Resource): void {
-    if (stack.kind !== 'ComposeStack') return this.applyConfigChange(type, stack);
+    if (!isComposeStack(stack)) return this.applyConfigChange(type, stack);
     const key = keyOfStack(stack);
     if (type === 'UPSERT') {
       this.desired.set(key, stack);
@@ -296,7 +297,7 @@ export class ComposeAgent {
    * What each service needs before its containers can be created: its image present (pulled by its
    * pull_policy) and its config and secret files written. Returns service → why it cannot act yet.
    */
-  private async prepareServices(key: string, stack: Resource, project: ComposeProject, log: Logger): Promise<Record<string, string>> {
+  private async prepareServices(key: string, stack: ComposeStackObject, project: ComposeProject, log: Logger): Promise<Record<string, string>> {
     const [namespace, name] = splitKey(key);
     const lookup = (kind: 'Secret' | 'ConfigMap', ns: string, n: string) => this.configs.configData(kind, ns, n);
     const images = await this.images.ensure(key, stack, project.services, lookup, this.loop.signal, (image, bytes) =>
@@ -321,7 +322,7 @@ export class ComposeAgent {
   }
 
   /** While the stack waits for an image, its services of that image say so, with the bytes moved. */
-  private reportPulling(stack: Resource, project: ComposeProject, image: string, bytes: { downloadedBytes: number; totalBytes: number }): void {
+  private reportPulling(stack: ComposeStackObject, project: ComposeProject, image: string, bytes: { downloadedBytes: number; totalBytes: number }): void {
     const key = keyOfStack(stack);
     const previous = this.statuses.get(key);
     const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
@@ -374,7 +375,7 @@ export class ComposeAgent {
     return ok;
   }
 
-  private finishTurn(stack: Resource, plan: StackPlan): void {
+  private finishTurn(stack: ComposeStackObject, plan: StackPlan): void {
     const key = keyOfStack(stack);
     this.report(
       stack,
@@ -460,7 +461,7 @@ export class ComposeAgent {
     else if (a.type === 'createNetwork' || a.type === 'createVolume') this.failures.delete(key);
   }
 
-  private report(stack: Resource, status: ComposeStackStatus): void {
+  private report(stack: ComposeStackObject, status: ComposeStackStatus): void {
     const key = keyOfStack(stack);
     this.statuses.set(key, status);
     const json = JSON.stringify(status);
@@ -493,7 +494,7 @@ export class ComposeAgent {
   }
 }
 
-function keyOfStack(stack: Resource): string {
+function keyOfStack(stack: ComposeStackObject): string {
   return stackKey(stack.metadata.namespace ?? '', stack.metadata.name ?? '');
 }
 
@@ -502,7 +503,7 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, i), key.slice(i + 1)];
 }
 
-function generationOf(stack: Resource): number {
+function generationOf(stack: ComposeStackObject): number {
   return Number(stack.metadata.generation ?? 0);
 }
 

@@ -1,11 +1,11 @@
 // How a ComposeStack object becomes a ComposeProject on the node: lib/compose/parse.ts with the
 // stack's project name, env, scale and files, loaded on first use so the agent starts without it.
-import type { Resource } from '../../lib/api/resource.js';
+import type { ComposeStackObject } from '../../lib/api/typed.js';
 import type { ParseComposeOptions, ParseComposeResult } from '../../lib/compose/model.js';
 
-export type ParseStack = (stack: Resource) => ParseComposeResult;
+export type ParseStack = (stack: ComposeStackObject) => ParseComposeResult;
 
-export function parseOptions(stack: Resource): ParseComposeOptions {
+export function parseOptions(stack: ComposeStackObject): ParseComposeOptions {
   const spec = stack.spec ?? {};
   return {
     projectName: spec.projectName || stack.metadata.name || '',

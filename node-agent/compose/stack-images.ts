@@ -2,7 +2,7 @@
 // shared puller (so a stack and Containers of one image share one pull), with kubelet's back-off after a
 // failed pull: 10 s doubling to 5 min. `always` pulls once for every new generation of the stack, as each
 // `docker compose up` would, not at every resync.
-import type { Resource } from '../../lib/api/resource.js';
+import type { ComposeStackObject } from '../../lib/api/typed.js';
 import type { ComposePullPolicy, ComposeService } from '../../lib/compose/model.js';
 import type { PullPolicy } from '../../lib/registry/reference.js';
 import type { ConfigLookup } from '../desired.js';
@@ -46,7 +46,7 @@ export class StackImages {
   /** Makes every service's image usable per its policy; pulls of one stack run one image at a time. */
   async ensure(
     key: string,
-    stack: Resource,
+    stack: ComposeStackObject,
     services: readonly ComposeService[],
     lookup: ConfigLookup,
     signal: AbortSignal,
@@ -81,7 +81,7 @@ export class StackImages {
     c: {
       generation: number;
       namespace: string;
-      stack: Resource;
+      stack: ComposeStackObject;
       lookup: ConfigLookup;
       signal: AbortSignal;
       pulled: Map<string, number>;

@@ -1,7 +1,7 @@
 // Translation of a Container object into Docker's create options: a pure function, so what persys
 // asks of the engine can be read (and tested) without an engine.
 import type Dockerode from 'dockerode';
-import type { Resource } from '../../lib/api/resource.js';
+import type { ContainerObject } from '../../lib/api/typed.js';
 import type { ContainerSpec, DeepPartial, Healthcheck } from '../../lib/gen/persys/v1/workloads.js';
 import { parseCpuMillis, parseMemoryBytes } from '../../lib/api/quantity.js';
 import type { ConfigKind } from '../../lib/api/references.js';
@@ -27,12 +27,12 @@ type Spec = DeepPartial<ContainerSpec>;
 const NS_PER_SECOND = 1e9;
 
 /** `persys-<namespace>-<name>-<uid first 8>`: readable in `docker ps`, unique per object incarnation. */
-export function containerName(container: Resource): string {
+export function containerName(container: ContainerObject): string {
   const { namespace, name, uid } = container.metadata;
   return `persys-${namespace || 'default'}-${name}-${(uid ?? '').slice(0, 8)}`;
 }
 
-export function createOptions(container: Resource, ctx: CreateOptionsContext): Dockerode.ContainerCreateOptions {
+export function createOptions(container: ContainerObject, ctx: CreateOptionsContext): Dockerode.ContainerCreateOptions {
   const spec: Spec = container.spec ?? {};
   const namespace = container.metadata.namespace || 'default';
   const ports = publishedPorts(spec);

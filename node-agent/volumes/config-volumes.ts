@@ -2,8 +2,8 @@
 // projected before a container is created, re-projected when their objects change, removed with it.
 import { cp, readdir, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { Resource } from '../../lib/api/resource.js';
-import type { ContainerSpec, DeepPartial, VolumeMount } from '../../lib/gen/persys/v1/workloads.js';
+import type { ContainerObject } from '../../lib/api/typed.js';
+import type { DeepPartial, VolumeMount } from '../../lib/gen/persys/v1/workloads.js';
 import type { ConfigLookup } from '../desired.js';
 import { configVolumeSource, payloadHash, volumeDirName, volumePayload, type ConfigVolumeSource } from './payload.js';
 import { hasProjection, resolveProjected, writeProjection, type ProjectedFile } from './projection.js';
@@ -29,8 +29,8 @@ const SUBPATH_SUFFIX = '.subpath';
 const UID = /^[A-Za-z0-9][-A-Za-z0-9_.]*$/;
 
 /** Whether the container reads a ConfigMap or Secret as files. */
-export function mountsConfig(container: Resource): boolean {
-  return ((container.spec as DeepPartial<ContainerSpec> | undefined)?.volumes ?? []).some((v) => !!configVolumeSource(v));
+export function mountsConfig(container: ContainerObject): boolean {
+  return (container.spec?.volumes ?? []).some((v) => !!configVolumeSource(v));
 }
 
 export class ConfigVolumes {
@@ -58,7 +58,7 @@ export class ConfigVolumes {
    * that one file or directory (so that a later swap, which removes the old version, cannot break a
    * restart of the container). Nothing is written when any object or key is missing (ContainerConfigError).
    */
-  async prepare(container: Resource): Promise<Map<number, string>> {
+  async prepare(container: ContainerObject): Promise<Map<number, string>> {
     const uidDir = this.dirOf(container.metadata.uid ?? '');
     const planned = this.plan(container);
     const failed = planned.find((p) => p.files instanceof Error);
@@ -92,7 +92,7 @@ export class ConfigVolumes {
    * container alone; subPath mounts do not follow (as in Kubernetes). Returns how many were rewritten.
    * A non-optional object that disappeared throws and keeps the last files.
    */
-  async refresh(container: Resource): Promise<number> {
+  async refresh(container: ContainerObject): Promise<number> {
     let rewritten = 0;
     let failure: unknown;
     for (const p of this.plan(container)) {
@@ -130,11 +130,11 @@ export class ConfigVolumes {
   }
 
   /** Every ConfigMap/Secret volume of the container with its files (or why they cannot be had). */
-  private plan(container: Resource): PlannedVolume[] {
+  private plan(container: ContainerObject): PlannedVolume[] {
     const uidDir = this.dirOf(container.metadata.uid ?? '');
     const namespace = container.metadata.namespace || 'default';
     const out: PlannedVolume[] = [];
-    ((container.spec as DeepPartial<ContainerSpec> | undefined)?.volumes ?? []).forEach((mount, index) => {
+    (container.spec?.volumes ?? []).forEach((mount, index) => {
       const source = configVolumeSource(mount);
       if (!source) return;
       let files: ProjectedFile[] | Error;
