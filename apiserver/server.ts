@@ -16,6 +16,9 @@ import { resourcesService } from './api/service.js';
 import { withUnknownFieldChecks } from './api/object-requests.js';
 import { authzInterceptor } from './api/authz.js';
 import { AccessControl } from './api/access.js';
+import { Auditor } from './audit/auditor.js';
+import { AuditLogFile } from './audit/log-file.js';
+import { DEFAULT_AUDIT_POLICY, parseAuditPolicy } from './audit/policy.js';
 import { RbacAuthorizer } from './api/rbac.js';
 import { loadOrCreateSigningKey, ServiceAccountTokens } from './api/sa-tokens.js';
 import { revocationInterceptor } from './api/revocation.js';
@@ -65,6 +68,14 @@ export interface ApiServerOptions {
   joinListen?: string;
   /** host:port new nodes are told to dial in join commands. @default the API address (this host's name for a wildcard) */
   advertiseAddress?: string;
+  /** Where the audit log is written (JSON lines, rotated by size); none without it. */
+  auditLogPath?: string;
+  /** The audit policy (YAML rules of level, verbs, kinds, namespaces, users, groups). @default DEFAULT_AUDIT_POLICY */
+  auditPolicyFile?: string;
+  /** Rotate the audit log at this size. @default 100 MiB */
+  auditLogMaxBytes?: number;
+  /** Rotated audit logs kept. @default 5 */
+  auditLogMaxBackups?: number;
   /** The ES256 key that signs ServiceAccount tokens; created when missing. @default sa.key beside the CA certificate */
   serviceAccountKeyFile?: string;
   /** The audience ServiceAccount tokens must name. @default "persys" */
@@ -178,6 +189,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   await ensureBootstrapNamespaces(store);
   await ensureBootstrapRbac(store, log);
   await watches.start();
+  const auditor = opts.auditLogPath
+    ? new Auditor(
+        opts.auditPolicyFile ? parseAuditPolicy(readFileSync(opts.auditPolicyFile, 'utf8'), opts.auditPolicyFile) : DEFAULT_AUDIT_POLICY,
+        new AuditLogFile(opts.auditLogPath, { maxBytes: opts.auditLogMaxBytes, maxBackups: opts.auditLogMaxBackups }),
+      )
+    : undefined;
   const rbac = new RbacAuthorizer((kind) => watches.cache(kind), log.child({ component: 'rbac' }));
   rbac.start();
   const access = new AccessControl(rbac);
@@ -231,13 +248,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         log.warn({ node, path }, 'refused a revoked node certificate');
         metrics.requests.inc({ verb: path.slice(path.lastIndexOf('/') + 1).replace(/^./, (c) => c.toLowerCase()), kind: '', code: 'UNAUTHENTICATED' });
       }),
-      authzInterceptor((path, code) => {
+      authzInterceptor((path, code, message, id) => {
         const method = path.slice(path.lastIndexOf('/') + 1);
-        metrics.requests.inc({ verb: method.charAt(0).toLowerCase() + method.slice(1), kind: '', code: Code[code] ?? String(code) });
+        const verb = method.charAt(0).toLowerCase() + method.slice(1);
+        metrics.requests.inc({ verb, kind: '', code: Code[code] ?? String(code) });
+        auditor?.record({ user: id?.user ?? 'system:anonymous', groups: id?.groups ?? [], verb: path, kind: '', code, message, latencyMs: 0 });
       }, tokens),
     ],
   });
-  server.addService(withUnknownFieldChecks(resourcesServiceWithEncodedWatch), resourcesService({ store, watches, metrics, log, access, tokens }));
+  server.addService(withUnknownFieldChecks(resourcesServiceWithEncodedWatch), resourcesService({ store, watches, metrics, log, access, tokens, auditor }));
   server.addService(AgentsService, hub.service());
   server.addService(SwarmOperationsService, swarmOperationsService({ hub, log: log.child({ component: 'swarm-relay' }), metrics, peers }));
   server.addService(
@@ -249,6 +268,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       metrics,
       caCertHash: caCertHash(caPem),
       access,
+      auditor,
       advertiseAddress: advertise,
       peers,
       joinAddress: () => {
@@ -333,6 +353,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         });
       });
       await observability.close();
+      await auditor?.close();
       await storage.close();
     },
   };

@@ -48,8 +48,40 @@ export const API_SERVER_FLAGS: FlagSpecs = {
     default: '720h',
     description: 'lifetime of node certificates signed at join and renewal (agents renew at 70-90 % of it)',
   },
+  'audit-log-path': {
+    type: 'string',
+    env: 'PERSYS_AUDIT_LOG_PATH',
+    valueName: 'FILE',
+    description: 'write the audit log (JSON lines: user, verb, kind, namespace/name, decision, code, latency) to FILE',
+  },
+  'audit-policy-file': {
+    type: 'string',
+    env: 'PERSYS_AUDIT_POLICY_FILE',
+    valueName: 'FILE',
+    description: 'audit policy: rules of level (None, Metadata, Request) by verbs, kinds, namespaces, users, groups',
+  },
+  'audit-log-maxsize': { type: 'string', valueName: 'MB', default: '100', description: 'rotate the audit log at this many megabytes' },
+  'audit-log-maxbackup': { type: 'string', valueName: 'N', default: '5', description: 'rotated audit logs kept' },
   'log-level': { type: 'string', env: 'PERSYS_LOG_LEVEL', valueName: 'LEVEL', default: 'info', description: 'pino log level' },
 };
+
+/** The audit options of `persys apiserver` and `persys up`, checked. */
+export function auditOptions(flags: Record<string, unknown>, command: string) {
+  const path = flags['audit-log-path'] as string | undefined;
+  const policy = flags['audit-policy-file'] as string | undefined;
+  if (policy && !path) throw new UsageError('--audit-policy-file needs --audit-log-path', command);
+  const whole = (name: string, min: number): number => {
+    const v = Number(flags[name]);
+    if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number >= ${min}, got ${String(flags[name])}`, command);
+    return v;
+  };
+  return {
+    auditLogPath: path,
+    auditPolicyFile: policy,
+    auditLogMaxBytes: whole('audit-log-maxsize', 1) * 1024 * 1024,
+    auditLogMaxBackups: whole('audit-log-maxbackup', 0),
+  };
+}
 
 /** --node-cert-ttl in whole seconds, at least 1 minute. */
 export function nodeCertTtlSeconds(flags: Record<string, unknown>, command: string): number {
@@ -127,6 +159,7 @@ export const apiserverCommand: Command = {
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
       encryptionKeyFile: str(ctx.flags, 'encryption-key-file'),
       nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'apiserver'),
+      ...auditOptions(ctx.flags, 'apiserver'),
       logger,
     });
     const stopReloading = reloadOnSighup(() => server.reloadServingCertificate(), logger);

@@ -9,7 +9,7 @@ import { bool, str, type Command } from '../lib/cli/command.js';
 import { ApiClient } from '../lib/client/client.js';
 import { CONTROLLERS, splitHostPort, startControllers } from './controller.js';
 import { parseDuration } from '../lib/cli/duration.js';
-import { API_SERVER_FLAGS, nodeCertTtlSeconds, untilStopped } from './apiserver.js';
+import { API_SERVER_FLAGS, auditOptions, nodeCertTtlSeconds, untilStopped } from './apiserver.js';
 import { DATA_DIR_FLAG, initClusterPki } from './pki.js';
 
 /** The address clients dial for a listen address (a wildcard host means this machine). */
@@ -141,6 +141,7 @@ export const upCommand: Command = {
         compactionIntervalMs,
         encryptionKeyFile: str(ctx.flags, 'encryption-key-file'),
         nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'up'),
+        ...auditOptions(ctx.flags, 'up'),
         logger: createLogger('apiserver', str(ctx.flags, 'log-level')),
       });
     } catch (err) {

@@ -144,18 +144,21 @@ export function missingCredentials(call: unknown): string {
  * start on the client's metadata, so holding it back keeps them from ever seeing a refused call).
  * A valid client certificate wins; without one, a bearer token is checked against `tokens`.
  */
-export function authzInterceptor(onDenied?: (path: string, code: Code) => void, tokens?: ServiceAccountTokens): ServerInterceptor {
+export function authzInterceptor(
+  onDenied?: (path: string, code: Code, message: string, id?: Identity) => void,
+  tokens?: ServiceAccountTokens,
+): ServerInterceptor {
   return (method, call) => {
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
-        const deny = (code: Code, message: string) => {
-          onDenied?.(method.path, code);
+        const deny = (code: Code, message: string, id?: Identity) => {
+          onDenied?.(method.path, code, message, id);
           call.sendStatus({ code, details: message });
         };
         const decide = (id: Identity) => {
           const decision = authorize(method.path, id);
           if (decision.allowed) return next(metadata);
-          deny(decision.code, decision.message);
+          deny(decision.code, decision.message, id);
         };
         const cert = callerIdentity(call);
         if (cert) return decide(cert);

@@ -34,6 +34,9 @@ import { revokeNodeCertificates } from '../agents/node-certificates.js';
 import type { ResourceStore } from '../registry/store.js';
 import { callerIdentity, identityOf } from './authz.js';
 import { accessAttributes, type AccessControl } from './access.js';
+import type { Auditor } from '../audit/auditor.js';
+import type { AccessAttributes } from '../../lib/rbac/rules.js';
+import { findKind } from '../../lib/api/kinds.js';
 import { SYSTEM_NAMESPACE } from '../registry/bootstrap.js';
 import { RELAYED_HEADER, type PeerApiServers } from './peers.js';
 import { ApiStatusError, codeName, toServiceError } from './status.js';
@@ -56,6 +59,8 @@ export interface OperationsDeps {
    * on secrets in persys-system, node revoke delete on that node.
    */
   access?: AccessControl;
+  /** Records logs, exec, top, join token and revoke requests in the audit log. */
+  auditor?: Auditor;
 }
 
 /** A caller that reads slower than the node answers is cut off beyond this much buffered output. */
@@ -86,10 +91,41 @@ export function invalidExecInput(req: Pick<ExecRequest, 'stdin' | 'tty'>, input:
   }
 }
 
+const KIND_OF_PLURAL = new Map(['containers', 'composestacks', 'nodes', 'secrets'].map((p) => [p, findKind(p)!.kind]));
+
 export function operationsService(deps: OperationsDeps): UntypedServiceImplementation {
   const { store, hub, log, metrics } = deps;
   const count = (verb: string, err?: unknown, kind = '') =>
     metrics?.requests.inc({ verb, kind, code: err ? codeName(toServiceError(err).code) : 'OK' });
+
+  /**
+   * The access check of an operation, recorded in the audit log either way: an allowed operation when
+   * it starts (logs -f and exec may last long), a refused one with its PERMISSION_DENIED.
+   */
+  const checkAndAudit = (call: Parameters<typeof identityOf>[0], a: AccessAttributes | undefined) => {
+    const id = identityOf(call);
+    const record = (code: Code, message?: string) =>
+      a &&
+      deps.auditor?.record({
+        user: id.user,
+        groups: id.groups,
+        verb: a.verb,
+        kind: KIND_OF_PLURAL.get(a.resource) ?? a.resource,
+        subresource: a.subresource,
+        namespace: a.namespace,
+        name: a.name,
+        code,
+        message,
+        latencyMs: 0,
+      });
+    try {
+      deps.access?.check(id, a);
+    } catch (err) {
+      record(toServiceError(err).code, (err as Error).message);
+      throw err;
+    }
+    record(Code.OK);
+  };
 
   const fail = (call: Call, err: unknown) => {
     const se = toServiceError(err);
@@ -111,7 +147,7 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
     if (kind !== 'Container' && kind !== 'ComposeStack') {
       throw new ApiStatusError(Code.INVALID_ARGUMENT, `kind: ${verb} supports Container and ComposeStack, got ${JSON.stringify(req.kind)}`);
     }
-    deps.access?.check(identityOf(call), accessAttributes(verb === 'logs' ? 'get' : 'create', kind, req.namespace, req.name, verb));
+    checkAndAudit(call, accessAttributes(verb === 'logs' ? 'get' : 'create', kind, req.namespace, req.name, verb));
     if (!req.name) throw new ApiStatusError(Code.INVALID_ARGUMENT, 'name: required');
     if (verb === 'exec' && (req as ExecRequest).stdin && !input) {
       throw new ApiStatusError(Code.INVALID_ARGUMENT, 'stdin: Exec has no standard input; use ExecStream');
@@ -288,7 +324,7 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
     top: (call: ServerUnaryCall<TopRequest, TopResponse>, callback: sendUnaryData<TopResponse>) => {
       try {
         const what = call.request.what === 'nodes' ? 'Node' : 'Container';
-        deps.access?.check(identityOf(call), accessAttributes('list', what, call.request.namespace));
+        checkAndAudit(call, accessAttributes('list', what, call.request.namespace));
         const res = hub.top(call.request.what, call.request.namespace);
         count('top');
         callback(null, res);
@@ -300,7 +336,7 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
     createJoinToken: (call: ServerUnaryCall<CreateJoinTokenRequest, CreateJoinTokenResponse>, callback: sendUnaryData<CreateJoinTokenResponse>) => {
       const user = callerIdentity(call)?.user;
       Promise.resolve()
-        .then(() => deps.access?.check(identityOf(call), accessAttributes('create', 'Secret', SYSTEM_NAMESPACE)))
+        .then(() => checkAndAudit(call, accessAttributes('create', 'Secret', SYSTEM_NAMESPACE)))
         .then(() => createJoinToken(store, { ttlSeconds: call.request.ttlSeconds, description: call.request.description, identity: user }))
         .then(({ token, expiresAt }) => {
           const join = deps.joinAddress();
@@ -328,7 +364,7 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
       (async () => {
         if (!node) throw new ApiStatusError(Code.INVALID_ARGUMENT, 'node_name: required');
         // Revoking ends what the node may do, as deleting it would: the delete verb on that node.
-        deps.access?.check(identityOf(call), accessAttributes('delete', 'Node', '', node));
+        checkAndAudit(call, accessAttributes('delete', 'Node', '', node));
         const res = await revokeNodeCertificates(store, node, { identity: user });
         // This server's stream of the node closes at once; the others' on their watch of the record.
         hub.closeIfRevoked(node);

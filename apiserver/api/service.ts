@@ -4,7 +4,7 @@ import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServi
 import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
-import { API_VERSION, KINDS } from '../../lib/api/kinds.js';
+import { API_VERSION, findKind, KINDS } from '../../lib/api/kinds.js';
 import { fromWire, kindOfWire, toWire, type Resource } from '../../lib/api/resource.js';
 import type {
   ApplyRequest,
@@ -26,6 +26,7 @@ import type { Identity } from '../../lib/pki/index.js';
 import { identityOf } from './authz.js';
 import { accessAttributes, AccessControl } from './access.js';
 import type { ServiceAccountTokens } from './sa-tokens.js';
+import type { Auditor } from '../audit/auditor.js';
 import type { AccessReviewRequest, AccessReviewResponse, ServiceAccountTokenRequest, ServiceAccountTokenResponse } from '../../lib/gen/persys/v1/rbac.js';
 import type { AccessAttributes } from '../../lib/rbac/rules.js';
 import type { ResourceStore } from '../registry/store.js';
@@ -39,6 +40,8 @@ import { localVersionInfo } from '../../lib/version-info.js';
 export interface ServiceDeps {
   store: ResourceStore;
   access: AccessControl;
+  /** Records every request in the audit log (--audit-log-path). */
+  auditor?: Auditor;
   /** Issues ServiceAccount tokens; without it CreateServiceAccountToken answers UNAVAILABLE. */
   tokens?: ServiceAccountTokens;
   watches: WatchHub;
@@ -48,6 +51,18 @@ export interface ServiceDeps {
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
+
+/** What one call learned for the audit log: who, the access attributes, the admitted object. */
+interface CallRecord {
+  identity?: Identity;
+  attrs?: AccessAttributes;
+  object?: Resource;
+}
+
+/** Calls nobody needs in the audit log: discovery and version. */
+const UNAUDITED_METHODS = new Set(['listKinds', 'version']);
+/** The verb of a call refused before its access attributes were known (e.g. invalid input). */
+const AUDIT_VERB_OF_METHOD: Record<string, string> = { updateStatus: 'update', apply: 'patch', bind: 'create', createServiceAccountToken: 'create', checkAccess: 'create' };
 
 function metadataOfWire(wire: WireObject | undefined): { namespace?: string; name?: string } | undefined {
   return (wire?.object?.value as { metadata?: { namespace?: string; name?: string } } | undefined)?.metadata;
@@ -78,28 +93,62 @@ function objectOf(wire: WireObject | undefined): Resource {
 export function resourcesService(deps: ServiceDeps): UntypedServiceImplementation {
   const { store, metrics, log, access } = deps;
   const who = (id: Identity) => id.user;
-  const writeOptions = (id: Identity, dryRun: boolean) => ({ dryRun, identity: who(id), authorize: access.writeHook(id) });
+  /** Write options whose access check also notes, for the audit log, what the admitted object is. */
+  const writeOptions = (id: Identity, dryRun: boolean, rec: CallRecord) => {
+    const check = access.writeHook(id);
+    const authorize: typeof check = (verb, obj) => {
+      rec.attrs = accessAttributes(verb, obj.kind, obj.metadata.namespace, obj.metadata.name);
+      rec.object = obj;
+      check(verb, obj);
+    };
+    return { dryRun, identity: who(id), authorize };
+  };
+
+  function audit(_call: AnyCall, verb: string, kind: string, rec: CallRecord, code: Code, message: string | undefined, started: bigint): void {
+    if (!deps.auditor || UNAUDITED_METHODS.has(verb)) return;
+    const id = rec.identity;
+    const a = rec.attrs;
+    deps.auditor.record({
+      user: id?.user ?? '',
+      groups: id?.groups ?? [],
+      verb: a?.verb ?? AUDIT_VERB_OF_METHOD[verb] ?? verb,
+      kind: rec.object?.kind ?? findKind(kind)?.kind ?? kind,
+      subresource: a?.subresource,
+      namespace: a?.namespace,
+      name: a?.name,
+      code,
+      message,
+      latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+      requestObject: rec.object,
+    });
+  }
 
   function unary<Req, Res>(
     verb: string,
     kindOf: (req: Req) => string,
-    fn: (req: Req, id: Identity) => Promise<Res>,
+    fn: (req: Req, id: Identity, rec: CallRecord) => Promise<Res>,
     attributesOf?: (req: Req) => AccessAttributes | undefined,
   ) {
     return async (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       const started = process.hrtime.bigint();
       let kind = '';
+      const rec: CallRecord = {};
       try {
         kind = kindOf(call.request);
-        const id = identityOf(call as AnyCall);
-        if (attributesOf) access.check(id, attributesOf(call.request));
-        const res = await fn(call.request, id);
+        const id = (rec.identity = identityOf(call as AnyCall));
+        if (attributesOf) {
+          rec.attrs = attributesOf(call.request);
+          access.check(id, rec.attrs);
+        }
+        const res = await fn(call.request, id, rec);
         metrics.requests.inc({ verb, kind, code: 'OK' });
+        audit(call as AnyCall, verb, kind, rec, Code.OK, undefined, started);
         callback(null, res);
       } catch (err) {
         const se = toServiceError(err);
         metrics.requests.inc({ verb, kind, code: codeName(se.code) });
         if (se.code === Code.INTERNAL) log.error({ err, verb, kind }, 'request failed');
+        audit(call as AnyCall, verb, kind, rec, se.code, se.details, started);
         callback(se);
       } finally {
         metrics.requestDuration.observe({ verb, kind }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -109,8 +158,8 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
 
 
   return {
-    create: unary('create', (r: CreateRequest) => kindOfWire(r.object), async (r: CreateRequest, id) =>
-      toWire(await store.create(objectOf(r.object), writeOptions(id, r.dryRun))),
+    create: unary('create', (r: CreateRequest) => kindOfWire(r.object), async (r: CreateRequest, id, rec) =>
+      toWire(await store.create(objectOf(r.object), writeOptions(id, r.dryRun, rec))),
     ),
     get: unary(
       'get',
@@ -135,8 +184,8 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
       if (!r.limit) checkListSize(res, r.kind);
       return res;
     }, (r) => accessAttributes('list', r.kind, r.namespace)),
-    update: unary('update', (r: UpdateRequest) => kindOfWire(r.object), async (r: UpdateRequest, id) =>
-      toWire(await store.update(objectOf(r.object), writeOptions(id, r.dryRun))),
+    update: unary('update', (r: UpdateRequest) => kindOfWire(r.object), async (r: UpdateRequest, id, rec) =>
+      toWire(await store.update(objectOf(r.object), writeOptions(id, r.dryRun, rec))),
     ),
     updateStatus: unary(
       'updateStatus',
@@ -173,10 +222,10 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
     apply: unary(
       'apply',
       (r: ApplyRequest) => (r.source?.$case === 'object' ? kindOfWire(r.source.value) : ''),
-      async (r: ApplyRequest, id): Promise<ApplyResponse> => {
+      async (r: ApplyRequest, id, rec): Promise<ApplyResponse> => {
         if (!r.source) throw invalid('manifest or object: one is required');
         const src = r.source.$case === 'manifest' ? r.source.value : objectOf(r.source.value);
-        const { object, result } = await store.apply(src, writeOptions(id, r.dryRun));
+        const { object, result } = await store.apply(src, writeOptions(id, r.dryRun, rec));
         return { object: toWire(object), result };
       },
     ),
@@ -221,12 +270,18 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
       (r) => accessAttributes('create', 'ServiceAccount', r.namespace, r.name, 'token'),
     ),
     watch: (call: ServerWritableStream<WatchRequest, WatchEvent>) => {
+      // A watch is audited when it starts (or is refused): it may last for hours.
+      const started = process.hrtime.bigint();
+      const rec: CallRecord = {};
       try {
-        const id = identityOf(call as AnyCall);
-        access.check(id, accessAttributes('watch', call.request.kind, call.request.namespace));
+        const id = (rec.identity = identityOf(call as AnyCall));
+        rec.attrs = accessAttributes('watch', call.request.kind, call.request.namespace);
+        access.check(id, rec.attrs);
         deps.watches.serve(call);
+        audit(call as AnyCall, 'watch', call.request.kind, rec, Code.OK, undefined, started);
       } catch (err) {
         const se = toServiceError(err);
+        audit(call as AnyCall, 'watch', call.request.kind, rec, se.code, se.details, started);
         metrics.requests.inc({ verb: 'watch', kind: call.request.kind, code: codeName(se.code) });
         // emit('error') ends the call with this status; destroy() would reach the client as CANCELLED.
         call.emit('error', Object.assign(new Error(se.details), se));

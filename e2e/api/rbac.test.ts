@@ -76,8 +76,12 @@ async function watchFor(client: ApiClient, kind: string, namespace: string, ms: 
 }
 
 beforeAll(async () => {
-  api = await startTestApiServer(inject('etcdEndpoint'));
   dir = mkdtempSync(join(tmpdir(), 'persys-rbac-'));
+  // Everything at level Request, so the test also sees that a Secret's body never reaches the log.
+  writeFileSync(join(dir, 'audit-policy.yaml'), 'rules:\n  - level: None\n    kinds: [Lease]\n  - level: Request\n');
+  api = await startTestApiServer(inject('etcdEndpoint'), {
+    serverOptions: { auditLogPath: join(dir, 'audit.log'), auditPolicyFile: join(dir, 'audit-policy.yaml') },
+  });
   clusterCa = { certPem: readFileSync(api.pki.caCert, 'utf8'), keyPem: readFileSync(api.pki.caKey, 'utf8') };
   for (const ns of ['a', 'b']) await api.client.create(obj('Namespace', undefined, ns));
   await api.client.create(configMap('b', 'in-b'));
@@ -326,5 +330,51 @@ describe('the CLI with only a ServiceAccount token, as a CI job runs it', () => 
     const bad = await runPersys(['get', 'configmaps', '-n', 'a'], { cwd: dir, home: home(), env: { ...env, PERSYS_TOKEN: 'not-a-jwt' } });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/bearer token is malformed/);
+  });
+});
+
+describe('the audit log', () => {
+  interface Entry {
+    user: string;
+    groups: string[];
+    verb: string;
+    kind?: string;
+    namespace?: string;
+    name?: string;
+    subresource?: string;
+    decision: string;
+    code: string;
+    latencyMs: number;
+    requestObject?: Resource;
+  }
+  const entries = (): Entry[] =>
+    readFileSync(join(dir, 'audit.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Entry);
+
+  it('records each refusal with user, groups, verb, kind, namespace, decision and code', async () => {
+    await expect.poll(() => entries().some((e) => e.user === 'alice' && e.decision === 'deny'), { timeout: 5_000 }).toBe(true);
+    const denied = entries().filter((e) => e.decision === 'deny');
+    expect(denied).toContainEqual(
+      expect.objectContaining({ user: 'alice', groups: ['dev'], verb: 'create', kind: 'ConfigMap', namespace: 'b', name: 'from-alice', code: 'PERMISSION_DENIED' }),
+    );
+    expect(denied).toContainEqual(expect.objectContaining({ user: 'alice', verb: 'watch', kind: 'ConfigMap', code: 'PERMISSION_DENIED' }));
+    expect(denied).toContainEqual(expect.objectContaining({ user: 'alice', verb: 'create', kind: 'Container', subresource: 'exec', namespace: 'b', code: 'PERMISSION_DENIED' }));
+    expect(denied).toContainEqual(expect.objectContaining({ user: 'system:serviceaccount:a:deployer', verb: 'create', namespace: 'b', code: 'PERMISSION_DENIED' }));
+    expect(denied).toContainEqual(expect.objectContaining({ user: 'system:anonymous', code: 'UNAUTHENTICATED' }));
+    for (const e of entries()) expect(typeof e.latencyMs).toBe('number');
+  });
+
+  it('records allowed writes with the object at level Request, but never a Secret\'s data', async () => {
+    await api.client.create(obj('Secret', 'a', 'audited', { stringData: { password: 'hunter2-never-logged' } }));
+    await expect.poll(() => entries().some((e) => e.kind === 'Secret' && e.name === 'audited'), { timeout: 5_000 }).toBe(true);
+    const secret = entries().find((e) => e.kind === 'Secret' && e.name === 'audited')!;
+    expect(secret).toMatchObject({ user: 'admin', verb: 'create', decision: 'allow', code: 'OK' });
+    expect(secret.requestObject).toBeUndefined();
+    expect(readFileSync(join(dir, 'audit.log'), 'utf8')).not.toContain('hunter2-never-logged');
+    const configMap = entries().find((e) => e.kind === 'ConfigMap' && e.name === 'from-alice' && e.decision === 'allow')!;
+    expect(configMap.requestObject?.['data']).toEqual({ k: 'v' });
+    expect(entries().some((e) => e.kind === 'Lease')).toBe(false);
   });
 });
