@@ -238,6 +238,17 @@ describe('a ServiceAccount token, as a CI pipeline uses it', () => {
     expect(refused?.code).toBe(Code.PERMISSION_DENIED);
   });
 
+  it('is refused exec into b with the token, as the user was', async () => {
+    const ops = new OperationsClient(tokenConfig(token));
+    clients.push(ops);
+    const inB = await ops.exec('web', ['true'], { namespace: 'b' }).then(
+      () => undefined,
+      (e: ApiError) => e,
+    );
+    expect(inB?.code).toBe(Code.PERMISSION_DENIED);
+    expect(inB?.message).toContain('ServiceAccount "a/deployer" cannot create containers/exec "web" in namespace "b"');
+  });
+
   it('refuses a token for another audience, saying so', async () => {
     const other = await api.client.createServiceAccountToken('a', 'deployer', { audiences: ['vault'] });
     const err = await refusal(tokenClient(other.token).list('ConfigMap', { namespace: 'a' }));

@@ -14,7 +14,7 @@ export const authCommand: Command = {
     'all-namespaces': { type: 'boolean', short: 'A', description: 'ask about every namespace' },
     subresource: { type: 'string', valueName: 'S', description: 'status, logs, exec, binding or token' },
     as: { type: 'string', valueName: 'USER', description: 'ask for this user instead of yourself' },
-    'as-group': { type: 'string', multiple: true, valueName: 'GROUP', description: 'the groups of the --as user (repeatable)' },
+    'as-group': { type: 'string', multiple: true, valueName: 'GROUP', description: 'the groups of the --as user' },
     quiet: { type: 'boolean', short: 'q', description: 'print nothing; the exit code answers' },
   },
   async run(ctx) {
