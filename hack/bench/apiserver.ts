@@ -310,6 +310,11 @@ async function ensureNamespace(client: ApiClient, name: string): Promise<void> {
   });
 }
 
+/** `count` creates named PREFIXi spread over `clients`, untimed: warm-up. */
+async function createUntimed(clients: ApiClient[], count: number, signal: AbortSignal, { namespace, prefix }: Target): Promise<void> {
+  await runPool(count, clients.length, signal, (i, w) => clients[w]!.create(containerManifest(`${prefix}${i}`, namespace)).then(() => undefined));
+}
+
 /** Creates per etcd revision tells how many creates shared a transaction (the API server's group commit). */
 async function benchCreate(
   config: ClientConfig,
@@ -322,8 +327,7 @@ async function benchCreate(
   const clients = Array.from({ length: opts.concurrency }, () => new ApiClient(config));
   try {
     await Promise.all(clients.map((c) => c.listKinds()));
-    const warm = Math.min(200, opts.objects);
-    await runPool(warm, opts.concurrency, signal, (i, w) => clients[w]!.create(containerManifest(`${prefix}warm-${i}`, namespace)).then(() => undefined));
+    await createUntimed(clients, Math.min(200, opts.objects), signal, { namespace, prefix: `${prefix}warm-` });
     const revisions = new Set<string>();
     const t = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i, w) => {
       const created = await clients[w]!.create(containerManifest(`${prefix}bench-${i}`, namespace));
@@ -632,11 +636,73 @@ const serverCpuMs = (t: Throughput): number | undefined => {
   return s === undefined ? undefined : (s * 1000) / t.count;
 };
 
-/** On one API server: every mode's create phase in `order`, then every mode's fan-out phase in `order`. */
+/** How many slices each mode's create (and no-op) phase is cut into, run mode after mode. */
+const RBAC_SLICES = 10;
+
+/**
+ * `count` calls per mode, `concurrency` at a time, cut into slices run mode after mode (rotating which
+ * goes first): load from other processes comes and goes within seconds, and so falls on every mode alike.
+ */
+async function interleavedPools(
+  order: AccessMode[],
+  count: number,
+  concurrency: number,
+  pids: Pids,
+  signal: AbortSignal,
+  call: (mode: AccessMode, i: number, worker: number) => Promise<void>,
+): Promise<Partial<Record<AccessMode, Throughput>>> {
+  const acc = new Map(order.map((m) => [m, { latencies: new Float64Array(count), ms: 0, cpu: {} as CpuReport }]));
+  const slices = Math.min(RBAC_SLICES, count);
+  for (let s = 0; s < slices; s++) {
+    const [from, to] = [Math.floor((s * count) / slices), Math.floor(((s + 1) * count) / slices)];
+    for (const mode of rotate(order, s)) {
+      const a = acc.get(mode)!;
+      const cpu = measureCpu(pids);
+      const start = performance.now();
+      await runPool(to - from, concurrency, signal, async (j, w) => {
+        const t = performance.now();
+        await call(mode, from + j, w);
+        a.latencies[from + j] = performance.now() - t;
+      });
+      a.ms += performance.now() - start;
+      // NaN once /proc could not tell, for any slice.
+      for (const [name, sec] of Object.entries(cpu())) a.cpu[name] = (a.cpu[name] ?? 0) + (sec ?? NaN);
+    }
+  }
+  return Object.fromEntries(
+    [...acc].map(([m, a]) => [m, { count, seconds: a.ms / 1000, perSecond: rate(count, a.ms), latencyMs: summarize(a.latencies), cpuSeconds: a.cpu }]),
+  );
+}
+
+/** Every mode's creates, then its no-op calls, interleaved in slices; one client per worker per mode. */
+async function benchCreateModes(configs: Record<AccessMode, ClientConfig | undefined>, order: AccessMode[], opts: Options, pids: Pids, signal: AbortSignal) {
+  const clients = new Map(order.map((m) => [m, Array.from({ length: opts.concurrency }, () => new ApiClient(configs[m]!))]));
+  try {
+    // Untimed: each mode's path through a fresh server warms (JIT) before any is measured.
+    for (const mode of order) {
+      await clients.get(mode)![0]!.listKinds();
+      await createUntimed(clients.get(mode)!, Math.min(1000, opts.objects), signal, { namespace: RBAC_CREATE_NAMESPACE, prefix: `${mode}-warm-` });
+    }
+    const revisions = new Map(order.map((m) => [m, new Set<string>()]));
+    const creates = await interleavedPools(order, opts.objects, opts.concurrency, pids, signal, async (mode, i, w) => {
+      const created = await clients.get(mode)![w]!.create(containerManifest(`${mode}-bench-${i}`, RBAC_CREATE_NAMESPACE));
+      revisions.get(mode)!.add(created.metadata.resourceVersion ?? '');
+    });
+    const noops = await interleavedPools(order, opts.objects, opts.concurrency, pids, signal, async (mode, _i, w) => {
+      await clients.get(mode)![w]!.listKinds();
+    });
+    const out: Partial<Record<AccessMode, CreateResult>> = {};
+    for (const mode of order) out[mode] = { ...creates[mode]!, revisions: revisions.get(mode)!.size, noop: noops[mode]! };
+    return out;
+  } finally {
+    for (const list of clients.values()) list.forEach((c) => c.close());
+  }
+}
+
+/** On one API server: the modes' create phases interleaved, then each mode's fan-out phase in `order`. */
 async function benchAccessModes(admin: ClientConfig, dataDir: string, order: AccessMode[], opts: Options, pids: Pids, signal: AbortSignal): Promise<RbacRound> {
   const configs = await accessConfigs(admin, dataDir, order);
-  const creates: Partial<Record<AccessMode, CreateResult>> = {};
-  for (const mode of order) creates[mode] = await benchCreate(configs[mode]!, opts, pids, signal, { namespace: RBAC_CREATE_NAMESPACE, prefix: `${mode}-` });
+  const creates = await benchCreateModes(configs, order, opts, pids, signal);
   const modes: RbacRound['modes'] = {};
   for (const mode of order) {
     const fanout = await benchWatchFanout(configs[mode]!, opts, pids, signal, { namespace: RBAC_WATCH_NAMESPACE, prefix: `${mode}-` });
@@ -691,11 +757,18 @@ function spread(values: number[]): { median: number; min: number; max: number } 
 const spreadText = (v: { median: number; min: number; max: number }, digits: number) =>
   `median ${fmt(v.median, digits)} (${fmt(v.min, digits)}–${fmt(v.max, digits)})`;
 
+/** The share of the machine's CPU that went to processes other than the measured ones during a phase. */
+function othersShare(cpu: CpuReport, seconds: number): number {
+  const ours = Object.entries(cpu).reduce((sum, [name, s]) => (name === 'machine' ? sum : sum + (s ?? 0)), 0);
+  return ((cpu['machine'] ?? NaN) - ours) / (seconds * cpus().length);
+}
+
 function reportAccessRound(round: RbacRound): void {
   const ratio = (mode: AccessMode, figure: keyof AccessRatios) => (mode === 'off' ? '' : ` (x${fmt(round.ratios[mode]![figure], 2)})`);
   const each = (text: (run: AccessModeRun, mode: AccessMode) => string) => round.order.map((m) => `${m} ${text(round.modes[m]!, m)}`).join(', ');
   report(`  rbac (${round.order.join(', ')}): creates ${each((run, m) => `${fmt(run.create.perSecond, 0)}/s${ratio(m, 'createsPerSecond')}`)};` +
-    ` API server CPU ${each((run, m) => `${fmt(run.serverCpuMsPerCreate ?? NaN, 3)} ms${ratio(m, 'serverCpuPerCreate')}`)} per create`);
+    ` API server CPU ${each((run, m) => `${fmt(run.serverCpuMsPerCreate ?? NaN, 3)} ms${ratio(m, 'serverCpuPerCreate')}`)} per create;` +
+    ` other processes' CPU share ${each((run) => `${fmt(othersShare(run.create.cpuSeconds, run.create.seconds) * 100, 0)}%`)}`);
   report(`                 fan-out p50/p99 ${each((run, m) => `${fmt(run.fanout.delayMs.p50)}/${fmt(run.fanout.delayMs.p99)} ms${m === 'off' ? '' : ` (x${fmt(round.ratios[m]!.fanoutP50, 2)}/x${fmt(round.ratios[m]!.fanoutP99, 2)})`}`)};` +
     ` missing ${each((run) => String(run.fanout.missing))}; no-op call (ListKinds) ${each((run) => `${fmt(serverCpuMs(run.create.noop) ?? NaN, 3)} ms`)}`);
 }
