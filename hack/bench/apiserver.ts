@@ -29,6 +29,8 @@ const CPU_TARGET_MS_PER_CREATE = 0.35;
 const WATCH_TARGET_P99_MS = 100;
 /** Issue 15: what RBAC may add to a create's cost or a watch event's delay. */
 const RBAC_TARGET_OVERHEAD = 0.1;
+/** How many slices each mode's create (and no-op) phase is cut into, run mode after mode. */
+const RBAC_SLICES = 10;
 
 const USAGE = `usage: npm run bench:apiserver -- [flags]
   --rounds R             raw-vs-persys create rounds, order alternating, each on a fresh etcd (default 3)
@@ -45,8 +47,10 @@ const USAGE = `usage: npm run bench:apiserver -- [flags]
   --rbac MODE            off | both | all: in every round, on that round's API server, run the create and
                          the watch fan-out phases as the admin (RBAC bypassed: "off") and as a user
                          certificate bound to ClusterRole edit by RoleBindings in the bench namespaces
-                         ("on"); all adds a ServiceAccount token bound the same way ("token"); order
-                         rotating over rounds; the fan-out after the rounds is then left out (default off)
+                         ("on"); all adds a ServiceAccount token bound the same way ("token"). The modes
+                         take turns in rotating order: creates in ${RBAC_SLICES} slices each, fan-out event by
+                         event (--event-rate is then the rate of all modes' writes together); the
+                         fan-out after the rounds is left out (default off)
   --server MODE          auto | cli (bin/persys.js apiserver) | child (hack/bench/apiserver-child.ts)
   --server-cpu-prof DIR  run the API server under node --cpu-prof, profile written to DIR
   --server-entry FILE    implies --server child: run FILE instead of hack/bench/apiserver-child.ts
@@ -455,10 +459,24 @@ interface WatchResult {
   cpuSeconds: CpuReport;
 }
 
-/** Watchers of one namespace and a writer, all as `config`'s identity; the namespace must exist. */
-async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal, { namespace: ns, prefix }: Target): Promise<WatchResult> {
+/** One namespace's watchers and a writer there, as one identity: opened and warmed, then written to. */
+interface Fanout {
+  /** Writes event i, stamped with its send time. */
+  write(i: number): Promise<void>;
+  /** Waits (at most 30 s) for the watchers to see every event, then sums up. */
+  finish(cpuSeconds: CpuReport, writeSeconds: number): Promise<WatchResult>;
+  close(): void;
+}
+
+/** Opens `opts.watchers` watches of the namespace (it must exist) and returns once each saw a warm-up write. */
+async function openFanout(config: ClientConfig, opts: Options, signal: AbortSignal, { namespace: ns, prefix }: Target): Promise<Fanout> {
   const writer = new ApiClient(config);
   const conns = Array.from({ length: Math.min(opts.watchConnections, opts.watchers) }, () => new ApiClient(config));
+  const close = () => {
+    // Closing the channels ends any stream still waiting for events that never came.
+    writer.close();
+    conns.forEach((c) => c.close());
+  };
   try {
     const { resourceVersion } = await writer.list('Container', { namespace: ns });
 
@@ -502,39 +520,65 @@ async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids,
     }
 
     const createLatency: number[] = [];
-    const cpu = measureCpu(pids);
-    const interval = opts.eventRate > 0 ? 1000 / opts.eventRate : 0;
-    const start = performance.now();
-    for (let i = 0; i < opts.events; i++) {
-      signal.throwIfAborted();
-      const wait = start + i * interval - performance.now();
-      if (wait > 0) await sleep(wait);
-      const t0 = nowMs();
-      await writer.create(containerManifest(`${prefix}ev-${i}`, ns, { [T0_ANNOTATION]: t0.toFixed(3) }));
-      createLatency.push(nowMs() - t0);
-    }
-    const writeSeconds = (performance.now() - start) / 1000;
-
-    const expected = opts.watchers * opts.events;
-    const grace = new AbortController();
-    await Promise.race([allDone, sleep(30_000, undefined, { signal: AbortSignal.any([signal, grace.signal]) })]).finally(() => grace.abort());
     return {
-      watchers: opts.watchers,
-      events: opts.events,
-      expected,
-      delivered: delays.length,
-      missing: expected - delays.length,
-      streamErrors,
-      firstStreamError,
-      delayMs: summarize(delays),
-      createLatencyMs: summarize(createLatency),
-      writeSeconds,
-      cpuSeconds: cpu(),
+      async write(i) {
+        const t0 = nowMs();
+        await writer.create(containerManifest(`${prefix}ev-${i}`, ns, { [T0_ANNOTATION]: t0.toFixed(3) }));
+        createLatency.push(nowMs() - t0);
+      },
+      async finish(cpuSeconds, writeSeconds) {
+        const expected = opts.watchers * opts.events;
+        const grace = new AbortController();
+        await Promise.race([allDone, sleep(30_000, undefined, { signal: AbortSignal.any([signal, grace.signal]) })]).finally(() => grace.abort());
+        return {
+          watchers: opts.watchers,
+          events: opts.events,
+          expected,
+          delivered: delays.length,
+          missing: expected - delays.length,
+          streamErrors,
+          firstStreamError,
+          delayMs: summarize(delays),
+          createLatencyMs: summarize(createLatency),
+          writeSeconds,
+          cpuSeconds,
+        };
+      },
+      close,
     };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+/**
+ * Writes `opts.events` events to each fan-out at `opts.eventRate` in all (back to back at 0), taking
+ * turns in rotating order; returns the CPU and wall seconds of the writing.
+ */
+async function writeEvents(fanouts: Fanout[], opts: Options, pids: Pids, signal: AbortSignal): Promise<{ cpuSeconds: CpuReport; writeSeconds: number }> {
+  const cpu = measureCpu(pids);
+  const interval = opts.eventRate > 0 ? 1000 / opts.eventRate : 0;
+  const start = performance.now();
+  let k = 0;
+  for (let i = 0; i < opts.events; i++) {
+    for (const f of rotate(fanouts, i)) {
+      signal.throwIfAborted();
+      const wait = start + k++ * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      await f.write(i);
+    }
+  }
+  return { writeSeconds: (performance.now() - start) / 1000, cpuSeconds: cpu() };
+}
+
+async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal, target: Target): Promise<WatchResult> {
+  const fanout = await openFanout(config, opts, signal, target);
+  try {
+    const { cpuSeconds, writeSeconds } = await writeEvents([fanout], opts, pids, signal);
+    return await fanout.finish(cpuSeconds, writeSeconds);
   } finally {
-    // Closing the channels ends any stream still waiting for events that never came.
-    writer.close();
-    conns.forEach((c) => c.close());
+    fanout.close();
   }
 }
 
@@ -542,7 +586,8 @@ async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids,
 type AccessMode = 'off' | 'on' | 'token';
 type CheckedMode = Exclude<AccessMode, 'off'>;
 const RBAC_CREATE_NAMESPACE = 'bench-rbac';
-const RBAC_WATCH_NAMESPACE = 'bench-rbac-watch';
+/** Each mode's watchers watch their own namespace, so each event reaches only the watchers timing it. */
+const rbacWatchNamespace = (mode: AccessMode) => `bench-rbac-watch-${mode}`;
 const RBAC_USER = 'bench-user';
 const RBAC_SERVICE_ACCOUNT = 'bench-sa';
 
@@ -561,7 +606,7 @@ async function accessConfigs(admin: ClientConfig, dataDir: string, modes: Access
   const client = new ApiClient(admin);
   const checked: ApiClient[] = [];
   try {
-    const namespaces = [RBAC_CREATE_NAMESPACE, RBAC_WATCH_NAMESPACE];
+    const namespaces = [RBAC_CREATE_NAMESPACE, ...modes.map(rbacWatchNamespace)];
     for (const namespace of namespaces) await ensureNamespace(client, namespace);
     const subjects: Record<string, string>[] = [{ kind: 'User', name: RBAC_USER }];
     if (modes.includes('token')) {
@@ -598,8 +643,7 @@ async function accessConfigs(admin: ClientConfig, dataDir: string, modes: Access
       const c = new ApiClient(configs[mode]!);
       checked.push(c);
       await until(`the RoleBindings of ${mode} to reach the authorizer`, 30_000, async () => {
-        await c.list('Container', { namespace: RBAC_CREATE_NAMESPACE, limit: 1 });
-        await c.list('Container', { namespace: RBAC_WATCH_NAMESPACE, limit: 1 });
+        for (const namespace of namespaces) await c.list('Container', { namespace, limit: 1 });
         return true;
       }, (ok) => ok);
     }
@@ -635,9 +679,6 @@ const serverCpuMs = (t: Throughput): number | undefined => {
   const s = t.cpuSeconds['apiserver'];
   return s === undefined ? undefined : (s * 1000) / t.count;
 };
-
-/** How many slices each mode's create (and no-op) phase is cut into, run mode after mode. */
-const RBAC_SLICES = 10;
 
 /**
  * `count` calls per mode, `concurrency` at a time, cut into slices run mode after mode (rotating which
@@ -699,14 +740,23 @@ async function benchCreateModes(configs: Record<AccessMode, ClientConfig | undef
   }
 }
 
-/** On one API server: the modes' create phases interleaved, then each mode's fan-out phase in `order`. */
+/** On one API server: the modes' create phases interleaved, then their fan-out phases interleaved. */
 async function benchAccessModes(admin: ClientConfig, dataDir: string, order: AccessMode[], opts: Options, pids: Pids, signal: AbortSignal): Promise<RbacRound> {
   const configs = await accessConfigs(admin, dataDir, order);
   const creates = await benchCreateModes(configs, order, opts, pids, signal);
+  // Every mode's watchers at once, events written by the modes in turn: each event's delay is timed
+  // under the same load whoever wrote and watches it.
+  const fanouts: Fanout[] = [];
   const modes: RbacRound['modes'] = {};
-  for (const mode of order) {
-    const fanout = await benchWatchFanout(configs[mode]!, opts, pids, signal, { namespace: RBAC_WATCH_NAMESPACE, prefix: `${mode}-` });
-    modes[mode] = { create: creates[mode]!, serverCpuMsPerCreate: serverCpuMs(creates[mode]!), fanout };
+  try {
+    for (const mode of order) fanouts.push(await openFanout(configs[mode]!, opts, signal, { namespace: rbacWatchNamespace(mode), prefix: `${mode}-` }));
+    const { cpuSeconds, writeSeconds } = await writeEvents(fanouts, opts, pids, signal);
+    for (const [k, mode] of order.entries()) {
+      const fanout = await fanouts[k]!.finish(cpuSeconds, writeSeconds);
+      modes[mode] = { create: creates[mode]!, serverCpuMsPerCreate: serverCpuMs(creates[mode]!), fanout };
+    }
+  } finally {
+    fanouts.forEach((f) => f.close());
   }
   const off = modes.off!;
   const ratios: RbacRound['ratios'] = {};
