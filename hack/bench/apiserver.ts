@@ -1,9 +1,10 @@
 // API server benchmark (`npm run bench:apiserver`): raw etcd3 puts as the baseline, Container creates
 // through a separate API server process over mTLS (rounds, order alternating, etcd with fsync), watch
 // load (informer-like watchers while creating at 1,000/s) and watch fan-out delay, in one bounded run.
+// With --rbac, each round also measures creates and fan-out as the admin and as RBAC-checked callers.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +16,10 @@ import type { Resource } from '../../lib/api/resource.js';
 import { ApiClient } from '../../lib/client/client.js';
 import { ApiError } from '../../lib/client/errors.js';
 import type { ClientConfig } from '../../lib/client/config.js';
-import { initPki, pkiPaths } from '../../lib/pki/index.js';
+import { initPki, issueCertificate, pkiPaths } from '../../lib/pki/index.js';
 import { freePort, startEtcd, type EtcdInstance } from '../../e2e/harness/etcd.js';
 import { measureCpu, type CpuReport } from './process-cpu.js';
-import { benchFlags } from './until.js';
+import { benchFlags, until } from './until.js';
 import { fmt, rate, summarize, type Summary } from './stats.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,6 +27,10 @@ const T0_ANNOTATION = 'bench/t0';
 const CREATE_TARGET_RATIO = 0.6;
 const CPU_TARGET_MS_PER_CREATE = 0.35;
 const WATCH_TARGET_P99_MS = 100;
+/** Issue 15: what RBAC may add to a create's cost or a watch event's delay. */
+const RBAC_TARGET_OVERHEAD = 0.1;
+/** How many slices each mode's create (and no-op) phase is cut into, run mode after mode. */
+const RBAC_SLICES = 10;
 
 const USAGE = `usage: npm run bench:apiserver -- [flags]
   --rounds R             raw-vs-persys create rounds, order alternating, each on a fresh etcd (default 3)
@@ -39,6 +44,13 @@ const USAGE = `usage: npm run bench:apiserver -- [flags]
   --event-rate R         writes per second during the watch phase; 0 = back to back (default 20)
   --watch-connections K  client connections the watchers share (default 20)
   --timeout SECONDS      abort the whole run after this long (default 900)
+  --rbac MODE            off | both | all: in every round, on that round's API server, run the create and
+                         the watch fan-out phases as the admin (RBAC bypassed: "off") and as a user
+                         certificate bound to ClusterRole edit by RoleBindings in the bench namespaces
+                         ("on"); all adds a ServiceAccount token bound the same way ("token"). The modes
+                         take turns in rotating order: creates in ${RBAC_SLICES} slices each, fan-out event by
+                         event (--event-rate is then the rate of all modes' writes together); the
+                         fan-out after the rounds is left out (default off)
   --server MODE          auto | cli (bin/persys.js apiserver) | child (hack/bench/apiserver-child.ts)
   --server-cpu-prof DIR  run the API server under node --cpu-prof, profile written to DIR
   --server-entry FILE    implies --server child: run FILE instead of hack/bench/apiserver-child.ts
@@ -57,6 +69,7 @@ interface Options {
   eventRate: number;
   watchConnections: number;
   timeoutMs: number;
+  rbac: 'off' | 'both' | 'all';
   server: 'auto' | 'cli' | 'child';
   serverCpuProf?: string;
   serverEntry?: string;
@@ -76,6 +89,7 @@ function parseOptions(argv: string[]): Options {
     'event-rate': { type: 'string', default: '20' },
     'watch-connections': { type: 'string', default: '20' },
     timeout: { type: 'string', default: '900' },
+    rbac: { type: 'string', default: 'off' },
     server: { type: 'string', default: 'auto' },
     'server-cpu-prof': { type: 'string' },
     'server-entry': { type: 'string' },
@@ -88,6 +102,8 @@ function parseOptions(argv: string[]): Options {
   };
   const server = values.server as Options['server'];
   if (!['auto', 'cli', 'child'].includes(server)) throw new Error(`--server must be auto, cli or child\n${USAGE}`);
+  const rbac = values.rbac as Options['rbac'];
+  if (!['off', 'both', 'all'].includes(rbac)) throw new Error(`--rbac must be off, both or all\n${USAGE}`);
   return {
     rounds: int('rounds', 1),
     loadWatchers: int('load-watchers', 0),
@@ -100,6 +116,7 @@ function parseOptions(argv: string[]): Options {
     eventRate: int('event-rate', 0),
     watchConnections: int('watch-connections', 1),
     timeoutMs: int('timeout', 1) * 1000,
+    rbac,
     server,
     serverCpuProf: values['server-cpu-prof'],
     serverEntry: values['server-entry'],
@@ -283,17 +300,41 @@ async function startServerProcess(etcdEndpoint: string, dataDir: string, opts: O
   };
 }
 
+/** Where a phase writes: its namespace, and a prefix keeping its names apart from another phase's there. */
+interface Target {
+  namespace: string;
+  prefix: string;
+}
+
+type CreateResult = Throughput & { revisions: number; noop: Throughput };
+
+async function ensureNamespace(client: ApiClient, name: string): Promise<void> {
+  await client.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name } }).catch((err: unknown) => {
+    if (!(err instanceof ApiError && err.codeName === 'ALREADY_EXISTS')) throw err;
+  });
+}
+
+/** `count` creates named PREFIXi spread over `clients`, untimed: warm-up. */
+async function createUntimed(clients: ApiClient[], count: number, signal: AbortSignal, { namespace, prefix }: Target): Promise<void> {
+  await runPool(count, clients.length, signal, (i, w) => clients[w]!.create(containerManifest(`${prefix}${i}`, namespace)).then(() => undefined));
+}
+
 /** Creates per etcd revision tells how many creates shared a transaction (the API server's group commit). */
-async function benchCreate(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal): Promise<Throughput & { revisions: number; noop: Throughput }> {
+async function benchCreate(
+  config: ClientConfig,
+  opts: Options,
+  pids: Pids,
+  signal: AbortSignal,
+  { namespace, prefix }: Target = { namespace: 'default', prefix: '' },
+): Promise<CreateResult> {
   // One client per worker: each has its own secure context, so grpc-js gives it its own connection.
   const clients = Array.from({ length: opts.concurrency }, () => new ApiClient(config));
   try {
     await Promise.all(clients.map((c) => c.listKinds()));
-    const warm = Math.min(200, opts.objects);
-    await runPool(warm, opts.concurrency, signal, (i, w) => clients[w]!.create(containerManifest(`warm-${i}`, 'default')).then(() => undefined));
+    await createUntimed(clients, Math.min(200, opts.objects), signal, { namespace, prefix: `${prefix}warm-` });
     const revisions = new Set<string>();
     const t = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i, w) => {
-      const created = await clients[w]!.create(containerManifest(`bench-${i}`, 'default'));
+      const created = await clients[w]!.create(containerManifest(`${prefix}bench-${i}`, namespace));
       revisions.add(created.metadata.resourceVersion ?? '');
     });
     // The floor: the same number of calls that do no work (ListKinds), so CPU per create can be read
@@ -336,9 +377,7 @@ async function benchWatchLoad(config: ClientConfig, opts: Options, pids: Pids, s
   const watchClients = Array.from({ length: opts.loadWatchers }, () => new ApiClient(config));
   const stop = new AbortController();
   try {
-    await writers[0]!.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: ns } }).catch((err: unknown) => {
-      if (!(err instanceof ApiError && err.codeName === 'ALREADY_EXISTS')) throw err;
-    });
+    await ensureNamespace(writers[0]!, ns);
     const start = await writers[0]!.create(containerManifest('load-start', ns));
     const sent = new Float64Array(count);
     const lags: number[] = [];
@@ -420,14 +459,25 @@ interface WatchResult {
   cpuSeconds: CpuReport;
 }
 
-async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal): Promise<WatchResult> {
-  const ns = 'bench-watch';
+/** One namespace's watchers and a writer there, as one identity: opened and warmed, then written to. */
+interface Fanout {
+  /** Writes event i, stamped with its send time. */
+  write(i: number): Promise<void>;
+  /** Waits (at most 30 s) for the watchers to see every event, then sums up. */
+  finish(cpuSeconds: CpuReport, writeSeconds: number): Promise<WatchResult>;
+  close(): void;
+}
+
+/** Opens `opts.watchers` watches of the namespace (it must exist) and returns once each saw a warm-up write. */
+async function openFanout(config: ClientConfig, opts: Options, signal: AbortSignal, { namespace: ns, prefix }: Target): Promise<Fanout> {
   const writer = new ApiClient(config);
   const conns = Array.from({ length: Math.min(opts.watchConnections, opts.watchers) }, () => new ApiClient(config));
+  const close = () => {
+    // Closing the channels ends any stream still waiting for events that never came.
+    writer.close();
+    conns.forEach((c) => c.close());
+  };
   try {
-    await writer.create({ apiVersion: 'persys.dev/v1', kind: 'Namespace', metadata: { name: ns } }).catch((err: unknown) => {
-      if (!(err instanceof ApiError && err.codeName === 'ALREADY_EXISTS')) throw err;
-    });
     const { resourceVersion } = await writer.list('Container', { namespace: ns });
 
     const delays: number[] = [];
@@ -461,7 +511,7 @@ async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids,
     for (let w = 0; w < opts.watchers; w++) void watchOne(w);
 
     // The first (unmeasured) write proves every stream is open, so no delay includes stream setup.
-    await writer.create(containerManifest('warm', ns));
+    await writer.create(containerManifest(`${prefix}warm`, ns));
     const warmDeadline = Date.now() + 30_000;
     while (warmSeen < opts.watchers) {
       signal.throwIfAborted();
@@ -470,40 +520,257 @@ async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids,
     }
 
     const createLatency: number[] = [];
-    const cpu = measureCpu(pids);
-    const interval = opts.eventRate > 0 ? 1000 / opts.eventRate : 0;
-    const start = performance.now();
-    for (let i = 0; i < opts.events; i++) {
-      signal.throwIfAborted();
-      const wait = start + i * interval - performance.now();
-      if (wait > 0) await sleep(wait);
-      const t0 = nowMs();
-      await writer.create(containerManifest(`ev-${i}`, ns, { [T0_ANNOTATION]: t0.toFixed(3) }));
-      createLatency.push(nowMs() - t0);
-    }
-    const writeSeconds = (performance.now() - start) / 1000;
-
-    const expected = opts.watchers * opts.events;
-    const grace = new AbortController();
-    await Promise.race([allDone, sleep(30_000, undefined, { signal: AbortSignal.any([signal, grace.signal]) })]).finally(() => grace.abort());
     return {
-      watchers: opts.watchers,
-      events: opts.events,
-      expected,
-      delivered: delays.length,
-      missing: expected - delays.length,
-      streamErrors,
-      firstStreamError,
-      delayMs: summarize(delays),
-      createLatencyMs: summarize(createLatency),
-      writeSeconds,
-      cpuSeconds: cpu(),
+      async write(i) {
+        const t0 = nowMs();
+        await writer.create(containerManifest(`${prefix}ev-${i}`, ns, { [T0_ANNOTATION]: t0.toFixed(3) }));
+        createLatency.push(nowMs() - t0);
+      },
+      async finish(cpuSeconds, writeSeconds) {
+        const expected = opts.watchers * opts.events;
+        const grace = new AbortController();
+        await Promise.race([allDone, sleep(30_000, undefined, { signal: AbortSignal.any([signal, grace.signal]) })]).finally(() => grace.abort());
+        return {
+          watchers: opts.watchers,
+          events: opts.events,
+          expected,
+          delivered: delays.length,
+          missing: expected - delays.length,
+          streamErrors,
+          firstStreamError,
+          delayMs: summarize(delays),
+          createLatencyMs: summarize(createLatency),
+          writeSeconds,
+          cpuSeconds,
+        };
+      },
+      close,
     };
-  } finally {
-    // Closing the channels ends any stream still waiting for events that never came.
-    writer.close();
-    conns.forEach((c) => c.close());
+  } catch (err) {
+    close();
+    throw err;
   }
+}
+
+/**
+ * Writes `opts.events` events to each fan-out at `opts.eventRate` in all (back to back at 0), taking
+ * turns in rotating order; returns the CPU and wall seconds of the writing.
+ */
+async function writeEvents(fanouts: Fanout[], opts: Options, pids: Pids, signal: AbortSignal): Promise<{ cpuSeconds: CpuReport; writeSeconds: number }> {
+  const cpu = measureCpu(pids);
+  const interval = opts.eventRate > 0 ? 1000 / opts.eventRate : 0;
+  const start = performance.now();
+  let k = 0;
+  for (let i = 0; i < opts.events; i++) {
+    for (const f of rotate(fanouts, i)) {
+      signal.throwIfAborted();
+      const wait = start + k++ * interval - performance.now();
+      if (wait > 0) await sleep(wait);
+      await f.write(i);
+    }
+  }
+  return { writeSeconds: (performance.now() - start) / 1000, cpuSeconds: cpu() };
+}
+
+async function benchWatchFanout(config: ClientConfig, opts: Options, pids: Pids, signal: AbortSignal, target: Target): Promise<WatchResult> {
+  const fanout = await openFanout(config, opts, signal, target);
+  try {
+    const { cpuSeconds, writeSeconds } = await writeEvents([fanout], opts, pids, signal);
+    return await fanout.finish(cpuSeconds, writeSeconds);
+  } finally {
+    fanout.close();
+  }
+}
+
+/** Who a phase runs as: the admin (RBAC bypassed), a user certificate, a ServiceAccount token (both RBAC-checked). */
+type AccessMode = 'off' | 'on' | 'token';
+type CheckedMode = Exclude<AccessMode, 'off'>;
+const RBAC_CREATE_NAMESPACE = 'bench-rbac';
+/** Each mode's watchers watch their own namespace, so each event reaches only the watchers timing it. */
+const rbacWatchNamespace = (mode: AccessMode) => `bench-rbac-watch-${mode}`;
+const RBAC_USER = 'bench-user';
+const RBAC_SERVICE_ACCOUNT = 'bench-sa';
+
+function accessModes(rbac: Options['rbac']): AccessMode[] {
+  return rbac === 'all' ? ['off', 'on', 'token'] : rbac === 'both' ? ['off', 'on'] : [];
+}
+
+/** Round r's order: each mode takes each place once every `modes.length` rounds. */
+const rotate = <T>(modes: T[], r: number): T[] => modes.map((_, i) => modes[(i + r) % modes.length]!);
+
+/**
+ * The bench namespaces, RoleBindings of ClusterRole edit there for RBAC_USER (and the ServiceAccount),
+ * and a client config per mode; returns once the authorizer has seen the bindings.
+ */
+async function accessConfigs(admin: ClientConfig, dataDir: string, modes: AccessMode[]): Promise<Record<AccessMode, ClientConfig | undefined>> {
+  const client = new ApiClient(admin);
+  const checked: ApiClient[] = [];
+  try {
+    const namespaces = [RBAC_CREATE_NAMESPACE, ...modes.map(rbacWatchNamespace)];
+    for (const namespace of namespaces) await ensureNamespace(client, namespace);
+    const subjects: Record<string, string>[] = [{ kind: 'User', name: RBAC_USER }];
+    if (modes.includes('token')) {
+      const account = { name: RBAC_SERVICE_ACCOUNT, namespace: RBAC_CREATE_NAMESPACE };
+      await client.apply({ apiVersion: 'persys.dev/v1', kind: 'ServiceAccount', metadata: account });
+      subjects.push({ kind: 'ServiceAccount', ...account });
+    }
+    for (const namespace of namespaces) {
+      await client.apply({
+        apiVersion: 'persys.dev/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'bench-edit', namespace },
+        subjects,
+        roleRef: { kind: 'ClusterRole', name: 'edit' },
+      });
+    }
+    const configs: Record<AccessMode, ClientConfig | undefined> = { off: admin, on: undefined, token: undefined };
+    if (modes.includes('on')) {
+      const pki = pkiPaths(join(dataDir, 'pki'));
+      const ca = { certPem: readFileSync(pki.caCert, 'utf8'), keyPem: readFileSync(pki.caKey, 'utf8') };
+      const cert = await issueCertificate(ca, { commonName: RBAC_USER, organizations: ['bench'], usage: 'client' });
+      const [certFile, keyFile] = [join(dataDir, `${RBAC_USER}.crt`), join(dataDir, `${RBAC_USER}.key`)];
+      writeFileSync(certFile, cert.certPem);
+      writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
+      configs.on = { ...admin, clientCert: certFile, clientKey: keyFile, namespace: RBAC_CREATE_NAMESPACE };
+    }
+    if (modes.includes('token')) {
+      // The ServiceAccount was just created in this round's (fresh) etcd, so its token is issued anew.
+      const { token } = await client.createServiceAccountToken(RBAC_CREATE_NAMESPACE, RBAC_SERVICE_ACCOUNT, { ttlSeconds: 3600 });
+      configs.token = { server: admin.server, caCert: admin.caCert, clientCert: '', clientKey: '', token, namespace: RBAC_CREATE_NAMESPACE };
+    }
+    // The authorizer learns of bindings through its watch caches, a moment after they are written.
+    for (const mode of modes.filter((m) => m !== 'off')) {
+      const c = new ApiClient(configs[mode]!);
+      checked.push(c);
+      await until(`the RoleBindings of ${mode} to reach the authorizer`, 30_000, async () => {
+        for (const namespace of namespaces) await c.list('Container', { namespace, limit: 1 });
+        return true;
+      }, (ok) => ok);
+    }
+    return configs;
+  } finally {
+    client.close();
+    checked.forEach((c) => c.close());
+  }
+}
+
+interface AccessModeRun {
+  create: CreateResult;
+  /** API server CPU milliseconds per create. */
+  serverCpuMsPerCreate: number | undefined;
+  fanout: WatchResult;
+}
+
+/** A checked mode's figures over the same round's "off" figures. */
+interface AccessRatios {
+  createsPerSecond: number;
+  serverCpuPerCreate: number;
+  fanoutP50: number;
+  fanoutP99: number;
+}
+
+interface RbacRound {
+  order: AccessMode[];
+  modes: Partial<Record<AccessMode, AccessModeRun>>;
+  ratios: Partial<Record<CheckedMode, AccessRatios>>;
+}
+
+const serverCpuMs = (t: Throughput): number | undefined => {
+  const s = t.cpuSeconds['apiserver'];
+  return s === undefined ? undefined : (s * 1000) / t.count;
+};
+
+/**
+ * `count` calls per mode, `concurrency` at a time, cut into slices run mode after mode (rotating which
+ * goes first): load from other processes comes and goes within seconds, and so falls on every mode alike.
+ */
+async function interleavedPools(
+  order: AccessMode[],
+  count: number,
+  concurrency: number,
+  pids: Pids,
+  signal: AbortSignal,
+  call: (mode: AccessMode, i: number, worker: number) => Promise<void>,
+): Promise<Partial<Record<AccessMode, Throughput>>> {
+  const acc = new Map(order.map((m) => [m, { latencies: new Float64Array(count), ms: 0, cpu: {} as CpuReport }]));
+  const slices = Math.min(RBAC_SLICES, count);
+  for (let s = 0; s < slices; s++) {
+    const [from, to] = [Math.floor((s * count) / slices), Math.floor(((s + 1) * count) / slices)];
+    for (const mode of rotate(order, s)) {
+      const a = acc.get(mode)!;
+      const cpu = measureCpu(pids);
+      const start = performance.now();
+      await runPool(to - from, concurrency, signal, async (j, w) => {
+        const t = performance.now();
+        await call(mode, from + j, w);
+        a.latencies[from + j] = performance.now() - t;
+      });
+      a.ms += performance.now() - start;
+      // NaN once /proc could not tell, for any slice.
+      for (const [name, sec] of Object.entries(cpu())) a.cpu[name] = (a.cpu[name] ?? 0) + (sec ?? NaN);
+    }
+  }
+  return Object.fromEntries(
+    [...acc].map(([m, a]) => [m, { count, seconds: a.ms / 1000, perSecond: rate(count, a.ms), latencyMs: summarize(a.latencies), cpuSeconds: a.cpu }]),
+  );
+}
+
+/** Every mode's creates, then its no-op calls, interleaved in slices; one client per worker per mode. */
+async function benchCreateModes(configs: Record<AccessMode, ClientConfig | undefined>, order: AccessMode[], opts: Options, pids: Pids, signal: AbortSignal) {
+  const clients = new Map(order.map((m) => [m, Array.from({ length: opts.concurrency }, () => new ApiClient(configs[m]!))]));
+  try {
+    // Untimed: each mode's path through a fresh server warms (JIT) before any is measured.
+    for (const mode of order) {
+      await clients.get(mode)![0]!.listKinds();
+      await createUntimed(clients.get(mode)!, Math.min(1000, opts.objects), signal, { namespace: RBAC_CREATE_NAMESPACE, prefix: `${mode}-warm-` });
+    }
+    const revisions = new Map(order.map((m) => [m, new Set<string>()]));
+    const creates = await interleavedPools(order, opts.objects, opts.concurrency, pids, signal, async (mode, i, w) => {
+      const created = await clients.get(mode)![w]!.create(containerManifest(`${mode}-bench-${i}`, RBAC_CREATE_NAMESPACE));
+      revisions.get(mode)!.add(created.metadata.resourceVersion ?? '');
+    });
+    const noops = await interleavedPools(order, opts.objects, opts.concurrency, pids, signal, async (mode, _i, w) => {
+      await clients.get(mode)![w]!.listKinds();
+    });
+    const out: Partial<Record<AccessMode, CreateResult>> = {};
+    for (const mode of order) out[mode] = { ...creates[mode]!, revisions: revisions.get(mode)!.size, noop: noops[mode]! };
+    return out;
+  } finally {
+    for (const list of clients.values()) list.forEach((c) => c.close());
+  }
+}
+
+/** On one API server: the modes' create phases interleaved, then their fan-out phases interleaved. */
+async function benchAccessModes(admin: ClientConfig, dataDir: string, order: AccessMode[], opts: Options, pids: Pids, signal: AbortSignal): Promise<RbacRound> {
+  const configs = await accessConfigs(admin, dataDir, order);
+  const creates = await benchCreateModes(configs, order, opts, pids, signal);
+  // Every mode's watchers at once, events written by the modes in turn: each event's delay is timed
+  // under the same load whoever wrote and watches it.
+  const fanouts: Fanout[] = [];
+  const modes: RbacRound['modes'] = {};
+  try {
+    for (const mode of order) fanouts.push(await openFanout(configs[mode]!, opts, signal, { namespace: rbacWatchNamespace(mode), prefix: `${mode}-` }));
+    const { cpuSeconds, writeSeconds } = await writeEvents(fanouts, opts, pids, signal);
+    for (const [k, mode] of order.entries()) {
+      const fanout = await fanouts[k]!.finish(cpuSeconds, writeSeconds);
+      modes[mode] = { create: creates[mode]!, serverCpuMsPerCreate: serverCpuMs(creates[mode]!), fanout };
+    }
+  } finally {
+    fanouts.forEach((f) => f.close());
+  }
+  const off = modes.off!;
+  const ratios: RbacRound['ratios'] = {};
+  for (const mode of order) {
+    if (mode === 'off') continue;
+    const m = modes[mode]!;
+    ratios[mode] = {
+      createsPerSecond: m.create.perSecond / off.create.perSecond,
+      serverCpuPerCreate: (m.serverCpuMsPerCreate ?? NaN) / (off.serverCpuMsPerCreate ?? NaN),
+      fanoutP50: m.fanout.delayMs.p50 / off.fanout.delayMs.p50,
+      fanoutP99: m.fanout.delayMs.p99 / off.fanout.delayMs.p99,
+    };
+  }
+  return { order, modes, ratios };
 }
 
 /** Where the CPU went during a phase, against what the machine had: saturation explains throughput. */
@@ -519,11 +786,13 @@ function report(line: string): void {
 interface Round {
   rawPut: Throughput;
   rawGetTxn: Throughput;
-  persysCreate: Throughput & { revisions: number; noop: Throughput };
+  persysCreate: CreateResult;
   ratio: number;
   /** API server CPU milliseconds per create. */
   serverCpuMsPerCreate: number | undefined;
   order: string;
+  /** With --rbac: the access modes on this round's API server (persysCreate is then the "off" one). */
+  rbac?: RbacRound;
 }
 
 /** Median and spread (min–max) of one figure over the rounds. */
@@ -537,6 +806,55 @@ function spread(values: number[]): { median: number; min: number; max: number } 
 
 const spreadText = (v: { median: number; min: number; max: number }, digits: number) =>
   `median ${fmt(v.median, digits)} (${fmt(v.min, digits)}–${fmt(v.max, digits)})`;
+
+/** The share of the machine's CPU that went to processes other than the measured ones during a phase. */
+function othersShare(cpu: CpuReport, seconds: number): number {
+  const ours = Object.entries(cpu).reduce((sum, [name, s]) => (name === 'machine' ? sum : sum + (s ?? 0)), 0);
+  return ((cpu['machine'] ?? NaN) - ours) / (seconds * cpus().length);
+}
+
+function reportAccessRound(round: RbacRound): void {
+  const ratio = (mode: AccessMode, figure: keyof AccessRatios) => (mode === 'off' ? '' : ` (x${fmt(round.ratios[mode]![figure], 2)})`);
+  const each = (text: (run: AccessModeRun, mode: AccessMode) => string) => round.order.map((m) => `${m} ${text(round.modes[m]!, m)}`).join(', ');
+  report(`  rbac (${round.order.join(', ')}): creates ${each((run, m) => `${fmt(run.create.perSecond, 0)}/s${ratio(m, 'createsPerSecond')}`)};` +
+    ` API server CPU ${each((run, m) => `${fmt(run.serverCpuMsPerCreate ?? NaN, 3)} ms${ratio(m, 'serverCpuPerCreate')}`)} per create;` +
+    ` other processes' CPU share ${each((run) => `${fmt(othersShare(run.create.cpuSeconds, run.create.seconds) * 100, 0)}%`)}`);
+  report(`                 fan-out p50/p99 ${each((run, m) => `${fmt(run.fanout.delayMs.p50)}/${fmt(run.fanout.delayMs.p99)} ms${m === 'off' ? '' : ` (x${fmt(round.ratios[m]!.fanoutP50, 2)}/x${fmt(round.ratios[m]!.fanoutP99, 2)})`}`)};` +
+    ` missing ${each((run) => String(run.fanout.missing))}; no-op call (ListKinds) ${each((run) => `${fmt(serverCpuMs(run.create.noop) ?? NaN, 3)} ms`)}`);
+}
+
+/** Per mode, and per checked mode against "off" round by round: median and spread over the rounds. */
+function summarizeAccess(rounds: RbacRound[], modes: AccessMode[]) {
+  const perMode = Object.fromEntries(modes.map((m) => {
+    const runs = rounds.map((r) => r.modes[m]!);
+    return [m, {
+      createsPerSecond: spread(runs.map((run) => run.create.perSecond)),
+      serverCpuMsPerCreate: spread(runs.map((run) => run.serverCpuMsPerCreate ?? NaN)),
+      fanoutP50Ms: spread(runs.map((run) => run.fanout.delayMs.p50)),
+      fanoutP99Ms: spread(runs.map((run) => run.fanout.delayMs.p99)),
+      fanoutMissing: runs.reduce((n, run) => n + run.fanout.missing, 0),
+    }];
+  }));
+  const ratios = Object.fromEntries(modes.filter((m): m is CheckedMode => m !== 'off').map((m) => {
+    const of = (figure: keyof AccessRatios) => spread(rounds.map((r) => r.ratios[m]![figure]));
+    const r = { createsPerSecond: of('createsPerSecond'), serverCpuPerCreate: of('serverCpuPerCreate'), fanoutP50: of('fanoutP50'), fanoutP99: of('fanoutP99') };
+    const pass = r.createsPerSecond.median >= 1 - RBAC_TARGET_OVERHEAD && r.serverCpuPerCreate.median <= 1 + RBAC_TARGET_OVERHEAD && r.fanoutP99.median <= 1 + RBAC_TARGET_OVERHEAD;
+    return [m, { ...r, pass }];
+  }));
+  return { perMode, ratios, targetOverhead: RBAC_TARGET_OVERHEAD };
+}
+
+function reportAccessSummary(s: ReturnType<typeof summarizeAccess>): void {
+  for (const [mode, m] of Object.entries(s.perMode)) {
+    report(`rbac ${`${mode}:`.padEnd(11)} create ${spreadText(m.createsPerSecond, 0)} obj/s, API server CPU ${spreadText(m.serverCpuMsPerCreate, 3)} ms/create,` +
+      ` fan-out p50 ${spreadText(m.fanoutP50Ms, 1)} ms p99 ${spreadText(m.fanoutP99Ms, 1)} ms`);
+  }
+  for (const [mode, r] of Object.entries(s.ratios)) {
+    report(`rbac ${`${mode}/off:`.padEnd(11)} creates/s ${spreadText(r.createsPerSecond, 3)}, CPU per create ${spreadText(r.serverCpuPerCreate, 3)},` +
+      ` fan-out p50 ${spreadText(r.fanoutP50, 2)} p99 ${spreadText(r.fanoutP99, 2)} (each round against its own "off";` +
+      ` target: overhead <= ${fmt(s.targetOverhead * 100, 0)}%: ${r.pass ? 'met' : 'not met'})`);
+  }
+}
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
@@ -574,6 +892,7 @@ async function main(): Promise<number> {
       }
     };
 
+    const modes = accessModes(opts.rbac);
     const rounds: Round[] = [];
     let last: Awaited<ReturnType<typeof startPersys>> | undefined;
     for (let r = 0; r < opts.rounds; r++) {
@@ -583,7 +902,8 @@ async function main(): Promise<number> {
       const persys = await startPersys();
       cleanups.push(() => persys.stop());
       const pids = { etcd: persys.etcd.pid(), apiserver: persys.server.pid, 'load generator': process.pid };
-      const create = await benchCreate(persys.server.config, opts, pids, abort.signal);
+      const rbac = modes.length ? await benchAccessModes(persys.server.config, dataDir, rotate(modes, r), opts, pids, abort.signal) : undefined;
+      const create = rbac ? rbac.modes.off!.create : await benchCreate(persys.server.config, opts, pids, abort.signal);
       if (r < opts.rounds - 1) {
         await persys.stop();
         cleanups.pop();
@@ -591,14 +911,14 @@ async function main(): Promise<number> {
         last = persys;
       }
       raw ??= await runRaw();
-      const serverCpu = create.cpuSeconds['apiserver'];
       const round: Round = {
         rawPut: raw.put,
         rawGetTxn: raw.getTxn,
         persysCreate: create,
         ratio: create.perSecond / raw.put.perSecond,
-        serverCpuMsPerCreate: serverCpu === undefined ? undefined : (serverCpu * 1000) / create.count,
+        serverCpuMsPerCreate: serverCpuMs(create),
         order: persysFirst ? 'persys, raw' : 'raw, persys',
+        rbac,
       };
       rounds.push(round);
       report(`round ${r + 1} (${round.order}): raw put ${fmt(raw.put.perSecond, 0)}/s, raw get+txn ${fmt(raw.getTxn.perSecond, 0)}/s,` +
@@ -607,6 +927,7 @@ async function main(): Promise<number> {
         ` ${fmt(create.count / create.revisions, 1)} creates per etcd revision;` +
         ` a no-op call (ListKinds) ${fmt(((create.noop.cpuSeconds['apiserver'] ?? NaN) * 1000) / create.noop.count, 3)} ms`);
       report(cpuLine(create.cpuSeconds, create.seconds));
+      if (rbac) reportAccessRound(rbac);
     }
     const summary = {
       rawPutPerSecond: spread(rounds.map((r) => r.rawPut.perSecond)),
@@ -618,6 +939,8 @@ async function main(): Promise<number> {
     report(`persys create:   ${spreadText(summary.persysCreatePerSecond, 0)} obj/s`);
     report(`ratio:           ${spreadText(summary.ratio, 2)} (target >= ${CREATE_TARGET_RATIO}; each round's ratio is against its own raw phase)`);
     report(`API server CPU:  ${spreadText(summary.serverCpuMsPerCreate, 3)} ms per create (target <= ${CPU_TARGET_MS_PER_CREATE})`);
+    const rbac = modes.length ? summarizeAccess(rounds.map((r) => r.rbac!), modes) : undefined;
+    if (rbac) reportAccessSummary(rbac);
 
     const { server, etcd } = last!;
     const entry = server.mode === 'cli' ? 'bin/persys.js apiserver' : (opts.serverEntry ?? 'hack/bench/apiserver-child.ts');
@@ -634,13 +957,19 @@ async function main(): Promise<number> {
       report(cpuLine(load.cpuSeconds, load.seconds));
     }
 
-    const watch = await benchWatchFanout(server.config, opts, pids, abort.signal);
-    const d = watch.delayMs;
-    report(`watch fan-out:   ${watch.watchers} watchers x ${watch.events} events, p50 ${fmt(d.p50)} ms p90 ${fmt(d.p90)} ms` +
-      ` p99 ${fmt(d.p99)} ms max ${fmt(d.max)} ms (target p99 < ${WATCH_TARGET_P99_MS} ms)`);
-    report(`                 ${watch.delivered}/${watch.expected} deliveries, ${watch.missing} missing, ${watch.streamErrors} stream errors;` +
-      `${watch.firstStreamError ? ` (first: ${watch.firstStreamError})` : ''} writes at ${opts.eventRate || 'max'}/s over ${opts.watchConnections} watch connections, create p50 ${fmt(watch.createLatencyMs.p50)} ms`);
-    report(cpuLine(watch.cpuSeconds, watch.writeSeconds));
+    // With --rbac every round measured fan-out already, as each mode.
+    let watch: WatchResult | undefined;
+    if (!rbac) {
+      const admin = new ApiClient(server.config);
+      await ensureNamespace(admin, 'bench-watch').finally(() => admin.close());
+      watch = await benchWatchFanout(server.config, opts, pids, abort.signal, { namespace: 'bench-watch', prefix: '' });
+      const d = watch.delayMs;
+      report(`watch fan-out:   ${watch.watchers} watchers x ${watch.events} events, p50 ${fmt(d.p50)} ms p90 ${fmt(d.p90)} ms` +
+        ` p99 ${fmt(d.p99)} ms max ${fmt(d.max)} ms (target p99 < ${WATCH_TARGET_P99_MS} ms)`);
+      report(`                 ${watch.delivered}/${watch.expected} deliveries, ${watch.missing} missing, ${watch.streamErrors} stream errors;` +
+        `${watch.firstStreamError ? ` (first: ${watch.firstStreamError})` : ''} writes at ${opts.eventRate || 'max'}/s over ${opts.watchConnections} watch connections, create p50 ${fmt(watch.createLatencyMs.p50)} ms`);
+      report(cpuLine(watch.cpuSeconds, watch.writeSeconds));
+    }
 
     const result = {
       options: { ...opts, timeoutMs: undefined },
@@ -653,7 +982,8 @@ async function main(): Promise<number> {
         pass: summary.ratio.median >= CREATE_TARGET_RATIO && summary.serverCpuMsPerCreate.median <= CPU_TARGET_MS_PER_CREATE,
       },
       watchLoad: load && { ...load, pass: load.drops === 0 && load.delivered === load.expected },
-      watchFanout: { ...watch, targetP99Ms: WATCH_TARGET_P99_MS, pass: watch.missing === 0 && d.p99 < WATCH_TARGET_P99_MS },
+      watchFanout: watch && { ...watch, targetP99Ms: WATCH_TARGET_P99_MS, pass: watch.missing === 0 && watch.delayMs.p99 < WATCH_TARGET_P99_MS },
+      rbac,
     };
     const json = JSON.stringify(result);
     if (opts.json) writeFileSync(opts.json, `${json}\n`);
