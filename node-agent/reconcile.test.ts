@@ -7,6 +7,7 @@ import type { ManagedContainer } from './docker/runtime.js';
 import {
   reconcile,
   reconcileUid,
+  portStatuses,
   runningImageId,
   ERR_IMAGE_PULL_SHOWN_MS,
   RESTART_BACKOFF_INITIAL_MS,
@@ -497,5 +498,40 @@ describe('runningImageId', () => {
     ['nothing without an image id', 'x', undefined, undefined, undefined],
   ] as const)('%s', (_name, ref, id, digests, want) => {
     expect(runningImageId(ref, id, digests)).toBe(want);
+  });
+});
+
+describe('portStatuses', () => {
+  const b = (containerPort: number, hostPort: number, hostIp = '0.0.0.0', protocol = 'TCP') => ({ containerPort, hostPort, hostIp, protocol });
+  it.each<[string, Record<string, unknown>[], ReturnType<typeof b>[], unknown[]]>([
+    ['nothing for ports that are only exposed', [{ containerPort: 80 }], [], []],
+    ['the port Docker picked, IPv4 over IPv6', [{ name: 'http', containerPort: 80, publish: true }], [b(80, 32771, '::'), b(80, 32771)], [{ name: 'http', containerPort: 80, protocol: 'TCP', hostPort: 32771, hostIp: '0.0.0.0' }]],
+    ['a fixed port as is', [{ containerPort: 53, hostPort: 5353, protocol: 'UDP' }], [b(53, 5353, '0.0.0.0', 'UDP')], [{ containerPort: 53, protocol: 'UDP', hostPort: 5353, hostIp: '0.0.0.0' }]],
+    [
+      'a picked and a fixed port of one container port told apart',
+      [{ name: 'fixed', containerPort: 80, hostPort: 8080 }, { name: 'picked', containerPort: 80, publish: true }],
+      [b(80, 8080), b(80, 32768)],
+      [
+        { name: 'fixed', containerPort: 80, protocol: 'TCP', hostPort: 8080, hostIp: '0.0.0.0' },
+        { name: 'picked', containerPort: 80, protocol: 'TCP', hostPort: 32768, hostIp: '0.0.0.0' },
+      ],
+    ],
+    ['nothing while the container is stopped (no bindings)', [{ containerPort: 80, publish: true }], [], []],
+  ])('%s', (_name, ports, bound, want) => {
+    expect(portStatuses(container('a', { ports }), bound)).toEqual(want);
+  });
+
+  it('reports the bound ports in the status of a running container', () => {
+    const ports = [{ name: 'http', containerPort: 80, publish: true }];
+    const r = reconcileUid({
+      node: NODE,
+      uid: 'a',
+      desired: container('a', { ports }),
+      observed: [observed('a', { spec: { ports }, ports: [b(80, 40000)] })],
+      image: { image: 'img', ready: true },
+      now: NOW,
+    });
+    expect(r.actions).toEqual([]);
+    expect(r.status?.ports).toEqual([{ name: 'http', containerPort: 80, protocol: 'TCP', hostPort: 40000, hostIp: '0.0.0.0' }]);
   });
 });

@@ -5,7 +5,7 @@ import { isContainer, type ContainerObject } from '../lib/api/typed.js';
 import { effectivePullPolicy, parseImageReference, withDefaultTag, type PullPolicy } from '../lib/registry/reference.js';
 import type { PullBytes } from './images/progress.js';
 import { specHash } from './docker/labels.js';
-import type { ManagedContainer } from './runtime.js';
+import type { BoundPort, ManagedContainer } from './runtime.js';
 import type { Condition } from '../lib/api/resource.js';
 import { conditionOf, withTransitionTime } from '../lib/api/conditions.js';
 
@@ -83,6 +83,16 @@ export interface ContainerStatus {
   imageId?: string;
   /** While pulling; int64 counts in their JSON form (strings). */
   imagePull?: { image: string; downloadedBytes: string; totalBytes: string };
+  /** The spec's published ports with the host port Docker bound (the picked one for publish: true). */
+  ports?: PortStatus[];
+}
+
+export interface PortStatus {
+  name?: string;
+  containerPort: number;
+  protocol: string;
+  hostPort: number;
+  hostIp?: string;
 }
 
 export interface ReconcileInput {
@@ -222,7 +232,7 @@ export function reconcileUid(input: UidInput): UidResult {
   if (blocked && failure.reason === 'ErrImagePull' && now < failure.at + errImagePullShownMs(failure)) {
     requeue(failure.at + errImagePullShownMs(failure) - now); // to show ImagePullBackOff
   }
-  const observedOf = (c: ManagedContainer) => observedFields(c, memory, input.repoDigests);
+  const observedOf = (c: ManagedContainer) => observedFields(c, container, memory, input.repoDigests);
 
   // Every create (and recreate) waits for its image: pulled, checked or refused as the policy says.
   const pullPolicy = effectivePullPolicy(image, container.spec?.imagePullPolicy as string | undefined);
@@ -364,13 +374,48 @@ function repositoryOf(ref: string): string {
   return `${r.registry.toLowerCase()}/${r.repository}`;
 }
 
-function observedFields(c: ManagedContainer, memory: ContainerMemory, repoDigests?: ReadonlyMap<string, readonly string[]>): ContainerStatus {
+function observedFields(
+  c: ManagedContainer,
+  container: ContainerObject,
+  memory: ContainerMemory,
+  repoDigests?: ReadonlyMap<string, readonly string[]>,
+): ContainerStatus {
   const s: ContainerStatus = { phase: 'Running', containerId: c.id, restartCount: memory.restartCount };
   const imageId = runningImageId(c.image, c.imageId, c.imageId ? repoDigests?.get(c.imageId) : undefined);
   if (imageId) s.imageId = imageId;
   if (c.startedAt) s.startedAt = c.startedAt;
   if (c.finishedAt && c.state !== 'running') s.finishedAt = c.finishedAt;
+  const ports = portStatuses(container, c.ports ?? []);
+  if (ports.length) s.ports = ports;
   return s;
+}
+
+type SpecPort = { name?: string; containerPort?: number; hostPort?: number; protocol?: string; hostIp?: string; publish?: boolean };
+
+/**
+ * Each published spec port with the binding Docker made for it: a fixed hostPort is matched as is, a
+ * picked one is the binding of that container port no fixed one claims. Docker binds 0.0.0.0 and :: on
+ * the same port; the IPv4 binding is reported. Ports without a binding (a stopped container) are left out.
+ */
+export function portStatuses(container: ContainerObject, bound: readonly BoundPort[]): PortStatus[] {
+  const specPorts = (container.spec?.ports ?? []) as SpecPort[];
+  const keyOf = (port: number | undefined, protocol: string | undefined) => `${port ?? 0}/${(protocol || 'TCP').toUpperCase()}`;
+  const fixed = new Set(specPorts.filter((p) => (p.hostPort ?? 0) > 0).map((p) => `${keyOf(p.containerPort, p.protocol)}:${p.hostPort}`));
+  const out: PortStatus[] = [];
+  for (const p of specPorts) {
+    if (!p.hostPort && !p.publish) continue;
+    const key = keyOf(p.containerPort, p.protocol);
+    const candidates = bound.filter(
+      (b) =>
+        keyOf(b.containerPort, b.protocol) === key &&
+        (p.hostPort ? b.hostPort === p.hostPort : !fixed.has(`${key}:${b.hostPort}`)) &&
+        (!p.hostIp || b.hostIp === p.hostIp),
+    );
+    const b = candidates.find((x) => !x.hostIp.includes(':')) ?? candidates[0];
+    if (!b) continue;
+    out.push({ ...(p.name ? { name: p.name } : {}), containerPort: b.containerPort, protocol: b.protocol, hostPort: b.hostPort, hostIp: b.hostIp });
+  }
+  return out;
 }
 
 function withGeneration(s: ContainerStatus, container: ContainerObject): ContainerStatus {

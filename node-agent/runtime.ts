@@ -31,6 +31,18 @@ export interface ManagedContainer {
   /** starting, healthy or unhealthy; absent without a healthcheck. */
   health?: string;
   specHash?: string;
+  /** Its published ports as the engine bound them (only while it runs); absent when there are none. */
+  ports?: BoundPort[];
+}
+
+/** One host binding of a container port: Docker's NetworkSettings.Ports entry. */
+export interface BoundPort {
+  containerPort: number;
+  /** TCP or UDP. */
+  protocol: string;
+  hostPort: number;
+  /** 0.0.0.0 or :: for every address. */
+  hostIp: string;
 }
 
 export interface LogsOptions {

@@ -27,6 +27,19 @@ const defaultsCases: DefaultsCase[] = [
     },
   },
   {
+    name: 'a Container may publish several ports on host ports Docker picks (hostPort 0), next to a fixed one',
+    manifest: `${V}\nkind: Container\nmetadata: {name: web}\nspec:\n  image: x\n  ports:\n  - {containerPort: 80, publish: true}\n  - {containerPort: 81, hostPort: 0, publish: true}\n  - {containerPort: 82, hostPort: 8082, publish: true}`,
+    expected: {
+      spec: {
+        ports: [
+          { containerPort: 80, publish: true, protocol: 'TCP' },
+          { containerPort: 81, hostPort: 0, publish: true, protocol: 'TCP' },
+          { containerPort: 82, hostPort: 8082, publish: true, protocol: 'TCP' },
+        ],
+      },
+    },
+  },
+  {
     name: "a Container healthcheck gets Docker's interval, timeout and retries",
     manifest: `${V}\nkind: Container\nmetadata: {name: web}\nspec:\n  image: x\n  healthcheck: {httpGet: {path: /, port: 80}}`,
     expected: { spec: { healthcheck: { httpGet: { path: '/', port: 80 }, intervalSeconds: 30, timeoutSeconds: 30, retries: 3 } } },

@@ -109,6 +109,19 @@ export const INVALID_MANIFESTS: InvalidManifestCase[] = [
     path: 'spec.ports[1].hostPort',
     message: 'duplicate hostPort 8080/TCP',
   },
+  { name: 'a negative hostPort', manifest: container('image: x\nports:\n- {containerPort: 80, hostPort: -1, publish: true}'), path: 'spec.ports[0].hostPort', message: 'must be 0-65535' },
+  {
+    name: 'a duplicate fixed hostPort even with publish',
+    manifest: container('image: x\nports:\n- {containerPort: 80, hostPort: 8080, publish: true}\n- {containerPort: 81, hostPort: 8080}'),
+    path: 'spec.ports[1].hostPort',
+    message: 'duplicate hostPort 8080/TCP',
+  },
+  {
+    name: 'a duplicate hostPort in a ContainerSet template',
+    manifest: containerSet(`${TEMPLATE}\n    ports:\n    - {containerPort: 80, hostPort: 9000, protocol: UDP}\n    - {containerPort: 81, hostPort: 9000, protocol: UDP}`),
+    path: 'spec.template.spec.ports[1].hostPort',
+    message: 'duplicate hostPort 9000/UDP',
+  },
   { name: 'a port name over 15 characters', manifest: container('image: x\nports:\n- {containerPort: 80, name: http-alternative-port}'), path: 'spec.ports[0].name', message: 'no more than 15 characters' },
   { name: 'an env name starting with a digit', manifest: container('image: x\nenv:\n- {name: 1BAD, value: x}'), path: 'spec.env[0].name', message: 'must not start with a digit' },
   {

@@ -5,8 +5,6 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ComposeStackObject, ContainerObject } from '../../lib/api/typed.js';
 import type { ApiClient } from '../../lib/client/client.js';
-import type { ComposeProject } from '../../lib/compose/model.js';
-import { parseComposeProject } from '../../lib/compose/parse.js';
 import { systemClock, type Clock } from '../../lib/queue/clock.js';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/events.js';
@@ -14,7 +12,7 @@ import { BY_NODE_NAME, indexByNodeName } from '../runtime/indexers.js';
 import type { Informer } from '../runtime/informer.js';
 import { InformerFactory } from '../runtime/informer-factory.js';
 import { objectKey } from '../runtime/keys.js';
-import { placementProbe, placeStack } from './placement.js';
+import { placementProbe, placeStack, projectOf } from './placement.js';
 
 export const COMPOSE_CONTROLLER_NAME = 'compose';
 const RETRY_UNSCHEDULABLE_MS = 10_000;
@@ -34,18 +32,6 @@ export interface ComposeControllerOptions {
 export interface ComposeController {
   controllers: Controller[];
   informers: Informer[];
-}
-
-/** The stack's project as the agent will run it (undefined when it does not parse: the agent reports why). */
-export function projectOf(stack: ComposeStackObject): ComposeProject | undefined {
-  const spec = stack.spec ?? {};
-  const result = parseComposeProject(spec.compose ?? '', {
-    projectName: spec.projectName || stack.metadata.name!,
-    env: spec.env ?? {},
-    scale: spec.scale ?? {},
-    files: spec.files ?? {},
-  });
-  return result.project;
 }
 
 export function newComposeController(opts: ComposeControllerOptions): ComposeController {

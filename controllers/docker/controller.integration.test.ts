@@ -178,6 +178,42 @@ describe('docker controller scheduler', () => {
     expect(await waitFor(() => nodeOf(left!.metadata.name!), 'the left-over container bound')).toBe(finished.spec.nodeName);
   });
 
+  it("keeps Containers off a node where a ComposeStack publishes their port; a port Docker picks goes anywhere", async () => {
+    for (const n of ['n1', 'n2']) await putNode(n, { cpu: '4', memory: '8Gi' });
+    // A stack already placed on n1 (as the compose controller would have), publishing 8080.
+    const compose = 'services:\n  web:\n    image: persys/busybox:test\n    ports: ["8080:80"]\n';
+    await api.client.create({ apiVersion: 'persys.dev/v1', kind: 'ComposeStack', metadata: { name: 'shop', namespace: 'default' }, spec: { compose, nodeName: 'n1' } });
+    await startScheduler({ unschedulableInitialBackoffMs: 600_000 });
+
+    await api.client.create(container('first', { hostPort: 8080 }));
+    expect(await waitFor(() => nodeOf('first'), 'first bound')).toBe('n2');
+    await api.client.create(container('second', { hostPort: 8080 }));
+    const pending = await waitFor(async () => {
+      const c = await get('second');
+      return scheduledCondition(c)?.status === 'False' && c;
+    }, 'second reported unschedulable');
+    expect(pending.spec.nodeName ?? '').toBe('');
+    expect(scheduledCondition(pending)).toMatchObject({
+      reason: 'Unschedulable',
+      message: '0/2 nodes are available: 2 node(s) had port 8080/TCP already in use.',
+    });
+    // Picked ports never collide: a Container publishing 8080 on hostPort 0 is bound at once.
+    await api.client.create({ ...container('picked'), spec: { image: 'persys/busybox:test', ports: [{ containerPort: 8080, hostPort: 0, publish: true }] } });
+    expect(await waitFor(() => nodeOf('picked'), 'picked bound')).toBeTruthy();
+    // The API keeps the picked port an agent reports (what Service endpoints will read).
+    const ports = [{ name: 'http', containerPort: 8080, protocol: 'TCP', hostPort: 32768, hostIp: '0.0.0.0' }];
+    const picked = await waitFor(async () => {
+      const c = await get('picked');
+      return c.status?.phase === 'Scheduled' && c;
+    }, 'picked reported Scheduled');
+    await api.client.updateStatus({ ...picked, status: { ...picked.status, phase: 'Running', ports } });
+    expect((await get('picked')).status.ports).toEqual(ports);
+
+    // The stack leaving n1 frees its port there, well before the 10-minute back-off.
+    await api.client.delete('ComposeStack', 'shop', 'default');
+    expect(await waitFor(() => nodeOf('second'), 'second bound after the stack left')).toBe('n1');
+  });
+
   it('with two leader-elected copies, binds each Container exactly once, across a hand-over', async () => {
     for (const n of ['n1', 'n2', 'n3']) await putNode(n, { cpu: '16', memory: '64Gi' });
     const lease = `sched-${randomBytes(3).toString('hex')}`;

@@ -51,6 +51,7 @@ export function newDockerController(opts: DockerControllerOptions): DockerContro
   const factory = opts.informers ?? new InformerFactory({ client: opts.client, logger: opts.logger, delay: opts.informerDelay });
   const containers = factory.informerFor('Container', { indexers: { [BY_NODE_NAME]: indexByNodeName } });
   const nodes = factory.informerFor('Node');
+  const stacks = factory.informerFor('ComposeStack', { indexers: { [BY_NODE_NAME]: indexByNodeName } });
   const recorder = opts.recorder ?? new EventRecorder({ client: opts.client, component: 'docker-controller', logger: opts.logger, clock: opts.clock });
   const controller = new Controller({
     name: SCHEDULER_NAME,
@@ -62,6 +63,7 @@ export function newDockerController(opts: DockerControllerOptions): DockerContro
       client: opts.client,
       containers,
       nodes,
+      stacks,
       assumed: new AssumedBindings(60_000, opts.clock),
       recorder,
       clock: opts.clock,
@@ -96,7 +98,16 @@ export function newDockerController(opts: DockerControllerOptions): DockerContro
       if (holdsNode(c)) retryUnscheduled();
     },
   });
-  return { controllers: [controller], informers: [containers, nodes] };
+  // A stack that leaves its node frees the ports it published there.
+  stacks.addEventHandler({
+    onUpdate: (old, s) => {
+      if (old.spec?.nodeName && old.spec.nodeName !== s.spec?.nodeName) retryUnscheduled();
+    },
+    onDelete: (s) => {
+      if (s.spec?.nodeName) retryUnscheduled();
+    },
+  });
+  return { controllers: [controller], informers: [containers, nodes, stacks] };
 }
 
 /** Bound and not finished: it occupies CPU, memory and ports on its node. */

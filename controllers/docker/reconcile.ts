@@ -12,12 +12,15 @@ import type { Informer } from '../runtime/informer.js';
 import { splitKey } from '../runtime/keys.js';
 import type { AssumedBindings } from './assumed.js';
 import { NodeUsageCache, scheduleContainer, type NodeContainers } from './schedule.js';
+import { stackPortClaims } from '../compose/placement.js';
 import { codeOf, isUnimplemented } from '../../lib/client/errors.js';
 
 export interface SchedulerDeps {
   client: Pick<ApiClient, 'bind' | 'update' | 'updateStatus'>;
   /** All Containers, indexed by BY_NODE_NAME. */
   containers: Informer;
+  /** All ComposeStacks, indexed by BY_NODE_NAME: their published ports are taken on their node. */
+  stacks?: Informer;
   nodes: Informer;
   assumed: AssumedBindings;
   recorder: Pick<EventRecorder, 'record'>;
@@ -89,6 +92,7 @@ export function newSchedulerReconciler(deps: SchedulerDeps): Reconciler {
         return assumed ? [...bound, ...assumed] : bound;
       },
       stamp: (node) => (assumedByNode.has(node) ? undefined : deps.containers.indexStamp(BY_NODE_NAME, node)),
+      claimedPorts: (node) => (deps.stacks?.byIndex(BY_NODE_NAME, node) ?? []).flatMap(stackPortClaims),
     };
     const decision = scheduleContainer(c, nodes, onNodes, usage);
     if (!decision.node) return reportUnschedulable(c, decision.reason ?? 'no node fits');

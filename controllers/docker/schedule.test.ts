@@ -29,7 +29,7 @@ interface ContainerOpts {
   cpu?: string;
   memory?: string;
   limits?: { cpu?: string; memory?: string };
-  ports?: { hostPort: number; containerPort?: number; protocol?: string; hostIp?: string }[];
+  ports?: { hostPort: number; containerPort?: number; protocol?: string; hostIp?: string; publish?: boolean }[];
   nodeSelector?: Record<string, string>;
   phase?: string;
   labels?: Record<string, string>;
@@ -199,6 +199,41 @@ const cases: Case[] = [
     node: 'a',
   },
   {
+    name: 'never clashes on a port Docker picks (hostPort 0 with publish)',
+    container: container('c', { ports: [{ hostPort: 0, containerPort: 8080, publish: true }] }),
+    nodes: [node('a')],
+    bound: { a: [container('x', { ports: [{ hostPort: 0, containerPort: 8080, publish: true }] }), container('y', { ports: [{ hostPort: 8080 }] })] },
+    node: 'a',
+  },
+  {
+    name: 'keeps a fixed port with publish as fixed',
+    container: container('c', { ports: [{ hostPort: 8080, publish: true }] }),
+    nodes: [node('a'), node('b')],
+    bound: { a: [container('x', { ports: p8080 })] },
+    node: 'b',
+  },
+  {
+    name: 'treats :: as every address, like 0.0.0.0',
+    container: container('c', { ports: [{ hostPort: 80, hostIp: '10.0.0.1' }] }),
+    nodes: [node('a')],
+    bound: { a: [container('x', { ports: [{ hostPort: 80, hostIp: '::' }] })] },
+    reason: '0/1 nodes are available: 1 node(s) had port 80/TCP already in use.',
+  },
+  {
+    name: 'puts two replicas of one ContainerSet with the same fixed host port on different nodes, over a better score',
+    container: container('web-2', { owner: 'web', ports: p8080, cpu: '1' }),
+    nodes: [node('a', { cpu: '16', memory: '64Gi' }), node('b', { cpu: '2', memory: '2Gi' })],
+    bound: { a: [container('web-1', { owner: 'web', ports: p8080, cpu: '1' })] },
+    node: 'b',
+  },
+  {
+    name: 'leaves a third replica pending when both nodes hold its fixed host port',
+    container: container('web-3', { owner: 'web', ports: p8080 }),
+    nodes: [node('a'), node('b')],
+    bound: { a: [container('web-1', { owner: 'web', ports: p8080 })], b: [container('web-2', { owner: 'web', ports: p8080 })] },
+    reason: '0/2 nodes are available: 2 node(s) had port 8080/TCP already in use.',
+  },
+  {
     name: 'does not clash with its own earlier binding',
     container: container('c', { ports: p8080, cpu: '4' }),
     nodes: [node('a')],
@@ -270,6 +305,33 @@ describe('scheduleContainer', () => {
     const result = scheduleContainer(c.container, c.nodes, c.bound ?? {});
     if (c.node) expect(result).toEqual({ node: c.node });
     else expect(result).toEqual({ reason: c.reason });
+  });
+});
+
+describe('scheduleContainer with ports claimed by ComposeStacks', () => {
+  const claims: Record<string, { hostPort?: number; hostIp?: string; protocol?: string }[]> = {
+    a: [{ hostPort: 8080, protocol: 'TCP' }],
+    b: [{ hostPort: 8080, protocol: 'UDP', hostIp: '127.0.0.1' }],
+  };
+  const onNodes = (bound: Record<string, Resource[]>): NodeContainers => ({
+    on: (n) => bound[n] ?? [],
+    stamp: () => 0,
+    claimedPorts: (n) => claims[n] ?? [],
+  });
+  it.each<{ name: string; container: Resource; nodes: string[]; bound?: Record<string, Resource[]>; want: { node?: string; reason?: string } }>([
+    { name: "avoids a node where a stack publishes the Container's fixed port", container: container('c', { ports: p8080 }), nodes: ['a', 'b'], want: { node: 'b' } },
+    {
+      name: 'counts stack ports with Container ports into one message',
+      container: container('c', { ports: p8080 }),
+      nodes: ['a', 'b'],
+      bound: { b: [container('x', { ports: p8080 })] },
+      want: { reason: '0/2 nodes are available: 2 node(s) had port 8080/TCP already in use.' },
+    },
+    { name: 'lets a port over another protocol and address through', container: container('c', { ports: [{ hostPort: 8080, protocol: 'UDP', hostIp: '10.0.0.1' }] }), nodes: ['b'], want: { node: 'b' } },
+    { name: 'lets a port Docker picks through', container: container('c', { ports: [{ hostPort: 0, containerPort: 8080, publish: true }] }), nodes: ['a'], want: { node: 'a' } },
+    { name: 'ignores stack ports for a Container without fixed ports (the summed path)', container: container('c', { owner: 'web' }), nodes: ['a'], want: { node: 'a' } },
+  ])('$name', (c) => {
+    expect(scheduleContainer(c.container, c.nodes.map((n) => node(n)), onNodes(c.bound ?? {}), new NodeUsageCache())).toEqual(c.want);
   });
 });
 

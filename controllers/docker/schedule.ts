@@ -21,6 +21,18 @@ export interface NodeContainers {
    * per-node sums can be kept across decisions; undefined for a node whose Containers must be read afresh.
    */
   stamp(node: string): number | undefined;
+  /**
+   * Fixed host ports held on the node by what is not a Container (a ComposeStack's published ports), so
+   * a Container never lands where a stack holds its port; none when absent.
+   */
+  claimedPorts?(node: string): readonly PortClaim[];
+}
+
+/** A fixed host port as a ContainerPort states it (hostPort 0 claims nothing: Docker picks a free one). */
+export interface PortClaim {
+  hostPort?: number;
+  hostIp?: string;
+  protocol?: string;
 }
 
 interface Requests {
@@ -92,7 +104,7 @@ export function scheduleContainer(
         const neighbours = containers.on(name).filter((c) => holdsResources(c) && !sameObject(c, container));
         free = freeResources(node, neighbours);
         siblings = neighbours.filter(sibling).length;
-        reason = fitReason(request, ports, neighbours, free);
+        reason = fitReason(request, ports, neighbours, free, ports.length ? containers.claimedPorts?.(name) : undefined);
       }
     }
     if (reason || !free) {
@@ -196,9 +208,15 @@ function nodeReason(node: NodeObject, selector: readonly [string, string][]): st
 }
 
 /** Why the node's free room or ports do not fit the Container, or undefined when they do. */
-function fitReason(request: Requests, ports: HostPort[], neighbours: readonly ContainerObject[], free: Requests): string[] | undefined {
+function fitReason(
+  request: Requests,
+  ports: HostPort[],
+  neighbours: readonly ContainerObject[],
+  free: Requests,
+  claimed: readonly PortClaim[] = [],
+): string[] | undefined {
   if (ports.length > 0) {
-    const taken = neighbours.flatMap(hostPortsOf);
+    const taken = [...neighbours.flatMap(hostPortsOf), ...fixedPorts(claimed)];
     const clash = ports.find((p) => taken.some((t) => portsConflict(p, t)));
     if (clash) return [portInUse(clash)];
   }
@@ -219,10 +237,19 @@ function portsConflict(a: HostPort, b: HostPort): boolean {
 }
 
 function hostPortsOf(c: ContainerObject): HostPort[] {
-  const ports = (c.spec?.ports ?? []) as { hostPort?: number; hostIp?: string; protocol?: string }[];
+  return fixedPorts((c.spec?.ports ?? []) as PortClaim[]);
+}
+
+/** The fixed host ports among `ports`; a port Docker picks (hostPort 0, publish) never clashes. */
+function fixedPorts(ports: readonly PortClaim[]): HostPort[] {
   return ports
     .filter((p) => (p.hostPort ?? 0) > 0)
-    .map((p) => ({ ip: p.hostIp || ANY_IP, port: p.hostPort!, protocol: (p.protocol || 'TCP').toUpperCase() }));
+    .map((p) => ({ ip: wildcardAsAny(p.hostIp), port: p.hostPort!, protocol: (p.protocol || 'TCP').toUpperCase() }));
+}
+
+// Docker binds both families for an empty address; "::" is the IPv6 way of saying every address.
+function wildcardAsAny(ip: string | undefined): string {
+  return !ip || ip === '::' ? ANY_IP : ip;
 }
 
 function freeResources(node: NodeObject, neighbours: ContainerObject[]): Requests {

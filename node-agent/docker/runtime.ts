@@ -13,6 +13,7 @@ import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE, LABEL_SPEC_HASH, L
 import { execOutput } from './frames.js';
 import { chunksStream, demuxBuffer, demuxLive } from './logs.js';
 import type {
+  BoundPort,
   BreakerState,
   ContainerRuntime,
   ContainerSummary,
@@ -465,5 +466,19 @@ function toManaged(info: Dockerode.ContainerInspectInfo): ManagedContainer {
     finishedAt: time(info.State.FinishedAt),
     health: info.State.Health?.Status || undefined,
     specHash: labels[LABEL_SPEC_HASH],
+    ...boundPortsOf(info),
   };
+}
+
+/** NetworkSettings.Ports ({"80/tcp": [{HostIp, HostPort}] or null when only exposed}) as BoundPorts. */
+function boundPortsOf(info: Dockerode.ContainerInspectInfo): { ports?: BoundPort[] } {
+  const ports: BoundPort[] = [];
+  for (const [key, bindings] of Object.entries(info.NetworkSettings?.Ports ?? {})) {
+    const [port, protocol] = key.split('/');
+    for (const b of bindings ?? []) {
+      const hostPort = Number(b.HostPort);
+      if (hostPort > 0) ports.push({ containerPort: Number(port), protocol: (protocol || 'tcp').toUpperCase(), hostPort, hostIp: b.HostIp || '0.0.0.0' });
+    }
+  }
+  return ports.length ? { ports } : {};
 }

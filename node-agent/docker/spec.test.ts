@@ -193,6 +193,18 @@ describe('createOptions', () => {
       { '53/udp': [{ HostPort: '5353', HostIp: '127.0.0.1' }] },
     ],
     [
+      'published on a port Docker picks',
+      [{ containerPort: 80, hostPort: 0, publish: true }],
+      { '80/tcp': {} },
+      { '80/tcp': [{ HostPort: '', HostIp: '' }] },
+    ],
+    [
+      'publish with a fixed host port',
+      [{ containerPort: 80, hostPort: 8080, publish: true }],
+      { '80/tcp': {} },
+      { '80/tcp': [{ HostPort: '8080', HostIp: '' }] },
+    ],
+    [
       'one container port on two host ports',
       [{ containerPort: 80, hostPort: 8080 }, { containerPort: 80, hostPort: 8081 }],
       { '80/tcp': {} },

@@ -107,7 +107,8 @@ function publishedPorts(spec: Spec) {
   for (const p of spec.ports ?? []) {
     const key = `${p.containerPort}/${(p.protocol || 'TCP').toLowerCase()}`;
     exposed[key] = {};
-    if (p.hostPort) (bindings[key] ??= []).push({ HostPort: String(p.hostPort), HostIp: p.hostIp ?? '' });
+    // An empty HostPort makes Docker pick a free port; the agent reports it in status.ports.
+    if (p.hostPort || p.publish) (bindings[key] ??= []).push({ HostPort: p.hostPort ? String(p.hostPort) : '', HostIp: p.hostIp ?? '' });
   }
   return { exposed, bindings };
 }

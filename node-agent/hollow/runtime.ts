@@ -9,6 +9,7 @@ import type { DockerEvent } from '../docker/events.js';
 import type { LogChunk } from '../docker/logs.js';
 import { LABEL_KIND, LABEL_NAME, LABEL_NAMESPACE, LABEL_NODE, LABEL_SPEC_HASH, LABEL_UID } from '../docker/labels.js';
 import type {
+  BoundPort,
   BreakerState,
   ContainerRuntime,
   ContainerSummary,
@@ -72,6 +73,8 @@ export class HollowRuntime extends EventEmitter implements ContainerRuntime {
   private readonly subscribers = new Set<Subscriber>();
   /** One id string per image reference, shared by its containers. */
   private readonly imageIds = new Map<string, string>();
+  /** Where "Docker picks" starts: Linux's first ephemeral port. */
+  private nextHostPort = 32768;
   private closed = false;
 
   constructor(opts: HollowRuntimeOptions) {
@@ -157,6 +160,7 @@ export class HollowRuntime extends EventEmitter implements ContainerRuntime {
       state: 'created',
       exitCode: 0,
       specHash: labels[LABEL_SPEC_HASH],
+      ...this.bindPorts(opts),
     });
     this.names.set(containerName, id);
     this.emitEvent(id, 'create');
@@ -165,6 +169,19 @@ export class HollowRuntime extends EventEmitter implements ContainerRuntime {
 
   start(id: string): Promise<void> {
     return this.startCreated(id);
+  }
+
+  /** Publishes as Docker would, from create on: fixed host ports as asked, an empty HostPort on the next free one. */
+  private bindPorts(opts: Dockerode.ContainerCreateOptions): { ports?: BoundPort[] } {
+    const ports: BoundPort[] = [];
+    for (const [key, bindings] of Object.entries(opts.HostConfig?.PortBindings ?? {}) as [string, { HostPort?: string; HostIp?: string }[]][]) {
+      const [port, protocol] = key.split('/');
+      for (const b of bindings ?? []) {
+        const hostPort = Number(b.HostPort) || this.nextHostPort++;
+        ports.push({ containerPort: Number(port), protocol: (protocol || 'tcp').toUpperCase(), hostPort, hostIp: b.HostIp || '0.0.0.0' });
+      }
+    }
+    return ports.length ? { ports } : {};
   }
 
   /** Resolves once the container runs, after the start delay; a failure chosen by failureRate rejects or exits later. */

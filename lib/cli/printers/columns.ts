@@ -41,12 +41,16 @@ function pullPercent(p: { downloadedBytes?: unknown; totalBytes?: unknown } | un
   return ` (${Math.min(100, Math.floor((num(p?.downloadedBytes) / total) * 100))}%)`;
 }
 
-function containerPorts(ports: any[] | undefined): string {
+/** "8080:80/tcp" for a fixed host port; a port Docker picks shows the one it picked (status.ports), or "*" until known. */
+function containerPorts(ports: any[] | undefined, bound: any[] | undefined): string {
   if (!ports?.length) return NONE;
   return ports
     .map((p) => {
       const proto = (p.protocol || 'TCP').toLowerCase();
-      return p.hostPort ? `${p.hostPort}:${p.containerPort}/${proto}` : `${p.containerPort}/${proto}`;
+      if (p.hostPort) return `${p.hostPort}:${p.containerPort}/${proto}`;
+      if (!p.publish) return `${p.containerPort}/${proto}`;
+      const picked = bound?.find((b) => b.containerPort === p.containerPort && (b.protocol || 'TCP').toLowerCase() === proto && (!p.name || b.name === p.name));
+      return `${picked?.hostPort || '*'}:${p.containerPort}/${proto}`;
     })
     .join(',');
 }
@@ -154,7 +158,7 @@ const TABLES: Record<string, KindTable> = {
       { header: 'RESTARTS', value: (o) => String(num(o.status?.restartCount)) },
       AGE,
       { header: 'CONTAINER-ID', wide: true, value: (o) => orNone(o.status?.containerId?.slice(0, 12)) },
-      { header: 'PORTS', wide: true, value: (o) => containerPorts(o.spec?.ports) },
+      { header: 'PORTS', wide: true, value: (o) => containerPorts(o.spec?.ports, o.status?.ports) },
     ],
   },
   ContainerSet: {

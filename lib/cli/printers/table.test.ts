@@ -48,6 +48,14 @@ describe('renderTable', () => {
     ]);
   });
 
+  it('shows a port Docker picks as the picked one, or * until the agent reports it', () => {
+    const ports = [{ name: 'http', containerPort: 80, hostPort: 0, publish: true }, { containerPort: 53, protocol: 'UDP' }];
+    const column = (status: Record<string, unknown>) =>
+      renderTable('Container', [obj('Container', 'c', { spec: { image: 'x', ports }, status })], { now, wide: true })[1]!.split(/\s{2,}/)[7];
+    expect(column({ phase: 'Scheduled' })).toBe('*:80/tcp,53/udp');
+    expect(column({ phase: 'Running', ports: [{ name: 'http', containerPort: 80, protocol: 'TCP', hostPort: 32768, hostIp: '0.0.0.0' }] })).toBe('32768:80/tcp,53/udp');
+  });
+
   it('prints ContainerSet READY as ready/desired', () => {
     const cs = obj('ContainerSet', 'shop', {
       spec: { replicas: 3 },

@@ -93,11 +93,13 @@ export interface EnvVar {
 export interface ContainerPort {
   name: string;
   containerPort: number;
-  /** Published on the node; 0 means not published. */
+  /** Published on the node at this port; 0 means not published, unless publish is set. */
   hostPort: number;
   /** TCP (default) or UDP. */
   protocol: string;
   hostIp: string;
+  /** With host_port 0: publish on a free port Docker picks (reported in status.ports). Never collides. */
+  publish: boolean;
 }
 
 /**
@@ -204,7 +206,14 @@ export interface ContainerStatus {
   /** The image the container runs, by digest (repo@sha256:…) when the node pulled it, else its image id. */
   imageId: string;
   /** Set while the agent pulls the image (phase Pending, reason Pulling). */
-  imagePull?: ImagePullProgress | undefined;
+  imagePull?:
+    | ImagePullProgress
+    | undefined;
+  /**
+   * The ports published on the node as Docker bound them (host_port is the picked one for publish with
+   * host_port 0); host_ip is the engine's binding address (0.0.0.0 for all).
+   */
+  ports: ContainerPort[];
 }
 
 export interface Container {
@@ -1580,7 +1589,7 @@ export const EnvVar: MessageFns<EnvVar> = {
 };
 
 function createBaseContainerPort(): ContainerPort {
-  return { name: "", containerPort: 0, hostPort: 0, protocol: "", hostIp: "" };
+  return { name: "", containerPort: 0, hostPort: 0, protocol: "", hostIp: "", publish: false };
 }
 
 export const ContainerPort: MessageFns<ContainerPort> = {
@@ -1599,6 +1608,9 @@ export const ContainerPort: MessageFns<ContainerPort> = {
     }
     if (message.hostIp !== "") {
       writer.uint32(42).string(message.hostIp);
+    }
+    if (message.publish !== false) {
+      writer.uint32(48).bool(message.publish);
     }
     return writer;
   },
@@ -1656,6 +1668,14 @@ export const ContainerPort: MessageFns<ContainerPort> = {
             message.hostIp = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.publish = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1687,6 +1707,7 @@ export const ContainerPort: MessageFns<ContainerPort> = {
         : isSet(object.host_ip)
         ? globalThis.String(object.host_ip)
         : "",
+      publish: isSet(object.publish) ? globalThis.Boolean(object.publish) : false,
     };
   },
 
@@ -1707,6 +1728,9 @@ export const ContainerPort: MessageFns<ContainerPort> = {
     if (message.hostIp !== "") {
       obj.hostIp = message.hostIp;
     }
+    if (message.publish !== false) {
+      obj.publish = message.publish;
+    }
     return obj;
   },
 
@@ -1720,6 +1744,7 @@ export const ContainerPort: MessageFns<ContainerPort> = {
     message.hostPort = object.hostPort ?? 0;
     message.protocol = object.protocol ?? "";
     message.hostIp = object.hostIp ?? "";
+    message.publish = object.publish ?? false;
     return message;
   },
 };
@@ -2974,6 +2999,7 @@ function createBaseContainerStatus(): ContainerStatus {
     conditions: [],
     imageId: "",
     imagePull: undefined,
+    ports: [],
   };
 }
 
@@ -3017,6 +3043,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.imagePull !== undefined) {
       ImagePullProgress.encode(message.imagePull, writer.uint32(106).fork()).join();
+    }
+    for (const v of message.ports) {
+      ContainerPort.encode(v!, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -3138,6 +3167,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.imagePull = ImagePullProgress.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.ports.push(ContainerPort.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3203,6 +3240,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
         : isSet(object.image_pull)
         ? ImagePullProgress.fromJSON(object.image_pull)
         : undefined,
+      ports: globalThis.Array.isArray(object?.ports)
+        ? object.ports.map((e: any) => ContainerPort.fromJSON(e))
+        : [],
     };
   },
 
@@ -3247,6 +3287,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.imagePull !== undefined) {
       obj.imagePull = ImagePullProgress.toJSON(message.imagePull);
     }
+    if (message.ports?.length) {
+      obj.ports = message.ports.map((e) => ContainerPort.toJSON(e));
+    }
     return obj;
   },
 
@@ -3270,6 +3313,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.imagePull = (object.imagePull !== undefined && object.imagePull !== null)
       ? ImagePullProgress.fromPartial(object.imagePull)
       : undefined;
+    message.ports = object.ports?.map((e) => ContainerPort.fromPartial(e)) || [];
     return message;
   },
 };
