@@ -1,5 +1,6 @@
 // Every manifest of the validation rejection table, sent to a real API server through Apply: each is
 // refused with INVALID_ARGUMENT naming its field path, and afterwards nothing at all was stored.
+import { builtinRbacObjects } from '../../lib/rbac/builtin.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { status as Code } from '@grpc/grpc-js';
 import { KINDS } from '../../lib/api/kinds.js';
@@ -33,12 +34,15 @@ describe('Apply refuses every invalid manifest of the table', () => {
     expect((err as ApiError).message).toContain(message);
   });
 
-  it('stored nothing: every kind is empty but for the bootstrap namespaces', async () => {
+  it('stored nothing: every kind is empty but for the bootstrap namespaces and the built-in RBAC objects', async () => {
+    const bootstrap = [
+      ...['default', 'persys-node-lease', 'persys-system'].map((n) => `Namespace/${n}`),
+      ...builtinRbacObjects().map((o) => `${o.kind}/${o.metadata.name}`),
+    ];
     for (const info of KINDS) {
       const { items } = await api.client.list(info.kind);
       const names = items.map((i) => `${i.kind}/${i.metadata.name}`);
-      const bootstrap = ['default', 'persys-node-lease', 'persys-system'].map((n) => `Namespace/${n}`);
-      expect(names).toEqual(info.kind === 'Namespace' ? bootstrap : []);
+      expect(names.sort()).toEqual(bootstrap.filter((n) => n.startsWith(`${info.kind}/`)).sort());
     }
   });
 });

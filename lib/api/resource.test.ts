@@ -13,9 +13,9 @@ describe('kinds table', () => {
     expect(findKind('pods')).toBeUndefined();
   });
 
-  it('scopes Namespace and Node to the cluster and everything else to a namespace', () => {
+  it('scopes Namespace, Node, ClusterRole and ClusterRoleBinding to the cluster and everything else to a namespace', () => {
     const clusterScoped = KINDS.filter((k) => !k.namespaced).map((k) => k.kind);
-    expect(clusterScoped.sort()).toEqual(['Namespace', 'Node']);
+    expect(clusterScoped.sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'Node']);
   });
 });
 
