@@ -204,7 +204,11 @@ export interface ContainerStatus {
   /** The image the container runs, by digest (repo@sha256:…) when the node pulled it, else its image id. */
   imageId: string;
   /** Set while the agent pulls the image (phase Pending, reason Pulling). */
-  imagePull?: ImagePullProgress | undefined;
+  imagePull?:
+    | ImagePullProgress
+    | undefined;
+  /** The container's address on its Docker network (the first network's when it has several). */
+  containerIp: string;
 }
 
 export interface Container {
@@ -2974,6 +2978,7 @@ function createBaseContainerStatus(): ContainerStatus {
     conditions: [],
     imageId: "",
     imagePull: undefined,
+    containerIp: "",
   };
 }
 
@@ -3017,6 +3022,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.imagePull !== undefined) {
       ImagePullProgress.encode(message.imagePull, writer.uint32(106).fork()).join();
+    }
+    if (message.containerIp !== "") {
+      writer.uint32(114).string(message.containerIp);
     }
     return writer;
   },
@@ -3138,6 +3146,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.imagePull = ImagePullProgress.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.containerIp = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3203,6 +3219,11 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
         : isSet(object.image_pull)
         ? ImagePullProgress.fromJSON(object.image_pull)
         : undefined,
+      containerIp: isSet(object.containerIp)
+        ? globalThis.String(object.containerIp)
+        : isSet(object.container_ip)
+        ? globalThis.String(object.container_ip)
+        : "",
     };
   },
 
@@ -3247,6 +3268,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.imagePull !== undefined) {
       obj.imagePull = ImagePullProgress.toJSON(message.imagePull);
     }
+    if (message.containerIp !== "") {
+      obj.containerIp = message.containerIp;
+    }
     return obj;
   },
 
@@ -3270,6 +3294,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.imagePull = (object.imagePull !== undefined && object.imagePull !== null)
       ? ImagePullProgress.fromPartial(object.imagePull)
       : undefined;
+    message.containerIp = object.containerIp ?? "";
     return message;
   },
 };
