@@ -31,6 +31,8 @@ export interface ManagedContainer {
   /** starting, healthy or unhealthy; absent without a healthcheck. */
   health?: string;
   specHash?: string;
+  /** Its address on its Docker network (the first network's when it has several); absent when stopped. */
+  ipAddress?: string;
 }
 
 export interface LogsOptions {
