@@ -37,6 +37,7 @@ import { startGarbageCollector } from './registry/gc.js';
 import { ensureBootstrapNamespaces, ensureBootstrapRbac } from './registry/bootstrap.js';
 import { ResourceStore } from './registry/store.js';
 import { CachedLister } from './registry/cached-list.js';
+import { ClusterIpAllocator, DEFAULT_SERVICE_CLUSTER_IP_RANGE, Ipv4Range } from './registry/cluster-ip.js';
 import { kindPrefix, objectKey } from './registry/keys.js';
 import { findKind } from '../lib/api/kinds.js';
 import { PROTO_DIR } from '../lib/package-files.js';
@@ -91,6 +92,11 @@ export interface ApiServerOptions {
   encryptionKeyFile?: string;
   /** The kinds encrypted at rest (internal: tests). @default ['Secret'] */
   encryptedKinds?: string[];
+  /**
+   * Where Services' cluster IPs come from (IPv4 CIDR). Only allocated, never routed: agents are to
+   * blackhole the range so no packet to it leaves a node. @default "10.96.0.0/16"
+   */
+  serviceClusterIpRange?: string;
   /** Lifetime of node certificates signed at join and renewal. @default 30 days */
   nodeCertTtlSeconds?: number;
   /** How often the serving certificate files are checked for a replacement. @default 10 s */
@@ -148,6 +154,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   if (opts.encryptionKeyFile) {
     log.info({ keyFile: opts.encryptionKeyFile, key: encryption.primaryKeyName, kinds: encryptedKinds }, 'encrypting at rest');
   }
+  const serviceRange = Ipv4Range.parse(opts.serviceClusterIpRange ?? DEFAULT_SERVICE_CLUSTER_IP_RANGE);
   const caPem = readFileSync(opts.caCertFile, 'utf8');
   const serving = await ServingCertificate.load({
     certFile: opts.serverCertFile,
@@ -179,6 +186,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     lists: new CachedLister(storage, (kind) => watches.cache(kind)),
     cachedObject: (kind, key) => watches.cache(kind).get(key),
     rewritesStale: (kind) => encryptedKinds.includes(kind),
+    clusterIps: new ClusterIpAllocator(storage, serviceRange, log.child({ component: 'cluster-ip' })),
   });
   try {
     await requireDecryptable(storage, encryptedKinds);
@@ -204,6 +212,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     privateKeyPem: await loadOrCreateSigningKey(opts.serviceAccountKeyFile ?? join(dirname(opts.caCertFile), 'sa.key')),
     audience: opts.apiAudience,
     accountUid: (ns, name) => serviceAccounts.get(objectKey(serviceAccountInfo, ns, name))?.metadata.uid,
+    freshAccountUid: async (ns, name) => (await storage.get(objectKey(serviceAccountInfo, ns, name)))?.value.metadata.uid,
   });
   const gc = startGarbageCollector(store, watches, { logger: log });
   const credentialGc = startCredentialCollector(store, { logger: log, intervalMs: opts.credentialGcIntervalMs });

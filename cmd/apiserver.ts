@@ -35,6 +35,13 @@ export const API_SERVER_FLAGS: FlagSpecs = {
     default: '5m',
     description: 'how often etcd history is compacted',
   },
+  'service-cluster-ip-range': {
+    type: 'string',
+    env: 'PERSYS_SERVICE_CLUSTER_IP_RANGE',
+    valueName: 'CIDR',
+    default: '10.96.0.0/16',
+    description: "IPv4 range Services' cluster IPs are allocated from (only allocated: agents are to blackhole it, never route it off the node)",
+  },
   'encryption-key-file': {
     type: 'string',
     env: 'PERSYS_ENCRYPTION_KEY_FILE',
@@ -158,6 +165,7 @@ export const apiserverCommand: Command = {
       advertiseAddress: str(ctx.flags, 'advertise-address'),
       compactionIntervalMs: parseDuration(str(ctx.flags, 'compaction-interval')!, 'compaction-interval', 'apiserver'),
       encryptionKeyFile: str(ctx.flags, 'encryption-key-file'),
+      serviceClusterIpRange: str(ctx.flags, 'service-cluster-ip-range'),
       nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'apiserver'),
       ...auditOptions(ctx.flags, 'apiserver'),
       logger,

@@ -85,11 +85,13 @@ describe('persys controller(s)', () => {
       // Long enough for a second informer of some kind to have listed and watched too.
       await sleep(500);
       const count = (calls: string[]) => Object.fromEntries([...new Set(calls)].map((k) => [k, calls.filter((c) => c === k).length]));
-      // Container is read by the docker, containerset, cron, autoscaler, node and compose controllers;
-      // Node by docker, node, compose and swarm.
+      // Container is read by the docker, containerset, cron, autoscaler, node, compose and endpoints
+      // controllers; Node by docker, node, compose, swarm and endpoints.
       expect(lists).toContain('Container');
       expect(lists).toContain('Node');
       expect(lists).toContain('SwarmService');
+      expect(lists).toContain('Service');
+      expect(lists).toContain('EndpointSlice');
       expect(Object.values(count(lists)).every((n) => n === 1), JSON.stringify(count(lists))).toBe(true);
       expect(count(watches)).toEqual(count(lists));
     } finally {

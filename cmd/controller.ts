@@ -46,6 +46,7 @@ export const CONTROLLERS: Readonly<Record<string, ControllerFactory>> = {
   containerset: async (deps) => (await import('../controllers/containerset/controller.js')).newContainerSetController(deps),
   cron: async (deps) => (await import('../controllers/cron/controller.js')).newCronController(deps),
   compose: async (deps) => (await import('../controllers/compose/controller.js')).newComposeController(deps),
+  endpoints: async (deps) => (await import('../controllers/endpoints/controller.js')).newEndpointsController(deps),
   autoscaler: async (deps) =>
     (await import('../controllers/autoscaler/controller.js')).newAutoscalerController({
       ...deps,

@@ -140,6 +140,7 @@ export const upCommand: Command = {
         advertiseAddress: str(ctx.flags, 'advertise-address'),
         compactionIntervalMs,
         encryptionKeyFile: str(ctx.flags, 'encryption-key-file'),
+        serviceClusterIpRange: str(ctx.flags, 'service-cluster-ip-range'),
         nodeCertTtlSeconds: nodeCertTtlSeconds(ctx.flags, 'up'),
         ...auditOptions(ctx.flags, 'up'),
         logger: createLogger('apiserver', str(ctx.flags, 'log-level')),

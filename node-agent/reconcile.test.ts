@@ -237,6 +237,13 @@ const cases: Case[] = [
     status: { a: { phase: 'Running', imageId: '127.0.0.1:5000/private/busybox@sha256:222' } },
   },
   {
+    name: 'status.containerIp is the running container\'s network address',
+    desired: [container('a')],
+    observed: [observed('a', { ipAddress: '172.17.0.5' })],
+    actions: [],
+    status: { a: { phase: 'Running', containerIp: '172.17.0.5' } },
+  },
+  {
     name: 'does nothing for a running container with the current spec',
     desired: [container('a')],
     observed: [observed('a')],

@@ -83,6 +83,8 @@ export interface ContainerStatus {
   imageId?: string;
   /** While pulling; int64 counts in their JSON form (strings). */
   imagePull?: { image: string; downloadedBytes: string; totalBytes: string };
+  /** Its address on its Docker network while it runs: where a Service's endpoint reaches it on its node. */
+  containerIp?: string;
   /** The spec's published ports with the host port Docker bound (the picked one for publish: true). */
   ports?: PortStatus[];
 }
@@ -384,6 +386,7 @@ function observedFields(
   const imageId = runningImageId(c.image, c.imageId, c.imageId ? repoDigests?.get(c.imageId) : undefined);
   if (imageId) s.imageId = imageId;
   if (c.startedAt) s.startedAt = c.startedAt;
+  if (c.ipAddress && c.state === 'running') s.containerIp = c.ipAddress;
   if (c.finishedAt && c.state !== 'running') s.finishedAt = c.finishedAt;
   const ports = portStatuses(container, c.ports ?? []);
   if (ports.length) s.ports = ports;

@@ -31,6 +31,8 @@ export interface ManagedContainer {
   /** starting, healthy or unhealthy; absent without a healthcheck. */
   health?: string;
   specHash?: string;
+  /** Its address on its Docker network (the first network's when it has several); absent when stopped. */
+  ipAddress?: string;
   /** Its published ports as the engine bound them (only while it runs); absent when there are none. */
   ports?: BoundPort[];
 }

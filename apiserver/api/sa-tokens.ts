@@ -60,6 +60,7 @@ export class ServiceAccountTokens {
     private readonly audience: string,
     private readonly accountUid: (namespace: string, name: string) => string | undefined,
     private readonly now: () => number,
+    private readonly freshAccountUid?: (namespace: string, name: string) => Promise<string | undefined>,
   ) {
     this.publicKey = createPublicKey(createPrivateKey(privatePem));
     this.keyId = createHash('sha256').update(this.publicKey.export({ type: 'spki', format: 'der' })).digest('base64url').slice(0, 16);
@@ -72,10 +73,12 @@ export class ServiceAccountTokens {
     privateKeyPem: string;
     audience?: string;
     accountUid: (namespace: string, name: string) => string | undefined;
+    /** Reads the account from storage when the cache disagrees (it may not have seen a new account yet). */
+    freshAccountUid?: (namespace: string, name: string) => Promise<string | undefined>;
     now?: () => number;
   }): Promise<ServiceAccountTokens> {
     const key = await importPKCS8(opts.privateKeyPem, ALG);
-    return new ServiceAccountTokens(key, opts.privateKeyPem, opts.audience ?? DEFAULT_AUDIENCE, opts.accountUid, opts.now ?? Date.now);
+    return new ServiceAccountTokens(key, opts.privateKeyPem, opts.audience ?? DEFAULT_AUDIENCE, opts.accountUid, opts.now ?? Date.now, opts.freshAccountUid);
   }
 
   async issue(account: ServiceAccountRef, ttlSeconds: number, audiences: string[] = [this.audience]): Promise<{ token: string; expiresAt: Date }> {
@@ -102,21 +105,30 @@ export class ServiceAccountTokens {
       if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
       this.verified.set(token, v);
     }
-    return this.stillValid(token, v);
+    const cached = this.accountUid(v.account.namespace, v.account.name);
+    if (cached !== v.account.uid && this.freshAccountUid) {
+      return this.stillValid(token, v, await this.freshAccountUid(v.account.namespace, v.account.name));
+    }
+    return this.stillValid(token, v, cached);
   }
 
-  /** The identity of a token authenticate() accepted before, re-checked; undefined when never seen. */
+  /**
+   * The identity of a token authenticate() accepted before, re-checked against the cache; undefined
+   * when never seen, or when the cache does not show its account as it was (authenticate() then asks
+   * storage, which a just-created account may have reached before the cache).
+   */
   known(token: string): Identity | undefined {
     const v = this.verified.get(token);
-    return v && this.stillValid(token, v);
+    if (!v) return undefined;
+    if (this.now() < v.expiresAtMs && this.accountUid(v.account.namespace, v.account.name) !== v.account.uid) return undefined;
+    return this.stillValid(token, v, v.account.uid);
   }
 
-  private stillValid(token: string, v: Verified): Identity {
+  private stillValid(token: string, v: Verified, uid: string | undefined): Identity {
     if (this.now() >= v.expiresAtMs) {
       this.verified.delete(token);
       throw new TokenError(`bearer token expired at ${new Date(v.expiresAtMs).toISOString()}: create a new one with persys token create --service-account ${v.account.namespace}/${v.account.name}`);
     }
-    const uid = this.accountUid(v.account.namespace, v.account.name);
     if (uid !== v.account.uid) {
       throw new TokenError(
         uid === undefined

@@ -17,6 +17,7 @@ import { clone, declaredFields, declaredFieldsChanged, deepEqual, mergeApplied }
 import { effectiveNamespace, kindPrefix, objectKey, resolveKind } from './keys.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { CachedLister } from './cached-list.js';
+import type { ClusterIpAllocator } from './cluster-ip.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -58,8 +59,8 @@ export type ApplyResult = 'created' | 'configured' | 'unchanged';
 
 /** How often a write without a resourceVersion precondition retries after losing a race. */
 const MAX_RETRIES = 8;
-/** Kinds whose validation compares with the stored object (immutable Secrets and ConfigMaps). */
-const RULES_ON_OLD = new Set(['Secret', 'ConfigMap']);
+/** Kinds whose validation compares with the stored object (immutable Secrets and ConfigMaps, a Service's clusterIP). */
+const RULES_ON_OLD = new Set(['Secret', 'ConfigMap', 'Service']);
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -79,6 +80,8 @@ export interface ResourceStoreOptions {
    * how `persys pki rotate-encryption-key` re-encrypts through the API.
    */
   rewritesStale?: (kind: string) => boolean;
+  /** Gives Services their cluster IPs at create and takes them back at delete; without it none are given. */
+  clusterIps?: ClusterIpAllocator;
 }
 
 export class ResourceStore {
@@ -128,6 +131,11 @@ export class ResourceStore {
     const ns = obj.metadata.namespace ?? '';
     if (info.namespaced) await this.requireActiveNamespace(ns);
     prepareNew(obj, info);
+    if (info.kind === 'Service' && this.opts.clusterIps) {
+      // A taken name is the answer, not an exhausted range: check it before allocating.
+      if (obj.metadata.name && (await this.storage.get(objectKey(info, ns, obj.metadata.name)))) throw alreadyExists(info.kind, obj.metadata.name, ns);
+      await this.opts.clusterIps.allocate(obj, opts.dryRun);
+    }
     for (let attempt = 0; ; attempt++) {
       const generated = !obj.metadata.name;
       if (generated) obj.metadata.name = `${obj.metadata.generateName}${randomSuffix()}`;
@@ -138,8 +146,13 @@ export class ResourceStore {
         this.audit('create', stored.value, opts);
         return stored.value;
       } catch (err) {
+        // Only a definite "not created" gives the address back; after any other error the Service may
+        // exist, and an address it does not hold is reclaimed once the range is full.
         if (!(err instanceof AlreadyExistsError)) throw err;
-        if (!generated || attempt >= 3) throw alreadyExists(info.kind, name, ns);
+        if (!generated || attempt >= 3) {
+          await this.released(obj);
+          throw alreadyExists(info.kind, name, ns);
+        }
         obj.metadata.name = '';
       }
     }
@@ -242,6 +255,7 @@ export class ResourceStore {
         if (opts.dryRun) return cur.value;
         const deleted = await this.storage.delete(objectKey(info, ns, name), cur.revision);
         this.audit('delete', deleted.value, opts);
+        await this.released(deleted.value);
         return deleted.value;
       } catch (err) {
         if (err instanceof ConflictError && !opts.resourceVersion && attempt < MAX_RETRIES) continue;
@@ -259,6 +273,7 @@ export class ResourceStore {
    */
   async deleteMany(objects: Resource[], opts: WriteOptions = {}): Promise<{ deleted: number; skipped: number }> {
     const batch: { key: string; expectedRevision: string }[] = [];
+    const services = new Map<string, Resource>();
     let skipped = 0;
     for (const obj of objects) {
       const info = resolveKind(obj.kind);
@@ -270,10 +285,14 @@ export class ResourceStore {
         });
         continue;
       }
-      batch.push({ key: objectKey(info, ns, obj.metadata.name!), expectedRevision: obj.metadata.resourceVersion });
+      const key = objectKey(info, ns, obj.metadata.name!);
+      batch.push({ key, expectedRevision: obj.metadata.resourceVersion });
+      if (obj.kind === 'Service') services.set(key, obj);
     }
     if (opts.dryRun || batch.length === 0) return { deleted: 0, skipped };
     const res = await this.storage.deleteMany(batch);
+    const skippedKeys = new Set(res.skipped);
+    for (const [key, svc] of services) if (!skippedKeys.has(key)) await this.released(svc);
     this.log.info({ verb: 'delete', count: res.deleted, skipped: res.skipped.length, identity: opts.identity }, `delete ${res.deleted} objects (batch)`);
     return { deleted: res.deleted, skipped: skipped + res.skipped.length };
   }
@@ -339,6 +358,7 @@ export class ResourceStore {
       if (opts.dryRun) return next;
       const deleted = await this.storage.delete(key, cur.revision);
       this.audit(`${verb} (finalized)`, deleted.value, opts);
+      await this.released(deleted.value);
       return next;
     }
     if (opts.dryRun) return next;
@@ -404,6 +424,17 @@ export class ResourceStore {
     }
   }
 
+  /**
+   * What a deleted object held outside its own key goes back: a Service's cluster IP. A failure is
+   * logged, not thrown (the delete happened); the allocator reclaims such addresses when the range is full.
+   */
+  private async released(obj: Resource): Promise<void> {
+    if (obj.kind !== 'Service' || !this.opts.clusterIps) return;
+    await this.opts.clusterIps.release(obj).catch((err: unknown) => {
+      this.log.warn({ err, namespace: obj.metadata.namespace, name: obj.metadata.name }, 'could not release the cluster IP of a deleted Service');
+    });
+  }
+
   private audit(verb: string, obj: Resource, opts: WriteOptions): void {
     this.log.info(
       { verb, kind: obj.kind, namespace: obj.metadata.namespace || undefined, name: obj.metadata.name, identity: opts.identity, resourceVersion: obj.metadata.resourceVersion },
@@ -443,6 +474,8 @@ function mergeServerFields(obj: Resource, cur: Resource, info: KindInfo): Resour
     else next.status = cur.status;
   }
   if (info.kind === 'Namespace') next.spec = cur.spec; // its finalizers are the server's
+  // An update that leaves the cluster IP out keeps the allocated one (validation refuses another).
+  if (info.kind === 'Service' && !next.spec?.clusterIp && cur.spec?.clusterIp) next.spec = { ...next.spec, clusterIp: cur.spec.clusterIp };
   return next;
 }
 

@@ -15,6 +15,7 @@ import { validateObjectMeta } from './metadata.js';
 import { conformToMessage, messageTypeOf } from './schema.js';
 import { validateRole, validateRoleBinding, validateServiceAccount } from './rbac.js';
 import { validateSecret } from './secret.js';
+import { validateEndpointSlice, validateService } from './service.js';
 import { validateSwarmService } from './swarmservice.js';
 
 /** etcd's default request limit; objects are stored whole under one key. */
@@ -47,6 +48,8 @@ const VALIDATORS: Record<string, KindValidator> = {
   ClusterRole: validateRole,
   RoleBinding: validateRoleBinding,
   ClusterRoleBinding: validateRoleBinding,
+  Service: validateService,
+  EndpointSlice: validateEndpointSlice,
 };
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

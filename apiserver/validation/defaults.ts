@@ -5,6 +5,7 @@ import type { Resource } from '../../lib/api/resource.js';
 import type { ContainerSpec } from '../../lib/gen/persys/v1/workloads.js';
 import { isEmptySelector } from './label-selector.js';
 import { configKeyError } from './names.js';
+import { defaultService } from './service.js';
 import type { Conformed } from './schema.js';
 
 type Spec = Record<string, any>;
@@ -120,6 +121,9 @@ export function applyDefaults(obj: Resource, info: KindInfo): void {
       break;
     case 'Event':
       defaultEvent(obj);
+      break;
+    case 'Service':
+      defaultService(obj);
       break;
   }
 }

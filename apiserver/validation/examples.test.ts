@@ -11,8 +11,8 @@ const docs = readdirSync(dir)
   .flatMap((f) => parseAllDocuments(readFileSync(dir + f, 'utf8')).map((d, i) => [`${f}#${i}`, d.toJS()] as const));
 
 describe('manifests/examples', () => {
-  it('has a Namespace, Container, ContainerSet, ComposeStack, CronJob, Secret, ConfigMap and SwarmService', () => {
-    expect(docs.map(([, d]) => d.kind).sort()).toEqual(['ComposeStack', 'ConfigMap', 'Container', 'ContainerSet', 'CronJob', 'Namespace', 'Secret', 'SwarmService']);
+  it('has a Namespace, Container, ContainerSet, ComposeStack, CronJob, Secret, ConfigMap, SwarmService and Service', () => {
+    expect(docs.map(([, d]) => d.kind).sort()).toEqual(['ComposeStack', 'ConfigMap', 'Container', 'ContainerSet', 'CronJob', 'Namespace', 'Secret', 'Service', 'SwarmService']);
   });
 
   it.each(docs)('%s passes admit()', (_file, doc) => {

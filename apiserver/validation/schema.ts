@@ -16,6 +16,7 @@ const PROTO_PACKAGE_DIR = 'persys/v1';
 const NUMBER_AS_STRING_FIELDS: ReadonlyMap<string, 'integer' | 'number'> = new Map([
   ['.persys.v1.RollingUpdate.maxSurge', 'integer'],
   ['.persys.v1.RollingUpdate.maxUnavailable', 'integer'],
+  ['.persys.v1.ServiceSpecPort.targetPort', 'integer'],
   ['.persys.v1.ResourceList.cpu', 'number'],
   ['.persys.v1.ResourceList.memory', 'number'],
 ]);

@@ -1,6 +1,7 @@
 // The table of persys.dev/v1 kinds: names, scope and how each maps to the proto `Object` oneof.
 // Server, CLI and controllers all resolve kinds through this one table.
 import { ConfigMap, Event, Lease, Namespace, Node, Secret } from '../gen/persys/v1/cluster.js';
+import { EndpointSlice, Service } from '../gen/persys/v1/services.js';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding, ServiceAccount } from '../gen/persys/v1/rbac.js';
 import { ComposeStack, Container, ContainerSet, ControllerRevision, CronJob, SwarmService } from '../gen/persys/v1/workloads.js';
 
@@ -49,7 +50,7 @@ export const KINDS: readonly KindInfo[] = [
   kind('Container', 'containers', ['ct'], true, true, Container),
   kind('ContainerSet', 'containersets', ['cs'], true, true, ContainerSet),
   kind('ComposeStack', 'composestacks', ['cps'], true, true, ComposeStack),
-  kind('SwarmService', 'swarmservices', ['ss', 'svc'], true, true, SwarmService),
+  kind('SwarmService', 'swarmservices', ['ss'], true, true, SwarmService),
   kind('CronJob', 'cronjobs', ['cj'], true, true, CronJob),
   kind('Secret', 'secrets', [], true, false, Secret),
   kind('ConfigMap', 'configmaps', ['cm'], true, false, ConfigMap),
@@ -61,6 +62,8 @@ export const KINDS: readonly KindInfo[] = [
   kind('ClusterRole', 'clusterroles', [], false, false, ClusterRole),
   kind('RoleBinding', 'rolebindings', [], true, false, RoleBinding),
   kind('ClusterRoleBinding', 'clusterrolebindings', [], false, false, ClusterRoleBinding),
+  kind('Service', 'services', ['svc'], true, true, Service),
+  kind('EndpointSlice', 'endpointslices', ['eps'], true, false, EndpointSlice),
 ];
 
 const byAnyName = new Map<string, KindInfo>();

@@ -13,6 +13,14 @@ describe('kinds table', () => {
     expect(findKind('pods')).toBeUndefined();
   });
 
+  it('gives svc to Service, as kubectl does; SwarmService keeps ss; eps is EndpointSlice', () => {
+    expect(findKind('svc')?.kind).toBe('Service');
+    expect(findKind('services')?.kind).toBe('Service');
+    expect(findKind('ss')?.kind).toBe('SwarmService');
+    expect(findKind('eps')?.kind).toBe('EndpointSlice');
+    expect(findKind('endpointslices')?.kind).toBe('EndpointSlice');
+  });
+
   it('scopes Namespace, Node, ClusterRole and ClusterRoleBinding to the cluster and everything else to a namespace', () => {
     const clusterScoped = KINDS.filter((k) => !k.namespaced).map((k) => k.kind);
     expect(clusterScoped.sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'Node']);

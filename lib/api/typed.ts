@@ -14,6 +14,7 @@ import type {
   SwarmServiceSpec,
   SwarmServiceStatus,
 } from '../gen/persys/v1/workloads.js';
+import type { EndpointSlice, ServiceSpec, ServiceStatus } from '../gen/persys/v1/services.js';
 import type { Resource } from './resource.js';
 
 /**
@@ -51,6 +52,8 @@ export type SecretObject = TypedBody<Secret>;
 export type ConfigMapObject = TypedBody<ConfigMap>;
 export type ControllerRevisionObject = TypedBody<ControllerRevision>;
 export type EventObject = TypedBody<Event>;
+export type ServiceObject = Typed<ServiceSpec, ServiceStatus>;
+export type EndpointSliceObject = TypedBody<EndpointSlice>;
 
 /** Narrows an object of any kind to a Container by its kind. */
 export const isContainer = (obj: Resource): obj is ContainerObject => obj.kind === 'Container';

@@ -39,7 +39,7 @@ describe('completionSpec', () => {
   });
 
   it('names every kind by kind, singular, plural and short name', () => {
-    expect(spec.kinds).toEqual(expect.arrayContaining(['ContainerSet', 'containerset', 'containersets', 'cs', 'svc']));
+    expect(spec.kinds).toEqual(expect.arrayContaining(['ContainerSet', 'containerset', 'containersets', 'cs', 'svc', 'eps']));
   });
 
   it('refuses to put a word that is not a plain name into a script', () => {

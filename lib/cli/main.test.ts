@@ -47,7 +47,9 @@ describe('persys main', () => {
     const r = await runCli(new FakeClient(), ['api-resources']);
     const lines = r.out.trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
     expect(lines[0]).toEqual(['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND']);
-    expect(lines).toContainEqual(['swarmservices', 'ss,svc', 'persys.dev/v1', 'true', 'SwarmService']);
+    expect(lines).toContainEqual(['swarmservices', 'ss', 'persys.dev/v1', 'true', 'SwarmService']);
+    expect(lines).toContainEqual(['services', 'svc', 'persys.dev/v1', 'true', 'Service']);
+    expect(lines).toContainEqual(['endpointslices', 'eps', 'persys.dev/v1', 'true', 'EndpointSlice']);
   });
 
   it('prints the client and the server version', async () => {

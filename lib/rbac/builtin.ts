@@ -17,7 +17,7 @@ const READ = ['get', 'list', 'watch'];
 const WRITE = [...RESOURCE_VERBS];
 const RBAC_PLURALS = ['roles', 'rolebindings'];
 /** Kinds only the system writes and nobody needs to edit by hand. */
-const SYSTEM_PLURALS = ['leases', 'controllerrevisions', 'events'];
+const SYSTEM_PLURALS = ['leases', 'controllerrevisions', 'events', 'endpointslices'];
 
 const namespaced = KINDS.filter((k) => k.namespaced).map((k) => k.plural);
 const withSubresources = (plurals: string[], keep: (sub: string) => boolean = () => true) =>

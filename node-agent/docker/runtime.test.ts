@@ -96,6 +96,8 @@ describe('DockerRuntime on the real engine', () => {
       image: TEST_IMAGE,
     });
     expect(managed?.specHash).toMatch(/^[0-9a-f]{64}$/);
+    // Its address on the default bridge: what a Service's endpoint reports as containerIp.
+    expect(managed?.ipAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(managed?.startedAt).toBeDefined();
     expect(managed?.finishedAt).toBeUndefined();
   });

@@ -466,6 +466,7 @@ function toManaged(info: Dockerode.ContainerInspectInfo): ManagedContainer {
     finishedAt: time(info.State.FinishedAt),
     health: info.State.Health?.Status || undefined,
     specHash: labels[LABEL_SPEC_HASH],
+    ipAddress: ipAddressOf(info),
     ...boundPortsOf(info),
   };
 }
@@ -481,4 +482,9 @@ function boundPortsOf(info: Dockerode.ContainerInspectInfo): { ports?: BoundPort
     }
   }
   return ports.length ? { ports } : {};
+}
+
+/** The first network's address (the default bridge's for a container on it alone). */
+function ipAddressOf(info: Dockerode.ContainerInspectInfo): string | undefined {
+  return Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress || undefined;
 }

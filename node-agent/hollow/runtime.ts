@@ -68,6 +68,7 @@ export class HollowRuntime extends EventEmitter implements ContainerRuntime {
   /** The whole engine state: one small record per container (ManagedContainer is what inspect answers). */
   private readonly containers = new Map<string, ManagedContainer>();
   private readonly names = new Map<string, string>();
+  private addressesGiven = 0;
   /** Pending simulated exits, only for containers chosen to fail. */
   private readonly exitTimers = new Map<string, NodeJS.Timeout>();
   private readonly subscribers = new Set<Subscriber>();
@@ -106,6 +107,12 @@ export class HollowRuntime extends EventEmitter implements ContainerRuntime {
     for (const s of this.subscribers) s(undefined as never);
   }
 
+  /** A bridge-like address per start (172.17.0.2 onwards), as Docker gives a started container. */
+  private nextAddress(): string {
+    const n = 2 + this.addressesGiven++;
+    return `172.17.${(n >> 8) & 255}.${n & 255}`;
+  }
+
   async listManaged(): Promise<ManagedContainer[]> {
     return [...this.containers.values()].map((c) => ({ ...c }));
   }
@@ -133,6 +140,7 @@ export class HollowRuntime extends EventEmitter implements ContainerRuntime {
       Name: `/${c.containerName}`,
       Image: c.imageId,
       State: { Status: c.state, ExitCode: c.exitCode, StartedAt: c.startedAt, FinishedAt: c.finishedAt },
+      NetworkSettings: { Networks: c.ipAddress ? { bridge: { IPAddress: c.ipAddress } } : {} },
       Config: { Image: c.image, Labels: this.labelsOf(c) },
     } as unknown as Dockerode.ContainerInspectInfo;
   }
@@ -199,6 +207,7 @@ export class HollowRuntime extends EventEmitter implements ContainerRuntime {
     c.state = 'running';
     c.exitCode = 0;
     c.startedAt = new Date().toISOString();
+    c.ipAddress = this.nextAddress();
     c.finishedAt = undefined;
     this.emitEvent(id, 'start');
     if (roll < this.failureRate) this.exitLater(c);

@@ -94,3 +94,47 @@ describe('persys describe', () => {
     expect(r.out).not.toContain('hunter2');
   });
 });
+
+describe('persys describe service', () => {
+  it('shows selector, cluster IP, ports, each endpoint with node, address and readiness, and the condition', async () => {
+    const fake = new FakeClient();
+    fake.put({
+      apiVersion: 'persys.dev/v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default', uid: 'u-svc', creationTimestamp: '2024-05-01T11:50:00Z' },
+      spec: { selector: { app: 'web' }, clusterIp: '10.96.0.10', ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
+      status: {
+        readyEndpoints: 1,
+        totalEndpoints: 2,
+        conditions: [{ type: 'EndpointsReady', status: 'True', reason: 'EndpointsReady', message: '1 of 2 selected Containers are ready', lastTransitionTime: '2024-05-01T11:58:00Z' }],
+      },
+    });
+    fake.put({
+      apiVersion: 'persys.dev/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'web', namespace: 'default' },
+      endpoints: [
+        { containerName: 'web-1', nodeName: 'n1', nodeAddress: '192.0.2.1', containerIp: '172.17.0.2', ready: true, ports: [{ name: 'http', port: 8080, hostPort: 30080 }] },
+        { containerName: 'web-2', nodeName: 'n2', nodeAddress: '192.0.2.2', containerIp: '172.17.0.3', ports: [{ name: 'http', port: 8080 }] },
+      ],
+    });
+    const r = await runCli(fake, ['describe', 'svc', 'web']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Selector:     app=web\nCluster IP:   10.96.0.10\nPorts:\n');
+    expect(r.out).toMatch(/  Name\s+Port\s+TargetPort\s+Protocol\n  -+.*\n  http\s+80\s+http\s+TCP\n/);
+    expect(r.out).toContain('Endpoints:    1 ready of 2\n');
+    expect(r.out).toMatch(/  web-1\s+n1\s+192\.0\.2\.1\s+172\.17\.0\.2\s+8080 \(host 30080\)\s+True\n/);
+    expect(r.out).toMatch(/  web-2\s+n2\s+192\.0\.2\.2\s+172\.17\.0\.3\s+8080\s+False\n/);
+    expect(r.out).toMatch(/Conditions:\n.*\n.*\n  EndpointsReady\s+True\s+EndpointsReady\s+2m ago\s+1 of 2 selected Containers are ready/);
+  });
+
+  it('describes a Service whose slice is not written yet', async () => {
+    const fake = new FakeClient();
+    fake.put({ apiVersion: 'persys.dev/v1', kind: 'Service', metadata: { name: 'new', namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
+    const r = await runCli(fake, ['describe', 'service', 'new']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Cluster IP:   <none>\n');
+    expect(r.out).toContain('Endpoints:    0 ready of 0\n');
+    expect(r.err).toBe('');
+  });
+});

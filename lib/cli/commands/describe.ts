@@ -1,6 +1,7 @@
 // `persys describe`: one object for humans — metadata, spec and status as indented YAML, its
 // conditions, and the Events recorded about it.
 import type { Resource } from '../../api/resource.js';
+import { isNotFound } from '../../client/errors.js';
 import { listPages } from '../../client/pages.js';
 import type { Command, CommandContext } from '../command.js';
 import { formatError } from '../errors.js';
@@ -26,8 +27,9 @@ export const describeCommand: Command = {
       try {
         const obj = await client.get(info.kind, name, namespace);
         const events = info.kind === 'Event' ? undefined : await eventsFor(ctx, obj);
+        const slice = info.kind === 'Service' ? await endpointSliceOf(ctx, obj) : undefined;
         if (i > 0) ctx.io.out('');
-        ctx.io.out(describeObject(obj, events, ctx.now()));
+        ctx.io.out(describeObject(obj, events, ctx.now(), slice));
       } catch (err) {
         failed = true;
         ctx.io.err(formatError(err, ctx.config().server));
@@ -48,6 +50,16 @@ async function eventsFor(ctx: CommandContext, obj: Resource): Promise<Resource[]
   } catch (err) {
     ctx.io.err(`warning: events not shown: ${formatError(err)}`);
     return [];
+  }
+}
+
+/** A Service's EndpointSlice (same name); undefined while the endpoints controller has not written it. */
+async function endpointSliceOf(ctx: CommandContext, svc: Resource): Promise<Resource | undefined> {
+  try {
+    return await ctx.client().get('EndpointSlice', svc.metadata.name!, svc.metadata.namespace ?? '');
+  } catch (err) {
+    if (!isNotFound(err)) ctx.io.err(`warning: endpoints not shown: ${formatError(err)}`);
+    return undefined;
   }
 }
 
@@ -89,8 +101,11 @@ function table(rows: string[][], prefix = '  '): string[] {
   return all.map((r) => prefix + formatRow(r, widths));
 }
 
-/** The describe text of `obj`; `events` undefined leaves the Events section out. */
-export function describeObject(obj: Resource, events: Resource[] | undefined, now: Date): string {
+/**
+ * The describe text of `obj`; `events` undefined leaves the Events section out. A Service's
+ * `endpointSlice` lists its endpoints.
+ */
+export function describeObject(obj: Resource, events: Resource[] | undefined, now: Date, endpointSlice?: Resource): string {
   const m = obj.metadata;
   const annotations = { ...(m.annotations ?? {}) };
   delete annotations[LAST_APPLIED_ANNOTATION];
@@ -113,6 +128,8 @@ export function describeObject(obj: Resource, events: Resource[] | undefined, no
     lines.push(...(keys.length ? keys.map((k) => `  ${k}: ${Buffer.from(data[k]!, 'base64').length} bytes`) : ['  <none>']));
   } else if (obj.kind === 'ConfigMap') {
     lines.push(...configMapData(obj));
+  } else if (obj.kind === 'Service') {
+    lines.push(...serviceLines(obj, endpointSlice, now));
   } else {
     const rest = Object.fromEntries(
       Object.entries(obj).filter(([k]) => !['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k)),
@@ -123,24 +140,61 @@ export function describeObject(obj: Resource, events: Resource[] | undefined, no
     if (obj.status !== undefined || ['Container', 'ContainerSet', 'Node'].includes(obj.kind)) {
       lines.push(...section('Status', status));
     }
-    if (Array.isArray(conditions) && conditions.length) {
-      lines.push('Conditions:');
-      lines.push(
-        ...table([
-          ['Type', 'Status', 'Reason', 'Last Transition', 'Message'],
-          ...conditions.map((c) => [
-            c.type ?? '',
-            c.status ?? '',
-            c.reason || '-',
-            c.lastTransitionTime ? `${age(c.lastTransitionTime, now)} ago` : '-',
-            c.message || '',
-          ]),
-        ]),
-      );
-    }
+    if (Array.isArray(conditions)) lines.push(...conditionLines(conditions, now));
   }
   if (events) lines.push(...eventsSection(events, now));
   return lines.join('\n');
+}
+
+function conditionLines(conditions: any[], now: Date): string[] {
+  if (!conditions.length) return [];
+  return [
+    'Conditions:',
+    ...table([
+      ['Type', 'Status', 'Reason', 'Last Transition', 'Message'],
+      ...conditions.map((c) => [
+        c.type ?? '',
+        c.status ?? '',
+        c.reason || '-',
+        c.lastTransitionTime ? `${age(c.lastTransitionTime, now)} ago` : '-',
+        c.message || '',
+      ]),
+    ]),
+  ];
+}
+
+/** Selector, cluster IP, ports, endpoints (from the slice) and the EndpointsReady condition. */
+function serviceLines(obj: Resource, slice: Resource | undefined, now: Date): string[] {
+  const spec = (obj.spec ?? {}) as { selector?: Record<string, string>; clusterIp?: string; ports?: any[] };
+  const lines = [...mapLines('Selector', spec.selector, '=')];
+  lines.push(field('Cluster IP', spec.clusterIp || '<none>'));
+  lines.push('Ports:');
+  lines.push(
+    ...table([
+      ['Name', 'Port', 'TargetPort', 'Protocol'],
+      ...(spec.ports ?? []).map((p) => [p.name || '<unset>', String(p.port ?? ''), String(p.targetPort || p.port || ''), p.protocol || 'TCP']),
+    ]),
+  );
+  const status = (obj.status ?? {}) as { readyEndpoints?: number; totalEndpoints?: number; conditions?: any[] };
+  lines.push(field('Endpoints', `${status.readyEndpoints ?? 0} ready of ${status.totalEndpoints ?? 0}`));
+  const endpoints = ((slice?.['endpoints'] as any[] | undefined) ?? []);
+  if (endpoints.length) {
+    lines.push(
+      ...table([
+        ['Container', 'Node', 'Node Address', 'Container IP', 'Ports', 'Ready'],
+        ...endpoints.map((e) => [
+          e.containerName ?? '',
+          e.nodeName || '-',
+          e.nodeAddress || '-',
+          e.containerIp || '-',
+          ((e.ports as any[] | undefined) ?? []).map((p) => (p.hostPort ? `${p.port} (host ${p.hostPort})` : String(p.port))).join(',') || '-',
+          e.ready ? 'True' : 'False',
+        ]),
+      ]),
+    );
+  }
+  lines.push(...conditionLines(status.conditions ?? [], now));
+  return lines;
 }
 
 /** kubectl's layout: each text key, a rule, then its value; binary keys by size only. */

@@ -290,3 +290,72 @@ describe('persys get output habits', () => {
     expect(mixed.err).toContain('there is no need to specify a resource type as a separate argument');
   });
 });
+
+describe('persys get services and endpointslices', () => {
+  const created = '2024-05-01T11:57:00Z';
+  const svc = (name: string, clusterIp: string, ports: unknown[], ready: number, total: number): Resource => ({
+    apiVersion: 'persys.dev/v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default', creationTimestamp: created },
+    spec: { selector: { app: name }, ports, clusterIp },
+    status: { readyEndpoints: ready, totalEndpoints: total },
+  });
+  const endpoint = (i: number, ready = true) => ({
+    containerName: `web-${i}`,
+    nodeName: 'n1',
+    nodeAddress: '192.0.2.1',
+    containerIp: `172.17.0.${i}`,
+    ready,
+    ports: [{ name: 'http', port: 8080, hostPort: 30000 + i, protocol: 'TCP' }],
+  });
+  const slice = (name: string, endpoints: unknown[]): Resource => ({
+    apiVersion: 'persys.dev/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: 'default', creationTimestamp: created },
+    endpoints,
+  });
+  function fake(): FakeClient {
+    const f = new FakeClient();
+    f.put(svc('web', '10.96.0.10', [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'https', port: 443, protocol: 'TCP' }], 4, 5));
+    f.put(svc('db', 'None', [{ port: 5432, protocol: 'TCP' }], 0, 0));
+    f.put(slice('web', [1, 2, 3, 4].map((i) => endpoint(i)).concat([endpoint(5, false)])));
+    f.put(slice('db', []));
+    return f;
+  }
+
+  it('prints services with cluster IP, ports and ready/total endpoints (svc is the short name)', async () => {
+    const r = await runCli(fake(), ['get', 'svc']);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      'NAME   CLUSTER-IP   PORTS            ENDPOINTS   AGE\n' +
+        'web    10.96.0.10   80/TCP,443/TCP   4/5         3m\n' +
+        'db     None         5432/TCP         0/0         3m\n',
+    );
+  });
+
+  it('prints the selector with -o wide', async () => {
+    const r = await runCli(fake(), ['get', 'services', '-o', 'wide']);
+    expect(r.out.split('\n')[0]).toMatch(/AGE\s+SELECTOR$/);
+    expect(r.out.split('\n')[1]).toMatch(/app=web$/);
+  });
+
+  it('prints endpoint slices as ready ip:port, three then "+ N more..." like kubectl', async () => {
+    const r = await runCli(fake(), ['get', 'eps']);
+    expect(r.out).toBe(
+      'NAME   ENDPOINTS                                                     AGE\n' +
+        'web    172.17.0.1:8080,172.17.0.2:8080,172.17.0.3:8080 + 1 more...   3m\n' +
+        'db     <none>                                                        3m\n',
+    );
+    const wide = await runCli(fake(), ['get', 'endpointslices', '-o', 'wide']);
+    expect(wide.out.split('\n')[1]).toContain('192.0.2.1:30001,192.0.2.1:30002,192.0.2.1:30003 + 1 more...');
+  });
+
+  it('prints services and their endpoint slices together', async () => {
+    const r = await runCli(fake(), ['get', 'services,endpointslices']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('service/web');
+    expect(r.out).toContain('endpointslice/web');
+    expect(r.out).toMatch(/NAME\s+CLUSTER-IP\s+PORTS\s+ENDPOINTS\s+AGE/);
+    expect(r.out).toMatch(/NAME\s+ENDPOINTS\s+AGE/);
+  });
+});

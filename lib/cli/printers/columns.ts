@@ -65,6 +65,39 @@ function servicePorts(ports: any[] | undefined): string {
     .join(',');
 }
 
+/** A Service's ports as kubectl prints them: 80/TCP,443/TCP. */
+function serviceSpecPorts(ports: any[] | undefined): string {
+  if (!ports?.length) return NONE;
+  return ports.map((p) => `${p.port}/${p.protocol || 'TCP'}`).join(',');
+}
+
+function selectorText(selector: Record<string, string> | undefined): string {
+  const pairs = Object.entries(selector ?? {});
+  return pairs.length ? pairs.map(([k, v]) => `${k}=${v}`).join(',') : NONE;
+}
+
+/** How many endpoints kubectl prints before "+ N more...". */
+const SHOWN_ENDPOINTS = 3;
+
+/**
+ * The ready endpoints of a slice as ip:port, the first three then "+ N more..." as kubectl does; the
+ * container's address, or with `onNode` the node's address and published port.
+ */
+export function endpointList(o: Resource, onNode = false): string {
+  const all: string[] = [];
+  for (const e of (o['endpoints'] as any[] | undefined) ?? []) {
+    if (!e.ready) continue;
+    const ip = onNode ? e.nodeAddress : e.containerIp;
+    if (!ip) continue;
+    const ports = ((e.ports as any[] | undefined) ?? []).map((p) => (onNode ? p.hostPort : p.port)).filter(Boolean);
+    if (!ports.length) all.push(ip);
+    for (const port of ports) all.push(`${ip}:${port}`);
+  }
+  if (!all.length) return NONE;
+  const shown = all.slice(0, SHOWN_ENDPOINTS).join(',');
+  return all.length > SHOWN_ENDPOINTS ? `${shown} + ${all.length - SHOWN_ENDPOINTS} more...` : shown;
+}
+
 function condition(o: Resource, type: string): any | undefined {
   return (o.status?.conditions as any[] | undefined)?.find((c) => c.type === type);
 }
@@ -232,6 +265,24 @@ const TABLES: Record<string, KindTable> = {
       { header: 'IMAGE', value: (o) => orNone(o.spec?.image) },
       { header: 'PORTS', value: (o) => servicePorts(o.spec?.ports) },
       AGE,
+    ],
+  },
+  Service: {
+    showName: true,
+    columns: [
+      { header: 'CLUSTER-IP', value: (o) => orNone(o.spec?.clusterIp) },
+      { header: 'PORTS', value: (o) => serviceSpecPorts(o.spec?.ports) },
+      { header: 'ENDPOINTS', value: (o) => `${num(o.status?.readyEndpoints)}/${num(o.status?.totalEndpoints)}` },
+      AGE,
+      { header: 'SELECTOR', wide: true, value: (o) => selectorText(o.spec?.selector) },
+    ],
+  },
+  EndpointSlice: {
+    showName: true,
+    columns: [
+      { header: 'ENDPOINTS', value: (o) => endpointList(o) },
+      AGE,
+      { header: 'NODE-ENDPOINTS', wide: true, value: (o) => endpointList(o, true) },
     ],
   },
   Secret: {

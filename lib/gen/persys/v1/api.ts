@@ -32,6 +32,7 @@ import {
   ServiceAccountTokenRequest,
   ServiceAccountTokenResponse,
 } from "./rbac.js";
+import { EndpointSlice, Service } from "./services.js";
 import { ComposeStack, Container, ContainerSet, ControllerRevision, CronJob, SwarmService } from "./workloads.js";
 
 export const protobufPackage = "persys.v1";
@@ -60,6 +61,8 @@ export interface Object {
     | { $case: "clusterRole"; value: ClusterRole }
     | { $case: "roleBinding"; value: RoleBinding }
     | { $case: "clusterRoleBinding"; value: ClusterRoleBinding }
+    | { $case: "service"; value: Service }
+    | { $case: "endpointSlice"; value: EndpointSlice }
     | undefined;
 }
 
@@ -271,6 +274,12 @@ export const Object: MessageFns<Object> = {
       case "clusterRoleBinding":
         ClusterRoleBinding.encode(message.object.value, writer.uint32(138).fork()).join();
         break;
+      case "service":
+        Service.encode(message.object.value, writer.uint32(146).fork()).join();
+        break;
+      case "endpointSlice":
+        EndpointSlice.encode(message.object.value, writer.uint32(154).fork()).join();
+        break;
     }
     return writer;
   },
@@ -424,6 +433,22 @@ export const Object: MessageFns<Object> = {
             message.object = { $case: "clusterRoleBinding", value: ClusterRoleBinding.decode(reader, reader.uint32()) };
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.object = { $case: "service", value: Service.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.object = { $case: "endpointSlice", value: EndpointSlice.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -492,6 +517,12 @@ export const Object: MessageFns<Object> = {
         ? { $case: "clusterRoleBinding", value: ClusterRoleBinding.fromJSON(object.clusterRoleBinding) }
         : isSet(object.cluster_role_binding)
         ? { $case: "clusterRoleBinding", value: ClusterRoleBinding.fromJSON(object.cluster_role_binding) }
+        : isSet(object.service)
+        ? { $case: "service", value: Service.fromJSON(object.service) }
+        : isSet(object.endpointSlice)
+        ? { $case: "endpointSlice", value: EndpointSlice.fromJSON(object.endpointSlice) }
+        : isSet(object.endpoint_slice)
+        ? { $case: "endpointSlice", value: EndpointSlice.fromJSON(object.endpoint_slice) }
         : undefined,
     };
   },
@@ -532,6 +563,10 @@ export const Object: MessageFns<Object> = {
       obj.roleBinding = RoleBinding.toJSON(message.object.value);
     } else if (message.object?.$case === "clusterRoleBinding") {
       obj.clusterRoleBinding = ClusterRoleBinding.toJSON(message.object.value);
+    } else if (message.object?.$case === "service") {
+      obj.service = Service.toJSON(message.object.value);
+    } else if (message.object?.$case === "endpointSlice") {
+      obj.endpointSlice = EndpointSlice.toJSON(message.object.value);
     }
     return obj;
   },
@@ -641,6 +676,18 @@ export const Object: MessageFns<Object> = {
       case "clusterRoleBinding": {
         if (object.object?.value !== undefined && object.object?.value !== null) {
           message.object = { $case: "clusterRoleBinding", value: ClusterRoleBinding.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "service": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "service", value: Service.fromPartial(object.object.value) };
+        }
+        break;
+      }
+      case "endpointSlice": {
+        if (object.object?.value !== undefined && object.object?.value !== null) {
+          message.object = { $case: "endpointSlice", value: EndpointSlice.fromPartial(object.object.value) };
         }
         break;
       }

@@ -214,6 +214,8 @@ export interface ContainerStatus {
    * host_port 0); host_ip is the engine's binding address (0.0.0.0 for all).
    */
   ports: ContainerPort[];
+  /** The container's address on its Docker network (the first network's when it has several). */
+  containerIp: string;
 }
 
 export interface Container {
@@ -3000,6 +3002,7 @@ function createBaseContainerStatus(): ContainerStatus {
     imageId: "",
     imagePull: undefined,
     ports: [],
+    containerIp: "",
   };
 }
 
@@ -3046,6 +3049,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     for (const v of message.ports) {
       ContainerPort.encode(v!, writer.uint32(114).fork()).join();
+    }
+    if (message.containerIp !== "") {
+      writer.uint32(122).string(message.containerIp);
     }
     return writer;
   },
@@ -3175,6 +3181,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.ports.push(ContainerPort.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.containerIp = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3243,6 +3257,11 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
       ports: globalThis.Array.isArray(object?.ports)
         ? object.ports.map((e: any) => ContainerPort.fromJSON(e))
         : [],
+      containerIp: isSet(object.containerIp)
+        ? globalThis.String(object.containerIp)
+        : isSet(object.container_ip)
+        ? globalThis.String(object.container_ip)
+        : "",
     };
   },
 
@@ -3290,6 +3309,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.ports?.length) {
       obj.ports = message.ports.map((e) => ContainerPort.toJSON(e));
     }
+    if (message.containerIp !== "") {
+      obj.containerIp = message.containerIp;
+    }
     return obj;
   },
 
@@ -3314,6 +3336,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
       ? ImagePullProgress.fromPartial(object.imagePull)
       : undefined;
     message.ports = object.ports?.map((e) => ContainerPort.fromPartial(e)) || [];
+    message.containerIp = object.containerIp ?? "";
     return message;
   },
 };

@@ -1,0 +1,186 @@
+// Cluster IPs for Services: one etcd key per allocated address (Kubernetes' IPAddress objects), taken
+// with a create-only write, so two API servers can never hand out the same address. The range is only
+// allocated here, never routed: node agents are to blackhole it, so a packet to an address no rule
+// catches never leaves the machine.
+import { randomInt } from 'node:crypto';
+import { status as Code } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { API_VERSION, findKind } from '../../lib/api/kinds.js';
+import type { Resource } from '../../lib/api/resource.js';
+import { ApiStatusError } from '../api/status.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../storage/errors.js';
+import type { Storage } from '../storage/interface.js';
+import { ValidationError } from '../validation/errors.js';
+import { HEADLESS_CLUSTER_IP } from '../validation/service.js';
+import { objectKey } from './keys.js';
+
+/** Kubernetes' default service range; --service-cluster-ip-range. */
+export const DEFAULT_SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
+const ALLOCATIONS_PREFIX = 'serviceipallocations/';
+/** Not a kind: the value stored under an allocation key, naming the Service that holds the address. */
+const ALLOCATION_KIND = 'ClusterIPAllocation';
+
+/** An IPv4 CIDR: the usable addresses exclude the network and broadcast addresses, as in Kubernetes. */
+export class Ipv4Range {
+  readonly first: number;
+  readonly size: number;
+  private constructor(
+    readonly cidr: string,
+    base: number,
+    bits: number,
+  ) {
+    const total = 2 ** (32 - bits);
+    this.first = total > 2 ? base + 1 : base;
+    this.size = total > 2 ? total - 2 : total;
+  }
+
+  /** Throws an Error naming the problem for anything but "a.b.c.d/n" with n in 8-30. */
+  static parse(cidr: string): Ipv4Range {
+    const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr.trim());
+    const base = m ? ipToNumber(m[1]!) : undefined;
+    const bits = m ? Number(m[2]) : NaN;
+    if (base === undefined || !(bits >= 8 && bits <= 30)) throw new Error(`service cluster IP range ${JSON.stringify(cidr)}: expected an IPv4 CIDR from /8 to /30, such as 10.96.0.0/16`);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    if ((base & mask) >>> 0 !== base) throw new Error(`service cluster IP range ${JSON.stringify(cidr)}: host bits are set (the network is ${numberToIp((base & mask) >>> 0)}/${bits})`);
+    return new Ipv4Range(cidr.trim(), base, bits);
+  }
+
+  contains(ip: string): boolean {
+    const n = ipToNumber(ip);
+    return n !== undefined && n >= this.first && n < this.first + this.size;
+  }
+
+  at(offset: number): string {
+    return numberToIp(this.first + offset);
+  }
+}
+
+function ipToNumber(ip: string): number | undefined {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+function numberToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+interface AllocationRecord {
+  service: string;
+  uid: string;
+}
+
+export class ClusterIpAllocator {
+  constructor(
+    private readonly storage: Storage,
+    readonly range: Ipv4Range,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Gives the new Service `svc` (uid already set) its address: the one it asks for when that is in
+   * the range and free, else a free one. Headless Services get none. Dry runs check without taking.
+   */
+  async allocate(svc: Resource, dryRun = false): Promise<void> {
+    const spec = (svc.spec ??= {}) as { clusterIp?: string };
+    const requested = spec.clusterIp;
+    if (requested === HEADLESS_CLUSTER_IP) return;
+    if (requested) {
+      if (!this.range.contains(requested)) throw invalidIp(svc, `${requested} is not in the service cluster IP range ${this.range.cidr}`);
+      if (dryRun) return;
+      if (await this.take(requested, svc)) return;
+      const holder = await this.holder(requested);
+      throw invalidIp(svc, `${requested} is already allocated${holder ? ` to Service ${holder}` : ''}`);
+    }
+    if (dryRun) return;
+    spec.clusterIp = await this.takeAny(svc);
+  }
+
+  /** Frees the address of a deleted Service, if that Service still holds it. */
+  async release(svc: Resource): Promise<void> {
+    const ip = (svc.spec as { clusterIp?: string } | undefined)?.clusterIp;
+    if (!ip || ip === HEADLESS_CLUSTER_IP || !this.range.contains(ip)) return;
+    const cur = await this.storage.get(ALLOCATIONS_PREFIX + ip);
+    if (!cur || (cur.value.spec as AllocationRecord | undefined)?.uid !== svc.metadata.uid) return;
+    await this.storage.delete(cur.key, cur.revision).catch((err) => {
+      if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+    });
+  }
+
+  private async takeAny(svc: Resource): Promise<string> {
+    const taken = new Set((await this.storage.list(ALLOCATIONS_PREFIX)).items.map((i) => i.key.slice(ALLOCATIONS_PREFIX.length)));
+    // A random start keeps two API servers from racing for the same next address.
+    const start = randomInt(this.range.size);
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < this.range.size; i++) {
+        const ip = this.range.at((start + i) % this.range.size);
+        if (taken.has(ip)) continue;
+        if (await this.take(ip, svc)) return ip;
+        taken.add(ip);
+      }
+      // Full: addresses of Services deleted without releasing (a crash between the two writes) come back.
+      if (pass === 0 && (await this.reclaimOrphans()) === 0) break;
+      taken.clear();
+      for (const i of (await this.storage.list(ALLOCATIONS_PREFIX)).items) taken.add(i.key.slice(ALLOCATIONS_PREFIX.length));
+    }
+    throw new ApiStatusError(
+      Code.RESOURCE_EXHAUSTED,
+      `Service "${svc.metadata.name}" is invalid: spec.clusterIp: the service cluster IP range ${this.range.cidr} is exhausted (all ${this.range.size} addresses are allocated)`,
+    );
+  }
+
+  /** Create-only: false when another Service holds the address (after reclaiming it if that Service is gone). */
+  private async take(ip: string, svc: Resource): Promise<boolean> {
+    const record: Resource = {
+      apiVersion: API_VERSION,
+      kind: ALLOCATION_KIND,
+      metadata: { name: ip },
+      spec: { service: `${svc.metadata.namespace}/${svc.metadata.name}`, uid: svc.metadata.uid ?? '' } satisfies AllocationRecord,
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.storage.create(ALLOCATIONS_PREFIX + ip, record);
+        return true;
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError)) throw err;
+        if (attempt > 0 || !(await this.reclaimIfOrphan(ip))) return false;
+      }
+    }
+    return false;
+  }
+
+  private async holder(ip: string): Promise<string | undefined> {
+    return ((await this.storage.get(ALLOCATIONS_PREFIX + ip))?.value.spec as AllocationRecord | undefined)?.service;
+  }
+
+  private async reclaimOrphans(): Promise<number> {
+    let n = 0;
+    for (const item of (await this.storage.list(ALLOCATIONS_PREFIX)).items) {
+      if (await this.reclaimIfOrphan(item.key.slice(ALLOCATIONS_PREFIX.length))) n++;
+    }
+    return n;
+  }
+
+  /** Deletes the allocation of an address whose Service no longer exists (compare-and-swap on the record). */
+  private async reclaimIfOrphan(ip: string): Promise<boolean> {
+    const cur = await this.storage.get(ALLOCATIONS_PREFIX + ip);
+    if (!cur) return true;
+    const rec = cur.value.spec as AllocationRecord;
+    const [ns, name] = rec.service.split('/');
+    const svc = await this.storage.get(objectKey(findKind('Service')!, ns ?? '', name ?? ''));
+    if (svc && svc.value.metadata.uid === rec.uid) return false;
+    try {
+      await this.storage.delete(cur.key, cur.revision);
+      this.log.info({ ip, service: rec.service }, 'reclaimed the cluster IP of a deleted Service');
+      return true;
+    } catch (err) {
+      if (err instanceof ConflictError) return false;
+      if (err instanceof NotFoundError) return true;
+      throw err;
+    }
+  }
+}
+
+function invalidIp(svc: Resource, message: string): ValidationError {
+  return new ValidationError('Service', svc.metadata.name ?? '', [{ path: 'spec.clusterIp', message }]);
+}
