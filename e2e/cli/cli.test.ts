@@ -90,6 +90,7 @@ describe('persys CLI against persys up', () => {
       'cronjob/tick created',
       'namespace/demo created',
       'secret/app-credentials created',
+      'service/frontend created',
       'swarmservice/web created',
     ]);
     const second = await persys(['apply', '-f', EXAMPLES]);
