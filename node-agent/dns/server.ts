@@ -148,7 +148,7 @@ export class DnsServer {
     const res = resolve(q, this.opts.lookup, this.opts.node);
     if (res.kind === 'answer' && this.opts.ready && !this.opts.ready()) {
       count(typeName(q.type), 'servfail');
-      return errorResponse(msg, RCODE.SERVFAIL);
+      return encodeResponse(query, { rcode: RCODE.SERVFAIL, answers: [], additionals: [] });
     }
     if (res.kind === 'answer') {
       count(typeName(q.type), res.result);
@@ -156,7 +156,7 @@ export class DnsServer {
     }
     const answer = await this.forward(msg);
     count(typeName(q.type), answer ? 'forwarded' : 'servfail');
-    return answer ?? errorResponse(msg, RCODE.SERVFAIL);
+    return answer ?? encodeResponse(query, { rcode: RCODE.SERVFAIL, answers: [], additionals: [] });
   }
 
   /** Relays the raw query to the upstreams in turn, each with its share of the timeout. */
