@@ -71,7 +71,7 @@ export class ServiceDirectory implements DesiredStateConsumer, ServiceLookup {
   }
 
   nodeAddress(name: string): string | undefined {
-    return nodeIpv4(this.nodes.get(key('', name)) ?? this.nodes.get(key(undefined, name)));
+    return nodeIpv4(this.nodes.get(key('', name)));
   }
 
   counts(): { services: number; endpointSlices: number; nodes: number } {
