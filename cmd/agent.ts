@@ -28,6 +28,17 @@ function nodeIp(text: string | undefined): string | undefined {
   return text;
 }
 
+/** --dns-listen, checked before anything starts. */
+async function checkedDnsListen(text: string | undefined): Promise<string | undefined> {
+  const { parseDnsListen } = await import('../node-agent/run.js');
+  try {
+    parseDnsListen(text);
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'agent');
+  }
+  return text;
+}
+
 export const agentCommand: Command = {
   name: 'agent',
   usage: 'persys agent --server HOST:PORT[,HOST:PORT] --token TOKEN --ca-cert-hash sha256:HEX [flags]',
@@ -94,6 +105,15 @@ export const agentCommand: Command = {
       default: '127.0.0.1:0',
       description: 'address of /metrics, /healthz and /readyz',
     },
+    'dns-listen': {
+      type: 'string',
+      env: 'PERSYS_DNS_LISTEN',
+      valueName: 'ADDR',
+      default: 'bridge',
+      description:
+        "the node's DNS server for Service names (*.svc.persys.local, *.node.persys.local; other names go to /etc/resolv.conf's servers): " +
+        "bridge (the engine's default bridge gateway, port 53), IP[:PORT], or off. Containers use it only on port 53",
+    },
     'certificate-renew-after': {
       type: 'string',
       valueName: 'DURATION',
@@ -115,6 +135,7 @@ export const agentCommand: Command = {
     const logger = createLogger('agent', str(ctx.flags, 'log-level'));
     // Agent code is loaded on use, so client commands start fast.
     const { startNodeAgent } = await import('../node-agent/run.js');
+    const dnsListen = await checkedDnsListen(str(ctx.flags, 'dns-listen'));
     const running = await startNodeAgent({
       nodeName: str(ctx.flags, 'node-name') || hostname(),
       servers,
@@ -127,6 +148,7 @@ export const agentCommand: Command = {
       dockerHost: str(ctx.flags, 'docker-host'),
       heartbeatIntervalMs,
       metricsListen: str(ctx.flags, 'metrics-listen'),
+      dnsListen,
       reservedCpu: str(ctx.flags, 'reserved-cpu'),
       reservedMemory: str(ctx.flags, 'reserved-memory'),
       agentVersion: clientVersion(),

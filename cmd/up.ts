@@ -27,6 +27,7 @@ async function startLocalAgent(opts: {
   joinServer: string;
   caCert: string;
   dockerHost: string;
+  dnsListen?: string;
   createToken(): Promise<string>;
   logLevel?: string;
 }) {
@@ -42,6 +43,7 @@ async function startLocalAgent(opts: {
     caCertHash: caCertHash(readFileSync(opts.caCert, 'utf8')),
     dataDir: opts.dataDir,
     dockerHost: opts.dockerHost,
+    dnsListen: opts.dnsListen,
     logger: (await import('../lib/observability/logger.js')).createLogger('agent', opts.logLevel),
   });
 }
@@ -64,6 +66,13 @@ export const upCommand: Command = {
       valueName: 'URL',
       default: 'http://127.0.0.1:23790',
       description: 'client URL of the etcd that up starts',
+    },
+    'dns-listen': {
+      type: 'string',
+      env: 'PERSYS_DNS_LISTEN',
+      valueName: 'ADDR',
+      default: 'off',
+      description: "the local node's DNS server for Service names: bridge (the default bridge gateway, port 53), IP[:PORT] or off (as persys agent)",
     },
     controllers: {
       type: 'boolean',
@@ -178,6 +187,7 @@ export const upCommand: Command = {
           joinServer: `${dialAddress(listen).replace(/:\d+$/, '')}:${server.joinPort}`,
           caCert: pki.caCert,
           dockerHost: str(ctx.flags, 'docker-host')!,
+          dnsListen: str(ctx.flags, 'dns-listen'),
           createToken: async () => (await createJoinToken(server.store, { ttlSeconds: 600, description: 'persys up: local agent' })).token,
           logLevel: str(ctx.flags, 'log-level'),
         });

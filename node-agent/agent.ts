@@ -56,6 +56,8 @@ export interface NodeAgentOptions {
   volumesDir?: string;
   /** The node's image puller, shared with the other engines of the node. @default one of its own on `runtime` */
   puller?: ImagePuller;
+  /** The agent's DNS server (IPv4 on port 53) that created containers resolve through; none: the engine's default DNS. */
+  dnsServer?: string;
 }
 
 export interface DockerHealth {
@@ -71,6 +73,7 @@ export class NodeAgent implements DesiredStateConsumer {
   readonly node: string;
   readonly desired = new DesiredState();
   private readonly runtime: ContainerRuntime;
+  private readonly dnsServer?: string;
   private readonly log: Logger;
   private readonly metrics?: AgentMetrics;
   private readonly now: () => number;
@@ -117,6 +120,7 @@ export class NodeAgent implements DesiredStateConsumer {
   };
 
   constructor(opts: NodeAgentOptions) {
+    this.dnsServer = opts.dnsServer;
     this.node = opts.node;
     this.runtime = opts.runtime;
     this.log = opts.logger ?? silentLogger();
@@ -496,6 +500,7 @@ export class NodeAgent implements DesiredStateConsumer {
       node: this.node,
       config: (kind, ns, name) => this.desired.configData(kind, ns, name),
       projectedVolumes,
+      dnsServer: this.dnsServer,
     });
     const id = await this.runtime.create(opts);
     // The ready image is used up: under Always the next container pulls again.

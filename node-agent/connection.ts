@@ -60,6 +60,8 @@ export interface AgentConnectionOptions {
   metrics?: AgentMetrics;
   /** Called whenever the stream becomes usable or is lost. */
   onConnectedChange?(connected: boolean, server: string): void;
+  /** Ask for every Service, EndpointSlice and Node too (Hello.service_discovery), for the agent's DNS. @default false */
+  serviceDiscovery?: boolean;
 }
 
 type Stream = ClientDuplexStream<AgentMessage, ServerMessage>;
@@ -327,7 +329,7 @@ export class AgentConnection {
 
       this.opts
         .nodeInfo()
-        .then((node) => send({ message: { $case: 'hello', value: { node } } }))
+        .then((node) => send({ message: { $case: 'hello', value: { node, serviceDiscovery: !!this.opts.serviceDiscovery } } }))
         .catch((e: unknown) => {
           log.error({ err: e }, 'cannot send Hello');
           finish(e);

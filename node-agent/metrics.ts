@@ -70,6 +70,12 @@ export function agentMetrics(registry: Registry) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    dnsQueries: new Counter({
+      name: 'persys_agent_dns_queries_total',
+      help: 'Queries the agent DNS server answered, by type (A, AAAA, SRV, …) and result (answered, nodata, nxdomain, forwarded, servfail, formerr, notimp).',
+      labelNames: ['type', 'result'] as const,
+      registers: [registry],
+    }),
     streamConnects: new Counter({
       name: 'persys_agent_stream_connects_total',
       help: 'Stream attempts by result (connected, failed).',

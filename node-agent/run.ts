@@ -17,7 +17,10 @@ import { AgentConnection, type BackoffOptions } from './connection.js';
 import { DockerRuntime } from './docker/runtime.js';
 import { ImagePuller } from './images/puller.js';
 import { ensureNodeCredentials } from './join.js';
-import { agentMetrics } from './metrics.js';
+import { agentMetrics, type AgentMetrics } from './metrics.js';
+import { DIRECTORY_KINDS, ServiceDirectory } from './dns/directory.js';
+import { hostResolvers } from './dns/resolv-conf.js';
+import { DnsServer } from './dns/server.js';
 import { RequestHandler } from './requests.js';
 import { CertificateRenewer } from './renewal.js';
 import type { SwarmEngine } from './swarm/engine.js';
@@ -52,6 +55,13 @@ export interface NodeAgentProcessOptions {
   backoff?: BackoffOptions;
   /** Renew the node certificate this long after it was loaded or renewed, not at 70-90 % of its life (tests). */
   certificateRenewAfterMs?: number;
+  /**
+   * Where the agent's DNS server listens: `bridge` (the engine's default bridge gateway, port 53), HOST or
+   * HOST:PORT (IPv4), or `off`. Containers are pointed at it only when it listens on port 53. @default 'off'
+   */
+  dnsListen?: string;
+  /** The resolv.conf whose nameservers get the names outside persys.local. @default '/etc/resolv.conf' */
+  resolvConf?: string;
 }
 
 export interface RunningNodeAgent {
@@ -61,6 +71,8 @@ export interface RunningNodeAgent {
   runtime: DockerRuntime;
   /** Port of the observability server, when one was asked for. */
   metricsPort?: number;
+  /** Where the DNS server listens, when it does. */
+  dns?: { host: string; port: number };
   /** Stops the agent; containers keep running. */
   stop(): Promise<void>;
 }
@@ -81,6 +93,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
   const guard = new EngineGuard({ node: opts.nodeName });
   const runtime = new DockerRuntime({ docker, node: opts.nodeName, guard });
   let obs: ObservabilityServer | undefined;
+  let dns: DnsServer | undefined;
   try {
     const creds = await ensureNodeCredentials({
       dataDir: opts.dataDir,
@@ -90,6 +103,11 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       caCertHash: opts.caCertHash,
       logger: log,
     });
+    // Names before containers: a container created now already resolves through the agent.
+    const directory = new ServiceDirectory();
+    dns = await startDns(opts, docker, directory, metrics, log.child({ loop: 'dns' }));
+    const dnsServer = dns && dns.address.port === 53 ? dns.address.host : undefined;
+    if (dns && !dnsServer) log.warn({ listen: dns.address }, 'the DNS server is not on port 53: containers keep the engine default DNS');
     // One puller per node: every engine of the node that pulls shares its single-flight pulls.
     const puller = new ImagePuller({ runtime, metrics, logger: log.child({ loop: 'pull' }) });
     const agent = new NodeAgent({
@@ -100,6 +118,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       puller,
       // Absolute: the engine bind-mounts these paths.
       volumesDir: resolve(opts.dataDir, 'volumes'),
+      dnsServer,
     });
     const stacks = new ComposeAgent({
       node: opts.nodeName,
@@ -142,7 +161,9 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       agent: new DesiredRouter([
         { kinds: ['Container', 'Secret', 'ConfigMap'], consumer: agent },
         { kinds: ['ComposeStack', 'Secret', 'ConfigMap'], consumer: stacks },
+        ...(dns ? [{ kinds: DIRECTORY_KINDS, consumer: directory }] : []),
       ]),
+      serviceDiscovery: !!dns,
       requests,
       nodeInfo: () =>
         hostNodeInfo({
@@ -204,12 +225,14 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       renewer,
       runtime,
       metricsPort: obs?.port,
+      dns: dns?.address,
       async stop() {
         renewer.stop();
         await connection.stop();
         await containerUsage.stop();
         await agent.stop();
         await stacks.stop();
+        await dns?.stop();
         runtime.close();
         guard.close();
         await obs?.close();
@@ -217,9 +240,49 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       },
     };
   } catch (e) {
+    await dns?.stop();
     runtime.close();
     guard.close();
     await obs?.close();
     throw e;
+  }
+}
+
+/** The engine's default bridge gateway: the address containers on that network reach the host at. */
+export async function bridgeGateway(docker: Dockerode): Promise<string> {
+  const net = (await docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
+  const gateway = net.IPAM?.Config?.find((c) => c.Gateway && !c.Gateway.includes(':'))?.Gateway;
+  if (!gateway) throw new Error('the engine\'s "bridge" network has no IPv4 gateway');
+  return gateway.replace(/\/\d+$/, '');
+}
+
+/** Parses --dns-listen: undefined for off. */
+export function parseDnsListen(text: string | undefined): { bridge: true; port: number } | { host: string; port: number } | undefined {
+  const v = (text ?? 'off').trim();
+  if (v === '' || v === 'off') return undefined;
+  if (v === 'bridge') return { bridge: true, port: 53 };
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(v);
+  if (!m || (m[2] !== undefined && Number(m[2]) > 65_535)) throw new Error(`--dns-listen: "${v}" is not off, bridge, IPv4 or IPv4:PORT`);
+  return { host: m[1]!, port: m[2] === undefined ? 53 : Number(m[2]) };
+}
+
+/**
+ * Starts the DNS server, or returns undefined when it is off. A server that cannot start (no bridge, the
+ * address taken) is logged as an error and the agent runs on without it: its containers then keep the
+ * engine's default DNS.
+ */
+async function startDns(opts: NodeAgentProcessOptions, docker: Dockerode, directory: ServiceDirectory, metrics: AgentMetrics, log: Logger): Promise<DnsServer | undefined> {
+  const listen = parseDnsListen(opts.dnsListen);
+  if (!listen) return undefined;
+  try {
+    const host = 'bridge' in listen ? await bridgeGateway(docker) : listen.host;
+    const upstreams = await hostResolvers(opts.resolvConf, { host, port: listen.port });
+    const server = new DnsServer({ host, port: listen.port, lookup: directory, node: opts.nodeName, upstreams, ready: () => directory.ready, queries: metrics.dnsQueries, logger: log });
+    await server.start();
+    if (!upstreams.length) log.warn({ resolvConf: opts.resolvConf ?? '/etc/resolv.conf' }, 'no host resolvers: names outside persys.local get SERVFAIL');
+    return server;
+  } catch (err) {
+    log.error({ err, listen: opts.dnsListen }, 'cannot start the DNS server: Service names do not resolve on this node, containers keep the engine default DNS');
+    return undefined;
   }
 }

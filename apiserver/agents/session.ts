@@ -28,6 +28,8 @@ import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import type { Watcher } from '../watch/watcher.js';
 import type { WatchEvent } from '../watch/event.js';
+import { DISCOVERY_KINDS, NodeDiscoveryState, sharedWire } from './discovery.js';
+import type { Object as WireObject } from '../../lib/gen/persys/v1/api.js';
 import { CONFIG_KINDS, isBoundTo, NODE_BOUND_KINDS, NodeDesiredState, type DesiredChange } from './desired.js';
 import type { AgentHubMetrics } from './metrics.js';
 import { conditionOf } from '../../lib/api/conditions.js';
@@ -247,7 +249,7 @@ export class AgentSession {
       if (m?.$case !== 'hello') throw new ApiStatusError(Code.INVALID_ARGUMENT, 'the first message of the agent stream must be Hello');
       this.hello = true;
       await this.onHello(m.value.node ?? ({ labels: {}, addresses: [] } as unknown as NodeInfo));
-      if (!this.closed) await this.startDesiredState();
+      if (!this.closed) await this.startDesiredState(m.value.serviceDiscovery);
       this.streaming = true;
       return;
     }
@@ -329,7 +331,7 @@ export class AgentSession {
    * The snapshots and the watches are taken in one synchronous step, so no change can fall between
    * what the snapshot holds and what the watches deliver.
    */
-  private async startDesiredState(): Promise<void> {
+  private async startDesiredState(serviceDiscovery: boolean): Promise<void> {
     const configCaches = new Map(CONFIG_KINDS.map((k) => [k, { cache: this.deps.watches.cache(k), info: findKind(k)! }]));
     const desired = new NodeDesiredState(this.node, ({ kind, namespace, name }) => {
       const c = configCaches.get(kind)!;
@@ -350,18 +352,33 @@ export class AgentSession {
       cache.watch({ fromRevision: cache.currentRevision(), filter: (o) => desired.isReferenced(o) }),
     );
     this.watchers.push(...workloadWatches, ...configWatches);
-    await this.send({ message: { $case: 'desired', value: { objects: objects.map((o) => toWire(o)) } } });
-    this.log.info({ objects: objects.length, revisions }, 'desired state sent');
+    // Cluster-wide, for the agent's DNS: every Service, EndpointSlice and Node, trimmed and encoded once for all sessions.
+    const discovery = new NodeDiscoveryState();
+    const discoveryObjects: Resource[] = [];
+    const discoveryWatches: Watcher[] = [];
+    if (serviceDiscovery) {
+      for (const kind of DISCOVERY_KINDS) {
+        const cache = this.deps.watches.cache(kind);
+        const snap = cache.unorderedSnapshot();
+        discoveryObjects.push(...discovery.initial(snap.objects));
+        discoveryWatches.push(cache.watch({ fromRevision: snap.revision }));
+      }
+      this.watchers.push(...discoveryWatches);
+    }
+    const wire = [...objects.map((o) => toWire(o)), ...discoveryObjects.map(sharedWire)];
+    await this.send({ message: { $case: 'desired', value: { objects: wire } } });
+    this.log.info({ objects: objects.length, discovery: discoveryObjects.length, revisions }, 'desired state sent');
     for (const w of workloadWatches) void this.pump(w, (ev) => desired.onWorkload(ev));
     for (const w of configWatches) void this.pump(w, (ev) => desired.onConfig(ev));
+    for (const w of discoveryWatches) void this.pump(w, (ev) => discovery.onEvent(ev), sharedWire);
   }
 
-  private async pump(w: Watcher, changesFor: (ev: WatchEvent) => DesiredChange[]): Promise<void> {
+  private async pump(w: Watcher, changesFor: (ev: WatchEvent) => DesiredChange[], encode: (o: Resource) => WireObject = (o) => toWire(o)): Promise<void> {
     try {
       for await (const ev of w.events) {
         if (this.closed) return;
         for (const ch of changesFor(ev)) {
-          await this.send({ message: { $case: 'change', value: { type: ch.type, object: toWire(ch.object) } } });
+          await this.send({ message: { $case: 'change', value: { type: ch.type, object: encode(ch.object) } } });
         }
       }
     } catch (err) {

@@ -242,4 +242,26 @@ describe('agent stream', () => {
     expect(err?.code).toBe(Code.ABORTED);
     expect(api.server.agents.connectedNodes()).toContain('twice');
   });
+  it('sends every Service and Node (trimmed) to an agent that asks for service discovery, and follows them; none to one that does not', async () => {
+    const svc = (name: string): Resource => ({ apiVersion: 'persys.dev/v1', kind: 'Service', metadata: { name, namespace: 'shop' }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 80 }] } });
+    await api.client.create(svc('names'));
+    const plain = await connected('no-dns');
+    const dns = new TestAgent(api, await joinAsNode(api, caPem, 'with-dns'));
+    agents.push(dns);
+    dns.hello(nodeInfo(), true);
+    const got = await dns.desired();
+    expect(got.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toContain('names');
+    expect(got.find((o) => o.kind === 'Service')?.status).toBeUndefined();
+    const other = await eventually(async () => (await dns.desired()).find((o) => o.kind === 'Node' && o.metadata.name === 'no-dns'), (n) => !!n);
+    expect(other!.status).toEqual({ addresses: [{ type: 'InternalIP', address: '10.0.0.7' }] });
+    expect((await plain.desired()).filter((o) => ['Service', 'EndpointSlice', 'Node'].includes(o.kind))).toEqual([]);
+
+    await api.client.create(svc('later'));
+    const later = (await api.client.get('Service', 'later', 'shop')) as Resource;
+    await api.client.updateStatus({ ...later, status: { readyEndpoints: 2, totalEndpoints: 2 } });
+    await api.client.delete('Service', 'later', 'shop');
+    const changes = await eventually(async () => dns.changes().filter((c) => c.includes('Service/shop/later')), (c) => c.length >= 2);
+    expect(changes).toEqual(['UPSERT Service/shop/later', 'DELETE Service/shop/later']);
+    expect(plain.changes().filter((c) => c.includes('Service/'))).toEqual([]);
+  });
 });

@@ -123,8 +123,8 @@ export class TestAgent {
     this.stream.write({ message: msg });
   }
 
-  hello(info: NodeInfo = nodeInfo()): void {
-    this.send({ $case: 'hello', value: { node: info } });
+  hello(info: NodeInfo = nodeInfo(), serviceDiscovery = false): void {
+    this.send({ $case: 'hello', value: { node: info, serviceDiscovery } });
   }
 
   heartbeat(hb: Heartbeat = heartbeat()): void {

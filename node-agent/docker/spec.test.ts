@@ -151,6 +151,15 @@ describe('createOptions', () => {
     expect(opts.HostConfig?.PortBindings).toEqual({});
   });
 
+  it("resolves through the agent's DNS with the namespace's search list when the agent serves DNS, else the engine's", () => {
+    const opts = createOptions(container({}), { ...ctx, dnsServer: '172.17.0.1' });
+    expect(opts.HostConfig).toMatchObject({ Dns: ['172.17.0.1'], DnsSearch: ['shop.svc.persys.local', 'svc.persys.local', 'persys.local'], DnsOptions: ['ndots:5'] });
+    expect(specHash(container({}).spec)).toBe(opts.Labels![LABEL_SPEC_HASH]);
+    const plain = createOptions(container({}), ctx);
+    expect(plain.HostConfig?.Dns).toBeUndefined();
+    expect(plain.HostConfig?.DnsSearch).toBeUndefined();
+  });
+
   it('leaves entrypoint and cmd to the image when command and args are empty', () => {
     const opts = createOptions(container({ command: [], args: [] }), ctx);
     expect(opts.Entrypoint).toBeUndefined();

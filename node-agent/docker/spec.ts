@@ -8,6 +8,7 @@ import type { ConfigKind } from '../../lib/api/references.js';
 import type { ConfigLookup } from '../desired.js';
 import { configVolumeSource } from '../volumes/payload.js';
 import { MissingConfigError } from './errors.js';
+import { searchDomains } from '../dns/names.js';
 import { LABEL_SPEC_HASH, labelsFor, specHash, volumeLabelsFor } from './labels.js';
 
 export interface CreateOptionsContext {
@@ -20,6 +21,8 @@ export interface CreateOptionsContext {
    * ConfigVolumes.prepare wrote (the files are on disk before the container is created).
    */
   projectedVolumes?: ReadonlyMap<number, string>;
+  /** The agent's DNS server (IPv4, port 53): containers resolve through it, with their namespace's search list. */
+  dnsServer?: string;
 }
 
 type Spec = DeepPartial<ContainerSpec>;
@@ -55,6 +58,12 @@ export function createOptions(container: ContainerObject, ctx: CreateOptionsCont
   if (spec.workingDir) opts.WorkingDir = spec.workingDir;
   if (spec.user) opts.User = spec.user;
   if (spec.healthcheck) opts.Healthcheck = healthcheck(spec.healthcheck);
+  if (ctx.dnsServer) {
+    // As Kubernetes' ClusterFirst: `web` and `web.shop` go through the search list before being tried as they are.
+    opts.HostConfig!.Dns = [ctx.dnsServer];
+    opts.HostConfig!.DnsSearch = searchDomains(namespace);
+    opts.HostConfig!.DnsOptions = ['ndots:5'];
+  }
   return opts;
 }
 

@@ -6,6 +6,7 @@ import type { Resource } from '../../lib/api/resource.js';
 import type { Heartbeat, NodeInfo } from '../../lib/gen/persys/v1/agent.js';
 import type { NodeUsage } from '../../lib/gen/persys/v1/cluster.js';
 import { NodeAgent } from '../agent.js';
+import { DIRECTORY_KINDS, type ServiceDirectory } from '../dns/directory.js';
 import { AgentConnection, type BackoffOptions } from '../connection.js';
 import { DesiredRouter, type DesiredStateConsumer } from '../desired-router.js';
 import type { NodeCredentials } from '../join.js';
@@ -34,6 +35,10 @@ export interface HollowNodeOptions {
   logger: Logger;
   backoff?: BackoffOptions;
   onConnectedChange?(connected: boolean, server: string): void;
+  /** The node's InternalIP in its NodeInfo; none: a Hostname address only. */
+  nodeIp?: string;
+  /** Fed with every Service, EndpointSlice and Node (the stream asks for them), for a DNS server on it. */
+  serviceDirectory?: ServiceDirectory;
 }
 
 export interface HollowNode {
@@ -120,6 +125,7 @@ export function startHollowNode(opts: HollowNodeOptions): HollowNode {
       os: 'linux',
       architecture: 'amd64',
       agentVersion: opts.agentVersion ?? '',
+      nodeIp: opts.nodeIp,
     });
   const connection = new AgentConnection({
     servers: opts.servers,
@@ -127,7 +133,9 @@ export function startHollowNode(opts: HollowNodeOptions): HollowNode {
     agent: new DesiredRouter([
       { kinds: ['Container', 'Secret', 'ConfigMap'], consumer: agent },
       { kinds: ['ComposeStack'], consumer: new NotOnHollowNode(log) },
+      ...(opts.serviceDirectory ? [{ kinds: DIRECTORY_KINDS, consumer: opts.serviceDirectory }] : []),
     ]),
+    serviceDiscovery: !!opts.serviceDirectory,
     requests,
     nodeInfo,
     heartbeat,

@@ -68,7 +68,15 @@ export interface NodeInfo_LabelsEntry {
 
 /** The first message of every stream. */
 export interface Hello {
-  node?: NodeInfo | undefined;
+  node?:
+    | NodeInfo
+    | undefined;
+  /**
+   * The agent serves Service names (its DNS server): besides its own workloads, the API server sends it
+   * every Service (without status), every EndpointSlice and every Node (name and addresses only), in the
+   * DesiredState and then as DesiredChanges. Agents that do not ask are not sent them.
+   */
+  serviceDiscovery: boolean;
 }
 
 export interface ContainerUsage {
@@ -159,7 +167,8 @@ export interface RenewedCertificate {
 
 /**
  * Everything the node must run, sent on every (re)connect: Containers bound to the node and the
- * Secrets they reference. Objects absent from it must not run there.
+ * Secrets they reference. Objects absent from it must not run there. With Hello.service_discovery it
+ * also carries the cluster's Services, EndpointSlices and Nodes (nothing to run: what names resolve to).
  */
 export interface DesiredState {
   objects: Object[];
@@ -949,13 +958,16 @@ export const NodeInfo_LabelsEntry: MessageFns<NodeInfo_LabelsEntry> = {
 };
 
 function createBaseHello(): Hello {
-  return { node: undefined };
+  return { node: undefined, serviceDiscovery: false };
 }
 
 export const Hello: MessageFns<Hello> = {
   encode(message: Hello, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.node !== undefined) {
       NodeInfo.encode(message.node, writer.uint32(10).fork()).join();
+    }
+    if (message.serviceDiscovery !== false) {
+      writer.uint32(16).bool(message.serviceDiscovery);
     }
     return writer;
   },
@@ -981,6 +993,14 @@ export const Hello: MessageFns<Hello> = {
             message.node = NodeInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.serviceDiscovery = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -994,13 +1014,23 @@ export const Hello: MessageFns<Hello> = {
   },
 
   fromJSON(object: any): Hello {
-    return { node: isSet(object.node) ? NodeInfo.fromJSON(object.node) : undefined };
+    return {
+      node: isSet(object.node) ? NodeInfo.fromJSON(object.node) : undefined,
+      serviceDiscovery: isSet(object.serviceDiscovery)
+        ? globalThis.Boolean(object.serviceDiscovery)
+        : isSet(object.service_discovery)
+        ? globalThis.Boolean(object.service_discovery)
+        : false,
+    };
   },
 
   toJSON(message: Hello): unknown {
     const obj: any = {};
     if (message.node !== undefined) {
       obj.node = NodeInfo.toJSON(message.node);
+    }
+    if (message.serviceDiscovery !== false) {
+      obj.serviceDiscovery = message.serviceDiscovery;
     }
     return obj;
   },
@@ -1011,6 +1041,7 @@ export const Hello: MessageFns<Hello> = {
   fromPartial<I extends Exact<DeepPartial<Hello>, I>>(object: I): Hello {
     const message = createBaseHello();
     message.node = (object.node !== undefined && object.node !== null) ? NodeInfo.fromPartial(object.node) : undefined;
+    message.serviceDiscovery = object.serviceDiscovery ?? false;
     return message;
   },
 };
