@@ -68,13 +68,24 @@ function numberToIp(n: number): string {
 interface AllocationRecord {
   service: string;
   uid: string;
+  /** When it was taken (ms since the epoch): a fresh one's Service may simply not be stored yet. */
+  allocatedAt?: number;
 }
+
+/**
+ * How long an address whose Service does not exist stays allocated before it may be reclaimed: the
+ * address is taken before the Service is stored, so another API server must not mistake a create in
+ * progress for a leftover of a failed one (which would hand one address to two Services).
+ */
+const ORPHAN_GRACE_MS = 60_000;
 
 export class ClusterIpAllocator {
   constructor(
     private readonly storage: Storage,
     readonly range: Ipv4Range,
     private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+    private readonly orphanGraceMs = ORPHAN_GRACE_MS,
   ) {}
 
   /**
@@ -135,7 +146,7 @@ export class ClusterIpAllocator {
       apiVersion: API_VERSION,
       kind: ALLOCATION_KIND,
       metadata: { name: ip },
-      spec: { service: `${svc.metadata.namespace}/${svc.metadata.name}`, uid: svc.metadata.uid ?? '' } satisfies AllocationRecord,
+      spec: { service: `${svc.metadata.namespace}/${svc.metadata.name}`, uid: svc.metadata.uid ?? '', allocatedAt: this.now() } satisfies AllocationRecord,
     };
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -166,6 +177,7 @@ export class ClusterIpAllocator {
     const cur = await this.storage.get(ALLOCATIONS_PREFIX + ip);
     if (!cur) return true;
     const rec = cur.value.spec as AllocationRecord;
+    if (rec.allocatedAt !== undefined && this.now() - rec.allocatedAt < this.orphanGraceMs) return false;
     const [ns, name] = rec.service.split('/');
     const svc = await this.storage.get(objectKey(findKind('Service')!, ns ?? '', name ?? ''));
     if (svc && svc.value.metadata.uid === rec.uid) return false;
