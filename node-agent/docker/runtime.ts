@@ -252,16 +252,16 @@ export class DockerRuntime extends EventEmitter implements ContainerRuntime {
       this.call('execResize', (abortSignal) => exec.resize({ h: size.height, w: size.width, abortSignal }), { signal }).then(() => undefined);
     if (tty && opts.size?.width && opts.size.height) {
       // The engine (API < 1.42) takes a size only once the process runs, which may trail the upgrade.
+      // Waited for before the session is handed out, so the first input already meets the right size.
       const size = opts.size;
-      void (async () => {
-        for (let attempt = 0; attempt < 10 && !signal?.aborted; attempt++) {
-          try {
-            return await resize(size);
-          } catch {
-            await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
-          }
+      for (let attempt = 0; attempt < 10 && !signal?.aborted && !socket.destroyed; attempt++) {
+        try {
+          await resize(size);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
         }
-      })();
+      }
     }
     return {
       output,
