@@ -272,7 +272,9 @@ function hostProcesses(dockerd: number, execRoot: string): number[] {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       children.set(ppid, [...(children.get(ppid) ?? []), pid]);
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (cmdline.startsWith('containerd-shim') && cmdline.includes(`${execRoot}/`)) shims.push(pid);
+      // argv[0] is the shim's full path (/usr/bin/containerd-shim-runc-v2).
+      const program = cmdline.slice(0, cmdline.indexOf('\0') >>> 0);
+      if (/(^|\/)containerd-shim/.test(program) && cmdline.includes(`${execRoot}/`)) shims.push(pid);
     } catch {
       /* gone meanwhile */
     }
