@@ -39,6 +39,16 @@ async function checkedDnsListen(text: string | undefined): Promise<string | unde
   return text;
 }
 
+/** --service-cluster-ip-range, checked before anything starts. */
+async function checkedRange(text: string): Promise<string> {
+  const { Ipv4Range } = await import('../lib/api/ipv4-range.js');
+  try {
+    return Ipv4Range.parse(text).cidr;
+  } catch (e) {
+    throw new UsageError(`--service-cluster-ip-range: ${(e as Error).message}`, 'agent');
+  }
+}
+
 export const agentCommand: Command = {
   name: 'agent',
   usage: 'persys agent --server HOST:PORT[,HOST:PORT] --token TOKEN --ca-cert-hash sha256:HEX [flags]',
@@ -114,6 +124,22 @@ export const agentCommand: Command = {
         "the node's DNS server for Service names (*.svc.persys.local, *.node.persys.local; other names go to /etc/resolv.conf's servers): " +
         "bridge (the engine's default bridge gateway, port 53), IP[:PORT], or off. Containers use it only on port 53",
     },
+    'proxy-mode': {
+      type: 'string',
+      env: 'PERSYS_PROXY_MODE',
+      valueName: 'MODE',
+      default: 'iptables',
+      description:
+        "how Service VIPs work on this node: iptables (DNAT in persys's own nat chains; the VIP range gets an unreachable route, so no " +
+        'packet to it leaves the node) or off (removes what an earlier run wrote)',
+    },
+    'service-cluster-ip-range': {
+      type: 'string',
+      env: 'PERSYS_SERVICE_CLUSTER_IP_RANGE',
+      valueName: 'CIDR',
+      default: '10.96.0.0/16',
+      description: "the API server's --service-cluster-ip-range: the VIPs this node routes",
+    },
     'certificate-renew-after': {
       type: 'string',
       valueName: 'DURATION',
@@ -136,6 +162,9 @@ export const agentCommand: Command = {
     // Agent code is loaded on use, so client commands start fast.
     const { startNodeAgent } = await import('../node-agent/run.js');
     const dnsListen = await checkedDnsListen(str(ctx.flags, 'dns-listen'));
+    const proxyMode = str(ctx.flags, 'proxy-mode');
+    if (proxyMode !== 'iptables' && proxyMode !== 'off') throw new UsageError(`--proxy-mode: "${proxyMode}" is not iptables or off`, 'agent');
+    const serviceClusterIpRange = await checkedRange(str(ctx.flags, 'service-cluster-ip-range')!);
     const running = await startNodeAgent({
       nodeName: str(ctx.flags, 'node-name') || hostname(),
       servers,
@@ -149,6 +178,8 @@ export const agentCommand: Command = {
       heartbeatIntervalMs,
       metricsListen: str(ctx.flags, 'metrics-listen'),
       dnsListen,
+      proxyMode,
+      serviceClusterIpRange,
       reservedCpu: str(ctx.flags, 'reserved-cpu'),
       reservedMemory: str(ctx.flags, 'reserved-memory'),
       agentVersion: clientVersion(),

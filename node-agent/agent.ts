@@ -58,6 +58,11 @@ export interface NodeAgentOptions {
   puller?: ImagePuller;
   /** The agent's DNS server (IPv4 on port 53) that created containers resolve through; none: the engine's default DNS. */
   dnsServer?: string;
+  /**
+   * Resolves when a deleted Container may be removed: once no Service sends it new connections any more
+   * (node-agent/vip/drain.ts). None: deleted Containers go at once.
+   */
+  drained?: (namespace: string, name: string) => Promise<void>;
 }
 
 export interface DockerHealth {
@@ -74,6 +79,7 @@ export class NodeAgent implements DesiredStateConsumer {
   readonly desired = new DesiredState();
   private readonly runtime: ContainerRuntime;
   private readonly dnsServer?: string;
+  private readonly drained?: (namespace: string, name: string) => Promise<void>;
   private readonly log: Logger;
   private readonly metrics?: AgentMetrics;
   private readonly now: () => number;
@@ -121,6 +127,7 @@ export class NodeAgent implements DesiredStateConsumer {
 
   constructor(opts: NodeAgentOptions) {
     this.dnsServer = opts.dnsServer;
+    this.drained = opts.drained;
     this.node = opts.node;
     this.runtime = opts.runtime;
     this.log = opts.logger ?? silentLogger();
@@ -450,9 +457,13 @@ export class NodeAgent implements DesiredStateConsumer {
           this.memory.set(a.uid, { restartCount: a.restartCount, backoffMs: a.backoffMs });
           await this.refresh(a.uid, a.id);
           break;
-        case 'remove':
+        case 'remove': {
+          // A deleted Container that backs a Service keeps serving until no VIP picks it any more.
+          const c = a.reason === 'orphan' && this.drained ? this.observed.get(a.id) : undefined;
+          if (c?.state === 'running' && c.kind === 'Container') await this.drained!(c.namespace, c.name);
           await this.remove(a.uid, a.id);
           break;
+        }
       }
       alog.info(a.type === 'remove' ? { reason: a.reason } : {}, `${a.type} done`);
       this.metrics?.actions.inc({ action: a.type, result: 'success' });

@@ -60,7 +60,7 @@ describe('AgentConnection', () => {
       agent,
       requests: new RequestHandler({} as DockerRuntime, async () => [], silentLogger()),
       nodeInfo: async () => ({ dockerVersion: '', addresses: [], labels: {}, os: 'linux', architecture: 'amd64', agentVersion: '' }),
-      heartbeat: () => ({ containers: [], dockerHealthy: true, dockerMessage: '' }),
+      heartbeat: () => ({ containers: [], dockerHealthy: true, dockerMessage: '', conditions: [] }),
       backoff: {
         random: () => 1,
         sleep: async (ms) => {

@@ -49,7 +49,7 @@ describe('heartbeats with a hung engine', () => {
       agent: quietConsumer,
       requests: new RequestHandler({} as DockerRuntime, async () => [], silentLogger()),
       nodeInfo: async () => ({ dockerVersion: '', addresses: [], labels: {}, os: 'linux', architecture: 'amd64', agentVersion: '' }),
-      heartbeat: () => ({ containers: usage.snapshot(), dockerHealthy: true, dockerMessage: '' }),
+      heartbeat: () => ({ containers: usage.snapshot(), dockerHealthy: true, dockerMessage: '', conditions: [] }),
       heartbeatIntervalMs: 200,
     });
     usage.start();

@@ -76,6 +76,23 @@ export function agentMetrics(registry: Registry) {
       labelNames: ['type', 'result'] as const,
       registers: [registry],
     }),
+    vipSyncs: new Counter({
+      name: 'persys_agent_vip_syncs_total',
+      help: 'Rewrites of the Service VIP rules (iptables), by result (success, error).',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    vipSyncDuration: new Histogram({
+      name: 'persys_agent_vip_sync_duration_seconds',
+      help: 'Duration of one rewrite of the Service VIP rules.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    vipServicePorts: new Gauge({
+      name: 'persys_agent_vip_service_ports',
+      help: 'Service ports whose VIP has at least one endpoint programmed on this node.',
+      registers: [registry],
+    }),
     streamConnects: new Counter({
       name: 'persys_agent_stream_connects_total',
       help: 'Stream attempts by result (connected, failed).',

@@ -21,6 +21,12 @@ import { agentMetrics, type AgentMetrics } from './metrics.js';
 import { DIRECTORY_KINDS, ServiceDirectory } from './dns/directory.js';
 import { hostResolvers } from './dns/resolv-conf.js';
 import { DnsServer } from './dns/server.js';
+import { iptablesHost, type VipHost } from './vip/iptables.js';
+import { EndpointDrain } from './vip/drain.js';
+import { VipLoop } from './vip/loop.js';
+import { DNS_CONDITION, type AgentCondition } from './conditions.js';
+import { DEFAULT_SERVICE_CLUSTER_IP_RANGE } from '../lib/api/ipv4-range.js';
+import { Condition } from '../lib/gen/persys/v1/meta.js';
 import { RequestHandler } from './requests.js';
 import { CertificateRenewer } from './renewal.js';
 import type { SwarmEngine } from './swarm/engine.js';
@@ -62,6 +68,15 @@ export interface NodeAgentProcessOptions {
   dnsListen?: string;
   /** The resolv.conf whose nameservers get the names outside persys.local. @default '/etc/resolv.conf' */
   resolvConf?: string;
+  /**
+   * How Service VIPs work on this node: `iptables` (DNAT in persys's own nat chains, an unreachable route for
+   * the VIP range) or `off` (persys chains and route of an earlier run are removed). @default 'off'
+   */
+  proxyMode?: 'iptables' | 'off';
+  /** The API server's --service-cluster-ip-range: where VIPs come from. @default '10.96.0.0/16' */
+  serviceClusterIpRange?: string;
+  /** The programmer of VIP rules (tests may pass their own). @default iptables on this host */
+  vipHost?: VipHost;
 }
 
 export interface RunningNodeAgent {
@@ -94,6 +109,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
   const runtime = new DockerRuntime({ docker, node: opts.nodeName, guard });
   let obs: ObservabilityServer | undefined;
   let dns: DnsServer | undefined;
+  let vips: VipLoop | undefined;
   try {
     const creds = await ensureNodeCredentials({
       dataDir: opts.dataDir,
@@ -105,9 +121,14 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
     });
     // Names before containers: a container created now already resolves through the agent.
     const directory = new ServiceDirectory();
-    dns = await startDns(opts, docker, directory, metrics, log.child({ loop: 'dns' }));
+    directory.onChange(() => vips?.changed());
+    const dnsStart = await startDns(opts, docker, directory, metrics, log.child({ loop: 'dns' }));
+    dns = dnsStart.server;
     const dnsServer = dns && dns.address.port === 53 ? dns.address.host : undefined;
     if (dns && !dnsServer) log.warn({ listen: dns.address }, 'the DNS server is not on port 53: containers keep the engine default DNS');
+    vips = await startVips(opts, directory, metrics, log.child({ loop: 'vip' }));
+    const drain = new EndpointDrain({ directory, node: opts.nodeName });
+    const agentConditions = (): AgentCondition[] => [...(dnsStart.condition ? [dnsStart.condition] : []), ...(vips ? [vips.condition] : [])];
     // One puller per node: every engine of the node that pulls shares its single-flight pulls.
     const puller = new ImagePuller({ runtime, metrics, logger: log.child({ loop: 'pull' }) });
     const agent = new NodeAgent({
@@ -119,6 +140,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       // Absolute: the engine bind-mounts these paths.
       volumesDir: resolve(opts.dataDir, 'volumes'),
       dnsServer,
+      drained: dns || vips ? (ns, name) => drain.drained(ns, name) : undefined,
     });
     const stacks = new ComposeAgent({
       node: opts.nodeName,
@@ -151,7 +173,13 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
     const usageGauges = usageMetrics(registry, opts.nodeName);
     const heartbeat = (): Heartbeat => {
       const health = agent.dockerHealth();
-      const hb = { usage: nodeUsage.sample(), containers: containerUsage.snapshot(), dockerHealthy: health.healthy, dockerMessage: health.message };
+      const hb = {
+        usage: nodeUsage.sample(),
+        containers: containerUsage.snapshot(),
+        dockerHealthy: health.healthy,
+        dockerMessage: health.message,
+        conditions: agentConditions().map((c) => Condition.fromPartial(c)),
+      };
       usageGauges.record(hb);
       return hb;
     };
@@ -233,6 +261,8 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
         await agent.stop();
         await stacks.stop();
         await dns?.stop();
+        // The VIP rules stay, as the containers do: they keep working until the agent is back.
+        await vips?.stop();
         runtime.close();
         guard.close();
         await obs?.close();
@@ -241,6 +271,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
     };
   } catch (e) {
     await dns?.stop();
+    await vips?.stop();
     runtime.close();
     guard.close();
     await obs?.close();
@@ -267,22 +298,66 @@ export function parseDnsListen(text: string | undefined): { bridge: true; port: 
 }
 
 /**
- * Starts the DNS server, or returns undefined when it is off. A server that cannot start (no bridge, the
- * address taken) is logged as an error and the agent runs on without it: its containers then keep the
- * engine's default DNS.
+ * Starts the DNS server, or returns no server when it is off. A server that cannot start (no bridge, the
+ * address taken) is logged as an error and reported in the ServiceDNSReady condition, and the agent runs on
+ * without it: its containers then keep the engine's default DNS.
  */
-async function startDns(opts: NodeAgentProcessOptions, docker: Dockerode, directory: ServiceDirectory, metrics: AgentMetrics, log: Logger): Promise<DnsServer | undefined> {
+async function startDns(
+  opts: NodeAgentProcessOptions,
+  docker: Dockerode,
+  directory: ServiceDirectory,
+  metrics: AgentMetrics,
+  log: Logger,
+): Promise<{ server?: DnsServer; condition?: AgentCondition }> {
   const listen = parseDnsListen(opts.dnsListen);
-  if (!listen) return undefined;
+  if (!listen) return {};
+  const condition = (status: 'True' | 'False', reason: string, message: string): AgentCondition => ({ type: DNS_CONDITION, status, reason, message });
   try {
     const host = 'bridge' in listen ? await bridgeGateway(docker) : listen.host;
     const upstreams = await hostResolvers(opts.resolvConf, { host, port: listen.port });
     const server = new DnsServer({ host, port: listen.port, lookup: directory, node: opts.nodeName, upstreams, ready: () => directory.ready, queries: metrics.dnsQueries, logger: log });
     await server.start();
     if (!upstreams.length) log.warn({ resolvConf: opts.resolvConf ?? '/etc/resolv.conf' }, 'no host resolvers: names outside persys.local get SERVFAIL');
-    return server;
+    const at = `${server.address.host}:${server.address.port}`;
+    return {
+      server,
+      condition:
+        server.address.port === 53
+          ? condition('True', 'Listening', `the DNS server for Service names listens on ${at}; containers use it`)
+          : condition('False', 'NotOnPort53', `the DNS server listens on ${at}, not port 53: containers keep the engine's default DNS`),
+    };
   } catch (err) {
     log.error({ err, listen: opts.dnsListen }, 'cannot start the DNS server: Service names do not resolve on this node, containers keep the engine default DNS');
+    return { condition: condition('False', 'CannotListen', `cannot start the DNS server (--dns-listen ${opts.dnsListen}): ${(err as Error).message}`) };
+  }
+}
+
+/**
+ * Starts writing Service VIP rules when --proxy-mode is iptables. When it is off, rules and route an
+ * earlier run left are removed (the agent owns them, nobody else would).
+ */
+async function startVips(opts: NodeAgentProcessOptions, directory: ServiceDirectory, metrics: AgentMetrics, log: Logger): Promise<VipLoop | undefined> {
+  const host = opts.vipHost ?? iptablesHost();
+  const serviceCidr = opts.serviceClusterIpRange ?? DEFAULT_SERVICE_CLUSTER_IP_RANGE;
+  if ((opts.proxyMode ?? 'off') === 'off') {
+    const left = await host.leftovers(serviceCidr).catch(() => false);
+    if (left) {
+      await host.removeAll(serviceCidr).then(
+        () => log.info({ serviceCidr }, 'removed the Service VIP rules of an earlier run (--proxy-mode off)'),
+        (err: unknown) => log.warn({ err }, 'cannot remove the Service VIP rules of an earlier run'),
+      );
+    }
     return undefined;
   }
+  const loop = new VipLoop({
+    lookup: directory,
+    ready: () => directory.ready,
+    node: opts.nodeName,
+    serviceCidr,
+    host,
+    metrics: { syncs: metrics.vipSyncs, duration: metrics.vipSyncDuration, ports: metrics.vipServicePorts },
+    logger: log,
+  });
+  await loop.start();
+  return loop;
 }

@@ -16,7 +16,7 @@ const container = (name: string, cpuPercent: number, memoryBytes: string): Conta
   networkTxBytesPerSecond: '0',
   healthResponseTimeMs: 0,
 });
-const heartbeat = (containers: ContainerUsage[]): Heartbeat => ({ usage, containers, dockerHealthy: true, dockerMessage: '' });
+const heartbeat = (containers: ContainerUsage[]): Heartbeat => ({ usage, containers, dockerHealthy: true, dockerMessage: '', conditions: [] });
 
 describe('usageMetrics', () => {
   it("sets the node's and each Container's usage from a heartbeat, dropping Containers that are gone", async () => {

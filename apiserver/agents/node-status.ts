@@ -52,3 +52,28 @@ export function statusAfterDockerHealth(prev: NodeStatusJson | undefined, health
   );
   return { ...(prev ?? {}), conditions, lastHeartbeatTime: now };
 }
+
+/** The Node conditions an agent owns and reports in its heartbeats (service VIPs and DNS on the node). */
+export const AGENT_CONDITION_TYPES: readonly string[] = ['ServiceVIPsReady', 'ServiceDNSReady'];
+
+/**
+ * The status with the agent-owned conditions of a heartbeat: those reported are set, those of
+ * AGENT_CONDITION_TYPES not reported are removed (the feature is off now). Undefined when nothing changes.
+ */
+export function statusAfterAgentConditions(
+  prev: NodeStatusJson | undefined,
+  reported: readonly { type: string; status: string; reason: string; message: string }[],
+  now: string,
+): NodeStatusJson | undefined {
+  const owned = reported.filter((c) => AGENT_CONDITION_TYPES.includes(c.type));
+  let conditions = (prev?.conditions ?? []).filter((c) => !AGENT_CONDITION_TYPES.includes(c.type ?? '') || owned.some((o) => o.type === c.type));
+  let changed = conditions.length !== (prev?.conditions ?? []).length;
+  for (const c of owned) {
+    const cur = conditionOf({ conditions }, c.type);
+    if (cur && cur.status === c.status && cur.reason === c.reason && cur.message === c.message) continue;
+    const status = c.status === 'True' || c.status === 'False' ? c.status : 'Unknown';
+    conditions = setCondition(conditions, { type: c.type, status, reason: c.reason, message: c.message }, now);
+    changed = true;
+  }
+  return changed ? { ...(prev ?? {}), conditions } : undefined;
+}

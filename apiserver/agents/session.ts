@@ -33,7 +33,7 @@ import type { Object as WireObject } from '../../lib/gen/persys/v1/api.js';
 import { CONFIG_KINDS, isBoundTo, NODE_BOUND_KINDS, NodeDesiredState, type DesiredChange } from './desired.js';
 import type { AgentHubMetrics } from './metrics.js';
 import { conditionOf } from '../../lib/api/conditions.js';
-import { statusAfterDockerHealth, statusAfterHello, type NodeStatusJson } from './node-status.js';
+import { statusAfterAgentConditions, statusAfterDockerHealth, statusAfterHello, type NodeStatusJson } from './node-status.js';
 import type { LeaseObject, NodeObject } from '../../lib/api/typed.js';
 
 export type AgentStream = ServerDuplexStream<AgentMessage, ServerMessage>;
@@ -81,6 +81,8 @@ export class AgentSession {
   private watchers: Watcher[] = [];
   private readonly requests = new Map<string, RequestSink>();
   private dockerHealthy?: boolean;
+  /** The agent-owned conditions last written (JSON), so an unchanged heartbeat writes nothing. */
+  private agentConditions?: string;
   private nodeUid?: string;
   private lease?: LeaseObject;
   /** Hello is handled and the desired state sent: heartbeats may now skip the line. */
@@ -397,6 +399,12 @@ export class AgentSession {
       await this.patchNodeStatus((prev) => statusAfterDockerHealth(prev, hb.dockerHealthy, hb.dockerMessage, at));
       this.dockerHealthy = hb.dockerHealthy;
       this.log.info({ dockerHealthy: hb.dockerHealthy, message: hb.dockerMessage }, 'Docker condition changed');
+    }
+    const reported = JSON.stringify(hb.conditions.map((c) => [c.type, c.status, c.reason, c.message]));
+    if (this.agentConditions !== reported) {
+      const at = nowRfc3339();
+      await this.patchNodeStatus((prev) => statusAfterAgentConditions(prev, hb.conditions, at));
+      this.agentConditions = reported;
     }
   }
 

@@ -68,6 +68,7 @@ export const heartbeat = (fields: Partial<Heartbeat> = {}): Heartbeat => ({
   containers: [],
   dockerHealthy: true,
   dockerMessage: '',
+  conditions: [],
   ...fields,
 });
 

@@ -279,6 +279,7 @@ describe('a node that is lost', () => {
       '--node-name', LOST,
       '--data-dir', join(cluster.dir, 'agents', LOST),
       '--docker-host', `unix://${two.socket}`,
+      '--proxy-mode', 'off',
       '--heartbeat-interval', '1s',
       '--metrics-listen', '127.0.0.1:0',
       '--labels', 'zone=two',

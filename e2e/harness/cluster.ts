@@ -28,6 +28,16 @@ export interface AgentSpec {
   nodeIp?: string;
   /** --heartbeat-interval; false runs the agent at its shipped default (benchmarks). @default '1s' */
   heartbeatInterval?: string | false;
+  /**
+   * The network namespace of the node's engine (a SecondDocker's name), with `serverAddress`: the agent runs
+   * inside it, as it would on that host, so its DNS server and Service VIP rules are the node's own. Agents
+   * without one run on this machine with --proxy-mode off: tests never touch this machine's nat table.
+   */
+  netns?: string;
+  /** This machine's address as the node reaches it (a SecondDocker's hostAddress); needs ClusterOptions.serverHosts. */
+  serverAddress?: string;
+  /** More agent flags. */
+  args?: string[];
 }
 
 /** A child process started from `persys ARGS`, with its output kept for failure messages. */
@@ -44,10 +54,14 @@ export class ManagedProcess {
     private readonly args: () => string[],
     private readonly cwd: string,
     private readonly logLevel = process.env.PERSYS_E2E_LOG_LEVEL ?? 'warn',
+    /** Runs the process in this network namespace (nsenter execs it, so the pid stays the process's). */
+    private readonly netns?: string,
   ) {}
 
   start(): void {
-    const child = spawn(process.execPath, [BIN, ...this.args()], {
+    const argv = [process.execPath, BIN, ...this.args()];
+    const [file, ...args] = this.netns ? ['nsenter', `--net=/var/run/netns/${this.netns}`, ...argv] : argv;
+    const child = spawn(file!, args, {
       cwd: this.cwd,
       env: { ...process.env, PERSYS_LOG_LEVEL: this.logLevel },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -138,6 +152,11 @@ export interface ClusterOptions {
   logLevel?: string;
   /** etcd fsyncs every commit, as in production (benchmarks). @default false */
   etcdFsync?: boolean;
+  /**
+   * Addresses of this machine that agents in network namespaces reach the API server at: added to the
+   * server certificate, and the API server then listens on every address, not only loopback.
+   */
+  serverHosts?: string[];
 }
 
 export class TestCluster {
@@ -179,7 +198,9 @@ export class TestCluster {
     this.etcd = await startEtcd({ fsync: opts.etcdFsync });
     this.apiPort = await freePort();
     this.joinPort = await freePort();
-    const pki = await this.persys(['pki', 'init', '--data-dir', this.dir, '--advertise-address', `127.0.0.1:${this.apiPort}`]);
+    const serverHosts = (opts.serverHosts ?? []).flatMap((h) => ['--server-host', h]);
+    const listenHost = opts.serverHosts?.length ? '0.0.0.0' : '127.0.0.1';
+    const pki = await this.persys(['pki', 'init', '--data-dir', this.dir, '--advertise-address', `127.0.0.1:${this.apiPort}`, ...serverHosts]);
     if (pki.code !== 0) throw new Error(`pki init failed: ${pki.stderr}`);
     this.config = loadClientConfig({ config: join(this.dir, 'config.yaml') });
     this.client = new ApiClient(this.config);
@@ -190,8 +211,8 @@ export class TestCluster {
         'apiserver',
         '--etcd-servers', this.etcd.endpoint,
         '--data-dir', this.dir,
-        '--listen', `127.0.0.1:${this.apiPort}`,
-        '--join-listen', `127.0.0.1:${this.joinPort}`,
+        '--listen', `${listenHost}:${this.apiPort}`,
+        '--join-listen', `${listenHost}:${this.joinPort}`,
         '--metrics-listen', '127.0.0.1:0',
       ],
       this.dir,
@@ -244,8 +265,8 @@ export class TestCluster {
       `agent ${spec.name}`,
       () => [
         'agent',
-        '--server', `127.0.0.1:${this.apiPort}`,
-        '--join-server', `127.0.0.1:${this.joinPort}`,
+        '--server', `${spec.serverAddress ?? '127.0.0.1'}:${this.apiPort}`,
+        '--join-server', `${spec.serverAddress ?? '127.0.0.1'}:${this.joinPort}`,
         '--token', this.token,
         '--ca-cert-hash', this.caCertHash,
         '--node-name', spec.name,
@@ -255,9 +276,12 @@ export class TestCluster {
         '--metrics-listen', '127.0.0.1:0',
         ...(labels ? ['--labels', labels] : []),
         ...(spec.nodeIp ? ['--node-ip', spec.nodeIp] : []),
+        ...(spec.netns ? [] : ['--proxy-mode', 'off']),
+        ...(spec.args ?? []),
       ],
       this.dir,
       this.logLevel,
+      spec.netns,
     );
     this.agents.set(spec.name, proc);
     proc.start();

@@ -86,6 +86,7 @@ function startAgent(entry: string, cluster: TestCluster): ChildProcess {
     '--node-name', NODE,
     '--data-dir', join(cluster.dir, 'agents', NODE),
     '--docker-host', `unix://${HOST_SOCKET}`,
+    '--proxy-mode', 'off',
     '--metrics-listen', '127.0.0.1:0',
     '--log-level', 'warn',
   ];

@@ -230,6 +230,7 @@ async function startAgent(cluster: TestCluster, engine: SecondDocker, opts: Opti
       '--node-name', NODE,
       '--data-dir', dataDir,
       '--docker-host', `unix://${engine.socket}`,
+      '--proxy-mode', 'off',
       '--metrics-listen', '127.0.0.1:0',
     ],
     cluster.dir,

@@ -12,7 +12,7 @@
 // elsewhere. An endpoint elsewhere without an IPv4 node address, or without a host port for an SRV
 // port, is left out: nothing here could reach it.
 import type { EndpointSliceObject } from '../../lib/api/typed.js';
-import { isIpv4, type ServiceLookup } from './directory.js';
+import { isIpv4, reachOf, type ServiceLookup } from './directory.js';
 import { RCODE, TYPE, type Answer, type Question, type ResourceRecord } from './wire.js';
 
 export const ZONE = 'persys.local';
@@ -24,24 +24,6 @@ export const searchDomains = (namespace: string) => [`${namespace}.svc.${ZONE}`,
 
 /** What the server does with a question. */
 export type Resolution = { kind: 'answer'; answer: Answer; result: 'answered' | 'nodata' | 'nxdomain' } | { kind: 'forward' };
-
-type Endpoint = NonNullable<EndpointSliceObject['endpoints']>[number];
-type EndpointPort = NonNullable<Endpoint['ports']>[number];
-
-interface Reach {
-  address: string;
-  /** For a port of the Service: the port to dial there; undefined when not reachable on it. */
-  port(p: EndpointPort): number | undefined;
-}
-
-/** Where a container on `self` reaches the endpoint, or undefined when it cannot. */
-export function reachOf(e: Endpoint, self: string, lookup: ServiceLookup): Reach | undefined {
-  if (e.nodeName === self) {
-    return isIpv4(e.containerIp) ? { address: e.containerIp, port: (p) => p.port || undefined } : undefined;
-  }
-  const address = isIpv4(e.nodeAddress) ? e.nodeAddress : e.nodeName ? lookup.nodeAddress(e.nodeName) : undefined;
-  return address ? { address, port: (p) => p.hostPort || undefined } : undefined;
-}
 
 const nodata = (): Resolution => ({ kind: 'answer', answer: { rcode: RCODE.NOERROR, answers: [], additionals: [] }, result: 'nodata' });
 const nxdomain = (): Resolution => ({ kind: 'answer', answer: { rcode: RCODE.NXDOMAIN, answers: [], additionals: [] }, result: 'nxdomain' });

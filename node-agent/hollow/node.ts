@@ -111,6 +111,7 @@ export function startHollowNode(opts: HollowNodeOptions): HollowNode {
     containers: containerUsage.snapshot(),
     dockerHealthy: true,
     dockerMessage: '',
+    conditions: [],
   });
   const nodeInfo = async (): Promise<NodeInfo> =>
     buildNodeInfo({

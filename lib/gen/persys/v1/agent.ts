@@ -24,7 +24,7 @@ import {
 } from "@grpc/grpc-js";
 import { Object } from "./api.js";
 import { NodeAddress, NodeUsage } from "./cluster.js";
-import { ResourceList } from "./meta.js";
+import { Condition, ResourceList } from "./meta.js";
 import { SwarmService, SwarmServiceStatus } from "./workloads.js";
 
 export const protobufPackage = "persys.v1";
@@ -101,6 +101,11 @@ export interface Heartbeat {
   containers: ContainerUsage[];
   dockerHealthy: boolean;
   dockerMessage: string;
+  /**
+   * Node conditions the agent owns (ServiceVIPsReady, ServiceDNSReady): each one it reports is set on the
+   * Node (type, status, reason, message); one of those types it no longer reports is removed.
+   */
+  conditions: Condition[];
 }
 
 /**
@@ -1278,7 +1283,7 @@ export const ContainerUsage: MessageFns<ContainerUsage> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { usage: undefined, containers: [], dockerHealthy: false, dockerMessage: "" };
+  return { usage: undefined, containers: [], dockerHealthy: false, dockerMessage: "", conditions: [] };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -1294,6 +1299,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.dockerMessage !== "") {
       writer.uint32(34).string(message.dockerMessage);
+    }
+    for (const v of message.conditions) {
+      Condition.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1343,6 +1351,14 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.dockerMessage = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.conditions.push(Condition.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1371,6 +1387,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
         : isSet(object.docker_message)
         ? globalThis.String(object.docker_message)
         : "",
+      conditions: globalThis.Array.isArray(object?.conditions)
+        ? object.conditions.map((e: any) => Condition.fromJSON(e))
+        : [],
     };
   },
 
@@ -1388,6 +1407,9 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     if (message.dockerMessage !== "") {
       obj.dockerMessage = message.dockerMessage;
     }
+    if (message.conditions?.length) {
+      obj.conditions = message.conditions.map((e) => Condition.toJSON(e));
+    }
     return obj;
   },
 
@@ -1402,6 +1424,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     message.containers = object.containers?.map((e) => ContainerUsage.fromPartial(e)) || [];
     message.dockerHealthy = object.dockerHealthy ?? false;
     message.dockerMessage = object.dockerMessage ?? "";
+    message.conditions = object.conditions?.map((e) => Condition.fromPartial(e)) || [];
     return message;
   },
 };
