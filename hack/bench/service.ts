@@ -1,24 +1,26 @@
 // bench:service (issue 16): DNS queries per second one agent serves (against a UDP echo server as the
 // ceiling), how long an EndpointSlice takes to follow a replica turning not ready or ready (against plain
-// watch delivery), and requests through a Service VIP (hack/bench/service-vip.ts, when present), in rounds.
-import { existsSync, mkdirSync } from 'node:fs';
+// watch delivery), and requests through a Service VIP against straight to the container (hack/bench/service-vip.ts), in rounds.
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DNS_DEFAULTS, DnsBench, type DnsRound } from './service-dns.js';
 import { ENDPOINTS_DEFAULTS, EndpointsBench, type EndpointsRound } from './service-endpoints.js';
+import { describeLoad, VIP_DEFAULTS, VipBench, type VipRound } from './service-vip.js';
 import { fmt, roundTo, spreadOf, type Spread } from './stats.js';
 import { benchFlags, emitResult, intFlag, runBench } from './until.js';
 
 const SECTIONS = ['dns', 'endpoints', 'vip'] as const;
 type Section = (typeof SECTIONS)[number];
 const RESULTS = fileURLToPath(new URL('./results', import.meta.url));
-const VIP_MODULE = fileURLToPath(new URL('./service-vip.ts', import.meta.url));
 
 const USAGE = `usage: npm run bench:service -- [flags]
   --rounds N           rounds of every section (default 3)
   --only SECTION       dns | endpoints | vip: run that section alone
-  --skip-vip           leave out the VIP section (hack/bench/service-vip.ts)
+  --skip-vip           leave out the VIP section (needs root: a network namespace, routes, iptables)
+  --vip-concurrency N  VIP: connections in flight (default ${VIP_DEFAULTS.concurrency})
+  --vip-seconds S      VIP: length of each measurement (default ${VIP_DEFAULTS.seconds})
   --services N         DNS: Services in the directory, 3 endpoints each (default ${DNS_DEFAULTS.services})
   --dns-queries N      DNS: queries per measurement (default ${DNS_DEFAULTS.count})
   --dns-seconds S      DNS: a measurement stops sending after this long (default ${DNS_DEFAULTS.maxMs / 1000})
@@ -36,6 +38,7 @@ interface Options {
   skipVip: boolean;
   dns: typeof DNS_DEFAULTS;
   endpoints: typeof ENDPOINTS_DEFAULTS;
+  vip: typeof VIP_DEFAULTS;
   timeoutMs: number;
   json: string;
 }
@@ -54,6 +57,8 @@ function parseOptions(argv: string[]): Options {
     replicas: { type: 'string', default: String(ENDPOINTS_DEFAULTS.replicas) },
     nodes: { type: 'string', default: String(ENDPOINTS_DEFAULTS.nodes) },
     flips: { type: 'string', default: String(ENDPOINTS_DEFAULTS.flips) },
+    'vip-concurrency': { type: 'string', default: String(VIP_DEFAULTS.concurrency) },
+    'vip-seconds': { type: 'string', default: String(VIP_DEFAULTS.seconds) },
     timeout: { type: 'string', default: '900' },
     json: { type: 'string' },
   });
@@ -77,6 +82,7 @@ function parseOptions(argv: string[]): Options {
       flips: int('flips', v.flips, 1),
       eventTimeoutMs: ENDPOINTS_DEFAULTS.eventTimeoutMs,
     },
+    vip: { concurrency: int('vip-concurrency', v['vip-concurrency'], 1), seconds: int('vip-seconds', v['vip-seconds'], 1), maxRequests: VIP_DEFAULTS.maxRequests },
     timeoutMs: int('timeout', v.timeout, 1) * 1000,
     // A run of one section gets its own file, so it never overwrites a full run's.
     json: v.json ?? join(RESULTS, `service-${v.only ? `${v.only}-` : ''}${new Date().toISOString().slice(0, 10)}.json`),
@@ -167,27 +173,35 @@ async function vipSection(opts: Options, errors: string[]): Promise<object> {
     console.log('vip: skipped (--skip-vip)');
     return { skipped: '--skip-vip' };
   }
-  if (!existsSync(VIP_MODULE)) {
-    console.log('vip: skipped (hack/bench/service-vip.ts not present)');
-    return { skipped: 'hack/bench/service-vip.ts not present' };
-  }
-  // A variable specifier: the module is another engineer's and may not exist when this one is type-checked.
-  const specifier = './service-vip.js';
-  let mod: { benchVip?: (o: { rounds: number }) => Promise<Record<string, unknown>> };
+  const bench = new VipBench(opts.vip);
+  const rounds: VipRound[] = [];
   try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (err) {
-    console.log('vip: skipped (hack/bench/service-vip.ts not present)');
-    return { skipped: `import failed: ${String(err)}` };
+    await bench.start(log);
+    log(`vip: per measurement ${opts.vip.concurrency} connections in flight, ${opts.vip.seconds} s or ${opts.vip.maxRequests} requests, a new TCP connection each`);
+    for (let n = 1; n <= opts.rounds; n++) {
+      const r = await bench.round(n);
+      rounds.push(r);
+      if (r.vip.failed || r.direct.failed) errors.push(`vip round ${n}: ${r.vip.failed} failed through the VIP, ${r.direct.failed} direct`);
+      log(`vip round ${n} (${r.order}): VIP ${describeLoad(r.vip)}; direct ${describeLoad(r.direct)}; VIP/direct ${fmt(r.ratio, 2)}`);
+    }
+  } finally {
+    await bench.stop();
   }
-  if (typeof mod.benchVip !== 'function') {
-    errors.push('vip: hack/bench/service-vip.ts exports no benchVip');
-    return { skipped: 'no benchVip export' };
-  }
-  log('vip: running benchVip from hack/bench/service-vip.ts');
-  const result = await mod.benchVip({ rounds: opts.rounds });
-  log(`vip: ${JSON.stringify(result).slice(0, 2_000)}`);
-  return result;
+  const summary = {
+    vipPerSecond: spreadOf(rounds.map((r) => r.vip.perSecond), 0),
+    directPerSecond: spreadOf(rounds.map((r) => r.direct.perSecond), 0),
+    ratio: spreadOf(rounds.map((r) => r.ratio), 3),
+    vipP50Ms: spreadOf(rounds.map((r) => r.vip.latencyMs.p50), 3),
+    directP50Ms: spreadOf(rounds.map((r) => r.direct.latencyMs.p50), 3),
+    vipP99Ms: spreadOf(rounds.map((r) => r.vip.latencyMs.p99), 3),
+    directP99Ms: spreadOf(rounds.map((r) => r.direct.latencyMs.p99), 3),
+  };
+  log(spreadLine('vip requests/s', summary.vipPerSecond, '/s', 0));
+  log(spreadLine('direct requests/s', summary.directPerSecond, '/s', 0));
+  log(spreadLine('VIP/direct', summary.ratio, '', 2));
+  log(spreadLine('vip p50', summary.vipP50Ms, 'ms', 2));
+  log(spreadLine('direct p50', summary.directP50Ms, 'ms', 2));
+  return { options: opts.vip, rounds, summary };
 }
 
 async function main(): Promise<void> {
