@@ -118,3 +118,33 @@ describe('persys exec -it on a terminal', () => {
     expect(t.out().trim().split(/\s+/).at(-1)).toBe('icanon');
   });
 });
+
+describe('persys run', () => {
+  it('--rm -i: runs the command in a new Container with standard input, exits with its code, then deletes the Container', async () => {
+    const res = await cluster.persys(['run', 'dbg', '--rm', '-i', '--image', TEST_IMAGE, '-n', NS, '--', 'sh', '-c', 'read x; echo got $x in $(hostname); exit 3'], 'hello\n');
+    expect(res.stdout, res.stderr).toMatch(/^got hello in [0-9a-f]{12}\n$/);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toContain('container "dbg" deleted');
+    await expect(cluster.client.get('Container', 'dbg', NS)).rejects.toThrow(/not found/);
+    await eventually('its Docker container to go', () => docker.listContainers({ all: true, filters: { label: [`dev.persys.namespace=${NS}`, 'dev.persys.name=dbg'] } }), (l) => l.length === 0, 30_000);
+  });
+
+  it('without -i: creates a Container running the command, labelled run=NAME', async () => {
+    const res = await cluster.persys(['run', 'once', '--image', TEST_IMAGE, '--restart', 'Never', '--env', 'WHO=persys', '-n', NS, '--', 'sh', '-c', 'echo hi $WHO']);
+    expect(res).toMatchObject({ code: 0, stdout: 'container/once created\n' });
+    const c = await eventually('once to finish', () => cluster.client.get('Container', 'once', NS), (x) => x.status?.phase === 'Succeeded', 60_000);
+    expect(c.metadata.labels).toMatchObject({ run: 'once' });
+    expect(c.spec).toMatchObject({ command: ['sh', '-c', 'echo hi $WHO'], restartPolicy: 'Never', env: [{ name: 'WHO', value: 'persys' }] });
+    expect((await cluster.persys(['logs', 'once', '-n', NS])).stdout).toBe('hi persys\n');
+  });
+
+  it('refuses --rm without -i and a missing --image, as kubectl does', async () => {
+    const noAttach = await cluster.persys(['run', 'x', '--rm', '--image', TEST_IMAGE, '-n', NS]);
+    expect(noAttach.code).not.toBe(0);
+    expect(noAttach.stderr).toContain('--rm should only be used for attached containers');
+    const noImage = await cluster.persys(['run', 'x', '-n', NS]);
+    expect(noImage.code).not.toBe(0);
+    expect(noImage.stderr).toContain('--image is required');
+    await expect(cluster.client.get('Container', 'x', NS)).rejects.toThrow(/not found/);
+  });
+});

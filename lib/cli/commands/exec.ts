@@ -1,6 +1,6 @@
 // `persys exec`: runs a command in a Container through its node's agent; exits with its exit code.
 // With -i the command reads this process's standard input; with -t (and -i) it runs on a terminal.
-import { bool, str, type Command } from '../command.js';
+import { bool, str, type Command, type CommandContext } from '../command.js';
 import type { Io, Terminal } from '../io.js';
 import { LineWriter } from '../lines.js';
 import { parseRunningTarget } from '../target.js';
@@ -50,34 +50,45 @@ export const execCommand: Command = {
     if (service && kind !== 'ComposeStack') throw new UsageError('--service applies to composestack/NAME only', 'exec');
     const command = ctx.args.slice(consumed);
     if (!command.length) throw new UsageError('you must specify the command to run after --', 'exec');
-    const terminal = bool(ctx.flags, 'tty') && bool(ctx.flags, 'stdin') ? ctx.io.terminal?.() : undefined;
-    const mode = execMode({ stdin: bool(ctx.flags, 'stdin'), tty: bool(ctx.flags, 'tty') }, !!terminal);
-    if (mode.warning) ctx.io.err(mode.warning);
-    // Loaded on use: commands that never reach an agent do not pay for the Operations service's code.
-    const { OperationsClient } = await import('../../client/operations.js');
-    const client = new OperationsClient(ctx.config());
-    const target = { namespace: ctx.namespace(), kind, service, signal: ctx.io.signal };
-    try {
-      if (mode.stdin) {
-        const res = await interactive(ctx.io, mode.tty ? terminal : undefined, (stdin, onOutput, tty) =>
-          client.execStream(name, command, { ...target, stdin, onOutput, ...tty }),
-        );
-        return res.exitCode;
-      }
-      const stdout = new LineWriter((l) => ctx.io.out(l));
-      const stderr = new LineWriter((l) => ctx.io.err(l));
-      try {
-        const res = await client.exec(name, command, { ...target, onOutput: (stream, data) => (stream === 'stderr' ? stderr : stdout).push(data) });
-        return res.exitCode;
-      } finally {
-        stdout.flush();
-        stderr.flush();
-      }
-    } finally {
-      client.close();
-    }
+    return execIn(ctx, { kind, name, service }, command, { stdin: bool(ctx.flags, 'stdin'), tty: bool(ctx.flags, 'tty') });
   },
 };
+
+/** Runs `command` in a running Container (or compose service) as `persys exec` does; resolves to its exit code. */
+export async function execIn(
+  ctx: CommandContext,
+  at: { kind: 'Container' | 'ComposeStack'; name: string; service?: string },
+  command: string[],
+  flags: { stdin: boolean; tty: boolean },
+): Promise<number> {
+  const terminal = flags.tty && flags.stdin ? ctx.io.terminal?.() : undefined;
+  const mode = execMode(flags, !!terminal);
+  if (mode.warning) ctx.io.err(mode.warning);
+  // Loaded on use: commands that never reach an agent do not pay for the Operations service's code.
+  const { OperationsClient } = await import('../../client/operations.js');
+  const client = new OperationsClient(ctx.config());
+  const target = { namespace: ctx.namespace(), kind: at.kind, service: at.service, signal: ctx.io.signal };
+  const name = at.name;
+  try {
+    if (mode.stdin) {
+      const res = await interactive(ctx.io, mode.tty ? terminal : undefined, (stdin, onOutput, tty) =>
+        client.execStream(name, command, { ...target, stdin, onOutput, ...tty }),
+      );
+      return res.exitCode;
+    }
+    const stdout = new LineWriter((l) => ctx.io.out(l));
+    const stderr = new LineWriter((l) => ctx.io.err(l));
+    try {
+      const res = await client.exec(name, command, { ...target, onOutput: (stream, data) => (stream === 'stderr' ? stderr : stdout).push(data) });
+      return res.exitCode;
+    } finally {
+      stdout.flush();
+      stderr.flush();
+    }
+  } finally {
+    client.close();
+  }
+}
 
 type TtyOptions = { tty: boolean; size?: { width: number; height: number }; onResize?(send: (size: { width: number; height: number }) => void): () => void };
 

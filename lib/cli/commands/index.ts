@@ -31,6 +31,7 @@ export const CLIENT_COMMANDS: readonly CommandEntry[] = [
   { name: 'wait', summary: 'Wait for objects to be deleted, or to have a condition or a field value', load: async () => (await import('./wait.js')).waitCommand },
   { name: 'logs', summary: "Print a container's or a compose stack's logs", load: async () => (await import('./logs.js')).logsCommand },
   { name: 'exec', summary: 'Run a command in a container', load: async () => (await import('./exec.js')).execCommand },
+  { name: 'run', summary: 'Run an image in a new Container; with --rm -it, a debugging shell', load: async () => (await import('./run.js')).runCommand },
   { name: 'top', summary: 'Show CPU and memory use of nodes or containers', load: async () => (await import('./top.js')).topCommand },
   { name: 'auth', summary: 'Check what you (or another user) may do: auth can-i VERB KIND', load: async () => (await import('./auth.js')).authCommand },
   { name: 'node', summary: "Revoke a node's certificates and close its stream (node revoke)", load: async () => (await import('./node.js')).nodeCommand },
