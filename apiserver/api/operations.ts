@@ -91,8 +91,6 @@ export function invalidExecInput(req: Pick<ExecRequest, 'stdin' | 'tty'>, input:
   }
 }
 
-const KIND_OF_PLURAL = new Map(['containers', 'composestacks', 'nodes', 'secrets'].map((p) => [p, findKind(p)!.kind]));
-
 export function operationsService(deps: OperationsDeps): UntypedServiceImplementation {
   const { store, hub, log, metrics } = deps;
   const count = (verb: string, err?: unknown, kind = '') =>
@@ -110,7 +108,7 @@ export function operationsService(deps: OperationsDeps): UntypedServiceImplement
         user: id.user,
         groups: id.groups,
         verb: a.verb,
-        kind: KIND_OF_PLURAL.get(a.resource) ?? a.resource,
+        kind: findKind(a.resource)?.kind ?? a.resource,
         subresource: a.subresource,
         namespace: a.namespace,
         name: a.name,
