@@ -148,6 +148,10 @@ describe('a Service across three hosts', () => {
     for (const e of full.endpoints!) expect(e.ports?.[0]?.hostPort, 'a published port Docker picked').toBeGreaterThan(0);
     vip = ((await cluster.client.get('Service', 'web', NS)) as ServiceObject).spec!.clusterIp!;
     expect(vip).toMatch(/^10\.96\.\d+\.\d+$/);
+    // kubectl's habit: both kinds in one get, the VIP and ready/total among the columns.
+    const listed = expectRun(await persys(['get', 'services,endpoints']), 'get services,endpoints').stdout;
+    expect(listed).toMatch(new RegExp(`service/web\\s+${vip.replace(/\./g, '\\.')}\\s+80/TCP\\s+3/3`));
+    expect(listed).toMatch(/endpointslice\/web\s/);
     await eventually('the client to run', () => cluster.client.get('Container', 'client', NS), (c) => c.status?.phase === 'Running', 60_000);
 
     expect(expectRun(await inClient('nslookup web.svcs.svc.persys.local'), 'nslookup').stdout).toContain(vip);

@@ -63,7 +63,8 @@ export const KINDS: readonly KindInfo[] = [
   kind('RoleBinding', 'rolebindings', [], true, false, RoleBinding),
   kind('ClusterRoleBinding', 'clusterrolebindings', [], false, false, ClusterRoleBinding),
   kind('Service', 'services', ['svc'], true, true, Service),
-  kind('EndpointSlice', 'endpointslices', ['eps'], true, false, EndpointSlice),
+  // `endpoints` and `ep` too: persys has no separate Endpoints kind, so kubectl's `get svc,endpoints` habit works.
+  kind('EndpointSlice', 'endpointslices', ['eps', 'ep', 'endpoints'], true, false, EndpointSlice),
 ];
 
 const byAnyName = new Map<string, KindInfo>();

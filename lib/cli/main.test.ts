@@ -49,7 +49,7 @@ describe('persys main', () => {
     expect(lines[0]).toEqual(['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND']);
     expect(lines).toContainEqual(['swarmservices', 'ss', 'persys.dev/v1', 'true', 'SwarmService']);
     expect(lines).toContainEqual(['services', 'svc', 'persys.dev/v1', 'true', 'Service']);
-    expect(lines).toContainEqual(['endpointslices', 'eps', 'persys.dev/v1', 'true', 'EndpointSlice']);
+    expect(lines).toContainEqual(['endpointslices', 'eps,ep,endpoints', 'persys.dev/v1', 'true', 'EndpointSlice']);
   });
 
   it('prints the client and the server version', async () => {
