@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EtcdProcess } from '../apiserver/etcd/process.js';
 import { bool, str, type Command } from '../lib/cli/command.js';
+import { UsageError } from '../lib/cli/usage-error.js';
 import { ApiClient } from '../lib/client/client.js';
 import { CONTROLLERS, splitHostPort, startControllers } from './controller.js';
 import { parseDuration } from '../lib/cli/duration.js';
@@ -28,6 +29,8 @@ async function startLocalAgent(opts: {
   caCert: string;
   dockerHost: string;
   dnsListen?: string;
+  proxyMode?: 'iptables' | 'off';
+  serviceClusterIpRange?: string;
   createToken(): Promise<string>;
   logLevel?: string;
 }) {
@@ -44,8 +47,16 @@ async function startLocalAgent(opts: {
     dataDir: opts.dataDir,
     dockerHost: opts.dockerHost,
     dnsListen: opts.dnsListen,
+    proxyMode: opts.proxyMode,
+    serviceClusterIpRange: opts.serviceClusterIpRange,
     logger: (await import('../lib/observability/logger.js')).createLogger('agent', opts.logLevel),
   });
+}
+
+/** --proxy-mode: iptables or off. */
+function proxyMode(text: string | undefined): 'iptables' | 'off' {
+  if (text === 'iptables' || text === 'off') return text;
+  throw new UsageError(`--proxy-mode: "${text}" is not iptables or off`, 'up');
 }
 
 export const upCommand: Command = {
@@ -73,6 +84,13 @@ export const upCommand: Command = {
       valueName: 'ADDR',
       default: 'off',
       description: "the local node's DNS server for Service names: bridge (the default bridge gateway, port 53), IP[:PORT] or off (as persys agent)",
+    },
+    'proxy-mode': {
+      type: 'string',
+      env: 'PERSYS_PROXY_MODE',
+      valueName: 'MODE',
+      default: 'off',
+      description: "the local node's Service VIPs: iptables (persys's own nat chains, the VIP range routed unreachable) or off (as persys agent)",
     },
     controllers: {
       type: 'boolean',
@@ -107,6 +125,7 @@ export const upCommand: Command = {
     },
   },
   async run(ctx) {
+    const vipMode = proxyMode(str(ctx.flags, 'proxy-mode'));
     // Server code is loaded on use, so client commands start fast.
     const { startApiServer } = await import('../apiserver/server.js');
     const { startEtcdProcess } = await import('../apiserver/etcd/process.js');
@@ -188,6 +207,8 @@ export const upCommand: Command = {
           caCert: pki.caCert,
           dockerHost: str(ctx.flags, 'docker-host')!,
           dnsListen: str(ctx.flags, 'dns-listen'),
+          proxyMode: vipMode,
+          serviceClusterIpRange: str(ctx.flags, 'service-cluster-ip-range'),
           createToken: async () => (await createJoinToken(server.store, { ttlSeconds: 600, description: 'persys up: local agent' })).token,
           logLevel: str(ctx.flags, 'log-level'),
         });
