@@ -149,6 +149,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       filesDir: resolve(opts.dataDir, 'stacks'),
       puller,
       guard,
+      dnsServer,
     });
     // Loaded on the first swarm request: most nodes never get one.
     let swarm: Promise<SwarmEngine> | undefined;

@@ -49,6 +49,8 @@ export interface ComposeAgentOptions {
   filesDir?: string;
   /** The node's image puller, shared with the Container reconciler. @default one of its own on `docker` */
   puller?: ImagePuller;
+  /** The agent's DNS server (IPv4 on port 53) that stack containers send names outside the stack to. */
+  dnsServer?: string;
 }
 
 export interface StackContainer {
@@ -67,6 +69,7 @@ export class ComposeAgent {
   private readonly engine: ComposeEngine;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly dnsServer?: string;
   private parse?: ParseStack;
   private parseLoading?: Promise<ParseStack>;
   private readonly parsed = new WeakMap<ComposeStackObject, ParseComposeResult>();
@@ -101,6 +104,7 @@ export class ComposeAgent {
     this.engine = new ComposeEngine(opts.docker, guard);
     this.log = opts.logger.child({ component: 'compose-agent' });
     this.now = opts.now ?? Date.now;
+    this.dnsServer = opts.dnsServer;
     this.parse = opts.parse;
     this.files = new StackFiles(opts.filesDir ?? join(tmpdir(), 'persys-agent', opts.node, 'stacks'));
     if (!opts.puller) this.ownRuntime = new DockerRuntime({ docker: opts.docker, node: opts.node, guard });
@@ -427,7 +431,7 @@ export class ComposeAgent {
       case 'createContainer': {
         const service = project!.services.find((s) => s.name === a.service)!;
         const files = this.hostFiles.get(stackKey(id!.namespace, id!.name))?.get(a.service);
-        const plan = containerPlan(project!, service, a.number, id!, a.imageId, files);
+        const plan = containerPlan(project!, service, a.number, id!, a.imageId, files, this.dnsServer);
         await this.engine.createAndStart(plan);
         log.info({ container: plan.name }, 'created and started container');
         return;

@@ -114,6 +114,12 @@ describe('containerPlan', () => {
     expect(body.HostConfig).toMatchObject({ NanoCpus: 500_000_000, Memory: 64 << 20, MemoryReservation: 32 << 20 });
     expect(body).toMatchObject({ WorkingDir: '/srv', User: '1000', Hostname: 'api-host', Image: 'persys/busybox:test' });
   });
+
+  it("sends names outside the stack to the agent's DNS server, with the namespace's search list, when it runs", () => {
+    expect(body.HostConfig.Dns).toBeUndefined();
+    const withDns = containerPlan(project, api, 2, id, 'sha256:abc', new Map(), '172.17.0.1').body as Record<string, any>;
+    expect(withDns.HostConfig).toMatchObject({ Dns: ['172.17.0.1'], DnsSearch: ['ns.svc.persys.local', 'svc.persys.local', 'persys.local'], DnsOptions: ['ndots:5'] });
+  });
 });
 
 describe('restartPolicy', () => {

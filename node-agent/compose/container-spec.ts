@@ -1,6 +1,7 @@
 // The Docker create request for one numbered replica of a Compose service, as `docker compose up`
 // would build it: pure, so what the agent sends is testable without an engine.
 import type { ComposeProject, ComposeService } from '../../lib/compose/model.js';
+import { searchDomains } from '../dns/names.js';
 import { containerLabels, type StackIdentity } from './labels.js';
 
 const MS_TO_NS = 1_000_000;
@@ -32,6 +33,11 @@ export function containerPlan(
   imageId: string,
   /** Host paths of the service's config and secret files, by target (from StackFiles.sync). */
   files: ReadonlyMap<string, string> = new Map(),
+  /**
+   * The agent's DNS server (IPv4, port 53). On a project network Docker's embedded DNS still answers the
+   * stack's own service names, and sends every other name here: Service names resolve as in Containers.
+   */
+  dnsServer?: string,
 ): ContainerPlan {
   const name = containerName(project.name, service.name, num);
   const networks = service.networks.map((n) => {
@@ -69,6 +75,7 @@ export function containerPlan(
     ...(service.resources.memoryBytes ? { Memory: service.resources.memoryBytes } : {}),
     ...(service.resources.memoryReservationBytes ? { MemoryReservation: service.resources.memoryReservationBytes } : {}),
     ...(networks[0] ? { NetworkMode: networks[0].network } : {}),
+    ...(dnsServer ? { Dns: [dnsServer], DnsSearch: searchDomains(id.namespace), DnsOptions: ['ndots:5'] } : {}),
   };
   const body: Record<string, unknown> = {
     Image: service.image,

@@ -4,7 +4,9 @@
 // names only a fake upstream on 127.0.0.56 that answers NXDOMAIN to everything, so no query leaves the
 // machine. (busybox nslookup applies the search list to dot-less names only, whatever ndots says, so
 // `web.NAMESPACE` is left to the table tests: glibc programs search it first under ndots:5.)
+import { execFile } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,11 @@ import { waitFor } from '../../e2e/harness/wait.js';
 import { caCertHash } from '../../lib/pki/index.js';
 import { startNodeAgent, type RunningNodeAgent } from '../run.js';
 import { decodeQuery, encodeResponse, RCODE } from './wire.js';
+
+const run = promisify(execFile);
+/** Ids of the containers of the test's compose stack (project `shop-${process.pid}`). */
+const stackContainers = async () =>
+  (await run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=shop-${process.pid}`])).stdout.split('\n').filter(Boolean);
 
 const NODE = `dns-docker-${process.pid}`;
 const NS = `dns${process.pid}`;
@@ -53,6 +60,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.client.delete('Container', 'client', NS).catch(() => undefined);
+  await api?.client.delete('ComposeStack', 'shop', NS).catch(() => undefined);
   if (running) {
     await waitFor(async () => (await running!.agent.managedContainers()).every((c) => c.namespace !== NS) || undefined, 'client container removed', 20_000).catch(() => undefined);
     await running.stop();
@@ -100,5 +108,34 @@ spec:
     expect(other.stdout + other.stderr).toMatch(/NXDOMAIN/);
     expect(forwarded).toContain('elsewhere.example');
     expect(forwarded.filter((n) => n.endsWith('persys.local'))).toEqual([]);
+  });
+
+  it("points a compose stack's containers at it too: Service names resolve, and so do the stack's own services", async () => {
+    const clusterIp = ((await api.client.get('Service', 'web', NS)) as ServiceObject).spec!.clusterIp!;
+    await api.client.apply(`apiVersion: persys.dev/v1
+kind: ComposeStack
+metadata: {name: shop, namespace: ${NS}}
+spec:
+  nodeName: ${NODE}
+  projectName: shop-${process.pid}
+  compose: |
+    services:
+      app: {image: ${TEST_IMAGE}, command: [sleep, "600"]}
+      peer: {image: ${TEST_IMAGE}, command: [sleep, "600"]}
+`);
+    const [id] = await waitFor(async () => {
+      const ids = await stackContainers();
+      return ids.length === 2 ? ids : undefined;
+    }, 'the stack containers', 60_000);
+    const lookup = async (name: string) => {
+      const r = await run('docker', ['exec', id!, 'nslookup', name]).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+      return `${r.stdout}${r.stderr}`;
+    };
+    let out = '';
+    await waitFor(async () => ((out = await lookup(`web.${NS}.svc.persys.local`)).includes(clusterIp) ? out : undefined), 'the Service name from a stack container', 20_000).catch((e: Error) => {
+      throw new Error(`${e.message}; last output:\n${out}`);
+    });
+    // Docker's embedded DNS on the project network still answers the stack's own names.
+    expect(await lookup(`peer.`)).toMatch(/Name:\s+peer\s+Address: \d+\.\d+\.\d+\.\d+/);
   });
 });
