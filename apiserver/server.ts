@@ -21,7 +21,7 @@ import { AuditLogFile } from './audit/log-file.js';
 import { DEFAULT_AUDIT_POLICY, parseAuditPolicy } from './audit/policy.js';
 import { RbacAuthorizer } from './api/rbac.js';
 import { loadOrCreateSigningKey, ServiceAccountTokens } from './api/sa-tokens.js';
-import { revocationInterceptor } from './api/revocation.js';
+import { revokedCertificate } from './api/revocation.js';
 import { operationsService } from './api/operations.js';
 import { PeerApiServers } from './api/peers.js';
 import { swarmOperationsService } from './api/swarm.js';
@@ -251,18 +251,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     // Channelz bookkeeping runs on every call and message; nothing here serves or reads it.
     'grpc.enable_channelz': 0,
+    // One interceptor: a revoked node certificate is refused as unauthenticated, whatever it asks; every
+    // other call is authenticated and authorized before its handler runs.
     interceptors: [
-      // Before authorization: a revoked node certificate is refused as unauthenticated, whatever it asks.
-      revocationInterceptor(nodeCertificates, (path, node) => {
-        log.warn({ node, path }, 'refused a revoked node certificate');
-        metrics.requests.inc({ verb: path.slice(path.lastIndexOf('/') + 1).replace(/^./, (c) => c.toLowerCase()), kind: '', code: 'UNAUTHENTICATED' });
-      }),
-      authzInterceptor((path, code, message, id) => {
-        const method = path.slice(path.lastIndexOf('/') + 1);
-        const verb = method.charAt(0).toLowerCase() + method.slice(1);
-        metrics.requests.inc({ verb, kind: '', code: Code[code] ?? String(code) });
-        auditor?.record({ user: id?.user ?? 'system:anonymous', groups: id?.groups ?? [], verb: path, kind: '', code, message, latencyMs: 0 });
-      }, tokens),
+      authzInterceptor(
+        (path, code, message, id) => {
+          const method = path.slice(path.lastIndexOf('/') + 1);
+          const verb = method.charAt(0).toLowerCase() + method.slice(1);
+          metrics.requests.inc({ verb, kind: '', code: Code[code] ?? String(code) });
+          auditor?.record({ user: id?.user ?? 'system:anonymous', groups: id?.groups ?? [], verb: path, kind: '', code, message, latencyMs: 0 });
+        },
+        tokens,
+        revokedCertificate(nodeCertificates, (path, node) => log.warn({ node, path }, 'refused a revoked node certificate')),
+      ),
     ],
   });
   server.addService(withUnknownFieldChecks(resourcesServiceWithEncodedWatch), resourcesService({ store, watches, metrics, log, access, tokens, auditor }));

@@ -147,6 +147,8 @@ export function missingCredentials(call: unknown): string {
 export function authzInterceptor(
   onDenied?: (path: string, code: Code, message: string, id?: Identity) => void,
   tokens?: ServiceAccountTokens,
+  /** Why a client certificate is no longer good (a revoked node certificate), or undefined: it is. */
+  certificateRefusal?: (call: unknown, path: string) => string | undefined,
 ): ServerInterceptor {
   return (method, call) => {
     const listener = new ServerListenerBuilder()
@@ -161,7 +163,10 @@ export function authzInterceptor(
           deny(decision.code, decision.message, id);
         };
         const cert = callerIdentity(call);
-        if (cert) return decide(cert);
+        if (cert) {
+          const refusal = certificateRefusal?.(call, method.path);
+          return refusal ? deny(Code.UNAUTHENTICATED, refusal, cert) : decide(cert);
+        }
         const token = bearerOf(metadata);
         if (!token || !tokens) return deny(Code.UNAUTHENTICATED, token ? 'bearer tokens are not accepted: this API server has no service-account key' : missingCredentials(call));
         const known = knownToken(tokens, token);

@@ -1,14 +1,7 @@
-// Revoked node certificates, refused at the door: a server interceptor that runs before authorization
-// and answers UNAUTHENTICATED to a node certificate whose serial its node's record (agents/
+// Revoked node certificates, refused at the door: the authorization interceptor asks this check first and
+// answers UNAUTHENTICATED to a node certificate whose serial its node's record (agents/
 // node-certificates.ts, read from the watch cache) marks revoked. Only node certificates are looked
 // up; a node makes one call (its stream) per connection, so the check costs nothing on hot paths.
-import {
-  ResponderBuilder,
-  ServerInterceptingCall,
-  ServerListenerBuilder,
-  status as Code,
-  type ServerInterceptor,
-} from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import type { Resource } from '../../lib/api/resource.js';
 import { normalizeSerial } from '../../lib/pki/certificate-info.js';
@@ -38,17 +31,12 @@ export function nodeCertificateOf(call: CallWithAuth): { node: string; serial: s
   return serial ? { node, serial: normalizeSerial(serial) } : undefined;
 }
 
-export function revocationInterceptor(lookup: NodeCertificatesLookup, onRefused?: (path: string, node: string) => void): ServerInterceptor {
-  return (method, call) => {
-    const listener = new ServerListenerBuilder()
-      .withOnReceiveMetadata((metadata, next) => {
-        const cert = nodeCertificateOf(call as unknown as CallWithAuth);
-        const refusal = cert && revocationRefusal(lookup, cert.node, cert.serial);
-        if (!refusal) return next(metadata);
-        onRefused?.(method.path, cert.node);
-        call.sendStatus({ code: Code.UNAUTHENTICATED, details: refusal });
-      })
-      .build();
-    return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
+/** The refusal of a call made with a revoked node certificate (authzInterceptor's certificateRefusal), or undefined. */
+export function revokedCertificate(lookup: NodeCertificatesLookup, onRefused?: (path: string, node: string) => void): (call: unknown, path: string) => string | undefined {
+  return (call, path) => {
+    const cert = nodeCertificateOf(call as CallWithAuth);
+    const refusal = cert && revocationRefusal(lookup, cert.node, cert.serial);
+    if (refusal) onRefused?.(path, cert.node);
+    return refusal || undefined;
   };
 }
