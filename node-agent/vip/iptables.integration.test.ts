@@ -80,6 +80,21 @@ describe('VIP rules in a network namespace', () => {
     expect(rules(after)).toEqual(rules(baseline));
   });
 
+  it('never takes over a route of the VIP range it did not make, and says so in its condition', async () => {
+    await inNs('ip', 'route', 'add', '10.97.0.0/16', 'dev', 'lo');
+    const directory = new ServiceDirectory();
+    const loop = new VipLoop({ lookup: directory, ready: () => directory.ready, node: 'n1', serviceCidr: '10.97.0.0/16', host: iptablesHost(PATH) });
+    directory.onChange(() => loop.changed());
+    await loop.start();
+    directory.setDesired(objects(1));
+    await expect.poll(() => loop.condition.status, { timeout: 10_000 }).toBe('False');
+    expect(loop.condition.message).toMatch(/the VIP range 10\.97\.0\.0\/16 is already routed on this node \(10\.97\.0\.0\/16 dev lo/);
+    await loop.stop();
+    expect(await inNs('ip', 'route', 'show', 'exact', '10.97.0.0/16')).toMatch(/^10\.97\.0\.0\/16 dev lo/);
+    await iptablesHost(PATH).removeAll('10.97.0.0/16');
+    await inNs('ip', 'route', 'del', '10.97.0.0/16', 'dev', 'lo');
+  });
+
   it('reports a host it cannot program in its condition', async () => {
     const directory = new ServiceDirectory();
     const loop = new VipLoop({ lookup: directory, ready: () => directory.ready, node: 'n1', serviceCidr: CIDR, host: iptablesHost('/var/run/netns/persys-no-such-netns') });

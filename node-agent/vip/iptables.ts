@@ -77,8 +77,15 @@ export function iptablesHost(netns?: string): VipHost {
     apply: (text) => restore(netns, text),
 
     async ensureHooks(serviceCidr) {
-      // `replace` is idempotent. The route comes first: no moment where a VIP packet could leave the node.
-      await cmd('ip', ['route', 'replace', 'unreachable', serviceCidr]);
+      // The route comes first: no moment where a VIP packet could leave the node. A route of someone
+      // else's for the same range is never taken over: that network is in use here.
+      const existing = (await cmd('ip', ['route', 'show', 'exact', serviceCidr])).trim();
+      if (!existing) await cmd('ip', ['route', 'add', 'unreachable', serviceCidr]);
+      else if (!existing.startsWith('unreachable ')) {
+        throw new HostCommandError(
+          `the VIP range ${serviceCidr} is already routed on this node (${existing.split('\n')[0]}): it must be a range unused here (the API server's and the agents' --service-cluster-ip-range)`,
+        );
+      }
       for (const j of JUMPS) {
         const present = await cmd('iptables', ['-w', LOCK_WAIT, '-t', 'nat', '-C', j.chain, ...jumpArgs(j)]).then(
           () => true,
