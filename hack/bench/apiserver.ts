@@ -33,6 +33,7 @@ const RBAC_TARGET_OVERHEAD = 0.1;
 const RBAC_SLICES = 10;
 
 const USAGE = `usage: npm run bench:apiserver -- [flags]
+  --warmup N             untimed writes before each raw and persys create phase (default 200)
   --rounds R             raw-vs-persys create rounds, order alternating, each on a fresh etcd (default 3)
   --objects N            objects written by the raw and the persys phase per round (default 5000)
   --concurrency C        concurrent writers; persys uses C separate mTLS clients (default 32)
@@ -53,12 +54,14 @@ const USAGE = `usage: npm run bench:apiserver -- [flags]
                          fan-out after the rounds is left out (default off)
   --server MODE          auto | cli (bin/persys.js apiserver) | child (hack/bench/apiserver-child.ts)
   --server-cpu-prof DIR  run the API server under node --cpu-prof, profile written to DIR
+  --server-node-flags=F extra node flags for the API server process, space-separated (e.g. --server-node-flags=--trace-gc)
   --server-entry FILE    implies --server child: run FILE instead of hack/bench/apiserver-child.ts
                          (same arguments), to try a server change without touching the tree
   --json FILE            write the JSON result there (default: the last line of stdout)`;
 
 interface Options {
   rounds: number;
+  warmup: number;
   loadWatchers: number;
   loadRate: number;
   loadSeconds: number;
@@ -72,6 +75,7 @@ interface Options {
   rbac: 'off' | 'both' | 'all';
   server: 'auto' | 'cli' | 'child';
   serverCpuProf?: string;
+  serverNodeFlags: string[];
   serverEntry?: string;
   json?: string;
 }
@@ -79,6 +83,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const values = benchFlags(argv, USAGE, {
     rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '200' },
     'load-watchers': { type: 'string', default: '6' },
     'load-rate': { type: 'string', default: '1000' },
     'load-seconds': { type: 'string', default: '10' },
@@ -92,6 +97,7 @@ function parseOptions(argv: string[]): Options {
     rbac: { type: 'string', default: 'off' },
     server: { type: 'string', default: 'auto' },
     'server-cpu-prof': { type: 'string' },
+    'server-node-flags': { type: 'string', default: '' },
     'server-entry': { type: 'string' },
     json: { type: 'string' },
   });
@@ -106,6 +112,7 @@ function parseOptions(argv: string[]): Options {
   if (!['off', 'both', 'all'].includes(rbac)) throw new Error(`--rbac must be off, both or all\n${USAGE}`);
   return {
     rounds: int('rounds', 1),
+    warmup: int('warmup', 0),
     loadWatchers: int('load-watchers', 0),
     loadRate: int('load-rate', 1),
     loadSeconds: int('load-seconds', 1),
@@ -119,6 +126,7 @@ function parseOptions(argv: string[]): Options {
     rbac,
     server,
     serverCpuProf: values['server-cpu-prof'],
+    serverNodeFlags: values['server-node-flags'].split(/\s+/).filter(Boolean),
     serverEntry: values['server-entry'],
     json: values.json,
   };
@@ -215,8 +223,8 @@ async function benchRawEtcd(etcd: EtcdInstance, opts: Options, signal: AbortSign
   try {
     // Bodies are built before the clock starts: the baseline should time etcd and its client only.
     const bodies = Array.from({ length: opts.objects }, (_, i) => storedBody(i));
-    const warm = Math.min(200, opts.objects);
-    await runPool(warm, opts.concurrency, signal, (i) => client.put(`/bench-warm/${i}`).value(bodies[i]!).then(() => undefined));
+    const warm = opts.warmup;
+    await runPool(warm, opts.concurrency, signal, (i) => client.put(`/bench-warm/${i}`).value(bodies[i % bodies.length]!).then(() => undefined));
     const put = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i) => {
       await client.put(`/bench-raw/containers/default/bench-${i}`).value(bodies[i]!);
     });
@@ -273,7 +281,7 @@ async function startServerProcess(etcdEndpoint: string, dataDir: string, opts: O
   const pki = mode === 'child' ? await initPki(join(dataDir, 'pki')) : pkiPaths(join(dataDir, 'pki'));
   const port = await freePort();
   const listen = `127.0.0.1:${port}`;
-  const nodeFlags = opts.serverCpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.serverCpuProf] : [];
+  const nodeFlags = [...opts.serverNodeFlags, ...(opts.serverCpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.serverCpuProf] : [])];
   const args =
     mode === 'cli'
       ? [...nodeFlags, join(REPO, 'bin/persys.js'), 'apiserver', '--etcd-servers', etcdEndpoint, '--data-dir', dataDir,
@@ -331,7 +339,7 @@ async function benchCreate(
   const clients = Array.from({ length: opts.concurrency }, () => new ApiClient(config));
   try {
     await Promise.all(clients.map((c) => c.listKinds()));
-    await createUntimed(clients, Math.min(200, opts.objects), signal, { namespace, prefix: `${prefix}warm-` });
+    await createUntimed(clients, opts.warmup, signal, { namespace, prefix: `${prefix}warm-` });
     const revisions = new Set<string>();
     const t = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i, w) => {
       const created = await clients[w]!.create(containerManifest(`${prefix}bench-${i}`, namespace));
