@@ -62,7 +62,13 @@ const MAX_RETRIES = 8;
 /** Kinds whose validation compares with the stored object (immutable Secrets and ConfigMaps, a Service's clusterIP). */
 const RULES_ON_OLD = new Set(['Secret', 'ConfigMap', 'Service']);
 
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** RFC 3339 to the second, as Kubernetes writes timestamps; formatted once per second, not per write. */
+let nowCache = { second: -1, text: '' };
+function now(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== nowCache.second) nowCache = { second, text: new Date(second * 1000).toISOString().replace('.000Z', 'Z') };
+  return nowCache.text;
+}
 
 export interface ResourceStoreOptions {
   /**
@@ -129,7 +135,8 @@ export class ResourceStore {
     opts.authorize?.('create', obj);
     const info = resolveKind(obj.kind);
     const ns = obj.metadata.namespace ?? '';
-    if (info.namespaced) await this.requireActiveNamespace(ns);
+    // The watch cache answers without a round trip (or even an await); only a miss reads etcd.
+    if (info.namespaced) requireActive(this.opts.cachedNamespace?.(ns) ?? (await this.storedNamespace(ns)), ns);
     prepareNew(obj, info);
     if (info.kind === 'Service' && this.opts.clusterIps) {
       // A taken name is the answer, not an exhausted range: check it before allocating.
@@ -400,12 +407,8 @@ export class ResourceStore {
     return cur;
   }
 
-  private async requireActiveNamespace(ns: string): Promise<void> {
-    const namespace = this.opts.cachedNamespace?.(ns) ?? (await this.storage.get(objectKey(findKind('Namespace')!, '', ns)))?.value;
-    if (!namespace) throw notFound('Namespace', ns);
-    if (namespace.metadata.deletionTimestamp) {
-      throw failedPrecondition(`namespace "${ns}" is being terminated: nothing new can be created in it`);
-    }
+  private async storedNamespace(ns: string): Promise<Resource | undefined> {
+    return (await this.storage.get(objectKey(findKind('Namespace')!, '', ns)))?.value;
   }
 
   /** Orphan deletion: dependents keep running and lose their reference to the deleted owner. */
@@ -436,10 +439,18 @@ export class ResourceStore {
   }
 
   private audit(verb: string, obj: Resource, opts: WriteOptions): void {
+    if (!this.log.isLevelEnabled('info')) return; // above info, nothing is built per write
     this.log.info(
       { verb, kind: obj.kind, namespace: obj.metadata.namespace || undefined, name: obj.metadata.name, identity: opts.identity, resourceVersion: obj.metadata.resourceVersion },
       `${verb} ${obj.kind}`,
     );
+  }
+}
+
+function requireActive(namespace: Resource | undefined, ns: string): void {
+  if (!namespace) throw notFound('Namespace', ns);
+  if (namespace.metadata.deletionTimestamp) {
+    throw failedPrecondition(`namespace "${ns}" is being terminated: nothing new can be created in it`);
   }
 }
 

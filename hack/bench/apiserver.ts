@@ -33,7 +33,8 @@ const RBAC_TARGET_OVERHEAD = 0.1;
 const RBAC_SLICES = 10;
 
 const USAGE = `usage: npm run bench:apiserver -- [flags]
-  --warmup N             untimed writes before each raw and persys create phase (default 200)
+  --warmup N             untimed writes before each raw and persys create phase, so a fresh API server
+                         is measured after V8 has optimized its hot paths, as a long-running one (default 3000)
   --rounds R             raw-vs-persys create rounds, order alternating, each on a fresh etcd (default 3)
   --objects N            objects written by the raw and the persys phase per round (default 5000)
   --concurrency C        concurrent writers; persys uses C separate mTLS clients (default 32)
@@ -83,7 +84,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const values = benchFlags(argv, USAGE, {
     rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '3000' },
     'load-watchers': { type: 'string', default: '6' },
     'load-rate': { type: 'string', default: '1000' },
     'load-seconds': { type: 'string', default: '10' },
