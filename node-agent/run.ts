@@ -127,7 +127,10 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
     const dnsServer = dns && dns.address.port === 53 ? dns.address.host : undefined;
     if (dns && !dnsServer) log.warn({ listen: dns.address }, 'the DNS server is not on port 53: containers keep the engine default DNS');
     vips = await startVips(opts, directory, metrics, log.child({ loop: 'vip' }));
-    const drain = new EndpointDrain({ directory, node: opts.nodeName });
+    // Services and EndpointSlices are streamed to the node when its DNS server or its VIP rules use them
+    // (either alone: a node may run without DNS and still program VIPs).
+    const serviceDiscovery = !!dns || !!vips;
+    const drain = serviceDiscovery ? new EndpointDrain({ directory, node: opts.nodeName }) : undefined;
     const agentConditions = (): AgentCondition[] => [...(dnsStart.condition ? [dnsStart.condition] : []), ...(vips ? [vips.condition] : [])];
     // One puller per node: every engine of the node that pulls shares its single-flight pulls.
     const puller = new ImagePuller({ runtime, metrics, logger: log.child({ loop: 'pull' }) });
@@ -140,7 +143,7 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       // Absolute: the engine bind-mounts these paths.
       volumesDir: resolve(opts.dataDir, 'volumes'),
       dnsServer,
-      drained: dns || vips ? (ns, name) => drain.drained(ns, name) : undefined,
+      drained: drain && ((ns, name) => drain.drained(ns, name)),
     });
     const stacks = new ComposeAgent({
       node: opts.nodeName,
@@ -190,9 +193,9 @@ export async function startNodeAgent(opts: NodeAgentProcessOptions): Promise<Run
       agent: new DesiredRouter([
         { kinds: ['Container', 'Secret', 'ConfigMap'], consumer: agent },
         { kinds: ['ComposeStack', 'Secret', 'ConfigMap'], consumer: stacks },
-        ...(dns ? [{ kinds: DIRECTORY_KINDS, consumer: directory }] : []),
+        ...(serviceDiscovery ? [{ kinds: DIRECTORY_KINDS, consumer: directory }] : []),
       ]),
-      serviceDiscovery: !!dns,
+      serviceDiscovery,
       requests,
       nodeInfo: () =>
         hostNodeInfo({

@@ -9,7 +9,7 @@ import { DNS_DEFAULTS, DnsBench, type DnsRound } from './service-dns.js';
 import { ENDPOINTS_DEFAULTS, EndpointsBench, type EndpointsRound } from './service-endpoints.js';
 import { describeLoad, VIP_DEFAULTS, VipBench, type VipRound } from './service-vip.js';
 import { fmt, roundTo, spreadOf, type Spread } from './stats.js';
-import { benchFlags, emitResult, intFlag, runBench } from './until.js';
+import { benchFlags, emitResult, intFlag, runBench, skipFlag } from './until.js';
 
 const SECTIONS = ['dns', 'endpoints', 'vip'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -18,7 +18,8 @@ const RESULTS = fileURLToPath(new URL('./results', import.meta.url));
 const USAGE = `usage: npm run bench:service -- [flags]
   --rounds N           rounds of every section (default 3)
   --only SECTION       dns | endpoints | vip: run that section alone
-  --skip-vip           leave out the VIP section (needs root: a network namespace, routes, iptables)
+  --skip LIST          leave out these sections, comma-separated (e.g. --skip vip: it needs root for a
+                       network namespace, routes and iptables)
   --vip-concurrency N  VIP: connections in flight (default ${VIP_DEFAULTS.concurrency})
   --vip-seconds S      VIP: length of each measurement (default ${VIP_DEFAULTS.seconds})
   --services N         DNS: Services in the directory, 3 endpoints each (default ${DNS_DEFAULTS.services})
@@ -35,7 +36,6 @@ const USAGE = `usage: npm run bench:service -- [flags]
 interface Options {
   rounds: number;
   sections: Set<Section>;
-  skipVip: boolean;
   dns: typeof DNS_DEFAULTS;
   endpoints: typeof ENDPOINTS_DEFAULTS;
   vip: typeof VIP_DEFAULTS;
@@ -44,12 +44,10 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  // --skip-vip takes no value: rewritten so that every flag parses as a string.
-  const args = argv.map((a) => (a === '--skip-vip' ? '--skip-vip=1' : a));
-  const v = benchFlags(args, USAGE, {
+  const v = benchFlags(argv, USAGE, {
     rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
-    'skip-vip': { type: 'string' },
+    skip: { type: 'string', default: '' },
     services: { type: 'string', default: String(DNS_DEFAULTS.services) },
     'dns-queries': { type: 'string', default: String(DNS_DEFAULTS.count) },
     'dns-seconds': { type: 'string', default: String(DNS_DEFAULTS.maxMs / 1000) },
@@ -64,11 +62,11 @@ function parseOptions(argv: string[]): Options {
   });
   const int = intFlag(USAGE);
   if (v.only !== undefined && !(SECTIONS as readonly string[]).includes(v.only)) throw new Error(`--only must be one of ${SECTIONS.join(', ')}, got ${v.only}\n${USAGE}`);
-  const sections = new Set<Section>(v.only ? [v.only as Section] : SECTIONS);
+  const skip = skipFlag(v.skip, SECTIONS, USAGE);
+  const sections = new Set<Section>((v.only ? [v.only as Section] : SECTIONS).filter((s) => !skip.has(s)));
   return {
     rounds: int('rounds', v.rounds, 1),
     sections,
-    skipVip: v['skip-vip'] !== undefined,
     dns: {
       services: int('services', v.services, 1),
       nodes: DNS_DEFAULTS.nodes,
@@ -169,10 +167,6 @@ async function endpointsSection(opts: Options, errors: string[]): Promise<object
 }
 
 async function vipSection(opts: Options, errors: string[]): Promise<object> {
-  if (opts.skipVip) {
-    console.log('vip: skipped (--skip-vip)');
-    return { skipped: '--skip-vip' };
-  }
   const bench = new VipBench(opts.vip);
   const rounds: VipRound[] = [];
   try {
