@@ -7,9 +7,17 @@ import { unknownWireFields, type FieldError } from '../validation/index.js';
 /** Unknown fields found in a decoded request's object, keyed by that object; handlers refuse it. */
 const found = new WeakMap<WireObject, FieldError[]>();
 
+/** The encoded size of each decoded request's object, keyed by that object. */
+const sizes = new WeakMap<WireObject, number>();
+
 /** The unknown fields the wire bytes of `wire` held, or none. */
 export function unknownFieldsOf(wire: WireObject | undefined): FieldError[] {
   return (wire && found.get(wire)) ?? [];
+}
+
+/** How many bytes `wire` took in its request, when it came from one. */
+export function wireBytesOf(wire: WireObject | undefined): number | undefined {
+  return wire && sizes.get(wire);
 }
 
 /** The number of the Object field in each request that carries one (api.proto). */
@@ -30,7 +38,9 @@ export function withUnknownFieldChecks<D extends typeof ResourcesService>(defini
         const req = decode(value);
         const object = req.object ?? (req.source?.$case === 'object' ? (req.source.value as WireObject) : undefined);
         if (object) {
-          const errors = objectFieldBytes(value, fieldNumber).flatMap(unknownWireFields);
+          const parts = objectFieldBytes(value, fieldNumber);
+          sizes.set(object, parts.reduce((n, part) => n + part.length, 0));
+          const errors = parts.flatMap(unknownWireFields);
           if (errors.length) found.set(object, errors);
         }
         return req;

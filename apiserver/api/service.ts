@@ -33,7 +33,7 @@ import type { ResourceStore } from '../registry/store.js';
 import type { WatchHub } from '../watch/hub.js';
 import { ApiStatusError, codeName, invalid, toServiceError } from './status.js';
 import { checkListSize } from './list-size.js';
-import { unknownFieldsOf } from './object-requests.js';
+import { unknownFieldsOf, wireBytesOf } from './object-requests.js';
 import { ValidationError } from '../validation/index.js';
 import { localVersionInfo } from '../../lib/version-info.js';
 
@@ -159,7 +159,7 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
 
   return {
     create: unary('create', (r: CreateRequest) => kindOfWire(r.object), async (r: CreateRequest, id, rec) =>
-      toWire(await store.create(objectOf(r.object), writeOptions(id, r.dryRun, rec))),
+      toWire(await store.create(objectOf(r.object), { ...writeOptions(id, r.dryRun, rec), wireBytes: wireBytesOf(r.object) })),
     ),
     get: unary(
       'get',
@@ -185,7 +185,7 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
       return res;
     }, (r) => accessAttributes('list', r.kind, r.namespace)),
     update: unary('update', (r: UpdateRequest) => kindOfWire(r.object), async (r: UpdateRequest, id, rec) =>
-      toWire(await store.update(objectOf(r.object), writeOptions(id, r.dryRun, rec))),
+      toWire(await store.update(objectOf(r.object), { ...writeOptions(id, r.dryRun, rec), wireBytes: wireBytesOf(r.object) })),
     ),
     updateStatus: unary(
       'updateStatus',

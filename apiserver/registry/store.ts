@@ -28,6 +28,8 @@ export interface WriteOptions {
    * Apply asks for "patch" where it updates, as Kubernetes' server-side apply.
    */
   authorize?: (verb: 'create' | 'update' | 'patch', obj: Resource) => void;
+  /** The size of the protobuf message the object came in (see AdmitOptions.wireBytes). */
+  wireBytes?: number;
 }
 
 interface UpdateOptions extends WriteOptions {
@@ -131,7 +133,7 @@ export class ResourceStore {
   }
 
   async create(raw: unknown, opts: WriteOptions = {}): Promise<Resource> {
-    const obj = admit(raw);
+    const obj = admit(raw, { wireBytes: opts.wireBytes });
     opts.authorize?.('create', obj);
     const info = resolveKind(obj.kind);
     const ns = obj.metadata.namespace ?? '';
@@ -166,13 +168,13 @@ export class ResourceStore {
   }
 
   async update(raw: unknown, opts: UpdateOptions = {}): Promise<Resource> {
-    const probe = admit(raw);
+    const probe = admit(raw, { wireBytes: opts.wireBytes });
     opts.authorize?.(opts.updateVerb ?? 'update', probe);
     const info = resolveKind(probe.kind);
     const precondition = probe.metadata.resourceVersion;
     for (let attempt = 0; ; attempt++) {
       const cur = await this.currentForWrite(info, probe.metadata.namespace ?? '', probe.metadata.name ?? '', attempt, precondition, probe.metadata.uid);
-      const obj = RULES_ON_OLD.has(info.kind) ? admit(raw, { old: cur.value }) : clone(probe);
+      const obj = RULES_ON_OLD.has(info.kind) ? admit(raw, { old: cur.value, wireBytes: opts.wireBytes }) : clone(probe);
       checkPreconditions(info, cur, precondition, probe.metadata.uid);
       const next = mergeServerFields(obj, cur.value, info);
       try {

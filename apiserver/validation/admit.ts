@@ -21,11 +21,22 @@ import { validateSwarmService } from './swarmservice.js';
 /** etcd's default request limit; objects are stored whole under one key. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
+/**
+ * How much larger than its protobuf encoding an object's JSON can be: a field costs at least 2 bytes on
+ * the wire and at most ~36 characters in JSON (the longest field name, quotes, colon, a short value).
+ */
+const MAX_JSON_PER_WIRE_BYTE = 32;
+
 export interface AdmitOptions {
   /** The stored object this one replaces, for rules about fields that may not change. */
   old?: Resource;
   /** 'status' for UpdateStatus: only metadata and the status shape are checked. */
   subresource?: 'status';
+  /**
+   * The size of the protobuf message the object was decoded from. When even the largest JSON it could
+   * become fits MAX_OBJECT_BYTES, the object is not serialized just to be measured.
+   */
+  wireBytes?: number;
 }
 
 type KindValidator = (obj: Resource, errs: FieldErrors, old?: Resource) => void;
@@ -63,7 +74,7 @@ function objectNameOf(raw: Record<string, unknown>): string {
 }
 
 /** apiVersion, kind and size: what must hold before the kind's schema can even be chosen. */
-function checkTopLevel(raw: Record<string, unknown>, errs: FieldErrors): KindInfo | undefined {
+function checkTopLevel(raw: Record<string, unknown>, errs: FieldErrors, wireBytes?: number): KindInfo | undefined {
   const apiVersion = raw['apiVersion'];
   if (apiVersion === undefined || apiVersion === null || apiVersion === '') errs.add('apiVersion', 'required');
   else if (apiVersion !== API_VERSION) errs.add('apiVersion', `must be ${JSON.stringify(API_VERSION)}, got ${JSON.stringify(apiVersion)}`);
@@ -79,6 +90,7 @@ function checkTopLevel(raw: Record<string, unknown>, errs: FieldErrors): KindInf
     else errs.add('kind', `unknown kind ${JSON.stringify(kind)}${found ? ` (did you mean ${JSON.stringify(found.kind)}?)` : ''}`);
   }
 
+  if (wireBytes !== undefined && wireBytes * MAX_JSON_PER_WIRE_BYTE <= MAX_OBJECT_BYTES) return info;
   let bytes: number;
   try {
     bytes = Buffer.byteLength(JSON.stringify(raw));
@@ -97,7 +109,7 @@ export function admit(raw: unknown, opts: AdmitOptions = {}): Resource {
     throw new ValidationError('Object', '', [{ path: '', message: `expected a JSON object, got ${got}` }]);
   }
   const top = new FieldErrors();
-  const info = checkTopLevel(raw, top);
+  const info = checkTopLevel(raw, top, opts.wireBytes);
   if (!info) return invalidObject(raw, top.list);
   if (opts.subresource === 'status' && !info.hasStatus) top.add('status', `kind ${info.kind} has no status subresource`);
 

@@ -63,6 +63,20 @@ describe('create, get, update, delete', () => {
     expect(err.message).toContain('Container "crud-dup" already exists');
   });
 
+  it('refuses an object over the size limit by its JSON size, on create and on update, and stores nothing', async () => {
+    const secret = (blob: string): Resource => ({ apiVersion: 'persys.dev/v1', kind: 'Secret', metadata: { name: 'crud-big', namespace: 'default' }, stringData: { blob } } as Resource);
+    // Under the limit on the wire, but its JSON (with the escapes a control character needs) is over it.
+    const escaped = '\u0001'.repeat(300_000);
+    for (const write of [(o: Resource) => api.client.create(o), (o: Resource) => api.client.update(o)]) {
+      const err = await apiError(write(secret(escaped)));
+      expect(err.code).toBe(Code.INVALID_ARGUMENT);
+      expect(err.message).toMatch(/object is \d+ bytes, the limit is 1572864/);
+      expect(await exists('Secret', 'crud-big')).toBe(false);
+    }
+    const small = await api.client.create(secret('fits'));
+    expect(small.metadata.generation).toBe(1);
+  });
+
   it('fails an update with a stale resourceVersion with ABORTED and keeps the stored object', async () => {
     const v1 = await api.client.create(container('crud-cas'));
     const v2 = await api.client.update({ ...v1, spec: { ...v1.spec, args: ['one'] } });
