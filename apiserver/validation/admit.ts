@@ -12,7 +12,7 @@ import { applyDefaults, defaultMetadata } from './defaults.js';
 import { FieldErrors, ValidationError, type FieldError } from './errors.js';
 import { isWithin } from './field-path.js';
 import { validateObjectMeta } from './metadata.js';
-import { conformToMessage, messageTypeOf } from './schema.js';
+import { conformToMessage, messageTypeOf, wireJsonConforms } from './schema.js';
 import { validateRole, validateRoleBinding, validateServiceAccount } from './rbac.js';
 import { validateSecret } from './secret.js';
 import { validateEndpointSlice, validateService } from './service.js';
@@ -33,8 +33,11 @@ export interface AdmitOptions {
   /** 'status' for UpdateStatus: only metadata and the status shape are checked. */
   subresource?: 'status';
   /**
-   * The size of the protobuf message the object was decoded from. When even the largest JSON it could
-   * become fits MAX_OBJECT_BYTES, the object is not serialized just to be measured.
+   * The size of the protobuf message the object was decoded from (its JSON made by the generated
+   * toJSON, unknown fields already refused): set only for such objects. The structural check is then
+   * skipped where the schema holds by construction (see wireJsonConforms), and when even the largest
+   * JSON the message could become fits MAX_OBJECT_BYTES, the object is not serialized to be measured.
+   * The admitted object then shares nested values with `raw`.
    */
   wireBytes?: number;
 }
@@ -115,7 +118,8 @@ export function admit(raw: unknown, opts: AdmitOptions = {}): Resource {
 
   const structural = new FieldErrors();
   const { apiVersion: _apiVersion, kind: _kind, ...body } = raw;
-  const conformed = conformToMessage(messageTypeOf(info.kind), body, '', structural)!;
+  const type = messageTypeOf(info.kind);
+  const conformed = opts.wireBytes !== undefined && wireJsonConforms(type) ? body : conformToMessage(type, body, '', structural)!;
   const obj = { apiVersion: API_VERSION, kind: info.kind, ...conformed } as Resource;
 
   const semantic = new FieldErrors();

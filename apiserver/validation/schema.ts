@@ -61,6 +61,31 @@ export function messageTypeOf(kind: string): protobuf.Type {
   return type;
 }
 
+const jsonByConstruction = new Map<protobuf.Type, boolean>();
+
+/**
+ * Whether the JSON of every message of `type` decoded from protobuf (the generated toJSON) already
+ * conforms to it: true unless a float or double field is reachable, whose NaN and Infinity the proto
+ * JSON mapping writes as strings. Every other value is known and of its type by construction.
+ */
+export function wireJsonConforms(type: protobuf.Type): boolean {
+  let known = jsonByConstruction.get(type);
+  if (known === undefined) {
+    known = !reachesFloat(type, new Set());
+    jsonByConstruction.set(type, known);
+  }
+  return known;
+}
+
+function reachesFloat(type: protobuf.Type, seen: Set<protobuf.Type>): boolean {
+  if (seen.has(type)) return false;
+  seen.add(type);
+  return Object.values(type.fields).some((field) => {
+    const resolved = field.resolvedType;
+    return resolved instanceof protobuf.Type ? reachesFloat(resolved, seen) : field.type === 'float' || field.type === 'double';
+  });
+}
+
 const typeName = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
