@@ -155,33 +155,6 @@ describe('EtcdStorage on etcd', () => {
     }
   });
 
-  it("hands on its own creates' objects in ADDED events, and decodes another server's create", async () => {
-    const prefix = `${filePrefix}/own-creates`;
-    const ours = new EtcdStorage({ endpoints: [endpoint], prefix });
-    const theirs = new EtcdStorage({ endpoints: [endpoint], prefix });
-    try {
-      const events: StorageEvent[] = [];
-      ours.watch('items/', await ours.currentRevision(), { onEvent: (e) => events.push(e), onError: () => undefined });
-      const mine = await ours.create('items/mine', secret('m'));
-      const other = await theirs.create('items/other', secret('o'));
-      const updated = await ours.update('items/mine', { ...mine.value, spec: { data: 'updated' } }, mine.revision);
-      await expect.poll(() => events.length, { timeout: 10_000 }).toBe(3);
-      const [added, addedElsewhere, modified] = events as [StorageEvent, StorageEvent, StorageEvent];
-      expect(added).toMatchObject({ type: 'ADDED', key: 'items/mine', revision: mine.revision });
-      expect(added.value).toEqual(mine.value);
-      // The same nested objects: nothing was parsed again.
-      expect(added.value.spec).toBe(mine.value.spec);
-      expect(addedElsewhere).toMatchObject({ type: 'ADDED', key: 'items/other', revision: other.revision });
-      expect(addedElsewhere.value).toEqual(other.value);
-      expect(addedElsewhere.value.spec).not.toBe(other.value.spec);
-      expect(modified).toMatchObject({ type: 'MODIFIED', revision: updated.revision });
-      expect(modified.value).toEqual(updated.value);
-    } finally {
-      await ours.close();
-      await theirs.close();
-    }
-  });
-
   it('delivers every key a multi-key transaction changed at one revision', async () => {
     const prefix = `${filePrefix}/multikey`;
     const storage = new EtcdStorage({ endpoints: [endpoint], prefix });

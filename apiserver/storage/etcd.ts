@@ -77,8 +77,6 @@ export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 const TXN_OVERHEAD_BYTES = 1024;
 /** Batch-delete transactions in flight at once. */
 const DELETE_CONCURRENCY = 8;
-/** Objects kept from their create until their watch event arrives (see addedFromEvent); the oldest go first. */
-const OWN_CREATES_MAX = 4096;
 
 export class EtcdStorage implements Storage {
   private readonly client: Etcd3;
@@ -88,12 +86,6 @@ export class EtcdStorage implements Storage {
   private readonly logger?: Logger;
   private readonly transformer?: ValueTransformer;
   private readonly watches = new Set<EtcdWatch>();
-  /**
-   * What this server is creating, by key, while a watch may report it: the watch event then hands on
-   * the object itself instead of parsing the bytes it was just made from. Stored objects are shared and
-   * never mutated (as every decoded one), so the watch cache may hold the very object the create returned.
-   */
-  private readonly ownCreates = new Map<string, { bytes: Buffer; value: Resource }>();
   private readonly creates = new CreateBatcher({
     commitAll: async (batch) => {
       const res = await this.client.kv.txn({
@@ -124,32 +116,8 @@ opts.client ?? newEtcdClient(opts.endpoints, opts.onBreakerState);
   /** Concurrent creates share one transaction (CreateBatcher), so they may share a revision. */
   async create(key: string, value: Resource): Promise<StoredObject> {
     const k = this.abs(key);
-    const bytes = fitting(key, k, this.seal(key, k, encode(value)));
-    const own = this.watches.size > 0 ? { bytes, value } : undefined;
-    if (own) {
-      if (this.ownCreates.size >= OWN_CREATES_MAX) this.ownCreates.delete(this.ownCreates.keys().next().value!);
-      this.ownCreates.set(key, own);
-    }
-    try {
-      return stored(key, value, await this.creates.create(k, bytes));
-    } catch (err) {
-      if (own && this.ownCreates.get(key) === own) this.ownCreates.delete(key);
-      throw err;
-    }
-  }
-
-  /** @internal for EtcdWatch: the object of an ADDED event, this server's own when it still has it. */
-  addedFromEvent(kv: IKeyValue): StoredObject {
-    if (this.ownCreates.size > 0) {
-      const key = this.rel(kv.key);
-      const own = this.ownCreates.get(key);
-      // The same bytes: the very write this server made (another server's create of the key differs in uid).
-      if (own && own.bytes.equals(kv.value)) {
-        this.ownCreates.delete(key);
-        return stored(key, own.value, kv.mod_revision);
-      }
-    }
-    return this.decode(kv);
+    const revision = await this.creates.create(k, fitting(key, k, this.seal(key, k, encode(value))));
+    return stored(key, value, revision);
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
@@ -512,8 +480,8 @@ class EtcdWatch implements StorageWatch {
 
   private toEvent(type: 'Put' | 'Delete', kv: IKeyValue, prev?: IKeyValue): StorageEvent {
     if (type === 'Put') {
+      const obj = this.storage.decode(kv);
       const added = kv.create_revision === kv.mod_revision;
-      const obj = added ? this.storage.addedFromEvent(kv) : this.storage.decode(kv);
       return { type: added ? 'ADDED' : 'MODIFIED', key: obj.key, value: obj.value, revision: obj.revision };
     }
     if (!prev) {
