@@ -5,7 +5,7 @@ import { CreateBatcher, type PendingCreate } from './create-batch.js';
 
 class ExistsError extends Error {}
 
-function fakeStore(opts: { failBatches?: boolean } = {}) {
+function fakeStore(opts: { failBatches?: boolean; lingerMs?: number; lingerAfter?: number } = {}) {
   const data = new Map<string, string>();
   let rev = 1;
   const batches: number[] = [];
@@ -14,6 +14,8 @@ function fakeStore(opts: { failBatches?: boolean } = {}) {
     maxOps: 4,
     maxBytes: 100,
     maxInFlight: 1,
+    lingerMs: opts.lingerMs ?? 0,
+    lingerAfter: opts.lingerAfter,
     async commitAll(batch: readonly PendingCreate[]) {
       batches.push(batch.length);
       if (opts.failBatches) throw new Error('etcdserver: too many operations in txn request');
@@ -76,6 +78,31 @@ describe('CreateBatcher', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     // [warm, dup] then [dup, z], which fails as a whole, so its creates go alone.
     expect(s.batches).toEqual([2, 2]);
+  });
+
+  it('under concurrent load, lets the next batch linger so that creates arriving apart share it', async () => {
+    const s = fakeStore({ lingerMs: 300, lingerAfter: 2 });
+    await Promise.all([s.create('a'), s.create('b')]);
+    // The batch of two was concurrent load: c waits for d instead of going alone at once.
+    const c = s.create('c');
+    await new Promise((r) => setTimeout(r, 20));
+    await Promise.all([c, s.create('d')]);
+    expect(s.batches).toEqual([2, 2]);
+    expect(s.singles).toEqual([]);
+  });
+
+  it('never lets a full batch linger', async () => {
+    const s = fakeStore({ lingerMs: 60_000, lingerAfter: 2 });
+    await Promise.all([s.create('a'), s.create('b')]);
+    // Four creates fill a batch (maxOps 4): it goes without waiting out the minute.
+    await Promise.all(['c', 'd', 'e', 'f'].map((k) => s.create(k)));
+    expect(s.batches).toEqual([2, 4]);
+  });
+
+  it('never lets a lone writer wait: sequential creates go one by one at once', async () => {
+    const s = fakeStore({ lingerMs: 60_000, lingerAfter: 2 });
+    for (const k of ['a', 'b', 'c']) await s.create(k);
+    expect(s.singles).toEqual(['a', 'b', 'c']);
   });
 
   it('falls back to single creates when the batch transaction itself fails', async () => {

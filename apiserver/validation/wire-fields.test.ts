@@ -34,6 +34,13 @@ describe('unknownWireFields', () => {
     ]);
   });
 
+  it('finds an unknown field that only a list item deep in the spec holds', () => {
+    const port = (extraField?: number) => concat(ContainerPort.encode(ContainerPort.fromJSON({ containerPort: 80 })).finish(), ...(extraField ? [extra(extraField)] : []));
+    const spec = concat(ContainerSpec.encode(ContainerSpec.fromJSON({ image: 'x' })).finish(), field(5, port()), field(5, port()), field(5, port(41)));
+    const bytes = containerObject(field(3, ObjectMeta.encode(ObjectMeta.fromJSON({ name: 'web' })).finish()), field(4, spec));
+    expect(unknownWireFields(bytes)).toEqual([{ path: 'spec.ports[2]', message: expect.stringContaining('unknown field number 41 (persys.v1.ContainerPort') }]);
+  });
+
   it('reports a kind field this server does not have at the top', () => {
     expect(unknownWireFields(concat(field(3, meta), field(63, meta)))).toEqual([
       { path: '', message: expect.stringContaining('unknown field number 63 (persys.v1.Object') },

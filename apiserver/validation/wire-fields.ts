@@ -14,9 +14,11 @@ const MAX_DEPTH = 32;
  * JSON path of the message holding it ("spec.ports[0]"). The wire carries numbers, not names.
  */
 export function unknownWireFields(bytes: Uint8Array): FieldError[] {
+  const object = messageTypeOf('Object');
+  // Nearly every object has none: look for one before spending anything on paths.
+  if (!hasUnknownField(object, protobuf.Reader.create(bytes), bytes.length, 0)) return [];
   const errors: FieldError[] = [];
   const reader = protobuf.Reader.create(bytes);
-  const object = messageTypeOf('Object');
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     const kindField = object.fieldsById[tag >>> 3];
@@ -28,6 +30,24 @@ export function unknownWireFields(bytes: Uint8Array): FieldError[] {
     }
   }
   return errors;
+}
+
+/** Whether the `length` bytes at the reader hold a field number `type` (or a message in it) lacks. */
+function hasUnknownField(type: protobuf.Type, reader: protobuf.Reader, length: number, depth: number): boolean {
+  const end = reader.pos + length;
+  if (depth > MAX_DEPTH) {
+    reader.skip(length);
+    return false;
+  }
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const field = type.fieldsById[tag >>> 3];
+    if (!field) return true;
+    const sub = field.resolvedType;
+    if ((tag & 7) !== LENGTH_DELIMITED || !(sub instanceof protobuf.Type) || field.map) reader.skipType(tag & 7);
+    else if (hasUnknownField(sub, reader, reader.uint32(), depth + 1)) return true;
+  }
+  return false;
 }
 
 function walk(type: protobuf.Type, reader: protobuf.Reader, length: number, at: string, depth: number, errors: FieldError[]): void {
