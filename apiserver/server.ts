@@ -50,7 +50,7 @@ import { EncryptionTransformer } from './encryption/transformer.js';
 import { MeasuredStorage } from './storage/measured.js';
 import { WatchHub } from './watch/hub.js';
 import { ServingCertificate } from './serving-certificate.js';
-import { resourcesServiceWithEncodedWatch } from './watch/wire.js';
+import { resourcesServiceWithEncodedResponses } from './api/wire-encode.js';
 
 export interface ApiServerOptions {
   etcdEndpoints: string[];
@@ -266,7 +266,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       ),
     ],
   });
-  server.addService(withUnknownFieldChecks(resourcesServiceWithEncodedWatch), resourcesService({ store, watches, metrics, log, access, tokens, auditor }));
+  server.addService(withUnknownFieldChecks(resourcesServiceWithEncodedResponses), resourcesService({ store, watches, metrics, log, access, tokens, auditor }));
   server.addService(AgentsService, hub.service());
   server.addService(SwarmOperationsService, swarmOperationsService({ hub, log: log.child({ component: 'swarm-relay' }), metrics, peers }));
   server.addService(

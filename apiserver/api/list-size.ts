@@ -2,22 +2,17 @@
 // would be larger gets an error that names the fix instead of a transport error at the client.
 import { status as Code } from '@grpc/grpc-js';
 import { MAX_RECEIVE_BYTES } from '../../lib/client/client.js';
-import { ListResponse } from '../../lib/gen/persys/v1/api.js';
 import { ApiStatusError } from './status.js';
 
 /** The most a List response may carry: what persys clients accept. */
 export const MAX_LIST_RESPONSE_BYTES = MAX_RECEIVE_BYTES;
-/** Below this many items a response cannot come near the bound (objects are at most ~2 KiB typical); not measured. */
-const MEASURE_FROM_ITEMS = 10_000;
 
-/** Throws RESOURCE_EXHAUSTED when `res` would exceed MAX_LIST_RESPONSE_BYTES. Measures only large lists. */
-export function checkListSize(res: ListResponse, kind: string, maxBytes = MAX_LIST_RESPONSE_BYTES, measureFrom = MEASURE_FROM_ITEMS): void {
-  if (res.items.length < measureFrom) return;
-  const bytes = ListResponse.encode(res).finish().length;
+/** Throws RESOURCE_EXHAUSTED when an encoded List response of `bytes` exceeds MAX_LIST_RESPONSE_BYTES. */
+export function checkListSize(bytes: number, items: number, kind: string, maxBytes = MAX_LIST_RESPONSE_BYTES): void {
   if (bytes <= maxBytes) return;
   throw new ApiStatusError(
     Code.RESOURCE_EXHAUSTED,
-    `the list of ${res.items.length} ${kind} objects is ${mib(bytes)} MiB, over the ${mib(maxBytes)} MiB one response may carry: ` +
+    `the list of ${items} ${kind} objects is ${mib(bytes)} MiB, over the ${mib(maxBytes)} MiB one response may carry: ` +
       `list in pages with limit (e.g. 500) and continue (persys get and ApiClient.listPages page by themselves)`,
   );
 }

@@ -5,17 +5,15 @@ import { status as Code } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ApiServerMetrics } from '../../lib/observability/metrics.js';
 import { API_VERSION, findKind, KINDS } from '../../lib/api/kinds.js';
-import { fromWire, kindOfWire, toWire, type Resource } from '../../lib/api/resource.js';
+import { fromWire, kindOfWire, type Resource } from '../../lib/api/resource.js';
 import type {
   ApplyRequest,
-  ApplyResponse,
   BindRequest,
   CreateRequest,
   DeleteRequest,
   GetRequest,
   ListKindsResponse,
   ListRequest,
-  ListResponse,
   Object as WireObject,
   UpdateRequest,
   VersionInfo,
@@ -34,6 +32,7 @@ import type { WatchHub } from '../watch/hub.js';
 import { ApiStatusError, codeName, invalid, toServiceError } from './status.js';
 import { checkListSize } from './list-size.js';
 import { unknownFieldsOf, wireBytesOf } from './object-requests.js';
+import { encodeApply, encodeList, encodeObject } from './wire-encode.js';
 import { ValidationError } from '../validation/index.js';
 import { localVersionInfo } from '../../lib/version-info.js';
 
@@ -159,15 +158,15 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
 
   return {
     create: unary('create', (r: CreateRequest) => kindOfWire(r.object), async (r: CreateRequest, id, rec) =>
-      toWire(await store.create(objectOf(r.object), { ...writeOptions(id, r.dryRun, rec), wireBytes: wireBytesOf(r.object) })),
+      encodeObject(await store.create(objectOf(r.object), { ...writeOptions(id, r.dryRun, rec), wireBytes: wireBytesOf(r.object) })),
     ),
     get: unary(
       'get',
       (r: GetRequest) => r.kind,
-      async (r: GetRequest) => toWire(await store.get(r.kind, r.namespace, r.name)),
+      async (r: GetRequest) => encodeObject(await store.get(r.kind, r.namespace, r.name)),
       (r) => accessAttributes('get', r.kind, r.namespace, r.name),
     ),
-    list: unary('list', (r: ListRequest) => r.kind, async (r: ListRequest): Promise<ListResponse> => {
+    list: unary('list', (r: ListRequest) => r.kind, async (r: ListRequest) => {
       const page = await store.list(r.kind, {
         namespace: r.namespace,
         labelSelector: r.labelSelector,
@@ -175,29 +174,29 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
         limit: r.limit,
         continue: r.continue,
       });
-      const res: ListResponse = {
-        items: page.items.map((i) => toWire(i)),
+      const res = encodeList({
+        items: page.items,
         resourceVersion: page.resourceVersion,
         continue: page.continue,
         remainingItemCount: String(page.remaining),
-      };
-      if (!r.limit) checkListSize(res, r.kind);
+      });
+      if (!r.limit) checkListSize(res.length, page.items.length, r.kind);
       return res;
     }, (r) => accessAttributes('list', r.kind, r.namespace)),
     update: unary('update', (r: UpdateRequest) => kindOfWire(r.object), async (r: UpdateRequest, id, rec) =>
-      toWire(await store.update(objectOf(r.object), { ...writeOptions(id, r.dryRun, rec), wireBytes: wireBytesOf(r.object) })),
+      encodeObject(await store.update(objectOf(r.object), { ...writeOptions(id, r.dryRun, rec), wireBytes: wireBytesOf(r.object) })),
     ),
     updateStatus: unary(
       'updateStatus',
       (r: UpdateRequest) => kindOfWire(r.object),
-      async (r: UpdateRequest, id) => toWire(await store.updateStatus(objectOf(r.object), { dryRun: r.dryRun, identity: who(id) })),
+      async (r: UpdateRequest, id) => encodeObject(await store.updateStatus(objectOf(r.object), { dryRun: r.dryRun, identity: who(id) })),
       (r) => {
         const meta = metadataOfWire(r.object);
         return accessAttributes('update', kindOfWire(r.object), meta?.namespace, meta?.name, 'status');
       },
     ),
     bind: unary('bind', () => 'Container', async (r: BindRequest, id) =>
-      toWire(
+      encodeObject(
         await store.bind(r.namespace, r.name, r.nodeName, {
           resourceVersion: r.resourceVersion,
           uid: r.uid,
@@ -208,7 +207,7 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
       (r) => accessAttributes('create', 'Container', r.namespace, r.name, 'binding'),
     ),
     delete: unary('delete', (r: DeleteRequest) => r.kind, async (r: DeleteRequest, id) =>
-      toWire(
+      encodeObject(
         await store.delete(r.kind, r.namespace, r.name, {
           resourceVersion: r.resourceVersion,
           uid: r.uid,
@@ -222,11 +221,11 @@ export function resourcesService(deps: ServiceDeps): UntypedServiceImplementatio
     apply: unary(
       'apply',
       (r: ApplyRequest) => (r.source?.$case === 'object' ? kindOfWire(r.source.value) : ''),
-      async (r: ApplyRequest, id, rec): Promise<ApplyResponse> => {
+      async (r: ApplyRequest, id, rec) => {
         if (!r.source) throw invalid('manifest or object: one is required');
         const src = r.source.$case === 'manifest' ? r.source.value : objectOf(r.source.value);
         const { object, result } = await store.apply(src, writeOptions(id, r.dryRun, rec));
-        return { object: toWire(object), result };
+        return encodeApply(object, result);
       },
     ),
     listKinds: unary('listKinds', () => '', async (): Promise<ListKindsResponse> => ({

@@ -133,7 +133,7 @@ export class WatchHub {
           if (encoded.length === 0) continue;
           const messages = encoded.length === 1 ? encoded : encodeWatchBatches(encoded, MAX_BATCH_BYTES);
           let ok = true;
-          // Encoded bytes: the service is registered with resourcesServiceWithEncodedWatch (wire.ts).
+          // Encoded bytes: the service is registered with resourcesServiceWithEncodedResponses (api/wire-encode.ts).
           for (const m of messages) ok = call.write(m as unknown as WireWatchEvent);
           if (!ok) await Promise.race([once(call, 'drain'), onCancel]);
         }

@@ -2,7 +2,7 @@
 // with many watchers of one kind, per-watcher conversion and protobuf encoding dominated fan-out CPU.
 import type { KindInfo } from '../../lib/api/kinds.js';
 import { toWire } from '../../lib/api/resource.js';
-import { ResourcesService, WatchEvent as WireWatchEvent } from '../../lib/gen/persys/v1/api.js';
+import { WatchEvent as WireWatchEvent } from '../../lib/gen/persys/v1/api.js';
 import type { WatchEvent } from './event.js';
 
 // Keyed by the cache's event object: watchers without a filter, or whose filter keeps the event as
@@ -56,16 +56,3 @@ function varintPrefixed(tag: number, length: number): Buffer {
   bytes.push(n);
   return Buffer.from(bytes);
 }
-
-/**
- * The Resources service definition with a Watch response serializer that passes encoded bytes
- * through (what the hub writes) and still encodes a WatchEvent message given as an object.
- */
-export const resourcesServiceWithEncodedWatch: typeof ResourcesService = {
-  ...ResourcesService,
-  watch: {
-    ...ResourcesService.watch,
-    responseSerialize: (value: WireWatchEvent | Buffer): Buffer =>
-      Buffer.isBuffer(value) ? value : ResourcesService.watch.responseSerialize(value),
-  },
-};
