@@ -4,12 +4,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { KINDS } from '../../lib/api/kinds.js';
+import { findKind, KINDS } from '../../lib/api/kinds.js';
 import { fromWire, toWire, type Resource } from '../../lib/api/resource.js';
-import { ResourcesService } from '../../lib/gen/persys/v1/api.js';
+import { ResourcesService, WatchEvent } from '../../lib/gen/persys/v1/api.js';
 import { admit } from '../validation/index.js';
 import { messageTypeOf } from '../validation/schema.js';
-import { encodeApply, encodeList, encodeObject, resourcesServiceWithEncodedResponses } from './wire-encode.js';
+import { encodeApply, encodeList, encodeObject, encodeWatchEventMessage, resourcesServiceWithEncodedResponses } from './wire-encode.js';
 
 const dir = fileURLToPath(new URL('../../manifests/examples/', import.meta.url));
 /** Each example as the API server stores it: admitted, with the fields the server sets. */
@@ -59,6 +59,18 @@ describe('responses encoded from JSON', () => {
     const res = ResourcesService.apply.responseDeserialize(encodeApply(obj, 'configured'));
     expect(fromWire(res.object)).toEqual(generated(obj));
     expect(res.result).toBe('configured');
+  });
+
+  it.each(stored)('%s in a watch event decodes as from the generated encoder', (_name, obj) => {
+    const ev = WatchEvent.decode(encodeWatchEventMessage('MODIFIED', obj, '42', findKind(obj.kind)!));
+    expect(ev).toMatchObject({ type: 'MODIFIED', resourceVersion: '42', events: [] });
+    expect(fromWire(ev.object)).toEqual(generated(obj));
+  });
+
+  it('encodes a BOOKMARK, whose object carries only a resourceVersion, as a watch event of its kind', () => {
+    const ev = WatchEvent.decode(encodeWatchEventMessage('BOOKMARK', { metadata: { resourceVersion: '9' } } as Resource, '9', findKind('Container')!));
+    expect(ev.object?.object?.$case).toBe('container');
+    expect(fromWire(ev.object)?.metadata.resourceVersion).toBe('9');
   });
 
   it('registers serializers that pass encoded bytes through and still encode messages', () => {

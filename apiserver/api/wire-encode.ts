@@ -5,17 +5,17 @@
 // lowerCamelCase field names, and int64 values, decimal strings in JSON, are written as int64.
 // Objects reach here from storage, so they passed admission and conform to their message.
 import protobuf from 'protobufjs';
-import { findKind } from '../../lib/api/kinds.js';
+import { findKind, type KindInfo } from '../../lib/api/kinds.js';
 import type { Resource } from '../../lib/api/resource.js';
 import { ResourcesService } from '../../lib/gen/persys/v1/api.js';
 import { messageTypeOf } from '../validation/schema.js';
 
-let types: { object: protobuf.Type; list: protobuf.Type; apply: protobuf.Type } | undefined;
-const messageTypes = () => (types ??= { object: messageTypeOf('Object'), list: messageTypeOf('ListResponse'), apply: messageTypeOf('ApplyResponse') });
+let types: Record<'object' | 'list' | 'apply' | 'watchEvent', protobuf.Type> | undefined;
+const messageTypes = () =>
+  (types ??= { object: messageTypeOf('Object'), list: messageTypeOf('ListResponse'), apply: messageTypeOf('ApplyResponse'), watchEvent: messageTypeOf('WatchEvent') });
 
 /** persys.v1.Object as protobufjs takes it: the kind's oneof field holding the JSON object. */
-function objectMessage(obj: Resource): Record<string, Resource> {
-  const info = findKind(obj.kind);
+function objectMessage(obj: Resource, info: KindInfo | undefined = findKind(obj.kind)): Record<string, Resource> {
   if (!info) throw new Error(`unknown kind ${JSON.stringify(obj.kind)}`);
   return { [info.oneofCase]: obj };
 }
@@ -32,12 +32,17 @@ export function encodeObject(obj: Resource): Buffer {
 
 /** The bytes of a persys.v1.ListResponse. */
 export function encodeList(page: { items: readonly Resource[]; resourceVersion: string; continue: string; remainingItemCount: string }): Buffer {
-  return bytesOf(messageTypes().list.encode({ ...page, items: page.items.map(objectMessage) }));
+  return bytesOf(messageTypes().list.encode({ ...page, items: page.items.map((o) => objectMessage(o)) }));
 }
 
 /** The bytes of a persys.v1.ApplyResponse. */
 export function encodeApply(object: Resource, result: string): Buffer {
   return bytesOf(messageTypes().apply.encode({ object: objectMessage(object), result }));
+}
+
+/** The bytes of a persys.v1.WatchEvent; `object` is of kind `info` (a BOOKMARK's may lack its kind field). */
+export function encodeWatchEventMessage(type: string, object: Resource | undefined, resourceVersion: string, info: KindInfo): Buffer {
+  return bytesOf(messageTypes().watchEvent.encode({ type, object: object && objectMessage(object, info), resourceVersion }));
 }
 
 type Method = keyof typeof ResourcesService;

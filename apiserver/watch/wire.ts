@@ -1,8 +1,7 @@
 // The Watch stream's wire form, encoded once per event and shared by every client stream it goes to:
 // with many watchers of one kind, per-watcher conversion and protobuf encoding dominated fan-out CPU.
 import type { KindInfo } from '../../lib/api/kinds.js';
-import { toWire } from '../../lib/api/resource.js';
-import { WatchEvent as WireWatchEvent } from '../../lib/gen/persys/v1/api.js';
+import { encodeWatchEventMessage } from '../api/wire-encode.js';
 import type { WatchEvent } from './event.js';
 
 // Keyed by the cache's event object: watchers without a filter, or whose filter keeps the event as
@@ -13,8 +12,7 @@ const encoded = new WeakMap<WatchEvent, Buffer>();
 export function encodeWatchEvent(ev: WatchEvent, info: KindInfo): Buffer {
   let bytes = encoded.get(ev);
   if (!bytes) {
-    const wire: WireWatchEvent = { type: ev.type, object: ev.object ? toWire(ev.object, info) : undefined, resourceVersion: ev.revision, events: [] };
-    bytes = Buffer.from(WireWatchEvent.encode(wire).finish());
+    bytes = encodeWatchEventMessage(ev.type, ev.object, ev.revision, info);
     if (ev.type !== 'BOOKMARK') encoded.set(ev, bytes);
   }
   return bytes;
