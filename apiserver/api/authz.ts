@@ -65,6 +65,22 @@ export function authorize(path: string, id: Identity | undefined): Decision {
   return { allowed: false, code: Code.PERMISSION_DENIED, message: `user "${id.user}" (groups: ${groups}) may not call ${path}` };
 }
 
+/** Decisions by identity and path: authorize() depends on nothing else, and identities are kept per connection. */
+const decisions = new WeakMap<Identity, Map<string, Decision>>();
+/** More paths than the API has methods: an identity calling this many more is not cached further. */
+const MAX_CACHED_PATHS = 256;
+
+function cachedDecision(path: string, id: Identity): Decision {
+  let byPath = decisions.get(id);
+  if (!byPath) decisions.set(id, (byPath = new Map()));
+  let decision = byPath.get(path);
+  if (!decision) {
+    decision = authorize(path, id);
+    if (byPath.size < MAX_CACHED_PATHS) byPath.set(path, decision);
+  }
+  return decision;
+}
+
 /** The grpc-js 1.14 internals between a call object and its HTTP/2 session (not public API). */
 interface CallInternals {
   call?: CallInternals;
@@ -158,7 +174,7 @@ export function authzInterceptor(
           call.sendStatus({ code, details: message });
         };
         const decide = (id: Identity) => {
-          const decision = authorize(method.path, id);
+          const decision = cachedDecision(method.path, id);
           if (decision.allowed) return next(metadata);
           deny(decision.code, decision.message, id);
         };

@@ -74,8 +74,22 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Docker's limit on the name part (registry and repository). */
 export const MAX_IMAGE_NAME_LENGTH = 255;
 
+/** References found valid lately: most objects share a few images, and the name grammar is a costly regex. */
+const validReferences = new Set<string>();
+const MAX_VALID_REFERENCES = 1024;
+
 /** Why Docker would refuse this reference ("invalid reference format"), or undefined when it is one. */
 export function imageReferenceError(image: string): string | undefined {
+  if (validReferences.has(image)) return undefined;
+  const why = referenceError(image);
+  if (why === undefined) {
+    if (validReferences.size >= MAX_VALID_REFERENCES) validReferences.clear();
+    validReferences.add(image);
+  }
+  return why;
+}
+
+function referenceError(image: string): string | undefined {
   if (image === '') return 'must not be empty';
   let name = image;
   let digest = '';

@@ -125,6 +125,14 @@ describe('imageReferenceError (Docker\'s reference grammar)', () => {
     expect(imageReferenceError(image)).toContain(why);
   });
 
+  it('answers the same when asked again, after more valid references than it remembers', () => {
+    for (let i = 0; i < 3000; i++) expect(imageReferenceError(`app-${i}:v1`)).toBeUndefined();
+    for (const [image, valid] of [['app-7:v1', true], ['Nginx', false], ['app-2999:v1', true], ['nginx latest', false]] as const) {
+      expect(imageReferenceError(image) === undefined).toBe(valid);
+      expect(imageReferenceError(image) === undefined).toBe(valid);
+    }
+  });
+
   it('refuses a name over 255 characters without echoing all of it', () => {
     const why = imageReferenceError('a'.repeat(70_000))!;
     expect(why).toBe('the name must be no more than 255 characters, got 70000');
