@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEtcdProcess } from '../../apiserver/etcd/process.js';
+import { startEtcdProcess, type EtcdProcess } from '../../apiserver/etcd/process.js';
 
 export interface EtcdInstance {
   endpoint: string;
@@ -15,7 +15,46 @@ export interface EtcdInstance {
   stop(): Promise<void>;
 }
 
+/**
+ * Lowest port the kernel hands out for outgoing connections and `listen(0)`. A port found free in
+ * that range can be taken as a connection's source port before the server that asked for it binds
+ * (CI lost an etcd to that once), so `freePort` picks below it.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const PORT_FLOOR = 20_000;
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A loopback port nothing listens on, outside the kernel's ephemeral range so that no outgoing
+ * connection takes it in the meantime. Test processes pick at random, so two rarely pick the same.
+ */
 export async function freePort(): Promise<number> {
+  const high = ephemeralLow();
+  if (high - PORT_FLOOR < 1000) return kernelPort();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = PORT_FLOOR + Math.floor(Math.random() * (high - PORT_FLOOR));
+    if (await canListen(port)) return port;
+  }
+  return kernelPort();
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -37,14 +76,21 @@ export interface StartEtcdOptions {
 
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdInstance> {
   const dataDir = mkdtempSync(join(tmpdir(), 'persys-etcd-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const options = {
-    dataDir,
-    clientUrl: `http://127.0.0.1:${clientPort}`,
-    peerUrl: `http://127.0.0.1:${peerPort}`,
-    unsafeNoFsync: !opts.fsync,
-  };
-  let etcd = await startEtcdProcess(options);
+  const options = { dataDir, clientUrl: '', peerUrl: '', unsafeNoFsync: !opts.fsync };
+  let started: EtcdProcess | undefined;
+  // Another test process may bind a port between our check and etcd's bind: pick new ones then.
+  for (let attempt = 1; !started; attempt++) {
+    options.clientUrl = `http://127.0.0.1:${await freePort()}`;
+    options.peerUrl = `http://127.0.0.1:${await freePort()}`;
+    try {
+      started = await startEtcdProcess(options);
+    } catch (err) {
+      // etcd binds before it writes anything, but start the next attempt on an empty directory anyway.
+      rmSync(dataDir, { recursive: true, force: true });
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+  let etcd = started;
   return {
     endpoint: etcd.endpoint,
     dataDir,
