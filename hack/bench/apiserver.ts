@@ -37,7 +37,10 @@ const USAGE = `usage: npm run bench:apiserver -- [flags]
                          is measured after V8 has optimized its hot paths, as a long-running one (default 3000)
   --rounds R             raw-vs-persys create rounds, order alternating, each on a fresh etcd (default 3)
   --objects N            objects written by the raw and the persys phase per round (default 5000)
-  --concurrency C        concurrent writers; persys uses C separate mTLS clients (default 32)
+  --concurrency C        concurrent writers (default 32)
+  --connections K        mTLS connections the persys writers share, each an ApiClient of its own. The
+                         raw phase's etcd3 client sends all its calls over one connection, and so does a
+                         program with one ApiClient; C gives C separate programs (default 1)
   --load-watchers W      watch load: informer-like Container watches over real gRPC (default 6)
   --load-rate R          watch load: creates per second asked for while they watch (default 1000)
   --load-seconds S       watch load: how long to create at that rate (default 10)
@@ -68,6 +71,7 @@ interface Options {
   loadSeconds: number;
   objects: number;
   concurrency: number;
+  connections: number;
   watchers: number;
   events: number;
   eventRate: number;
@@ -90,6 +94,7 @@ function parseOptions(argv: string[]): Options {
     'load-seconds': { type: 'string', default: '10' },
     objects: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '32' },
+    connections: { type: 'string', default: '1' },
     watchers: { type: 'string', default: '200' },
     events: { type: 'string', default: '200' },
     'event-rate': { type: 'string', default: '20' },
@@ -119,6 +124,7 @@ function parseOptions(argv: string[]): Options {
     loadSeconds: int('load-seconds', 1),
     objects: int('objects', 1),
     concurrency: int('concurrency', 1),
+    connections: int('connections', 1),
     watchers: int('watchers', 1),
     events: int('events', 1),
     eventRate: int('event-rate', 0),
@@ -323,9 +329,17 @@ async function ensureNamespace(client: ApiClient, name: string): Promise<void> {
   });
 }
 
-/** `count` creates named PREFIXi spread over `clients`, untimed: warm-up. */
-async function createUntimed(clients: ApiClient[], count: number, signal: AbortSignal, { namespace, prefix }: Target): Promise<void> {
-  await runPool(count, clients.length, signal, (i, w) => clients[w]!.create(containerManifest(`${prefix}${i}`, namespace)).then(() => undefined));
+/**
+ * The writers' clients: --connections of them, worker w using clients[w % length]. Each ApiClient has
+ * its own secure context, so grpc-js gives each its own connection.
+ */
+function writerClients(config: ClientConfig, opts: Options): ApiClient[] {
+  return Array.from({ length: Math.min(opts.connections, opts.concurrency) }, () => new ApiClient(config));
+}
+
+/** `count` creates named PREFIXi by `concurrency` workers over `clients`, untimed: warm-up. */
+async function createUntimed(clients: ApiClient[], count: number, concurrency: number, signal: AbortSignal, { namespace, prefix }: Target): Promise<void> {
+  await runPool(count, concurrency, signal, (i, w) => clients[w % clients.length]!.create(containerManifest(`${prefix}${i}`, namespace)).then(() => undefined));
 }
 
 /** Creates per etcd revision tells how many creates shared a transaction (the API server's group commit). */
@@ -336,20 +350,19 @@ async function benchCreate(
   signal: AbortSignal,
   { namespace, prefix }: Target = { namespace: 'default', prefix: '' },
 ): Promise<CreateResult> {
-  // One client per worker: each has its own secure context, so grpc-js gives it its own connection.
-  const clients = Array.from({ length: opts.concurrency }, () => new ApiClient(config));
+  const clients = writerClients(config, opts);
   try {
     await Promise.all(clients.map((c) => c.listKinds()));
-    await createUntimed(clients, opts.warmup, signal, { namespace, prefix: `${prefix}warm-` });
+    await createUntimed(clients, opts.warmup, opts.concurrency, signal, { namespace, prefix: `${prefix}warm-` });
     const revisions = new Set<string>();
     const t = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i, w) => {
-      const created = await clients[w]!.create(containerManifest(`${prefix}bench-${i}`, namespace));
+      const created = await clients[w % clients.length]!.create(containerManifest(`${prefix}bench-${i}`, namespace));
       revisions.add(created.metadata.resourceVersion ?? '');
     });
     // The floor: the same number of calls that do no work (ListKinds), so CPU per create can be read
     // as gRPC's per-call cost plus what a create adds.
     const noop = await timedPool(opts.objects, opts.concurrency, signal, pids, async (_i, w) => {
-      await clients[w]!.listKinds();
+      await clients[w % clients.length]!.listKinds();
     });
     return { ...t, revisions: revisions.size, noop };
   } finally {
@@ -724,22 +737,24 @@ async function interleavedPools(
   );
 }
 
-/** Every mode's creates, then its no-op calls, interleaved in slices; one client per worker per mode. */
+/** Every mode's creates, then its no-op calls, interleaved in slices; --connections clients per mode. */
 async function benchCreateModes(configs: Record<AccessMode, ClientConfig | undefined>, order: AccessMode[], opts: Options, pids: Pids, signal: AbortSignal) {
-  const clients = new Map(order.map((m) => [m, Array.from({ length: opts.concurrency }, () => new ApiClient(configs[m]!))]));
+  const clients = new Map(order.map((m) => [m, writerClients(configs[m]!, opts)]));
   try {
     // Untimed: each mode's path through a fresh server warms (JIT) before any is measured.
     for (const mode of order) {
       await clients.get(mode)![0]!.listKinds();
-      await createUntimed(clients.get(mode)!, Math.min(1000, opts.objects), signal, { namespace: RBAC_CREATE_NAMESPACE, prefix: `${mode}-warm-` });
+      await createUntimed(clients.get(mode)!, Math.min(1000, opts.objects), opts.concurrency, signal, { namespace: RBAC_CREATE_NAMESPACE, prefix: `${mode}-warm-` });
     }
     const revisions = new Map(order.map((m) => [m, new Set<string>()]));
     const creates = await interleavedPools(order, opts.objects, opts.concurrency, pids, signal, async (mode, i, w) => {
-      const created = await clients.get(mode)![w]!.create(containerManifest(`${mode}-bench-${i}`, RBAC_CREATE_NAMESPACE));
+      const list = clients.get(mode)!;
+      const created = await list[w % list.length]!.create(containerManifest(`${mode}-bench-${i}`, RBAC_CREATE_NAMESPACE));
       revisions.get(mode)!.add(created.metadata.resourceVersion ?? '');
     });
     const noops = await interleavedPools(order, opts.objects, opts.concurrency, pids, signal, async (mode, _i, w) => {
-      await clients.get(mode)![w]!.listKinds();
+      const list = clients.get(mode)!;
+      await list[w % list.length]!.listKinds();
     });
     const out: Partial<Record<AccessMode, CreateResult>> = {};
     for (const mode of order) out[mode] = { ...creates[mode]!, revisions: revisions.get(mode)!.size, noop: noops[mode]! };
@@ -944,8 +959,8 @@ async function main(): Promise<number> {
       ratio: spread(rounds.map((r) => r.ratio)),
       serverCpuMsPerCreate: spread(rounds.map((r) => r.serverCpuMsPerCreate ?? NaN)),
     };
-    report(`raw etcd3 put:   ${spreadText(summary.rawPutPerSecond, 0)} obj/s (${opts.concurrency} concurrent, ${opts.objects} per round)`);
-    report(`persys create:   ${spreadText(summary.persysCreatePerSecond, 0)} obj/s`);
+    report(`raw etcd3 put:   ${spreadText(summary.rawPutPerSecond, 0)} obj/s (${opts.concurrency} concurrent, ${opts.objects} per round, one connection)`);
+    report(`persys create:   ${spreadText(summary.persysCreatePerSecond, 0)} obj/s (${opts.concurrency} concurrent over ${Math.min(opts.connections, opts.concurrency)} mTLS connection(s))`);
     report(`ratio:           ${spreadText(summary.ratio, 2)} (target >= ${CREATE_TARGET_RATIO}; each round's ratio is against its own raw phase)`);
     report(`API server CPU:  ${spreadText(summary.serverCpuMsPerCreate, 3)} ms per create (target <= ${CPU_TARGET_MS_PER_CREATE})`);
     const rbac = modes.length ? summarizeAccess(rounds.map((r) => r.rbac!), modes) : undefined;
