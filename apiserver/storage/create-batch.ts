@@ -22,7 +22,13 @@ export interface CreateBatcherOptions {
   commitAll(batch: readonly PendingCreate[]): Promise<BatchOutcome>;
   /** Writes one create alone; resolves with its revision or rejects (AlreadyExistsError …). */
   commitOne(item: PendingCreate): Promise<string>;
-  /** etcd's --max-txn-ops is 128 by default. @default 64 */
+  /**
+   * Creates per transaction at most (etcd's --max-txn-ops is 128 by default). Under this cap 32
+   * writers on one connection form two groups that take turns: the client handles one group's answers
+   * while etcd commits the other's, where one batch of all 32 left client, API server and etcd each
+   * idle while another worked. Measured against 64 (A/B, 3–4 pairs): creates/s 1.17×, on one
+   * connection and on 32. @default 16
+   */
   maxOps?: number;
   /** Well under etcd's 1.5 MiB request limit. @default 512 KiB */
   maxBytes?: number;
@@ -64,7 +70,7 @@ export class CreateBatcher {
   private lingering?: NodeJS.Timeout;
 
   constructor(private readonly opts: CreateBatcherOptions) {
-    this.maxOps = opts.maxOps ?? 64;
+    this.maxOps = opts.maxOps ?? 16;
     this.maxBytes = opts.maxBytes ?? 512 * 1024;
     this.maxInFlight = opts.maxInFlight ?? 1;
     this.lingerMs = opts.lingerMs ?? 10;
