@@ -26,7 +26,7 @@ export interface CreateBatcherOptions {
    * Creates per transaction at most (etcd's --max-txn-ops is 128 by default). Under this cap 32
    * writers on one connection form two groups that take turns: the client handles one group's answers
    * while etcd commits the other's, where one batch of all 32 left client, API server and etcd each
-   * idle while another worked. Measured against 64 (A/B, 3–4 pairs): creates/s 1.17×, on one
+   * idle while another worked. Measured against 64 (A/B, 4–5 pairs): creates/s 1.17×, on one
    * connection and on 32. @default 16
    */
   maxOps?: number;
@@ -41,8 +41,8 @@ export interface CreateBatcherOptions {
   /**
    * After a batch of at least `lingerAfter` creates, the next batch starts no sooner than this long
    * after that one did, unless it is full already. Each etcd call costs the API server ~0.3 ms of CPU
-   * whatever it carries: at 32 concurrent writers batches grow from ~10 to ~18 creates, and CPU per
-   * create drops by about a tenth, for at most this much more latency under load. A lone writer, or
+   * whatever it carries: at 32 writers on 32 connections batches grow from ~10 creates to ~15 (near
+   * the cap), and CPU per create drops by about a tenth, for at most this much more latency under load. A lone writer, or
    * a few, never waits. @default 10
    */
   lingerMs?: number;
