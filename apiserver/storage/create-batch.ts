@@ -42,8 +42,8 @@ export interface CreateBatcherOptions {
    * After a batch of at least `lingerAfter` creates, the next batch starts no sooner than this long
    * after that one did, unless it is full already. Each etcd call costs the API server ~0.3 ms of CPU
    * whatever it carries: at 32 writers on 32 connections batches grow from ~10 creates to ~15 (near
-   * the cap), and CPU per create drops by about a tenth, for at most this much more latency under load. A lone writer, or
-   * a few, never waits. @default 10
+   * the cap), and CPU per create drops by about a tenth, for at most this much more latency under
+   * load. A lone writer, or a few, never waits. @default 10
    */
   lingerMs?: number;
   /** The batch size from which the next batch lingers. @default 4 */

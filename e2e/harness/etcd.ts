@@ -1,6 +1,6 @@
 // Starts a throwaway etcd server in a temp directory on free loopback ports, for tests and benchmarks.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEtcdProcess, type EtcdProcess } from '../../apiserver/etcd/process.js';
@@ -20,23 +20,27 @@ export interface EtcdInstance {
  * that range can be taken as a connection's source port before the server that asked for it binds
  * (CI lost an etcd to that once), so `freePort` picks below it.
  */
-function ephemeralLow(): number {
+const EPHEMERAL_LOW = (() => {
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
     return Number.isInteger(low) && low > 1024 ? low : 32768;
   } catch {
     return 32768;
   }
-}
+})();
 
 const PORT_FLOOR = 20_000;
 
-function canListen(port: number): Promise<boolean> {
+/** Binds `port` on loopback (0: one the kernel picks) and lets it go: the port bound, or undefined if taken. */
+function bindAndRelease(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(bound));
+    });
   });
 }
 
@@ -45,25 +49,14 @@ function canListen(port: number): Promise<boolean> {
  * connection takes it in the meantime. Test processes pick at random, so two rarely pick the same.
  */
 export async function freePort(): Promise<number> {
-  const high = ephemeralLow();
-  if (high - PORT_FLOOR < 1000) return kernelPort();
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = PORT_FLOOR + Math.floor(Math.random() * (high - PORT_FLOOR));
-    if (await canListen(port)) return port;
+  const span = EPHEMERAL_LOW - PORT_FLOOR;
+  for (let attempt = 0; span >= 1000 && attempt < 50; attempt++) {
+    const port = await bindAndRelease(PORT_FLOOR + Math.floor(Math.random() * span));
+    if (port !== undefined) return port;
   }
-  return kernelPort();
-}
-
-function kernelPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
+  const port = await bindAndRelease(0);
+  if (port === undefined) throw new Error('no free loopback port');
+  return port;
 }
 
 export interface StartEtcdOptions {
