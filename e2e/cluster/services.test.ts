@@ -78,7 +78,7 @@ spec:
       env: [{name: VERSION, value: "${version}"}]
       command: [sh, -c, "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
       ports: [{name: http, containerPort: 8080, publish: true}]
-      healthcheck: {exec: {command: [sh, -c, "test ! -e /tmp/down"]}, intervalSeconds: 1, timeoutSeconds: 2, retries: 1}
+      healthcheck: {exec: {command: [sh, -c, "test ! -e /tmp/down"]}, intervalSeconds: 1, timeoutSeconds: 5, retries: 1}
 `;
 
 const SERVICE = `apiVersion: persys.dev/v1
