@@ -83,4 +83,23 @@ describe('runControllers', () => {
     await waitFor(() => reconciled.includes(`${followerName}:default/${lease}-a`), 'the new leader reconciles the cached object');
     expect(all[leaderName]!.isActive()).toBe(false);
   });
+
+  it('runs more controllers than Node warns of listeners for on one signal, without that warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    cleanups.push(async () => void process.off('warning', onWarning));
+    const registry = new Registry();
+    const informer = new Informer({ client: api.client, kind: 'Container', namespace: 'default', labelSelector: `many=${randomBytes(3).toString('hex')}` });
+    // A process of persys controllers runs about a dozen: each listens on the one signal that stops them.
+    const controllers = Array.from({ length: 14 }, (_, i) => new Controller({ name: `many-${i}`, logger: silentLogger(), registry, reconcile: async () => undefined }));
+    for (const c of controllers) c.watch(informer);
+    const running = await runControllers({ controllers, informers: [informer], registry, logger: silentLogger() });
+    cleanups.push(() => running.stop());
+    await waitFor(() => running.isActive(), 'the controllers run');
+    await running.stop();
+    // Node emits process warnings on a later tick.
+    await sleep(50);
+    expect(warnings.filter((w) => w.includes('MaxListenersExceeded'))).toEqual([]);
+  });
 });

@@ -1,5 +1,6 @@
 // Runs a process's controllers (controller-runtime's manager): starts the informers, waits for their
 // caches, runs the controllers only while this process leads, and serves /metrics /healthz /readyz.
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { serveObservability, type ObservabilityServer } from '../../lib/observability/http.js';
@@ -49,6 +50,8 @@ export async function runControllers(opts: RunControllersOptions): Promise<Runni
   });
   let active = false;
   const runAll = async (signal: AbortSignal) => {
+    // Each controller listens on the signal once: past Node's default of 10 that is no leak to warn of.
+    setMaxListeners(opts.controllers.length + 10, signal);
     active = true;
     log.info({ controllers: opts.controllers.map((c) => c.name) }, 'starting controllers');
     try {
