@@ -330,16 +330,19 @@ async function ensureNamespace(client: ApiClient, name: string): Promise<void> {
 }
 
 /**
- * The writers' clients: --connections of them, worker w using clients[w % length]. Each ApiClient has
+ * The writers' clients: --connections of them, worker w using clientOf(clients, w). Each ApiClient has
  * its own secure context, so grpc-js gives each its own connection.
  */
 function writerClients(config: ClientConfig, opts: Options): ApiClient[] {
   return Array.from({ length: Math.min(opts.connections, opts.concurrency) }, () => new ApiClient(config));
 }
 
+/** The client worker `w` sends over: workers share the clients round-robin. */
+const clientOf = <T>(clients: readonly T[], w: number): T => clients[w % clients.length]!;
+
 /** `count` creates named PREFIXi by `concurrency` workers over `clients`, untimed: warm-up. */
 async function createUntimed(clients: ApiClient[], count: number, concurrency: number, signal: AbortSignal, { namespace, prefix }: Target): Promise<void> {
-  await runPool(count, concurrency, signal, (i, w) => clients[w % clients.length]!.create(containerManifest(`${prefix}${i}`, namespace)).then(() => undefined));
+  await runPool(count, concurrency, signal, (i, w) => clientOf(clients, w).create(containerManifest(`${prefix}${i}`, namespace)).then(() => undefined));
 }
 
 /** Creates per etcd revision tells how many creates shared a transaction (the API server's group commit). */
@@ -356,13 +359,13 @@ async function benchCreate(
     await createUntimed(clients, opts.warmup, opts.concurrency, signal, { namespace, prefix: `${prefix}warm-` });
     const revisions = new Set<string>();
     const t = await timedPool(opts.objects, opts.concurrency, signal, pids, async (i, w) => {
-      const created = await clients[w % clients.length]!.create(containerManifest(`${prefix}bench-${i}`, namespace));
+      const created = await clientOf(clients, w).create(containerManifest(`${prefix}bench-${i}`, namespace));
       revisions.add(created.metadata.resourceVersion ?? '');
     });
     // The floor: the same number of calls that do no work (ListKinds), so CPU per create can be read
     // as gRPC's per-call cost plus what a create adds.
     const noop = await timedPool(opts.objects, opts.concurrency, signal, pids, async (_i, w) => {
-      await clients[w % clients.length]!.listKinds();
+      await clientOf(clients, w).listKinds();
     });
     return { ...t, revisions: revisions.size, noop };
   } finally {
@@ -512,7 +515,7 @@ async function openFanout(config: ClientConfig, opts: Options, signal: AbortSign
     const watchOne = async (w: number) => {
       let seen = 0;
       try {
-        for await (const ev of conns[w % conns.length]!.watch('Container', { namespace: ns, resourceVersion })) {
+        for await (const ev of clientOf(conns, w).watch('Container', { namespace: ns, resourceVersion })) {
           const received = nowMs();
           if (ev.type !== 'ADDED') continue;
           const t0 = ev.object?.metadata.annotations?.[T0_ANNOTATION];
@@ -748,13 +751,11 @@ async function benchCreateModes(configs: Record<AccessMode, ClientConfig | undef
     }
     const revisions = new Map(order.map((m) => [m, new Set<string>()]));
     const creates = await interleavedPools(order, opts.objects, opts.concurrency, pids, signal, async (mode, i, w) => {
-      const list = clients.get(mode)!;
-      const created = await list[w % list.length]!.create(containerManifest(`${mode}-bench-${i}`, RBAC_CREATE_NAMESPACE));
+      const created = await clientOf(clients.get(mode)!, w).create(containerManifest(`${mode}-bench-${i}`, RBAC_CREATE_NAMESPACE));
       revisions.get(mode)!.add(created.metadata.resourceVersion ?? '');
     });
     const noops = await interleavedPools(order, opts.objects, opts.concurrency, pids, signal, async (mode, _i, w) => {
-      const list = clients.get(mode)!;
-      await list[w % list.length]!.listKinds();
+      await clientOf(clients.get(mode)!, w).listKinds();
     });
     const out: Partial<Record<AccessMode, CreateResult>> = {};
     for (const mode of order) out[mode] = { ...creates[mode]!, revisions: revisions.get(mode)!.size, noop: noops[mode]! };
